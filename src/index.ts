@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Entry point: read flags and configuration, then serve MCP over stdio.
+import { readFileSync } from "node:fs";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { log, registerSecret, setLogLevel } from "./log.js";
+
+const HELP = `vcc-interaction-content-mcp: an MCP server (stdio) that deletes Vonage Contact Center
+interaction content only after a person confirms.
+
+Usage: vcc-interaction-content-mcp [--help] [--version]
+
+Configuration comes from the environment or a .env file in the working directory:
+  VCC_ACCESS_TOKEN, VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_CONFIRMATION
+  (auto|elicitation|token), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
+  VCC_TIMEOUT_MS, VCC_LOG_LEVEL. See the README for details.
+`;
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stderr.write(HELP);
+    return;
+  }
+  if (args.includes("--version")) {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    process.stderr.write(`${pkg.version}\n`);
+    return;
+  }
+  const unknown = args.filter((a) => a.startsWith("-"));
+  if (unknown.length > 0) {
+    process.stderr.write(`vcc-interaction-content-mcp: unknown option ${unknown[0]} (try --help)\n`);
+    process.exitCode = 2;
+    return;
+  }
+
+  // .env is optional; quiet and never in debug mode, because stdout is the protocol.
+  const { config: loadDotenv } = await import("dotenv");
+  loadDotenv({ quiet: true, debug: false });
+
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`vcc-interaction-content-mcp: configuration error: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+  registerSecret(config.accessToken);
+  setLogLevel(config.logLevel);
+
+  const [{ createServer, lazyApi }, { StdioServerTransport }] = await Promise.all([
+    import("./server.js"),
+    import("@modelcontextprotocol/sdk/server/stdio.js"),
+  ]);
+  const server = createServer({ config, api: lazyApi(config) });
+
+  let closing = false;
+  const shutdown = (reason: string) => {
+    if (closing) return;
+    closing = true;
+    log.info(`shutting down (${reason})`);
+    void server.close().finally(() => process.exit(0));
+    // Never hang on shutdown: an in-flight request must not keep the process alive for long.
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.stdin.on("end", () => shutdown("stdin closed"));
+  process.on("uncaughtException", (error) => log.error("uncaught exception (continuing)", { error }));
+  process.on("unhandledRejection", (reason) => log.error("unhandled rejection (continuing)", { reason }));
+
+  await server.connect(new StdioServerTransport());
+  log.info(
+    `ready on stdio: API ${config.apiBaseUrl}, confirmation ${config.confirmation}${config.accessToken ? "" : " (no credentials configured yet: tool calls will say what to set)"}`,
+  );
+}
+
+main().catch((error: unknown) => {
+  log.error("fatal error at start", { error });
+  process.exit(1);
+});

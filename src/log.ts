@@ -1,0 +1,61 @@
+// The one logger. stdout belongs to the MCP protocol, so every line goes to stderr.
+// Secrets are redacted here, at the single exit, rather than at each call site.
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+const secrets = new Set<string>();
+let threshold: LogLevel = "info";
+let sink: (line: string) => void = (line) => process.stderr.write(line);
+
+/** Remember a value that must never be printed (access tokens, client secrets). */
+export function registerSecret(value: string | undefined): void {
+  // Very short values would redact ordinary words; real tokens and secrets are long.
+  if (value && value.length >= 6) secrets.add(value);
+}
+
+/** Replace every registered secret, and anything that looks like a bearer credential. */
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join("[REDACTED]");
+  return out
+    .replace(/(bearer\s+)[^\s"',;]+/gi, "$1[REDACTED]")
+    .replace(/((?:client_secret|access_token)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi, "$1[REDACTED]");
+}
+
+export function setLogLevel(level: LogLevel): void {
+  threshold = level;
+}
+
+/** Tests and embedders can capture log lines instead of writing them to stderr. */
+export function setLogSink(write: (line: string) => void): void {
+  sink = write;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return value.stack ?? `${value.name}: ${value.message}`;
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function write(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+  if (ORDER[level] > ORDER[threshold]) return;
+  let line = `[vcc-mcp] ${level}: ${message}`;
+  if (fields) {
+    for (const [key, value] of Object.entries(fields)) {
+      if (value !== undefined) line += ` ${key}=${describe(value)}`;
+    }
+  }
+  sink(`${redact(line)}\n`);
+}
+
+export const log = {
+  error: (message: string, fields?: Record<string, unknown>) => write("error", message, fields),
+  warn: (message: string, fields?: Record<string, unknown>) => write("warn", message, fields),
+  info: (message: string, fields?: Record<string, unknown>) => write("info", message, fields),
+  debug: (message: string, fields?: Record<string, unknown>) => write("debug", message, fields),
+};

@@ -1,0 +1,68 @@
+// Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { type Config, missingCredentials } from "./config.js";
+import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import type { ToolContext } from "./tools/context.js";
+import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
+import type { VccClient } from "./vcc/client.js";
+
+export const SERVER_NAME = "vcc-interaction-content";
+export const SERVER_VERSION = "0.1.0";
+
+const INSTRUCTIONS =
+  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
+
+/** Shared by all sessions of one process: the API client (one connection pool). */
+export interface ServerDeps {
+  config: Config;
+  api: ToolContext["api"];
+}
+
+/** The API client of this process, created on the first tool call so that start-up stays light. */
+export function lazyApi(config: Config): ToolContext["api"] {
+  let client: Promise<VccClient> | undefined;
+  return async () => {
+    const missing = missingCredentials(config);
+    if (missing)
+      return {
+        ok: false,
+        error: { code: "not_configured", message: `The server has no VCC credentials, so nothing can be deleted. ${missing}` },
+      };
+    client ??= (async () => {
+      const [{ VccClient }, { staticTokenSource }] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
+      return new VccClient({
+        apiBaseUrl: config.apiBaseUrl,
+        timeoutMs: config.timeoutMs,
+        tokens: staticTokenSource(config.accessToken ?? ""),
+      });
+    })();
+    return { ok: true, client: await client };
+  };
+}
+
+export function createServer(deps: ServerDeps): McpServer {
+  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions: INSTRUCTIONS });
+
+  const channel: ElicitationChannel = {
+    supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
+    elicitForm: async (message, requestedSchema, { signal, timeoutMs, relatedRequestId }) => {
+      const answer = await server.server.elicitInput(
+        // The SDK types requestedSchema precisely; ours is a fixed, valid form schema.
+        { mode: "form", message, requestedSchema: requestedSchema as never },
+        { signal, timeout: timeoutMs, relatedRequestId },
+      );
+      return { action: answer.action, content: answer.content };
+    },
+  };
+
+  const confirmer = new Confirmer({
+    mode: deps.config.confirmation,
+    ttlSeconds: deps.config.confirmationTtlSeconds,
+    elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
+    channel,
+  });
+
+  const context: ToolContext = { config: deps.config, confirmer, api: deps.api };
+  registerDeleteInteractionContentTool(server, context);
+  return server;
+}

@@ -1,0 +1,132 @@
+// Deterministic seed data for the simulator: a few days of interactions with every kind of content.
+
+export interface SimContent {
+  contentKey: string;
+  type: string;
+  contentType: string;
+  contentLength: number;
+  lastModified: string;
+  owningAgent?: { id: string };
+}
+
+export interface SimInteraction {
+  guid: string;
+  start: string;
+  connectFrom: string;
+  connectTo: string;
+  direction: "Inbound" | "Outbound" | "Internal";
+  handlingAgents: { id: string }[];
+  content: SimContent[];
+}
+
+/** GUIDs of the seed interactions, named for what they hold (tests, demo and sandbox use these). */
+export const SEED = {
+  /** Inbound call: callRecording, transcript, categorizationResult, sentimentSummary. */
+  inboundCall: "5f1c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f11",
+  /** Voicemails: one GUID-keyed, one legacy `voicemail-123`. */
+  voicemails: "0b7e4d2c-1a9f-4c3e-8d5b-6f2a1c9e7b22",
+  /** Outbound call with a screen recording (GUID key) and a call recording. */
+  screenRecording: "9a4f6c1e-3d8b-4f2a-b7e9-1c5d3a8f6e33",
+  /** Chat: chatTranscript and a chat attachment (GUID key). Not an RFC 4122 version: VCC GUIDs need not be. */
+  chat: "c3d2e1f0-a9b8-0c7d-e6f5-a4b3c2d1e044",
+  /** IVR: ivrAudioRecording and an AI conversation summary (GUID key). */
+  ivr: "7e2a9c4b-5f1d-4b8e-a3c6-9d0f2e7b1a55",
+  /** An interaction whose content has all been deleted: the API answers 404 for it. */
+  empty: "2d8f1b6a-4c9e-4a7d-8b2f-5e3c1a9d7f66",
+} as const;
+
+export const SEED_ITEM_KEYS = {
+  voicemail: "4c1b8e2f-6a3d-4f9b-9e7c-2d5a8f1b3c77",
+  legacyVoicemail: "voicemail-123",
+  screenRecording: "e5a3c7d9-1b2f-4e6a-8c0d-3f9b7a5e1c88",
+  chatAttachment: "a1f3e5c7-9b2d-4a6e-8f0c-7e5d3b1a9f99",
+  aiSummary: "d4b6f8a0-2c1e-4d3f-a5b7-9c8e0f2a4baa",
+} as const;
+
+function item(
+  contentKey: string,
+  type: string,
+  contentType: string,
+  contentLength: number,
+  lastModified: string,
+  agent?: string,
+): SimContent {
+  return { contentKey, type, contentType, contentLength, lastModified, ...(agent ? { owningAgent: { id: agent } } : {}) };
+}
+
+/** A fresh copy of the seed data (tests mutate it through DELETE). */
+export function seedInteractions(): SimInteraction[] {
+  return [
+    {
+      guid: SEED.inboundCall,
+      start: "2026-11-23T09:14:02.000Z",
+      connectFrom: "+441632960101",
+      connectTo: "+441632960900",
+      direction: "Inbound",
+      handlingAgents: [{ id: "1042" }],
+      content: [
+        item("callRecording", "callRecording", "audio/wav", 2_457_644, "2026-11-23T09:21:40.000Z"),
+        item("transcript", "transcript", "application/json", 18_233, "2026-11-23T09:23:05.000Z"),
+        item("categorizationResult", "categorizationResult", "application/json", 2_104, "2026-11-23T09:23:30.000Z"),
+        item("sentimentSummary", "sentimentSummary", "application/json", 1_377, "2026-11-23T09:23:31.000Z"),
+      ],
+    },
+    {
+      guid: SEED.voicemails,
+      start: "2026-11-24T17:42:19.000Z",
+      connectFrom: "+15555550142",
+      connectTo: "+15555550100",
+      direction: "Inbound",
+      handlingAgents: [{ id: "123" }, { id: "2077" }],
+      content: [
+        item(SEED_ITEM_KEYS.voicemail, "voicemail", "audio/wav", 412_876, "2026-11-24T17:43:10.000Z", "2077"),
+        item(SEED_ITEM_KEYS.legacyVoicemail, "voicemail", "audio/wav", 198_220, "2026-11-24T17:44:52.000Z", "123"),
+      ],
+    },
+    {
+      guid: SEED.screenRecording,
+      start: "2026-11-25T13:05:47.000Z",
+      connectFrom: "+441632960900",
+      connectTo: "+441632960377",
+      direction: "Outbound",
+      handlingAgents: [{ id: "1042" }],
+      content: [
+        item("callRecording", "callRecording", "audio/wav", 3_912_004, "2026-11-25T13:19:12.000Z"),
+        item(SEED_ITEM_KEYS.screenRecording, "screenRecording", "video/mp4", 24_876_512, "2026-11-25T13:19:40.000Z", "1042"),
+      ],
+    },
+    {
+      guid: SEED.chat,
+      start: "2026-11-26T08:30:00.000Z",
+      connectFrom: "web-chat:visitor-8841",
+      connectTo: "support-queue",
+      direction: "Inbound",
+      handlingAgents: [{ id: "3310" }],
+      content: [
+        item("chatTranscript", "chatTranscript", "application/json", 9_876, "2026-11-26T08:52:13.000Z"),
+        item(SEED_ITEM_KEYS.chatAttachment, "attachment", "image/png", 284_301, "2026-11-26T08:41:09.000Z", "3310"),
+      ],
+    },
+    {
+      guid: SEED.ivr,
+      start: "2026-11-27T16:02:33.000Z",
+      connectFrom: "+15555550199",
+      connectTo: "+15555550100",
+      direction: "Inbound",
+      handlingAgents: [],
+      content: [
+        item("ivrAudioRecording", "ivrAudioRecording", "audio/wav", 96_044, "2026-11-27T16:03:20.000Z"),
+        item(SEED_ITEM_KEYS.aiSummary, "aiConversationSummary", "application/json", 3_512, "2026-11-27T16:05:02.000Z"),
+      ],
+    },
+    {
+      guid: SEED.empty,
+      start: "2026-11-22T11:11:11.000Z",
+      connectFrom: "+441632960555",
+      connectTo: "+441632960900",
+      direction: "Inbound",
+      handlingAgents: [{ id: "1042" }],
+      content: [],
+    },
+  ];
+}

@@ -1,0 +1,12 @@
+// What every tool of one MCP session can use.
+import type { Config } from "../config.js";
+import type { Confirmer } from "../confirmation/confirmer.js";
+import type { VccClient } from "../vcc/client.js";
+import type { ToolError } from "../vcc/errors.js";
+
+export interface ToolContext {
+  config: Config;
+  confirmer: Confirmer;
+  /** The API client, created on first use; an error when credentials are missing. */
+  api(): Promise<{ ok: true; client: VccClient } | { ok: false; error: ToolError }>;
+}

@@ -1,0 +1,90 @@
+// The one HTTP client for the VCC Interaction Content API: one keep-alive pool, the required
+// headers, a per-request timeout, and every failure mapped through errors.ts.
+import { Pool } from "undici";
+import type { TokenSource } from "./auth.js";
+import { errorForStatus, errorForTransport, type ToolError } from "./errors.js";
+import { contentPath, interactionPath } from "./ids.js";
+
+export const ACCEPT_V3 = "application/vnd.newvoicemedia.v3+json";
+
+export interface ApiResponse {
+  status: number;
+  contentType?: string;
+  retryAfter?: string;
+  body: string;
+}
+
+export type ApiResult = { ok: true; response: ApiResponse } | { ok: false; error: ToolError };
+
+export interface RequestOptions {
+  /** Aborts the request (e.g. the MCP request was cancelled). */
+  signal?: AbortSignal;
+  /** Words for messages: what the request is about, e.g. "callRecording of interaction …". */
+  subject: string;
+}
+
+export interface VccClientOptions {
+  apiBaseUrl: string;
+  timeoutMs: number;
+  tokens: TokenSource;
+}
+
+export class VccClient {
+  readonly #pool: Pool;
+  readonly #basePath: string;
+  readonly #timeoutMs: number;
+  readonly #tokens: TokenSource;
+
+  constructor(options: VccClientOptions) {
+    const base = new URL(options.apiBaseUrl);
+    this.#pool = new Pool(base.origin, { connections: 4, keepAliveTimeout: 30_000 });
+    this.#basePath = base.pathname.replace(/\/+$/, "");
+    this.#timeoutMs = options.timeoutMs;
+    this.#tokens = options.tokens;
+  }
+
+  /** DELETE /interactions/{guid}/content/{contentKey}: 204 is success. */
+  deleteContent(guid: string, contentKey: string, options: RequestOptions): Promise<ApiResult> {
+    return this.#send("DELETE", contentPath(guid, contentKey), options);
+  }
+
+  /** GET /interactions/{guid}: the interaction and the content it still holds. */
+  getInteraction(guid: string, options: RequestOptions): Promise<ApiResult> {
+    return this.#send("GET", interactionPath(guid), options);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  async #send(method: "GET" | "DELETE", path: string, options: RequestOptions): Promise<ApiResult> {
+    const token = await this.#tokens.token(options.signal);
+    if (!token.ok) return token;
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    try {
+      const res = await this.#pool.request({
+        method,
+        path: this.#basePath + path,
+        headers: { accept: ACCEPT_V3, authorization: `Bearer ${token.value}` },
+        signal,
+      });
+      const body = await res.body.text();
+      const header = (name: string) => {
+        const value = res.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const response: ApiResponse = {
+        status: res.statusCode,
+        contentType: header("content-type"),
+        retryAfter: header("retry-after"),
+        body,
+      };
+      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, response };
+      return { ok: false, error: errorForStatus(response, options.subject) };
+    } catch (cause) {
+      const kind = options.signal?.aborted ? "cancelled" : timeout.aborted ? "timeout" : "network";
+      return { ok: false, error: errorForTransport(cause, options.subject, this.#timeoutMs, kind) };
+    }
+  }
+}

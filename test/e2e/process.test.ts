@@ -1,0 +1,141 @@
+// Process hygiene, read at the byte level: stdout carries only JSON-RPC, configuration errors are
+// one stderr line, and the process ends cleanly on EOF and signals.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SEED } from "../../src/simulator/seed.js";
+import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { childEnv, SECRET_TOKEN, SECRET_TOKEN_SCOPES, SERVER_ENTRY } from "../helpers/mcp.js";
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
+});
+afterAll(() => sim.close());
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Spawns the server, writes `lines` to stdin, and returns once it exits (or after `endAfterMs`, with the given ending). */
+function run(options: {
+  env?: Record<string, string>;
+  lines?: string[];
+  ending?: "eof" | "SIGTERM" | "SIGINT";
+  waitForOutputLines?: number;
+  cwd?: string;
+  args?: string[];
+}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER_ENTRY, ...(options.args ?? [])], {
+      env: childEnv(options.env),
+      cwd: options.cwd ?? tmpdir(),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let ended = false;
+    const finish = () => {
+      if (ended) return;
+      ended = true;
+      if (options.ending === "eof" || !options.ending) child.stdin.end();
+      else child.kill(options.ending);
+    };
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (options.waitForOutputLines !== undefined && stdout.split("\n").filter(Boolean).length >= options.waitForOutputLines) finish();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolve({ stdout, stderr, code, signal }));
+    for (const line of options.lines ?? []) child.stdin.write(`${line}\n`);
+    if (options.waitForOutputLines === undefined || options.waitForOutputLines === 0) setTimeout(finish, 300);
+  });
+}
+
+const initialize = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+});
+const initialized = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" });
+const call = (id: number, args: Record<string, unknown>) =>
+  JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "delete_interaction_content", arguments: args } });
+
+describe("stdout is the protocol", () => {
+  it("every stdout line is a JSON-RPC message; logs go to stderr; the token appears nowhere", async () => {
+    const result = await run({
+      env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_LOG_LEVEL: "debug" },
+      lines: [
+        initialize,
+        initialized,
+        call(2, { guid: SEED.inboundCall, contentKey: "transcript" }),
+        call(3, { guid: "bad", contentKey: ".." }),
+      ],
+      waitForOutputLines: 3,
+    });
+    const lines = result.stdout.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(JSON.parse(line).jsonrpc).toBe("2.0");
+    expect(result.stdout).not.toContain(SECRET_TOKEN);
+    expect(result.stderr).not.toContain(SECRET_TOKEN);
+    expect(result.stderr).toMatch(/ready on stdio/);
+    expect(result.code).toBe(0);
+  });
+});
+
+describe("clean exits", () => {
+  for (const ending of ["eof", "SIGTERM", "SIGINT"] as const) {
+    it(`${ending} ends the process with exit code 0`, async () => {
+      const result = await run({ env: { VCC_API_BASE_URL: sim.apiBaseUrl }, lines: [initialize], waitForOutputLines: 1, ending });
+      expect(result.code).toBe(0);
+      expect(result.stdout.split("\n").filter(Boolean)).toHaveLength(1);
+    });
+  }
+});
+
+describe("configuration errors", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ VCC_REGION: "mars" }, /VCC_REGION.*emea, nam, apac/],
+    [{ VCC_API_BASE_URL: "not a url" }, /VCC_API_BASE_URL/],
+    [{ VCC_TIMEOUT_MS: "soon" }, /VCC_TIMEOUT_MS.*whole number/],
+    [{ VCC_CONFIRMATION: "maybe" }, /VCC_CONFIRMATION.*auto, elicitation, token/],
+    [{ VCC_CONFIRMATION_TTL_SECONDS: "-5" }, /VCC_CONFIRMATION_TTL_SECONDS/],
+  ];
+  for (const [env, pattern] of cases) {
+    it(`${Object.keys(env)[0]}=${Object.values(env)[0]} → exit 1 with one stderr line naming it`, async () => {
+      const result = await run({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, ...env }, lines: [initialize] });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      const lines = result.stderr.split("\n").filter(Boolean);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(pattern);
+      expect(result.stderr).not.toContain(SECRET_TOKEN);
+    });
+  }
+
+  it("reads a .env file in the working directory, quietly", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vcc-env-"));
+    writeFileSync(join(dir, ".env"), "VCC_REGION=mars\n");
+    const result = await run({ cwd: dir, lines: [initialize] });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/VCC_REGION/);
+  });
+
+  it("the environment wins over .env", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vcc-env-"));
+    writeFileSync(join(dir, ".env"), "VCC_REGION=mars\n");
+    const result = await run({ cwd: dir, env: { VCC_REGION: "nam" }, lines: [initialize], waitForOutputLines: 1 });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/nam\.api\.newvoicemedia\.com/);
+  });
+});

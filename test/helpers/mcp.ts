@@ -1,0 +1,103 @@
+// Spawns the built server over stdio and drives it with the SDK Client, as a real MCP client would.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { type CallToolResult, ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+
+export const SERVER_ENTRY = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
+
+/** An access token the tests configure (the simulator accepts it), to check it never leaks. */
+export const SECRET_TOKEN = "e2e-secret-access-token-7c41d9";
+export const SECRET_TOKEN_SCOPES = ["interaction-content:read", "interaction-content:delete"];
+
+export type ElicitHandler = (params: { message: string; requestedSchema?: unknown }) => Promise<ElicitResult> | ElicitResult;
+
+export interface Connected {
+  client: Client;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** Every tool result seen, for leak checks. */
+  results: CallToolResult[];
+  call(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  env?: Record<string, string>;
+  args?: string[];
+  /** Declare form elicitation and answer prompts with this handler. */
+  elicit?: ElicitHandler;
+  cwd?: string;
+}
+
+/** The minimal environment a child needs, plus the test's own variables (nothing inherited). */
+export function childEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env };
+}
+
+export async function connect(options: ConnectOptions = {}): Promise<Connected> {
+  if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run npm run build first`);
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER_ENTRY, ...(options.args ?? [])],
+    env: childEnv(options.env),
+    stderr: "pipe",
+    cwd: options.cwd ?? fileURLToPath(new URL("../..", import.meta.url)),
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const client = new Client(
+    { name: "e2e-test-client", version: "1.0.0" },
+    { capabilities: options.elicit ? { elicitation: { form: {} } } : {} },
+  );
+  if (options.elicit) {
+    const handler = options.elicit;
+    client.setRequestHandler(ElicitRequestSchema, async (request) =>
+      handler({
+        message: request.params.message,
+        requestedSchema: "requestedSchema" in request.params ? request.params.requestedSchema : undefined,
+      }),
+    );
+  }
+  await client.connect(transport);
+  const results: CallToolResult[] = [];
+  return {
+    client,
+    stderr: () => stderr,
+    results,
+    call: async (name, args) => {
+      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      results.push(result);
+      return result;
+    },
+    close: () => client.close(),
+  };
+}
+
+/** The text of a result's first content block. */
+export function textOf(result: CallToolResult): string {
+  const first = result.content[0];
+  return first && first.type === "text" ? first.text : "";
+}
+
+/** structuredContent, typed loosely: assertions read arbitrary nested fields. */
+// biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary nested fields of results.
+export type Loose = Record<string, any>;
+export function structured(result: CallToolResult): Loose {
+  return (result.structuredContent ?? {}) as Loose;
+}
+
+/** An elicitation handler that approves and counts how often it was asked. */
+export function countingApprover(): { asked: number; handler: ElicitHandler } {
+  const state = {
+    asked: 0,
+    handler: (): ElicitResult => {
+      state.asked++;
+      return { action: "accept", content: { confirm: true } };
+    },
+  };
+  return state;
+}
