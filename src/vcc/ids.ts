@@ -34,22 +34,26 @@ export function namedKeyOf(contentKey: string): string | undefined {
   return NAMED_CONTENT_KEYS.find((k) => k.toLowerCase() === lower);
 }
 
+const GUID_MESSAGE =
+  "guid must be the interaction's 36-character identifier: 8-4-4-4-12 hexadecimal digits, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6";
+const CONTENT_KEY_MESSAGE =
+  "contentKey must be 1-36 characters from 0-9 a-z A-Z ! - _ . , * ' ( ) and must not be '.' or '..'. Use a named key (callRecording, transcript, ...) or an item id from list_interaction_content.";
+
+// Length and pattern are stated in the schema too, so that clients and models see them.
 export const guidSchema = z
-  .string()
-  .refine(isValidGuid, {
-    message:
-      "guid must be the interaction's 36-character identifier: 8-4-4-4-12 hexadecimal digits, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6",
-  })
+  .string({ message: GUID_MESSAGE })
+  .length(36, { message: GUID_MESSAGE })
+  .regex(GUID_PATTERN, { message: GUID_MESSAGE })
   .describe("The interaction's GUID: 36 characters, 8-4-4-4-12 hexadecimal digits.");
 
 export const contentKeySchema = z
-  .string()
-  .refine(isValidContentKey, {
-    message:
-      "contentKey must be 1-36 characters from 0-9 a-z A-Z ! - _ . , * ' ( ) and must not be '.' or '..'. Use a named key (callRecording, transcript, ...) or an item id from list_interaction_content.",
-  })
+  .string({ message: CONTENT_KEY_MESSAGE })
+  .min(1, { message: CONTENT_KEY_MESSAGE })
+  .max(36, { message: CONTENT_KEY_MESSAGE })
+  .regex(CONTENT_KEY_PATTERN, { message: CONTENT_KEY_MESSAGE })
+  .refine(isValidContentKey, { message: CONTENT_KEY_MESSAGE })
   .describe(
-    "Which content to delete: a named key (callRecording, transcript, chatTranscript, attachment, categorizationResult, sentimentSummary, ivrAudioRecording) or the id of one content item as listed for the interaction (voicemails, screen recordings, ...).",
+    "Which content to delete: a named key (callRecording, transcript, chatTranscript, attachment, categorizationResult, sentimentSummary, ivrAudioRecording) or the id of one content item as listed for the interaction (voicemails, screen recordings, ...). Never '.' or '..'.",
   );
 
 /** RFC 3986 unreserved characters stay; everything else is percent-encoded. */
