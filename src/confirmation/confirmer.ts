@@ -4,9 +4,27 @@ import type { ConfirmationMode } from "../config.js";
 import type { ToolError } from "../vcc/errors.js";
 import { type Claim, type ClaimFailure, ConfirmationStore } from "./store.js";
 
+/** What is known of one content item before it is deleted (from the interaction's listing). */
+export interface ContentPreview {
+  type: string;
+  contentType?: string;
+  contentLength?: number;
+  lastModified?: string;
+}
+
+/** One thing that would be deleted. */
+export interface ConfirmationItem {
+  guid: string;
+  contentKey: string;
+  /** Absent when the listing could not be read (no read scope, network): say so to the person. */
+  preview?: ContentPreview;
+}
+
 /** What the person is asked about. `binding` identifies the exact action a token may perform. */
 export interface ConfirmationRequest {
   binding: string;
+  /** Every item the action would delete (one for the single tool). */
+  items: ConfirmationItem[];
   /** Shown to the person: what will be deleted, and that it cannot be undone. */
   question: string;
   /** A confirmationToken the model passed back, if any. */

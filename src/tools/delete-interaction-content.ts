@@ -80,6 +80,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
 
       const decision = await context.confirmer.decide({
         binding: `delete:${guid.toLowerCase()}:${contentKey}`,
+        items: [{ guid, contentKey }],
         question: `Permanently delete ${subject}? This cannot be undone.`,
         token: confirmationToken,
         signal: extra.signal,
