@@ -4,13 +4,14 @@ import { type Config, missingCredentials } from "./config.js";
 import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
+import { registerListInteractionContentTool } from "./tools/list-interaction-content.js";
 import type { VccClient } from "./vcc/client.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
 
 const INSTRUCTIONS =
-  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
+  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Use list_interaction_content to see what an interaction holds and find content keys. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
 
 /** Shared by all sessions of one process: the API client (one connection pool). */
 export interface ServerDeps {
@@ -63,6 +64,7 @@ export function createServer(deps: ServerDeps): McpServer {
   });
 
   const context: ToolContext = { config: deps.config, confirmer, api: deps.api };
+  registerListInteractionContentTool(server, context);
   registerDeleteInteractionContentTool(server, context);
   return server;
 }

@@ -3,9 +3,13 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import type { ConfirmationItem } from "../confirmation/confirmer.js";
 import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
+import { describeInteraction, describePreview } from "./format.js";
+import { lookupContent } from "./lookup.js";
+import { errorText, previewSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const DELETE_TOOL_NAME = "delete_interaction_content";
 
@@ -24,18 +28,6 @@ const inputSchema = z
   })
   .strict();
 
-export const toolErrorSchema = z.object({
-  code: z.string().describe("Stable machine-readable code, e.g. not_found, forbidden, confirmation_invalid."),
-  message: z.string().describe("What happened and what to do next."),
-  httpStatus: z.number().int().optional(),
-  retryAfterSeconds: z.number().optional(),
-  upstreamMessage: z.string().optional(),
-  outcomeUnknown: z
-    .boolean()
-    .optional()
-    .describe("True when the request may have reached the API: the deletion may or may not have happened."),
-});
-
 const outputSchema = z.object({
   status: z.enum(["deleted", "confirmation_required", "cancelled", "error"]),
   guid: z.string(),
@@ -43,6 +35,7 @@ const outputSchema = z.object({
   httpStatus: z.number().int().optional(),
   confirmationToken: z.string().optional(),
   expiresAt: z.string().optional(),
+  preview: previewSchema.optional(),
   error: toolErrorSchema.optional(),
 });
 
@@ -50,7 +43,7 @@ type DeleteOutput = z.infer<typeof outputSchema>;
 
 const DESCRIPTION = `Permanently delete ONE content file of a Vonage Contact Center interaction (a call recording, transcript, voicemail, screen recording, ...). Deletion cannot be undone.
 
-contentKey is either a named key — callRecording, transcript, chatTranscript, attachment, categorizationResult, sentimentSummary, ivrAudioRecording — or the id of one content item as listed for the interaction (voicemails, screen recordings, IVR audio, video recordings, chat attachments, AI summaries; usually a GUID, older voicemails look like voicemail-123).
+contentKey is either a named key — callRecording, transcript, chatTranscript, attachment, categorizationResult, sentimentSummary, ivrAudioRecording — or the id of one content item as listed by list_interaction_content (voicemails, screen recordings, IVR audio, video recordings, chat attachments, AI summaries; usually a GUID, older voicemails look like voicemail-123).
 
 Confirmation: a person must agree before anything is deleted. If the client can show a prompt, the user is asked directly and the result is deleted or cancelled. Otherwise the result has status confirmation_required with a confirmationToken: show the user exactly what will be deleted, ask them, and only if they clearly agree call this tool again with the same guid, contentKey and that confirmationToken. Never pass a token the user did not approve. If the user declines (status cancelled), do not call again unless the user asks again.`;
 
@@ -77,11 +70,28 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
       // Do not ask a person to approve something that cannot be carried out.
       const configured = await context.api();
       if (!configured.ok) return errorResult(base, configured.error);
+      const client = configured.client;
+
+      // Show the person what they would lose, and refuse at once when it is not there. Skipped when
+      // a token comes back: the person saw the preview when the token was issued.
+      const item: ConfirmationItem = { guid, contentKey };
+      let description = `${subject} (no preview available)`;
+      if (confirmationToken === undefined) {
+        const lookup = await lookupContent(client, guid, contentKey, extra.signal);
+        if (lookup.kind === "absent") return errorResult(base, lookup.error);
+        if (lookup.kind === "found") {
+          item.preview = lookup.preview;
+          description = `the ${describePreview(lookup.preview)} '${contentKey}' of interaction ${guid} (${describeInteraction(lookup.interaction)})`;
+        } else {
+          description = `${subject} (no preview available: ${lookup.reason})`;
+        }
+      }
+      const withPreview = item.preview ? { ...base, preview: item.preview } : base;
 
       const decision = await context.confirmer.decide({
         binding: `delete:${guid.toLowerCase()}:${contentKey}`,
-        items: [{ guid, contentKey }],
-        question: `Permanently delete ${subject}? This cannot be undone.`,
+        items: [item],
+        question: `Permanently delete ${description}? This cannot be undone.`,
         token: confirmationToken,
         signal: extra.signal,
         relatedRequestId: extra.requestId,
@@ -92,33 +102,33 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
           return errorResult(base, decision.error);
         case "declined":
           return result(
-            { status: "cancelled", ...base },
+            { status: "cancelled", ...withPreview },
             `The user did not confirm: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
           );
         case "token_issued":
           return result(
             {
               status: "confirmation_required",
-              ...base,
+              ...withPreview,
               confirmationToken: decision.token,
               expiresAt: decision.expiresAt.toISOString(),
             },
-            `Confirmation required: nothing has been deleted yet. This would PERMANENTLY delete ${subject}; it cannot be undone. Ask the user in the conversation whether to delete it. Only if they clearly agree, call ${DELETE_TOOL_NAME} again with the same guid and contentKey and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
+            `Confirmation required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. Ask the user in the conversation whether to delete it. Only if they clearly agree, call ${DELETE_TOOL_NAME} again with the same guid and contentKey and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
           );
         case "approved":
           break;
       }
 
-      let outcome: Awaited<ReturnType<typeof configured.client.deleteContent>>;
+      let outcome: Awaited<ReturnType<typeof client.deleteContent>>;
       try {
-        outcome = await configured.client.deleteContent(guid, contentKey, { signal: extra.signal, subject });
+        outcome = await client.deleteContent(guid, contentKey, { signal: extra.signal, subject });
       } finally {
         // Spent by its first use, whatever the API answered.
         if (decision.method === "token") decision.claim.spend();
       }
       if (!outcome.ok) return errorResult(base, outcome.error);
       return result(
-        { status: "deleted", ...base, httpStatus: outcome.response.status },
+        { status: "deleted", ...withPreview, httpStatus: outcome.response.status },
         `Deleted ${subject} (HTTP ${outcome.response.status}). This cannot be undone.`,
       );
     },
@@ -126,13 +136,13 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
 }
 
 function result(structured: DeleteOutput, text: string, isError = false): CallToolResult {
-  return { content: [{ type: "text", text }], structuredContent: structured, ...(isError ? { isError: true } : {}) };
+  return toolResult(structured, text, isError);
 }
 
 function errorResult(base: { guid: string; contentKey: string }, error: ToolError): CallToolResult {
   return result(
     { status: "error", ...base, ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}), error },
-    `Error (${error.code}): ${error.message}${error.upstreamMessage ? ` API said: ${error.upstreamMessage}` : ""}`,
+    errorText(error),
     true,
   );
 }

@@ -21,6 +21,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Words for messages: what the request is about, e.g. "callRecording of interaction …". */
   subject: string;
+  /** A shorter limit than VCC_TIMEOUT_MS, e.g. for best-effort lookups. */
+  timeoutMs?: number;
 }
 
 export interface VccClientOptions {
@@ -60,7 +62,8 @@ export class VccClient {
   async #send(method: "GET" | "DELETE", path: string, options: RequestOptions): Promise<ApiResult> {
     const token = await this.#tokens.token(options.signal);
     if (!token.ok) return token;
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const timeoutMs = Math.min(options.timeoutMs ?? this.#timeoutMs, this.#timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     try {
       const res = await this.#pool.request({
@@ -81,10 +84,10 @@ export class VccClient {
         body,
       };
       if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, response };
-      return { ok: false, error: errorForStatus(response, options.subject) };
+      return { ok: false, error: errorForStatus(response, options.subject, method === "GET" ? "read" : "delete") };
     } catch (cause) {
       const kind = options.signal?.aborted ? "cancelled" : timeout.aborted ? "timeout" : "network";
-      return { ok: false, error: errorForTransport(cause, options.subject, this.#timeoutMs, kind) };
+      return { ok: false, error: errorForTransport(cause, options.subject, timeoutMs, kind, method === "GET" ? "read" : "delete") };
     }
   }
 }

@@ -68,7 +68,8 @@ export interface HttpFailure {
 }
 
 /** Maps a non-success HTTP answer from the Interaction Content API to a ToolError. */
-export function errorForStatus(failure: HttpFailure, subject: string): ToolError {
+export function errorForStatus(failure: HttpFailure, subject: string, operation: "delete" | "read" = "delete"): ToolError {
+  if (operation === "read" && (failure.status === 403 || failure.status === 404)) return readError(failure, subject);
   const { status } = failure;
   const upstreamMessage = upstreamMessageOf(failure.body, failure.contentType);
   const base = { httpStatus: status, ...(upstreamMessage ? { upstreamMessage } : {}) };
@@ -120,15 +121,45 @@ export function errorForStatus(failure: HttpFailure, subject: string): ToolError
   };
 }
 
+function readError(failure: HttpFailure, subject: string): ToolError {
+  const upstreamMessage = upstreamMessageOf(failure.body, failure.contentType);
+  const base = { httpStatus: failure.status, ...(upstreamMessage ? { upstreamMessage } : {}) };
+  if (failure.status === 403)
+    return {
+      code: "forbidden",
+      message: `The API refused to read ${subject} (403): the credentials lack the scope interaction-content:read, or have no access to this interaction. Ask a VCC administrator to grant it.`,
+      ...base,
+    };
+  return {
+    code: "not_found",
+    message: `The API has nothing for ${subject} (404): no interaction with this GUID exists, or all of its content has already been deleted. Check the GUID.`,
+    ...base,
+  };
+}
+
 /** A request that could not be completed: refused connection (nothing sent) or worse (unknown). */
 export function errorForTransport(
   cause: unknown,
   subject: string,
   timeoutMs: number,
   kind: "timeout" | "cancelled" | "network",
+  operation: "delete" | "read" = "delete",
 ): ToolError {
   const code = (cause as { code?: string } | undefined)?.code;
   const neverSent = kind === "network" && (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN");
+  if (operation === "read") {
+    // A read changes nothing, so there is no unknown outcome to report.
+    const what =
+      kind === "timeout"
+        ? `did not answer within ${timeoutMs} ms`
+        : kind === "cancelled"
+          ? "request was cancelled"
+          : `could not be reached${code ? ` (${code})` : ""}`;
+    return {
+      code: kind === "timeout" ? "timeout" : kind === "cancelled" ? "cancelled" : "network_error",
+      message: `Reading ${subject} failed: the VCC API ${what}. Nothing was changed. Check VCC_REGION / VCC_API_BASE_URL and the network, then try again.`,
+    };
+  }
   if (kind === "timeout")
     return {
       code: "timeout",
