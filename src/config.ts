@@ -29,6 +29,14 @@ export interface Config {
   elicitationTimeoutSeconds: number;
   timeoutMs: number;
   logLevel: "error" | "warn" | "info" | "debug";
+  /** Append-only JSON-lines audit trail of decisions and deletion attempts. */
+  auditLogPath?: string;
+  /** Destructive tools are not registered at all. */
+  readOnly: boolean;
+  /** Everything runs, including confirmation, but no DELETE is sent. */
+  dryRun: boolean;
+  /** Named keys and/or content types that may be deleted (lower case); undefined = all. */
+  allowedContentKeys?: string[];
 }
 
 /** A configuration problem: one line naming the variable and what it accepts. */
@@ -67,6 +75,34 @@ function oneOf<const T extends readonly string[]>(variable: string, values: T) {
   });
 }
 
+function boolean(variable: string) {
+  return z.string().transform((value, ctx): boolean => {
+    const lower = value.toLowerCase();
+    if (["true", "1", "yes", "on"].includes(lower)) return true;
+    if (["false", "0", "no", "off"].includes(lower)) return false;
+    ctx.addIssue({ code: "custom", message: `${variable} must be true or false (got '${value}')` });
+    return z.NEVER;
+  });
+}
+
+function keyList(variable: string) {
+  return z.string().transform((value, ctx): string[] => {
+    const entries = value
+      .split(",")
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const bad = entries.find((e) => !/^[0-9A-Za-z!\-_.,*'()]{1,64}$/.test(e));
+    if (entries.length === 0 || bad !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${variable} must be a comma-separated list of named content keys and/or content types, e.g. callRecording,voicemail,screenRecording${bad ? ` (got '${bad}')` : ""}`,
+      });
+      return z.NEVER;
+    }
+    return entries.map((e) => e.toLowerCase());
+  });
+}
+
 const envSchema = z.object({
   VCC_ACCESS_TOKEN: z.string().optional(),
   VCC_REGION: oneOf("VCC_REGION", ["emea", "nam", "apac"]).default("emea"),
@@ -76,6 +112,10 @@ const envSchema = z.object({
   VCC_ELICITATION_TIMEOUT_SECONDS: integer("VCC_ELICITATION_TIMEOUT_SECONDS", 5, 3_600).default(120),
   VCC_TIMEOUT_MS: integer("VCC_TIMEOUT_MS", 100, 600_000).default(15_000),
   VCC_LOG_LEVEL: oneOf("VCC_LOG_LEVEL", ["error", "warn", "info", "debug"]).default("info"),
+  VCC_AUDIT_LOG: z.string().optional(),
+  VCC_READ_ONLY: boolean("VCC_READ_ONLY").default(false),
+  VCC_DRY_RUN: boolean("VCC_DRY_RUN").default(false),
+  VCC_ALLOWED_CONTENT_KEYS: keyList("VCC_ALLOWED_CONTENT_KEYS").optional(),
 });
 
 /** Reads configuration from an environment; throws ConfigError with one readable line. */
@@ -103,6 +143,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     elicitationTimeoutSeconds: e.VCC_ELICITATION_TIMEOUT_SECONDS,
     timeoutMs: e.VCC_TIMEOUT_MS,
     logLevel: e.VCC_LOG_LEVEL,
+    auditLogPath: e.VCC_AUDIT_LOG,
+    readOnly: e.VCC_READ_ONLY,
+    dryRun: e.VCC_DRY_RUN,
+    allowedContentKeys: e.VCC_ALLOWED_CONTENT_KEYS,
   };
 }
 

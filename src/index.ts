@@ -7,12 +7,15 @@ import { log, registerSecret, setLogLevel } from "./log.js";
 const HELP = `vcc-interaction-content-mcp: an MCP server (stdio) that deletes Vonage Contact Center
 interaction content only after a person confirms.
 
-Usage: vcc-interaction-content-mcp [--help] [--version]
+Usage: vcc-interaction-content-mcp [--read-only] [--help] [--version]
+
+  --read-only   do not offer the delete tool at all (same as VCC_READ_ONLY=true)
 
 Configuration comes from the environment or a .env file in the working directory:
   VCC_ACCESS_TOKEN, VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_CONFIRMATION
   (auto|elicitation|token), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
-  VCC_TIMEOUT_MS, VCC_LOG_LEVEL. See the README for details.
+  VCC_TIMEOUT_MS, VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
+  VCC_ALLOWED_CONTENT_KEYS. See the README for details.
 `;
 
 async function main(): Promise<void> {
@@ -26,7 +29,10 @@ async function main(): Promise<void> {
     process.stderr.write(`${pkg.version}\n`);
     return;
   }
-  const unknown = args.filter((a) => a.startsWith("-"));
+  // Flags that mirror environment variables; the flag wins.
+  const flagEnv: Record<string, string> = {};
+  if (args.includes("--read-only")) flagEnv.VCC_READ_ONLY = "true";
+  const unknown = args.filter((a) => a.startsWith("-") && a !== "--read-only");
   if (unknown.length > 0) {
     process.stderr.write(`vcc-interaction-content-mcp: unknown option ${unknown[0]} (try --help)\n`);
     process.exitCode = 2;
@@ -39,7 +45,7 @@ async function main(): Promise<void> {
 
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig({ ...process.env, ...flagEnv });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`vcc-interaction-content-mcp: configuration error: ${error.message}\n`);
@@ -51,11 +57,13 @@ async function main(): Promise<void> {
   registerSecret(config.accessToken);
   setLogLevel(config.logLevel);
 
-  const [{ createServer, lazyApi }, { StdioServerTransport }] = await Promise.all([
+  const [{ createServer, lazyApi }, { StdioServerTransport }, { fileAuditTrail, NO_AUDIT }] = await Promise.all([
     import("./server.js"),
     import("@modelcontextprotocol/sdk/server/stdio.js"),
+    import("./audit.js"),
   ]);
-  const server = createServer({ config, api: lazyApi(config) });
+  const audit = config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT;
+  const server = createServer({ config, api: lazyApi(config), audit });
 
   let closing = false;
   const shutdown = (reason: string) => {
@@ -74,7 +82,7 @@ async function main(): Promise<void> {
 
   await server.connect(new StdioServerTransport());
   log.info(
-    `ready on stdio: API ${config.apiBaseUrl}, confirmation ${config.confirmation}${config.accessToken ? "" : " (no credentials configured yet: tool calls will say what to set)"}`,
+    `ready on stdio: API ${config.apiBaseUrl}, confirmation ${config.confirmation}${config.readOnly ? ", READ-ONLY" : ""}${config.dryRun ? ", DRY RUN (nothing is deleted)" : ""}${config.auditLogPath ? `, audit log ${config.auditLogPath}` : ""}${config.accessToken ? "" : " (no credentials configured yet: tool calls will say what to set)"}`,
   );
 }
 

@@ -1,5 +1,6 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { AuditTrail } from "./audit.js";
 import { type Config, missingCredentials } from "./config.js";
 import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import type { ToolContext } from "./tools/context.js";
@@ -17,6 +18,7 @@ const INSTRUCTIONS =
 export interface ServerDeps {
   config: Config;
   api: ToolContext["api"];
+  audit: AuditTrail;
 }
 
 /** The API client of this process, created on the first tool call so that start-up stays light. */
@@ -63,8 +65,23 @@ export function createServer(deps: ServerDeps): McpServer {
     channel,
   });
 
-  const context: ToolContext = { config: deps.config, confirmer, api: deps.api };
+  const context: ToolContext = {
+    config: deps.config,
+    confirmer,
+    api: deps.api,
+    audit: deps.audit,
+    auditContext: (sessionId) => {
+      const client = server.server.getClientVersion();
+      return {
+        ...(client ? { client: { name: client.name, version: client.version } } : {}),
+        ...(sessionId ? { sessionId } : {}),
+        dryRun: deps.config.dryRun,
+        sandbox: false,
+      };
+    },
+  };
   registerListInteractionContentTool(server, context);
-  registerDeleteInteractionContentTool(server, context);
+  // Read-only servers do not even offer the destructive tools.
+  if (!deps.config.readOnly) registerDeleteInteractionContentTool(server, context);
   return server;
 }

@@ -7,8 +7,7 @@ import type { ConfirmationItem } from "../confirmation/confirmer.js";
 import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
-import { describeInteraction, describePreview } from "./format.js";
-import { lookupContent } from "./lookup.js";
+import { AUDIT_FAILED, auditItem, performDeletion, prepareDeletion } from "./deletion.js";
 import { errorText, previewSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const DELETE_TOOL_NAME = "delete_interaction_content";
@@ -29,7 +28,7 @@ const inputSchema = z
   .strict();
 
 const outputSchema = z.object({
-  status: z.enum(["deleted", "confirmation_required", "cancelled", "error"]),
+  status: z.enum(["deleted", "confirmation_required", "cancelled", "dry_run", "error"]),
   guid: z.string(),
   contentKey: z.string(),
   httpStatus: z.number().int().optional(),
@@ -66,25 +65,25 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
     async ({ guid, contentKey, confirmationToken }, extra) => {
       const subject = `content '${contentKey}' of interaction ${guid}`;
       const base = { guid, contentKey };
+      const sessionId = extra.sessionId;
+      const audit = (fields: Parameters<typeof auditItem>[3]) => auditItem(context, DELETE_TOOL_NAME, base, fields, sessionId);
 
       // Do not ask a person to approve something that cannot be carried out.
       const configured = await context.api();
       if (!configured.ok) return errorResult(base, configured.error);
       const client = configured.client;
 
-      // Show the person what they would lose, and refuse at once when it is not there. Skipped when
-      // a token comes back: the person saw the preview when the token was issued.
-      const item: ConfirmationItem = { guid, contentKey };
+      // Show the person what they would lose; refuse at once what is absent or not allowed. Skipped
+      // when a token comes back: all of it was done when the token was issued, for this very item.
+      let item: ConfirmationItem = { guid, contentKey };
       let description = `${subject} (no preview available)`;
       if (confirmationToken === undefined) {
-        const lookup = await lookupContent(client, guid, contentKey, extra.signal);
-        if (lookup.kind === "absent") return errorResult(base, lookup.error);
-        if (lookup.kind === "found") {
-          item.preview = lookup.preview;
-          description = `the ${describePreview(lookup.preview)} '${contentKey}' of interaction ${guid} (${describeInteraction(lookup.interaction)})`;
-        } else {
-          description = `${subject} (no preview available: ${lookup.reason})`;
+        const prepared = await prepareDeletion(context, client, guid, contentKey, extra.signal);
+        if (!prepared.ok) {
+          if (prepared.error.code === "not_allowed") await audit({ event: "decision", outcome: "refused", errorCode: "not_allowed" });
+          return errorResult(base, prepared.error);
         }
+        ({ item, description } = prepared.prepared);
       }
       const withPreview = item.preview ? { ...base, preview: item.preview } : base;
 
@@ -99,13 +98,17 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
 
       switch (decision.kind) {
         case "refused":
+          await audit({ event: "decision", outcome: "refused", errorCode: decision.error.code });
           return errorResult(base, decision.error);
         case "declined":
+          await audit({ event: "decision", confirmation: "elicitation", outcome: decision.action === "cancel" ? "cancelled" : "declined" });
           return result(
             { status: "cancelled", ...withPreview },
             `The user did not confirm: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
           );
-        case "token_issued":
+        case "token_issued": {
+          const failure = await audit({ event: "confirmation_requested", confirmation: "token", outcome: "token_issued" });
+          if (failure) return errorResult(base, AUDIT_FAILED(failure));
           return result(
             {
               status: "confirmation_required",
@@ -115,21 +118,35 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
             },
             `Confirmation required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. Ask the user in the conversation whether to delete it. Only if they clearly agree, call ${DELETE_TOOL_NAME} again with the same guid and contentKey and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
           );
+        }
         case "approved":
           break;
       }
 
-      let outcome: Awaited<ReturnType<typeof client.deleteContent>>;
-      try {
-        outcome = await client.deleteContent(guid, contentKey, { signal: extra.signal, subject });
-      } finally {
-        // Spent by its first use, whatever the API answered.
-        if (decision.method === "token") decision.claim.spend();
+      const outcome = await performDeletion(
+        context,
+        client,
+        DELETE_TOOL_NAME,
+        base,
+        decision.method === "token" ? { method: "token", claim: decision.claim } : { method: decision.method },
+        { signal: extra.signal, sessionId },
+      );
+      const warning = outcome.auditWarning
+        ? ` WARNING: the audit log could not be written (${outcome.auditWarning}); tell the administrator.`
+        : "";
+      if (outcome.status === "error") {
+        const r = errorResult(base, outcome.error);
+        if (warning) r.content.push({ type: "text", text: warning.trim() });
+        return r;
       }
-      if (!outcome.ok) return errorResult(base, outcome.error);
+      if (outcome.status === "dry_run")
+        return result(
+          { status: "dry_run", ...withPreview },
+          `Dry run (VCC_DRY_RUN=true): the person confirmed, and this would have permanently deleted ${subject}. Nothing was sent to the API; the content is unchanged.${warning}`,
+        );
       return result(
-        { status: "deleted", ...withPreview, httpStatus: outcome.response.status },
-        `Deleted ${subject} (HTTP ${outcome.response.status}). This cannot be undone.`,
+        { status: "deleted", ...withPreview, httpStatus: outcome.httpStatus },
+        `Deleted ${subject} (HTTP ${outcome.httpStatus}). This cannot be undone.${warning}`,
       );
     },
   );

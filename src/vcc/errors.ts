@@ -14,7 +14,9 @@ export type ErrorCode =
   | "unexpected_status"
   | "network_error"
   | "timeout"
-  | "cancelled";
+  | "cancelled"
+  | "not_allowed"
+  | "audit_failed";
 
 export interface ToolError {
   code: ErrorCode;
