@@ -37,6 +37,8 @@ export interface Config {
   dryRun: boolean;
   /** Named keys and/or content types that may be deleted (lower case); undefined = all. */
   allowedContentKeys?: string[];
+  /** Talk to an in-process simulator with sample data; never to a real host. */
+  sandbox: boolean;
 }
 
 /** A configuration problem: one line naming the variable and what it accepts. */
@@ -116,6 +118,7 @@ const envSchema = z.object({
   VCC_READ_ONLY: boolean("VCC_READ_ONLY").default(false),
   VCC_DRY_RUN: boolean("VCC_DRY_RUN").default(false),
   VCC_ALLOWED_CONTENT_KEYS: keyList("VCC_ALLOWED_CONTENT_KEYS").optional(),
+  VCC_SANDBOX: boolean("VCC_SANDBOX").default(false),
 });
 
 /** Reads configuration from an environment; throws ConfigError with one readable line. */
@@ -147,11 +150,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     readOnly: e.VCC_READ_ONLY,
     dryRun: e.VCC_DRY_RUN,
     allowedContentKeys: e.VCC_ALLOWED_CONTENT_KEYS,
+    sandbox: e.VCC_SANDBOX,
   };
 }
 
 /** Which variables a user must set before a tool call can reach the API (empty when ready). */
 export function missingCredentials(config: Config): string | undefined {
-  if (config.accessToken) return undefined;
+  if (config.accessToken || config.sandbox) return undefined;
   return "Set VCC_ACCESS_TOKEN to a bearer token for the Interaction Content API (scope interaction-content:delete) in the server's environment or in a .env file, then restart the server.";
 }

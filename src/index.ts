@@ -7,15 +7,17 @@ import { log, registerSecret, setLogLevel } from "./log.js";
 const HELP = `vcc-interaction-content-mcp: an MCP server (stdio) that deletes Vonage Contact Center
 interaction content only after a person confirms.
 
-Usage: vcc-interaction-content-mcp [--read-only] [--help] [--version]
+Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--help] [--version]
 
+  --sandbox     try it safely: a local simulator with sample data, no credentials needed
+                (same as VCC_SANDBOX=true)
   --read-only   do not offer the delete tool at all (same as VCC_READ_ONLY=true)
 
 Configuration comes from the environment or a .env file in the working directory:
   VCC_ACCESS_TOKEN, VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_CONFIRMATION
   (auto|elicitation|token), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
   VCC_TIMEOUT_MS, VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
-  VCC_ALLOWED_CONTENT_KEYS. See the README for details.
+  VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX. See the README for details.
 `;
 
 async function main(): Promise<void> {
@@ -32,7 +34,8 @@ async function main(): Promise<void> {
   // Flags that mirror environment variables; the flag wins.
   const flagEnv: Record<string, string> = {};
   if (args.includes("--read-only")) flagEnv.VCC_READ_ONLY = "true";
-  const unknown = args.filter((a) => a.startsWith("-") && a !== "--read-only");
+  if (args.includes("--sandbox")) flagEnv.VCC_SANDBOX = "true";
+  const unknown = args.filter((a) => a.startsWith("-") && a !== "--read-only" && a !== "--sandbox");
   if (unknown.length > 0) {
     process.stderr.write(`vcc-interaction-content-mcp: unknown option ${unknown[0]} (try --help)\n`);
     process.exitCode = 2;
@@ -63,7 +66,13 @@ async function main(): Promise<void> {
     import("./audit.js"),
   ]);
   const audit = config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT;
-  const server = createServer({ config, api: lazyApi(config), audit });
+  const sandbox = config.sandbox ? await import("./sandbox.js") : undefined;
+  const server = createServer({
+    config,
+    api: sandbox ? sandbox.sandboxApi(config.timeoutMs) : lazyApi(config),
+    audit,
+    ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
+  });
 
   let closing = false;
   const shutdown = (reason: string) => {
@@ -81,6 +90,10 @@ async function main(): Promise<void> {
   process.on("unhandledRejection", (reason) => log.error("unhandled rejection (continuing)", { reason }));
 
   await server.connect(new StdioServerTransport());
+  if (sandbox) {
+    log.warn("SANDBOX MODE: using a local simulator with sample data on 127.0.0.1; no real host is contacted and nothing real is deleted.");
+    return;
+  }
   log.info(
     `ready on stdio: API ${config.apiBaseUrl}, confirmation ${config.confirmation}${config.readOnly ? ", READ-ONLY" : ""}${config.dryRun ? ", DRY RUN (nothing is deleted)" : ""}${config.auditLogPath ? `, audit log ${config.auditLogPath}` : ""}${config.accessToken ? "" : " (no credentials configured yet: tool calls will say what to set)"}`,
   );

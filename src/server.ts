@@ -19,6 +19,8 @@ export interface ServerDeps {
   config: Config;
   api: ToolContext["api"];
   audit: AuditTrail;
+  /** Set in sandbox mode: what the assistant should know about the sample data. */
+  sandboxInstructions?: string;
 }
 
 /** The API client of this process, created on the first tool call so that start-up stays light. */
@@ -44,7 +46,8 @@ export function lazyApi(config: Config): ToolContext["api"] {
 }
 
 export function createServer(deps: ServerDeps): McpServer {
-  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions: INSTRUCTIONS });
+  const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
+  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions });
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
@@ -76,7 +79,7 @@ export function createServer(deps: ServerDeps): McpServer {
         ...(client ? { client: { name: client.name, version: client.version } } : {}),
         ...(sessionId ? { sessionId } : {}),
         dryRun: deps.config.dryRun,
-        sandbox: false,
+        sandbox: deps.config.sandbox,
       };
     },
   };

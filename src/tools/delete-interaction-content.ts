@@ -8,7 +8,7 @@ import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
 import { AUDIT_FAILED, auditItem, performDeletion, prepareDeletion } from "./deletion.js";
-import { errorText, previewSchema, toolErrorSchema, toolResult } from "./results.js";
+import { errorText, previewSchema, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const DELETE_TOOL_NAME = "delete_interaction_content";
 
@@ -36,6 +36,7 @@ const outputSchema = z.object({
   expiresAt: z.string().optional(),
   preview: previewSchema.optional(),
   error: toolErrorSchema.optional(),
+  sandbox: sandboxSchema,
 });
 
 type DeleteOutput = z.infer<typeof outputSchema>;
@@ -70,7 +71,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
 
       // Do not ask a person to approve something that cannot be carried out.
       const configured = await context.api();
-      if (!configured.ok) return errorResult(base, configured.error);
+      if (!configured.ok) return errorResult(context, base, configured.error);
       const client = configured.client;
 
       // Show the person what they would lose; refuse at once what is absent or not allowed. Skipped
@@ -81,7 +82,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
         const prepared = await prepareDeletion(context, client, guid, contentKey, extra.signal);
         if (!prepared.ok) {
           if (prepared.error.code === "not_allowed") await audit({ event: "decision", outcome: "refused", errorCode: "not_allowed" });
-          return errorResult(base, prepared.error);
+          return errorResult(context, base, prepared.error);
         }
         ({ item, description } = prepared.prepared);
       }
@@ -99,17 +100,19 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
       switch (decision.kind) {
         case "refused":
           await audit({ event: "decision", outcome: "refused", errorCode: decision.error.code });
-          return errorResult(base, decision.error);
+          return errorResult(context, base, decision.error);
         case "declined":
           await audit({ event: "decision", confirmation: "elicitation", outcome: decision.action === "cancel" ? "cancelled" : "declined" });
           return result(
+            context,
             { status: "cancelled", ...withPreview },
             `The user did not confirm: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
           );
         case "token_issued": {
           const failure = await audit({ event: "confirmation_requested", confirmation: "token", outcome: "token_issued" });
-          if (failure) return errorResult(base, AUDIT_FAILED(failure));
+          if (failure) return errorResult(context, base, AUDIT_FAILED(failure));
           return result(
+            context,
             {
               status: "confirmation_required",
               ...withPreview,
@@ -135,16 +138,18 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
         ? ` WARNING: the audit log could not be written (${outcome.auditWarning}); tell the administrator.`
         : "";
       if (outcome.status === "error") {
-        const r = errorResult(base, outcome.error);
+        const r = errorResult(context, base, outcome.error);
         if (warning) r.content.push({ type: "text", text: warning.trim() });
         return r;
       }
       if (outcome.status === "dry_run")
         return result(
+          context,
           { status: "dry_run", ...withPreview },
           `Dry run (VCC_DRY_RUN=true): the person confirmed, and this would have permanently deleted ${subject}. Nothing was sent to the API; the content is unchanged.${warning}`,
         );
       return result(
+        context,
         { status: "deleted", ...withPreview, httpStatus: outcome.httpStatus },
         `Deleted ${subject} (HTTP ${outcome.httpStatus}). This cannot be undone.${warning}`,
       );
@@ -152,12 +157,13 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
   );
 }
 
-function result(structured: DeleteOutput, text: string, isError = false): CallToolResult {
-  return toolResult(structured, text, isError);
+function result(context: ToolContext, structured: DeleteOutput, text: string, isError = false): CallToolResult {
+  return toolResult(structured, text, { isError, sandbox: context.config.sandbox });
 }
 
-function errorResult(base: { guid: string; contentKey: string }, error: ToolError): CallToolResult {
+function errorResult(context: ToolContext, base: { guid: string; contentKey: string }, error: ToolError): CallToolResult {
   return result(
+    context,
     { status: "error", ...base, ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}), error },
     errorText(error),
     true,

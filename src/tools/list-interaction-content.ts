@@ -8,7 +8,7 @@ import { guidSchema } from "../vcc/ids.js";
 import { parseInteraction } from "../vcc/interaction.js";
 import type { ToolContext } from "./context.js";
 import { describeInteraction, formatBytes, formatDate, humanType } from "./format.js";
-import { errorText, toolErrorSchema, toolResult } from "./results.js";
+import { errorText, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const LIST_TOOL_NAME = "list_interaction_content";
 
@@ -31,6 +31,7 @@ const outputSchema = z.object({
     }),
   ),
   error: toolErrorSchema.optional(),
+  sandbox: sandboxSchema,
 });
 
 export function registerListInteractionContentTool(server: McpServer, context: ToolContext): void {
@@ -52,12 +53,12 @@ export function registerListInteractionContentTool(server: McpServer, context: T
     },
     async ({ guid }, extra) => {
       const api = await context.api();
-      if (!api.ok) return errorResult(guid, api.error);
+      if (!api.ok) return errorResult(context, guid, api.error);
       const outcome = await api.client.getInteraction(guid, { subject: `interaction ${guid}`, signal: extra.signal });
-      if (!outcome.ok) return errorResult(guid, outcome.error);
+      if (!outcome.ok) return errorResult(context, guid, outcome.error);
       const interaction = parseInteraction(outcome.response.body);
       if (!interaction)
-        return errorResult(guid, {
+        return errorResult(context, guid, {
           code: "upstream_error",
           httpStatus: outcome.response.status,
           message:
@@ -75,11 +76,11 @@ export function registerListInteractionContentTool(server: McpServer, context: T
       ]
         .filter(Boolean)
         .join("\n");
-      return toolResult({ ...interaction }, text);
+      return toolResult({ ...interaction }, text, { sandbox: context.config.sandbox });
     },
   );
 }
 
-function errorResult(guid: string, error: ToolError): CallToolResult {
-  return toolResult({ guid, error }, errorText(error), true);
+function errorResult(context: ToolContext, guid: string, error: ToolError): CallToolResult {
+  return toolResult({ guid, error }, errorText(error), { isError: true, sandbox: context.config.sandbox });
 }

@@ -28,7 +28,20 @@ export function errorText(error: ToolError): string {
   return `Error (${error.code}): ${error.message}${error.upstreamMessage ? ` API said: ${error.upstreamMessage}` : ""}`;
 }
 
+export const sandboxSchema = z
+  .boolean()
+  .optional()
+  .describe("True when the server runs in sandbox mode: a local simulator with sample data, nothing real was touched.");
+
 /** A result with text for people and models, and structuredContent for programs. */
-export function toolResult(structured: Record<string, unknown>, text: string, isError = false): CallToolResult {
-  return { content: [{ type: "text", text }], structuredContent: structured, ...(isError ? { isError: true } : {}) };
+export function toolResult(
+  structured: Record<string, unknown>,
+  text: string,
+  options: { isError?: boolean; sandbox?: boolean } = {},
+): CallToolResult {
+  return {
+    content: [{ type: "text", text: options.sandbox ? `[SANDBOX] ${text}` : text }],
+    structuredContent: options.sandbox ? { ...structured, sandbox: true } : structured,
+    ...(options.isError ? { isError: true } : {}),
+  };
 }
