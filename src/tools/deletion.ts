@@ -5,7 +5,6 @@ import type { ConfirmationItem } from "../confirmation/confirmer.js";
 import type { Claim } from "../confirmation/store.js";
 import type { VccClient } from "../vcc/client.js";
 import type { ToolError } from "../vcc/errors.js";
-import { namedKeyOf } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
 import { checkAllowed } from "./controls.js";
 import { describeInteraction, describePreview } from "./format.js";
@@ -35,8 +34,7 @@ export async function prepareDeletion(
       ok: true,
       prepared: {
         item: { guid, contentKey, preview: lookup.preview },
-        // "the call recording (…) of interaction …"; item ids are named too: "the voicemail (…) '4c1b…' of …"
-        description: `the ${describePreview(lookup.preview)}${namedKeyOf(contentKey) ? "" : ` '${contentKey}'`} of interaction ${guid} (${describeInteraction(lookup.interaction)})`,
+        description: `the ${describePreview(lookup.preview, contentKey)} of interaction ${guid} (${describeInteraction(lookup.interaction)})`,
       },
     };
   return { ok: true, prepared: { item: { guid, contentKey }, description: `${subject} (no preview available: ${lookup.reason})` } };

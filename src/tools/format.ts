@@ -23,14 +23,14 @@ export function formatDate(iso: string | undefined): string {
   return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
-/** "call recording (audio/wav, 2.5 MB, last modified 2026-11-23 09:21 UTC)" */
-export function describePreview(preview: ContentPreview): string {
+/** "call recording 'callRecording' (audio/wav, 2.5 MB, last modified 2026-11-23 09:21 UTC)" */
+export function describePreview(preview: ContentPreview, contentKey?: string): string {
   const details = [
     preview.contentType,
     preview.contentLength !== undefined ? formatBytes(preview.contentLength) : undefined,
     preview.lastModified ? `last modified ${formatDate(preview.lastModified)}` : undefined,
   ].filter(Boolean);
-  return `${humanType(preview.type)}${details.length ? ` (${details.join(", ")})` : ""}`;
+  return `${humanType(preview.type)}${contentKey ? ` '${contentKey}'` : ""}${details.length ? ` (${details.join(", ")})` : ""}`;
 }
 
 /** "Inbound call from +441632960101 to +441632960900 on 2026-11-23 09:14 UTC" */

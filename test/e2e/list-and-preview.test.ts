@@ -135,7 +135,7 @@ describe("preview before confirmation", () => {
       status: "confirmation_required",
       preview: { type: "callRecording", contentType: "audio/wav", contentLength: 2_457_644, lastModified: "2026-11-23T09:21:40.000Z" },
     });
-    expect(textOf(result)).toContain("call recording (audio/wav, 2.5 MB, last modified 2026-11-23 09:21 UTC)");
+    expect(textOf(result)).toContain("call recording 'CALLRECORDING' (audio/wav, 2.5 MB, last modified 2026-11-23 09:21 UTC)");
     expect(textOf(result)).toContain("+441632960101");
   });
 
