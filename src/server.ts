@@ -5,6 +5,7 @@ import { type Config, missingCredentials } from "./config.js";
 import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
+import { registerDeleteInteractionContentsTool } from "./tools/delete-interaction-contents.js";
 import { registerListInteractionContentTool } from "./tools/list-interaction-content.js";
 import type { VccClient } from "./vcc/client.js";
 
@@ -85,6 +86,9 @@ export function createServer(deps: ServerDeps): McpServer {
   };
   registerListInteractionContentTool(server, context);
   // Read-only servers do not even offer the destructive tools.
-  if (!deps.config.readOnly) registerDeleteInteractionContentTool(server, context);
+  if (!deps.config.readOnly) {
+    registerDeleteInteractionContentTool(server, context);
+    registerDeleteInteractionContentsTool(server, context);
+  }
   return server;
 }

@@ -8,13 +8,15 @@ import type { ToolError } from "../vcc/errors.js";
 import type { ToolContext } from "./context.js";
 import { checkAllowed } from "./controls.js";
 import { describeInteraction, describePreview } from "./format.js";
-import { lookupContent } from "./lookup.js";
+import { type InteractionLookup, lookupInteraction, lookupItem } from "./lookup.js";
 
 export interface PreparedItem {
   item: ConfirmationItem;
   /** Words for the person: what would be deleted, with the preview when there is one. */
   description: string;
 }
+
+export type Prepared = { ok: true; prepared: PreparedItem } | { ok: false; error: ToolError };
 
 /** Before confirmation: preview (best effort), refuse absent content, apply VCC_ALLOWED_CONTENT_KEYS. */
 export async function prepareDeletion(
@@ -23,9 +25,14 @@ export async function prepareDeletion(
   guid: string,
   contentKey: string,
   signal?: AbortSignal,
-): Promise<{ ok: true; prepared: PreparedItem } | { ok: false; error: ToolError }> {
+): Promise<Prepared> {
+  return prepareFromLookup(context, await lookupInteraction(client, guid, signal), guid, contentKey);
+}
+
+/** The same, from a lookup already made (items of one interaction share one lookup). */
+export function prepareFromLookup(context: ToolContext, interaction: InteractionLookup, guid: string, contentKey: string): Prepared {
   const subject = `content '${contentKey}' of interaction ${guid}`;
-  const lookup = await lookupContent(client, guid, contentKey, signal);
+  const lookup = lookupItem(interaction, guid, contentKey);
   if (lookup.kind === "absent") return { ok: false, error: lookup.error };
   const notAllowed = checkAllowed(context.config, contentKey, lookup.kind === "found" ? lookup.item.type : undefined);
   if (notAllowed) return { ok: false, error: notAllowed };

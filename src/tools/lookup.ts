@@ -8,11 +8,19 @@ import { type ContentItem, findContentItem, type Interaction, parseInteraction }
 /** Long enough for a healthy API, short enough not to keep a person waiting for the prompt. */
 const LOOKUP_TIMEOUT_MS = 5_000;
 
+/** What GET /interactions/{guid} told us. */
+export type InteractionLookup =
+  | { kind: "found"; interaction: Interaction }
+  /** 404: no such interaction, or none of its content is left. */
+  | { kind: "gone" }
+  /** Could not tell (no read scope, network, API error). */
+  | { kind: "unavailable"; reason: string };
+
 export type LookupResult =
   | { kind: "found"; interaction: Interaction; item: ContentItem; preview: ContentPreview }
   /** Certainly not there: the interaction has no such key, or has no content at all (404). */
   | { kind: "absent"; error: ToolError }
-  /** Could not tell (no read scope, network, API error): go on without a preview. */
+  /** Could not tell: go on without a preview. */
   | { kind: "unavailable"; reason: string };
 
 export function previewOf(item: ContentItem): ContentPreview {
@@ -24,18 +32,10 @@ export function previewOf(item: ContentItem): ContentPreview {
   };
 }
 
-export async function lookupContent(client: VccClient, guid: string, contentKey: string, signal?: AbortSignal): Promise<LookupResult> {
+export async function lookupInteraction(client: VccClient, guid: string, signal?: AbortSignal): Promise<InteractionLookup> {
   const outcome = await client.getInteraction(guid, { subject: `interaction ${guid}`, signal, timeoutMs: LOOKUP_TIMEOUT_MS });
   if (!outcome.ok) {
-    if (outcome.error.code === "not_found")
-      return {
-        kind: "absent",
-        error: {
-          code: "not_found",
-          httpStatus: 404,
-          message: `Interaction ${guid} has no content left, or does not exist, so there is nothing to delete: nothing was deleted. Check the GUID.`,
-        },
-      };
+    if (outcome.error.code === "not_found") return { kind: "gone" };
     return {
       kind: "unavailable",
       reason: outcome.error.code === "forbidden" ? "the credentials cannot read interactions" : outcome.error.message,
@@ -43,9 +43,24 @@ export async function lookupContent(client: VccClient, guid: string, contentKey:
   }
   const interaction = parseInteraction(outcome.response.body);
   if (!interaction) return { kind: "unavailable", reason: "the API's answer could not be read" };
-  const item = findContentItem(interaction, contentKey);
+  return { kind: "found", interaction };
+}
+
+/** What a lookup says about one content key of the interaction. */
+export function lookupItem(lookup: InteractionLookup, guid: string, contentKey: string): LookupResult {
+  if (lookup.kind === "unavailable") return lookup;
+  if (lookup.kind === "gone")
+    return {
+      kind: "absent",
+      error: {
+        code: "not_found",
+        httpStatus: 404,
+        message: `Interaction ${guid} has no content left, or does not exist, so there is nothing to delete: nothing was deleted. Check the GUID.`,
+      },
+    };
+  const item = findContentItem(lookup.interaction, contentKey);
   if (!item) {
-    const keys = interaction.content.map((c) => c.contentKey);
+    const keys = lookup.interaction.content.map((c) => c.contentKey);
     const shown = keys.slice(0, 12).join(", ") + (keys.length > 12 ? `, … (${keys.length} in all)` : "");
     return {
       kind: "absent",
@@ -55,5 +70,5 @@ export async function lookupContent(client: VccClient, guid: string, contentKey:
       },
     };
   }
-  return { kind: "found", interaction, item, preview: previewOf(item) };
+  return { kind: "found", interaction: lookup.interaction, item, preview: previewOf(item) };
 }
