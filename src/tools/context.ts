@@ -7,6 +7,6 @@ import type { ToolError } from "../vcc/errors.js";
 export interface ToolContext {
   config: Config;
   confirmer: Confirmer;
-  /** The API client, created on first use; an error when credentials are missing. */
-  api(): Promise<{ ok: true; client: VccClient } | { ok: false; error: ToolError }>;
+  /** The API client, created on first use, with an access token at hand; an error when credentials are missing or do not work. */
+  api(signal?: AbortSignal): Promise<{ ok: true; client: VccClient } | { ok: false; error: ToolError }>;
 }

@@ -75,7 +75,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
       const base = { guid, contentKey };
 
       // Do not ask a person to approve something that cannot be carried out.
-      const configured = await context.api();
+      const configured = await context.api(extra.signal);
       if (!configured.ok) return errorResult(base, configured.error);
 
       const decision = await context.confirmer.decide({
@@ -109,12 +109,16 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
           break;
       }
 
-      let outcome: Awaited<ReturnType<typeof configured.client.deleteContent>>;
+      let outcome: Awaited<ReturnType<typeof configured.client.deleteContent>> | undefined;
       try {
         outcome = await configured.client.deleteContent(guid, contentKey, { signal: extra.signal, subject });
       } finally {
-        // Spent by its first use, whatever the API answered.
-        if (decision.method === "token") decision.claim.spend();
+        // Spent by its first use, whatever the API answered; only a request that could not be
+        // authenticated (nothing was carried out) leaves the token usable.
+        if (decision.method === "token") {
+          if (outcome && !outcome.ok && outcome.noToken) decision.claim.release();
+          else decision.claim.spend();
+        }
       }
       if (!outcome.ok) return errorResult(base, outcome.error);
       return result(
