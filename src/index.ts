@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Entry point: read flags and configuration, then serve MCP over stdio.
 import { readFileSync } from "node:fs";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, credentialsOf, loadConfig } from "./config.js";
 import { log, registerSecret, setLogLevel } from "./log.js";
+import { describeEndpoint } from "./vcc/errors.js";
 
 const HELP = `vcc-interaction-content-mcp: an MCP server (stdio) that deletes Vonage Contact Center
 interaction content only after a person confirms.
@@ -14,7 +15,8 @@ Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--help] [--version
   --read-only   do not offer the delete tool at all (same as VCC_READ_ONLY=true)
 
 Configuration comes from the environment or a .env file in the working directory:
-  VCC_ACCESS_TOKEN, VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_CONFIRMATION
+  VCC_CLIENT_ID and VCC_CLIENT_SECRET (recommended) or VCC_ACCESS_TOKEN, VCC_SCOPES,
+  VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_AUTH_URL, VCC_CONFIRMATION
   (auto|elicitation|token), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
   VCC_TIMEOUT_MS, VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
   VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX. See the README for details.
@@ -58,7 +60,13 @@ async function main(): Promise<void> {
     throw error;
   }
   registerSecret(config.accessToken);
+  registerSecret(config.clientSecret);
   setLogLevel(config.logLevel);
+  const credentials = credentialsOf(config);
+  if (credentials.kind === "static" && (config.clientId || config.clientSecret))
+    log.warn(
+      "VCC_ACCESS_TOKEN is set, so VCC_CLIENT_ID / VCC_CLIENT_SECRET are ignored and the token will not be renewed; remove VCC_ACCESS_TOKEN to use the client credentials.",
+    );
 
   const [{ createServer, lazyApi }, { StdioServerTransport }, { fileAuditTrail, NO_AUDIT }] = await Promise.all([
     import("./server.js"),
@@ -94,9 +102,14 @@ async function main(): Promise<void> {
     log.warn("SANDBOX MODE: using a local simulator with sample data on 127.0.0.1; no real host is contacted and nothing real is deleted.");
     return;
   }
-  log.info(
-    `ready on stdio: API ${config.apiBaseUrl}, confirmation ${config.confirmation}${config.readOnly ? ", READ-ONLY" : ""}${config.dryRun ? ", DRY RUN (nothing is deleted)" : ""}${config.auditLogPath ? `, audit log ${config.auditLogPath}` : ""}${config.accessToken ? "" : " (no credentials configured yet: tool calls will say what to set)"}`,
-  );
+  const auth =
+    credentials.kind === "client_credentials"
+      ? `client credentials via ${describeEndpoint(config.authUrl)}`
+      : credentials.kind === "static"
+        ? "static access token"
+        : "no credentials configured yet: tool calls will say what to set";
+  const modes = `${config.readOnly ? ", READ-ONLY" : ""}${config.dryRun ? ", DRY RUN (nothing is deleted)" : ""}${config.auditLogPath ? `, audit log ${config.auditLogPath}` : ""}`;
+  log.info(`ready on stdio: API ${config.apiBaseUrl}, confirmation ${config.confirmation}${modes}, auth: ${auth}`);
 }
 
 main().catch((error: unknown) => {

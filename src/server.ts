@@ -1,7 +1,7 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { AuditTrail } from "./audit.js";
-import { type Config, missingCredentials } from "./config.js";
+import { type Config, credentialsOf } from "./config.js";
 import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
@@ -27,22 +27,35 @@ export interface ServerDeps {
 /** The API client of this process, created on the first tool call so that start-up stays light. */
 export function lazyApi(config: Config): ToolContext["api"] {
   let client: Promise<VccClient> | undefined;
-  return async () => {
-    const missing = missingCredentials(config);
-    if (missing)
+  return async (signal) => {
+    const credentials = credentialsOf(config);
+    if (credentials.kind === "missing")
       return {
         ok: false,
-        error: { code: "not_configured", message: `The server has no VCC credentials, so nothing can be deleted. ${missing}` },
+        error: { code: "not_configured", message: `The server cannot reach the VCC API yet, so nothing was sent. ${credentials.message}` },
       };
     client ??= (async () => {
-      const [{ VccClient }, { staticTokenSource }] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
+      const [{ VccClient }, auth] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
       return new VccClient({
         apiBaseUrl: config.apiBaseUrl,
         timeoutMs: config.timeoutMs,
-        tokens: staticTokenSource(config.accessToken ?? ""),
+        tokens:
+          credentials.kind === "static"
+            ? auth.staticTokenSource(credentials.accessToken)
+            : auth.clientCredentialsTokenSource({
+                authUrl: config.authUrl,
+                clientId: credentials.clientId,
+                clientSecret: credentials.clientSecret,
+                scopes: config.scopes,
+                timeoutMs: config.timeoutMs,
+              }),
       });
     })();
-    return { ok: true, client: await client };
+    const ready = await client;
+    // Credentials that do not work are reported before a person is asked to approve anything.
+    const authenticated = await ready.authenticate(signal);
+    if (!authenticated.ok) return authenticated;
+    return { ok: true, client: ready };
   };
 }
 

@@ -102,6 +102,8 @@ export interface Simulator {
   setTokenExpiresIn(seconds: number): void;
   /** Expire every issued token now. */
   expireTokens(): void;
+  /** Every access token issued since the last reset (tests check that none leaks). */
+  issuedTokens(): string[];
   /** Seed data back, journal and faults cleared. */
   reset(): void;
   /** Requests in the journal matching method and route. */
@@ -568,6 +570,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     expireTokens: () => {
       for (const entry of issued.values()) entry.expiresAt = 0;
     },
+    issuedTokens: () => [...issued.keys()],
     reset: () => {
       data = seedInteractions();
       journal.length = 0;

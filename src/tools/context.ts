@@ -11,6 +11,6 @@ export interface ToolContext {
   audit: AuditTrail;
   /** Who is calling (from initialize) and in which session: for the audit trail. */
   auditContext(sessionId?: string): AuditContext;
-  /** The API client, created on first use; an error when credentials are missing. */
-  api(): Promise<{ ok: true; client: VccClient } | { ok: false; error: ToolError }>;
+  /** The API client, created on first use, with an access token at hand; an error when credentials are missing or do not work. */
+  api(signal?: AbortSignal): Promise<{ ok: true; client: VccClient } | { ok: false; error: ToolError }>;
 }

@@ -70,7 +70,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
       const audit = (fields: Parameters<typeof auditItem>[3]) => auditItem(context, DELETE_TOOL_NAME, base, fields, sessionId);
 
       // Do not ask a person to approve something that cannot be carried out.
-      const configured = await context.api();
+      const configured = await context.api(extra.signal);
       if (!configured.ok) return errorResult(context, base, configured.error);
       const client = configured.client;
 

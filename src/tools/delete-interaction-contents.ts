@@ -106,7 +106,7 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
       const refuseAll = (error: ToolError, results: ItemResult[] = items.map((i) => ({ ...i, status: "not_attempted" as const }))) =>
         respond({ status: "error", results, error }, errorText(error), true);
 
-      const configured = await context.api();
+      const configured = await context.api(extra.signal);
       if (!configured.ok) return refuseAll(configured.error);
       const client = configured.client;
 
@@ -260,6 +260,20 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
           r.status = "not_attempted";
           continue;
         }
+        // Sent before each item rather than after: a notification written just before the final
+        // result can be dropped by clients that handle results before queued notifications.
+        if (progressToken !== undefined)
+          await extra
+            .sendNotification({
+              method: "notifications/progress",
+              params: {
+                progressToken,
+                progress: index,
+                total: todo.length,
+                message: `Deleting ${index + 1} of ${todo.length}: ${item.guid} / ${item.contentKey}`,
+              },
+            })
+            .catch(() => {});
         const outcome = await performDeletion(context, client, BULK_DELETE_TOOL_NAME, item, approval, { signal: extra.signal, sessionId });
         if (outcome.status === "deleted") Object.assign(r, { status: "deleted", httpStatus: outcome.httpStatus });
         else if (outcome.status === "dry_run") r.status = "dry_run";
@@ -269,13 +283,6 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
             error: outcome.error,
             ...(outcome.error.httpStatus !== undefined ? { httpStatus: outcome.error.httpStatus } : {}),
           });
-        if (progressToken !== undefined)
-          await extra
-            .sendNotification({
-              method: "notifications/progress",
-              params: { progressToken, progress: index + 1, total: todo.length, message: `${item.guid} / ${item.contentKey}: ${r.status}` },
-            })
-            .catch(() => {});
       }
       // The token is used up by this call, even if no DELETE went out (e.g. cancelled at once).
       if (decision.method === "token") decision.claim.spend();

@@ -114,12 +114,14 @@ export async function performDeletion(
   }
 
   const subject = `content '${item.contentKey}' of interaction ${item.guid}`;
-  let outcome: Awaited<ReturnType<VccClient["deleteContent"]>>;
+  let outcome: Awaited<ReturnType<VccClient["deleteContent"]>> | undefined;
   try {
     outcome = await client.deleteContent(item.guid, item.contentKey, { signal: options.signal, subject });
   } finally {
-    // Spent by its first use, whatever the API answered.
-    approval.claim?.spend();
+    // Spent by its first use, whatever the API answered; only a request that could not be
+    // authenticated (nothing was sent) leaves the token usable.
+    if (outcome && !outcome.ok && outcome.noToken) approval.claim?.release();
+    else approval.claim?.spend();
   }
   const record: AuditFields = outcome.ok
     ? { event: "deletion", confirmation: approval.method, outcome: "deleted", httpStatus: outcome.response.status, attempts: 1 }

@@ -52,7 +52,7 @@ export function registerListInteractionContentTool(server: McpServer, context: T
       },
     },
     async ({ guid }, extra) => {
-      const api = await context.api();
+      const api = await context.api(extra.signal);
       if (!api.ok) return errorResult(context, guid, api.error);
       const outcome = await api.client.getInteraction(guid, { subject: `interaction ${guid}`, signal: extra.signal });
       if (!outcome.ok) return errorResult(context, guid, outcome.error);

@@ -96,7 +96,7 @@ describe("one confirmation for the whole set", () => {
     expect(prompts).toHaveLength(1);
     expect(prompts[0]).toMatch(/these 4 items/);
     for (const item of ITEMS) expect(prompts[0]).toContain(item.contentKey);
-    expect(progress.map((p) => p.progress)).toEqual([1, 2, 3, 4]);
+    expect(progress.map((p) => p.progress)).toEqual([0, 1, 2, 3]);
     expect(progress[0]?.total).toBe(4);
     expect(deletes()).toHaveLength(4);
   });
