@@ -8,7 +8,7 @@ import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
 import { AUDIT_FAILED, auditItem, performDeletion, prepareDeletion } from "./deletion.js";
-import { errorText, previewSchema, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
+import { confirmationTokenSchema, errorText, previewSchema, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const DELETE_TOOL_NAME = "delete_interaction_content";
 
@@ -16,14 +16,7 @@ const inputSchema = z
   .object({
     guid: guidSchema,
     contentKey: contentKeySchema,
-    confirmationToken: z
-      .string()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe(
-        "Only when a previous call returned status confirmation_required: the token it gave, passed back after the user explicitly agreed in the conversation.",
-      ),
+    confirmationToken: confirmationTokenSchema("with the same guid and contentKey"),
   })
   .strict();
 

@@ -9,7 +9,7 @@ import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
 import { AUDIT_FAILED, auditItem, type PreparedItem, performDeletion, prepareFromLookup } from "./deletion.js";
 import { type InteractionLookup, lookupInteraction } from "./lookup.js";
-import { errorText, previewSchema, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
+import { confirmationTokenSchema, errorText, previewSchema, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const BULK_DELETE_TOOL_NAME = "delete_interaction_contents";
 const MAX_ITEMS = 100;
@@ -36,14 +36,7 @@ const inputSchema = z
         });
       })
       .describe("The content items to delete, 1-100 {guid, contentKey} pairs, no duplicates."),
-    confirmationToken: z
-      .string()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe(
-        "Only when a previous call returned status confirmation_required: its token, passed back with the same items (any order) after the user explicitly agreed.",
-      ),
+    confirmationToken: confirmationTokenSchema("with the same items (any order)"),
   })
   .strict();
 

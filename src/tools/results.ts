@@ -28,6 +28,18 @@ export function errorText(error: ToolError): string {
   return `Error (${error.code}): ${error.message}${error.upstreamMessage ? ` API said: ${error.upstreamMessage}` : ""}`;
 }
 
+/** The optional token input of the destructive tools; `passBack` says what must come with it. */
+export function confirmationTokenSchema(passBack: string) {
+  return z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      `Only when a previous call returned status confirmation_required: its token, passed back ${passBack} after the user explicitly agreed in the conversation.`,
+    );
+}
+
 export const sandboxSchema = z
   .boolean()
   .optional()
