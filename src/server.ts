@@ -2,6 +2,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { type Config, missingCredentials } from "./config.js";
 import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
 import type { VccClient } from "./vcc/client.js";
@@ -61,6 +62,14 @@ export function createServer(deps: ServerDeps): McpServer {
     elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
     channel,
   });
+
+  // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending
+  // confirmations go with it; in-flight prompts are rejected by the SDK.
+  server.server.onclose = () => {
+    const pending = confirmer.store.size;
+    confirmer.store.clear();
+    if (pending > 0) log.info(`session closed: ${pending} confirmation token(s) discarded`);
+  };
 
   const context: ToolContext = { config: deps.config, confirmer, api: deps.api };
   registerDeleteInteractionContentTool(server, context);
