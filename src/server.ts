@@ -3,6 +3,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf } from "./config.js";
 import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
 import { registerDeleteInteractionContentsTool } from "./tools/delete-interaction-contents.js";
@@ -81,6 +82,14 @@ export function createServer(deps: ServerDeps): McpServer {
     elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
     channel,
   });
+
+  // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending
+  // confirmations go with it; in-flight prompts are rejected by the SDK.
+  server.server.onclose = () => {
+    const pending = confirmer.store.size;
+    confirmer.store.clear();
+    if (pending > 0) log.info(`session closed: ${pending} confirmation token(s) discarded`);
+  };
 
   const context: ToolContext = {
     config: deps.config,

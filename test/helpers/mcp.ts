@@ -1,8 +1,11 @@
 // Spawns the built server over stdio and drives it with the SDK Client, as a real MCP client would.
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type CallToolResult, ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 
 export const SERVER_ENTRY = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
@@ -36,6 +39,33 @@ export function childEnv(env: Record<string, string> = {}): Record<string, strin
   return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env };
 }
 
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node <args>` to its end with childEnv(env), in a temporary directory unless told otherwise. */
+export function runNode(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      env: childEnv(options.env),
+      cwd: options.cwd ?? tmpdir(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 export async function connect(options: ConnectOptions = {}): Promise<Connected> {
   if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run npm run build first`);
   const transport = new StdioClientTransport({
@@ -49,6 +79,11 @@ export async function connect(options: ConnectOptions = {}): Promise<Connected> 
   transport.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
+  return connectClient(transport, options, () => stderr);
+}
+
+/** Connects an SDK Client over `transport`, declaring form elicitation when `elicit` answers prompts. */
+export async function connectClient(transport: Transport, options: { elicit?: ElicitHandler }, stderr: () => string): Promise<Connected> {
   const client = new Client(
     { name: "e2e-test-client", version: "1.0.0" },
     { capabilities: options.elicit ? { elicitation: { form: {} } } : {} },
@@ -66,7 +101,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connected> 
   const results: CallToolResult[] = [];
   return {
     client,
-    stderr: () => stderr,
+    stderr,
     results,
     call: async (name, args) => {
       const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
