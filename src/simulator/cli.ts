@@ -39,10 +39,14 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function whole(name: string, value: string | undefined, min: number): number | undefined {
+function whole(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min) fail(`--${name} must be a whole number${min > 0 ? " above 0" : ""} (got '${value}')`);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    fail(
+      `--${name} must be a whole number${min > 0 ? " above 0" : ""}${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ""} (got '${value}')`,
+    );
+  }
   return n;
 }
 
@@ -88,7 +92,7 @@ const quiet = values.quiet === true;
 let simulator: Awaited<ReturnType<typeof startSimulator>>;
 try {
   simulator = await startSimulator({
-    port: whole("port", values.port, 0),
+    port: whole("port", values.port, 0, 65535),
     rateLimit: whole("rate-limit", values["rate-limit"], 1),
     tokenExpiresIn: whole("token-ttl", values["token-ttl"], 1),
     latencyMs: whole("latency", values.latency, 0),

@@ -47,6 +47,19 @@ export async function send(baseUrl: string, path: string, options: SentRequest =
   return { status: res.statusCode, headers: flat, text, bytes, json: () => JSON.parse(text) };
 }
 
+/** POST to the simulator's token endpoint, form-encoded, as an OAuth client would. */
+export function requestToken(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Received> {
+  return send(url, "/Auth/connect/token", {
+    method: "POST",
+    accept: null,
+    token: null,
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
+}
+
+export const SANDBOX_CREDENTIALS = { grant_type: "client_credentials", client_id: "sandbox-client", client_secret: "sandbox-secret" };
+
 /** Polls until the condition holds (no timing assumptions beyond a generous ceiling). */
 export async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 // Fault injection, the rate limit, the journal and reset(), over real HTTP.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type JournalEntry, parseFaultList, SEED, type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { send, waitFor } from "../helpers/http.js";
+import { requestToken, SANDBOX_CREDENTIALS, send, waitFor } from "../helpers/http.js";
 
 let sim: Simulator;
 let clock = Date.parse("2026-11-28T12:00:00Z");
@@ -146,14 +146,7 @@ describe("queued faults", () => {
 
   it("faults apply to the token endpoint too", async () => {
     sim.injectFaults("token", { status: 503, body: "<html>down</html>" });
-    const res = await send(sim.url, "/Auth/connect/token", {
-      method: "POST",
-      accept: null,
-      token: null,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: "grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-secret",
-    });
-    expect(res.status).toBe(503);
+    expect((await requestToken(sim.url, SANDBOX_CREDENTIALS)).status).toBe(503);
   });
 });
 
@@ -245,14 +238,7 @@ describe("rate limit", () => {
     sim.setRateLimit(1);
     expect((await api(`/interactions/${SEED.inboundCall}`, { token: null })).status).toBe(401);
     expect((await api(`/interactions/${SEED.inboundCall}`)).status).toBe(429);
-    const tokenRes = await send(sim.url, "/Auth/connect/token", {
-      method: "POST",
-      accept: null,
-      token: null,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: "grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-secret",
-    });
-    expect(tokenRes.status).toBe(200);
+    expect((await requestToken(sim.url, SANDBOX_CREDENTIALS)).status).toBe(200);
   });
 
   it("the rateLimit option, setRateLimit(undefined) and reset()", async () => {

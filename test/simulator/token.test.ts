@@ -1,7 +1,7 @@
 // The simulated token endpoint (OAuth 2.0 client credentials) and token expiry, over real HTTP.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_CLIENTS, SEED, type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { send } from "../helpers/http.js";
+import { requestToken, SANDBOX_CREDENTIALS, send } from "../helpers/http.js";
 
 let sim: Simulator;
 let clock = Date.parse("2026-11-28T12:00:00Z");
@@ -11,18 +11,9 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
-const FORM = { "content-type": "application/x-www-form-urlencoded" };
-function token(fields: Record<string, string>, headers: Record<string, string> = {}) {
-  return send(sim.url, "/Auth/connect/token", {
-    method: "POST",
-    accept: null,
-    token: null,
-    headers: { ...FORM, ...headers },
-    body: new URLSearchParams(fields).toString(),
-  });
-}
+const token = (fields: Record<string, string>, headers: Record<string, string> = {}) => requestToken(sim.url, fields, headers);
 const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}` });
-const creds = { grant_type: "client_credentials", client_id: "sandbox-client", client_secret: "sandbox-secret" };
+const creds = SANDBOX_CREDENTIALS;
 const getWith = (accessToken: string) => send(sim.apiBaseUrl, `/interactions/${SEED.inboundCall}`, { token: accessToken });
 
 describe("issuing tokens", () => {
@@ -138,13 +129,7 @@ describe("expiry", () => {
   it("expires_in is configurable: option, setTokenExpiresIn, and back to the option on reset()", async () => {
     const short = await startSimulator({ tokenExpiresIn: 60, now: () => clock });
     try {
-      const res = await send(short.url, "/Auth/connect/token", {
-        method: "POST",
-        accept: null,
-        token: null,
-        headers: FORM,
-        body: new URLSearchParams(creds).toString(),
-      });
+      const res = await requestToken(short.url, creds);
       expect(res.json().expires_in).toBe(60);
       clock += 60_000;
       expect((await send(short.apiBaseUrl, "/interactions", { token: res.json().access_token })).status).toBe(401);
