@@ -116,6 +116,7 @@ describe("npm run simulator", () => {
   it("bad options: a clear message and exit code 2, nothing listening", async () => {
     for (const args of [
       ["--port", "abc"],
+      ["--port", "70000"],
       ["--fail-next", "teapot"],
       ["--fault-route", "everything"],
       ["--no-such-flag"],
