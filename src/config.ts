@@ -17,18 +17,38 @@ export const REGIONS = {
 } as const;
 
 export type Region = keyof typeof REGIONS;
+export const READ_SCOPE = "interaction-content:read";
+export const DELETE_SCOPE = "interaction-content:delete";
 export const CONFIRMATION_MODES = ["auto", "elicitation", "token"] as const;
 export type ConfirmationMode = (typeof CONFIRMATION_MODES)[number];
 
 export interface Config {
+  /** A static bearer token (lasts two hours); wins over client credentials. */
   accessToken?: string;
+  /** API credentials for the OAuth 2.0 client-credentials grant (the recommended setup). */
+  clientId?: string;
+  clientSecret?: string;
   region: Region;
   apiBaseUrl: string;
+  /** The OAuth 2.0 token endpoint. */
+  authUrl: string;
+  /** Scopes requested with client credentials. */
+  scopes: string[];
   confirmation: ConfirmationMode;
   confirmationTtlSeconds: number;
   elicitationTimeoutSeconds: number;
   timeoutMs: number;
   logLevel: "error" | "warn" | "info" | "debug";
+  /** Append-only JSON-lines audit trail of decisions and deletion attempts. */
+  auditLogPath?: string;
+  /** Destructive tools are not registered at all. */
+  readOnly: boolean;
+  /** Everything runs, including confirmation, but no DELETE is sent. */
+  dryRun: boolean;
+  /** Named keys and/or content types that may be deleted (lower case); undefined = all. */
+  allowedContentKeys?: string[];
+  /** Talk to an in-process simulator with sample data; never to a real host. */
+  sandbox: boolean;
 }
 
 /** A configuration problem: one line naming the variable and what it accepts. */
@@ -67,15 +87,61 @@ function oneOf<const T extends readonly string[]>(variable: string, values: T) {
   });
 }
 
+function boolean(variable: string) {
+  return z.string().transform((value, ctx): boolean => {
+    const lower = value.toLowerCase();
+    if (["true", "1", "yes", "on"].includes(lower)) return true;
+    if (["false", "0", "no", "off"].includes(lower)) return false;
+    ctx.addIssue({ code: "custom", message: `${variable} must be true or false (got '${value}')` });
+    return z.NEVER;
+  });
+}
+
+function keyList(variable: string) {
+  return z.string().transform((value, ctx): string[] => {
+    const entries = value
+      .split(",")
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const bad = entries.find((e) => !/^[0-9A-Za-z!\-_.,*'()]{1,64}$/.test(e));
+    if (entries.length === 0 || bad !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${variable} must be a comma-separated list of named content keys and/or content types, e.g. callRecording,voicemail,screenRecording${bad ? ` (got '${bad}')` : ""}`,
+      });
+      return z.NEVER;
+    }
+    return entries.map((e) => e.toLowerCase());
+  });
+}
+
+// RFC 6749 §3.3: scopes are space-separated tokens of printable ASCII without '"' or '\'.
+// Commas are accepted as separators too: VCC scope names never contain one.
+const scopeList = z
+  .string()
+  .transform((value) => [...new Set(value.split(/[\s,]+/).filter(Boolean))])
+  .refine((scopes) => scopes.length > 0 && scopes.every((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)), {
+    message: `VCC_SCOPES must be scope names separated by spaces, e.g. "${DELETE_SCOPE} ${READ_SCOPE}"`,
+  });
+
 const envSchema = z.object({
   VCC_ACCESS_TOKEN: z.string().optional(),
+  VCC_CLIENT_ID: z.string().optional(),
+  VCC_CLIENT_SECRET: z.string().optional(),
+  VCC_SCOPES: scopeList.optional(),
   VCC_REGION: oneOf("VCC_REGION", ["emea", "nam", "apac"]).default("emea"),
   VCC_API_BASE_URL: httpUrl("VCC_API_BASE_URL").optional(),
+  VCC_AUTH_URL: httpUrl("VCC_AUTH_URL").optional(),
   VCC_CONFIRMATION: oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES).default("auto"),
   VCC_CONFIRMATION_TTL_SECONDS: integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400).default(300),
   VCC_ELICITATION_TIMEOUT_SECONDS: integer("VCC_ELICITATION_TIMEOUT_SECONDS", 5, 3_600).default(120),
   VCC_TIMEOUT_MS: integer("VCC_TIMEOUT_MS", 100, 600_000).default(15_000),
   VCC_LOG_LEVEL: oneOf("VCC_LOG_LEVEL", ["error", "warn", "info", "debug"]).default("info"),
+  VCC_AUDIT_LOG: z.string().optional(),
+  VCC_READ_ONLY: boolean("VCC_READ_ONLY").default(false),
+  VCC_DRY_RUN: boolean("VCC_DRY_RUN").default(false),
+  VCC_ALLOWED_CONTENT_KEYS: keyList("VCC_ALLOWED_CONTENT_KEYS").optional(),
+  VCC_SANDBOX: boolean("VCC_SANDBOX").default(false),
 });
 
 /** Reads configuration from an environment; throws ConfigError with one readable line. */
@@ -96,18 +162,55 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const e = parsed.data;
   return {
     accessToken: e.VCC_ACCESS_TOKEN,
+    clientId: e.VCC_CLIENT_ID,
+    clientSecret: e.VCC_CLIENT_SECRET,
     region: e.VCC_REGION,
     apiBaseUrl: (e.VCC_API_BASE_URL ?? REGIONS[e.VCC_REGION].apiBaseUrl).replace(/\/+$/, ""),
+    authUrl: e.VCC_AUTH_URL ?? REGIONS[e.VCC_REGION].authUrl,
+    scopes: e.VCC_SCOPES ?? defaultScopes(e),
     confirmation: e.VCC_CONFIRMATION,
     confirmationTtlSeconds: e.VCC_CONFIRMATION_TTL_SECONDS,
     elicitationTimeoutSeconds: e.VCC_ELICITATION_TIMEOUT_SECONDS,
     timeoutMs: e.VCC_TIMEOUT_MS,
     logLevel: e.VCC_LOG_LEVEL,
+    auditLogPath: e.VCC_AUDIT_LOG,
+    readOnly: e.VCC_READ_ONLY,
+    dryRun: e.VCC_DRY_RUN,
+    allowedContentKeys: e.VCC_ALLOWED_CONTENT_KEYS,
+    sandbox: e.VCC_SANDBOX,
   };
 }
 
-/** Which variables a user must set before a tool call can reach the API (empty when ready). */
+/** What the enabled tools need: read-only servers offer no deletion, so they ask only to read. */
+function defaultScopes(env: z.infer<typeof envSchema>): string[] {
+  return env.VCC_READ_ONLY ? [READ_SCOPE] : [DELETE_SCOPE, READ_SCOPE];
+}
+
+export type Credentials =
+  | { kind: "static"; accessToken: string }
+  | { kind: "client_credentials"; clientId: string; clientSecret: string }
+  | { kind: "missing"; message: string };
+
+/** Which credentials the server uses: a static VCC_ACCESS_TOKEN wins over client credentials. */
+export function credentialsOf(config: Config): Credentials {
+  // The sandbox brings its own simulator and token; nothing here is used.
+  if (config.sandbox) return { kind: "static", accessToken: "sandbox-token" };
+  if (config.accessToken) return { kind: "static", accessToken: config.accessToken };
+  if (config.clientId && config.clientSecret)
+    return { kind: "client_credentials", clientId: config.clientId, clientSecret: config.clientSecret };
+  const restart = "in the server's environment or in a .env file, then restart the server.";
+  if (config.clientId)
+    return { kind: "missing", message: `VCC_CLIENT_ID is set but VCC_CLIENT_SECRET is not: set VCC_CLIENT_SECRET ${restart}` };
+  if (config.clientSecret)
+    return { kind: "missing", message: `VCC_CLIENT_SECRET is set but VCC_CLIENT_ID is not: set VCC_CLIENT_ID ${restart}` };
+  return {
+    kind: "missing",
+    message: `Set VCC_CLIENT_ID and VCC_CLIENT_SECRET (API credentials from the VCC Admin Portal, with scope ${DELETE_SCOPE}) ${restart} (A bearer token in VCC_ACCESS_TOKEN also works, but expires after two hours.)`,
+  };
+}
+
+/** What a user must set before a tool call can reach the API (undefined when ready). */
 export function missingCredentials(config: Config): string | undefined {
-  if (config.accessToken) return undefined;
-  return "Set VCC_ACCESS_TOKEN to a bearer token for the Interaction Content API (scope interaction-content:delete) in the server's environment or in a .env file, then restart the server.";
+  const credentials = credentialsOf(config);
+  return credentials.kind === "missing" ? credentials.message : undefined;
 }

@@ -1,47 +1,67 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { type Config, missingCredentials } from "./config.js";
+import type { AuditTrail } from "./audit.js";
+import { type Config, credentialsOf } from "./config.js";
 import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
+import { registerDeleteInteractionContentsTool } from "./tools/delete-interaction-contents.js";
+import { registerListInteractionContentTool } from "./tools/list-interaction-content.js";
 import type { VccClient } from "./vcc/client.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
 
 const INSTRUCTIONS =
-  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
+  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Use list_interaction_content to see what an interaction holds and find content keys. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
 
 /** Shared by all sessions of one process: the API client (one connection pool). */
 export interface ServerDeps {
   config: Config;
   api: ToolContext["api"];
+  audit: AuditTrail;
+  /** Set in sandbox mode: what the assistant should know about the sample data. */
+  sandboxInstructions?: string;
 }
 
 /** The API client of this process, created on the first tool call so that start-up stays light. */
 export function lazyApi(config: Config): ToolContext["api"] {
   let client: Promise<VccClient> | undefined;
-  return async () => {
-    const missing = missingCredentials(config);
-    if (missing)
+  return async (signal) => {
+    const credentials = credentialsOf(config);
+    if (credentials.kind === "missing")
       return {
         ok: false,
-        error: { code: "not_configured", message: `The server has no VCC credentials, so nothing can be deleted. ${missing}` },
+        error: { code: "not_configured", message: `The server cannot reach the VCC API yet, so nothing was sent. ${credentials.message}` },
       };
     client ??= (async () => {
-      const [{ VccClient }, { staticTokenSource }] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
+      const [{ VccClient }, auth] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
       return new VccClient({
         apiBaseUrl: config.apiBaseUrl,
         timeoutMs: config.timeoutMs,
-        tokens: staticTokenSource(config.accessToken ?? ""),
+        tokens:
+          credentials.kind === "static"
+            ? auth.staticTokenSource(credentials.accessToken)
+            : auth.clientCredentialsTokenSource({
+                authUrl: config.authUrl,
+                clientId: credentials.clientId,
+                clientSecret: credentials.clientSecret,
+                scopes: config.scopes,
+                timeoutMs: config.timeoutMs,
+              }),
       });
     })();
-    return { ok: true, client: await client };
+    const ready = await client;
+    // Credentials that do not work are reported before a person is asked to approve anything.
+    const authenticated = await ready.authenticate(signal);
+    if (!authenticated.ok) return authenticated;
+    return { ok: true, client: ready };
   };
 }
 
 export function createServer(deps: ServerDeps): McpServer {
-  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions: INSTRUCTIONS });
+  const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
+  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions });
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
@@ -62,7 +82,26 @@ export function createServer(deps: ServerDeps): McpServer {
     channel,
   });
 
-  const context: ToolContext = { config: deps.config, confirmer, api: deps.api };
-  registerDeleteInteractionContentTool(server, context);
+  const context: ToolContext = {
+    config: deps.config,
+    confirmer,
+    api: deps.api,
+    audit: deps.audit,
+    auditContext: (sessionId) => {
+      const client = server.server.getClientVersion();
+      return {
+        ...(client ? { client: { name: client.name, version: client.version } } : {}),
+        ...(sessionId ? { sessionId } : {}),
+        dryRun: deps.config.dryRun,
+        sandbox: deps.config.sandbox,
+      };
+    },
+  };
+  registerListInteractionContentTool(server, context);
+  // Read-only servers do not even offer the destructive tools.
+  if (!deps.config.readOnly) {
+    registerDeleteInteractionContentTool(server, context);
+    registerDeleteInteractionContentsTool(server, context);
+  }
   return server;
 }

@@ -29,6 +29,8 @@ export interface ConfirmationRequest {
   question: string;
   /** A confirmationToken the model passed back, if any. */
   token?: string;
+  /** Kept with an issued token and handed back when it is redeemed (what exactly was confirmed). */
+  payload?: unknown;
   signal?: AbortSignal;
   /** The MCP request this confirmation belongs to (HTTP transports route the prompt by it). */
   relatedRequestId?: string | number;
@@ -36,7 +38,7 @@ export interface ConfirmationRequest {
 
 export type Decision =
   | { kind: "approved"; method: "elicitation" }
-  | { kind: "approved"; method: "token"; claim: Claim }
+  | { kind: "approved"; method: "token"; claim: Claim; payload?: unknown }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
   | { kind: "token_issued"; token: string; expiresAt: Date; reason: "mode_token" | "no_elicitation" | "elicitation_failed" }
   | { kind: "refused"; error: ToolError };
@@ -99,7 +101,7 @@ export class Confirmer {
     if (request.token !== undefined) return this.#redeem(request.token, request.binding);
 
     const { mode, channel } = this.#options;
-    if (mode === "token") return this.#issue(request.binding, "mode_token");
+    if (mode === "token") return this.#issue(request, "mode_token");
     if (!channel.supportsForm()) {
       if (mode === "elicitation")
         return {
@@ -110,7 +112,7 @@ export class Confirmer {
               "This server is configured to confirm deletions with an on-screen prompt (VCC_CONFIRMATION=elicitation), but this MCP client cannot show one. Nothing was deleted. Use a client that supports elicitation, or ask the administrator to set VCC_CONFIRMATION=auto.",
           },
         };
-      return this.#issue(request.binding, "no_elicitation");
+      return this.#issue(request, "no_elicitation");
     }
 
     let answer: ElicitAnswer;
@@ -131,7 +133,7 @@ export class Confirmer {
             message: `The confirmation prompt failed or got no answer within ${this.#options.elicitationTimeoutSeconds} s. Nothing was deleted. Ask the user whether they saw the prompt before calling again.`,
           },
         };
-      return this.#issue(request.binding, "elicitation_failed");
+      return this.#issue(request, "elicitation_failed");
     }
     if (answer.action === "accept" && answer.content?.confirm === true) return { kind: "approved", method: "elicitation" };
     return {
@@ -141,14 +143,14 @@ export class Confirmer {
     };
   }
 
-  #issue(binding: string, reason: "mode_token" | "no_elicitation" | "elicitation_failed"): Decision {
-    const { token, expiresAt } = this.store.issue(binding);
+  #issue(request: ConfirmationRequest, reason: "mode_token" | "no_elicitation" | "elicitation_failed"): Decision {
+    const { token, expiresAt } = this.store.issue(request.binding, request.payload);
     return { kind: "token_issued", token, expiresAt, reason };
   }
 
   #redeem(token: string, binding: string): Decision {
     const result = this.store.claim(token, binding);
-    if (result.ok) return { kind: "approved", method: "token", claim: result.claim };
+    if (result.ok) return { kind: "approved", method: "token", claim: result.claim, payload: result.payload };
     return {
       kind: "refused",
       error: {

@@ -14,6 +14,8 @@ export interface Claim {
 
 interface Entry {
   binding: string;
+  /** What exactly was confirmed, when the binding alone does not say (e.g. a bulk plan). */
+  payload?: unknown;
   expiresAt: number;
   state: "issued" | "claimed" | "spent";
 }
@@ -37,16 +39,16 @@ export class ConfirmationStore {
   }
 
   /** A new token (192 random bits) for the action described by `binding`. */
-  issue(binding: string): IssuedToken {
+  issue(binding: string, payload?: unknown): IssuedToken {
     this.#prune();
     const token = `vcc-confirm-${randomBytes(24).toString("base64url")}`;
     const expiresAt = this.#now() + this.#ttlMs;
-    this.#entries.set(token, { binding, expiresAt, state: "issued" });
+    this.#entries.set(token, { binding, payload, expiresAt, state: "issued" });
     return { token, expiresAt: new Date(expiresAt) };
   }
 
   /** Takes the token for `binding` if it is valid; the caller must spend or release the claim. */
-  claim(token: string, binding: string): { ok: true; claim: Claim } | { ok: false; reason: ClaimFailure } {
+  claim(token: string, binding: string): { ok: true; claim: Claim; payload?: unknown } | { ok: false; reason: ClaimFailure } {
     const entry = this.#entries.get(token);
     if (!entry) return { ok: false, reason: "unknown" };
     if (entry.state === "spent") return { ok: false, reason: "used" };
@@ -56,6 +58,7 @@ export class ConfirmationStore {
     entry.state = "claimed";
     return {
       ok: true,
+      payload: entry.payload,
       claim: {
         spend: () => {
           entry.state = "spent";

@@ -34,11 +34,22 @@ export class TokenStore {
   /** Lifetime of tokens issued from now on, seconds. */
   expiresIn: number;
   readonly #issued = new Map<string, { scopes: string[]; expiresAt: number }>();
+  #issuedSinceReset: string[] = [];
   readonly #options: TokenStoreOptions;
 
   constructor(options: TokenStoreOptions, expiresIn: number) {
     this.#options = options;
     this.expiresIn = expiresIn;
+  }
+
+  /** Tokens issued since startNewPeriod() (tests check that none of them leaks). */
+  issuedSinceReset(): string[] {
+    return [...this.#issuedSinceReset];
+  }
+
+  /** reset(): the tokens stay valid, but the list of recently issued ones starts afresh. */
+  startNewPeriod(): void {
+    this.#issuedSinceReset = [];
   }
 
   /** Every issued token expires now (static tokens never expire). */
@@ -89,6 +100,7 @@ export class TokenStore {
 
     const token = `sim-${randomBytes(24).toString("base64url")}`;
     this.#issued.set(token, { scopes, expiresAt: this.#options.now() + this.expiresIn * 1000 });
+    this.#issuedSinceReset.push(token);
     return jsonAnswer(200, { access_token: token, expires_in: this.expiresIn, token_type: "Bearer", scope: scopes.join(" ") }, noStore);
   }
 }

@@ -106,6 +106,8 @@ export interface Simulator {
   setTokenExpiresIn(seconds: number): void;
   /** Expire every issued token now (static tokens never expire). */
   expireTokens(): void;
+  /** Every access token issued since the last reset (tests check that none leaks). */
+  issuedTokens(): string[];
   /**
    * Back to the start: seed data, empty journal, the options' faults, rate limit and token lifetime.
    * Tokens already issued stay valid, as they would at VCC.
@@ -342,11 +344,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       tokens.expiresIn = seconds;
     },
     expireTokens: () => tokens.expireAll(),
+    issuedTokens: () => tokens.issuedSinceReset(),
     reset: () => {
       store.interactions = seedInteractions();
       journal.length = 0;
       faults.load(options.faults ?? []);
       tokens.expiresIn = options.tokenExpiresIn ?? 7200;
+      tokens.startNewPeriod();
       limiter = limiterFor(options.rateLimit);
       // Requests still waiting from before are abandoned and no longer hold up new deletions.
       waits.abandonAll();

@@ -3,9 +3,12 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import type { ConfirmationItem } from "../confirmation/confirmer.js";
 import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
+import { AUDIT_FAILED, auditItem, performDeletion, prepareDeletion } from "./deletion.js";
+import { confirmationTokenSchema, errorText, previewSchema, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const DELETE_TOOL_NAME = "delete_interaction_content";
 
@@ -13,44 +16,27 @@ const inputSchema = z
   .object({
     guid: guidSchema,
     contentKey: contentKeySchema,
-    confirmationToken: z
-      .string()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe(
-        "Only when a previous call returned status confirmation_required: the token it gave, passed back after the user explicitly agreed in the conversation.",
-      ),
+    confirmationToken: confirmationTokenSchema("with the same guid and contentKey"),
   })
   .strict();
 
-export const toolErrorSchema = z.object({
-  code: z.string().describe("Stable machine-readable code, e.g. not_found, forbidden, confirmation_invalid."),
-  message: z.string().describe("What happened and what to do next."),
-  httpStatus: z.number().int().optional(),
-  retryAfterSeconds: z.number().optional(),
-  upstreamMessage: z.string().optional(),
-  outcomeUnknown: z
-    .boolean()
-    .optional()
-    .describe("True when the request may have reached the API: the deletion may or may not have happened."),
-});
-
 const outputSchema = z.object({
-  status: z.enum(["deleted", "confirmation_required", "cancelled", "error"]),
+  status: z.enum(["deleted", "confirmation_required", "cancelled", "dry_run", "error"]),
   guid: z.string(),
   contentKey: z.string(),
   httpStatus: z.number().int().optional(),
   confirmationToken: z.string().optional(),
   expiresAt: z.string().optional(),
+  preview: previewSchema.optional(),
   error: toolErrorSchema.optional(),
+  sandbox: sandboxSchema,
 });
 
 type DeleteOutput = z.infer<typeof outputSchema>;
 
 const DESCRIPTION = `Permanently delete ONE content file of a Vonage Contact Center interaction (a call recording, transcript, voicemail, screen recording, ...). Deletion cannot be undone.
 
-contentKey is either a named key — callRecording, transcript, chatTranscript, attachment, categorizationResult, sentimentSummary, ivrAudioRecording — or the id of one content item as listed for the interaction (voicemails, screen recordings, IVR audio, video recordings, chat attachments, AI summaries; usually a GUID, older voicemails look like voicemail-123).
+contentKey is either a named key — callRecording, transcript, chatTranscript, attachment, categorizationResult, sentimentSummary, ivrAudioRecording — or the id of one content item as listed by list_interaction_content (voicemails, screen recordings, IVR audio, video recordings, chat attachments, AI summaries; usually a GUID, older voicemails look like voicemail-123).
 
 Confirmation: a person must agree before anything is deleted. If the client can show a prompt, the user is asked directly and the result is deleted or cancelled. Otherwise the result has status confirmation_required with a confirmationToken: show the user exactly what will be deleted, ask them, and only if they clearly agree call this tool again with the same guid, contentKey and that confirmationToken. Never pass a token the user did not approve. If the user declines (status cancelled), do not call again unless the user asks again.`;
 
@@ -73,15 +59,32 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
     async ({ guid, contentKey, confirmationToken }, extra) => {
       const subject = `content '${contentKey}' of interaction ${guid}`;
       const base = { guid, contentKey };
+      const sessionId = extra.sessionId;
+      const audit = (fields: Parameters<typeof auditItem>[3]) => auditItem(context, DELETE_TOOL_NAME, base, fields, sessionId);
 
       // Do not ask a person to approve something that cannot be carried out.
-      const configured = await context.api();
-      if (!configured.ok) return errorResult(base, configured.error);
+      const configured = await context.api(extra.signal);
+      if (!configured.ok) return errorResult(context, base, configured.error);
+      const client = configured.client;
+
+      // Show the person what they would lose; refuse at once what is absent or not allowed. Skipped
+      // when a token comes back: all of it was done when the token was issued, for this very item.
+      let item: ConfirmationItem = { guid, contentKey };
+      let description = `${subject} (no preview available)`;
+      if (confirmationToken === undefined) {
+        const prepared = await prepareDeletion(context, client, guid, contentKey, extra.signal);
+        if (!prepared.ok) {
+          if (prepared.error.code === "not_allowed") await audit({ event: "decision", outcome: "refused", errorCode: "not_allowed" });
+          return errorResult(context, base, prepared.error);
+        }
+        ({ item, description } = prepared.prepared);
+      }
+      const withPreview = item.preview ? { ...base, preview: item.preview } : base;
 
       const decision = await context.confirmer.decide({
         binding: `delete:${guid.toLowerCase()}:${contentKey}`,
-        items: [{ guid, contentKey }],
-        question: `Permanently delete ${subject}? This cannot be undone.`,
+        items: [item],
+        question: `Permanently delete ${description}? This cannot be undone.`,
         token: confirmationToken,
         signal: extra.signal,
         relatedRequestId: extra.requestId,
@@ -89,50 +92,73 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
 
       switch (decision.kind) {
         case "refused":
-          return errorResult(base, decision.error);
+          await audit({ event: "decision", outcome: "refused", errorCode: decision.error.code });
+          return errorResult(context, base, decision.error);
         case "declined":
+          await audit({ event: "decision", confirmation: "elicitation", outcome: decision.action === "cancel" ? "cancelled" : "declined" });
           return result(
-            { status: "cancelled", ...base },
+            context,
+            { status: "cancelled", ...withPreview },
             `The user did not confirm: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
           );
-        case "token_issued":
+        case "token_issued": {
+          const failure = await audit({ event: "confirmation_requested", confirmation: "token", outcome: "token_issued" });
+          if (failure) return errorResult(context, base, AUDIT_FAILED(failure));
           return result(
+            context,
             {
               status: "confirmation_required",
-              ...base,
+              ...withPreview,
               confirmationToken: decision.token,
               expiresAt: decision.expiresAt.toISOString(),
             },
-            `Confirmation required: nothing has been deleted yet. This would PERMANENTLY delete ${subject}; it cannot be undone. Ask the user in the conversation whether to delete it. Only if they clearly agree, call ${DELETE_TOOL_NAME} again with the same guid and contentKey and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
+            `Confirmation required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. Ask the user in the conversation whether to delete it. Only if they clearly agree, call ${DELETE_TOOL_NAME} again with the same guid and contentKey and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
           );
+        }
         case "approved":
           break;
       }
 
-      let outcome: Awaited<ReturnType<typeof configured.client.deleteContent>>;
-      try {
-        outcome = await configured.client.deleteContent(guid, contentKey, { signal: extra.signal, subject });
-      } finally {
-        // Spent by its first use, whatever the API answered.
-        if (decision.method === "token") decision.claim.spend();
+      const outcome = await performDeletion(
+        context,
+        client,
+        DELETE_TOOL_NAME,
+        base,
+        decision.method === "token" ? { method: "token", claim: decision.claim } : { method: decision.method },
+        { signal: extra.signal, sessionId },
+      );
+      const warning = outcome.auditWarning
+        ? ` WARNING: the audit log could not be written (${outcome.auditWarning}); tell the administrator.`
+        : "";
+      if (outcome.status === "error") {
+        const r = errorResult(context, base, outcome.error);
+        if (warning) r.content.push({ type: "text", text: warning.trim() });
+        return r;
       }
-      if (!outcome.ok) return errorResult(base, outcome.error);
+      if (outcome.status === "dry_run")
+        return result(
+          context,
+          { status: "dry_run", ...withPreview },
+          `Dry run (VCC_DRY_RUN=true): the person confirmed, and this would have permanently deleted ${subject}. Nothing was sent to the API; the content is unchanged.${warning}`,
+        );
       return result(
-        { status: "deleted", ...base, httpStatus: outcome.response.status },
-        `Deleted ${subject} (HTTP ${outcome.response.status}). This cannot be undone.`,
+        context,
+        { status: "deleted", ...withPreview, httpStatus: outcome.httpStatus },
+        `Deleted ${subject} (HTTP ${outcome.httpStatus}). This cannot be undone.${warning}`,
       );
     },
   );
 }
 
-function result(structured: DeleteOutput, text: string, isError = false): CallToolResult {
-  return { content: [{ type: "text", text }], structuredContent: structured, ...(isError ? { isError: true } : {}) };
+function result(context: ToolContext, structured: DeleteOutput, text: string, isError = false): CallToolResult {
+  return toolResult(structured, text, { isError, sandbox: context.config.sandbox });
 }
 
-function errorResult(base: { guid: string; contentKey: string }, error: ToolError): CallToolResult {
+function errorResult(context: ToolContext, base: { guid: string; contentKey: string }, error: ToolError): CallToolResult {
   return result(
+    context,
     { status: "error", ...base, ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}), error },
-    `Error (${error.code}): ${error.message}${error.upstreamMessage ? ` API said: ${error.upstreamMessage}` : ""}`,
+    errorText(error),
     true,
   );
 }

@@ -1,8 +1,11 @@
 // The one error mapping: every failure becomes a ToolError with a stable code and a message that
 // tells the assistant what to do next.
+import { DELETE_SCOPE } from "../config.js";
+import { redact } from "../log.js";
 
 export type ErrorCode =
   | "not_configured"
+  | "auth_failed"
   | "confirmation_invalid"
   | "elicitation_unsupported"
   | "bad_request"
@@ -14,7 +17,9 @@ export type ErrorCode =
   | "unexpected_status"
   | "network_error"
   | "timeout"
-  | "cancelled";
+  | "cancelled"
+  | "not_allowed"
+  | "audit_failed";
 
 export interface ToolError {
   code: ErrorCode;
@@ -67,8 +72,24 @@ export interface HttpFailure {
   retryAfter?: string;
 }
 
+/** Where the access token came from: decides what a 401 means and what to advise. */
+export type CredentialKind = "static" | "client_credentials";
+
+const UNAUTHORIZED_MESSAGE: Record<CredentialKind, string> = {
+  static:
+    "The API did not accept VCC_ACCESS_TOKEN (401): it is invalid or has expired. VCC access tokens last only two hours, so a pasted token stops working the same day. Configure VCC_CLIENT_ID and VCC_CLIENT_SECRET (API credentials from the VCC Admin Portal) instead, and remove VCC_ACCESS_TOKEN: the server then obtains and renews tokens itself. Or set a fresh VCC_ACCESS_TOKEN. Restart the server after the change. Nothing was deleted.",
+  client_credentials:
+    "The API refused the access token (401) even after the server obtained a fresh one from the token endpoint. Check that the API credentials (VCC_CLIENT_ID) belong to the VCC account and region this server talks to (VCC_REGION, or VCC_API_BASE_URL and VCC_AUTH_URL), and that they are still active in the VCC Admin Portal. Nothing was deleted.",
+};
+
 /** Maps a non-success HTTP answer from the Interaction Content API to a ToolError. */
-export function errorForStatus(failure: HttpFailure, subject: string): ToolError {
+export function errorForStatus(
+  failure: HttpFailure,
+  subject: string,
+  operation: "delete" | "read" = "delete",
+  credentials: CredentialKind = "static",
+): ToolError {
+  if (operation === "read" && (failure.status === 403 || failure.status === 404)) return readError(failure, subject);
   const { status } = failure;
   const upstreamMessage = upstreamMessageOf(failure.body, failure.contentType);
   const base = { httpStatus: status, ...(upstreamMessage ? { upstreamMessage } : {}) };
@@ -78,13 +99,7 @@ export function errorForStatus(failure: HttpFailure, subject: string): ToolError
       message: `The API rejected the request as invalid (400)${upstreamMessage ? `: ${upstreamMessage}` : ""}. Check the interaction GUID and content key; do not retry unchanged.`,
       ...base,
     };
-  if (status === 401)
-    return {
-      code: "unauthorized",
-      message:
-        "The API did not accept the access token (401): it is missing, invalid or expired. VCC access tokens last two hours: set a fresh VCC_ACCESS_TOKEN and restart the server. Nothing was deleted.",
-      ...base,
-    };
+  if (status === 401) return { code: "unauthorized", message: UNAUTHORIZED_MESSAGE[credentials], ...base };
   if (status === 403)
     return {
       code: "forbidden",
@@ -120,15 +135,45 @@ export function errorForStatus(failure: HttpFailure, subject: string): ToolError
   };
 }
 
+function readError(failure: HttpFailure, subject: string): ToolError {
+  const upstreamMessage = upstreamMessageOf(failure.body, failure.contentType);
+  const base = { httpStatus: failure.status, ...(upstreamMessage ? { upstreamMessage } : {}) };
+  if (failure.status === 403)
+    return {
+      code: "forbidden",
+      message: `The API refused to read ${subject} (403): the credentials lack the scope interaction-content:read, or have no access to this interaction. Ask a VCC administrator to grant it.`,
+      ...base,
+    };
+  return {
+    code: "not_found",
+    message: `The API has nothing for ${subject} (404): no interaction with this GUID exists, or all of its content has already been deleted. Check the GUID.`,
+    ...base,
+  };
+}
+
 /** A request that could not be completed: refused connection (nothing sent) or worse (unknown). */
 export function errorForTransport(
   cause: unknown,
   subject: string,
   timeoutMs: number,
   kind: "timeout" | "cancelled" | "network",
+  operation: "delete" | "read" = "delete",
 ): ToolError {
   const code = (cause as { code?: string } | undefined)?.code;
   const neverSent = kind === "network" && (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN");
+  if (operation === "read") {
+    // A read changes nothing, so there is no unknown outcome to report.
+    const what =
+      kind === "timeout"
+        ? `did not answer within ${timeoutMs} ms`
+        : kind === "cancelled"
+          ? "request was cancelled"
+          : `could not be reached${code ? ` (${code})` : ""}`;
+    return {
+      code: kind === "timeout" ? "timeout" : kind === "cancelled" ? "cancelled" : "network_error",
+      message: `Reading ${subject} failed: the VCC API ${what}. Nothing was changed. Check VCC_REGION / VCC_API_BASE_URL and the network, then try again.`,
+    };
+  }
   if (kind === "timeout")
     return {
       code: "timeout",
@@ -150,5 +195,94 @@ export function errorForTransport(
     code: "network_error",
     message: `The connection to the VCC API failed${code ? ` (${code})` : ""} before an answer arrived. The request may have reached it, so ${subject} may or may not have been deleted: check with list_interaction_content.`,
     outcomeUnknown: true,
+  };
+}
+
+// The token endpoint (OAuth 2.0 client credentials). Its failures are auth_failed: no access token,
+// so the API request was not carried out. httpStatus stays unset: it would read as the API's status.
+
+/** Printable ASCII without '"' or '\': the characters RFC 6749 §5.2 allows in error and error_description. */
+const OAUTH_TEXT = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** The OAuth `error` and `error_description` of a token endpoint answer, when well-formed. */
+export function oauthErrorOf(body: string): { error?: string; description?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return {};
+  }
+  if (!parsed || typeof parsed !== "object") return {};
+  const { error, error_description: description } = parsed as Record<string, unknown>;
+  const clean = (value: unknown, limit: number) =>
+    // Redacted as well: an endpoint that echoes the request must not put the secret into a result.
+    typeof value === "string" && value.length <= limit && OAUTH_TEXT.test(value) ? redact(value) : undefined;
+  return { error: clean(error, 100), description: clean(description, UPSTREAM_MESSAGE_LIMIT) };
+}
+
+/** The token endpoint as shown in messages: origin and path only (never userinfo or query). */
+export function describeEndpoint(authUrl: string): string {
+  try {
+    const url = new URL(authUrl);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return "the configured token endpoint";
+  }
+}
+
+const CHECK_CREDENTIALS =
+  "Check VCC_CLIENT_ID and VCC_CLIENT_SECRET (API credentials from the VCC Admin Portal, not a user login) and that VCC_REGION, or VCC_AUTH_URL, matches the region of your VCC account; then restart the server.";
+const CHECK_ENDPOINT = "Check that VCC_REGION, or VCC_AUTH_URL, points at the VCC token endpoint of your account's region.";
+
+/** A token endpoint that answered with an error status. */
+export function errorForTokenEndpoint(failure: HttpFailure, authUrl: string, scopes: readonly string[]): ToolError {
+  const { status } = failure;
+  const { error, description } = oauthErrorOf(failure.body);
+  const extra = description ? { upstreamMessage: description } : {};
+  const endpoint = describeEndpoint(authUrl);
+  let message: string;
+  if (error === "invalid_client") message = `The token endpoint did not accept the API credentials (invalid_client). ${CHECK_CREDENTIALS}`;
+  else if (error === "invalid_scope")
+    message = `The token endpoint refused the requested scopes "${scopes.join(" ")}" (invalid_scope): the API credentials do not have all of them. Ask a VCC administrator to grant them in the Admin Portal, or set VCC_SCOPES to the scopes the credentials have (for deleting only: ${DELETE_SCOPE}); then restart the server.`;
+  else if (error === "unauthorized_client")
+    message = `The API credentials may not use the client-credentials grant (unauthorized_client). Ask a VCC administrator to check them in the Admin Portal. ${CHECK_CREDENTIALS}`;
+  else if (error)
+    message = `The token endpoint at ${endpoint} refused the token request (${error}, HTTP ${status}). ${CHECK_ENDPOINT} ${CHECK_CREDENTIALS}`;
+  else if (status >= 500)
+    message = `The token endpoint at ${endpoint} failed with HTTP ${status}. Try again in a while; if it persists, contact Vonage support.`;
+  else if (status === 401 || status === 403)
+    message = `The token endpoint refused the API credentials (HTTP ${status}). ${CHECK_CREDENTIALS}`;
+  else message = `The token endpoint at ${endpoint} answered HTTP ${status} without an OAuth error. ${CHECK_ENDPOINT}`;
+  return { code: "auth_failed", message: `${message} Nothing was deleted.`, ...extra };
+}
+
+/** A token endpoint that answered 2xx without a usable token. */
+export function errorForTokenResponse(authUrl: string, problem: string): ToolError {
+  return {
+    code: "auth_failed",
+    message: `The token endpoint at ${describeEndpoint(authUrl)} answered without a usable access token (${problem}). ${CHECK_ENDPOINT} Nothing was deleted.`,
+  };
+}
+
+/** A token request that got no answer. Nothing reached the API. */
+export function errorForTokenTransport(cause: unknown, authUrl: string, timeoutMs: number, kind: "timeout" | "network"): ToolError {
+  const endpoint = describeEndpoint(authUrl);
+  const code = (cause as { code?: string } | undefined)?.code;
+  const what =
+    kind === "timeout"
+      ? `The token endpoint at ${endpoint} did not answer within ${timeoutMs} ms`
+      : `Could not get an access token from ${endpoint}${code ? ` (${code})` : ""}`;
+  return {
+    code: "auth_failed",
+    message: `${what}. Nothing was deleted. Check the network and that VCC_REGION, or VCC_AUTH_URL, is right, then try again.`,
+  };
+}
+
+/** The caller gave up while the access token was being obtained: nothing was sent to the API. */
+export function errorCancelledBeforeSending(): ToolError {
+  return {
+    code: "cancelled",
+    message:
+      "The request was cancelled while the server was obtaining an access token: nothing was sent to the API and nothing was deleted.",
   };
 }

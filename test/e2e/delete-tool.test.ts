@@ -91,7 +91,7 @@ describe("confirmation by elicitation", () => {
       expect(structured(result).status).toBe("cancelled");
       expect(structured(result).confirmationToken).toBeUndefined();
       expect(textOf(result)).toMatch(/do not try again unless the user asks/i);
-      expect(sim.journal).toHaveLength(0);
+      expect(deletes()).toHaveLength(0);
       expect(hasContent(SEED.voicemails, SEED_ITEM_KEYS.voicemail)).toBe(true);
     });
   }
@@ -105,7 +105,7 @@ describe("confirmation by elicitation", () => {
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" });
     expect(structured(result).status).toBe("confirmation_required");
     expect(structured(result).confirmationToken).toBeTruthy();
-    expect(sim.journal).toHaveLength(0);
+    expect(deletes()).toHaveLength(0);
   });
 
   it("mode token never elicits, even when the client could", async () => {
@@ -114,7 +114,7 @@ describe("confirmation by elicitation", () => {
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" });
     expect(structured(result).status).toBe("confirmation_required");
     expect(approver.asked).toBe(0);
-    expect(sim.journal).toHaveLength(0);
+    expect(deletes()).toHaveLength(0);
   });
 
   it("mode elicitation refuses clients that cannot elicit", async () => {
@@ -123,7 +123,7 @@ describe("confirmation by elicitation", () => {
     expect(result.isError).toBe(true);
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "elicitation_unsupported" } });
     expect(structured(result).confirmationToken).toBeUndefined();
-    expect(sim.journal).toHaveLength(0);
+    expect(deletes()).toHaveLength(0);
   });
 });
 
@@ -137,7 +137,7 @@ describe("confirmation by token", () => {
     expect(s.confirmationToken).toMatch(/^vcc-confirm-[A-Za-z0-9_-]{32,}$/);
     expect(Date.parse(s.expiresAt)).toBeGreaterThan(Date.now());
     expect(textOf(first)).toMatch(/ask the user/i);
-    expect(sim.journal).toHaveLength(0);
+    expect(deletes()).toHaveLength(0);
 
     const second = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: s.confirmationToken });
     expect(structured(second)).toMatchObject({ status: "deleted", httpStatus: 204 });
@@ -171,7 +171,7 @@ describe("confirmation by token", () => {
     expect(structured(otherGuid).error.code).toBe("confirmation_invalid");
     const madeUp = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: "vcc-confirm-made-up" });
     expect(structured(madeUp).error.code).toBe("confirmation_invalid");
-    expect(sim.journal).toHaveLength(0);
+    expect(deletes()).toHaveLength(0);
     // The right call still works: a mismatch does not burn the token.
     const right = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(right).status).toBe("deleted");
@@ -184,7 +184,7 @@ describe("confirmation by token", () => {
     const late = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(late).error.code).toBe("confirmation_invalid");
     expect(structured(late).error.message).toMatch(/expired/);
-    expect(sim.journal).toHaveLength(0);
+    expect(deletes()).toHaveLength(0);
   });
 
   it("a token from one server process is unknown to another", async () => {
@@ -193,7 +193,7 @@ describe("confirmation by token", () => {
     const token = structured(await a.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
     const result = await b.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(result).error.code).toBe("confirmation_invalid");
-    expect(sim.journal).toHaveLength(0);
+    expect(deletes()).toHaveLength(0);
   });
 });
 
@@ -236,9 +236,14 @@ describe("API answers become precise results", () => {
 
   it("404 → not_found when the content is already gone", async () => {
     const c = await server({ elicit: approve });
-    const result = await c.call(TOOL, { guid: SEED.empty, contentKey: "callRecording" });
-    expect(structured(result)).toMatchObject({ status: "error", error: { code: "not_found", httpStatus: 404 } });
-    expect(structured(result).error.message).toMatch(/already gone|wrong/);
+    sim.injectFaults("get-interaction", { status: 503 }); // no preview: the DELETE itself answers
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "sentimentSummary" });
+    expect(structured(result)).toMatchObject({ status: "deleted" });
+    sim.injectFaults("get-interaction", { status: 503 });
+    const again = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "sentimentSummary" });
+    expect(structured(again)).toMatchObject({ status: "error", httpStatus: 404, error: { code: "not_found", httpStatus: 404 } });
+    expect(structured(again).error.message).toMatch(/already gone|wrong/);
+    expect(deletes()).toHaveLength(2);
   });
 
   it("caps the API's message at 500 characters", async () => {
@@ -309,14 +314,17 @@ describe("bad input is refused before anything is sent", () => {
       [SEED.chat, "chatTranscript"],
       [SEED.inboundCall, "a!-_.,*'()Z9"],
       [SEED.inboundCall, "..."],
-    ]) {
+    ] as const) {
+      sim.injectFaults("get-interaction", { status: 503 }); // no preview, so the key is not checked against the listing
       const result = await c.call(TOOL, { guid, contentKey });
       expect(structured(result).status, `${guid} ${contentKey}`).toBe("confirmation_required");
     }
+    expect(deletes()).toHaveLength(0);
   });
 
   it("encodes every path segment", async () => {
     const c = await server();
+    sim.injectFaults("get-interaction", { status: 503 });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "a!'()*" })).confirmationToken;
     await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "a!'()*", confirmationToken: token });
     expect(deletes()[0]?.path).toBe(`/interaction-content/interactions/${SEED.inboundCall}/content/a%21%27%28%29%2A`);

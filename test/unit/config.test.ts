@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, missingCredentials } from "../../src/config.js";
+import { ConfigError, credentialsOf, loadConfig, missingCredentials } from "../../src/config.js";
 
 describe("configuration", () => {
   it("has sensible defaults", () => {
@@ -11,6 +11,7 @@ describe("configuration", () => {
       confirmationTtlSeconds: 300,
       timeoutMs: 15_000,
     });
+    expect(missingCredentials(c)).toMatch(/VCC_CLIENT_ID and VCC_CLIENT_SECRET/);
     expect(missingCredentials(c)).toMatch(/VCC_ACCESS_TOKEN/);
   });
   it("picks the region's base URL, and an explicit base wins", () => {
@@ -28,5 +29,39 @@ describe("configuration", () => {
     expect(() => loadConfig({ VCC_TIMEOUT_MS: "1.5" })).toThrow(/VCC_TIMEOUT_MS/);
     expect(() => loadConfig({ VCC_API_BASE_URL: "ftp://x" })).toThrow(/VCC_API_BASE_URL/);
     expect(() => loadConfig({ VCC_CONFIRMATION: "never" })).toThrow(/VCC_CONFIRMATION/);
+  });
+  it("picks the region's token endpoint, and VCC_AUTH_URL wins", () => {
+    expect(loadConfig({}).authUrl).toBe("https://emea.cc.vonage.com/Auth/connect/token");
+    expect(loadConfig({ VCC_REGION: "nam" }).authUrl).toBe("https://nam.cc.vonage.com/Auth/connect/token");
+    expect(loadConfig({ VCC_REGION: "apac" }).authUrl).toBe("https://apac.cc.vonage.com/Auth/connect/token");
+    expect(loadConfig({ VCC_REGION: "nam", VCC_AUTH_URL: "https://nam.newvoicemedia.com/Auth/connect/token" }).authUrl).toBe(
+      "https://nam.newvoicemedia.com/Auth/connect/token",
+    );
+    expect(() => loadConfig({ VCC_AUTH_URL: "nam.cc.vonage.com" })).toThrow(/VCC_AUTH_URL/);
+  });
+  it("requests the scopes of the enabled tools unless VCC_SCOPES says otherwise", () => {
+    expect(loadConfig({}).scopes).toEqual(["interaction-content:delete", "interaction-content:read"]);
+    expect(loadConfig({ VCC_SCOPES: "interaction-content:delete" }).scopes).toEqual(["interaction-content:delete"]);
+    expect(loadConfig({ VCC_SCOPES: " a  b,c, a " }).scopes).toEqual(["a", "b", "c"]);
+    expect(() => loadConfig({ VCC_SCOPES: 'bad"scope' })).toThrow(/VCC_SCOPES/);
+  });
+});
+
+describe("credentials", () => {
+  it("client credentials need both halves; the message names the missing one", () => {
+    expect(credentialsOf(loadConfig({ VCC_CLIENT_ID: "id", VCC_CLIENT_SECRET: "secret" }))).toEqual({
+      kind: "client_credentials",
+      clientId: "id",
+      clientSecret: "secret",
+    });
+    expect(missingCredentials(loadConfig({ VCC_CLIENT_ID: "id" }))).toMatch(/^VCC_CLIENT_ID is set but VCC_CLIENT_SECRET is not/);
+    expect(missingCredentials(loadConfig({ VCC_CLIENT_SECRET: "secret" }))).toMatch(/^VCC_CLIENT_SECRET is set but VCC_CLIENT_ID is not/);
+    expect(missingCredentials(loadConfig({ VCC_CLIENT_SECRET: "secret-value-xyz" }))).not.toContain("secret-value-xyz");
+  });
+  it("a static token wins over client credentials", () => {
+    expect(credentialsOf(loadConfig({ VCC_ACCESS_TOKEN: "tok", VCC_CLIENT_ID: "id", VCC_CLIENT_SECRET: "s" }))).toEqual({
+      kind: "static",
+      accessToken: "tok",
+    });
   });
 });

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// npm run demo: the whole product in a minute, with no credentials. Starts the server in sandbox mode
+// over stdio, drives it with the MCP SDK client the way an assistant would, and prints each step.
+// Exits non-zero if any step does not behave as described (CI runs it as a smoke test).
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const entry = join(root, Object.values(pkg.bin)[0]);
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code, text) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+const bold = (t) => paint("1", t);
+const dim = (t) => paint("2", t);
+const cyan = (t) => paint("36", t);
+const green = (t) => paint("32", t);
+const red = (t) => paint("31", t);
+
+if (!existsSync(entry)) {
+  console.log(dim("Building the server first (npm run build)…"));
+  const build = spawnSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "inherit" });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+const GUID = "5f1c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f11"; // the sandbox's sample inbound call
+let failures = 0;
+
+async function start(name, elicit) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [entry, "--sandbox"],
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? root },
+    stderr: "pipe",
+    cwd: root,
+  });
+  const client = new Client({ name, version: "1.0.0" }, { capabilities: elicit ? { elicitation: { form: {} } } : {} });
+  if (elicit) client.setRequestHandler(ElicitRequestSchema, async (request) => elicit(request.params));
+  await client.connect(transport);
+  return client;
+}
+
+function indent(text, prefix = "    ") {
+  return text
+    .split("\n")
+    .map((line) => prefix + line)
+    .join("\n");
+}
+
+async function step(number, title, client, args, expectStatus, tool = "delete_interaction_content") {
+  console.log(`\n${bold(`${number}. ${title}`)}`);
+  console.log(`${cyan("  assistant →")} ${tool} ${JSON.stringify(args)}`);
+  const result = await client.callTool({ name: tool, arguments: args });
+  const text = result.content?.find((c) => c.type === "text")?.text ?? "";
+  const status = result.structuredContent?.status ?? (result.isError ? "error" : "ok");
+  const code = result.structuredContent?.error?.code;
+  console.log(
+    `${cyan("  server    →")} ${result.isError ? red("isError") : green("ok")}  status=${bold(status)}${code ? `  error.code=${bold(code)}` : ""}`,
+  );
+  console.log(dim(indent(text)));
+  const ok = typeof expectStatus === "function" ? expectStatus(result) : status === expectStatus;
+  if (!ok) {
+    failures++;
+    console.log(red(`  ✗ expected ${typeof expectStatus === "function" ? "a different result" : expectStatus}`));
+  }
+  return result;
+}
+
+console.log(bold("VCC Interaction Content MCP server — demo (sandbox: a local simulator with sample data)"));
+
+const assistant = await start("demo-assistant-without-prompts");
+console.log(dim(`\nClient 1 cannot show confirmation prompts, like many chat apps: the server uses a confirmation token.`));
+await step(
+  1,
+  "List what the interaction holds",
+  assistant,
+  { guid: GUID },
+  (r) => !r.isError && r.structuredContent?.content?.length > 0,
+  "list_interaction_content",
+);
+const asked = await step(
+  2,
+  "Ask to delete the call recording: the server wants a person's agreement first",
+  assistant,
+  { guid: GUID, contentKey: "callRecording" },
+  "confirmation_required",
+);
+console.log(dim(`\n  (The assistant asks the user: "This will permanently delete the call recording. Go ahead?" — the user says yes.)`));
+const token = asked.structuredContent?.confirmationToken;
+await step(
+  3,
+  "Call again with the token the user approved: the API answers 204",
+  assistant,
+  { guid: GUID, contentKey: "callRecording", confirmationToken: token },
+  "deleted",
+);
+await step(
+  4,
+  "Delete it again: it is already gone",
+  assistant,
+  { guid: GUID, contentKey: "callRecording" },
+  (r) => r.structuredContent?.error?.code === "not_found",
+);
+await step(
+  5,
+  "Reuse the spent token: refused, nothing sent",
+  assistant,
+  { guid: GUID, contentKey: "callRecording", confirmationToken: token },
+  (r) => r.structuredContent?.error?.code === "confirmation_invalid",
+);
+await step(
+  6,
+  "An invalid content key ('..' would address the whole interaction): refused before anything is sent",
+  assistant,
+  { guid: GUID, contentKey: ".." },
+  (r) => r.isError === true,
+);
+await assistant.close();
+
+console.log(dim(`\nClient 2 can show prompts (elicitation): the person answers directly — here they decline.`));
+const withPrompts = await start("demo-assistant-with-prompts", (params) => {
+  console.log(`${paint("35", "  prompt to the person →")} ${params.message}`);
+  console.log(`${paint("35", "  the person           →")} declines`);
+  return { action: "decline" };
+});
+await step(7, "Ask to delete the transcript; the person declines", withPrompts, { guid: GUID, contentKey: "transcript" }, "cancelled");
+await withPrompts.close();
+
+if (failures > 0) {
+  console.log(red(`\n${failures} step(s) did not behave as expected.`));
+  process.exit(1);
+}
+console.log(green(`\nDemo complete: every step behaved as described.`));
+console.log(
+  `Next: add the server to your MCP client with --sandbox to try it in a conversation (see README), or run the tests with ${bold("npm test")}.`,
+);

@@ -1,0 +1,70 @@
+// The audit trail: one JSON line per decision and per deletion attempt, appended and flushed to disk
+// before the tool answers. Writing it is a precondition of deleting: if it fails, nothing is sent.
+import { type FileHandle, open } from "node:fs/promises";
+import { log } from "./log.js";
+
+export interface AuditRecord {
+  event: "confirmation_requested" | "decision" | "deletion";
+  tool: string;
+  guid: string;
+  contentKey: string;
+  /** How the person's agreement was (or was to be) obtained. */
+  confirmation?: "elicitation" | "token" | "approval";
+  /** decision: confirmed | declined | cancelled | refused; deletion: deleted | error | dry_run; confirmation_requested: token_issued */
+  outcome: string;
+  errorCode?: string;
+  httpStatus?: number;
+  attempts?: number;
+  outcomeUnknown?: boolean;
+}
+
+export interface AuditContext {
+  client?: { name: string; version: string };
+  sessionId?: string;
+  dryRun: boolean;
+  sandbox: boolean;
+}
+
+export interface AuditTrail {
+  readonly enabled: boolean;
+  /** Resolves once the line is on disk; rejects when it could not be written. */
+  write(record: AuditRecord, context: AuditContext): Promise<void>;
+}
+
+export const NO_AUDIT: AuditTrail = { enabled: false, write: async () => {} };
+
+/** One file per process; lines are written one at a time so they never interleave. */
+export function fileAuditTrail(path: string): AuditTrail {
+  let handle: Promise<FileHandle> | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    enabled: true,
+    write(record, context) {
+      const line = `${JSON.stringify({
+        time: new Date().toISOString(),
+        ...record,
+        client: context.client ? { name: context.client.name, version: context.client.version } : undefined,
+        sessionId: context.sessionId,
+        dryRun: context.dryRun,
+        sandbox: context.sandbox,
+      })}\n`;
+      const next = queue.then(async () => {
+        handle ??= open(path, "a", 0o600);
+        let file: FileHandle;
+        try {
+          file = await handle;
+        } catch (error) {
+          handle = undefined; // try opening again next time (e.g. the directory was created)
+          throw error;
+        }
+        await file.appendFile(line, "utf8");
+        await file.datasync();
+      });
+      queue = next.catch(() => {});
+      return next.catch((error: unknown) => {
+        log.error("could not write the audit log", { path, error: error instanceof Error ? error.message : String(error) });
+        throw error;
+      });
+    },
+  };
+}

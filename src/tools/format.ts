@@ -1,0 +1,56 @@
+// Human-readable words for results and prompts: sizes, dates, and what an item is.
+import type { ContentPreview } from "../confirmation/confirmer.js";
+import type { Interaction } from "../vcc/interaction.js";
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "unknown size";
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** "2026-11-23 09:21 UTC", or the input unchanged when it is not a date. */
+export function formatDate(iso: string | undefined): string {
+  if (!iso) return "unknown date";
+  const time = Date.parse(iso);
+  if (Number.isNaN(time)) return iso;
+  return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** "call recording 'callRecording' (audio/wav, 2.5 MB, last modified 2026-11-23 09:21 UTC)" */
+export function describePreview(preview: ContentPreview, contentKey?: string): string {
+  const details = [
+    preview.contentType,
+    preview.contentLength !== undefined ? formatBytes(preview.contentLength) : undefined,
+    preview.lastModified ? `last modified ${formatDate(preview.lastModified)}` : undefined,
+  ].filter(Boolean);
+  return `${humanType(preview.type)}${contentKey ? ` '${contentKey}'` : ""}${details.length ? ` (${details.join(", ")})` : ""}`;
+}
+
+/** "Inbound call from +441632960101 to +441632960900 on 2026-11-23 09:14 UTC" */
+export function describeInteraction(interaction: Interaction): string {
+  const parts = [interaction.direction ? `${interaction.direction} interaction` : "Interaction"];
+  if (interaction.connectFrom) parts.push(`from ${interaction.connectFrom}`);
+  if (interaction.connectTo) parts.push(`to ${interaction.connectTo}`);
+  if (interaction.start) parts.push(`on ${formatDate(interaction.start)}`);
+  return parts.join(" ");
+}
+
+/** callRecording → "call recording"; aiConversationSummary → "AI conversation summary". */
+export function humanType(type: string): string {
+  const words = type
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/^ai\b/i, "AI")
+    .replace(/\bivr\b/i, "IVR")
+    .split(" ");
+  return words
+    .map((w, i) => (i === 0 || w === "AI" || w === "IVR" ? w : w.toLowerCase()))
+    .join(" ")
+    .replace(/^[a-z]/, (c) => c.toLowerCase());
+}

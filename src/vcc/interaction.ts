@@ -1,0 +1,73 @@
+// The API's interaction record (GET /interactions/{guid}), read leniently and mapped to the shape
+// our tools return. Unknown fields are ignored; missing optional ones stay absent.
+import { z } from "zod";
+
+const contentItemSchema = z.looseObject({
+  contentKey: z.string(),
+  type: z.string().optional(),
+  contentType: z.string().optional(),
+  contentLength: z.number().optional(),
+  lastModified: z.string().optional(),
+  owningAgent: z.looseObject({ id: z.union([z.string(), z.number()]) }).nullish(),
+});
+
+const interactionSchema = z.looseObject({
+  guid: z.string(),
+  start: z.string().nullish(),
+  direction: z.string().nullish(),
+  connectFrom: z.string().nullish(),
+  connectTo: z.string().nullish(),
+  content: z.array(contentItemSchema).default([]),
+});
+
+export interface ContentItem {
+  contentKey: string;
+  type: string;
+  contentType: string;
+  contentLength: number;
+  lastModified: string;
+  owningAgentId?: string;
+}
+
+export interface Interaction {
+  guid: string;
+  start?: string;
+  direction?: string;
+  connectFrom?: string;
+  connectTo?: string;
+  content: ContentItem[];
+}
+
+/** Parses the body of GET /interactions/{guid}; undefined when it is not an interaction record. */
+export function parseInteraction(body: string): Interaction | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const parsed = interactionSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  const i = parsed.data;
+  return {
+    guid: i.guid,
+    ...(i.start ? { start: i.start } : {}),
+    ...(i.direction ? { direction: i.direction } : {}),
+    ...(i.connectFrom ? { connectFrom: i.connectFrom } : {}),
+    ...(i.connectTo ? { connectTo: i.connectTo } : {}),
+    content: i.content.map((c) => ({
+      contentKey: c.contentKey,
+      type: c.type ?? "unknown",
+      contentType: c.contentType ?? "application/octet-stream",
+      contentLength: c.contentLength ?? 0,
+      lastModified: c.lastModified ?? "",
+      ...(c.owningAgent ? { owningAgentId: String(c.owningAgent.id) } : {}),
+    })),
+  };
+}
+
+/** The item a content key names: named keys and item ids both compared case-insensitively. */
+export function findContentItem(interaction: Interaction, contentKey: string): ContentItem | undefined {
+  const lower = contentKey.toLowerCase();
+  return interaction.content.find((c) => c.contentKey.toLowerCase() === lower);
+}

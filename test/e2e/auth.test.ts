@@ -1,0 +1,236 @@
+// Authentication end to end: the built server over stdio with client credentials (or a static token)
+// against the simulator's token endpoint and API. Asserts what the user sees, what reached the token
+// endpoint and the API, and that no secret appears in any result or on stderr.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
+import { DEFAULT_CLIENTS, type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { type Connected, connect, countingApprover, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
+
+const TOOL = "delete_interaction_content";
+const CLIENT_ID = "e2e-client";
+const CLIENT_SECRET = "e2e-client-secret-5b9f0c7a";
+const WRONG_SECRET = "e2e-wrong-secret-81d2e4";
+/** A pasted token the API no longer accepts (unknown to the simulator: 401). */
+const STALE_TOKEN = "e2e-stale-pasted-token-3a6c";
+
+let sim: Simulator;
+const open: { c: Connected; secrets: string[] }[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator({
+    clients: { ...DEFAULT_CLIENTS, [CLIENT_ID]: { secret: CLIENT_SECRET, scopes: SECRET_TOKEN_SCOPES } },
+    staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES },
+  });
+});
+afterAll(async () => {
+  await sim.close();
+});
+beforeEach(() => sim.reset());
+afterEach(async () => {
+  const issued = sim.issuedTokens();
+  for (const { c, secrets } of open.splice(0)) {
+    // Neither the client secret nor any access token may reach a result or a log line.
+    for (const secret of [...secrets, ...issued]) {
+      for (const r of c.results) expect(JSON.stringify(r)).not.toContain(secret);
+      expect(c.stderr()).not.toContain(secret);
+    }
+    await c.close();
+  }
+});
+
+const approve = () => ({ action: "accept" as const, content: { confirm: true } });
+
+async function server(options: { env?: Record<string, string>; elicit?: Parameters<typeof connect>[0]["elicit"] } = {}) {
+  const env = {
+    VCC_CLIENT_ID: CLIENT_ID,
+    VCC_CLIENT_SECRET: CLIENT_SECRET,
+    VCC_API_BASE_URL: sim.apiBaseUrl,
+    VCC_AUTH_URL: sim.authUrl,
+    VCC_LOG_LEVEL: "debug",
+    ...options.env,
+  };
+  const c = await connect({ env, elicit: options.elicit });
+  open.push({ c, secrets: [env.VCC_CLIENT_SECRET, env.VCC_ACCESS_TOKEN].filter((s): s is string => Boolean(s)) });
+  return c;
+}
+
+const tokenRequests = () => sim.requests("POST", "token");
+const apiRequests = () => sim.journal.filter((e) => e.route !== "token");
+const deletes = () => sim.requests("DELETE");
+const hasContent = (guid: string, key: string) =>
+  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+
+const ITEMS: [string, string][] = [
+  [SEED.inboundCall, "callRecording"],
+  [SEED.inboundCall, "transcript"],
+  [SEED.inboundCall, "categorizationResult"],
+  [SEED.voicemails, SEED_ITEM_KEYS.voicemail],
+  [SEED.chat, "chatTranscript"],
+];
+
+describe("client credentials", () => {
+  it("one token request serves many calls, sent as the documented form", async () => {
+    const c = await server({ elicit: approve });
+    for (const [guid, contentKey] of ITEMS) {
+      const result = await c.call(TOOL, { guid, contentKey });
+      expect(structured(result), contentKey).toMatchObject({ status: "deleted", httpStatus: 204 });
+    }
+    expect(tokenRequests()).toHaveLength(1);
+    expect(tokenRequests()[0]?.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+    expect(tokenRequests()[0]?.status).toBe(200);
+    expect(deletes().map((d) => [d.status, d.auth])).toEqual(ITEMS.map(() => [204, "valid"]));
+    expect(c.stderr()).toMatch(/auth: client credentials/);
+  });
+
+  it("parallel first calls share one token request", async () => {
+    const c = await server({ elicit: approve });
+    const results = await Promise.all(ITEMS.map(([guid, contentKey]) => c.call(TOOL, { guid, contentKey })));
+    for (const r of results) expect(structured(r).status).toBe("deleted");
+    expect(tokenRequests()).toHaveLength(1);
+    expect(deletes()).toHaveLength(ITEMS.length);
+  });
+
+  it("renews the token before it expires", async () => {
+    sim.setTokenExpiresIn(2);
+    const c = await server({ elicit: approve });
+    expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" })).status).toBe("deleted");
+    expect(tokenRequests()).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).status).toBe("deleted");
+    expect(tokenRequests()).toHaveLength(2);
+    // Renewed ahead of time: the API never saw the expired token (a lookup and a DELETE per call).
+    expect(apiRequests().map((e) => e.auth)).toEqual(["valid", "valid", "valid", "valid"]);
+  });
+
+  it("a 401 from the API renews the token and retries the request once", async () => {
+    const c = await server({ env: { VCC_CONFIRMATION: "token" } });
+    const first = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" })).confirmationToken;
+    expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording", confirmationToken: first })).status).toBe(
+      "deleted",
+    );
+    const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
+    sim.expireTokens(); // the API now refuses the cached token
+    // The call with a token goes straight to the DELETE (no lookup), so the 401 is the DELETE's.
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes().map((d) => d.status)).toEqual([204, 401, 204]);
+    expect(tokenRequests()).toHaveLength(2);
+    expect(hasContent(SEED.inboundCall, "transcript")).toBe(false);
+  });
+
+  it("a second 401 gives unauthorized, is not retried again, and spends the confirmation token", async () => {
+    const c = await server({ env: { VCC_CONFIRMATION: "token" } });
+    const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
+    sim.injectFaults("delete-content", { status: 401 }, { status: 401 });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    expect(result.isError).toBe(true);
+    expect(structured(result).error.code).toBe("unauthorized");
+    expect(structured(result).error.message).toMatch(/even after the server obtained a fresh one/);
+    expect(deletes()).toHaveLength(2);
+    expect(tokenRequests()).toHaveLength(2);
+    const again = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    expect(structured(again).error.code).toBe("confirmation_invalid");
+    expect(deletes()).toHaveLength(2);
+    expect(hasContent(SEED.inboundCall, "transcript")).toBe(true);
+  });
+
+  it("bad credentials: auth_failed naming invalid_client, before anyone is asked, and nothing reaches the API", async () => {
+    const approver = countingApprover();
+    const c = await server({ env: { VCC_CLIENT_SECRET: WRONG_SECRET }, elicit: approver.handler });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(result.isError).toBe(true);
+    expect(structured(result)).toMatchObject({ status: "error", error: { code: "auth_failed" } });
+    expect(structured(result).httpStatus).toBeUndefined();
+    expect(structured(result).error.message).toMatch(/invalid_client/);
+    expect(structured(result).error.message).toMatch(/VCC_CLIENT_ID and VCC_CLIENT_SECRET/);
+    expect(textOf(result)).toMatch(/auth_failed/);
+    expect(approver.asked).toBe(0);
+    expect(tokenRequests().map((t) => t.status)).toEqual([401]);
+    expect(apiRequests()).toHaveLength(0);
+    expect(hasContent(SEED.inboundCall, "callRecording")).toBe(true);
+  });
+
+  it("scopes the credentials lack: auth_failed naming invalid_scope and VCC_SCOPES; VCC_SCOPES fixes it", async () => {
+    const readOnly = await server({ env: { VCC_CLIENT_ID: "readonly-client", VCC_CLIENT_SECRET: "readonly-secret" }, elicit: approve });
+    const refused = await readOnly.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(refused).error.code).toBe("auth_failed");
+    expect(structured(refused).error.message).toMatch(/invalid_scope/);
+    expect(structured(refused).error.message).toMatch(/VCC_SCOPES/);
+    expect(apiRequests()).toHaveLength(0);
+
+    const deleteOnly = await server({
+      env: { VCC_CLIENT_ID: "delete-only-client", VCC_CLIENT_SECRET: "delete-only-secret", VCC_SCOPES: "interaction-content:delete" },
+      elicit: approve,
+    });
+    const result = await deleteOnly.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(result).status).toBe("deleted");
+  });
+
+  it("a token endpoint failure at the moment of deletion deletes nothing and leaves the confirmation token usable", async () => {
+    const c = await server({ env: { VCC_CONFIRMATION: "token" } });
+    const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
+    expect(token).toBeTruthy();
+    sim.expireTokens();
+    sim.injectFaults("token", { status: 401, body: '{"error":"invalid_client"}' });
+    const failed = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    expect(structured(failed)).toMatchObject({ status: "error", error: { code: "auth_failed" } });
+    expect(structured(failed).error.message).toMatch(/invalid_client/);
+    expect(structured(failed).error.message).toMatch(/Nothing was deleted/);
+    expect(hasContent(SEED.inboundCall, "transcript")).toBe(true);
+
+    const retried = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    expect(structured(retried)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes().map((d) => d.status)).toEqual([401, 204]);
+    const replay = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    expect(structured(replay).error.code).toBe("confirmation_invalid");
+  });
+
+  it("an unreachable token endpoint: auth_failed saying what to check, nothing sent", async () => {
+    const c = await server({ env: { VCC_AUTH_URL: "http://127.0.0.1:9/Auth/connect/token" }, elicit: approve });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(result).error.code).toBe("auth_failed");
+    expect(structured(result).error.message).toMatch(/ECONNREFUSED/);
+    expect(structured(result).error.message).toMatch(/VCC_AUTH_URL/);
+    expect(sim.journal).toHaveLength(0);
+  });
+
+  it("a token endpoint that does not answer in time: auth_failed, nothing sent", async () => {
+    const c = await server({ env: { VCC_TIMEOUT_MS: "300" }, elicit: approve });
+    sim.injectFaults("token", { latencyMs: 1500 });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(result).error.code).toBe("auth_failed");
+    expect(structured(result).error.message).toMatch(/did not answer within 300 ms/);
+    expect(apiRequests()).toHaveLength(0);
+  });
+
+  it("only one half of the client credentials: not_configured naming the missing variable", async () => {
+    const c = await connect({ env: { VCC_CLIENT_ID: CLIENT_ID, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_AUTH_URL: sim.authUrl } });
+    open.push({ c, secrets: [] });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(result).error.code).toBe("not_configured");
+    expect(structured(result).error.message).toMatch(/VCC_CLIENT_SECRET is not/);
+    expect(sim.journal).toHaveLength(0);
+  });
+});
+
+describe("static access token", () => {
+  it("a 401 explains the two-hour lifetime and recommends client credentials; no retry, no token request", async () => {
+    const c = await server({ env: { VCC_ACCESS_TOKEN: STALE_TOKEN, VCC_CLIENT_ID: "", VCC_CLIENT_SECRET: "" }, elicit: approve });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(result)).toMatchObject({ status: "error", httpStatus: 401, error: { code: "unauthorized" } });
+    expect(structured(result).error.message).toMatch(/two hours/);
+    expect(structured(result).error.message).toMatch(/VCC_CLIENT_ID and VCC_CLIENT_SECRET/);
+    expect(deletes()).toHaveLength(1);
+    expect(tokenRequests()).toHaveLength(0);
+  });
+
+  it("wins over client credentials, with one warning on stderr", async () => {
+    const c = await server({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN }, elicit: approve });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(result).status).toBe("deleted");
+    expect(tokenRequests()).toHaveLength(0);
+    expect(deletes()[0]?.auth).toBe("valid");
+    const warnings = c.stderr().match(/warn: VCC_ACCESS_TOKEN is set, so VCC_CLIENT_ID \/ VCC_CLIENT_SECRET are ignored/g);
+    expect(warnings).toHaveLength(1);
+  });
+});

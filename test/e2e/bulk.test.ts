@@ -1,0 +1,199 @@
+// delete_interaction_contents (issue 10): one confirmation for a set, strictly sequential execution.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
+import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import {
+  type Connected,
+  connect,
+  countingApprover,
+  type ElicitHandler,
+  SECRET_TOKEN,
+  SECRET_TOKEN_SCOPES,
+  structured,
+  textOf,
+} from "../helpers/mcp.js";
+
+const TOOL = "delete_interaction_contents";
+let sim: Simulator;
+const open: Connected[] = [];
+beforeAll(async () => {
+  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
+});
+afterAll(() => sim.close());
+beforeEach(() => sim.reset());
+afterEach(async () => {
+  for (const c of open.splice(0)) await c.close();
+});
+
+async function server(env: Record<string, string> = {}, elicit?: ElicitHandler) {
+  const c = await connect({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, ...env }, elicit });
+  open.push(c);
+  return c;
+}
+const deletes = () => sim.requests("DELETE");
+const has = (guid: string, key: string) =>
+  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+
+const ITEMS = [
+  { guid: SEED.inboundCall, contentKey: "callRecording" },
+  { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },
+  { guid: SEED.screenRecording, contentKey: SEED_ITEM_KEYS.screenRecording },
+  { guid: SEED.inboundCall, contentKey: "transcript" },
+];
+
+describe("one confirmation for the whole set", () => {
+  it("token: lists every item, then deletes exactly that set one at a time, in any order", async () => {
+    const c = await server();
+    const asked = await c.call(TOOL, { items: ITEMS });
+    const s = structured(asked);
+    expect(s.status).toBe("confirmation_required");
+    expect(s.results.map((r: { status: string }) => r.status)).toEqual(["pending", "pending", "pending", "pending"]);
+    expect(s.results[1].preview).toMatchObject({ type: "voicemail", contentLength: 412_876 });
+    const text = textOf(asked);
+    for (const item of ITEMS) expect(text).toContain(item.contentKey);
+    expect(text).toContain("screen recording");
+    expect(deletes()).toHaveLength(0);
+    // Two interactions of the same GUID share one lookup.
+    expect(sim.requests("GET", "get-interaction")).toHaveLength(3);
+
+    sim.setStandingFault("delete-content", { latencyMs: 60 });
+    const done = await c.call(TOOL, { items: [...ITEMS].reverse(), confirmationToken: s.confirmationToken });
+    expect(structured(done)).toMatchObject({ status: "deleted", deleted: 4, failed: 0 });
+    const sent = deletes();
+    expect(sent).toHaveLength(4);
+    // Strictly sequential: each DELETE arrives only after the previous one was answered (>= 60 ms later).
+    for (let i = 1; i < sent.length; i++)
+      expect(Date.parse(sent[i]?.time ?? "") - Date.parse(sent[i - 1]?.time ?? "")).toBeGreaterThanOrEqual(55);
+    for (const item of ITEMS) expect(has(item.guid, item.contentKey)).toBe(false);
+
+    const replay = await c.call(TOOL, { items: ITEMS, confirmationToken: s.confirmationToken });
+    expect(structured(replay).error.code).toBe("confirmation_invalid");
+    expect(deletes()).toHaveLength(4);
+  });
+
+  it("a token works only for exactly its set", async () => {
+    const c = await server();
+    const token = structured(await c.call(TOOL, { items: ITEMS })).confirmationToken;
+    for (const items of [ITEMS.slice(0, 3), [...ITEMS, { guid: SEED.chat, contentKey: "chatTranscript" }]]) {
+      const result = await c.call(TOOL, { items, confirmationToken: token });
+      expect(structured(result).error.code).toBe("confirmation_invalid");
+      expect(structured(result).results.every((r: { status: string }) => r.status === "not_attempted")).toBe(true);
+    }
+    const single = await c.call("delete_interaction_content", { ...ITEMS[0], confirmationToken: token });
+    expect(structured(single).error.code).toBe("confirmation_invalid");
+    expect(deletes()).toHaveLength(0);
+  });
+
+  it("elicitation: one prompt listing every item; progress per item", async () => {
+    const prompts: string[] = [];
+    const c = await server({}, ({ message }) => {
+      prompts.push(message);
+      return { action: "accept", content: { confirm: true } };
+    });
+    const progress: { progress: number; total?: number }[] = [];
+    const result = await c.client.callTool({ name: TOOL, arguments: { items: ITEMS } }, undefined, { onprogress: (p) => progress.push(p) });
+    expect(structured(result as never)).toMatchObject({ status: "deleted", deleted: 4 });
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]).toMatch(/these 4 items/);
+    for (const item of ITEMS) expect(prompts[0]).toContain(item.contentKey);
+    expect(progress.map((p) => p.progress)).toEqual([0, 1, 2, 3]);
+    expect(progress[0]?.total).toBe(4);
+    expect(deletes()).toHaveLength(4);
+  });
+
+  it("a decline deletes nothing", async () => {
+    const c = await server({}, () => ({ action: "decline" }));
+    const result = await c.call(TOOL, { items: ITEMS });
+    expect(structured(result)).toMatchObject({ status: "cancelled", deleted: 0 });
+    expect(structured(result).results.every((r: { status: string }) => r.status === "cancelled")).toBe(true);
+    expect(deletes()).toHaveLength(0);
+  });
+});
+
+describe("per-item outcomes", () => {
+  it("one failing item never stops the others", async () => {
+    const c = await server({}, () => ({ action: "accept", content: { confirm: true } }));
+    sim.injectFaults("delete-content", {}, { status: 500, body: '{"message":"boom"}' });
+    const result = await c.call(TOOL, { items: ITEMS });
+    const s = structured(result);
+    expect(s).toMatchObject({ status: "partial", deleted: 3, failed: 1 });
+    expect(s.results[1]).toMatchObject({ status: "error", httpStatus: 500, error: { code: "upstream_error" } });
+    expect(result.isError).toBeFalsy();
+    expect(deletes()).toHaveLength(4);
+  });
+
+  it("items already gone are reported and left out of the confirmation and the deletion", async () => {
+    const c = await server();
+    const items = [
+      ...ITEMS.slice(0, 2),
+      { guid: SEED.inboundCall, contentKey: "voicemail-999" },
+      { guid: SEED.empty, contentKey: "callRecording" },
+    ];
+    const asked = structured(await c.call(TOOL, { items }));
+    expect(asked.status).toBe("confirmation_required");
+    expect(asked.results.map((r: { status: string }) => r.status)).toEqual(["pending", "pending", "error", "error"]);
+    expect(asked.results[2].error.code).toBe("not_found");
+    const done = structured(await c.call(TOOL, { items, confirmationToken: asked.confirmationToken }));
+    expect(done).toMatchObject({ status: "partial", deleted: 2, failed: 2 });
+    expect(deletes()).toHaveLength(2);
+  });
+
+  it("nothing left to delete: no confirmation at all", async () => {
+    const approver = countingApprover();
+    const c = await server({}, approver.handler);
+    const result = await c.call(TOOL, { items: [{ guid: SEED.empty, contentKey: "callRecording" }] });
+    expect(structured(result)).toMatchObject({ status: "error", deleted: 0 });
+    expect(approver.asked).toBe(0);
+    expect(deletes()).toHaveLength(0);
+  });
+
+  it("an item outside the allowlist refuses the whole request before asking", async () => {
+    const approver = countingApprover();
+    const c = await server({ VCC_ALLOWED_CONTENT_KEYS: "callRecording,voicemail" }, approver.handler);
+    const result = await c.call(TOOL, { items: ITEMS });
+    expect(structured(result)).toMatchObject({ status: "error", error: { code: "not_allowed" } });
+    expect(structured(result).results[2].error.code).toBe("not_allowed");
+    expect(approver.asked).toBe(0);
+    expect(deletes()).toHaveLength(0);
+  });
+
+  it("dry run: confirmed, nothing sent", async () => {
+    const c = await server({ VCC_DRY_RUN: "true" }, () => ({ action: "accept", content: { confirm: true } }));
+    const result = await c.call(TOOL, { items: ITEMS });
+    expect(structured(result).status).toBe("dry_run");
+    expect(deletes()).toHaveLength(0);
+  });
+
+  it("cancellation stops before the next item", async () => {
+    const c = await server({}, () => ({ action: "accept", content: { confirm: true } }));
+    sim.setStandingFault("delete-content", { latencyMs: 300 });
+    const controller = new AbortController();
+    const call = c.client
+      .callTool({ name: TOOL, arguments: { items: ITEMS } }, undefined, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    while (deletes().length === 0) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await call;
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(deletes().length).toBeLessThanOrEqual(2);
+    expect(has(ITEMS[3]?.guid ?? "", "transcript")).toBe(true);
+  });
+});
+
+describe("input rules", () => {
+  it("rejects duplicates, empty and oversized sets, and bad items, sending nothing", async () => {
+    const c = await server();
+    const bad = [
+      { items: [] },
+      { items: [ITEMS[0], ITEMS[0]] },
+      { items: [ITEMS[0], { guid: SEED.inboundCall.toUpperCase(), contentKey: "CALLRECORDING" }] },
+      { items: Array.from({ length: 101 }, (_, i) => ({ guid: SEED.inboundCall, contentKey: `k${i}` })) },
+      { items: [{ guid: SEED.inboundCall, contentKey: ".." }] },
+      { items: [{ guid: "nope", contentKey: "callRecording" }] },
+      { items: [{ ...ITEMS[0], extra: 1 }] },
+      { items: ITEMS, other: true },
+    ];
+    for (const args of bad) expect((await c.call(TOOL, args)).isError, JSON.stringify(args).slice(0, 80)).toBe(true);
+    expect(sim.journal).toHaveLength(0);
+  });
+});

@@ -1,0 +1,79 @@
+// Sandbox mode (issue 7): no configuration, an in-process simulator, clearly marked everywhere.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SEED } from "../../src/simulator/seed.js";
+import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { type Connected, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
+
+let decoy: Simulator;
+const open: Connected[] = [];
+beforeAll(async () => {
+  // A "real" API the sandbox must never contact, even when configured.
+  decoy = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
+});
+afterAll(() => decoy.close());
+afterEach(async () => {
+  for (const c of open.splice(0)) await c.close();
+});
+
+describe("sandbox mode", () => {
+  for (const [label, args, env] of [
+    ["--sandbox", ["--sandbox"], {}],
+    ["VCC_SANDBOX=true", [], { VCC_SANDBOX: "true" }],
+  ] as const) {
+    it(`${label}: works with no other configuration, marked as sandbox everywhere`, async () => {
+      const c = await connect({ args: [...args], env: { ...env } });
+      open.push(c);
+      const instructions = c.client.getInstructions() ?? "";
+      expect(instructions).toMatch(/SANDBOX/);
+      expect(instructions).toContain(SEED.inboundCall);
+      expect(instructions).toContain(SEED.voicemails);
+      const list = await c.call("list_interaction_content", { guid: SEED.inboundCall });
+      expect(structured(list)).toMatchObject({ sandbox: true, guid: SEED.inboundCall });
+      const asked = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });
+      expect(structured(asked)).toMatchObject({ status: "confirmation_required", sandbox: true });
+      const done = await c.call("delete_interaction_content", {
+        guid: SEED.inboundCall,
+        contentKey: "callRecording",
+        confirmationToken: structured(asked).confirmationToken,
+      });
+      expect(structured(done)).toMatchObject({ status: "deleted", httpStatus: 204, sandbox: true });
+      expect(textOf(done)).toMatch(/SANDBOX/);
+      const bad = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });
+      expect(structured(bad)).toMatchObject({ status: "error", sandbox: true, error: { code: "not_found" } });
+      expect(c.stderr()).toMatch(/SANDBOX MODE/);
+    });
+  }
+
+  it("never contacts the configured API, even with credentials set", async () => {
+    const c = await connect({ args: ["--sandbox"], env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: decoy.apiBaseUrl } });
+    open.push(c);
+    const asked = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" });
+    await c.call("delete_interaction_content", {
+      guid: SEED.inboundCall,
+      contentKey: "transcript",
+      confirmationToken: structured(asked).confirmationToken,
+    });
+    expect(decoy.journal).toHaveLength(0);
+    expect(decoy.interactions().find((i) => i.guid === SEED.inboundCall)?.content).toHaveLength(4);
+  });
+});
+
+describe("npm run demo", () => {
+  it("walks through the product and exits 0", () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const run = spawnSync(process.execPath, ["scripts/demo.mjs"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" },
+      timeout: 60_000,
+    });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain("status=confirmation_required");
+    expect(run.stdout).toContain("status=deleted");
+    expect(run.stdout).toContain("error.code=not_found");
+    expect(run.stdout).toContain("status=cancelled");
+    expect(run.stdout).toContain("Demo complete");
+  });
+});

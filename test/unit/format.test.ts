@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { describePreview, formatBytes, formatDate, humanType } from "../../src/tools/format.js";
+import { findContentItem, parseInteraction } from "../../src/vcc/interaction.js";
+
+describe("formatting", () => {
+  it("sizes, dates and types read naturally", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(999)).toBe("999 B");
+    expect(formatBytes(2_457_644)).toBe("2.5 MB");
+    expect(formatBytes(24_876_512)).toBe("24.9 MB");
+    expect(formatBytes(412_876)).toBe("413 kB");
+    expect(formatDate("2026-11-23T09:21:40.000Z")).toBe("2026-11-23 09:21 UTC");
+    expect(formatDate("yesterday")).toBe("yesterday");
+    expect(humanType("callRecording")).toBe("call recording");
+    expect(humanType("aiConversationSummary")).toBe("AI conversation summary");
+    expect(humanType("ivrAudioRecording")).toBe("IVR audio recording");
+    expect(describePreview({ type: "voicemail" })).toBe("voicemail");
+  });
+});
+
+describe("interaction records", () => {
+  it("are read leniently and searched case-insensitively", () => {
+    const i = parseInteraction(
+      JSON.stringify({ guid: "g", extra: 1, content: [{ contentKey: "callRecording", type: "callRecording", owningAgent: { id: 7 } }] }),
+    );
+    expect(i?.content[0]).toMatchObject({ contentKey: "callRecording", owningAgentId: "7", contentLength: 0 });
+    expect(i && findContentItem(i, "CALLRECORDING")?.contentKey).toBe("callRecording");
+    expect(parseInteraction("<html>")).toBeUndefined();
+    expect(parseInteraction('{"nope":true}')).toBeUndefined();
+  });
+});
