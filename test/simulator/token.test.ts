@@ -151,10 +151,14 @@ describe("expiry", () => {
     expect((await getWith(fresh.access_token)).status).toBe(200);
   });
 
-  it("issued tokens survive reset(), as they would at VCC", async () => {
+  it("issued tokens survive reset(), as they would at VCC; issuedTokens() lists those since the last reset", async () => {
     const issued = (await token(creds)).json();
+    expect(sim.issuedTokens()).toEqual([issued.access_token]);
     sim.reset();
+    expect(sim.issuedTokens()).toEqual([]);
     expect((await getWith(issued.access_token)).status).toBe(200);
+    const next = (await token(creds)).json();
+    expect(sim.issuedTokens()).toEqual([next.access_token]);
   });
 });
 
