@@ -82,6 +82,9 @@ const CLAIM_FAILURE_TEXT: Record<ClaimFailure, string> = {
   used: "has already been used; each token works once",
   mismatch: "was issued for a different interaction or content key",
   in_use: "is being used by another call right now",
+  // Handled before this text is used; listed for completeness.
+  approval_pending: "has not been approved on the approval page yet",
+  rejected: "was rejected on the approval page",
 };
 
 export class Confirmer {
