@@ -20,7 +20,7 @@ export const REGIONS = {
 export type Region = keyof typeof REGIONS;
 export const READ_SCOPE = "interaction-content:read";
 export const DELETE_SCOPE = "interaction-content:delete";
-export const CONFIRMATION_MODES = ["auto", "elicitation", "token"] as const;
+export const CONFIRMATION_MODES = ["auto", "elicitation", "token", "approval"] as const;
 export type ConfirmationMode = (typeof CONFIRMATION_MODES)[number];
 export const TRANSPORTS = ["stdio", "http"] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
@@ -53,6 +53,8 @@ export interface Config {
   confirmation: ConfirmationMode;
   confirmationTtlSeconds: number;
   elicitationTimeoutSeconds: number;
+  /** Port of the loopback approval page (mode approval); undefined: a free port chosen at start. */
+  approvalPort?: number;
   timeoutMs: number;
   logLevel: "error" | "warn" | "info" | "debug";
   /** Append-only JSON-lines audit trail of decisions and deletion attempts. */
@@ -170,6 +172,7 @@ const envSchema = z.object({
   VCC_CONFIRMATION: oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES).default("auto"),
   VCC_CONFIRMATION_TTL_SECONDS: integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400).default(300),
   VCC_ELICITATION_TIMEOUT_SECONDS: integer("VCC_ELICITATION_TIMEOUT_SECONDS", 5, 3_600).default(120),
+  VCC_APPROVAL_PORT: integer("VCC_APPROVAL_PORT", 1, 65_535).optional(),
   VCC_TIMEOUT_MS: integer("VCC_TIMEOUT_MS", 100, 600_000).default(15_000),
   VCC_LOG_LEVEL: oneOf("VCC_LOG_LEVEL", ["error", "warn", "info", "debug"]).default("info"),
   VCC_AUDIT_LOG: z.string().optional(),
@@ -250,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     confirmation: e.VCC_CONFIRMATION,
     confirmationTtlSeconds: e.VCC_CONFIRMATION_TTL_SECONDS,
     elicitationTimeoutSeconds: e.VCC_ELICITATION_TIMEOUT_SECONDS,
+    approvalPort: e.VCC_APPROVAL_PORT,
     timeoutMs: e.VCC_TIMEOUT_MS,
     logLevel: e.VCC_LOG_LEVEL,
     auditLogPath: e.VCC_AUDIT_LOG,

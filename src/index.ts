@@ -25,8 +25,8 @@ Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>
 Configuration comes from the environment or a .env file in the working directory:
   VCC_CLIENT_ID and VCC_CLIENT_SECRET (recommended) or VCC_ACCESS_TOKEN, VCC_SCOPES,
   VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_AUTH_URL, VCC_CONFIRMATION
-  (auto|elicitation|token), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
-  VCC_TIMEOUT_MS, VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
+  (auto|elicitation|token|approval), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
+  VCC_APPROVAL_PORT, VCC_TIMEOUT_MS, VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
   VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX, and for HTTP: VCC_HTTP_BEARER,
   VCC_HTTP_SESSION_IDLE_SECONDS, VCC_HTTP_ALLOWED_HOSTS. See the README for details.
 `;

@@ -5,8 +5,14 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type CallToolResult, ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallToolResult,
+  ElicitationCompleteNotificationSchema,
+  ElicitRequestSchema,
+  type ElicitResult,
+} from "@modelcontextprotocol/sdk/types.js";
 
 export const SERVER_ENTRY = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
 
@@ -15,6 +21,7 @@ export const SECRET_TOKEN = "e2e-secret-access-token-7c41d9";
 export const SECRET_TOKEN_SCOPES = ["interaction-content:read", "interaction-content:delete"];
 
 export type ElicitHandler = (params: { message: string; requestedSchema?: unknown }) => Promise<ElicitResult> | ElicitResult;
+export type UrlElicitHandler = (params: { message: string; url: string; elicitationId: string }) => Promise<ElicitResult> | ElicitResult;
 
 export interface Connected {
   client: Client;
@@ -22,7 +29,9 @@ export interface Connected {
   stderr(): string;
   /** Every tool result seen, for leak checks. */
   results: CallToolResult[];
-  call(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+  /** elicitationIds of every notifications/elicitation/complete received. */
+  completedElicitations: string[];
+  call(name: string, args: Record<string, unknown>, options?: RequestOptions): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
@@ -31,6 +40,8 @@ export interface ConnectOptions {
   args?: string[];
   /** Declare form elicitation and answer prompts with this handler. */
   elicit?: ElicitHandler;
+  /** Declare URL-mode elicitation and answer URL prompts with this handler. */
+  elicitUrl?: UrlElicitHandler;
   cwd?: string;
 }
 
@@ -82,29 +93,45 @@ export async function connect(options: ConnectOptions = {}): Promise<Connected> 
   return connectClient(transport, options, () => stderr);
 }
 
-/** Connects an SDK Client over `transport`, declaring form elicitation when `elicit` answers prompts. */
-export async function connectClient(transport: Transport, options: { elicit?: ElicitHandler }, stderr: () => string): Promise<Connected> {
+/** Connects an SDK Client over `transport`, declaring form (`elicit`) and URL-mode (`elicitUrl`) elicitation when given. */
+export async function connectClient(
+  transport: Transport,
+  options: Pick<ConnectOptions, "elicit" | "elicitUrl">,
+  stderr: () => string,
+): Promise<Connected> {
+  const elicitation = {
+    ...(options.elicit ? { form: {} } : {}),
+    ...(options.elicitUrl ? { url: {} } : {}),
+  };
   const client = new Client(
     { name: "e2e-test-client", version: "1.0.0" },
-    { capabilities: options.elicit ? { elicitation: { form: {} } } : {} },
+    { capabilities: options.elicit || options.elicitUrl ? { elicitation } : {} },
   );
-  if (options.elicit) {
-    const handler = options.elicit;
-    client.setRequestHandler(ElicitRequestSchema, async (request) =>
-      handler({
-        message: request.params.message,
-        requestedSchema: "requestedSchema" in request.params ? request.params.requestedSchema : undefined,
-      }),
-    );
+  if (options.elicit || options.elicitUrl) {
+    const { elicit, elicitUrl } = options;
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      const params = request.params;
+      if (params.mode === "url") {
+        if (!elicitUrl) throw new Error("this test client does not do URL elicitation");
+        return elicitUrl({ message: params.message, url: params.url, elicitationId: params.elicitationId });
+      }
+      if (!elicit) throw new Error("this test client does not do form elicitation");
+      return elicit({ message: params.message, requestedSchema: "requestedSchema" in params ? params.requestedSchema : undefined });
+    });
   }
+  const completedElicitations: string[] = [];
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
+    completedElicitations.push(notification.params.elicitationId);
+  });
   await client.connect(transport);
   const results: CallToolResult[] = [];
   return {
     client,
     stderr,
     results,
-    call: async (name, args) => {
-      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+    completedElicitations,
+    call: async (name, args, requestOptions) => {
+      const result = (await client.callTool({ name, arguments: args }, undefined, requestOptions)) as CallToolResult;
       results.push(result);
       return result;
     },

@@ -30,7 +30,16 @@ describe("configuration", () => {
     expect(() => loadConfig({ VCC_REGION: "mars" })).toThrow(/VCC_REGION.*emea, nam, apac/);
     expect(() => loadConfig({ VCC_TIMEOUT_MS: "1.5" })).toThrow(/VCC_TIMEOUT_MS/);
     expect(() => loadConfig({ VCC_API_BASE_URL: "ftp://x" })).toThrow(/VCC_API_BASE_URL/);
-    expect(() => loadConfig({ VCC_CONFIRMATION: "never" })).toThrow(/VCC_CONFIRMATION/);
+    expect(() => loadConfig({ VCC_CONFIRMATION: "never" })).toThrow(/VCC_CONFIRMATION.*approval/);
+    expect(() => loadConfig({ VCC_APPROVAL_PORT: "0" })).toThrow(/VCC_APPROVAL_PORT.*1 to 65535/);
+    expect(() => loadConfig({ VCC_APPROVAL_PORT: "70000" })).toThrow(/VCC_APPROVAL_PORT/);
+  });
+  it("accepts the approval mode and a fixed approval page port", () => {
+    expect(loadConfig({ VCC_CONFIRMATION: "Approval", VCC_APPROVAL_PORT: "8765" })).toMatchObject({
+      confirmation: "approval",
+      approvalPort: 8765,
+    });
+    expect(loadConfig({}).approvalPort).toBeUndefined();
   });
   it("picks the region's token endpoint, and VCC_AUTH_URL wins", () => {
     expect(loadConfig({}).authUrl).toBe("https://emea.cc.vonage.com/Auth/connect/token");
