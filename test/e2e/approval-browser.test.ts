@@ -93,7 +93,10 @@ describe.skipIf(!available && !IN_CI)("approval page in a real browser (chromium
     expect(text).toContain(SEED.inboundCall);
     expect(text).toContain("callRecording");
     expect(text).toMatch(/cannot be undone/i);
-    expect(text).toMatch(/No preview available/);
+    // The preview: what the person is about to lose.
+    expect(text).toContain("call recording (audio/wav)");
+    expect(text).toContain("2.5 MB (2,457,644 bytes)");
+    expect(text).toContain("2026-11-23 09:21 UTC");
     const remove = page.getByRole("button", { name: "Delete permanently" });
     const cancel = page.getByRole("button", { name: "Cancel" });
     await expect.poll(() => remove.isVisible()).toBe(true);
@@ -107,12 +110,12 @@ describe.skipIf(!available && !IN_CI)("approval page in a real browser (chromium
     expect(await fitsWidth(page)).toBe(true);
     await page.screenshot({ path: join(shots, "approval-page.png"), fullPage: true });
 
-    expect(sim.journal).toHaveLength(0);
+    expect(sim.requests("DELETE")).toHaveLength(0);
     await Promise.all([page.waitForURL(page.url()), remove.click()]);
     const after = await page.locator("body").textContent();
     expect(after).toMatch(/Approved/);
     expect(after).toMatch(/return to your assistant/i);
-    expect(sim.journal).toHaveLength(0);
+    expect(sim.requests("DELETE")).toHaveLength(0);
 
     const done = await mcp.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording", confirmationToken: token });
     expect(structured(done)).toMatchObject({ status: "deleted", httpStatus: 204 });
@@ -133,7 +136,7 @@ describe.skipIf(!available && !IN_CI)("approval page in a real browser (chromium
     expect(await page.locator("body").textContent()).toMatch(/Nothing was deleted/);
     const next = await mcp.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(next).status).toBe("cancelled");
-    expect(sim.journal).toHaveLength(0);
+    expect(sim.requests("DELETE")).toHaveLength(0);
     await page.close();
   });
 });
