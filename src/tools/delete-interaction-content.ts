@@ -113,21 +113,19 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
         case "refused":
           await audit({ event: "decision", outcome: "refused", errorCode: decision.error.code });
           return errorResult(context, base, decision.error, decision.approvalUrl);
-        case "declined":
-          if (decision.method === "approval_page") {
-            await audit({ event: "decision", confirmation: "approval", outcome: "declined" });
-            return result(
-              context,
-              { status: "cancelled", ...withPreview },
-              `The person chose Cancel on the approval page: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
-            );
-          }
-          await audit({ event: "decision", confirmation: "elicitation", outcome: decision.action === "cancel" ? "cancelled" : "declined" });
+        case "declined": {
+          const onPage = decision.method === "approval_page";
+          await audit({
+            event: "decision",
+            confirmation: onPage ? "approval" : "elicitation",
+            outcome: decision.action === "cancel" ? "cancelled" : "declined",
+          });
           return result(
             context,
             { status: "cancelled", ...withPreview },
-            `The user did not confirm: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
+            `${onPage ? "The person chose Cancel on the approval page" : "The user did not confirm"}: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
           );
+        }
         case "token_issued": {
           const { approvalUrl } = decision;
           const failure = await audit({
@@ -136,18 +134,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
             outcome: "token_issued",
           });
           if (failure) return errorResult(context, base, AUDIT_FAILED(failure));
-          if (approvalUrl)
-            return result(
-              context,
-              {
-                status: "confirmation_required",
-                ...withPreview,
-                confirmationToken: decision.token,
-                expiresAt: decision.expiresAt.toISOString(),
-                approvalUrl,
-              },
-              `Approval required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. ${approvalText(decision, `call ${DELETE_TOOL_NAME} again with the same guid and contentKey`)}`,
-            );
+          const callAgain = `call ${DELETE_TOOL_NAME} again with the same guid and contentKey`;
           return result(
             context,
             {
@@ -155,8 +142,13 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
               ...withPreview,
               confirmationToken: decision.token,
               expiresAt: decision.expiresAt.toISOString(),
+              ...(approvalUrl ? { approvalUrl } : {}),
             },
-            `Confirmation required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. Ask the user in the conversation whether to delete it. Only if they clearly agree, call ${DELETE_TOOL_NAME} again with the same guid and contentKey and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
+            `${approvalUrl ? "Approval" : "Confirmation"} required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. ${
+              approvalUrl
+                ? approvalText(decision, callAgain)
+                : `Ask the user in the conversation whether to delete it. Only if they clearly agree, ${callAgain} and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`
+            }`,
           );
         }
         case "approved":

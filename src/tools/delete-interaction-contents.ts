@@ -227,31 +227,23 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
             );
             if (failure) return refuseAll(AUDIT_FAILED(failure));
           }
-          if (approvalUrl)
-            return respond(
-              {
-                status: "confirmation_required",
-                results: [...results.values()],
-                confirmationToken: decision.token,
-                expiresAt: decision.expiresAt.toISOString(),
-                approvalUrl,
-              },
-              `Approval required: nothing has been deleted yet. ${question(
-                plan,
-                [...results.values()].filter((r) => r.status === "error"),
-              )}\n\n${approvalText(decision, `call ${BULK_DELETE_TOOL_NAME} again with the same items`)}`,
-            );
+          const callAgain = `call ${BULK_DELETE_TOOL_NAME} again with the same items`;
           return respond(
             {
               status: "confirmation_required",
               results: [...results.values()],
               confirmationToken: decision.token,
               expiresAt: decision.expiresAt.toISOString(),
+              ...(approvalUrl ? { approvalUrl } : {}),
             },
-            `Confirmation required: nothing has been deleted yet. ${question(
+            `${approvalUrl ? "Approval" : "Confirmation"} required: nothing has been deleted yet. ${question(
               plan,
               [...results.values()].filter((r) => r.status === "error"),
-            )}\n\nAsk the user in the conversation whether to delete all of these. Only if they clearly agree, call ${BULK_DELETE_TOOL_NAME} again with the same items and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
+            )}\n\n${
+              approvalUrl
+                ? approvalText(decision, callAgain)
+                : `Ask the user in the conversation whether to delete all of these. Only if they clearly agree, ${callAgain} and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`
+            }`,
           );
         }
         case "approved":
