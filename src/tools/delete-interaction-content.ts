@@ -1,5 +1,5 @@
 // delete_interaction_content: permanently deletes one content file of an interaction, only after a
-// person agreed (elicitation, or a confirmation token the model passes back after asking).
+// person agreed (elicitation, the approval page, or a confirmation token the model passes back after asking).
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";

@@ -1,7 +1,10 @@
 // Confirmation mode `approval` end to end: the built server over stdio, driven by the SDK Client,
 // the approval page over real HTTP on 127.0.0.1 (played by node:http requests, as a browser or an
 // attacker would send them), and the simulator recording what reached "the API".
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer as createNetServer, type Server as NetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
@@ -299,6 +302,40 @@ describe("approval page, link path (client cannot prompt)", () => {
     const inB = await b.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: fromA.token });
     expect(structured(inB).error.code).toBe("confirmation_invalid");
     expect(deletes()).toHaveLength(0);
+  });
+});
+
+describe("approval in the audit log", () => {
+  it("records the request, the approval on the page, the refusal before it and the deletion, as confirmation approval", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "vcc-approval-audit-")), "audit.jsonl");
+    const c = await server({ env: { VCC_AUDIT_LOG: path } });
+    const { token, url } = await ask(c);
+    await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    await decideOnPage(url, "approve");
+    await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    const text = readFileSync(path, "utf8");
+    const records = text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(records.map((r) => [r.event, r.confirmation, r.outcome, r.errorCode])).toEqual([
+      ["confirmation_requested", "approval", "token_issued", undefined],
+      ["decision", undefined, "refused", "approval_pending"],
+      ["decision", "approval", "confirmed", undefined],
+      ["deletion", "approval", "deleted", undefined],
+    ]);
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(new URL(url).pathname);
+  });
+
+  it("records Cancel on the page as declined", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "vcc-approval-audit-")), "audit.jsonl");
+    const c = await server({ env: { VCC_AUDIT_LOG: path } });
+    const { token, url } = await ask(c);
+    await decideOnPage(url, "reject");
+    await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
+    const last = JSON.parse(readFileSync(path, "utf8").trim().split("\n").at(-1) ?? "{}");
+    expect(last).toMatchObject({ event: "decision", confirmation: "approval", outcome: "declined" });
   });
 });
 
