@@ -272,10 +272,11 @@ describe("approval page, link path (client cannot prompt)", () => {
   });
 
   it("decisions expire with the token", async () => {
-    const c = await server({ env: { VCC_CONFIRMATION_TTL_SECONDS: "1" } });
+    const c = await server({ env: { VCC_CONFIRMATION_TTL_SECONDS: "2" } });
     const { token, url } = await ask(c);
     const formKey = formKeyOf((await pageRequest(url)).body);
-    await new Promise((r) => setTimeout(r, 1300));
+    // Wait for the expiry itself rather than a fixed time (slow machines).
+    await waitFor(async () => (await pageRequest(url)).status === 410);
     const page = await pageRequest(url);
     expect(page.status).toBe(410);
     expect(page.body).toMatch(/expired/);
@@ -541,6 +542,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 25));
 }
