@@ -23,6 +23,10 @@ if (!available && !IN_CI) {
   );
 }
 
+// What the functions run inside the page use (the tests are type-checked without the DOM library).
+declare const window: { innerWidth: number; getComputedStyle(element: unknown): { backgroundColor: string } };
+declare const document: { documentElement: { scrollWidth: number } };
+
 const TOOL = "delete_interaction_content";
 const DOCS = fileURLToPath(new URL("../../docs/", import.meta.url));
 const PHONE = { width: 390, height: 844 };
@@ -102,7 +106,7 @@ describe.skipIf(!available && !IN_CI)("approval page in a real browser (chromium
     await expect.poll(() => remove.isVisible()).toBe(true);
     await expect.poll(() => cancel.isVisible()).toBe(true);
     // The stylesheet is allowed by the CSP (its hash): the destructive button is red.
-    expect(await remove.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe("rgb(179, 38, 30)");
+    expect(await remove.evaluate((el) => window.getComputedStyle(el).backgroundColor)).toBe("rgb(179, 38, 30)");
 
     expect(await fitsWidth(page)).toBe(true);
     await page.screenshot({ path: join(shots, "approval-page-phone.png"), fullPage: true });
