@@ -2,6 +2,7 @@
 // Entry point: read flags and configuration, then serve MCP over stdio (default) or Streamable HTTP.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { config as loadDotenv } from "dotenv";
 import { type Config, ConfigError, credentialsOf, loadConfig } from "./config.js";
 import { log, registerSecret, setLogLevel } from "./log.js";
 import type { ServerDeps } from "./server.js";
@@ -66,7 +67,6 @@ async function main(): Promise<void> {
   }
 
   // .env is optional; quiet and never in debug mode, because stdout is the protocol.
-  const { config: loadDotenv } = await import("dotenv");
   loadDotenv({ quiet: true, debug: false });
 
   // Flags win over the environment; config.ts validates both in one place.

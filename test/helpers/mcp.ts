@@ -1,6 +1,6 @@
 // Spawns the built server over stdio and drives it with the SDK Client, as a real MCP client would.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -14,7 +14,11 @@ import {
   type ElicitResult,
 } from "@modelcontextprotocol/sdk/types.js";
 
-export const SERVER_ENTRY = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
+const PACKAGE_ROOT = new URL("../../", import.meta.url);
+const BIN = (JSON.parse(readFileSync(new URL("package.json", PACKAGE_ROOT), "utf8")) as { bin: Record<string, string> }).bin;
+
+/** What ships: the package's `bin` (the esbuild bundle built by `npm run build`), so tests run exactly that. */
+export const SERVER_ENTRY = fileURLToPath(new URL(BIN["vcc-interaction-content-mcp"] ?? "missing-bin", PACKAGE_ROOT));
 
 /** An access token the tests configure (the simulator accepts it), to check it never leaks. */
 export const SECRET_TOKEN = "e2e-secret-access-token-7c41d9";
@@ -43,6 +47,8 @@ export interface ConnectOptions {
   /** Declare URL-mode elicitation and answer URL prompts with this handler. */
   elicitUrl?: UrlElicitHandler;
   cwd?: string;
+  /** Another copy of the server to spawn instead of SERVER_ENTRY. */
+  entry?: string;
 }
 
 /** The minimal environment a child needs, plus the test's own variables (nothing inherited). */
@@ -78,10 +84,11 @@ export function runNode(args: string[], options: { env?: Record<string, string>;
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Connected> {
-  if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run npm run build first`);
+  const entry = options.entry ?? SERVER_ENTRY;
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [SERVER_ENTRY, ...(options.args ?? [])],
+    args: [entry, ...(options.args ?? [])],
     env: childEnv(options.env),
     stderr: "pipe",
     cwd: options.cwd ?? fileURLToPath(new URL("../..", import.meta.url)),
