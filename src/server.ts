@@ -1,5 +1,7 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
@@ -63,9 +65,23 @@ export function lazyApi(config: Config): ToolContext["api"] {
   };
 }
 
+/**
+ * The SDK's own validator of elicitation answers, built when the first answer arrives: building it
+ * (Ajv with its formats) by default, for every session, costs a few milliseconds of every start.
+ */
+function lazyAjv(): jsonSchemaValidator {
+  let ajv: AjvJsonSchemaValidator | undefined;
+  return {
+    getValidator: (schema) => {
+      ajv ??= new AjvJsonSchemaValidator();
+      return ajv.getValidator(schema);
+    },
+  };
+}
+
 export function createServer(deps: ServerDeps): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
-  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions });
+  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv() });
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
