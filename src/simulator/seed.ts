@@ -165,3 +165,24 @@ export function contentBody(item: SimContent): Buffer {
   for (let i = 0; i < 256; i++) ramp[i] = (item.contentKey.length * 31 + i) & 0xff;
   return body.fill(ramp);
 }
+
+/** The GUID of generated interaction number `index` (0-based): b0000000-0000-4000-8000-{index in hex}. */
+export function generatedGuid(index: number): string {
+  return `b0000000-0000-4000-8000-${index.toString(16).padStart(12, "0")}`;
+}
+
+/** `count` more interactions like the seed's inbound call, each with a callRecording and a transcript: for benchmarks that delete many items. */
+export function generatedInteractions(count: number): SimInteraction[] {
+  return Array.from({ length: count }, (_, index) => ({
+    guid: generatedGuid(index),
+    start: "2026-11-20T10:00:00.000Z",
+    connectFrom: "+441632960101",
+    connectTo: "+441632960900",
+    direction: "Inbound" as const,
+    handlingAgents: [{ id: "1042" }],
+    content: [
+      item("callRecording", "callRecording", "audio/wav", 1_048_576, "2026-11-20T10:05:00.000Z"),
+      item("transcript", "transcript", "application/json", 8_192, "2026-11-20T10:06:00.000Z"),
+    ],
+  }));
+}

@@ -22,7 +22,7 @@ import {
 import { type Fault, FaultBook, type FaultRule, faultAnswer, replacesAnswer } from "./faults.js";
 import { RateLimiter } from "./rate-limit.js";
 import { API_PREFIX, classify, DELETE_ROUTES, handleApi, type RouteName, type Store, TOKEN_PATH } from "./routes.js";
-import { type SimInteraction, seedInteractions } from "./seed.js";
+import { generatedInteractions, type SimInteraction, seedInteractions } from "./seed.js";
 
 export { DEFAULT_CLIENTS, DEFAULT_STATIC_TOKENS, DELETE_SCOPE, READ_SCOPE, type SimClient } from "./auth.js";
 export type { Fault, FaultRule } from "./faults.js";
@@ -70,6 +70,8 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** Default page size of GET /interactions (default 3). */
   pageSize?: number;
+  /** Generated interactions added after the seed data (see generatedInteractions), for benchmarks. */
+  extraInteractions?: number;
   /** Faults in place from the start (and again after reset()). */
   faults?: FaultRule[];
   /**
@@ -194,7 +196,8 @@ function acceptsVersion(accept: string | undefined): boolean {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const now = options.now ?? Date.now;
-  const store: Store = { interactions: seedInteractions(), pageSize: options.pageSize ?? 3 };
+  const initialData = () => [...seedInteractions(), ...generatedInteractions(options.extraInteractions ?? 0)];
+  const store: Store = { interactions: initialData(), pageSize: options.pageSize ?? 3 };
   const journal: JournalEntry[] = [];
   const tokens = new TokenStore(
     { clients: options.clients ?? DEFAULT_CLIENTS, staticTokens: options.staticTokens ?? DEFAULT_STATIC_TOKENS, now },
@@ -346,7 +349,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     expireTokens: () => tokens.expireAll(),
     issuedTokens: () => tokens.issuedSinceReset(),
     reset: () => {
-      store.interactions = seedInteractions();
+      store.interactions = initialData();
       journal.length = 0;
       faults.load(options.faults ?? []);
       tokens.expiresIn = options.tokenExpiresIn ?? 7200;

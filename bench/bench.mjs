@@ -1,0 +1,447 @@
+// npm run bench: start-up, memory, per-call cost and rate-limited throughput of the shipped server
+// (dist/index.js), against the official filesystem MCP server and a hand-written floor, all on this
+// machine and against the project's simulator on 127.0.0.1. Prints a table, writes bench/results.json.
+// Method and figures: docs/benchmarks.md. Sizes can be changed with BENCH_* variables (see below).
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generatedGuid } from "../dist/simulator/seed.js";
+import { startSimulator } from "../dist/simulator/server.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const int = (name, fallback) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number (got '${process.env[name]}')`);
+  return value;
+};
+const WARMUP = int("BENCH_WARMUP", 3);
+const START_RUNS = int("BENCH_START_RUNS", 30);
+const CALLS = int("BENCH_CALLS", 200);
+const CALL_WARMUP = int("BENCH_CALL_WARMUP", 20);
+const THROUGHPUT_DELETIONS = int("BENCH_THROUGHPUT_DELETIONS", 200);
+const RATE_LIMIT = int("BENCH_RATE_LIMIT", 10);
+
+const OURS = join(root, "dist/index.js");
+const REFERENCE = join(root, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
+const FLOOR = join(root, "bench/floor.mjs");
+/** Node itself answering `initialize` with a constant: what no server can go below. */
+const BARE_NODE = ["-e", `process.stdin.once("data",()=>process.stdout.write('{"jsonrpc":"2.0","id":1,"result":{}}\\n'))`];
+
+const INITIALIZE = {
+  protocolVersion: "2025-06-18",
+  capabilities: {},
+  clientInfo: { name: "bench", version: "1" },
+};
+
+// ---------------------------------------------------------------------------------------------
+// A minimal newline-delimited JSON-RPC client over a child's stdio, the same for every program.
+
+class StdioPeer {
+  #next = 1;
+  #pending = new Map();
+  #buffer = "";
+
+  constructor(args, { env = {}, cwd }) {
+    this.child = spawn(process.execPath, args, {
+      cwd,
+      // Only what a client would pass: nothing inherited from this shell (no stray VCC_* variables).
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    this.stderr = "";
+    this.child.stderr.on("data", (chunk) => {
+      if (this.stderr.length < 20_000) this.stderr += chunk;
+    });
+    this.child.stdout.setEncoding("utf8");
+    this.child.stdout.on("data", (chunk) => this.#read(chunk));
+    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve({ code, signal })));
+    this.exited.then(() => {
+      for (const { reject } of this.#pending.values()) reject(new Error(`process exited; stderr:\n${this.stderr}`));
+      this.#pending.clear();
+    });
+  }
+
+  #read(chunk) {
+    // Time-stamped on arrival, before parsing, so that the reader's own work is not counted.
+    const at = process.hrtime.bigint();
+    this.#buffer += chunk;
+    let newline = this.#buffer.indexOf("\n");
+    while (newline >= 0) {
+      const line = this.#buffer.slice(0, newline);
+      this.#buffer = this.#buffer.slice(newline + 1);
+      newline = this.#buffer.indexOf("\n");
+      if (!line.trim()) continue;
+      const message = JSON.parse(line);
+      const waiter = message.id !== undefined ? this.#pending.get(message.id) : undefined;
+      if (!waiter) continue; // notifications and requests from the server: not used here
+      this.#pending.delete(message.id);
+      if (waiter.onArrival) waiter.onArrival();
+      if (message.error) waiter.reject(new Error(`${message.error.code}: ${message.error.message}`));
+      else waiter.resolve({ result: message.result, ms: Number(at - waiter.sent) / 1e6 });
+    }
+  }
+
+  /** Sends a request; resolves with its result and the time from writing it to the answer's arrival. */
+  request(method, params, onArrival) {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, onArrival, sent: process.hrtime.bigint() });
+      this.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
+    });
+  }
+
+  notify(method, params) {
+    this.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method, ...(params ? { params } : {}) })}\n`);
+  }
+
+  async initialize() {
+    const answer = await this.request("initialize", INITIALIZE);
+    this.notify("notifications/initialized");
+    return answer;
+  }
+
+  callTool(name, args) {
+    return this.request("tools/call", { name, arguments: args });
+  }
+
+  /** Ends stdin (a client closing), then makes sure the process is gone. */
+  async close() {
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 3000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics.
+
+function summary(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = (p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+  return { n: sorted.length, median: rank(0.5), p99: rank(0.99), min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+const vmRssMiB = (pid) => {
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) / 1024;
+};
+
+// ---------------------------------------------------------------------------------------------
+// 1 + 2: cold start to the `initialize` answer, and resident memory at that moment.
+
+async function coldStart(args, env, cwd) {
+  const started = process.hrtime.bigint();
+  const peer = new StdioPeer(args, { env, cwd });
+  let ms = Number.NaN;
+  let rss = Number.NaN;
+  // Both read as the answer arrives, before anything else happens in the child.
+  await peer.request("initialize", INITIALIZE, () => {
+    ms = Number(process.hrtime.bigint() - started) / 1e6;
+    rss = vmRssMiB(peer.child.pid);
+  });
+  await peer.close();
+  return { ms, rss };
+}
+
+async function measureStartup(sim) {
+  const cwd = mkdtempSync(join(tmpdir(), "vcc-bench-")); // no .env here: each program sees only `env`
+  const programs = {
+    ours: { args: [OURS], env: { VCC_ACCESS_TOKEN: "sandbox-token", VCC_API_BASE_URL: sim.apiBaseUrl } },
+    reference: { args: [REFERENCE, cwd], env: {} },
+    bareNode: { args: BARE_NODE, env: {} },
+  };
+  const results = Object.fromEntries(Object.keys(programs).map((name) => [name, { ms: [], rss: [] }]));
+  const names = Object.keys(programs);
+  for (let run = 0; run < WARMUP + START_RUNS; run++) {
+    // Interleaved, and the order rotates, so that drift and noise on the machine hit all alike.
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(run + i) % names.length];
+      const { ms, rss } = await coldStart(programs[name].args, programs[name].env, cwd);
+      if (run >= WARMUP) {
+        results[name].ms.push(ms);
+        results[name].rss.push(rss);
+      }
+    }
+  }
+  rmSync(cwd, { recursive: true, force: true });
+  return Object.fromEntries(Object.entries(results).map(([name, r]) => [name, { ms: summary(r.ms), rssMiB: summary(r.rss) }]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3: a confirmed deletion, ours vs the floor. 4: sequential deletions against the rate limit.
+
+const DELETE_TOOL = "delete_interaction_content";
+
+/** The server's structured result, or a thrown error that says what came back instead. */
+function structured(result, expected) {
+  const content = result?.structuredContent;
+  if (content?.status !== expected) throw new Error(`expected status ${expected}, got ${JSON.stringify(result)}`);
+  return content;
+}
+
+/**
+ * One deletion the way an assistant does it with VCC_CONFIRMATION=token: ask (the server looks the
+ * item up and issues a token), then call again with the token (the server sends the DELETE). A 429
+ * answer (rate_limited) spends the token: wait what the server says, then confirm again. A server
+ * that retries 429 by itself simply never returns rate_limited here.
+ */
+async function confirmedDeletion(peer, item, stats) {
+  for (;;) {
+    const asked = await peer.callTool(DELETE_TOOL, item);
+    const token = structured(asked.result, "confirmation_required").confirmationToken;
+    const confirmed = await peer.callTool(DELETE_TOOL, { ...item, confirmationToken: token });
+    const content = confirmed.result?.structuredContent;
+    if (content?.status === "deleted") return { askMs: asked.ms, confirmMs: confirmed.ms };
+    if (content?.status === "error" && content.error?.code === "rate_limited") {
+      stats.rateLimited++;
+      await new Promise((resolve) => setTimeout(resolve, (content.error.retryAfterSeconds ?? 1) * 1000));
+      continue;
+    }
+    throw new Error(`deletion of ${JSON.stringify(item)} failed: ${JSON.stringify(confirmed.result)}`);
+  }
+}
+
+function itemsFor(offset, count) {
+  const items = [];
+  for (let i = 0; items.length < count; i++) {
+    const guid = generatedGuid(offset + i);
+    items.push({ guid, contentKey: "callRecording" }, { guid, contentKey: "transcript" });
+  }
+  return items.slice(0, count);
+}
+
+/** Every item deleted exactly once: one 204 for its path, no second DELETE that succeeded or found nothing. */
+function checkExactlyOnce(sim, items, fromJournalIndex) {
+  const deletes = sim.journal.slice(fromJournalIndex).filter((e) => e.route === "delete-content");
+  const byPath = new Map();
+  for (const entry of deletes) {
+    const list = byPath.get(entry.path) ?? [];
+    list.push(entry.status);
+    byPath.set(entry.path, list);
+  }
+  const problems = [];
+  const remaining = new Map(sim.interactions().map((i) => [i.guid, new Set(i.content.map((c) => c.contentKey))]));
+  for (const { guid, contentKey } of items) {
+    const statuses = (byPath.get(`/interaction-content/interactions/${guid}/content/${contentKey}`) ?? []).filter((s) => s !== 429);
+    if (statuses.length !== 1 || statuses[0] !== 204) problems.push(`${guid}/${contentKey}: DELETE answers ${JSON.stringify(statuses)}`);
+    if (remaining.get(guid)?.has(contentKey)) problems.push(`${guid}/${contentKey}: still present`);
+  }
+  const expectedPaths = new Set(items.map((i) => `/interaction-content/interactions/${i.guid}/content/${i.contentKey}`));
+  for (const path of byPath.keys()) if (!expectedPaths.has(path)) problems.push(`unexpected DELETE ${path}`);
+  return problems;
+}
+
+async function measureCalls(sim) {
+  const cwd = mkdtempSync(join(tmpdir(), "vcc-bench-"));
+  const env = { VCC_ACCESS_TOKEN: "sandbox-token", VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "token" };
+  const ours = new StdioPeer([OURS], { env, cwd });
+  const floor = new StdioPeer([FLOOR], { env, cwd });
+  try {
+    await Promise.all([ours.initialize(), floor.initialize()]);
+    const total = CALL_WARMUP + CALLS;
+    const oursItems = itemsFor(0, total);
+    const floorItems = itemsFor(Math.ceil(total / 2), total);
+    const journalStart = sim.journal.length;
+    const samples = { ours: [], floor: [] };
+    const first = {};
+    const stats = { rateLimited: 0 };
+    for (let i = 0; i < total; i++) {
+      // Alternate which goes first, so that neither always meets a just-idle simulator.
+      const runOurs = async () => {
+        const { askMs, confirmMs } = await confirmedDeletion(ours, oursItems[i], stats);
+        if (i === 0) first.ours = askMs;
+        if (i >= CALL_WARMUP) samples.ours.push(confirmMs);
+      };
+      const runFloor = async () => {
+        const { result, ms } = await floor.callTool(DELETE_TOOL, floorItems[i]);
+        structured(result, "deleted");
+        if (i === 0) first.floor = ms;
+        if (i >= CALL_WARMUP) samples.floor.push(ms);
+      };
+      if (i % 2 === 0) {
+        await runOurs();
+        await runFloor();
+      } else {
+        await runFloor();
+        await runOurs();
+      }
+    }
+    const problems = checkExactlyOnce(sim, [...oursItems, ...floorItems], journalStart);
+    if (problems.length > 0) throw new Error(`per-call benchmark: ${problems.slice(0, 5).join("; ")}`);
+
+    const throughput = await measureThroughput(sim, ours, itemsFor(Math.ceil(total / 2) * 2, THROUGHPUT_DELETIONS));
+    return {
+      latency: { ours: summary(samples.ours), floor: summary(samples.floor), firstCallMs: first },
+      throughput,
+    };
+  } finally {
+    await Promise.all([ours.close(), floor.close()]);
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+async function measureThroughput(sim, ours, items) {
+  const journalStart = sim.journal.length;
+  sim.setRateLimit(RATE_LIMIT); // starts with a full bucket: RATE_LIMIT requests at once, then RATE_LIMIT per second
+  const stats = { rateLimited: 0 };
+  const started = process.hrtime.bigint();
+  for (const item of items) await confirmedDeletion(ours, item, stats);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  sim.setRateLimit(undefined);
+
+  const problems = checkExactlyOnce(sim, items, journalStart);
+  const api = sim.journal.slice(journalStart).filter((e) => e.route !== "token");
+  const accepted = api.filter((e) => e.status !== 429).length;
+  const refused = api.length - accepted;
+  // The most any client could have had accepted in this time: the initial bucket plus the refill.
+  const allowance = RATE_LIMIT + RATE_LIMIT * seconds;
+  return {
+    rateLimitPerSecond: RATE_LIMIT,
+    deletions: items.length,
+    seconds,
+    deletionsPerSecond: items.length / seconds,
+    apiRequests: api.length,
+    apiRequestsAccepted: accepted,
+    apiRequestsRefused429: refused,
+    acceptedPerSecond: accepted / seconds,
+    shareOfLimit: accepted / allowance,
+    rateLimitedResults: stats.rateLimited,
+    problems,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function machine() {
+  const meminfo = readFileSync("/proc/meminfo", "utf8");
+  const total = /MemTotal:\s+(\d+)/.exec(meminfo)?.[1];
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memoryGiB: Number(((total ? Number(total) * 1024 : totalmem()) / 2 ** 30).toFixed(1)),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    // Other work on the machine slows every program alike; the ratios are what the goals read.
+    loadAverage1m: Number(loadavg()[0]?.toFixed(2)),
+  };
+}
+
+const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const verdict = (ok) => (ok ? "met" : "MISSED");
+
+async function main() {
+  const reference = JSON.parse(readFileSync(join(root, "node_modules/@modelcontextprotocol/server-filesystem/package.json"), "utf8"));
+  const extra = Math.ceil((CALL_WARMUP + CALLS) / 2) * 2 + Math.ceil(THROUGHPUT_DELETIONS / 2) + 1;
+  const loadBefore = Number(loadavg()[0]?.toFixed(2));
+  const sim = await startSimulator({ extraInteractions: extra });
+  try {
+    process.stderr.write(`cold start: ${WARMUP} warm-up + ${START_RUNS} runs of each program ...\n`);
+    const startup = await measureStartup(sim);
+    process.stderr.write(
+      `per call: ${CALL_WARMUP} warm-up + ${CALLS} confirmed deletions each; then ${THROUGHPUT_DELETIONS} deletions at ${RATE_LIMIT} requests/s ...\n`,
+    );
+    const { latency, throughput } = await measureCalls(sim);
+
+    const startRatio = startup.ours.ms.median / startup.reference.ms.median;
+    const rssRatio = startup.ours.rssMiB.median / startup.reference.rssMiB.median;
+    const callRatio = latency.ours.median / latency.floor.median;
+    const results = {
+      date: new Date().toISOString(),
+      machine: { ...machine(), loadAverage1mBefore: loadBefore },
+      reference: `${reference.name}@${reference.version}`,
+      settings: {
+        warmup: WARMUP,
+        startRuns: START_RUNS,
+        callWarmup: CALL_WARMUP,
+        calls: CALLS,
+        throughputDeletions: THROUGHPUT_DELETIONS,
+        rateLimit: RATE_LIMIT,
+      },
+      coldStartMs: {
+        ours: startup.ours.ms,
+        reference: startup.reference.ms,
+        bareNode: startup.bareNode.ms,
+        ratio: startRatio,
+        goal: 0.6,
+        met: startRatio <= 0.6,
+      },
+      rssMiB: {
+        ours: startup.ours.rssMiB,
+        reference: startup.reference.rssMiB,
+        bareNode: startup.bareNode.rssMiB,
+        ratio: rssRatio,
+        goal: 0.85,
+        met: rssRatio <= 0.85,
+      },
+      confirmedDeletionMs: { ...latency, ratio: callRatio, goal: 1.3, met: callRatio <= 1.3 },
+      throughput: {
+        ...throughput,
+        goal: 0.95,
+        met: throughput.shareOfLimit >= 0.95 && throughput.problems.length === 0,
+      },
+    };
+    writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
+
+    const rows = [
+      ["measure", "ours", "reference", "ratio", "goal", ""],
+      [
+        "cold start to initialize, ms (median / p99)",
+        `${fmt(startup.ours.ms.median)} / ${fmt(startup.ours.ms.p99)}`,
+        `${fmt(startup.reference.ms.median)} / ${fmt(startup.reference.ms.p99)}`,
+        fmt(startRatio, 2),
+        "<= 0.60",
+        verdict(results.coldStartMs.met),
+      ],
+      [
+        "RSS at initialize, MiB (median / p99)",
+        `${fmt(startup.ours.rssMiB.median)} / ${fmt(startup.ours.rssMiB.p99)}`,
+        `${fmt(startup.reference.rssMiB.median)} / ${fmt(startup.reference.rssMiB.p99)}`,
+        fmt(rssRatio, 2),
+        "<= 0.85",
+        verdict(results.rssMiB.met),
+      ],
+      [
+        "confirmed deletion, ms (median / p99)",
+        `${fmt(latency.ours.median, 2)} / ${fmt(latency.ours.p99, 2)}`,
+        `${fmt(latency.floor.median, 2)} / ${fmt(latency.floor.p99, 2)} (floor)`,
+        fmt(callRatio, 2),
+        "<= 1.30",
+        verdict(results.confirmedDeletionMs.met),
+      ],
+      [
+        `throughput at ${RATE_LIMIT} req/s: accepted API requests / allowed`,
+        `${fmt(throughput.acceptedPerSecond, 2)}/s, ${fmt(throughput.deletionsPerSecond, 2)} deletions/s`,
+        `${RATE_LIMIT}/s (limit)`,
+        fmt(throughput.shareOfLimit, 3),
+        ">= 0.95",
+        verdict(results.throughput.met),
+      ],
+    ];
+    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+    const line = (r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join("  ")
+        .trimEnd();
+    const out = [
+      `${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, load average ${results.machine.loadAverage1mBefore} before / ${results.machine.loadAverage1m} after; reference: ${results.reference}`,
+      line(rows[0]),
+      widths.map((w) => "-".repeat(w)).join("  "),
+      ...rows.slice(1).map(line),
+      "",
+      `bare node answering initialize: ${fmt(startup.bareNode.ms.median)} ms, ${fmt(startup.bareNode.rssMiB.median)} MiB (medians)`,
+      `first tool call after start: ours ${fmt(latency.firstCallMs.ours, 1)} ms (loads the HTTP client, looks the item up, issues a token), floor ${fmt(latency.firstCallMs.floor, 1)} ms (its first DELETE)`,
+      `throughput: ${throughput.deletions} deletions in ${fmt(throughput.seconds, 2)} s, ${throughput.apiRequestsAccepted} API requests accepted, ${throughput.apiRequestsRefused429} answered 429, ${throughput.rateLimitedResults} rate_limited results; every item deleted exactly once: ${throughput.problems.length === 0 ? "yes" : `NO (${throughput.problems.slice(0, 3).join("; ")})`}`,
+      "written: bench/results.json",
+    ];
+    process.stdout.write(`${out.join("\n")}\n`);
+  } finally {
+    await sim.close();
+  }
+}
+
+await main();
