@@ -3,7 +3,7 @@
 // machine and against the project's simulator on 127.0.0.1. Prints a table, writes bench/results.json.
 // Method and figures: docs/benchmarks.md. Sizes can be changed with BENCH_* variables (see below).
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,6 +124,9 @@ function summary(samples) {
   return { n: sorted.length, median: rank(0.5), p99: rank(0.99), min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
+/** CPU time of the process's main thread so far (ms): less sensitive than wall time to other load. */
+const mainThreadCpuMs = (pid) => Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+
 const vmRssMiB = (pid) => {
   const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   if (!match) throw new Error(`no VmRSS for process ${pid}`);
@@ -138,37 +141,59 @@ async function coldStart(args, env, cwd) {
   const peer = new StdioPeer(args, { env, cwd });
   let ms = Number.NaN;
   let rss = Number.NaN;
-  // Both read as the answer arrives, before anything else happens in the child.
+  let cpu = Number.NaN;
+  // All read as the answer arrives, before anything else happens in the child.
   await peer.request("initialize", INITIALIZE, () => {
     ms = Number(process.hrtime.bigint() - started) / 1e6;
     rss = vmRssMiB(peer.child.pid);
+    cpu = mainThreadCpuMs(peer.child.pid);
   });
   await peer.close();
-  return { ms, rss };
+  return { ms, rss, cpu };
+}
+
+/**
+ * Ours as an installed dependency (package.json and dist/, what npm installs), at a path exactly as
+ * long as the reference's: Node's own start-up work grows with the length of the paths it loads,
+ * so neither program may profit from a shorter one (see docs/benchmarks.md).
+ */
+function installedCopy(base) {
+  const tail = join("node_modules", "vcc-interaction-content-mcp");
+  const pad = REFERENCE.length - join(base, tail, "dist", "index.js").length - 1;
+  const dir = join(pad > 0 ? join(base, "p".repeat(pad)) : base, tail);
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(root, "package.json"), join(dir, "package.json"));
+  cpSync(join(root, "dist"), join(dir, "dist"), { recursive: true });
+  return join(dir, "dist", "index.js");
 }
 
 async function measureStartup(sim) {
   const cwd = mkdtempSync(join(tmpdir(), "vcc-bench-")); // no .env here: each program sees only `env`
+  const installed = installedCopy(cwd);
   const programs = {
-    ours: { args: [OURS], env: { VCC_ACCESS_TOKEN: "sandbox-token", VCC_API_BASE_URL: sim.apiBaseUrl } },
+    ours: { args: [installed], env: { VCC_ACCESS_TOKEN: "sandbox-token", VCC_API_BASE_URL: sim.apiBaseUrl } },
     reference: { args: [REFERENCE, cwd], env: {} },
     bareNode: { args: BARE_NODE, env: {} },
   };
-  const results = Object.fromEntries(Object.keys(programs).map((name) => [name, { ms: [], rss: [] }]));
+  const results = Object.fromEntries(Object.keys(programs).map((name) => [name, { ms: [], rss: [], cpu: [] }]));
   const names = Object.keys(programs);
   for (let run = 0; run < WARMUP + START_RUNS; run++) {
     // Interleaved, and the order rotates, so that drift and noise on the machine hit all alike.
     for (let i = 0; i < names.length; i++) {
       const name = names[(run + i) % names.length];
-      const { ms, rss } = await coldStart(programs[name].args, programs[name].env, cwd);
+      const { ms, rss, cpu } = await coldStart(programs[name].args, programs[name].env, cwd);
       if (run >= WARMUP) {
         results[name].ms.push(ms);
         results[name].rss.push(rss);
+        results[name].cpu.push(cpu);
       }
     }
   }
   rmSync(cwd, { recursive: true, force: true });
-  return Object.fromEntries(Object.entries(results).map(([name, r]) => [name, { ms: summary(r.ms), rssMiB: summary(r.rss) }]));
+  const measured = Object.fromEntries(
+    Object.entries(results).map(([name, r]) => [name, { ms: summary(r.ms), rssMiB: summary(r.rss), cpuMs: summary(r.cpu) }]),
+  );
+  return { ...measured, paths: { ours: installed, reference: REFERENCE } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,6 +378,7 @@ async function main() {
       date: new Date().toISOString(),
       machine: { ...machine(), loadAverage1mBefore: loadBefore },
       reference: `${reference.name}@${reference.version}`,
+      entryPaths: startup.paths,
       settings: {
         warmup: WARMUP,
         startRuns: START_RUNS,
@@ -368,6 +394,12 @@ async function main() {
         ratio: startRatio,
         goal: 0.6,
         met: startRatio <= 0.6,
+      },
+      mainThreadCpuMsAtInitialize: {
+        ours: startup.ours.cpuMs,
+        reference: startup.reference.cpuMs,
+        bareNode: startup.bareNode.cpuMs,
+        ratio: startup.ours.cpuMs.median / startup.reference.cpuMs.median,
       },
       rssMiB: {
         ours: startup.ours.rssMiB,
@@ -433,6 +465,7 @@ async function main() {
       widths.map((w) => "-".repeat(w)).join("  "),
       ...rows.slice(1).map(line),
       "",
+      `main-thread CPU to initialize (medians): ours ${fmt(startup.ours.cpuMs.median)} ms, reference ${fmt(startup.reference.cpuMs.median)} ms (${fmt(results.mainThreadCpuMsAtInitialize.ratio, 2)}), bare node ${fmt(startup.bareNode.cpuMs.median)} ms`,
       `bare node answering initialize: ${fmt(startup.bareNode.ms.median)} ms, ${fmt(startup.bareNode.rssMiB.median)} MiB (medians)`,
       `first tool call after start: ours ${fmt(latency.firstCallMs.ours, 1)} ms (loads the HTTP client, looks the item up, issues a token), floor ${fmt(latency.firstCallMs.floor, 1)} ms (its first DELETE)`,
       `throughput: ${throughput.deletions} deletions in ${fmt(throughput.seconds, 2)} s, ${throughput.apiRequestsAccepted} API requests accepted, ${throughput.apiRequestsRefused429} answered 429, ${throughput.rateLimitedResults} rate_limited results; every item deleted exactly once: ${throughput.problems.length === 0 ? "yes" : `NO (${throughput.problems.slice(0, 3).join("; ")})`}`,

@@ -10,7 +10,8 @@
 // dist/bundle.js sits beside tsc's output so that paths relative to import.meta.url (../package.json
 // for --version) mean the same in both. The other files tsc emits (dist/simulator/, ...) are not
 // used by the bin.
-import { rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
@@ -31,7 +32,11 @@ const englishOnlyZodLocales = {
   },
 };
 
-/** The esbuild options of the shipped bundle (the tests read its metafile). */
+const REQUIRE_SHIM = 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);';
+/** `require` as a free identifier: not `__require`, `x.require`, nor the start of a string (ajv has 'require("…")' texts). */
+const USES_REQUIRE = /(?<![\w$.'"`])require(?![\w$])/;
+
+/** The esbuild options of the shipped bundle. */
 export function bundleOptions(overrides = {}) {
   return {
     absWorkingDir: root,
@@ -43,8 +48,9 @@ export function bundleOptions(overrides = {}) {
     format: "esm",
     platform: "node",
     target: "node20",
-    // Bundled CommonJS (dotenv, ajv) calls require() for Node built-ins; ESM has none of its own.
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    // Bundled CommonJS (dotenv, ajv, undici) calls require() for Node built-ins; ESM has none of its
+    // own. Kept only in the files that use it (see bundle()).
+    banner: { js: REQUIRE_SHIM },
     // Less to read and parse at start; names are kept so that stack traces in logs stay readable.
     minifyWhitespace: true,
     minifySyntax: true,
@@ -56,8 +62,27 @@ export function bundleOptions(overrides = {}) {
   };
 }
 
+/**
+ * Builds and writes the bundle; resolves to esbuild's metafile. The require() shim is blanked (its
+ * line kept, so that source maps stay right) in every file that does not use it: each createRequire()
+ * costs Node's path helpers work at start, and enough of it makes V8 compile them with its optimizing
+ * compiler before `initialize`, which pages in megabytes of compiler code (see docs/benchmarks.md).
+ */
+export async function bundle(overrides = {}) {
+  const result = await build(bundleOptions({ ...overrides, write: false, metafile: true }));
+  for (const file of result.outputFiles) {
+    let text = file.text;
+    if (file.path.endsWith(".js") && text.includes(REQUIRE_SHIM) && !USES_REQUIRE.test(text.replace(REQUIRE_SHIM, "")))
+      text = text.replace(REQUIRE_SHIM, "");
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, text);
+    if (text.startsWith("#!")) chmodSync(file.path, 0o755);
+  }
+  return result.metafile;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // Chunk names carry a content hash: remove the previous build's so that none is left behind.
-  rmSync(new URL("../dist/chunks", import.meta.url), { recursive: true, force: true });
-  await build(bundleOptions());
+  rmSync(join(root, "dist/chunks"), { recursive: true, force: true });
+  await bundle();
 }

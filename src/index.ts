@@ -3,9 +3,11 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { config as loadDotenv } from "dotenv";
+import { fileAuditTrail, NO_AUDIT } from "./audit.js";
 import { type Config, ConfigError, credentialsOf, loadConfig } from "./config.js";
 import { log, registerSecret, setLogLevel } from "./log.js";
-import type { ServerDeps } from "./server.js";
+import { lazyApi, type ServerDeps } from "./server.js";
+import { serveStdio } from "./transports/stdio.js";
 import { describeEndpoint } from "./vcc/errors.js";
 
 const HELP = `vcc-interaction-content-mcp: an MCP server that deletes Vonage Contact Center interaction
@@ -105,7 +107,9 @@ async function main(): Promise<void> {
   process.on("uncaughtException", (error) => log.error("uncaught exception (continuing)", { error }));
   process.on("unhandledRejection", (reason) => log.error("unhandled rejection (continuing)", { reason }));
 
-  const [{ lazyApi }, { fileAuditTrail, NO_AUDIT }] = await Promise.all([import("./server.js"), import("./audit.js")]);
+  // server.js, audit.js and the stdio transport are imported statically: every start needs them, and
+  // in the bundle each import() is a file of its own to load (see docs/benchmarks.md). What only
+  // some starts need stays behind import(): the sandbox, the HTTP transport.
   const sandbox = config.sandbox ? await import("./sandbox.js") : undefined;
   const deps: ServerDeps = {
     config,
@@ -117,7 +121,7 @@ async function main(): Promise<void> {
 
   // Load only the transport in use: the HTTP module is never loaded by a stdio server.
   if (config.transport === "http") await (await import("./transports/http.js")).serveHttp(deps, summary);
-  else await (await import("./transports/stdio.js")).serveStdio(deps, summary);
+  else await serveStdio(deps, summary);
   if (sandbox)
     log.warn("SANDBOX MODE: using a local simulator with sample data on 127.0.0.1; no real host is contacted and nothing real is deleted.");
 }

@@ -6,10 +6,10 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "nod
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Metafile } from "esbuild";
+import type { Metafile } from "esbuild";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ESM build script without type declarations.
-import { bundleOptions } from "../../scripts/bundle.mjs";
+import { bundle } from "../../scripts/bundle.mjs";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { type Connected, childEnv, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, SERVER_ENTRY, structured, textOf } from "../helpers/mcp.js";
@@ -26,8 +26,7 @@ const open: Connected[] = [];
 beforeAll(async () => {
   // A fresh build with the project's own options, in a directory with no node_modules anywhere above it.
   dir = mkdtempSync(join(tmpdir(), "vcc-bundle-"));
-  const result = await build({ ...bundleOptions({ outdir: join(dir, "dist") }), metafile: true, logLevel: "silent" });
-  metafile = result.metafile;
+  metafile = await bundle({ outdir: join(dir, "dist"), logLevel: "silent" });
   copyFileSync(join(root, "package.json"), join(dir, "package.json"));
   entry = join(dir, "dist/index.js");
   sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
