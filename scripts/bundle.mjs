@@ -1,15 +1,17 @@
 // Bundles the shipped server with esbuild (run by `npm run build`, after tsc has type-checked and
 // emitted dist/). MCP clients spawn the server on every launch, so start-up time and memory matter:
-// one bundle instead of ~400 files in node_modules starts in about half the time.
+// 7 files at start instead of a few hundred from node_modules starts in about half the time.
 //
 //   dist/index.js        the `bin`: turns on Node's compile cache (Node 22.1+), then imports bundle.js
-//   dist/bundle.js       src/index.ts and everything needed to answer `initialize` and `tools/list`
-//   dist/chunks/*.js     code shared between the two, and what only a tool call needs (the HTTP
-//                        client with undici, auth), loaded on the first tool call
+//   dist/bundle.js       src/index.ts; with the shared chunks it imports, everything needed to
+//                        answer `initialize` and `tools/list`
+//   dist/chunks/*.js     those shared chunks, and what only some calls or modes need, loaded on first
+//                        use: the HTTP client with undici and auth (first tool call), the sandbox's
+//                        simulator, the HTTP transport
 //
 // dist/bundle.js sits beside tsc's output so that paths relative to import.meta.url (../package.json
 // for --version) mean the same in both. The other files tsc emits (dist/simulator/, ...) are not
-// used by the bin.
+// used by the bin. Measurements: docs/benchmarks.md.
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
