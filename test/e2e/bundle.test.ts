@@ -8,7 +8,6 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Metafile } from "esbuild";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-// @ts-expect-error: a plain ESM build script without type declarations.
 import { bundle } from "../../scripts/bundle.mjs";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
