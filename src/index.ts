@@ -2,6 +2,7 @@
 // Entry point: read flags and configuration, then serve MCP over stdio.
 import { readFileSync } from "node:fs";
 import { type Config, ConfigError, credentialsOf, loadConfig } from "./config.js";
+import { LineLimit, MAX_LINE_BYTES } from "./line-limit.js";
 import { log, registerSecret, setLogLevel } from "./log.js";
 import { describeEndpoint } from "./vcc/errors.js";
 
@@ -21,6 +22,9 @@ Configuration comes from the environment or a .env file in the working directory
   VCC_TIMEOUT_MS, VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
   VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX. See the README for details.
 `;
+
+/** How long a shutdown waits for deletions in flight. */
+const SHUTDOWN_GRACE_MS = 5_000;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -68,36 +72,57 @@ async function main(): Promise<void> {
       "VCC_ACCESS_TOKEN is set, so VCC_CLIENT_ID / VCC_CLIENT_SECRET are ignored and the token will not be renewed; remove VCC_ACCESS_TOKEN to use the client credentials.",
     );
 
-  const [{ createServer, lazyApi }, { StdioServerTransport }, { fileAuditTrail, NO_AUDIT }] = await Promise.all([
+  const [{ createServer, lazyApi, retrySettingsOf }, { StdioServerTransport }, { fileAuditTrail, NO_AUDIT }, inFlight] = await Promise.all([
     import("./server.js"),
     import("@modelcontextprotocol/sdk/server/stdio.js"),
     import("./audit.js"),
+    import("./tools/in-flight.js"),
   ]);
   const audit = config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT;
   const sandbox = config.sandbox ? await import("./sandbox.js") : undefined;
   const server = createServer({
     config,
-    api: sandbox ? sandbox.sandboxApi(config.timeoutMs) : lazyApi(config),
+    api: sandbox ? sandbox.sandboxApi(config.timeoutMs, retrySettingsOf(config)) : lazyApi(config),
     audit,
     ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
   });
 
+  // The protocol layer reports what it cannot handle (malformed lines, unknown message types) here;
+  // the SDK would otherwise drop it silently. Capped: the offending line may be huge.
+  server.server.onerror = (error) => log.warn(`protocol error (ignored): ${error.message.replace(/\s+/g, " ").slice(0, 300)}`);
+
   let closing = false;
-  const shutdown = (reason: string) => {
+  const shutdown = async (reason: string) => {
     if (closing) return;
     closing = true;
-    log.info(`shutting down (${reason})`);
-    void server.close().finally(() => process.exit(0));
-    // Never hang on shutdown: an in-flight request must not keep the process alive for long.
-    setTimeout(() => process.exit(0), 2000).unref();
+    // Never hang on shutdown, whatever happens below.
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS + 2_000).unref();
+    const running = inFlight.deletionsInFlight();
+    log.info(
+      `shutting down (${reason})${running > 0 ? `: waiting up to ${SHUTDOWN_GRACE_MS / 1000} s for ${running} deletion(s) in flight` : ""}`,
+    );
+    // A deletion cut off mid-flight would leave its outcome unknown: let it finish and be reported.
+    const left = await inFlight.drainDeletions(SHUTDOWN_GRACE_MS);
+    if (left > 0)
+      log.warn(`exiting with ${left} deletion(s) still in flight: their outcome is unknown; check with list_interaction_content`);
+    // Let the last results reach stdout before the transport closes.
+    await new Promise((resolve) => setImmediate(resolve));
+    await server.close().catch(() => {});
+    process.exit(0);
   };
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.stdin.on("end", () => shutdown("stdin closed"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.stdin.on("end", () => void shutdown("stdin closed"));
   process.on("uncaughtException", (error) => log.error("uncaught exception (continuing)", { error }));
   process.on("unhandledRejection", (reason) => log.error("unhandled rejection (continuing)", { reason }));
 
-  await server.connect(new StdioServerTransport());
+  // Oversized lines are cut short before the SDK's reader sees them: it would close the connection.
+  const input = process.stdin.pipe(
+    new LineLimit(MAX_LINE_BYTES, (bytes) =>
+      log.warn(`ignored an incoming message of ${bytes} bytes: larger than ${MAX_LINE_BYTES} bytes, it cannot be a valid request`),
+    ),
+  );
+  await server.connect(new StdioServerTransport(input, process.stdout));
   if (sandbox) {
     log.warn("SANDBOX MODE: using a local simulator with sample data on 127.0.0.1; no real host is contacted and nothing real is deleted.");
     return;

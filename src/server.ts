@@ -8,6 +8,7 @@ import { registerDeleteInteractionContentTool } from "./tools/delete-interaction
 import { registerDeleteInteractionContentsTool } from "./tools/delete-interaction-contents.js";
 import { registerListInteractionContentTool } from "./tools/list-interaction-content.js";
 import type { VccClient } from "./vcc/client.js";
+import type { RetrySettings } from "./vcc/retry.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
@@ -22,6 +23,11 @@ export interface ServerDeps {
   audit: AuditTrail;
   /** Set in sandbox mode: what the assistant should know about the sample data. */
   sandboxInstructions?: string;
+}
+
+/** VCC_MAX_RETRIES, VCC_DEADLINE_MS and VCC_RETRY_BASE_MS as the client takes them. */
+export function retrySettingsOf(config: Config): RetrySettings {
+  return { maxRetries: config.maxRetries, deadlineMs: config.deadlineMs, baseDelayMs: config.retryBaseMs };
 }
 
 /** The API client of this process, created on the first tool call so that start-up stays light. */
@@ -39,6 +45,7 @@ export function lazyApi(config: Config): ToolContext["api"] {
       return new VccClient({
         apiBaseUrl: config.apiBaseUrl,
         timeoutMs: config.timeoutMs,
+        retry: retrySettingsOf(config),
         tokens:
           credentials.kind === "static"
             ? auth.staticTokenSource(credentials.accessToken)
