@@ -3,6 +3,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf } from "./config.js";
 import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
 import { registerDeleteInteractionContentsTool } from "./tools/delete-interaction-contents.js";
@@ -66,9 +67,36 @@ export function lazyApi(config: Config): ToolContext["api"] {
   };
 }
 
+/**
+ * A tool handler that throws is a bug: it is logged, and the caller gets a stable code and the truth
+ * (a deletion under way may or may not have happened) instead of the SDK's bare exception message.
+ */
+function guardToolHandlers(server: McpServer): void {
+  const register = server.registerTool.bind(server);
+  // The SDK's generic signature stays as it is; only the callback is wrapped.
+  server.registerTool = ((name: string, config: Parameters<typeof register>[1], callback: (...args: unknown[]) => unknown) =>
+    register(name, config, (async (...args: unknown[]) => {
+      try {
+        return await callback(...args);
+      } catch (error) {
+        log.error(`tool ${name} failed unexpectedly`, { error });
+        return {
+          isError: true,
+          content: [
+            {
+              type: "text",
+              text: "Error (internal_error): the server failed unexpectedly while handling this call (details are in its log). If a deletion was under way, it may or may not have happened: check with list_interaction_content before trying again.",
+            },
+          ],
+        };
+      }
+    }) as never)) as typeof server.registerTool;
+}
+
 export function createServer(deps: ServerDeps): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions });
+  guardToolHandlers(server);
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
