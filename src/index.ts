@@ -19,8 +19,9 @@ Configuration comes from the environment or a .env file in the working directory
   VCC_CLIENT_ID and VCC_CLIENT_SECRET (recommended) or VCC_ACCESS_TOKEN, VCC_SCOPES,
   VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_AUTH_URL, VCC_CONFIRMATION
   (auto|elicitation|token), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
-  VCC_TIMEOUT_MS, VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
-  VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX. See the README for details.
+  VCC_TIMEOUT_MS, VCC_MAX_RETRIES, VCC_DEADLINE_MS, VCC_RETRY_BASE_MS, VCC_LOG_LEVEL,
+  VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN, VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX.
+  See the README for details.
 `;
 
 /** How long a shutdown waits for deletions in flight. */

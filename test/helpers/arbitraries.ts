@@ -71,23 +71,19 @@ const nasty = fc.constantFrom(
   "😀",
 );
 
-/** A value for `guid`: valid, nearly valid, or anything JSON can carry. */
-export const guidLike: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 4, arbitrary: validGuid },
-  { weight: 2, arbitrary: mutated(validGuid) },
-  { weight: 1, arbitrary: nasty },
-  { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 40 }) },
-  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-);
+/** A value for a field whose valid values `valid` makes: valid, nearly valid, or anything JSON can carry. */
+function fieldLike(valid: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    { weight: 4, arbitrary: valid },
+    { weight: 2, arbitrary: mutated(valid) },
+    { weight: 1, arbitrary: nasty },
+    { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 40 }) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+}
 
-/** A value for `contentKey`: valid, nearly valid, or anything JSON can carry. */
-export const contentKeyLike: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 4, arbitrary: validContentKey },
-  { weight: 2, arbitrary: mutated(validContentKey) },
-  { weight: 1, arbitrary: nasty },
-  { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 40 }) },
-  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-);
+export const guidLike = fieldLike(validGuid);
+export const contentKeyLike = fieldLike(validContentKey);
 
 export const validPair = fc.record({ guid: validGuid, contentKey: validContentKey });
 
