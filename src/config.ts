@@ -1,4 +1,5 @@
 // All configuration, read from the environment (and a quiet .env) and validated once at start.
+import { isIP } from "node:net";
 import { z } from "zod";
 
 export const REGIONS = {
@@ -19,8 +20,23 @@ export const REGIONS = {
 export type Region = keyof typeof REGIONS;
 export const READ_SCOPE = "interaction-content:read";
 export const DELETE_SCOPE = "interaction-content:delete";
-export const CONFIRMATION_MODES = ["auto", "elicitation", "token"] as const;
+export const CONFIRMATION_MODES = ["auto", "elicitation", "token", "approval"] as const;
 export type ConfirmationMode = (typeof CONFIRMATION_MODES)[number];
+export const TRANSPORTS = ["stdio", "http"] as const;
+export type TransportKind = (typeof TRANSPORTS)[number];
+
+/** The Streamable HTTP transport (used with --http / VCC_TRANSPORT=http). */
+export interface HttpConfig {
+  /** Address to bind: an IP address (IPv6 without brackets) or a host name, lower case. */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** When set, every request must carry `Authorization: Bearer <bearer>`. A secret. */
+  bearer?: string;
+  sessionIdleSeconds: number;
+  /** Extra names clients may use in Host/Origin (e.g. a DNS alias or a reverse proxy's name). */
+  allowedHosts: string[];
+}
 
 export interface Config {
   /** A static bearer token (lasts two hours); wins over client credentials. */
@@ -37,6 +53,8 @@ export interface Config {
   confirmation: ConfirmationMode;
   confirmationTtlSeconds: number;
   elicitationTimeoutSeconds: number;
+  /** Port of the loopback approval page (mode approval); undefined: a free port chosen at start. */
+  approvalPort?: number;
   timeoutMs: number;
   /** Retries of one API request after 429, 500/502/503/504, timeouts and broken connections (0 = none). */
   maxRetries: number;
@@ -55,6 +73,8 @@ export interface Config {
   allowedContentKeys?: string[];
   /** Talk to an in-process simulator with sample data; never to a real host. */
   sandbox: boolean;
+  transport: TransportKind;
+  http: HttpConfig;
 }
 
 /** A configuration problem: one line naming the variable and what it accepts. */
@@ -76,13 +96,30 @@ function httpUrl(variable: string) {
   );
 }
 
-function integer(variable: string, min: number, max: number) {
+// `label` names the variable and, where there is one, its command-line flag.
+function integer(variable: string, min: number, max: number, label = variable) {
   return z
     .string()
-    .regex(/^\d+$/, { message: `${variable} must be a whole number from ${min} to ${max}` })
+    .regex(/^\d+$/, { message: `${label} must be a whole number from ${min} to ${max}` })
     .transform(Number)
-    .refine((n) => n >= min && n <= max, { message: `${variable} must be a whole number from ${min} to ${max}` });
+    .refine((n) => n >= min && n <= max, { message: `${label} must be a whole number from ${min} to ${max}` });
 }
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** An IP address (IPv6 with or without brackets) or a host name, in lower case without brackets; undefined if neither. */
+function hostOrAddress(value: string): string | undefined {
+  const bare = value.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return isIP(bare) !== 0 || HOST_NAME.test(bare) ? bare : undefined;
+}
+
+/** Whether binding to `host` keeps the server reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+// token68 (RFC 7235), so that any client can send it in an Authorization header; long enough to resist guessing.
+const BEARER = /^[A-Za-z0-9._~+/-]{16,}=*$/;
 
 function oneOf<const T extends readonly string[]>(variable: string, values: T) {
   return z.string().transform((value, ctx): T[number] => {
@@ -141,6 +178,7 @@ const envSchema = z.object({
   VCC_CONFIRMATION: oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES).default("auto"),
   VCC_CONFIRMATION_TTL_SECONDS: integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400).default(300),
   VCC_ELICITATION_TIMEOUT_SECONDS: integer("VCC_ELICITATION_TIMEOUT_SECONDS", 5, 3_600).default(120),
+  VCC_APPROVAL_PORT: integer("VCC_APPROVAL_PORT", 1, 65_535).optional(),
   VCC_TIMEOUT_MS: integer("VCC_TIMEOUT_MS", 100, 600_000).default(15_000),
   VCC_MAX_RETRIES: integer("VCC_MAX_RETRIES", 0, 10).default(3),
   VCC_DEADLINE_MS: integer("VCC_DEADLINE_MS", 100, 3_600_000).default(60_000),
@@ -151,6 +189,45 @@ const envSchema = z.object({
   VCC_DRY_RUN: boolean("VCC_DRY_RUN").default(false),
   VCC_ALLOWED_CONTENT_KEYS: keyList("VCC_ALLOWED_CONTENT_KEYS").optional(),
   VCC_SANDBOX: boolean("VCC_SANDBOX").default(false),
+  VCC_TRANSPORT: oneOf("VCC_TRANSPORT", TRANSPORTS).default("stdio"),
+  VCC_HTTP_PORT: integer("VCC_HTTP_PORT", 0, 65_535, "VCC_HTTP_PORT (--port)").default(3333),
+  VCC_HTTP_HOST: z
+    .string()
+    .transform((value, ctx) => {
+      const host = hostOrAddress(value);
+      if (host !== undefined) return host;
+      ctx.addIssue({ code: "custom", message: `VCC_HTTP_HOST (--host) must be an IP address or a host name (got '${value}')` });
+      return z.NEVER;
+    })
+    .default("127.0.0.1"),
+  // Never echo the value: it is a secret.
+  VCC_HTTP_BEARER: z
+    .string()
+    .regex(BEARER, {
+      message:
+        "VCC_HTTP_BEARER must be at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (for example the output of: openssl rand -hex 32)",
+    })
+    .optional(),
+  VCC_HTTP_SESSION_IDLE_SECONDS: integer("VCC_HTTP_SESSION_IDLE_SECONDS", 1, 86_400).default(1800),
+  VCC_HTTP_ALLOWED_HOSTS: z
+    .string()
+    .transform((value, ctx) => {
+      const hosts: string[] = [];
+      for (const item of value.split(",")) {
+        if (!item.trim()) continue;
+        const host = hostOrAddress(item.trim());
+        if (host === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            message: `VCC_HTTP_ALLOWED_HOSTS must be a comma-separated list of host names or IP addresses, without ports (got '${item.trim()}')`,
+          });
+          return z.NEVER;
+        }
+        hosts.push(host);
+      }
+      return hosts;
+    })
+    .default([]),
 });
 
 /** Reads configuration from an environment; throws ConfigError with one readable line. */
@@ -169,6 +246,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(message.startsWith(variable) ? message : `${variable}: ${message}`);
   }
   const e = parsed.data;
+  // Beyond this machine, anyone who can reach the port could ask for deletions: require a bearer.
+  if (e.VCC_TRANSPORT === "http" && !isLoopbackHost(e.VCC_HTTP_HOST) && !e.VCC_HTTP_BEARER)
+    throw new ConfigError(
+      `VCC_HTTP_BEARER must be set when VCC_HTTP_HOST (--host) is not a loopback address (got '${e.VCC_HTTP_HOST}'): clients must then authenticate with it`,
+    );
   return {
     accessToken: e.VCC_ACCESS_TOKEN,
     clientId: e.VCC_CLIENT_ID,
@@ -180,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     confirmation: e.VCC_CONFIRMATION,
     confirmationTtlSeconds: e.VCC_CONFIRMATION_TTL_SECONDS,
     elicitationTimeoutSeconds: e.VCC_ELICITATION_TIMEOUT_SECONDS,
+    approvalPort: e.VCC_APPROVAL_PORT,
     timeoutMs: e.VCC_TIMEOUT_MS,
     maxRetries: e.VCC_MAX_RETRIES,
     deadlineMs: e.VCC_DEADLINE_MS,
@@ -190,6 +273,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dryRun: e.VCC_DRY_RUN,
     allowedContentKeys: e.VCC_ALLOWED_CONTENT_KEYS,
     sandbox: e.VCC_SANDBOX,
+    transport: e.VCC_TRANSPORT,
+    http: {
+      host: e.VCC_HTTP_HOST,
+      port: e.VCC_HTTP_PORT,
+      bearer: e.VCC_HTTP_BEARER,
+      sessionIdleSeconds: e.VCC_HTTP_SESSION_IDLE_SECONDS,
+      allowedHosts: e.VCC_HTTP_ALLOWED_HOSTS,
+    },
   };
 }
 

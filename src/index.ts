@@ -1,51 +1,68 @@
 #!/usr/bin/env node
-// Entry point: read flags and configuration, then serve MCP over stdio.
+// Entry point: read flags and configuration, then serve MCP over stdio (default) or Streamable HTTP.
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { type Config, ConfigError, credentialsOf, loadConfig } from "./config.js";
-import { LineLimit, MAX_LINE_BYTES } from "./line-limit.js";
 import { log, registerSecret, setLogLevel } from "./log.js";
+import type { ServerDeps } from "./server.js";
 import { describeEndpoint } from "./vcc/errors.js";
 
-const HELP = `vcc-interaction-content-mcp: an MCP server (stdio) that deletes Vonage Contact Center
-interaction content only after a person confirms.
+const HELP = `vcc-interaction-content-mcp: an MCP server that deletes Vonage Contact Center interaction
+content only after a person confirms.
 
-Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--help] [--version]
+Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>] [--host <addr>]]
+                                   [--help] [--version]
 
-  --sandbox     try it safely: a local simulator with sample data, no credentials needed
-                (same as VCC_SANDBOX=true)
-  --read-only   do not offer the delete tool at all (same as VCC_READ_ONLY=true)
+  (no flags)     serve MCP over stdio: the MCP client starts this process
+  --sandbox      try it safely: a local simulator with sample data, no credentials needed
+                 (VCC_SANDBOX=true)
+  --read-only    do not offer the delete tools at all (VCC_READ_ONLY=true)
+  --http         serve MCP Streamable HTTP at http://<host>:<port>/mcp (or VCC_TRANSPORT=http)
+  --port <n>     HTTP port, 0 for a free one (VCC_HTTP_PORT, default 3333)
+  --host <addr>  address to bind (VCC_HTTP_HOST, default 127.0.0.1); any non-loopback address
+                 requires VCC_HTTP_BEARER
 
 Configuration comes from the environment or a .env file in the working directory:
   VCC_CLIENT_ID and VCC_CLIENT_SECRET (recommended) or VCC_ACCESS_TOKEN, VCC_SCOPES,
   VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_AUTH_URL, VCC_CONFIRMATION
-  (auto|elicitation|token), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
-  VCC_TIMEOUT_MS, VCC_MAX_RETRIES, VCC_DEADLINE_MS, VCC_RETRY_BASE_MS, VCC_LOG_LEVEL,
-  VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN, VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX.
-  See the README for details.
+  (auto|elicitation|token|approval), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
+  VCC_APPROVAL_PORT, VCC_TIMEOUT_MS, VCC_MAX_RETRIES, VCC_DEADLINE_MS, VCC_RETRY_BASE_MS,
+  VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
+  VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX, and for HTTP: VCC_HTTP_BEARER,
+  VCC_HTTP_SESSION_IDLE_SECONDS, VCC_HTTP_ALLOWED_HOSTS. See the README for details.
 `;
 
-/** How long a shutdown waits for deletions in flight. */
-const SHUTDOWN_GRACE_MS = 5_000;
+const NAME = "vcc-interaction-content-mcp";
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  if (args.includes("--help") || args.includes("-h")) {
+  let flags: { help?: boolean; version?: boolean; http?: boolean; sandbox?: boolean; "read-only"?: boolean; port?: string; host?: string };
+  try {
+    flags = parseArgs({
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        http: { type: "boolean" },
+        sandbox: { type: "boolean" },
+        "read-only": { type: "boolean" },
+        port: { type: "string" },
+        host: { type: "string" },
+      },
+      allowPositionals: true,
+    }).values;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    process.stderr.write(`${NAME}: ${unknown ? `unknown option ${unknown}` : message.split(". ")[0]} (try --help)\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (flags.help) {
     process.stderr.write(HELP);
     return;
   }
-  if (args.includes("--version")) {
+  if (flags.version) {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
     process.stderr.write(`${pkg.version}\n`);
-    return;
-  }
-  // Flags that mirror environment variables; the flag wins.
-  const flagEnv: Record<string, string> = {};
-  if (args.includes("--read-only")) flagEnv.VCC_READ_ONLY = "true";
-  if (args.includes("--sandbox")) flagEnv.VCC_SANDBOX = "true";
-  const unknown = args.filter((a) => a.startsWith("-") && a !== "--read-only" && a !== "--sandbox");
-  if (unknown.length > 0) {
-    process.stderr.write(`vcc-interaction-content-mcp: unknown option ${unknown[0]} (try --help)\n`);
-    process.exitCode = 2;
     return;
   }
 
@@ -53,19 +70,32 @@ async function main(): Promise<void> {
   const { config: loadDotenv } = await import("dotenv");
   loadDotenv({ quiet: true, debug: false });
 
+  // Flags win over the environment; config.ts validates both in one place.
+  const overrides: Record<string, string> = {};
+  if (flags.http) overrides.VCC_TRANSPORT = "http";
+  if (flags.sandbox) overrides.VCC_SANDBOX = "true";
+  if (flags["read-only"]) overrides.VCC_READ_ONLY = "true";
+  if (flags.port !== undefined) overrides.VCC_HTTP_PORT = flags.port;
+  if (flags.host !== undefined) overrides.VCC_HTTP_HOST = flags.host;
   let config: Config;
   try {
-    config = loadConfig({ ...process.env, ...flagEnv });
+    config = loadConfig({ ...process.env, ...overrides });
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`vcc-interaction-content-mcp: configuration error: ${error.message}\n`);
+      process.stderr.write(`${NAME}: configuration error: ${error.message}\n`);
       process.exitCode = 1;
       return;
     }
     throw error;
   }
+  if ((flags.port !== undefined || flags.host !== undefined) && config.transport !== "http") {
+    process.stderr.write(`${NAME}: --port and --host apply to the HTTP transport: add --http (try --help)\n`);
+    process.exitCode = 2;
+    return;
+  }
   registerSecret(config.accessToken);
   registerSecret(config.clientSecret);
+  registerSecret(config.http.bearer);
   setLogLevel(config.logLevel);
   const credentials = credentialsOf(config);
   if (credentials.kind === "static" && (config.clientId || config.clientSecret))
@@ -73,69 +103,37 @@ async function main(): Promise<void> {
       "VCC_ACCESS_TOKEN is set, so VCC_CLIENT_ID / VCC_CLIENT_SECRET are ignored and the token will not be renewed; remove VCC_ACCESS_TOKEN to use the client credentials.",
     );
 
-  const [{ createServer, lazyApi, retrySettingsOf }, { StdioServerTransport }, { fileAuditTrail, NO_AUDIT }, inFlight] = await Promise.all([
-    import("./server.js"),
-    import("@modelcontextprotocol/sdk/server/stdio.js"),
-    import("./audit.js"),
-    import("./tools/in-flight.js"),
-  ]);
-  const audit = config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT;
-  const sandbox = config.sandbox ? await import("./sandbox.js") : undefined;
-  const server = createServer({
-    config,
-    api: sandbox ? sandbox.sandboxApi(config.timeoutMs, retrySettingsOf(config)) : lazyApi(config),
-    audit,
-    ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
-  });
-
-  // The protocol layer reports what it cannot handle (malformed lines, unknown message types) here;
-  // the SDK would otherwise drop it silently. Capped: the offending line may be huge.
-  server.server.onerror = (error) => log.warn(`protocol error (ignored): ${error.message.replace(/\s+/g, " ").slice(0, 300)}`);
-
-  let closing = false;
-  const shutdown = async (reason: string) => {
-    if (closing) return;
-    closing = true;
-    // Never hang on shutdown, whatever happens below.
-    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS + 2_000).unref();
-    const running = inFlight.deletionsInFlight();
-    log.info(
-      `shutting down (${reason})${running > 0 ? `: waiting up to ${SHUTDOWN_GRACE_MS / 1000} s for ${running} deletion(s) in flight` : ""}`,
-    );
-    // A deletion cut off mid-flight would leave its outcome unknown: let it finish and be reported.
-    const left = await inFlight.drainDeletions(SHUTDOWN_GRACE_MS);
-    if (left > 0)
-      log.warn(`exiting with ${left} deletion(s) still in flight: their outcome is unknown; check with list_interaction_content`);
-    // Let the last results reach stdout before the transport closes.
-    await new Promise((resolve) => setImmediate(resolve));
-    await server.close().catch(() => {});
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.stdin.on("end", () => void shutdown("stdin closed"));
   process.on("uncaughtException", (error) => log.error("uncaught exception (continuing)", { error }));
   process.on("unhandledRejection", (reason) => log.error("unhandled rejection (continuing)", { reason }));
 
-  // Oversized lines are cut short before the SDK's reader sees them: it would close the connection.
-  const input = process.stdin.pipe(
-    new LineLimit(MAX_LINE_BYTES, (bytes) =>
-      log.warn(`ignored an incoming message of ${bytes} bytes: larger than ${MAX_LINE_BYTES} bytes, it cannot be a valid request`),
-    ),
-  );
-  await server.connect(new StdioServerTransport(input, process.stdout));
-  if (sandbox) {
+  const [{ lazyApi, retrySettingsOf }, { fileAuditTrail, NO_AUDIT }] = await Promise.all([import("./server.js"), import("./audit.js")]);
+  const sandbox = config.sandbox ? await import("./sandbox.js") : undefined;
+  const deps: ServerDeps = {
+    config,
+    api: sandbox ? sandbox.sandboxApi(config.timeoutMs, retrySettingsOf(config)) : lazyApi(config),
+    audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
+    ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
+  };
+  const summary = describe(config, credentials.kind);
+
+  // Load only the transport in use: the HTTP module is never loaded by a stdio server.
+  if (config.transport === "http") await (await import("./transports/http.js")).serveHttp(deps, summary);
+  else await (await import("./transports/stdio.js")).serveStdio(deps, summary);
+  if (sandbox)
     log.warn("SANDBOX MODE: using a local simulator with sample data on 127.0.0.1; no real host is contacted and nothing real is deleted.");
-    return;
-  }
+}
+
+/** One line for stderr at start: where requests go, how deletions are confirmed, which modes are on. */
+function describe(config: Config, credentials: ReturnType<typeof credentialsOf>["kind"]): string {
+  if (config.sandbox) return `SANDBOX (local simulator), confirmation ${config.confirmation}`;
   const auth =
-    credentials.kind === "client_credentials"
+    credentials === "client_credentials"
       ? `client credentials via ${describeEndpoint(config.authUrl)}`
-      : credentials.kind === "static"
+      : credentials === "static"
         ? "static access token"
         : "no credentials configured yet: tool calls will say what to set";
   const modes = `${config.readOnly ? ", READ-ONLY" : ""}${config.dryRun ? ", DRY RUN (nothing is deleted)" : ""}${config.auditLogPath ? `, audit log ${config.auditLogPath}` : ""}`;
-  log.info(`ready on stdio: API ${config.apiBaseUrl}, confirmation ${config.confirmation}${modes}, auth: ${auth}`);
+  return `API ${config.apiBaseUrl}, confirmation ${config.confirmation}${modes}, auth: ${auth}`;
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,8 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf } from "./config.js";
-import { Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { processApprovalServer } from "./confirmation/approval-server.js";
+import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
@@ -17,13 +18,15 @@ export const SERVER_VERSION = "0.1.0";
 const INSTRUCTIONS =
   "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Use list_interaction_content to see what an interaction holds and find content keys. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
 
-/** Shared by all sessions of one process: the API client (one connection pool). */
+/** Shared by all sessions of one process: the API client (one connection pool), the approval page server. */
 export interface ServerDeps {
   config: Config;
   api: ToolContext["api"];
   audit: AuditTrail;
   /** Set in sandbox mode: what the assistant should know about the sample data. */
   sandboxInstructions?: string;
+  /** Mode approval: the approval page server (default: the one of this process, started on first need). */
+  approvals?: ApprovalPages;
 }
 
 /** VCC_MAX_RETRIES, VCC_DEADLINE_MS and VCC_RETRY_BASE_MS as the client takes them. */
@@ -108,6 +111,16 @@ export function createServer(deps: ServerDeps): McpServer {
       );
       return { action: answer.action, content: answer.content };
     },
+    supportsUrl: () => Boolean(server.server.getClientCapabilities()?.elicitation?.url),
+    elicitUrl: async (message, url, elicitationId, { signal, timeoutMs, relatedRequestId }) => {
+      const answer = await server.server.elicitInput(
+        { mode: "url", message, url, elicitationId },
+        { signal, timeout: timeoutMs, relatedRequestId },
+      );
+      return { action: answer.action };
+    },
+    completeUrl: (elicitationId, relatedRequestId) =>
+      server.server.createElicitationCompletionNotifier(elicitationId, relatedRequestId === undefined ? undefined : { relatedRequestId })(),
   };
 
   const confirmer = new Confirmer({
@@ -115,7 +128,15 @@ export function createServer(deps: ServerDeps): McpServer {
     ttlSeconds: deps.config.confirmationTtlSeconds,
     elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
     channel,
+    approvals: deps.approvals ?? (deps.config.confirmation === "approval" ? processApprovalServer(deps.config.approvalPort) : undefined),
   });
+  // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending
+  // confirmations and approval pages go with it; in-flight prompts are rejected by the SDK.
+  server.server.onclose = () => {
+    const pending = confirmer.store.size;
+    confirmer.dispose();
+    if (pending > 0) log.info(`session closed: ${pending} confirmation token(s) discarded`);
+  };
 
   const context: ToolContext = {
     config: deps.config,

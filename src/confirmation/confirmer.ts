@@ -1,8 +1,10 @@
 // The one place that decides "did a person agree?" for a destructive action in one MCP session.
 // Every destructive tool asks here; nothing is sent to the API unless the answer is "approved".
+import { randomUUID } from "node:crypto";
 import type { ConfirmationMode } from "../config.js";
+import { log } from "../log.js";
 import type { ToolError } from "../vcc/errors.js";
-import { type Claim, type ClaimFailure, ConfirmationStore } from "./store.js";
+import { type ApprovalPageSource, type Claim, type ClaimFailure, ConfirmationStore, type IssuedToken, type WaitOutcome } from "./store.js";
 
 /** What is known of one content item before it is deleted (from the interaction's listing). */
 export interface ContentPreview {
@@ -34,25 +36,50 @@ export interface ConfirmationRequest {
   signal?: AbortSignal;
   /** The MCP request this confirmation belongs to (HTTP transports route the prompt by it). */
   relatedRequestId?: string | number;
+  /** Reports that the call is still waiting for the person (progress notifications); absent when the client asked for none. */
+  progress?: (update: { progress: number; total: number; message: string }) => void;
 }
 
 export type Decision =
   | { kind: "approved"; method: "elicitation" }
-  | { kind: "approved"; method: "token"; claim: Claim; payload?: unknown }
+  | { kind: "approved"; method: "token" | "approval_page"; claim: Claim; payload?: unknown }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
-  | { kind: "token_issued"; token: string; expiresAt: Date; reason: "mode_token" | "no_elicitation" | "elicitation_failed" }
-  | { kind: "refused"; error: ToolError };
+  /** The person chose Cancel on the approval page. */
+  | { kind: "declined"; method: "approval_page"; action: "reject" }
+  | {
+      kind: "token_issued";
+      token: string;
+      expiresAt: Date;
+      reason: "mode_token" | "no_elicitation" | "elicitation_failed" | "approval_page" | "approval_timeout";
+      /** Mode approval: the page where the person approves; the token works only after that. */
+      approvalUrl?: string;
+    }
+  | { kind: "refused"; error: ToolError; approvalUrl?: string };
 
 export type ElicitAnswer = { action: "accept" | "decline" | "cancel"; content?: Record<string, unknown> };
 
 /** How this session talks to its client: whether it can show a form, and how to show one. */
 export interface ElicitationChannel {
   supportsForm(): boolean;
-  elicitForm(
-    message: string,
-    requestedSchema: Record<string, unknown>,
-    options: { signal?: AbortSignal; timeoutMs: number; relatedRequestId?: string | number },
-  ): Promise<ElicitAnswer>;
+  elicitForm(message: string, requestedSchema: Record<string, unknown>, options: ElicitOptions): Promise<ElicitAnswer>;
+  /** Whether the client can open a URL for the person (URL-mode elicitation). */
+  supportsUrl(): boolean;
+  /** Asks the client to offer `url` to the person; `accept` means only that they agreed to open it. */
+  elicitUrl(message: string, url: string, elicitationId: string, options: ElicitOptions): Promise<ElicitAnswer>;
+  /** Tells the client the out-of-band interaction `elicitationId` is complete. */
+  completeUrl(elicitationId: string, relatedRequestId?: string | number): Promise<void>;
+}
+
+export interface ElicitOptions {
+  signal?: AbortSignal;
+  timeoutMs: number;
+  relatedRequestId?: string | number;
+}
+
+/** The process-wide approval page server, as a session sees it. */
+export interface ApprovalPages {
+  attach(source: ApprovalPageSource): () => void;
+  urlFor(pageId: string): Promise<string>;
 }
 
 export interface ConfirmerOptions {
@@ -60,8 +87,13 @@ export interface ConfirmerOptions {
   ttlSeconds: number;
   elicitationTimeoutSeconds: number;
   channel: ElicitationChannel;
+  /** Required for mode approval. */
+  approvals?: ApprovalPages;
   now?: () => number;
 }
+
+/** How often a call waiting for the approval page tells the client it is still alive. */
+const PROGRESS_INTERVAL_MS = 10_000;
 
 const CONFIRM_SCHEMA = {
   type: "object",
@@ -82,19 +114,33 @@ const CLAIM_FAILURE_TEXT: Record<ClaimFailure, string> = {
   used: "has already been used; each token works once",
   mismatch: "was issued for a different interaction or content key",
   in_use: "is being used by another call right now",
+  // Handled before this text is used; listed for completeness.
+  approval_pending: "has not been approved on the approval page yet",
+  rejected: "was rejected on the approval page",
 };
 
 export class Confirmer {
   readonly store: ConfirmationStore;
   readonly #options: ConfirmerOptions;
+  readonly #detach: () => void;
+  readonly #now: () => number;
 
   constructor(options: ConfirmerOptions) {
+    if (options.mode === "approval" && !options.approvals) throw new Error("confirmation mode approval needs the approval page server");
     this.#options = options;
+    this.#now = options.now ?? Date.now;
     this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now);
+    this.#detach = options.mode === "approval" && options.approvals ? options.approvals.attach(this.store) : () => {};
   }
 
   get mode(): ConfirmationMode {
     return this.#options.mode;
+  }
+
+  /** The session ended: its tokens and approval pages are gone. */
+  dispose(): void {
+    this.#detach();
+    this.store.clear();
   }
 
   async decide(request: ConfirmationRequest): Promise<Decision> {
@@ -102,6 +148,7 @@ export class Confirmer {
 
     const { mode, channel } = this.#options;
     if (mode === "token") return this.#issue(request, "mode_token");
+    if (mode === "approval") return this.#approve(request);
     if (!channel.supportsForm()) {
       if (mode === "elicitation")
         return {
@@ -115,15 +162,8 @@ export class Confirmer {
       return this.#issue(request, "no_elicitation");
     }
 
-    let answer: ElicitAnswer;
-    try {
-      answer = await channel.elicitForm(request.question, CONFIRM_SCHEMA, {
-        signal: request.signal,
-        timeoutMs: this.#options.elicitationTimeoutSeconds * 1000,
-        relatedRequestId: request.relatedRequestId,
-      });
-    } catch {
-      if (request.signal?.aborted) return { kind: "declined", method: "elicitation", action: "cancel" };
+    const answer = await this.#askForm(request);
+    if (answer === "failed") {
       // Some clients advertise elicitation and never show it, or time out: fall back to a token.
       if (mode === "elicitation")
         return {
@@ -135,6 +175,22 @@ export class Confirmer {
         };
       return this.#issue(request, "elicitation_failed");
     }
+    return answer;
+  }
+
+  /** The form prompt's decision, or "failed" when the client could not show it or got no answer. */
+  async #askForm(request: ConfirmationRequest): Promise<Decision | "failed"> {
+    let answer: ElicitAnswer;
+    try {
+      answer = await this.#options.channel.elicitForm(request.question, CONFIRM_SCHEMA, {
+        signal: request.signal,
+        timeoutMs: this.#options.elicitationTimeoutSeconds * 1000,
+        relatedRequestId: request.relatedRequestId,
+      });
+    } catch {
+      if (request.signal?.aborted) return { kind: "declined", method: "elicitation", action: "cancel" };
+      return "failed";
+    }
     if (answer.action === "accept" && answer.content?.confirm === true) return { kind: "approved", method: "elicitation" };
     return {
       kind: "declined",
@@ -143,14 +199,151 @@ export class Confirmer {
     };
   }
 
+  /**
+   * Mode approval: a person's click on every path. The client's own form where it has one; otherwise
+   * the loopback approval page, offered through URL-mode elicitation or as a link for the model to show.
+   */
+  async #approve(request: ConfirmationRequest): Promise<Decision> {
+    const { channel } = this.#options;
+    if (channel.supportsForm()) {
+      const answer = await this.#askForm(request);
+      if (answer !== "failed") return answer;
+    }
+    const issued = this.store.issue(request.binding, request.payload, { approvalItems: request.items });
+    let approvalUrl: string;
+    try {
+      approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(issued.pageId as string);
+    } catch (error) {
+      this.store.withdraw(issued.token);
+      log.error("the approval page server could not start", { error });
+      return {
+        kind: "refused",
+        error: {
+          code: "approval_unavailable",
+          message:
+            "The approval page could not be started on this computer (is VCC_APPROVAL_PORT already in use?), so nobody can approve this deletion. Nothing was deleted. Ask the administrator to check the server's log and its VCC_APPROVAL_PORT setting.",
+        },
+      };
+    }
+    if (channel.supportsUrl()) return this.#approveInClient(request, issued, approvalUrl);
+    return { kind: "token_issued", token: issued.token, expiresAt: issued.expiresAt, reason: "approval_page", approvalUrl };
+  }
+
+  /**
+   * URL-mode elicitation: the client offers the page to the person, and this call waits (bounded by the
+   * elicitation timeout and the token's expiry) for the decision made there. The client's `accept` only
+   * means the person agreed to open the page; only the page decides.
+   */
+  async #approveInClient(request: ConfirmationRequest, issued: IssuedToken, approvalUrl: string): Promise<Decision> {
+    const { channel } = this.#options;
+    const { token } = issued;
+    const elicitationId = randomUUID();
+    const started = this.#now();
+    const timeoutMs = Math.max(0, Math.min(this.#options.elicitationTimeoutSeconds * 1000, issued.expiresAt.getTime() - started));
+
+    // One signal ends both the prompt and the wait: the tool call was cancelled, or the wait is over.
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    request.signal?.addEventListener("abort", onAbort, { once: true });
+    if (request.signal?.aborted) stop.abort();
+    let progressTimer: NodeJS.Timeout | undefined;
+    try {
+      const decided = this.store.waitForDecision(token, { timeoutMs, signal: stop.signal }).then((outcome) => ({ outcome }));
+      const asked = channel
+        .elicitUrl(`${request.question} Open the approval page to decide.`, approvalUrl, elicitationId, {
+          signal: stop.signal,
+          timeoutMs,
+          relatedRequestId: request.relatedRequestId,
+        })
+        .then(
+          (answer) => ({ answer }),
+          () => ({ answer: undefined }),
+        );
+
+      const first = await Promise.race([decided, asked]);
+      let outcome: WaitOutcome;
+      if ("outcome" in first) outcome = first.outcome;
+      else {
+        if (first.answer === undefined) {
+          if (request.signal?.aborted) {
+            this.store.withdraw(token);
+            return { kind: "declined", method: "elicitation", action: "cancel" };
+          }
+          // The client could not offer the page: hand the link to the model instead; the page stays the gate.
+          return { kind: "token_issued", token, expiresAt: issued.expiresAt, reason: "approval_page", approvalUrl };
+        }
+        if (first.answer.action !== "accept") {
+          this.store.withdraw(token);
+          return { kind: "declined", method: "elicitation", action: first.answer.action };
+        }
+        const report = request.progress;
+        if (report) {
+          const total = Math.round(timeoutMs / 1000);
+          const tick = () => {
+            const elapsed = Math.min(total, Math.round((this.#now() - started) / 1000));
+            report({
+              progress: elapsed,
+              total,
+              message: `Waiting for the person to approve or cancel on the approval page (${total - elapsed} s left).`,
+            });
+          };
+          tick();
+          progressTimer = setInterval(tick, PROGRESS_INTERVAL_MS);
+        }
+        outcome = (await decided).outcome;
+      }
+
+      switch (outcome) {
+        case "approved":
+        case "rejected":
+          await channel.completeUrl(elicitationId, request.relatedRequestId).catch(() => {});
+          if (outcome === "rejected") return { kind: "declined", method: "approval_page", action: "reject" };
+          return this.#redeem(token, request.binding);
+        case "timeout":
+          // The person may still decide: the model gets the link and the token to continue later.
+          return { kind: "token_issued", token, expiresAt: issued.expiresAt, reason: "approval_timeout", approvalUrl };
+        case "aborted":
+          this.store.withdraw(token);
+          return { kind: "declined", method: "elicitation", action: "cancel" };
+      }
+      // "gone": the session ended or the token was evicted while waiting.
+      return {
+        kind: "refused",
+        error: {
+          code: "approval_unavailable",
+          message:
+            "The approval page for this deletion was closed before the person decided. Nothing was deleted. Call again to start a new confirmation.",
+        },
+      };
+    } finally {
+      clearInterval(progressTimer);
+      request.signal?.removeEventListener("abort", onAbort);
+      stop.abort();
+    }
+  }
+
   #issue(request: ConfirmationRequest, reason: "mode_token" | "no_elicitation" | "elicitation_failed"): Decision {
     const { token, expiresAt } = this.store.issue(request.binding, request.payload);
     return { kind: "token_issued", token, expiresAt, reason };
   }
 
-  #redeem(token: string, binding: string): Decision {
+  async #redeem(token: string, binding: string): Promise<Decision> {
     const result = this.store.claim(token, binding);
-    if (result.ok) return { kind: "approved", method: "token", claim: result.claim, payload: result.payload };
+    // In mode approval every token is an approval-page token: a successful claim means the person approved there.
+    const method = this.#options.mode === "approval" ? "approval_page" : "token";
+    if (result.ok) return { kind: "approved", method, claim: result.claim, payload: result.payload };
+    if (result.reason === "rejected") return { kind: "declined", method: "approval_page", action: "reject" };
+    if (result.reason === "approval_pending") {
+      const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
+      return {
+        kind: "refused",
+        ...(approvalUrl ? { approvalUrl } : {}),
+        error: {
+          code: "approval_pending",
+          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} in a browser on this computer and choose Delete permanently or Cancel there; call again with the same confirmationToken only after they say they decided.`,
+        },
+      };
+    }
     return {
       kind: "refused",
       error: {

@@ -1,42 +1,117 @@
-// npm run simulator -- --port <n> [--rate-limit <per second>] [--token-ttl <seconds>] [--latency <ms>]
-// A stand-alone copy of the simulator, for trying the server or the API with curl.
+// npm run simulator -- [--port <n>] [--rate-limit <n>] [--token-ttl <s>] [--latency <ms>] [--fail-next <list>] …
+// A stand-alone simulator, for trying the MCP server or the API with curl. Logs each request to stderr.
 import { parseArgs } from "node:util";
+import type { Fault } from "./faults.js";
+import { parseFaultList } from "./faults.js";
+import type { RouteName } from "./routes.js";
 import { SEED } from "./seed.js";
 import { startSimulator } from "./server.js";
 
-function positive(name: string, value: string | undefined, allowZero = false): number | undefined {
+const ROUTES: RouteName[] = [
+  "token",
+  "list-interactions",
+  "get-interaction",
+  "get-content",
+  "delete-content",
+  "delete-interaction",
+  "delete-batch",
+];
+
+const USAGE = `Usage: npm run simulator -- [options]
+
+  --port <n>              listen on 127.0.0.1:<n> (default 4010; 0 picks a free port)
+  --rate-limit <n>        answer 429 with Retry-After beyond n API requests a second
+  --token-ttl <seconds>   expires_in of issued tokens (default 7200)
+  --latency <ms>          added to every request
+  --fail-next <list>      answer the next requests with these faults, in order, e.g. 429,503,500:html,drop-after
+                          (a status, optionally :html, :text or :empty for its body; drop-before, drop-after,
+                          truncate, slow)
+  --fault-route <route>   apply --fail-next only to one route: ${ROUTES.join(", ")}
+  --retry-after <value>   Retry-After of 429 and 503 faults from --fail-next (default 1)
+  --quiet                 do not log requests to stderr
+  -h, --help              this text
+
+Stops on Ctrl-C (SIGINT) or SIGTERM.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`simulator: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function whole(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
-    process.stderr.write(`simulator: --${name} must be a whole number${allowZero ? "" : " above 0"} (got '${value}')\n`);
-    process.exit(2);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    fail(
+      `--${name} must be a whole number${min > 0 ? " above 0" : ""}${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ""} (got '${value}')`,
+    );
   }
   return n;
 }
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string", default: "4010" },
-    "rate-limit": { type: "string" },
-    "token-ttl": { type: "string" },
-    latency: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-});
+let values: ReturnType<typeof parse>["values"];
+function parse() {
+  return parseArgs({
+    options: {
+      port: { type: "string", default: "4010" },
+      "rate-limit": { type: "string" },
+      "token-ttl": { type: "string" },
+      latency: { type: "string" },
+      "fail-next": { type: "string" },
+      "fault-route": { type: "string" },
+      "retry-after": { type: "string" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+try {
+  values = parse().values;
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error));
+}
 
 if (values.help) {
-  process.stdout.write(
-    "Usage: npm run simulator -- [--port 4010] [--rate-limit <requests per second>] [--token-ttl <seconds>] [--latency <ms>]\n--port 0 picks a free port. Stops on Ctrl-C.\n",
-  );
+  process.stdout.write(USAGE);
   process.exit(0);
 }
 
-const simulator = await startSimulator({
-  port: positive("port", values.port, true),
-  rateLimit: positive("rate-limit", values["rate-limit"]),
-  tokenExpiresIn: positive("token-ttl", values["token-ttl"]),
-  latencyMs: positive("latency", values.latency, true),
-});
+const route = values["fault-route"] ?? "*";
+if (route !== "*" && !ROUTES.includes(route as RouteName)) fail(`--fault-route must be one of ${ROUTES.join(", ")} (got '${route}')`);
+let faults: Fault[] = [];
+if (values["fail-next"] !== undefined) {
+  try {
+    faults = parseFaultList(values["fail-next"], values["retry-after"]);
+  } catch (error) {
+    fail(`--fail-next: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+const quiet = values.quiet === true;
+let simulator: Awaited<ReturnType<typeof startSimulator>>;
+try {
+  simulator = await startSimulator({
+    port: whole("port", values.port, 0, 65535),
+    rateLimit: whole("rate-limit", values["rate-limit"], 1),
+    tokenExpiresIn: whole("token-ttl", values["token-ttl"], 1),
+    latencyMs: whole("latency", values.latency, 0),
+    faults: faults.map((fault) => ({ ...fault, route: route as RouteName | "*" })),
+    onRequest: quiet
+      ? undefined
+      : (entry) => {
+          const outcome = entry.status === undefined ? "dropped" : String(entry.status);
+          const note = entry.fault ? ` (fault: ${JSON.stringify(entry.fault)})` : "";
+          process.stderr.write(`${entry.time} ${entry.method} ${entry.path} [${entry.route}] → ${outcome}${note}\n`);
+        },
+  });
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  process.stderr.write(
+    `simulator: cannot listen on 127.0.0.1:${values.port}${code === "EADDRINUSE" ? ": the port is in use (try --port 0)" : `: ${String(error)}`}\n`,
+  );
+  process.exit(1);
+}
 
 process.stdout.write(
   [
@@ -44,7 +119,9 @@ process.stdout.write(
     `  Interaction Content API base: ${simulator.apiBaseUrl}`,
     `  token endpoint:               ${simulator.authUrl}`,
     "  static token: sandbox-token (all scopes); client credentials: sandbox-client / sandbox-secret",
+    "  (readonly-client / readonly-secret has only the read scope)",
     `  sample interactions: ${Object.values(SEED).join(", ")}`,
+    ...(faults.length > 0 ? [`  next ${faults.length} request(s)${route === "*" ? "" : ` to ${route}`} will meet injected faults`] : []),
     "",
   ].join("\n"),
 );

@@ -130,3 +130,38 @@ export function seedInteractions(): SimInteraction[] {
     },
   ];
 }
+
+/**
+ * The bytes of a content file: exactly `contentLength` of them, deterministic, and of the right
+ * kind — JSON items are valid JSON, WAV items a valid WAV header followed by silence; other types
+ * (video, images) are filler bytes.
+ */
+export function contentBody(item: SimContent): Buffer {
+  const length = item.contentLength;
+  const kind = item.contentType.split(";")[0]?.trim().toLowerCase();
+  if (kind === "application/json") {
+    const text = JSON.stringify({ simulated: true, type: item.type, contentKey: item.contentKey, lastModified: item.lastModified });
+    if (text.length <= length) return Buffer.from(text.padEnd(length, " "));
+  }
+  const body = Buffer.alloc(length);
+  if (kind === "audio/wav" && length >= 44) {
+    // 8 kHz, 16-bit mono PCM; the zero-filled samples are silence.
+    body.write("RIFF", 0, "ascii");
+    body.writeUInt32LE(length - 8, 4);
+    body.write("WAVEfmt ", 8, "ascii");
+    body.writeUInt32LE(16, 16);
+    body.writeUInt16LE(1, 20);
+    body.writeUInt16LE(1, 22);
+    body.writeUInt32LE(8000, 24);
+    body.writeUInt32LE(16000, 28);
+    body.writeUInt16LE(2, 32);
+    body.writeUInt16LE(16, 34);
+    body.write("data", 36, "ascii");
+    body.writeUInt32LE(length - 44, 40);
+    return body;
+  }
+  // A repeating 256-byte ramp, filled natively: a 24 MB screen recording costs no JS loop.
+  const ramp = Buffer.alloc(256);
+  for (let i = 0; i < 256; i++) ramp[i] = (item.contentKey.length * 31 + i) & 0xff;
+  return body.fill(ramp);
+}

@@ -1,5 +1,5 @@
 // delete_interaction_content: permanently deletes one content file of an interaction, only after a
-// person agreed (elicitation, or a confirmation token the model passes back after asking).
+// person agreed (elicitation, the approval page, or a confirmation token the model passes back after asking).
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
@@ -10,7 +10,16 @@ import type { ToolContext } from "./context.js";
 import { AUDIT_FAILED, auditItem, type DeletionOutcome, performDeletion, prepareDeletion } from "./deletion.js";
 import { trackDeletion } from "./in-flight.js";
 import { progressFor } from "./progress.js";
-import { errorText, previewSchema, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
+import {
+  approvalText,
+  approvalUrlSchema,
+  confirmationTokenSchema,
+  errorText,
+  previewSchema,
+  sandboxSchema,
+  toolErrorSchema,
+  toolResult,
+} from "./results.js";
 
 export const DELETE_TOOL_NAME = "delete_interaction_content";
 
@@ -18,14 +27,7 @@ const inputSchema = z
   .object({
     guid: guidSchema,
     contentKey: contentKeySchema,
-    confirmationToken: z
-      .string()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe(
-        "Only when a previous call returned status confirmation_required: the token it gave, passed back after the user explicitly agreed in the conversation.",
-      ),
+    confirmationToken: confirmationTokenSchema("with the same guid and contentKey"),
   })
   .strict();
 
@@ -43,6 +45,7 @@ const outputSchema = z.object({
   confirmationToken: z.string().optional(),
   expiresAt: z.string().optional(),
   preview: previewSchema.optional(),
+  approvalUrl: approvalUrlSchema,
   error: toolErrorSchema.optional(),
   sandbox: sandboxSchema,
 });
@@ -53,7 +56,9 @@ const DESCRIPTION = `Permanently delete ONE content file of a Vonage Contact Cen
 
 contentKey is either a named key — callRecording, transcript, chatTranscript, attachment, categorizationResult, sentimentSummary, ivrAudioRecording — or the id of one content item as listed by list_interaction_content (voicemails, screen recordings, IVR audio, video recordings, chat attachments, AI summaries; usually a GUID, older voicemails look like voicemail-123).
 
-Confirmation: a person must agree before anything is deleted. If the client can show a prompt, the user is asked directly and the result is deleted or cancelled. Otherwise the result has status confirmation_required with a confirmationToken: show the user exactly what will be deleted, ask them, and only if they clearly agree call this tool again with the same guid, contentKey and that confirmationToken. Never pass a token the user did not approve. If the user declines (status cancelled), do not call again unless the user asks again.`;
+Confirmation: a person must agree before anything is deleted. If the client can show a prompt, the user is asked directly and the result is deleted or cancelled. Otherwise the result has status confirmation_required with a confirmationToken: show the user exactly what will be deleted, ask them, and only if they clearly agree call this tool again with the same guid, contentKey and that confirmationToken. Never pass a token the user did not approve. If the user declines (status cancelled), do not call again unless the user asks again.
+
+If the result also has an approvalUrl, the person must approve on that page: show them the link, and call again with the token only after they say they decided there (until then a call returns error code approval_pending).`;
 
 export function registerDeleteInteractionContentTool(server: McpServer, context: ToolContext): void {
   server.registerTool(
@@ -72,6 +77,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
       },
     },
     async ({ guid, contentKey, confirmationToken }, extra) => {
+      const progressToken = extra._meta?.progressToken;
       const subject = `content '${contentKey}' of interaction ${guid}`;
       const base = { guid, contentKey };
       const sessionId = extra.sessionId;
@@ -103,22 +109,40 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
         token: confirmationToken,
         signal: extra.signal,
         relatedRequestId: extra.requestId,
+        progress:
+          progressToken === undefined
+            ? undefined
+            : (update) => {
+                extra.sendNotification({ method: "notifications/progress", params: { progressToken, ...update } }).catch(() => {});
+              },
       });
 
       switch (decision.kind) {
         case "refused":
           await audit({ event: "decision", outcome: "refused", errorCode: decision.error.code });
-          return errorResult(context, base, decision.error);
-        case "declined":
-          await audit({ event: "decision", confirmation: "elicitation", outcome: decision.action === "cancel" ? "cancelled" : "declined" });
+          return errorResult(context, base, decision.error, decision.approvalUrl);
+        case "declined": {
+          const onPage = decision.method === "approval_page";
+          await audit({
+            event: "decision",
+            confirmation: onPage ? "approval" : "elicitation",
+            outcome: decision.action === "cancel" ? "cancelled" : "declined",
+          });
           return result(
             context,
             { status: "cancelled", ...withPreview },
-            `The user did not confirm: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
+            `${onPage ? "The person chose Cancel on the approval page" : "The user did not confirm"}: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
           );
+        }
         case "token_issued": {
-          const failure = await audit({ event: "confirmation_requested", confirmation: "token", outcome: "token_issued" });
+          const { approvalUrl } = decision;
+          const failure = await audit({
+            event: "confirmation_requested",
+            confirmation: approvalUrl ? "approval" : "token",
+            outcome: "token_issued",
+          });
           if (failure) return errorResult(context, base, AUDIT_FAILED(failure));
+          const callAgain = `call ${DELETE_TOOL_NAME} again with the same guid and contentKey`;
           return result(
             context,
             {
@@ -126,8 +150,13 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
               ...withPreview,
               confirmationToken: decision.token,
               expiresAt: decision.expiresAt.toISOString(),
+              ...(approvalUrl ? { approvalUrl } : {}),
             },
-            `Confirmation required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. Ask the user in the conversation whether to delete it. Only if they clearly agree, call ${DELETE_TOOL_NAME} again with the same guid and contentKey and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
+            `${approvalUrl ? "Approval" : "Confirmation"} required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. ${
+              approvalUrl
+                ? approvalText(decision, callAgain)
+                : `Ask the user in the conversation whether to delete it. Only if they clearly agree, ${callAgain} and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`
+            }`,
           );
         }
         case "approved":
@@ -141,7 +170,9 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
           client,
           DELETE_TOOL_NAME,
           base,
-          decision.method === "token" ? { method: "token", claim: decision.claim } : { method: decision.method },
+          decision.method === "elicitation"
+            ? { method: "elicitation" }
+            : { method: decision.method === "approval_page" ? "approval" : "token", claim: decision.claim },
           { signal: extra.signal, sessionId, onWait: progressFor(extra, 1)?.onWait(0) },
         );
         return deletionResult(context, base, withPreview, subject, outcome);
@@ -188,10 +219,21 @@ function result(context: ToolContext, structured: DeleteOutput, text: string, is
   return toolResult(structured, text, { isError, sandbox: context.config.sandbox });
 }
 
-function errorResult(context: ToolContext, base: { guid: string; contentKey: string }, error: ToolError): CallToolResult {
+function errorResult(
+  context: ToolContext,
+  base: { guid: string; contentKey: string },
+  error: ToolError,
+  approvalUrl?: string,
+): CallToolResult {
   return result(
     context,
-    { status: "error", ...base, ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}), error },
+    {
+      status: "error",
+      ...base,
+      ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}),
+      ...(approvalUrl ? { approvalUrl } : {}),
+      error,
+    },
     errorText(error),
     true,
   );

@@ -11,7 +11,16 @@ import { AUDIT_FAILED, auditItem, type PreparedItem, performDeletion, prepareFro
 import { shuttingDown, trackDeletion } from "./in-flight.js";
 import { type InteractionLookup, lookupInteraction } from "./lookup.js";
 import { progressFor } from "./progress.js";
-import { errorText, previewSchema, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
+import {
+  approvalText,
+  approvalUrlSchema,
+  confirmationTokenSchema,
+  errorText,
+  previewSchema,
+  sandboxSchema,
+  toolErrorSchema,
+  toolResult,
+} from "./results.js";
 
 export const BULK_DELETE_TOOL_NAME = "delete_interaction_contents";
 const MAX_ITEMS = 100;
@@ -38,14 +47,7 @@ const inputSchema = z
         });
       })
       .describe("The content items to delete, 1-100 {guid, contentKey} pairs, no duplicates."),
-    confirmationToken: z
-      .string()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe(
-        "Only when a previous call returned status confirmation_required: its token, passed back with the same items (any order) after the user explicitly agreed.",
-      ),
+    confirmationToken: confirmationTokenSchema("with the same items (any order)"),
   })
   .strict();
 
@@ -72,6 +74,7 @@ const outputSchema = z.object({
   failed: z.number().int().describe("How many items ended in an error or were not attempted."),
   confirmationToken: z.string().optional(),
   expiresAt: z.string().optional(),
+  approvalUrl: approvalUrlSchema,
   error: toolErrorSchema.optional().describe("Why the whole request was refused, when it was."),
   sandbox: sandboxSchema,
 });
@@ -82,7 +85,7 @@ const DESCRIPTION = `Permanently delete SEVERAL content files of Vonage Contact 
 
 items: 1-100 {guid, contentKey} pairs (same rules as delete_interaction_content; no duplicates). Items that are already gone are reported as not_found and left out of the confirmation; if any item is of a kind the administrator does not allow, the whole request is refused.
 
-Confirmation works as for delete_interaction_content: a prompt listing every item, or status confirmation_required with one confirmationToken for exactly this set of items (any order) — ask the user, and only if they clearly agree call again with the same items and the token. Deletions then run strictly one at a time (the API rate-limits concurrent deletions); each item is reported on its own, and one failure never stops the others.`;
+Confirmation works as for delete_interaction_content: a prompt listing every item, or status confirmation_required with one confirmationToken for exactly this set of items (any order) — ask the user, and only if they clearly agree call again with the same items and the token. Deletions then run strictly one at a time (the API rate-limits concurrent deletions); each item is reported on its own, and one failure never stops the others. If the result also has an approvalUrl, the person must approve on that page first: show them the link and call again with the token only after they say they decided there.`;
 
 export function registerDeleteInteractionContentsTool(server: McpServer, context: ToolContext): void {
   server.registerTool(
@@ -111,8 +114,11 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
         const failed = structured.results.filter((r) => r.status === "error" || r.status === "not_attempted").length;
         return toolResult({ ...structured, deleted, failed }, text, { isError, sandbox: context.config.sandbox });
       };
-      const refuseAll = (error: ToolError, results: ItemResult[] = items.map((i) => ({ ...i, status: "not_attempted" as const }))) =>
-        respond({ status: "error", results, error }, errorText(error), true);
+      const refuseAll = (
+        error: ToolError,
+        results: ItemResult[] = items.map((i) => ({ ...i, status: "not_attempted" as const })),
+        approvalUrl?: string,
+      ) => respond({ status: "error", results, error, ...(approvalUrl ? { approvalUrl } : {}) }, errorText(error), true);
 
       const configured = await context.api(extra.signal);
       if (!configured.ok) return refuseAll(configured.error);
@@ -195,43 +201,57 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
               { event: "decision", outcome: "refused", errorCode: decision.error.code },
               sessionId,
             );
-          return refuseAll(decision.error);
-        case "declined":
-          for (const p of plan)
+          return refuseAll(decision.error, undefined, decision.approvalUrl);
+        case "declined": {
+          const onPage = decision.method === "approval_page";
+          // With a token, the plan is not rebuilt: record the refusal against the items named.
+          for (const p of plan.length > 0 ? plan.map((q) => q.item) : items)
             await auditItem(
               context,
               BULK_DELETE_TOOL_NAME,
-              p.item,
-              { event: "decision", confirmation: "elicitation", outcome: decision.action === "cancel" ? "cancelled" : "declined" },
+              p,
+              {
+                event: "decision",
+                confirmation: onPage ? "approval" : "elicitation",
+                outcome: decision.action === "cancel" ? "cancelled" : "declined",
+              },
               sessionId,
             );
           for (const r of results.values()) if (r.status === "pending") r.status = "cancelled";
           return respond(
             { status: "cancelled", results: [...results.values()] },
-            `The user did not confirm: nothing was deleted. Do not try again unless the user asks again.`,
+            `${onPage ? "The person chose Cancel on the approval page" : "The user did not confirm"}: nothing was deleted. Do not try again unless the user asks again.`,
           );
+        }
         case "token_issued": {
+          const { approvalUrl } = decision;
           for (const p of plan) {
             const failure = await auditItem(
               context,
               BULK_DELETE_TOOL_NAME,
               p.item,
-              { event: "confirmation_requested", confirmation: "token", outcome: "token_issued" },
+              { event: "confirmation_requested", confirmation: approvalUrl ? "approval" : "token", outcome: "token_issued" },
               sessionId,
             );
             if (failure) return refuseAll(AUDIT_FAILED(failure));
           }
+          const callAgain = `call ${BULK_DELETE_TOOL_NAME} again with the same items`;
           return respond(
             {
               status: "confirmation_required",
               results: [...results.values()],
               confirmationToken: decision.token,
               expiresAt: decision.expiresAt.toISOString(),
+              ...(approvalUrl ? { approvalUrl } : {}),
             },
-            `Confirmation required: nothing has been deleted yet. ${question(
+            `${approvalUrl ? "Approval" : "Confirmation"} required: nothing has been deleted yet. ${question(
               plan,
               [...results.values()].filter((r) => r.status === "error"),
-            )}\n\nAsk the user in the conversation whether to delete all of these. Only if they clearly agree, call ${BULK_DELETE_TOOL_NAME} again with the same items and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`,
+            )}\n\n${
+              approvalUrl
+                ? approvalText(decision, callAgain)
+                : `Ask the user in the conversation whether to delete all of these. Only if they clearly agree, ${callAgain} and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`
+            }`,
           );
         }
         case "approved":
@@ -240,7 +260,7 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
 
       // With a token, the plan is what the person was asked about when it was issued.
       let planKeys: Set<string>;
-      if (decision.method === "token") {
+      if (decision.method !== "elicitation") {
         planKeys = new Set(Array.isArray(decision.payload) ? decision.payload.map(String) : []);
         for (const r of results.values())
           if (!planKeys.has(itemKey(r)))
@@ -258,7 +278,10 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
       const todo = items.filter((i) => planKeys.has(itemKey(i)));
 
       const progress = progressFor(extra, todo.length);
-      const approval = decision.method === "token" ? { method: "token" as const, claim: decision.claim } : { method: decision.method };
+      const approval =
+        decision.method === "elicitation"
+          ? { method: "elicitation" as const }
+          : { method: decision.method === "approval_page" ? ("approval" as const) : ("token" as const), claim: decision.claim };
       // Tracked as one: shutting down lets the item in flight finish, starts no other, and reports.
       return trackDeletion(async () => {
         let stopped = false;
@@ -293,7 +316,7 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
             });
         }
         // The token is used up by this call, even if no DELETE went out (e.g. cancelled at once).
-        if (decision.method === "token") decision.claim.spend();
+        if (decision.method !== "elicitation") decision.claim.spend();
 
         return summarize([...results.values()], stopped, context.config.dryRun, respond);
       });

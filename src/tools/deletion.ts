@@ -172,12 +172,10 @@ export async function performDeletion(
         ...(outcome.error.httpStatus !== undefined ? { httpStatus: outcome.error.httpStatus } : {}),
         ...(outcome.error.outcomeUnknown ? { outcomeUnknown: true } : {}),
       };
+  if (!outcome.ok && outcome.error.outcomeUnknown) log.warn(`the outcome of deleting ${subject} is unknown`, { code: outcome.error.code });
   const auditWarning = await auditItem(context, tool, item, record, options.sessionId);
   const warning = auditWarning ? { auditWarning } : {};
-  if (!outcome.ok) {
-    if (outcome.error.outcomeUnknown) log.warn(`the outcome of deleting ${subject} is unknown`, { code: outcome.error.code });
-    return { status: "error", error: outcome.error, ...warning };
-  }
+  if (!outcome.ok) return { status: "error", error: outcome.error, ...warning };
   return {
     status: "deleted",
     httpStatus: outcome.response.status,

@@ -20,12 +20,17 @@ export function deletionsInFlight(): number {
   return running.size;
 }
 
+/** From now on, no deletion and no retry starts. */
+export function stopNewDeletions(): void {
+  stopping.abort();
+}
+
 /**
  * Stops new deletions and retries, then waits up to `graceMs` for those in flight to finish.
  * Resolves to how many are still running (their outcome is unknown).
  */
 export async function drainDeletions(graceMs: number): Promise<number> {
-  stopping.abort();
+  stopNewDeletions();
   if (running.size > 0) {
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {

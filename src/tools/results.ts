@@ -24,8 +24,32 @@ export const previewSchema = z
   })
   .describe("What the item is, from the interaction's listing (absent when no preview was available).");
 
+export const approvalUrlSchema = z
+  .string()
+  .optional()
+  .describe(
+    "Approval mode: the page (on this computer) where the person approves or cancels. Show it to the user; the confirmationToken works only after they approved there.",
+  );
+
+/** What the model must do with an approval link: show it, wait for the person, then call again with the token. */
+export function approvalText(issued: { token: string; expiresAt: Date; approvalUrl?: string; reason: string }, callAgain: string): string {
+  return `${issued.reason === "approval_timeout" ? "The person has not decided on the approval page yet. " : ""}Show the user this link and ask them to open it in a browser on this computer, where they can approve or cancel: ${issued.approvalUrl} . Do not open the link yourself. After the user says they decided, ${callAgain} and confirmationToken "${issued.token}" (works only after their approval on the page, single use, expires ${issued.expiresAt.toISOString()}).`;
+}
+
 export function errorText(error: ToolError): string {
   return `Error (${error.code}): ${error.message}${error.upstreamMessage ? ` API said: ${error.upstreamMessage}` : ""}`;
+}
+
+/** The optional token input of the destructive tools; `passBack` says what must come with it. */
+export function confirmationTokenSchema(passBack: string) {
+  return z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      `Only when a previous call returned status confirmation_required: its token, passed back ${passBack} after the user explicitly agreed in the conversation.`,
+    );
 }
 
 export const sandboxSchema = z

@@ -8,6 +8,8 @@ export type ErrorCode =
   | "auth_failed"
   | "confirmation_invalid"
   | "elicitation_unsupported"
+  | "approval_pending"
+  | "approval_unavailable"
   | "bad_request"
   | "unauthorized"
   | "forbidden"

@@ -4,7 +4,16 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { DEFAULT_CLIENTS, type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { type Connected, connect, countingApprover, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
+import {
+  type Connected,
+  connect,
+  countingApprover,
+  type ElicitHandler,
+  SECRET_TOKEN,
+  SECRET_TOKEN_SCOPES,
+  structured,
+  textOf,
+} from "../helpers/mcp.js";
 
 const TOOL = "delete_interaction_content";
 const CLIENT_ID = "e2e-client";
@@ -40,8 +49,8 @@ afterEach(async () => {
 
 const approve = () => ({ action: "accept" as const, content: { confirm: true } });
 
-async function server(options: { env?: Record<string, string>; elicit?: Parameters<typeof connect>[0]["elicit"] } = {}) {
-  const env = {
+async function server(options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) {
+  const env: Record<string, string> = {
     VCC_CLIENT_ID: CLIENT_ID,
     VCC_CLIENT_SECRET: CLIENT_SECRET,
     VCC_API_BASE_URL: sim.apiBaseUrl,

@@ -3,7 +3,16 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { type Connected, connect, countingApprover, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
+import {
+  type Connected,
+  connect,
+  countingApprover,
+  type ElicitHandler,
+  SECRET_TOKEN,
+  SECRET_TOKEN_SCOPES,
+  structured,
+  textOf,
+} from "../helpers/mcp.js";
 
 const TOOL = "delete_interaction_content";
 let sim: Simulator;
@@ -25,7 +34,7 @@ afterEach(async () => {
   }
 });
 
-async function server(options: { env?: Record<string, string>; elicit?: Parameters<typeof connect>[0]["elicit"] } = {}) {
+async function server(options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) {
   const c = await connect({
     env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, ...options.env },
     elicit: options.elicit,

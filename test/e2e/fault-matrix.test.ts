@@ -14,6 +14,8 @@ const TOOL = "delete_interaction_content";
 const TARGET = { guid: SEED.inboundCall, contentKey: "callRecording" };
 /** Per-attempt timeout in this suite: long enough for a healthy local request on a slow machine. */
 const TIMEOUT_MS = 1000;
+/** An error body long enough to be cut or sent in pieces. */
+const LONG_BODY = JSON.stringify({ message: `Service unavailable: ${"x".repeat(400)}` });
 const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -260,20 +262,19 @@ const ROWS: Row[] = [
     expect: { status: "deleted", httpStatus: 204, deletes: 1, gone: true },
   },
   {
-    name: "a truncated body after a success status: the status decides",
+    name: "a success cut off inside its status line: outcome unknown, the retry's 404 confirms it",
     faults: [{ truncate: true }],
-    expect: { status: "deleted", deletes: 1, gone: true },
+    expect: { status: "deleted", verifiedByAbsence: true, httpStatus: 404, deletes: 2, gone: true },
   },
   {
-    name: "a slowly sent body after a success status",
-    faults: [{ slowBodyMs: 50 }],
-    expect: { status: "deleted", deletes: 1, gone: true },
+    name: "a 503 whose body is cut off: the status decides, retried",
+    faults: [{ status: 503, body: LONG_BODY, truncate: true }],
+    expect: { status: "deleted", httpStatus: 204, deletes: 2, gone: true },
   },
   {
-    name: "a body sent slower than the timeout after a success status: the status decides",
-    faults: [{ slowBodyMs: TIMEOUT_MS }],
-    expect: { status: "deleted", deletes: 1, gone: true },
-    settleMs: TIMEOUT_MS,
+    name: "a 503 whose body comes slower than the timeout: the status decides, retried",
+    faults: [{ status: 503, body: LONG_BODY, slowBodyMs: TIMEOUT_MS }],
+    expect: { status: "deleted", httpStatus: 204, deletes: 2, gone: true },
   },
   // The lookup before the prompt (GET) is retried within its own short limit.
   {
@@ -289,6 +290,11 @@ const ROWS: Row[] = [
   {
     name: "lookup: a truncated answer is retried",
     lookupFaults: [{ truncate: true }],
+    expect: { status: "deleted", httpStatus: 204, deletes: 1, gone: true },
+  },
+  {
+    name: "lookup: an answer slower than the timeout is retried",
+    lookupFaults: [{ slowBodyMs: TIMEOUT_MS }],
     expect: { status: "deleted", httpStatus: 204, deletes: 1, gone: true },
   },
 ];

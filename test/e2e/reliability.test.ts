@@ -133,7 +133,10 @@ describe("cancellation", () => {
     expect(error).toBeDefined();
     await until(() => deletions(audit).length === 1, "the audit record");
     expect(deletions(audit)[0]).toMatchObject({ outcome: "error", errorCode: "cancelled", outcomeUnknown: true, attempts: 1 });
-    expect(c.stderr()).toMatch(/the outcome of deleting content 'callRecording' of interaction .* is unknown/);
+    await until(
+      () => /the outcome of deleting content 'callRecording' of interaction .* is unknown/.test(c.stderr()),
+      "the warning on stderr",
+    );
     await until(() => sim.requests("DELETE")[0]?.status !== undefined, "the simulator to finish the DELETE");
     expect(sim.requests("DELETE")).toHaveLength(1);
   });

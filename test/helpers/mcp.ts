@@ -1,9 +1,18 @@
 // Spawns the built server over stdio and drives it with the SDK Client, as a real MCP client would.
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { type CallToolResult, ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  type CallToolResult,
+  ElicitationCompleteNotificationSchema,
+  ElicitRequestSchema,
+  type ElicitResult,
+} from "@modelcontextprotocol/sdk/types.js";
 
 export const SERVER_ENTRY = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
 
@@ -12,6 +21,7 @@ export const SECRET_TOKEN = "e2e-secret-access-token-7c41d9";
 export const SECRET_TOKEN_SCOPES = ["interaction-content:read", "interaction-content:delete"];
 
 export type ElicitHandler = (params: { message: string; requestedSchema?: unknown }) => Promise<ElicitResult> | ElicitResult;
+export type UrlElicitHandler = (params: { message: string; url: string; elicitationId: string }) => Promise<ElicitResult> | ElicitResult;
 
 export interface Connected {
   client: Client;
@@ -19,7 +29,9 @@ export interface Connected {
   stderr(): string;
   /** Every tool result seen, for leak checks. */
   results: CallToolResult[];
-  call(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+  /** elicitationIds of every notifications/elicitation/complete received. */
+  completedElicitations: string[];
+  call(name: string, args: Record<string, unknown>, options?: RequestOptions): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
@@ -28,12 +40,41 @@ export interface ConnectOptions {
   args?: string[];
   /** Declare form elicitation and answer prompts with this handler. */
   elicit?: ElicitHandler;
+  /** Declare URL-mode elicitation and answer URL prompts with this handler. */
+  elicitUrl?: UrlElicitHandler;
   cwd?: string;
 }
 
 /** The minimal environment a child needs, plus the test's own variables (nothing inherited). */
 export function childEnv(env: Record<string, string> = {}): Record<string, string> {
   return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env };
+}
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node <args>` to its end with childEnv(env), in a temporary directory unless told otherwise. */
+export function runNode(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      env: childEnv(options.env),
+      cwd: options.cwd ?? tmpdir(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Connected> {
@@ -49,27 +90,48 @@ export async function connect(options: ConnectOptions = {}): Promise<Connected> 
   transport.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
+  return connectClient(transport, options, () => stderr);
+}
+
+/** Connects an SDK Client over `transport`, declaring form (`elicit`) and URL-mode (`elicitUrl`) elicitation when given. */
+export async function connectClient(
+  transport: Transport,
+  options: Pick<ConnectOptions, "elicit" | "elicitUrl">,
+  stderr: () => string,
+): Promise<Connected> {
+  const elicitation = {
+    ...(options.elicit ? { form: {} } : {}),
+    ...(options.elicitUrl ? { url: {} } : {}),
+  };
   const client = new Client(
     { name: "e2e-test-client", version: "1.0.0" },
-    { capabilities: options.elicit ? { elicitation: { form: {} } } : {} },
+    { capabilities: options.elicit || options.elicitUrl ? { elicitation } : {} },
   );
-  if (options.elicit) {
-    const handler = options.elicit;
-    client.setRequestHandler(ElicitRequestSchema, async (request) =>
-      handler({
-        message: request.params.message,
-        requestedSchema: "requestedSchema" in request.params ? request.params.requestedSchema : undefined,
-      }),
-    );
+  if (options.elicit || options.elicitUrl) {
+    const { elicit, elicitUrl } = options;
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      const params = request.params;
+      if (params.mode === "url") {
+        if (!elicitUrl) throw new Error("this test client does not do URL elicitation");
+        return elicitUrl({ message: params.message, url: params.url, elicitationId: params.elicitationId });
+      }
+      if (!elicit) throw new Error("this test client does not do form elicitation");
+      return elicit({ message: params.message, requestedSchema: "requestedSchema" in params ? params.requestedSchema : undefined });
+    });
   }
+  const completedElicitations: string[] = [];
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
+    completedElicitations.push(notification.params.elicitationId);
+  });
   await client.connect(transport);
   const results: CallToolResult[] = [];
   return {
     client,
-    stderr: () => stderr,
+    stderr,
     results,
-    call: async (name, args) => {
-      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+    completedElicitations,
+    call: async (name, args, requestOptions) => {
+      const result = (await client.callTool({ name, arguments: args }, undefined, requestOptions)) as CallToolResult;
       results.push(result);
       return result;
     },

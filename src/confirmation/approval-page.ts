@@ -1,0 +1,142 @@
+// The HTML of the loopback approval page: plain forms, no JavaScript, one inline stylesheet allowed
+// by its hash in the Content-Security-Policy. Pure functions, so the wording is easy to test.
+import { createHash } from "node:crypto";
+import { formatBytes, formatDate, humanType } from "../tools/format.js";
+import type { ConfirmationItem } from "./confirmer.js";
+import type { ApprovalPageView } from "./store.js";
+
+const CSS = `
+:root{color-scheme:light;--ink:#1d1d1f;--muted:#5b5b66;--line:#d9d9e0;--bg:#f5f5f7;--danger:#b3261e;--danger-ink:#fff}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+main{max-width:40rem;margin:0 auto;padding:1.25rem 1rem 2rem}
+.eyebrow{margin:0 0 .25rem;color:var(--muted);font-size:.875rem}
+h1{margin:0 0 .75rem;font-size:1.5rem;line-height:1.25}
+.card{background:#fff;border:1px solid var(--line);border-radius:.75rem;padding:1rem;margin:1rem 0}
+dl{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}
+dt{color:var(--muted)}
+dd{margin:0;overflow-wrap:anywhere}
+code{font:.95em/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+.note{margin:.75rem 0 0;color:var(--muted)}
+.warning{border-left:.3rem solid var(--danger);background:#fdecea;padding:.75rem 1rem;border-radius:.25rem}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;margin:1.25rem 0}
+button{flex:1 1 12rem;min-height:3rem;padding:.75rem 1rem;border-radius:.5rem;font:inherit;font-weight:600;cursor:pointer}
+.danger{background:var(--danger);color:var(--danger-ink);border:1px solid var(--danger)}
+.secondary{background:#fff;color:var(--ink);border:1px solid #8e8e99}
+button:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
+.small{color:var(--muted);font-size:.875rem}
+@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dd{margin-bottom:.5rem}h1{font-size:1.3rem}code{font-size:.85em}}
+`.trim();
+
+/** The page's Content-Security-Policy: nothing but the one stylesheet, forms only to this server, no framing. */
+export const PAGE_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash("sha256").update(CSS, "utf8").digest("base64")}'`,
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function itemCard(item: ConfirmationItem): string {
+  const rows: [string, string][] = [
+    ["Interaction", `<code>${escapeHtml(item.guid)}</code>`],
+    ["Content key", `<code>${escapeHtml(item.contentKey)}</code>`],
+  ];
+  const preview = item.preview;
+  if (preview) {
+    const type = humanType(preview.type);
+    rows.push(["Type", escapeHtml(preview.contentType ? `${type} (${preview.contentType})` : type)]);
+    if (preview.contentLength !== undefined)
+      rows.push(["Size", escapeHtml(`${formatBytes(preview.contentLength)} (${preview.contentLength.toLocaleString("en-US")} bytes)`)]);
+    if (preview.lastModified) rows.push(["Last modified", escapeHtml(formatDate(preview.lastModified))]);
+  }
+  const list = `<dl>${rows.map(([term, value]) => `<dt>${term}</dt><dd>${value}</dd>`).join("")}</dl>`;
+  const note = preview
+    ? ""
+    : `<p class="note">No preview available: the server has no details of this content (type, size, date), so check the interaction and content key carefully.</p>`;
+  return `<section class="card">${list}${note}</section>`;
+}
+
+function document(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<p class="eyebrow">Vonage Contact Center · deletion approval</p>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+function minutesLeft(expiresAt: Date, now: Date): string {
+  const minutes = Math.max(0, Math.round((expiresAt.getTime() - now.getTime()) / 60_000));
+  if (minutes < 1) return "in less than a minute";
+  return minutes === 1 ? "in about 1 minute" : `in about ${minutes} minutes`;
+}
+
+/** The page for one approval, in whatever state it is. `action` is the page's own path. */
+export function renderApprovalPage(view: ApprovalPageView, action: string, now: Date = new Date()): string {
+  const items = view.items.map(itemCard).join("\n");
+  const count = view.items.length === 1 ? "this content" : `these ${view.items.length} content files`;
+  switch (view.state) {
+    case "pending":
+      return document(
+        "Approve permanent deletion?",
+        `<h1>Delete ${count} permanently?</h1>
+<p>Your AI assistant asks to delete the following from Vonage Contact Center. Nothing has been deleted yet.</p>
+${items}
+<p class="warning"><strong>This cannot be undone.</strong> Once deleted, the content is gone for good.</p>
+<form method="post" action="${escapeHtml(action)}">
+<input type="hidden" name="formKey" value="${escapeHtml(view.formKey)}">
+<div class="actions">
+<button class="danger" type="submit" name="decision" value="approve">Delete permanently</button>
+<button class="secondary" type="submit" name="decision" value="reject">Cancel</button>
+</div>
+</form>
+<p class="small">Only approve a deletion you asked for. This page can be answered once; it expires at ${escapeHtml(formatDate(view.expiresAt.toISOString()))} (${minutesLeft(view.expiresAt, now)}).</p>`,
+      );
+    case "approved":
+      return document(
+        "Deletion approved",
+        `<h1>Approved. Return to your assistant.</h1>
+<p>You approved the permanent deletion of:</p>
+${items}
+<p>Go back to your assistant: it carries out the deletion and tells you the result. If it is waiting for you, tell it that you approved. You can close this page.</p>`,
+      );
+    case "rejected":
+      return document(
+        "Deletion cancelled",
+        `<h1>Cancelled. Nothing was deleted.</h1>
+${items}
+<p>Return to your assistant: it will not delete this. If it is waiting for you, tell it that you cancelled. You can close this page.</p>`,
+      );
+    case "withdrawn":
+      return messagePage(
+        "This request is no longer active",
+        "The assistant withdrew this request before you decided. Nothing was deleted. Return to your assistant and ask again if you still want the deletion.",
+      );
+    case "expired":
+      return messagePage(
+        "This approval link has expired",
+        "Nothing was deleted through this link. Return to your assistant and ask again if you still want the deletion.",
+      );
+  }
+}
+
+/** A page that only says something: an invalid link, a refused form. */
+export function messagePage(title: string, text: string): string {
+  return document(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>`);
+}

@@ -1,0 +1,140 @@
+// Fault injection: what to do instead of (or around) the normal answer, for the next requests or
+// for every request of a route, set by options, by the in-process API or from the command line.
+import type { Answer } from "./answer.js";
+import type { RouteName } from "./routes.js";
+
+/** One thing to do instead of (or around) the normal answer. */
+export interface Fault {
+  /** Answer with this status instead (the normal action is not performed). */
+  status?: number;
+  /** The body of that answer (any text: JSON, plain text, an HTML error page). Also replaces the normal answer. */
+  body?: string;
+  /** Its Content-Type; by default guessed from the body (HTML, JSON or plain text). */
+  contentType?: string;
+  /** Sent as the Retry-After header (seconds or an HTTP date). */
+  retryAfter?: string;
+  /** Wait this long before answering. */
+  latencyMs?: number;
+  /** Destroy the connection without answering: before the action took effect, or after it. */
+  drop?: "before" | "after";
+  /**
+   * Send the headers and only part of the body, then cut the connection. An answer without a body
+   * (a 204 after a deletion that took effect) is cut inside its status line.
+   */
+  truncate?: boolean;
+  /** Send the body in up to 16 pieces, this many ms apart. */
+  slowBodyMs?: number;
+}
+
+/** A fault in the `faults` option of startSimulator. */
+export interface FaultRule extends Fault {
+  /** Which route it applies to (default "*": every route, the token endpoint included). */
+  route?: RouteName | "*";
+  /** Apply to every matching request until reset (default: only to the next one). */
+  standing?: boolean;
+}
+
+/** Queued faults (used once each, in order) and standing ones (used until cleared). */
+export class FaultBook {
+  #queued: { route: RouteName | "*"; fault: Fault }[] = [];
+  readonly #standing = new Map<RouteName | "*", Fault>();
+
+  constructor(rules: readonly FaultRule[] = []) {
+    this.load(rules);
+  }
+
+  /** Clear everything, then apply these rules. */
+  load(rules: readonly FaultRule[]): void {
+    this.#queued = [];
+    this.#standing.clear();
+    for (const { route = "*", standing, ...fault } of rules) {
+      if (standing) this.#standing.set(route, fault);
+      else this.#queued.push({ route, fault });
+    }
+  }
+
+  queue(route: RouteName | "*", faults: Fault[]): void {
+    for (const fault of faults) this.#queued.push({ route, fault });
+  }
+
+  setStanding(route: RouteName | "*", fault: Fault | undefined): void {
+    if (fault) this.#standing.set(route, fault);
+    else this.#standing.delete(route);
+  }
+
+  /** The fault for a request on this route: the first queued one that matches, else a standing one. */
+  take(route: RouteName): Fault | undefined {
+    const index = this.#queued.findIndex((q) => q.route === route || q.route === "*");
+    if (index >= 0) return this.#queued.splice(index, 1)[0]?.fault;
+    return this.#standing.get(route) ?? this.#standing.get("*");
+  }
+
+  /** How many queued faults are still waiting. */
+  get pending(): number {
+    return this.#queued.length;
+  }
+}
+
+/** Whether the fault replaces the normal answer (and so the action is not performed). */
+export function replacesAnswer(fault: Fault | undefined): boolean {
+  return fault !== undefined && fault.drop === undefined && (fault.status !== undefined || fault.body !== undefined);
+}
+
+/** The answer a replacing fault gives. */
+export function faultAnswer(fault: Fault): Answer {
+  const body = fault.body ?? "";
+  const headers: Record<string, string> = {};
+  if (body) headers["content-type"] = fault.contentType ?? guessContentType(body);
+  if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
+  return { status: fault.status ?? 500, headers, body: Buffer.from(body) };
+}
+
+function guessContentType(body: string): string {
+  if (body.trimStart().startsWith("<")) return "text/html; charset=utf-8";
+  try {
+    JSON.parse(body);
+    return "application/json; charset=utf-8";
+  } catch {
+    return "text/plain; charset=utf-8";
+  }
+}
+
+const HTML_PAGE = (status: number) =>
+  `<!DOCTYPE html>\n<html><head><title>${status} Error</title></head><body><h1>${status} Error</h1><p>The gateway could not complete the request.</p></body></html>\n`;
+
+/**
+ * The command line's `--fail-next` list, e.g. "429,503,500:html,drop-after". Each entry is one
+ * fault for the next request: a status (JSON `{"message":…}` body; `:html`, `:text` or `:empty`
+ * for another body; 429 and 503 carry `Retry-After: <retryAfter>`), `drop-before`, `drop-after`,
+ * `truncate` or `slow`.
+ */
+export function parseFaultList(text: string, retryAfter = "1"): Fault[] {
+  return text.split(",").map((raw) => {
+    const entry = raw.trim();
+    if (entry === "drop-before" || entry === "drop-after") return { drop: entry === "drop-before" ? "before" : "after" };
+    if (entry === "truncate") return { truncate: true };
+    if (entry === "slow") return { slowBodyMs: 250 };
+    const match = entry.match(/^([1-5]\d\d)(?::(json|html|text|empty))?$/);
+    if (!match) {
+      throw new Error(
+        `'${entry}' is not a fault: use a status such as 429, 500 or 503 (optionally :html, :text or :empty), drop-before, drop-after, truncate or slow`,
+      );
+    }
+    const status = Number(match[1]);
+    const fault: Fault = { status };
+    if (status === 429 || status === 503) fault.retryAfter = retryAfter;
+    switch (match[2]) {
+      case "html":
+        fault.body = HTML_PAGE(status);
+        break;
+      case "text":
+        fault.body = `Error ${status} (simulated)`;
+        break;
+      case "empty":
+        break;
+      default:
+        fault.body = JSON.stringify({ message: `Simulated ${status} (fault injection)` });
+    }
+    return fault;
+  });
+}

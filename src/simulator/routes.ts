@@ -1,0 +1,215 @@
+// The six Interaction Content API routes: which route a request is, the documented GUID and
+// content-key rules, and what each route answers. Authentication, scopes, rate limits and faults
+// are applied before these handlers run (server.ts).
+//
+// The GUID and key rules are written out here on purpose instead of reusing src/vcc/ids.ts: the
+// simulator stands for the service, so a mistake in the client's validation must not be mirrored.
+import { type Answer, emptyAnswer, jsonAnswer, messageAnswer } from "./answer.js";
+import { contentBody, type SimInteraction } from "./seed.js";
+
+export type RouteName =
+  | "token"
+  | "list-interactions"
+  | "get-interaction"
+  | "get-content"
+  | "delete-content"
+  | "delete-interaction"
+  | "delete-batch"
+  | "unknown";
+
+export const API_PREFIX = "/interaction-content";
+export const TOKEN_PATH = "/Auth/connect/token";
+export const MAX_BATCH = 1000;
+
+/** Routes that delete: they need the delete scope and must not run concurrently. */
+export const DELETE_ROUTES: readonly RouteName[] = ["delete-content", "delete-interaction", "delete-batch"];
+
+export interface ApiRequest {
+  route: RouteName;
+  /** Decoded path segments after /interaction-content: ["interactions", guid?, "content"?, key?]. */
+  segments: string[];
+  query: URLSearchParams;
+  range?: string;
+  body: string;
+}
+
+/** The live data the routes read and change (replaced wholesale by reset()). */
+export interface Store {
+  interactions: SimInteraction[];
+  /** Default page size of GET /interactions. */
+  pageSize: number;
+}
+
+/**
+ * Which route a request is for. The path has already been normalised the way URL parsers and
+ * proxies do (dot segments resolved, also %2e), so a content key `..` arrives here as
+ * `DELETE /interactions/{guid}/` — the whole interaction — exactly the danger the docs warn of.
+ */
+export function classify(method: string, pathname: string): { route: RouteName; segments: string[] } {
+  if (pathname === TOKEN_PATH) return { route: "token", segments: [] };
+  if (!pathname.startsWith(`${API_PREFIX}/`)) return { route: "unknown", segments: [] };
+  const raw = pathname.slice(API_PREFIX.length + 1).split("/");
+  // A trailing slash names the same resource, as most web frameworks treat it.
+  if (raw.length > 1 && raw[raw.length - 1] === "") raw.pop();
+  let segments: string[];
+  try {
+    segments = raw.map((s) => decodeURIComponent(s));
+  } catch {
+    return { route: "unknown", segments: [] };
+  }
+  const route = routeOf(method, segments);
+  return { route, segments };
+}
+
+function routeOf(method: string, s: string[]): RouteName {
+  if (s[0] !== "interactions") return "unknown";
+  if (s.length === 1) return method === "GET" ? "list-interactions" : "unknown";
+  if (s.length === 2 && s[1] === "delete-batch") return method === "POST" ? "delete-batch" : "unknown";
+  if (s.length === 2) return method === "GET" ? "get-interaction" : method === "DELETE" ? "delete-interaction" : "unknown";
+  if (s.length === 4 && s[2] === "content") return method === "GET" ? "get-content" : method === "DELETE" ? "delete-content" : "unknown";
+  return "unknown";
+}
+
+/** The documented GUID rules, with the documented messages. */
+export function guidProblem(guid: string): string | undefined {
+  if (guid.length !== 36) return "GUID must be 36 characters in length";
+  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(guid))
+    return `GUID '${guid}' is not a valid UUID string`;
+  return undefined;
+}
+
+/** The documented content-key rules (1–36 characters from 0-9 a-z A-Z ! - _ . , * ' ( )); the messages are ours. */
+export function contentKeyProblem(key: string): string | undefined {
+  if (key.length < 1 || key.length > 36) return "Content key must be between 1 and 36 characters in length";
+  if (!/^[0-9A-Za-z!\-_.,*'()]+$/.test(key)) return `Content key '${key}' contains invalid characters`;
+  return undefined;
+}
+
+function view(i: SimInteraction) {
+  return {
+    guid: i.guid,
+    start: i.start,
+    connectFrom: i.connectFrom,
+    connectTo: i.connectTo,
+    direction: i.direction,
+    handlingAgents: i.handlingAgents,
+    content: i.content,
+  };
+}
+
+/** Only interactions that still hold content exist as far as the API is concerned. */
+function findLive(store: Store, guid: string): SimInteraction | undefined {
+  const lower = guid.toLowerCase();
+  return store.interactions.find((i) => i.guid.toLowerCase() === lower && i.content.length > 0);
+}
+
+/** Answers a request for one of the six API routes (not "token", not "unknown"). */
+export function handleApi(req: ApiRequest, store: Store): Answer {
+  switch (req.route) {
+    case "list-interactions":
+      return listInteractions(req, store);
+    case "delete-batch":
+      return deleteBatch(req, store);
+    default:
+      return handleInteraction(req, store);
+  }
+}
+
+// Pagination is keyed on the last interaction of the page (in start order), not on an offset, so
+// deleting between pages neither skips nor repeats an interaction.
+function listInteractions(req: ApiRequest, store: Store): Answer {
+  const requested = Number(req.query.get("pageSize") ?? store.pageSize);
+  const size = Number.isInteger(requested) && requested > 0 ? Math.min(requested, 100) : store.pageSize;
+  const order = (i: SimInteraction) => `${i.start}|${i.guid.toLowerCase()}`;
+  const live = store.interactions.filter((i) => i.content.length > 0).sort((a, b) => order(a).localeCompare(order(b)));
+  let after = "";
+  const token = req.query.get("continuationToken");
+  if (token) {
+    after = Buffer.from(token, "base64url").toString("utf8");
+    if (!/^\d{4}-.+\|[0-9a-f-]{36}$/.test(after)) return messageAnswer(400, "Invalid continuation token");
+  }
+  const rest = live.filter((i) => order(i) > after);
+  const page = rest.slice(0, size);
+  const last = page[page.length - 1];
+  const next = last && rest.length > size ? Buffer.from(order(last)).toString("base64url") : null;
+  return jsonAnswer(200, { items: page.map(view), meta: { count: page.length, nextContinuationToken: next } });
+}
+
+function deleteBatch(req: ApiRequest, store: Store): Answer {
+  let guids: unknown;
+  try {
+    const parsed: unknown = JSON.parse(req.body);
+    guids = typeof parsed === "object" && parsed !== null ? (parsed as { guids?: unknown }).guids : undefined;
+  } catch {
+    guids = undefined;
+  }
+  if (!Array.isArray(guids)) return messageAnswer(400, 'The request body must be JSON: {"guids":["<interaction GUID>", ...]}');
+  if (guids.length > MAX_BATCH) return messageAnswer(400, `At most ${MAX_BATCH} GUIDs can be deleted in one batch (got ${guids.length})`);
+  const failures: { guid: unknown; message: string; statusCode: number }[] = [];
+  for (const guid of guids) {
+    const problem = typeof guid === "string" ? guidProblem(guid) : "GUID must be a string";
+    if (problem) {
+      failures.push({ guid, message: problem, statusCode: 400 });
+      continue;
+    }
+    // Unknown GUIDs are not an error.
+    const interaction = findLive(store, guid as string);
+    if (interaction) interaction.content = [];
+  }
+  return jsonAnswer(200, { failures });
+}
+
+function handleInteraction(req: ApiRequest, store: Store): Answer {
+  const guid = req.segments[1] ?? "";
+  const problem = guidProblem(guid);
+  if (problem) return messageAnswer(400, problem);
+  const interaction = findLive(store, guid);
+
+  if (req.route === "get-interaction" || req.route === "delete-interaction") {
+    if (!interaction) return messageAnswer(404, `Interaction '${guid}' not found`);
+    if (req.route === "get-interaction") return jsonAnswer(200, view(interaction));
+    interaction.content = [];
+    return emptyAnswer(204);
+  }
+
+  const key = req.segments[3] ?? "";
+  const keyProblem = contentKeyProblem(key);
+  if (keyProblem) return messageAnswer(400, keyProblem);
+  // Named keys (and item ids, which are UUIDs or voicemail-<agent>) match case-insensitively.
+  const lower = key.toLowerCase();
+  const index = interaction ? interaction.content.findIndex((c) => c.contentKey.toLowerCase() === lower) : -1;
+  const item = interaction?.content[index];
+  if (!interaction || !item) return messageAnswer(404, `Content '${key}' not found for interaction '${guid}'`);
+
+  if (req.route === "delete-content") {
+    interaction.content.splice(index, 1);
+    return emptyAnswer(204);
+  }
+  return contentAnswer(item, req.range);
+}
+
+/** GET of a content file, honouring a single `Range: bytes=…` (suffix ranges too); others get the whole file. */
+function contentAnswer(item: SimInteraction["content"][number], rangeHeader: string | undefined): Answer {
+  const total = item.contentLength;
+  const headers: Record<string, string> = {
+    "content-type": item.contentType,
+    "accept-ranges": "bytes",
+    "last-modified": new Date(item.lastModified).toUTCString(),
+  };
+  const range = rangeHeader?.trim().match(/^bytes=(\d*)-(\d*)$/);
+  if (!range || (!range[1] && !range[2])) return { status: 200, headers, body: contentBody(item) };
+  let start: number;
+  let end = total - 1;
+  if (range[1]) {
+    start = Number(range[1]);
+    if (range[2]) end = Math.min(Number(range[2]), end);
+  } else {
+    start = Math.max(0, total - Number(range[2]));
+  }
+  if (start > end || start >= total) return emptyAnswer(416, { "content-range": `bytes */${total}` });
+  return {
+    status: 206,
+    headers: { ...headers, "content-range": `bytes ${start}-${end}/${total}` },
+    body: contentBody(item).subarray(start, end + 1),
+  };
+}

@@ -1,0 +1,320 @@
+// MCP over Streamable HTTP at /mcp. Each MCP session gets its own McpServer, and so its own
+// confirmations and prompts; all sessions share the process's API client (one connection pool).
+// Before anything else, every request must name this server in Host/Origin (DNS rebinding) and,
+// when VCC_HTTP_BEARER is set, carry it.
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { hostname, networkInterfaces } from "node:os";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isInitializeRequest, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { type Config, isLoopbackHost } from "../config.js";
+import { log, redact } from "../log.js";
+import { createServer, type ServerDeps } from "../server.js";
+import { stopNewDeletions } from "../tools/in-flight.js";
+
+export const MCP_PATH = "/mcp";
+/** Tool calls are a few hundred bytes; anything near this is not a real client. */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Beyond this, a new session replaces the longest-idle one (a client that never ends its sessions). */
+const MAX_SESSIONS = 1000;
+/** How long a shutdown waits for calls in progress. */
+const SHUTDOWN_GRACE_MS = 10_000;
+const REALM = 'Bearer realm="vcc-interaction-content-mcp"';
+
+interface Session {
+  /** Set once the initialize request succeeded. */
+  id?: string;
+  server: McpServer;
+  transport: StreamableHTTPServerTransport;
+  /** POST requests being answered (e.g. a tool call waiting for the person's answer). */
+  busy: number;
+  lastActive: number;
+  idleTimer?: NodeJS.Timeout;
+  endReason?: string;
+}
+
+type JsonBody = { ok: true; value: unknown } | { ok: false; status: number; code: number; message: string };
+
+/** Serves until SIGTERM/SIGINT; a port that cannot be bound is one stderr line and exit code 1. */
+export async function serveHttp(deps: ServerDeps, summary: string): Promise<void> {
+  const { config } = deps;
+  const idleMs = config.http.sessionIdleSeconds * 1000;
+  const bearerDigest = config.http.bearer === undefined ? undefined : sha256(config.http.bearer);
+  const sessions = new Map<string, Session>();
+  let allowedHosts = new Set<string>();
+  let closing = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const httpServer = createHttpServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log.error("HTTP request failed", { error });
+      if (!res.headersSent) reply(res, 500, "Internal error");
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refused = checkHostAndOrigin(req, allowedHosts);
+    if (refused) {
+      log.warn(`refused a request: ${refused}`);
+      return reply(res, 403, refused);
+    }
+    if (bearerDigest && !hasBearer(req, bearerDigest)) {
+      log.debug(`refused an unauthenticated request (${req.headers.authorization ? "wrong credentials" : "no Authorization header"})`);
+      return reply(
+        res,
+        401,
+        "Unauthorized: this server requires the token configured in its VCC_HTTP_BEARER, sent as 'Authorization: Bearer <token>'",
+        -32000,
+        {
+          "www-authenticate": REALM,
+        },
+      );
+    }
+    if (new URL(req.url ?? "/", "http://localhost").pathname !== MCP_PATH)
+      return reply(res, 404, `Not found: the MCP endpoint is ${MCP_PATH}`);
+    const method = req.method ?? "";
+    if (method !== "GET" && method !== "POST" && method !== "DELETE")
+      return reply(res, 405, "Method not allowed: use POST, GET or DELETE", -32000, { allow: "GET, POST, DELETE" });
+
+    let body: unknown;
+    if (method === "POST") {
+      const read = await readJson(req);
+      if (!read.ok) return reply(res, read.status, read.message, read.code, read.status === 413 ? { connection: "close" } : {});
+      body = read.value;
+    }
+    const messages = body === undefined ? [] : Array.isArray(body) ? body : [body];
+
+    const sessionId = req.headers["mcp-session-id"];
+    if (typeof sessionId !== "string") {
+      if (!messages.some((m) => isInitializeRequest(m)))
+        return reply(res, 400, "Bad Request: no Mcp-Session-Id header; start a session with an initialize request");
+      if (closing) return reply(res, 503, "The server is shutting down: no new sessions", -32000, { connection: "close" });
+      return startSession(req, res, body);
+    }
+    const session = sessions.get(sessionId);
+    if (!session)
+      return reply(res, 404, "Session not found: it ended (DELETE, idle timeout or restart); start a new session with initialize", -32001);
+    // While shutting down, answers to the server's own prompts (and notifications) still get in,
+    // so that calls in progress can finish; new calls and streams do not.
+    if (closing && method !== "DELETE" && (method === "GET" || messages.some((m) => isJSONRPCRequest(m))))
+      return reply(res, 503, "The server is shutting down: no new calls", -32000, { connection: "close" });
+    return serveSession(session, req, res, body);
+  }
+
+  async function startSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    if (sessions.size >= MAX_SESSIONS && !evictIdlest())
+      return reply(res, 503, "Too many sessions in progress; try again later", -32000, { "retry-after": "5" });
+    const server = createServer(deps);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        session.id = id;
+        sessions.set(id, session);
+        armIdleTimer(session, idleMs);
+        log.info(`session ${short(id)} started (${sessions.size} open)`);
+      },
+      onsessionclosed: () => {
+        session.endReason ??= "closed by the client";
+      },
+    });
+    const session: Session = { server, transport, busy: 0, lastActive: Date.now() };
+    transport.onclose = () => forget(session);
+    server.server.onerror = (error) => log.debug(`session ${short(session.id)}: ${error.message}`);
+    await server.connect(transport);
+    await serveSession(session, req, res, body);
+    // The SDK refused the initialize request (e.g. wrong Accept header): nothing to keep.
+    if (session.id === undefined) await server.close();
+  }
+
+  async function serveSession(session: Session, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    // A GET is a listening stream that may stay open for hours: it neither keeps a session alive
+    // nor holds up a shutdown. POSTs are calls (and answers) in progress.
+    const isCall = req.method === "POST";
+    session.lastActive = Date.now();
+    if (isCall) {
+      session.busy++;
+      inFlight++;
+    }
+    res.once("close", () => {
+      session.lastActive = Date.now();
+      if (!isCall) return;
+      session.busy--;
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+    if (closing) res.setHeader("connection", "close");
+    await session.transport.handleRequest(req, res, body);
+  }
+
+  function armIdleTimer(session: Session, ms: number): void {
+    session.idleTimer = setTimeout(() => {
+      if (session.id === undefined || sessions.get(session.id) !== session) return;
+      const idleFor = Date.now() - session.lastActive;
+      if (session.busy > 0) armIdleTimer(session, idleMs);
+      else if (idleFor < idleMs) armIdleTimer(session, idleMs - idleFor);
+      else void end(session, `idle for ${config.http.sessionIdleSeconds} s`);
+    }, ms);
+    session.idleTimer.unref();
+  }
+
+  function evictIdlest(): boolean {
+    let idlest: Session | undefined;
+    for (const s of sessions.values()) if (s.busy === 0 && (!idlest || s.lastActive < idlest.lastActive)) idlest = s;
+    if (!idlest) return false;
+    log.warn(`${MAX_SESSIONS} sessions open: ending the longest idle one to make room`);
+    void end(idlest, "replaced by a new session (too many sessions)");
+    return true;
+  }
+
+  /** Ends a session: its transport closes, which releases its confirmations and aborts its prompts. */
+  function end(session: Session, reason: string): Promise<void> {
+    session.endReason ??= reason;
+    return session.transport.close();
+  }
+
+  function forget(session: Session): void {
+    clearTimeout(session.idleTimer);
+    if (session.id === undefined || sessions.get(session.id) !== session) return;
+    sessions.delete(session.id);
+    log.info(`session ${short(session.id)} ended (${session.endReason ?? "transport closed"}); ${sessions.size} open`);
+  }
+
+  async function shutdown(signal: string): Promise<void> {
+    if (closing) return;
+    closing = true;
+    log.info(`shutting down (${signal}): refusing new sessions and calls; ${inFlight} request(s) in progress`);
+    // No deletion or retry starts from now on; one in flight may finish within the grace period.
+    stopNewDeletions();
+    if (inFlight > 0) {
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+      await Promise.race([new Promise<void>((resolve) => (drained = resolve)), grace]);
+      if (inFlight > 0)
+        log.warn(
+          `${inFlight} request(s) still in progress after ${SHUTDOWN_GRACE_MS / 1000} s: ending their sessions (a deletion already sent may or may not have happened)`,
+        );
+    }
+    await Promise.all([...sessions.values()].map((session) => end(session, "server shutting down")));
+    httpServer.close();
+    httpServer.closeAllConnections();
+    process.exit(0);
+  }
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(config.http.port, config.http.host, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    const advice = code === "EADDRINUSE" ? ": the port is taken; choose another with --port or VCC_HTTP_PORT (0 picks a free one)" : "";
+    process.stderr.write(
+      `vcc-interaction-content-mcp: cannot listen on ${config.http.host}:${config.http.port} (${code || String(error)})${advice}\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  const { port } = httpServer.address() as AddressInfo;
+  allowedHosts = allowedHostnames(config);
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+  const url = `http://${urlHost(config.http.host)}:${port}${MCP_PATH}`;
+  const wildcard = config.http.host === "0.0.0.0" || config.http.host === "::";
+  // Always printed, whatever the log level: with --port 0 this is the only way to learn the port.
+  process.stderr.write(
+    redact(
+      `[vcc-mcp] listening on ${url}${wildcard ? ` (all interfaces: clients use this machine's name or address, e.g. http://${hostname()}:${port}${MCP_PATH})` : ""}\n`,
+    ),
+  );
+  log.info(
+    `ready on Streamable HTTP: ${summary}, ${bearerDigest ? "clients must authenticate (VCC_HTTP_BEARER)" : "no client authentication (loopback only)"}, sessions end after ${config.http.sessionIdleSeconds} s idle`,
+  );
+}
+
+/** The host names clients may use to reach this server, as URL hostnames (IPv6 in brackets). */
+export function allowedHostnames(config: Config): Set<string> {
+  const names = new Set<string>(config.http.allowedHosts.map(urlHost));
+  const loopback = ["localhost", "127.0.0.1", "[::1]"];
+  const host = config.http.host;
+  if (isLoopbackHost(host)) {
+    for (const name of [...loopback, urlHost(host)]) names.add(name);
+    return names;
+  }
+  names.add(urlHost(host));
+  names.add(hostname().toLowerCase());
+  if (host === "0.0.0.0" || host === "::") {
+    for (const name of loopback) names.add(name);
+    for (const list of Object.values(networkInterfaces()))
+      for (const iface of list ?? []) names.add(urlHost(iface.address.replace(/%.*$/, "").toLowerCase()));
+  }
+  return names;
+}
+
+/** Why the request does not name this server (a DNS-rebinding attempt, or a misconfigured proxy), or undefined. */
+function checkHostAndOrigin(req: IncomingMessage, allowed: Set<string>): string | undefined {
+  const host = req.headers.host;
+  if (!host || !allowed.has(hostnameOf(`http://${host}`) ?? "")) return `Forbidden: Host header '${host ?? ""}' does not name this server`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && !allowed.has(hostnameOf(origin) ?? ""))
+    return `Forbidden: Origin '${origin}' is not this server (add its host name to VCC_HTTP_ALLOWED_HOSTS if it should be)`;
+  return undefined;
+}
+
+function hostnameOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Constant-time comparison; hashing first makes the lengths equal. */
+function hasBearer(req: IncomingMessage, expected: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+  return match?.[1] !== undefined && timingSafeEqual(sha256(match[1]), expected);
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+async function readJson(req: IncomingMessage): Promise<JsonBody> {
+  if (!/^application\/json\s*(;|$)/i.test(req.headers["content-type"] ?? ""))
+    return { ok: false, status: 415, code: -32000, message: "Unsupported Media Type: Content-Type must be application/json" };
+  const tooLarge: JsonBody = { ok: false, status: 413, code: -32000, message: `Payload Too Large: the limit is ${MAX_BODY_BYTES} bytes` };
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return tooLarge;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return tooLarge;
+    chunks.push(chunk);
+  }
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
+  } catch {
+    return { ok: false, status: 400, code: -32700, message: "Parse error: the body is not valid JSON" };
+  }
+}
+
+/** A JSON-RPC error answer without an id, as the SDK's transport gives. */
+function reply(res: ServerResponse, status: number, message: string, code = -32000, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+}
+
+function urlHost(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
+/** Enough of a session id to follow it in the log, not enough to use it. */
+function short(id: string | undefined): string {
+  return id ? `${id.slice(0, 8)}…` : "(new)";
+}

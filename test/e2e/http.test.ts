@@ -1,0 +1,348 @@
+// The built server over Streamable HTTP (--http, a free port), driven by the SDK's HTTP client and
+// pointed at the simulator: confirmations belong to their session, sessions end and release their
+// state, the bearer and DNS-rebinding checks hold, and SIGTERM lets a call in progress finish.
+import { createServer as createNetServer } from "node:net";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
+import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { connectHttp, type HttpConnected, type HttpServer, INITIALIZE, rawRequest, startHttpServer, waitUntil } from "../helpers/http.js";
+import { type ElicitHandler, runNode, SECRET_TOKEN, SECRET_TOKEN_SCOPES, SERVER_ENTRY, structured, textOf } from "../helpers/mcp.js";
+
+const TOOL = "delete_interaction_content";
+const BEARER = "http-bearer-for-tests-0b5f7e2a9c41d3";
+const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
+
+let sim: Simulator;
+const servers: HttpServer[] = [];
+const clients: HttpConnected[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
+});
+afterAll(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+  await sim.close();
+});
+beforeEach(() => sim.reset());
+afterEach(async () => {
+  for (const c of clients.splice(0)) {
+    for (const r of c.results) expect(JSON.stringify(r)).not.toContain(SECRET_TOKEN);
+    await c.close().catch(() => undefined);
+  }
+  for (const s of servers) {
+    expect(s.stderr()).not.toContain(SECRET_TOKEN);
+    expect(s.stderr()).not.toContain(BEARER);
+  }
+});
+
+async function start(env: Record<string, string> = {}): Promise<HttpServer> {
+  const server = await startHttpServer({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, ...env } });
+  servers.push(server);
+  return server;
+}
+
+async function session(server: HttpServer, options: Parameters<typeof connectHttp>[1] = {}): Promise<HttpConnected> {
+  const c = await connectHttp(server, options);
+  clients.push(c);
+  return c;
+}
+
+const deletes = () => sim.requests("DELETE");
+const hasContent = (guid: string, key: string) =>
+  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+const port = (server: HttpServer) => new URL(server.url).port;
+/** A request on an existing session, as the SDK client would send it. */
+const onSession = (server: HttpServer, sessionId: string, body: unknown = { jsonrpc: "2.0", id: 9, method: "tools/list" }) =>
+  rawRequest(server.url, { body, headers: { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" } });
+
+describe("one process, many sessions", () => {
+  let server: HttpServer;
+  beforeAll(async () => {
+    server = await start();
+  });
+
+  it("prints http://127.0.0.1:<port>/mcp on stderr and serves the tool", async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const c = await session(server);
+    const { tools } = await c.client.listTools();
+    expect(tools.map((t) => t.name)).toContain(TOOL);
+    expect(c.transport.sessionId).toBeTruthy();
+  });
+
+  it("elicitation accept: the prompt reaches this client, then exactly one DELETE", async () => {
+    const prompts: string[] = [];
+    const c = await session(server, {
+      elicit: ({ message }) => {
+        prompts.push(message);
+        expect(deletes()).toHaveLength(0);
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]).toContain(SEED.inboundCall);
+    expect(deletes().map((d) => d.path)).toEqual([`/interaction-content/interactions/${SEED.inboundCall}/content/callRecording`]);
+    expect(hasContent(SEED.inboundCall, "callRecording")).toBe(false);
+  });
+
+  it("elicitation decline: cancelled, no token, nothing sent", async () => {
+    const c = await session(server, { elicit: () => ({ action: "decline" }) });
+    const result = await c.call(TOOL, { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail });
+    expect(structured(result).status).toBe("cancelled");
+    expect(structured(result).confirmationToken).toBeUndefined();
+    expect(deletes()).toHaveLength(0);
+  });
+
+  it("each session's prompt goes to its own client, and each answer counts only there", async () => {
+    const seenByA: string[] = [];
+    const seenByB: string[] = [];
+    const a = await session(server, {
+      elicit: ({ message }) => {
+        seenByA.push(message);
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    const b = await session(server, {
+      elicit: ({ message }) => {
+        seenByB.push(message);
+        return { action: "decline" };
+      },
+    });
+    const [ra, rb] = await Promise.all([
+      a.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" }),
+      b.call(TOOL, { guid: SEED.chat, contentKey: "chatTranscript" }),
+    ]);
+    expect(structured(ra).status).toBe("deleted");
+    expect(structured(rb).status).toBe("cancelled");
+    expect(seenByA).toHaveLength(1);
+    expect(seenByA[0]).toContain(SEED.inboundCall);
+    expect(seenByB).toHaveLength(1);
+    expect(seenByB[0]).toContain(SEED.chat);
+    expect(deletes().map((d) => d.path)).toEqual([`/interaction-content/interactions/${SEED.inboundCall}/content/transcript`]);
+    expect(hasContent(SEED.chat, "chatTranscript")).toBe(true);
+  });
+
+  it("a token from one session is confirmation_invalid in another, and still works in its own", async () => {
+    const a = await session(server);
+    const b = await session(server);
+    const args = { guid: SEED.inboundCall, contentKey: "transcript" };
+    const issued = structured(await a.call(TOOL, args));
+    expect(issued.status).toBe("confirmation_required");
+
+    const elsewhere = await b.call(TOOL, { ...args, confirmationToken: issued.confirmationToken });
+    expect(elsewhere.isError).toBe(true);
+    expect(structured(elsewhere).error.code).toBe("confirmation_invalid");
+    expect(structured(elsewhere).error.message).toMatch(/session/);
+    expect(deletes()).toHaveLength(0);
+
+    const own = await a.call(TOOL, { ...args, confirmationToken: issued.confirmationToken });
+    expect(structured(own)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes()).toHaveLength(1);
+  });
+
+  it("DELETE ends the session: its id is refused and its tokens are gone", async () => {
+    const a = await session(server);
+    const args = { guid: SEED.screenRecording, contentKey: SEED_ITEM_KEYS.screenRecording };
+    const token = structured(await a.call(TOOL, args)).confirmationToken;
+    const id = a.transport.sessionId ?? "";
+    await a.transport.terminateSession();
+    await waitUntil(
+      () => server.stderr().includes(`session ${id.slice(0, 8)}… ended (closed by the client)`),
+      "the session end in the log",
+    );
+    await waitUntil(() => /session closed: 1 confirmation token\(s\) discarded/.test(server.stderr()), "the token to be discarded");
+
+    const stale = await onSession(server, id);
+    expect(stale.status).toBe(404);
+    expect(JSON.parse(stale.body).error.message).toMatch(/Session not found/);
+
+    const b = await session(server);
+    const late = await b.call(TOOL, { ...args, confirmationToken: token });
+    expect(structured(late).error.code).toBe("confirmation_invalid");
+    expect(deletes()).toHaveLength(0);
+    expect(hasContent(SEED.screenRecording, SEED_ITEM_KEYS.screenRecording)).toBe(true);
+  });
+
+  it("refuses requests whose Host or Origin does not name this server (DNS rebinding), before anything else", async () => {
+    const evilHost = await rawRequest(server.url, { body: INITIALIZE, headers: { host: `evil.example.com:${port(server)}` } });
+    expect(evilHost.status).toBe(403);
+    const evilOrigin = await rawRequest(server.url, { body: INITIALIZE, headers: { origin: "http://evil.example.com" } });
+    expect(evilOrigin.status).toBe(403);
+    const nullOrigin = await rawRequest(server.url, { body: INITIALIZE, headers: { origin: "null" } });
+    expect(nullOrigin.status).toBe(403);
+    const local = await rawRequest(server.url, {
+      body: INITIALIZE,
+      headers: { host: `localhost:${port(server)}`, origin: `http://localhost:${port(server)}` },
+    });
+    expect(local.status).toBe(200);
+    expect(local.headers["mcp-session-id"]).toBeTruthy();
+  });
+
+  it("answers protocol mistakes with JSON-RPC errors", async () => {
+    const noSession = await rawRequest(server.url, { body: { jsonrpc: "2.0", id: 1, method: "tools/list" } });
+    expect(noSession.status).toBe(400);
+    expect(JSON.parse(noSession.body)).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 } });
+    expect((await onSession(server, "no-such-session")).status).toBe(404);
+    expect((await rawRequest(server.url.replace(/\/mcp$/, "/other"), { body: INITIALIZE })).status).toBe(404);
+    expect((await rawRequest(server.url, { method: "PUT", body: INITIALIZE })).status).toBe(405);
+    const notJson = await rawRequest(server.url, { body: INITIALIZE, headers: { "content-type": "text/plain" } });
+    expect(notJson.status).toBe(415);
+    const broken = await rawRequest(server.url, { body: undefined, headers: {} });
+    expect(broken.status).toBe(400);
+    expect(JSON.parse(broken.body).error.code).toBe(-32700);
+    expect(sim.journal).toHaveLength(0);
+  });
+});
+
+describe("with VCC_HTTP_BEARER", () => {
+  let server: HttpServer;
+  beforeAll(async () => {
+    server = await start({ VCC_HTTP_BEARER: BEARER });
+  });
+
+  it("refuses requests without it or with a wrong one (401), even with a valid session id", async () => {
+    const none = await rawRequest(server.url, { body: INITIALIZE });
+    expect(none.status).toBe(401);
+    expect(none.headers["www-authenticate"]).toMatch(/^Bearer/);
+    expect(none.body).not.toContain(BEARER);
+    expect((await rawRequest(server.url, { body: INITIALIZE, headers: { authorization: `Bearer ${BEARER}x` } })).status).toBe(401);
+    expect((await rawRequest(server.url, { body: INITIALIZE, headers: { authorization: BEARER } })).status).toBe(401);
+    await expect(connectHttp(server, { bearer: "wrong-bearer-0000000000" })).rejects.toThrow();
+
+    const c = await session(server, { bearer: BEARER });
+    const id = c.transport.sessionId ?? "";
+    const stolen = await onSession(server, id);
+    expect(stolen.status).toBe(401);
+    expect(deletes()).toHaveLength(0);
+  });
+
+  it("with it, the whole token flow works and deletes exactly once", async () => {
+    const c = await session(server, { bearer: BEARER });
+    const args = { guid: SEED.inboundCall, contentKey: "callRecording" };
+    const token = structured(await c.call(TOOL, args)).confirmationToken;
+    const result = await c.call(TOOL, { ...args, confirmationToken: token });
+    expect(structured(result).status).toBe("deleted");
+    expect(deletes()).toHaveLength(1);
+    expect(server.stderr()).toMatch(/clients must authenticate/);
+  });
+});
+
+describe("idle sessions", () => {
+  let server: HttpServer;
+  beforeAll(async () => {
+    server = await start({ VCC_HTTP_SESSION_IDLE_SECONDS: "1" });
+  });
+
+  it("end after the idle timeout, releasing their tokens", async () => {
+    const a = await session(server);
+    const args = { guid: SEED.inboundCall, contentKey: "transcript" };
+    const token = structured(await a.call(TOOL, args)).confirmationToken;
+    const id = a.transport.sessionId ?? "";
+    await waitUntil(() => server.stderr().includes(`session ${id.slice(0, 8)}… ended (idle for 1 s)`), "the idle timeout");
+    expect((await onSession(server, id)).status).toBe(404);
+    const b = await session(server);
+    expect(structured(await b.call(TOOL, { ...args, confirmationToken: token })).error.code).toBe("confirmation_invalid");
+    expect(deletes()).toHaveLength(0);
+  });
+
+  it("a session waiting for the person's answer is not idle", async () => {
+    let otherId = "";
+    const a = await session(server, {
+      elicit: async () => {
+        // Another session opened now expires while this one waits: the timer ran, and spared us.
+        const other = await session(server);
+        otherId = other.transport.sessionId ?? "";
+        await waitUntil(() => server.stderr().includes(`session ${otherId.slice(0, 8)}… ended (idle`), "the other session's idle end");
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    const result = await a.call(TOOL, { guid: SEED.chat, contentKey: "chatTranscript" });
+    expect(structured(result).status).toBe("deleted");
+    expect(otherId).toBeTruthy();
+    expect(deletes()).toHaveLength(1);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("SIGTERM refuses new sessions, lets the call in progress finish, then exits 0", async () => {
+    const server = await start();
+    const c = await session(server, { elicit: approve });
+    sim.injectFaults("delete-content", { latencyMs: 4000 });
+    const call = c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    await waitUntil(() => deletes().length === 1, "the DELETE to reach the API");
+
+    server.child.kill("SIGTERM");
+    await waitUntil(() => server.stderr().includes("shutting down (SIGTERM)"), "the shutdown to begin");
+    const late = await rawRequest(server.url, { body: INITIALIZE });
+    expect(late.status).toBe(503);
+
+    const result = await call;
+    expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(textOf(result)).toMatch(/Deleted/);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(deletes()).toHaveLength(1);
+    expect(hasContent(SEED.inboundCall, "callRecording")).toBe(false);
+  });
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    it(`${signal} with an idle client connected exits 0 and closes its session`, async () => {
+      const server = await start();
+      await session(server);
+      expect(await server.stop(signal)).toEqual({ code: 0, signal: null });
+      expect(server.stderr()).toMatch(/ended \(server shutting down\); 0 open/);
+    });
+  }
+});
+
+describe("start-up configuration", () => {
+  const run = (args: string[], env: Record<string, string> = {}) => runNode([SERVER_ENTRY, ...args], { env });
+  const oneLine = (text: string) => text.split("\n").filter(Boolean);
+
+  const cases: [string, string[], Record<string, string>, number, RegExp][] = [
+    ["a non-loopback --host without a bearer", ["--http", "--host", "0.0.0.0"], {}, 1, /VCC_HTTP_BEARER.*VCC_HTTP_HOST.*0\.0\.0\.0/],
+    ["VCC_HTTP_HOST beyond loopback without a bearer", [], { VCC_TRANSPORT: "http", VCC_HTTP_HOST: "192.0.2.10" }, 1, /VCC_HTTP_BEARER/],
+    ["a port out of range", ["--http", "--port", "70000"], {}, 1, /VCC_HTTP_PORT \(--port\).*0 to 65535/],
+    ["a bad host", ["--http", "--host", "not a host"], {}, 1, /VCC_HTTP_HOST \(--host\)/],
+    ["a short bearer", ["--http"], { VCC_HTTP_BEARER: "short-secret" }, 1, /VCC_HTTP_BEARER must be at least 16 characters/],
+    ["an unknown transport", [], { VCC_TRANSPORT: "websocket" }, 1, /VCC_TRANSPORT.*stdio, http/],
+    ["a zero idle timeout", ["--http"], { VCC_HTTP_SESSION_IDLE_SECONDS: "0" }, 1, /VCC_HTTP_SESSION_IDLE_SECONDS/],
+    ["--port without --http", ["--port", "4000"], {}, 2, /--port and --host apply to the HTTP transport/],
+    ["an unknown flag", ["--htp"], {}, 2, /unknown option --htp/],
+  ];
+  for (const [label, args, env, code, pattern] of cases) {
+    it(`${label} → exit ${code}, one stderr line`, async () => {
+      const result = await run(args, env);
+      expect(result.code).toBe(code);
+      expect(result.stdout).toBe("");
+      expect(oneLine(result.stderr)).toHaveLength(1);
+      expect(result.stderr).toMatch(pattern);
+      expect(result.stderr).not.toContain("short-secret");
+    });
+  }
+
+  it("a port in use → exit 1 with one line saying what to do", async () => {
+    const blocker = createNetServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const address = blocker.address();
+    const taken = typeof address === "object" && address ? address.port : 0;
+    try {
+      const result = await run(["--http", "--port", String(taken)]);
+      expect(result.code).toBe(1);
+      expect(oneLine(result.stderr)).toHaveLength(1);
+      expect(result.stderr).toMatch(/EADDRINUSE.*--port/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("VCC_TRANSPORT=http serves HTTP without the flag", async () => {
+    const server = await startHttpServer({
+      args: [],
+      env: { VCC_TRANSPORT: "http", VCC_HTTP_PORT: "0", VCC_API_BASE_URL: sim.apiBaseUrl },
+    });
+    servers.push(server);
+    const c = await session(server);
+    expect((await c.client.listTools()).tools.map((t) => t.name)).toContain(TOOL);
+  });
+});

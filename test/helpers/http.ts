@@ -1,0 +1,117 @@
+// Spawns the built server with --http on a free port and drives it with the SDK's Streamable HTTP
+// client, as an IDE or a shared team setup would.
+import { type ChildProcess, spawn } from "node:child_process";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type Connected, childEnv, connectClient, type ElicitHandler, SERVER_ENTRY } from "./mcp.js";
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface HttpServer {
+  /** http://127.0.0.1:<port>/mcp, as printed on stderr. */
+  url: string;
+  child: ChildProcess;
+  stderr(): string;
+  exited: Promise<Exit>;
+  /** Sends the signal (SIGTERM by default) and resolves with how the process ended. */
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+}
+
+/** Starts `dist/index.js --http --port 0` (or with `args` instead) and waits for the URL it prints. */
+export function startHttpServer(options: { env?: Record<string, string>; args?: string[] } = {}): Promise<HttpServer> {
+  const child = spawn(process.execPath, [SERVER_ENTRY, ...(options.args ?? ["--http", "--port", "0"])], {
+    env: childEnv(options.env),
+    cwd: tmpdir(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  const exited = new Promise<Exit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    void exited.then((exit) => reject(new Error(`server exited before listening (${JSON.stringify(exit)}): ${stderr}`)));
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      const url = /listening on (http:\/\/\S+\/mcp)/.exec(stderr)?.[1];
+      if (url)
+        resolve({
+          url,
+          child,
+          stderr: () => stderr,
+          exited,
+          stop: (signal = "SIGTERM") => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            return exited;
+          },
+        });
+    });
+  });
+}
+
+export interface HttpConnected extends Connected {
+  transport: StreamableHTTPClientTransport;
+}
+
+/** An SDK client session over Streamable HTTP; `bearer` is sent as Authorization on every request. */
+export async function connectHttp(server: HttpServer, options: { elicit?: ElicitHandler; bearer?: string } = {}): Promise<HttpConnected> {
+  const transport = new StreamableHTTPClientTransport(new URL(server.url), {
+    requestInit: options.bearer ? { headers: { authorization: `Bearer ${options.bearer}` } } : undefined,
+  });
+  const connected = await connectClient(transport, options, server.stderr);
+  return { ...connected, transport };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request with full control of the headers (fetch may not set Host). */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<RawResponse> {
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: options.method ?? "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...options.headers,
+        },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString("utf8");
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+export const INITIALIZE = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+};
+
+/** Polls until `check` holds: waiting for an event, never asserting how long it took. */
+export async function waitUntil(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

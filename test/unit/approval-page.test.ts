@@ -1,0 +1,94 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { PAGE_CSP, renderApprovalPage } from "../../src/confirmation/approval-page.js";
+import type { ApprovalPageView } from "../../src/confirmation/store.js";
+
+const GUID = "5f1c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f11";
+const now = new Date("2026-11-28T12:00:00.000Z");
+
+function view(overrides: Partial<ApprovalPageView> = {}): ApprovalPageView {
+  return {
+    items: [{ guid: GUID, contentKey: "callRecording" }],
+    state: "pending",
+    expiresAt: new Date("2026-11-28T12:05:00.000Z"),
+    formKey: "form-key-123",
+    ...overrides,
+  };
+}
+
+describe("approval page HTML", () => {
+  it("a pending page names the item, says it cannot be undone, and has one form with two buttons and no script", () => {
+    const html = renderApprovalPage(view(), "/approve/abc", now);
+    expect(html).toContain(GUID);
+    expect(html).toContain("callRecording");
+    expect(html).toMatch(/cannot be undone/i);
+    expect(html).toContain('<form method="post" action="/approve/abc">');
+    expect(html).toContain('<input type="hidden" name="formKey" value="form-key-123">');
+    expect(html).toContain('name="decision" value="approve">Delete permanently</button>');
+    expect(html).toContain('name="decision" value="reject">Cancel</button>');
+    expect(html).toContain("No preview available");
+    expect(html).toContain("2026-11-28 12:05 UTC (in about 5 minutes)");
+    expect(html).toContain('name="viewport"');
+    expect(html).not.toMatch(/<script|javascript:|\son[a-z]+=/i);
+  });
+
+  it("shows the preview where there is one", () => {
+    const html = renderApprovalPage(
+      view({
+        items: [
+          {
+            guid: GUID,
+            contentKey: "callRecording",
+            preview: {
+              type: "callRecording",
+              contentType: "audio/wav",
+              contentLength: 2_457_644,
+              lastModified: "2026-11-23T09:21:40.000Z",
+            },
+          },
+        ],
+      }),
+      "/approve/abc",
+      now,
+    );
+    expect(html).toContain("call recording (audio/wav)");
+    expect(html).toContain("2.5 MB (2,457,644 bytes)");
+    expect(html).toContain("2026-11-23 09:21 UTC");
+    expect(html).not.toContain("No preview available");
+  });
+
+  it("escapes everything it shows", () => {
+    const html = renderApprovalPage(
+      view({ items: [{ guid: GUID, contentKey: "it's(*)", preview: { type: "<img src=x onerror=alert(1)>" } }] }),
+      "/approve/abc",
+      now,
+    );
+    expect(html).toContain("it&#39;s(*)");
+    expect(html).not.toContain("<img");
+    expect(html).toContain("&#60;img src=x onerror=alert(1)&#62;");
+  });
+
+  it("decided, withdrawn and expired pages have no form and say what happens next", () => {
+    const pages = {
+      approved: /Approved\. Return to your assistant/,
+      rejected: /Nothing was deleted/,
+      withdrawn: /no longer active/,
+      expired: /expired/,
+    } as const;
+    for (const [state, text] of Object.entries(pages)) {
+      const html = renderApprovalPage(view({ state: state as ApprovalPageView["state"] }), "/approve/abc", now);
+      expect(html, state).toMatch(text);
+      expect(html, state).not.toContain("<form");
+      expect(html, state).not.toContain("form-key-123");
+    }
+  });
+
+  it("the CSP allows exactly the page's stylesheet and nothing else", () => {
+    const html = renderApprovalPage(view(), "/approve/abc", now);
+    const css = /<style>([\s\S]*)<\/style>/.exec(html)?.[1] ?? "";
+    const hash = createHash("sha256").update(css, "utf8").digest("base64");
+    expect(PAGE_CSP).toContain(`style-src 'sha256-${hash}'`);
+    expect(PAGE_CSP).toContain("default-src 'none'");
+    expect(PAGE_CSP).toContain("frame-ancestors 'none'");
+  });
+});
