@@ -77,7 +77,8 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
       },
     },
     async ({ guid, contentKey, confirmationToken }, extra) => {
-      const progressToken = extra._meta?.progressToken;
+      // One reporter for the whole call, so that progress only ever increases.
+      const progress = progressFor(extra, 1);
       const subject = `content '${contentKey}' of interaction ${guid}`;
       const base = { guid, contentKey };
       const sessionId = extra.sessionId;
@@ -109,12 +110,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
         token: confirmationToken,
         signal: extra.signal,
         relatedRequestId: extra.requestId,
-        progress:
-          progressToken === undefined
-            ? undefined
-            : (update) => {
-                extra.sendNotification({ method: "notifications/progress", params: { progressToken, ...update } }).catch(() => {});
-              },
+        progress: progress && ((update) => progress.report(update)),
       });
 
       switch (decision.kind) {
@@ -173,7 +169,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
           decision.method === "elicitation"
             ? { method: "elicitation" }
             : { method: decision.method === "approval_page" ? "approval" : "token", claim: decision.claim },
-          { signal: extra.signal, sessionId, onWait: progressFor(extra, 1)?.onWait(0) },
+          { signal: extra.signal, sessionId, onWait: progress?.onWait(0) },
         );
         return deletionResult(context, base, withPreview, subject, outcome);
       });

@@ -11,7 +11,7 @@ interface ProgressExtra {
 export class Progress {
   readonly #token: string | number;
   readonly #send: ProgressExtra["sendNotification"];
-  readonly #total: number;
+  #total: number;
   #last = -1;
 
   constructor(token: string | number, send: ProgressExtra["sendNotification"], total: number) {
@@ -25,12 +25,19 @@ export class Progress {
     return this.#report(step, message);
   }
 
+  /** A report made elsewhere in the same call (e.g. while the person is asked); kept only if it moves forward. */
+  report(update: { progress: number; total: number; message: string }): void {
+    this.#total = update.total;
+    void this.#report(update.progress, update.message);
+  }
+
   /** What to tell the client while step `step` waits for the API. */
   onWait(step: number): (event: WaitEvent) => void {
     return (event) => {
-      // Progress must increase with every notification: each wait moves halfway to the next step.
-      const progress = Math.max(this.#last, step) + (step + 1 - Math.max(this.#last, step)) / 2;
-      void this.#report(progress, describeWait(event));
+      // Progress must increase with every notification: each wait moves halfway to the next step,
+      // or one further when earlier reports of this call went beyond it.
+      const from = Math.max(this.#last, step);
+      void this.#report(from < step + 1 ? from + (step + 1 - from) / 2 : from + 1, describeWait(event));
     };
   }
 
@@ -40,7 +47,7 @@ export class Progress {
     // A client that went away must not fail the deletion.
     return this.#send({
       method: "notifications/progress",
-      params: { progressToken: this.#token, progress, total: this.#total, message },
+      params: { progressToken: this.#token, progress, ...(progress <= this.#total ? { total: this.#total } : {}), message },
     }).catch(() => {});
   }
 }

@@ -16,7 +16,6 @@ describe("progress notifications", () => {
     for (let i = 0; i < 5; i++) progress?.onWait(0)(slow);
     await progress?.step(1, "second");
     progress?.onWait(1)(slow);
-    progress?.onWait(0)(slow); // a late wait of an earlier step would go backwards: not sent
     await progress?.step(2, "third");
     const values = sent.map((n) => (n.params as { progress: number }).progress);
     expect(values.slice(0, 7)).toEqual([0, 0.5, 0.75, 0.875, 0.9375, 0.96875, 1]);
@@ -41,5 +40,22 @@ describe("progress notifications", () => {
       }),
     ).toBe("Attempt 2 failed (HTTP 429, rate_limited); trying again in 1.5 s as the API asked (Retry-After).");
     expect(describeWait({ kind: "slow", attempt: 1, elapsedMs: 4200 })).toBe("Still waiting for the VCC API to answer (4 s so far).");
+  });
+});
+
+describe("progress across a whole call", () => {
+  it("waits after a longer wait for the person continue upward", async () => {
+    const sent: { progress: number; total?: number }[] = [];
+    const progress = progressFor(
+      { _meta: { progressToken: "t" }, sendNotification: async (n) => void sent.push(n.params as { progress: number; total?: number }) },
+      1,
+    );
+    progress?.report({ progress: 0, total: 120, message: "waiting for the person" });
+    progress?.report({ progress: 37, total: 120, message: "waiting for the person" });
+    progress?.onWait(0)({ kind: "slow", attempt: 1, elapsedMs: 1000 });
+    progress?.onWait(0)({ kind: "slow", attempt: 1, elapsedMs: 2000 });
+    await new Promise((r) => setImmediate(r));
+    expect(sent.map((n) => n.progress)).toEqual([0, 37, 38, 39]);
+    expect(sent.every((n) => n.total === 120)).toBe(true);
   });
 });
