@@ -16,6 +16,8 @@ export interface AuditRecord {
   httpStatus?: number;
   attempts?: number;
   outcomeUnknown?: boolean;
+  /** A retry found the content gone after an attempt whose answer was lost. */
+  verifiedByAbsence?: boolean;
 }
 
 export interface AuditContext {

@@ -56,6 +56,12 @@ export interface Config {
   /** Port of the loopback approval page (mode approval); undefined: a free port chosen at start. */
   approvalPort?: number;
   timeoutMs: number;
+  /** Retries of one API request after 429, 500/502/503/504, timeouts and broken connections (0 = none). */
+  maxRetries: number;
+  /** Overall limit of one API call, all attempts and waits included. */
+  deadlineMs: number;
+  /** Base of the exponential backoff (full jitter) between attempts. */
+  retryBaseMs: number;
   logLevel: "error" | "warn" | "info" | "debug";
   /** Append-only JSON-lines audit trail of decisions and deletion attempts. */
   auditLogPath?: string;
@@ -174,6 +180,9 @@ const envSchema = z.object({
   VCC_ELICITATION_TIMEOUT_SECONDS: integer("VCC_ELICITATION_TIMEOUT_SECONDS", 5, 3_600).default(120),
   VCC_APPROVAL_PORT: integer("VCC_APPROVAL_PORT", 1, 65_535).optional(),
   VCC_TIMEOUT_MS: integer("VCC_TIMEOUT_MS", 100, 600_000).default(15_000),
+  VCC_MAX_RETRIES: integer("VCC_MAX_RETRIES", 0, 10).default(3),
+  VCC_DEADLINE_MS: integer("VCC_DEADLINE_MS", 100, 3_600_000).default(60_000),
+  VCC_RETRY_BASE_MS: integer("VCC_RETRY_BASE_MS", 1, 60_000).default(500),
   VCC_LOG_LEVEL: oneOf("VCC_LOG_LEVEL", ["error", "warn", "info", "debug"]).default("info"),
   VCC_AUDIT_LOG: z.string().optional(),
   VCC_READ_ONLY: boolean("VCC_READ_ONLY").default(false),
@@ -255,6 +264,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     elicitationTimeoutSeconds: e.VCC_ELICITATION_TIMEOUT_SECONDS,
     approvalPort: e.VCC_APPROVAL_PORT,
     timeoutMs: e.VCC_TIMEOUT_MS,
+    maxRetries: e.VCC_MAX_RETRIES,
+    deadlineMs: e.VCC_DEADLINE_MS,
+    retryBaseMs: e.VCC_RETRY_BASE_MS,
     logLevel: e.VCC_LOG_LEVEL,
     auditLogPath: e.VCC_AUDIT_LOG,
     readOnly: e.VCC_READ_ONLY,

@@ -6,7 +6,7 @@ import { config as loadDotenv } from "dotenv";
 import { fileAuditTrail, NO_AUDIT } from "./audit.js";
 import { type Config, ConfigError, credentialsOf, loadConfig } from "./config.js";
 import { log, registerSecret, setLogLevel } from "./log.js";
-import { lazyApi, type ServerDeps } from "./server.js";
+import { lazyApi, retrySettingsOf, type ServerDeps } from "./server.js";
 import { serveStdio } from "./transports/stdio.js";
 import { describeEndpoint } from "./vcc/errors.js";
 
@@ -29,7 +29,8 @@ Configuration comes from the environment or a .env file in the working directory
   VCC_CLIENT_ID and VCC_CLIENT_SECRET (recommended) or VCC_ACCESS_TOKEN, VCC_SCOPES,
   VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_AUTH_URL, VCC_CONFIRMATION
   (auto|elicitation|token|approval), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
-  VCC_APPROVAL_PORT, VCC_TIMEOUT_MS, VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
+  VCC_APPROVAL_PORT, VCC_TIMEOUT_MS, VCC_MAX_RETRIES, VCC_DEADLINE_MS, VCC_RETRY_BASE_MS,
+  VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
   VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX, and for HTTP: VCC_HTTP_BEARER,
   VCC_HTTP_SESSION_IDLE_SECONDS, VCC_HTTP_ALLOWED_HOSTS. See the README for details.
 `;
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
   const sandbox = config.sandbox ? await import("./sandbox.js") : undefined;
   const deps: ServerDeps = {
     config,
-    api: sandbox ? sandbox.sandboxApi(config.timeoutMs) : lazyApi(config),
+    api: sandbox ? sandbox.sandboxApi(config.timeoutMs, retrySettingsOf(config)) : lazyApi(config),
     audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
     ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
   };

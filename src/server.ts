@@ -12,6 +12,7 @@ import { registerDeleteInteractionContentTool } from "./tools/delete-interaction
 import { registerDeleteInteractionContentsTool } from "./tools/delete-interaction-contents.js";
 import { registerListInteractionContentTool } from "./tools/list-interaction-content.js";
 import type { VccClient } from "./vcc/client.js";
+import type { RetrySettings } from "./vcc/retry.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
@@ -30,6 +31,11 @@ export interface ServerDeps {
   approvals?: ApprovalPages;
 }
 
+/** VCC_MAX_RETRIES, VCC_DEADLINE_MS and VCC_RETRY_BASE_MS as the client takes them. */
+export function retrySettingsOf(config: Config): RetrySettings {
+  return { maxRetries: config.maxRetries, deadlineMs: config.deadlineMs, baseDelayMs: config.retryBaseMs };
+}
+
 /** The API client of this process, created on the first tool call so that start-up stays light. */
 export function lazyApi(config: Config): ToolContext["api"] {
   let client: Promise<VccClient> | undefined;
@@ -45,6 +51,7 @@ export function lazyApi(config: Config): ToolContext["api"] {
       return new VccClient({
         apiBaseUrl: config.apiBaseUrl,
         timeoutMs: config.timeoutMs,
+        retry: retrySettingsOf(config),
         tokens:
           credentials.kind === "static"
             ? auth.staticTokenSource(credentials.accessToken)
@@ -79,9 +86,36 @@ function lazyAjv(): jsonSchemaValidator {
   };
 }
 
+/**
+ * A tool handler that throws is a bug: it is logged, and the caller gets a stable code and the truth
+ * (a deletion under way may or may not have happened) instead of the SDK's bare exception message.
+ */
+function guardToolHandlers(server: McpServer): void {
+  const register = server.registerTool.bind(server);
+  // The SDK's generic signature stays as it is; only the callback is wrapped.
+  server.registerTool = ((name: string, config: Parameters<typeof register>[1], callback: (...args: unknown[]) => unknown) =>
+    register(name, config, (async (...args: unknown[]) => {
+      try {
+        return await callback(...args);
+      } catch (error) {
+        log.error(`tool ${name} failed unexpectedly`, { error });
+        return {
+          isError: true,
+          content: [
+            {
+              type: "text",
+              text: "Error (internal_error): the server failed unexpectedly while handling this call (details are in its log). If a deletion was under way, it may or may not have happened: check with list_interaction_content before trying again.",
+            },
+          ],
+        };
+      }
+    }) as never)) as typeof server.registerTool;
+}
+
 export function createServer(deps: ServerDeps): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv() });
+  guardToolHandlers(server);
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),

@@ -7,7 +7,9 @@ import type { ConfirmationItem } from "../confirmation/confirmer.js";
 import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
-import { AUDIT_FAILED, auditItem, performDeletion, prepareDeletion } from "./deletion.js";
+import { AUDIT_FAILED, auditItem, type DeletionOutcome, performDeletion, prepareDeletion } from "./deletion.js";
+import { trackDeletion } from "./in-flight.js";
+import { progressFor } from "./progress.js";
 import {
   approvalText,
   approvalUrlSchema,
@@ -34,6 +36,12 @@ const outputSchema = z.object({
   guid: z.string(),
   contentKey: z.string(),
   httpStatus: z.number().int().optional(),
+  verifiedByAbsence: z
+    .boolean()
+    .optional()
+    .describe(
+      "With status deleted: an earlier attempt got no answer (timeout or broken connection) and a retry found the content gone (404), which confirms the deletion.",
+    ),
   confirmationToken: z.string().optional(),
   expiresAt: z.string().optional(),
   preview: previewSchema.optional(),
@@ -69,7 +77,8 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
       },
     },
     async ({ guid, contentKey, confirmationToken }, extra) => {
-      const progressToken = extra._meta?.progressToken;
+      // One reporter for the whole call, so that progress only ever increases.
+      const progress = progressFor(extra, 1);
       const subject = `content '${contentKey}' of interaction ${guid}`;
       const base = { guid, contentKey };
       const sessionId = extra.sessionId;
@@ -101,12 +110,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
         token: confirmationToken,
         signal: extra.signal,
         relatedRequestId: extra.requestId,
-        progress:
-          progressToken === undefined
-            ? undefined
-            : (update) => {
-                extra.sendNotification({ method: "notifications/progress", params: { progressToken, ...update } }).catch(() => {});
-              },
+        progress: progress && ((update) => progress.report(update)),
       });
 
       switch (decision.kind) {
@@ -155,36 +159,55 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
           break;
       }
 
-      const outcome = await performDeletion(
-        context,
-        client,
-        DELETE_TOOL_NAME,
-        base,
-        decision.method === "elicitation"
-          ? { method: "elicitation" }
-          : { method: decision.method === "approval_page" ? "approval" : "token", claim: decision.claim },
-        { signal: extra.signal, sessionId },
-      );
-      const warning = outcome.auditWarning
-        ? ` WARNING: the audit log could not be written (${outcome.auditWarning}); tell the administrator.`
-        : "";
-      if (outcome.status === "error") {
-        const r = errorResult(context, base, outcome.error);
-        if (warning) r.content.push({ type: "text", text: warning.trim() });
-        return r;
-      }
-      if (outcome.status === "dry_run")
-        return result(
+      // Tracked from here to the result, so that shutting down lets the deletion finish and be reported.
+      return trackDeletion(async () => {
+        const outcome = await performDeletion(
           context,
-          { status: "dry_run", ...withPreview },
-          `Dry run (VCC_DRY_RUN=true): the person confirmed, and this would have permanently deleted ${subject}. Nothing was sent to the API; the content is unchanged.${warning}`,
+          client,
+          DELETE_TOOL_NAME,
+          base,
+          decision.method === "elicitation"
+            ? { method: "elicitation" }
+            : { method: decision.method === "approval_page" ? "approval" : "token", claim: decision.claim },
+          { signal: extra.signal, sessionId, onWait: progress?.onWait(0) },
         );
-      return result(
-        context,
-        { status: "deleted", ...withPreview, httpStatus: outcome.httpStatus },
-        `Deleted ${subject} (HTTP ${outcome.httpStatus}). This cannot be undone.${warning}`,
-      );
+        return deletionResult(context, base, withPreview, subject, outcome);
+      });
     },
+  );
+}
+
+function deletionResult(
+  context: ToolContext,
+  base: { guid: string; contentKey: string },
+  withPreview: Pick<DeleteOutput, "guid" | "contentKey" | "preview">,
+  subject: string,
+  outcome: DeletionOutcome,
+): CallToolResult {
+  const warning = outcome.auditWarning
+    ? ` WARNING: the audit log could not be written (${outcome.auditWarning}); tell the administrator.`
+    : "";
+  if (outcome.status === "error") {
+    const r = errorResult(context, base, outcome.error);
+    if (warning) r.content.push({ type: "text", text: warning.trim() });
+    return r;
+  }
+  if (outcome.status === "dry_run")
+    return result(
+      context,
+      { status: "dry_run", ...withPreview },
+      `Dry run (VCC_DRY_RUN=true): the person confirmed, and this would have permanently deleted ${subject}. Nothing was sent to the API; the content is unchanged.${warning}`,
+    );
+  if (outcome.verifiedByAbsence)
+    return result(
+      context,
+      { status: "deleted", ...withPreview, httpStatus: outcome.httpStatus, verifiedByAbsence: true },
+      `Deleted ${subject}; the deletion was confirmed by the content's absence: an earlier attempt got no answer (timeout or broken connection), and a retry found the content gone (HTTP ${outcome.httpStatus}). This cannot be undone.${warning}`,
+    );
+  return result(
+    context,
+    { status: "deleted", ...withPreview, httpStatus: outcome.httpStatus },
+    `Deleted ${subject} (HTTP ${outcome.httpStatus}). This cannot be undone.${warning}`,
   );
 }
 

@@ -8,7 +8,9 @@ import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import type { ToolContext } from "./context.js";
 import { AUDIT_FAILED, auditItem, type PreparedItem, performDeletion, prepareFromLookup } from "./deletion.js";
+import { shuttingDown, trackDeletion } from "./in-flight.js";
 import { type InteractionLookup, lookupInteraction } from "./lookup.js";
+import { progressFor } from "./progress.js";
 import {
   approvalText,
   approvalUrlSchema,
@@ -58,6 +60,12 @@ const outputSchema = z.object({
       contentKey: z.string(),
       status: itemStatus,
       httpStatus: z.number().int().optional(),
+      verifiedByAbsence: z
+        .boolean()
+        .optional()
+        .describe(
+          "With status deleted: an earlier attempt got no answer and a retry found the content gone (404), confirming the deletion.",
+        ),
       preview: previewSchema.optional(),
       error: toolErrorSchema.optional(),
     }),
@@ -269,48 +277,49 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
       }
       const todo = items.filter((i) => planKeys.has(itemKey(i)));
 
-      const progressToken = extra._meta?.progressToken;
+      const progress = progressFor(extra, todo.length);
       const approval =
         decision.method === "elicitation"
           ? { method: "elicitation" as const }
           : { method: decision.method === "approval_page" ? ("approval" as const) : ("token" as const), claim: decision.claim };
-      let stopped = false;
-      for (const [index, item] of todo.entries()) {
-        const r = results.get(itemKey(item));
-        if (!r) continue;
-        if (extra.signal.aborted) {
-          stopped = true;
-          r.status = "not_attempted";
-          continue;
-        }
-        // Sent before each item rather than after: a notification written just before the final
-        // result can be dropped by clients that handle results before queued notifications.
-        if (progressToken !== undefined)
-          await extra
-            .sendNotification({
-              method: "notifications/progress",
-              params: {
-                progressToken,
-                progress: index,
-                total: todo.length,
-                message: `Deleting ${index + 1} of ${todo.length}: ${item.guid} / ${item.contentKey}`,
-              },
-            })
-            .catch(() => {});
-        const outcome = await performDeletion(context, client, BULK_DELETE_TOOL_NAME, item, approval, { signal: extra.signal, sessionId });
-        if (outcome.status === "deleted") Object.assign(r, { status: "deleted", httpStatus: outcome.httpStatus });
-        else if (outcome.status === "dry_run") r.status = "dry_run";
-        else
-          Object.assign(r, {
-            status: "error",
-            error: outcome.error,
-            ...(outcome.error.httpStatus !== undefined ? { httpStatus: outcome.error.httpStatus } : {}),
+      // Tracked as one: shutting down lets the item in flight finish, starts no other, and reports.
+      return trackDeletion(async () => {
+        let stopped = false;
+        for (const [index, item] of todo.entries()) {
+          const r = results.get(itemKey(item));
+          if (!r) continue;
+          if (extra.signal.aborted || shuttingDown.aborted) {
+            stopped = true;
+            r.status = "not_attempted";
+            continue;
+          }
+          // Sent before each item rather than after: a notification written just before the final
+          // result can be dropped by clients that handle results before queued notifications.
+          await progress?.step(index, `Deleting ${index + 1} of ${todo.length}: ${item.guid} / ${item.contentKey}`);
+          const outcome = await performDeletion(context, client, BULK_DELETE_TOOL_NAME, item, approval, {
+            signal: extra.signal,
+            sessionId,
+            onWait: progress?.onWait(index),
           });
-      }
-      // The token is used up by this call, even if no DELETE went out (e.g. cancelled at once).
-      if (decision.method !== "elicitation") decision.claim.spend();
+          if (outcome.status === "deleted")
+            Object.assign(r, {
+              status: "deleted",
+              httpStatus: outcome.httpStatus,
+              ...(outcome.verifiedByAbsence ? { verifiedByAbsence: true } : {}),
+            });
+          else if (outcome.status === "dry_run") r.status = "dry_run";
+          else
+            Object.assign(r, {
+              status: "error",
+              error: outcome.error,
+              ...(outcome.error.httpStatus !== undefined ? { httpStatus: outcome.error.httpStatus } : {}),
+            });
+        }
+        // The token is used up by this call, even if no DELETE went out (e.g. cancelled at once).
+        if (decision.method !== "elicitation") decision.claim.spend();
 
-      return summarize([...results.values()], stopped, context.config.dryRun, respond);
+        return summarize([...results.values()], stopped, context.config.dryRun, respond);
+      });
     },
   );
 }
@@ -352,7 +361,7 @@ function summarize(
   const skipped = count("not_attempted");
   const lines = results.map(
     (r) =>
-      `- ${r.guid} / ${r.contentKey}: ${r.status}${r.httpStatus ? ` (HTTP ${r.httpStatus})` : ""}${r.error ? ` — ${r.error.code}: ${r.error.message}` : ""}`,
+      `- ${r.guid} / ${r.contentKey}: ${r.status}${r.httpStatus ? ` (HTTP ${r.httpStatus})` : ""}${r.verifiedByAbsence ? " — confirmed by the content's absence after an attempt whose answer was lost" : ""}${r.error ? ` — ${r.error.code}: ${r.error.message}` : ""}`,
   );
   if (dryRun && count("dry_run") > 0)
     return respond(
@@ -360,7 +369,7 @@ function summarize(
       `Dry run (VCC_DRY_RUN=true): the person confirmed; ${count("dry_run")} item(s) would have been deleted. Nothing was sent to the API.\n${lines.join("\n")}`,
     );
   const head = stopped
-    ? `Cancelled part-way: ${deleted} deleted, ${failed} failed, ${skipped} not attempted.`
+    ? `Stopped part-way (the call was cancelled, or the server is shutting down): ${deleted} deleted, ${failed} failed, ${skipped} not attempted.`
     : `${deleted} of ${results.length} item(s) deleted${failed ? `, ${failed} failed` : ""}${skipped ? `, ${skipped} not attempted` : ""}.`;
   const status = failed + skipped === 0 ? "deleted" : deleted > 0 ? "partial" : "error";
   return respond({ status, results }, `${head} Deletions cannot be undone.\n${lines.join("\n")}`, status === "error");

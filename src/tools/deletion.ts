@@ -3,11 +3,13 @@
 import type { AuditRecord } from "../audit.js";
 import type { ConfirmationItem } from "../confirmation/confirmer.js";
 import type { Claim } from "../confirmation/store.js";
-import type { VccClient } from "../vcc/client.js";
+import { log } from "../log.js";
+import type { VccClient, WaitEvent } from "../vcc/client.js";
 import type { ToolError } from "../vcc/errors.js";
 import type { ToolContext } from "./context.js";
 import { checkAllowed } from "./controls.js";
 import { describeInteraction, describePreview } from "./format.js";
+import { shuttingDown } from "./in-flight.js";
 import { type InteractionLookup, lookupInteraction, lookupItem } from "./lookup.js";
 
 export interface PreparedItem {
@@ -48,7 +50,13 @@ export function prepareFromLookup(context: ToolContext, interaction: Interaction
 }
 
 export type DeletionOutcome =
-  | { status: "deleted"; httpStatus: number; auditWarning?: string }
+  | {
+      status: "deleted";
+      httpStatus: number;
+      /** An earlier attempt got no answer; a retry found the content gone (404). */
+      verifiedByAbsence?: true;
+      auditWarning?: string;
+    }
   | { status: "dry_run"; auditWarning?: string }
   | { status: "error"; error: ToolError; auditWarning?: string };
 
@@ -71,6 +79,12 @@ export async function auditItem(
   }
 }
 
+const SHUTTING_DOWN: ToolError = {
+  code: "cancelled",
+  message:
+    "The server is shutting down, so the deletion was not started: nothing was sent and nothing was deleted. Ask again once the server is back.",
+};
+
 export const AUDIT_FAILED = (reason: string): ToolError => ({
   code: "audit_failed",
   message: `The audit log (VCC_AUDIT_LOG) could not be written (${reason}), so nothing was deleted: this server refuses deletions it cannot record. Ask the administrator to fix the log file's path or permissions.`,
@@ -87,7 +101,7 @@ export async function performDeletion(
   tool: string,
   item: { guid: string; contentKey: string },
   approval: { method: "elicitation" | "token" | "approval"; claim?: Claim },
-  options: { signal?: AbortSignal; sessionId?: string },
+  options: { signal?: AbortSignal; sessionId?: string; onWait?: (event: WaitEvent) => void },
 ): Promise<DeletionOutcome> {
   const decisionFailure = await auditItem(
     context,
@@ -113,10 +127,27 @@ export async function performDeletion(
     return { status: "dry_run", ...(auditWarning ? { auditWarning } : {}) };
   }
 
+  if (shuttingDown.aborted) {
+    approval.claim?.release();
+    const auditWarning = await auditItem(
+      context,
+      tool,
+      item,
+      { event: "deletion", confirmation: approval.method, outcome: "error", errorCode: SHUTTING_DOWN.code, attempts: 0 },
+      options.sessionId,
+    );
+    return { status: "error", error: SHUTTING_DOWN, ...(auditWarning ? { auditWarning } : {}) };
+  }
+
   const subject = `content '${item.contentKey}' of interaction ${item.guid}`;
   let outcome: Awaited<ReturnType<VccClient["deleteContent"]>> | undefined;
   try {
-    outcome = await client.deleteContent(item.guid, item.contentKey, { signal: options.signal, subject });
+    outcome = await client.deleteContent(item.guid, item.contentKey, {
+      signal: options.signal,
+      subject,
+      onWait: options.onWait,
+      stopRetrying: shuttingDown,
+    });
   } finally {
     // Spent by its first use, whatever the API answered; only a request that could not be
     // authenticated (nothing was sent) leaves the token usable.
@@ -124,18 +155,31 @@ export async function performDeletion(
     else approval.claim?.spend();
   }
   const record: AuditFields = outcome.ok
-    ? { event: "deletion", confirmation: approval.method, outcome: "deleted", httpStatus: outcome.response.status, attempts: 1 }
+    ? {
+        event: "deletion",
+        confirmation: approval.method,
+        outcome: "deleted",
+        httpStatus: outcome.response.status,
+        attempts: outcome.attempts,
+        ...(outcome.verifiedByAbsence ? { verifiedByAbsence: true } : {}),
+      }
     : {
         event: "deletion",
         confirmation: approval.method,
         outcome: "error",
         errorCode: outcome.error.code,
-        attempts: 1,
+        attempts: outcome.attempts,
         ...(outcome.error.httpStatus !== undefined ? { httpStatus: outcome.error.httpStatus } : {}),
         ...(outcome.error.outcomeUnknown ? { outcomeUnknown: true } : {}),
       };
+  if (!outcome.ok && outcome.error.outcomeUnknown) log.warn(`the outcome of deleting ${subject} is unknown`, { code: outcome.error.code });
   const auditWarning = await auditItem(context, tool, item, record, options.sessionId);
   const warning = auditWarning ? { auditWarning } : {};
   if (!outcome.ok) return { status: "error", error: outcome.error, ...warning };
-  return { status: "deleted", httpStatus: outcome.response.status, ...warning };
+  return {
+    status: "deleted",
+    httpStatus: outcome.response.status,
+    ...(outcome.verifiedByAbsence ? { verifiedByAbsence: true as const } : {}),
+    ...warning,
+  };
 }

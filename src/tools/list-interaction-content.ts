@@ -8,6 +8,7 @@ import { guidSchema } from "../vcc/ids.js";
 import { parseInteraction } from "../vcc/interaction.js";
 import type { ToolContext } from "./context.js";
 import { describeInteraction, formatBytes, formatDate, humanType } from "./format.js";
+import { progressFor } from "./progress.js";
 import { errorText, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const LIST_TOOL_NAME = "list_interaction_content";
@@ -54,7 +55,11 @@ export function registerListInteractionContentTool(server: McpServer, context: T
     async ({ guid }, extra) => {
       const api = await context.api(extra.signal);
       if (!api.ok) return errorResult(context, guid, api.error);
-      const outcome = await api.client.getInteraction(guid, { subject: `interaction ${guid}`, signal: extra.signal });
+      const outcome = await api.client.getInteraction(guid, {
+        subject: `interaction ${guid}`,
+        signal: extra.signal,
+        onWait: progressFor(extra, 1)?.onWait(0),
+      });
       if (!outcome.ok) return errorResult(context, guid, outcome.error);
       const interaction = parseInteraction(outcome.response.body);
       if (!interaction)

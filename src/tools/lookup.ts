@@ -5,7 +5,10 @@ import type { VccClient } from "../vcc/client.js";
 import type { ToolError } from "../vcc/errors.js";
 import { type ContentItem, findContentItem, type Interaction, parseInteraction } from "../vcc/interaction.js";
 
-/** Long enough for a healthy API, short enough not to keep a person waiting for the prompt. */
+/**
+ * Long enough for a healthy API, short enough not to keep a person waiting for the prompt: retries
+ * (e.g. after a 503) happen only within it.
+ */
 const LOOKUP_TIMEOUT_MS = 5_000;
 
 /** What GET /interactions/{guid} told us. */
@@ -33,7 +36,12 @@ export function previewOf(item: ContentItem): ContentPreview {
 }
 
 export async function lookupInteraction(client: VccClient, guid: string, signal?: AbortSignal): Promise<InteractionLookup> {
-  const outcome = await client.getInteraction(guid, { subject: `interaction ${guid}`, signal, timeoutMs: LOOKUP_TIMEOUT_MS });
+  const outcome = await client.getInteraction(guid, {
+    subject: `interaction ${guid}`,
+    signal,
+    timeoutMs: LOOKUP_TIMEOUT_MS,
+    deadlineMs: LOOKUP_TIMEOUT_MS,
+  });
   if (!outcome.ok) {
     if (outcome.error.code === "not_found") return { kind: "gone" };
     return {

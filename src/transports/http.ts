@@ -12,6 +12,7 @@ import { isInitializeRequest, isJSONRPCRequest } from "@modelcontextprotocol/sdk
 import { type Config, isLoopbackHost } from "../config.js";
 import { log, redact } from "../log.js";
 import { createServer, type ServerDeps } from "../server.js";
+import { stopNewDeletions } from "../tools/in-flight.js";
 
 export const MCP_PATH = "/mcp";
 /** Tool calls are a few hundred bytes; anything near this is not a real client. */
@@ -186,6 +187,8 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
     if (closing) return;
     closing = true;
     log.info(`shutting down (${signal}): refusing new sessions and calls; ${inFlight} request(s) in progress`);
+    // No deletion or retry starts from now on; one in flight may finish within the grace period.
+    stopNewDeletions();
     if (inFlight > 0) {
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
       await Promise.race([new Promise<void>((resolve) => (drained = resolve)), grace]);

@@ -1,11 +1,26 @@
 // The one HTTP client for the VCC Interaction Content API: one keep-alive pool, the required
-// headers, a per-request timeout, and every failure mapped through errors.ts.
+// headers, a per-request timeout, retries with backoff within an overall deadline, and every failure
+// mapped through errors.ts.
 import { Pool } from "undici";
+import { log } from "../log.js";
 import type { TokenSource } from "./auth.js";
-import { errorForStatus, errorForTransport, type ToolError } from "./errors.js";
+import {
+  errorAfterUnknownAttempt,
+  errorCancelledBetweenAttempts,
+  errorForStatus,
+  errorForTransport,
+  isRetryableTransport,
+  parseRetryAfter,
+  RETRYABLE_STATUSES,
+  type ToolError,
+  withAttempts,
+} from "./errors.js";
 import { contentPath, interactionPath } from "./ids.js";
+import { DEFAULT_RETRY, planRetry, type RetrySettings } from "./retry.js";
 
 export const ACCEPT_V3 = "application/vnd.newvoicemedia.v3+json";
+/** While an answer is this late, the caller hears about it (and again each time this passes). */
+export const SLOW_NOTICE_MS = 1_000;
 
 export interface ApiResponse {
   status: number;
@@ -15,34 +30,60 @@ export interface ApiResponse {
 }
 
 export type ApiResult =
-  | { ok: true; response: ApiResponse }
+  | {
+      ok: true;
+      response: ApiResponse;
+      /** HTTP requests made for this call. */
+      attempts: number;
+      /**
+       * DELETE only: an earlier attempt got no answer and a retry found the content gone (404), so
+       * that attempt deleted it (or someone else did meanwhile): either way it is gone.
+       */
+      verifiedByAbsence?: true;
+    }
   | {
       ok: false;
       error: ToolError;
+      attempts: number;
       /** No valid access token could be obtained, so the request was not carried out. */
       noToken?: true;
     };
 
+/** Why a call is waiting: before another attempt, or for a slow answer. */
+export type WaitEvent =
+  | { kind: "retry"; attempt: number; delayMs: number; fromRetryAfter: boolean; reason: ToolError }
+  | { kind: "slow"; attempt: number; elapsedMs: number };
+
 export interface RequestOptions {
-  /** Aborts the request (e.g. the MCP request was cancelled). */
+  /** Aborts the request in flight and any further attempt (e.g. the MCP request was cancelled). */
   signal?: AbortSignal;
   /** Words for messages: what the request is about, e.g. "callRecording of interaction …". */
   subject: string;
-  /** A shorter limit than VCC_TIMEOUT_MS, e.g. for best-effort lookups. */
+  /** A shorter limit per attempt than VCC_TIMEOUT_MS, e.g. for best-effort lookups. */
   timeoutMs?: number;
+  /** A shorter overall limit than VCC_DEADLINE_MS: no attempt or wait goes past it. */
+  deadlineMs?: number;
+  /** Told while the call waits, so that the caller can keep its client informed. */
+  onWait?: (event: WaitEvent) => void;
+  /** Once aborted, no further attempt starts; the one in flight may finish (used at shutdown). */
+  stopRetrying?: AbortSignal;
 }
 
 export interface VccClientOptions {
   apiBaseUrl: string;
   timeoutMs: number;
   tokens: TokenSource;
+  retry?: RetrySettings;
 }
+
+type Exchange = { ok: true; response: ApiResponse } | { ok: false; error: ToolError; retryable: boolean; cancelled: boolean };
 
 export class VccClient {
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #timeoutMs: number;
   readonly #tokens: TokenSource;
+  readonly #retry: RetrySettings;
 
   constructor(options: VccClientOptions) {
     const base = new URL(options.apiBaseUrl);
@@ -50,6 +91,7 @@ export class VccClient {
     this.#basePath = base.pathname.replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs;
     this.#tokens = options.tokens;
+    this.#retry = options.retry ?? DEFAULT_RETRY;
   }
 
   /** DELETE /interactions/{guid}/content/{contentKey}: 204 is success. */
@@ -75,17 +117,90 @@ export class VccClient {
     await this.#pool.close();
   }
 
+  /**
+   * One call: attempts until an answer that is final, retries exhausted, or the deadline. DELETE is
+   * idempotent, so repeating it is safe; what an attempt without an answer means is kept track of.
+   */
   async #send(method: "GET" | "DELETE", path: string, options: RequestOptions): Promise<ApiResult> {
-    for (let attempt = 1; ; attempt++) {
+    const operation = method === "GET" ? "read" : "delete";
+    const started = Date.now();
+    const deadline = started + Math.min(options.deadlineMs ?? this.#retry.deadlineMs, this.#retry.deadlineMs);
+    const attemptLimit = Math.min(options.timeoutMs ?? this.#timeoutMs, this.#timeoutMs);
+    let attempts = 0;
+    let retries = 0;
+    let renewed = false;
+    // Whether an attempt may have been carried out: answered with anything but a 401, or lost in
+    // flight. Until then, a failure to get a token means the request was not carried out at all.
+    let reached = false;
+    // An attempt that may have reached the API without us hearing the answer (DELETE only).
+    let unknown = false;
+    const fail = (error: ToolError): ApiResult => ({
+      ok: false,
+      error: unknown ? errorAfterUnknownAttempt(error, options.subject, attempts) : withAttempts(error, attempts),
+      attempts,
+    });
+    const cancelled = (): ApiResult => ({
+      ok: false,
+      error: errorCancelledBetweenAttempts(options.subject, operation, attempts, unknown),
+      attempts,
+    });
+
+    for (;;) {
+      if (options.signal?.aborted) return cancelled();
       const token = await this.#tokens.token(options.signal);
-      if (!token.ok) return { ok: false, error: token.error, noToken: true };
-      const sent = await this.#exchange(method, path, token.value, options);
-      if (!sent.ok) return sent;
-      const { response } = sent;
-      if (response.status >= 200 && response.status < 300) return { ok: true, response };
-      // A 401 was not carried out: a token that can be renewed is, and the request is retried once.
-      if (response.status === 401 && this.#tokens.invalidate(token.value) && attempt === 1) continue;
-      return { ok: false, error: errorForStatus(response, options.subject, method === "GET" ? "read" : "delete", this.#tokens.kind) };
+      if (!token.ok) {
+        if (!reached) return { ok: false, error: token.error, attempts, noToken: true };
+        return options.signal?.aborted ? cancelled() : fail(token.error);
+      }
+      // Bounded by the deadline, but never so short that an attempt is pointless (at most ~1 s over).
+      const timeoutMs = Math.min(attemptLimit, Math.max(deadline - Date.now(), Math.min(attemptLimit, 1_000)));
+      attempts++;
+      const sent = await this.#exchange(method, path, token.value, timeoutMs, attempts, options);
+      if (sent.ok ? sent.response.status !== 401 : sent.error.outcomeUnknown) reached = true;
+
+      let error: ToolError;
+      let retryAfterMs: number | undefined;
+      if (sent.ok) {
+        const { response } = sent;
+        if (response.status >= 200 && response.status < 300) {
+          return { ok: true, response, attempts };
+        } else if (response.status === 404 && method === "DELETE" && unknown) {
+          return { ok: true, response, attempts, verifiedByAbsence: true };
+        } else if (response.status === 401 && !renewed && this.#tokens.invalidate(token.value)) {
+          // A 401 was not carried out: a token that can be renewed is, and the request is tried once more.
+          renewed = true;
+          continue;
+        } else {
+          error = errorForStatus(response, options.subject, operation, this.#tokens.kind);
+          if (!RETRYABLE_STATUSES.has(response.status)) return fail(error);
+          const seconds = parseRetryAfter(response.retryAfter);
+          if (seconds !== undefined) retryAfterMs = seconds * 1000;
+        }
+      } else {
+        // Cancelled in flight: the error already says that this attempt may have reached the API.
+        if (sent.cancelled) return fail(sent.error);
+        error = sent.error;
+        if (error.outcomeUnknown && method === "DELETE") unknown = true;
+        if (!sent.retryable) return fail(error);
+      }
+
+      const plan = planRetry({
+        retry: retries,
+        settings: this.#retry,
+        retryAfterMs,
+        remainingMs: deadline - Date.now(),
+        attemptMs: attemptLimit,
+      });
+      if (!plan.retry) {
+        if (retries > 0 || this.#retry.maxRetries > 0) log.debug(`not retrying ${method} ${options.subject}: ${plan.why}`);
+        return fail(error);
+      }
+      retries++;
+      log.debug(`retrying ${method} ${options.subject} in ${plan.delayMs} ms after ${error.code}`, { attempt: attempts });
+      options.onWait?.({ kind: "retry", attempt: attempts, delayMs: plan.delayMs, fromRetryAfter: plan.fromRetryAfter, reason: error });
+      const waited = await sleep(plan.delayMs, options.signal, options.stopRetrying);
+      if (waited === "cancelled") return cancelled();
+      if (waited === "stopped") return fail(error);
     }
   }
 
@@ -94,33 +209,76 @@ export class VccClient {
     method: "GET" | "DELETE",
     path: string,
     accessToken: string,
+    timeoutMs: number,
+    attempt: number,
     options: RequestOptions,
-  ): Promise<{ ok: true; response: ApiResponse } | { ok: false; error: ToolError }> {
-    const timeoutMs = Math.min(options.timeoutMs ?? this.#timeoutMs, this.#timeoutMs);
+  ): Promise<Exchange> {
+    const operation = method === "GET" ? "read" : "delete";
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const started = Date.now();
+    const { onWait } = options;
+    const ticker = onWait
+      ? setInterval(() => onWait({ kind: "slow", attempt, elapsedMs: Date.now() - started }), SLOW_NOTICE_MS)
+      : undefined;
+    const failed = (cause: unknown): Exchange => {
+      const kind = options.signal?.aborted ? "cancelled" : timeout.aborted ? "timeout" : "network";
+      return {
+        ok: false,
+        error: errorForTransport(cause, options.subject, timeoutMs, kind, operation),
+        retryable: isRetryableTransport(cause, kind),
+        cancelled: kind === "cancelled",
+      };
+    };
     try {
-      const res = await this.#pool.request({
-        method,
-        path: this.#basePath + path,
-        headers: { accept: ACCEPT_V3, authorization: `Bearer ${accessToken}` },
-        signal,
-      });
-      const body = await res.body.text();
+      let res: Awaited<ReturnType<Pool["request"]>>;
+      try {
+        res = await this.#pool.request({
+          method,
+          path: this.#basePath + path,
+          headers: { accept: ACCEPT_V3, authorization: `Bearer ${accessToken}` },
+          signal,
+        });
+      } catch (cause) {
+        return failed(cause);
+      }
       const header = (name: string) => {
         const value = res.headers[name];
         return Array.isArray(value) ? value[0] : value;
       };
-      const response: ApiResponse = {
-        status: res.statusCode,
-        contentType: header("content-type"),
-        retryAfter: header("retry-after"),
-        body,
+      // The status line has arrived, so the API has decided: a body cut short (or too slow) is only
+      // missing detail for a DELETE, whose outcome is its status. A GET needs its whole body.
+      let body = "";
+      try {
+        body = await res.body.text();
+      } catch (cause) {
+        if (method === "GET") return failed(cause);
+      }
+      return {
+        ok: true,
+        response: { status: res.statusCode, contentType: header("content-type"), retryAfter: header("retry-after"), body },
       };
-      return { ok: true, response };
-    } catch (cause) {
-      const kind = options.signal?.aborted ? "cancelled" : timeout.aborted ? "timeout" : "network";
-      return { ok: false, error: errorForTransport(cause, options.subject, timeoutMs, kind, method === "GET" ? "read" : "delete") };
+    } finally {
+      if (ticker) clearInterval(ticker);
     }
   }
+}
+
+/** Waits, unless cancelled (the call ends) or stopped (no further attempt) first. */
+function sleep(ms: number, cancel?: AbortSignal, stop?: AbortSignal): Promise<"elapsed" | "cancelled" | "stopped"> {
+  if (cancel?.aborted) return Promise.resolve("cancelled");
+  if (stop?.aborted) return Promise.resolve("stopped");
+  return new Promise((resolve) => {
+    const done = (outcome: "elapsed" | "cancelled" | "stopped") => {
+      clearTimeout(timer);
+      cancel?.removeEventListener("abort", onCancel);
+      stop?.removeEventListener("abort", onStop);
+      resolve(outcome);
+    };
+    const onCancel = () => done("cancelled");
+    const onStop = () => done("stopped");
+    const timer = setTimeout(() => done("elapsed"), ms);
+    cancel?.addEventListener("abort", onCancel, { once: true });
+    stop?.addEventListener("abort", onStop, { once: true });
+  });
 }

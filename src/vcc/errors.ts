@@ -200,6 +200,55 @@ export function errorForTransport(
   };
 }
 
+/** Answers worth another attempt: rate limiting, and server or gateway failures that are usually brief. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
+
+/** Transport failures worth another attempt: all but an unknown host name (a configuration error). */
+export function isRetryableTransport(cause: unknown, kind: "timeout" | "cancelled" | "network"): boolean {
+  if (kind === "cancelled") return false;
+  return kind === "timeout" || (cause as { code?: string } | undefined)?.code !== "ENOTFOUND";
+}
+
+/** Appended to the final error of a call that made more than one attempt. */
+export function withAttempts(error: ToolError, attempts: number): ToolError {
+  return attempts > 1 ? { ...error, message: `${error.message} (${attempts} attempts were made.)` } : error;
+}
+
+/**
+ * The final error of a deletion after an earlier attempt got no answer: that attempt may have deleted
+ * the content, so whatever the last attempt was told, the outcome is unknown.
+ */
+export function errorAfterUnknownAttempt(last: ToolError, subject: string, attempts: number): ToolError {
+  if (last.outcomeUnknown) return withAttempts(last, attempts);
+  const answer = last.httpStatus !== undefined ? `HTTP ${last.httpStatus} (${last.code})` : last.code;
+  return {
+    ...last,
+    outcomeUnknown: true,
+    message: `Outcome unknown: an earlier attempt got no answer (timeout or broken connection) and may have reached the API, so ${subject} may or may not have been deleted; the last of ${attempts} attempts ended with ${answer}. Check with list_interaction_content before asking the user to confirm again.`,
+  };
+}
+
+/** The caller cancelled while no request was in flight (before the first attempt, or between attempts). */
+export function errorCancelledBetweenAttempts(
+  subject: string,
+  operation: "delete" | "read",
+  attempts: number,
+  earlierUnknown: boolean,
+): ToolError {
+  if (operation === "read") return { code: "cancelled", message: `Reading ${subject} was cancelled. Nothing was changed.` };
+  if (attempts === 0) return { code: "cancelled", message: `The request was cancelled before it was sent: ${subject} was not deleted.` };
+  if (earlierUnknown)
+    return {
+      code: "cancelled",
+      outcomeUnknown: true,
+      message: `The request was cancelled while waiting to try again. An earlier attempt got no answer and may have reached the API, so ${subject} may or may not have been deleted: check with list_interaction_content.`,
+    };
+  return {
+    code: "cancelled",
+    message: `The request was cancelled while waiting to try again; no request was in flight and none of the ${attempts} attempt(s) succeeded (each was refused or failed), so ${subject} was not deleted.`,
+  };
+}
+
 // The token endpoint (OAuth 2.0 client credentials). Its failures are auth_failed: no access token,
 // so the API request was not carried out. httpStatus stays unset: it would read as the API's status.
 

@@ -112,7 +112,8 @@ describe("one confirmation for the whole set", () => {
 
 describe("per-item outcomes", () => {
   it("one failing item never stops the others", async () => {
-    const c = await server({}, () => ({ action: "accept", content: { confirm: true } }));
+    // Retries off, so that the 500 is the item's final answer.
+    const c = await server({ VCC_MAX_RETRIES: "0" }, () => ({ action: "accept", content: { confirm: true } }));
     sim.injectFaults("delete-content", {}, { status: 500, body: '{"message":"boom"}' });
     const result = await c.call(TOOL, { items: ITEMS });
     const s = structured(result);

@@ -67,11 +67,11 @@ describe("audit log", () => {
 
   it("records token requests, token decisions, declines, refusals and failed attempts", async () => {
     const path = tempFile("audit.jsonl");
-    const c = await server({ VCC_AUDIT_LOG: path });
+    const c = await server({ VCC_AUDIT_LOG: path, VCC_RETRY_BASE_MS: "10" });
     const token = structured(
       await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" }),
     ).confirmationToken;
-    sim.injectFaults("delete-content", { status: 503 });
+    sim.setStandingFault("delete-content", { status: 503 });
     await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     const records = readAudit(path);
@@ -81,7 +81,9 @@ describe("audit log", () => {
       ["deletion", "error"],
       ["decision", "refused"],
     ]);
-    expect(records[2]).toMatchObject({ errorCode: "upstream_error", httpStatus: 503, confirmation: "token" });
+    // The first attempt and VCC_MAX_RETRIES (3) retries, recorded as one deletion attempt.
+    expect(records[2]).toMatchObject({ errorCode: "upstream_error", httpStatus: 503, confirmation: "token", attempts: 4 });
+    expect(deletes()).toHaveLength(4);
     expect(records[3]).toMatchObject({ errorCode: "confirmation_invalid" });
     expect(readFileSync(path, "utf8")).not.toContain(token);
 
@@ -214,11 +216,11 @@ describe("allowlist", () => {
 
   it("refuses an item id whose type cannot be established; a named key still works", async () => {
     const c = await server(env, approve);
-    sim.injectFaults("get-interaction", { status: 503 });
+    sim.injectFaults("get-interaction", { status: 403 });
     const result = await c.call("delete_interaction_content", { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail });
     expect(structured(result).error.code).toBe("not_allowed");
     expect(structured(result).error.message).toMatch(/could not be established/);
-    sim.injectFaults("get-interaction", { status: 503 });
+    sim.injectFaults("get-interaction", { status: 403 });
     expect(structured(await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" })).status).toBe(
       "deleted",
     );

@@ -160,7 +160,7 @@ describe("confirmation by token", () => {
   });
 
   it("a token is spent by its first use even when the API answers an error", async () => {
-    const c = await server();
+    const c = await server({ env: { VCC_MAX_RETRIES: "0" } });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
     sim.injectFaults("delete-content", { status: 500, body: '{"message":"boom"}' });
     const failed = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
@@ -206,8 +206,10 @@ describe("confirmation by token", () => {
   });
 });
 
+// One answer each, retries off: retries and their outcomes are covered by fault-matrix.test.ts.
 describe("API answers become precise results", () => {
   const approve = () => ({ action: "accept" as const, content: { confirm: true } });
+  const noRetries = { VCC_MAX_RETRIES: "0" };
   const cases: { fault: Parameters<Simulator["injectFaults"]>[1]; code: string; status: number; extra?: Record<string, unknown> }[] = [
     {
       fault: { status: 400, body: '{"message":"GUID must be 36 characters in length"}' },
@@ -232,7 +234,7 @@ describe("API answers become precise results", () => {
   ];
   for (const { fault, code, status, extra } of cases) {
     it(`${status} → ${code}`, async () => {
-      const c = await server({ elicit: approve });
+      const c = await server({ env: noRetries, elicit: approve });
       sim.injectFaults("delete-content", fault);
       const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
       expect(result.isError).toBe(true);
@@ -244,7 +246,7 @@ describe("API answers become precise results", () => {
   }
 
   it("404 → not_found when the content is already gone", async () => {
-    const c = await server({ elicit: approve });
+    const c = await server({ env: noRetries, elicit: approve });
     sim.injectFaults("get-interaction", { status: 503 }); // no preview: the DELETE itself answers
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "sentimentSummary" });
     expect(structured(result)).toMatchObject({ status: "deleted" });
@@ -256,21 +258,21 @@ describe("API answers become precise results", () => {
   });
 
   it("caps the API's message at 500 characters", async () => {
-    const c = await server({ elicit: approve });
+    const c = await server({ env: noRetries, elicit: approve });
     sim.injectFaults("delete-content", { status: 400, body: JSON.stringify({ message: "x".repeat(2000) }) });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result).error.upstreamMessage.length).toBeLessThanOrEqual(500);
   });
 
   it("a dead port → network_error saying nothing was deleted", async () => {
-    const c = await server({ env: { VCC_API_BASE_URL: "http://127.0.0.1:9/interaction-content" }, elicit: approve });
+    const c = await server({ env: { ...noRetries, VCC_API_BASE_URL: "http://127.0.0.1:9/interaction-content" }, elicit: approve });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "network_error" } });
     expect(structured(result).error.message).toMatch(/Nothing was sent/);
   });
 
   it("no answer in time → timeout, and the outcome is reported as unknown", async () => {
-    const c = await server({ env: { VCC_TIMEOUT_MS: "300" }, elicit: approve });
+    const c = await server({ env: { ...noRetries, VCC_TIMEOUT_MS: "300" }, elicit: approve });
     sim.injectFaults("delete-content", { latencyMs: 1500 });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "timeout", outcomeUnknown: true } });
@@ -278,7 +280,7 @@ describe("API answers become precise results", () => {
   });
 
   it("a connection dropped after the deletion took effect → outcome unknown, never 'not deleted'", async () => {
-    const c = await server({ elicit: approve });
+    const c = await server({ env: noRetries, elicit: approve });
     sim.injectFaults("delete-content", { drop: "after" });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "network_error", outcomeUnknown: true } });
@@ -324,7 +326,7 @@ describe("bad input is refused before anything is sent", () => {
       [SEED.inboundCall, "a!-_.,*'()Z9"],
       [SEED.inboundCall, "..."],
     ] as const) {
-      sim.injectFaults("get-interaction", { status: 503 }); // no preview, so the key is not checked against the listing
+      sim.injectFaults("get-interaction", { status: 403 }); // no preview, so the key is not checked against the listing
       const result = await c.call(TOOL, { guid, contentKey });
       expect(structured(result).status, `${guid} ${contentKey}`).toBe("confirmation_required");
     }
@@ -333,7 +335,7 @@ describe("bad input is refused before anything is sent", () => {
 
   it("encodes every path segment", async () => {
     const c = await server();
-    sim.injectFaults("get-interaction", { status: 503 });
+    sim.injectFaults("get-interaction", { status: 403 }); // no preview
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "a!'()*" })).confirmationToken;
     await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "a!'()*", confirmationToken: token });
     expect(deletes()[0]?.path).toBe(`/interaction-content/interactions/${SEED.inboundCall}/content/a%21%27%28%29%2A`);

@@ -178,10 +178,12 @@ describe("preview before confirmation", () => {
 
   it("when the API cannot be reached for the lookup, the token text says no preview was available", async () => {
     const c = await server();
-    sim.injectFaults("get-interaction", { drop: "before" });
+    // Every attempt (the lookup retries within its 5 s) loses its connection.
+    sim.setStandingFault("get-interaction", { drop: "before" });
     const result = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" });
     expect(structured(result).status).toBe("confirmation_required");
     expect(textOf(result)).toMatch(/no preview available/);
+    expect(sim.requests("GET", "get-interaction").length).toBeGreaterThan(1);
     expect(deletes()).toHaveLength(0);
   });
 

@@ -58,6 +58,23 @@ describe("configuration", () => {
   });
 });
 
+describe("retries and the deadline", () => {
+  it("default to 3 retries, a 60 s deadline and a 500 ms backoff base", () => {
+    expect(loadConfig({})).toMatchObject({ maxRetries: 3, deadlineMs: 60_000, retryBaseMs: 500 });
+    expect(loadConfig({ VCC_MAX_RETRIES: "0", VCC_DEADLINE_MS: "5000", VCC_RETRY_BASE_MS: "1" })).toMatchObject({
+      maxRetries: 0,
+      deadlineMs: 5000,
+      retryBaseMs: 1,
+    });
+  });
+  it("refuse values out of range, naming the variable", () => {
+    expect(() => loadConfig({ VCC_MAX_RETRIES: "11" })).toThrow(/VCC_MAX_RETRIES must be a whole number from 0 to 10/);
+    expect(() => loadConfig({ VCC_MAX_RETRIES: "-1" })).toThrow(/VCC_MAX_RETRIES/);
+    expect(() => loadConfig({ VCC_DEADLINE_MS: "50" })).toThrow(/VCC_DEADLINE_MS/);
+    expect(() => loadConfig({ VCC_RETRY_BASE_MS: "0" })).toThrow(/VCC_RETRY_BASE_MS/);
+  });
+});
+
 describe("credentials", () => {
   it("client credentials need both halves; the message names the missing one", () => {
     expect(credentialsOf(loadConfig({ VCC_CLIENT_ID: "id", VCC_CLIENT_SECRET: "secret" }))).toEqual({

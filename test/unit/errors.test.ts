@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { errorForStatus, errorForTransport, parseRetryAfter, upstreamMessageOf } from "../../src/vcc/errors.js";
+import {
+  errorAfterUnknownAttempt,
+  errorCancelledBetweenAttempts,
+  errorForStatus,
+  errorForTransport,
+  isRetryableTransport,
+  parseRetryAfter,
+  RETRYABLE_STATUSES,
+  upstreamMessageOf,
+  withAttempts,
+} from "../../src/vcc/errors.js";
 
 describe("status mapping", () => {
   const expected: [number, string][] = [
@@ -53,5 +63,34 @@ describe("Retry-After", () => {
     expect(parseRetryAfter("Sat, 28 Nov 2026 09:00:00 GMT", now)).toBe(0);
     expect(parseRetryAfter("soon")).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
+  });
+});
+
+describe("after several attempts", () => {
+  it("retries exactly 429, 500, 502, 503, 504 and transport failures other than an unknown host", () => {
+    expect([...RETRYABLE_STATUSES].sort()).toEqual([429, 500, 502, 503, 504]);
+    expect(isRetryableTransport({ code: "ECONNREFUSED" }, "network")).toBe(true);
+    expect(isRetryableTransport({ code: "ECONNRESET" }, "network")).toBe(true);
+    expect(isRetryableTransport(undefined, "timeout")).toBe(true);
+    expect(isRetryableTransport({ code: "ENOTFOUND" }, "network")).toBe(false);
+    expect(isRetryableTransport(undefined, "cancelled")).toBe(false);
+  });
+  it("says how many attempts were made", () => {
+    const e = errorForStatus({ status: 503, body: "" }, "x");
+    expect(withAttempts(e, 1)).toBe(e);
+    expect(withAttempts(e, 4).message).toMatch(/\(4 attempts were made\.\)$/);
+  });
+  it("an earlier attempt without an answer makes any later failure an unknown outcome", () => {
+    const last = errorForStatus({ status: 429, body: "", retryAfter: "40" }, "content 'k' of interaction g");
+    const e = errorAfterUnknownAttempt(last, "content 'k' of interaction g", 3);
+    expect(e).toMatchObject({ code: "rate_limited", httpStatus: 429, retryAfterSeconds: 40, outcomeUnknown: true });
+    expect(e.message).toMatch(/may or may not have been deleted/);
+    expect(e.message).not.toMatch(/Nothing was deleted/);
+  });
+  it("cancelled between attempts: not deleted, unless an earlier attempt got no answer", () => {
+    expect(errorCancelledBetweenAttempts("x", "delete", 0, false)).toMatchObject({ code: "cancelled", message: /not deleted/ });
+    expect(errorCancelledBetweenAttempts("x", "delete", 2, false).outcomeUnknown).toBeUndefined();
+    expect(errorCancelledBetweenAttempts("x", "delete", 2, true)).toMatchObject({ outcomeUnknown: true, message: /may or may not/ });
+    expect(errorCancelledBetweenAttempts("x", "read", 2, true).outcomeUnknown).toBeUndefined();
   });
 });

@@ -1,0 +1,205 @@
+// Waiting and giving up: progress notifications while a call waits for the API (backoff,
+// Retry-After, a slow answer), cancellation in flight and between attempts, and a bulk run paced by
+// the simulator's rate limit.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
+import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { type Connected, connect, type ElicitHandler, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
+
+const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
+const TARGET = { guid: SEED.inboundCall, contentKey: "callRecording" };
+let sim: Simulator;
+const open: Connected[] = [];
+beforeAll(async () => {
+  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
+});
+afterAll(() => sim.close());
+beforeEach(() => sim.reset());
+afterEach(async () => {
+  for (const c of open.splice(0)) await c.close();
+});
+
+async function server(env: Record<string, string> = {}): Promise<{ c: Connected; audit: string }> {
+  const audit = join(mkdtempSync(join(tmpdir(), "vcc-rel-")), "audit.jsonl");
+  const c = await connect({
+    env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_AUDIT_LOG: audit, ...env },
+    elicit: approve,
+  });
+  open.push(c);
+  return { c, audit };
+}
+
+const deletions = (audit: string) =>
+  readFileSync(audit, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => r.event === "deletion");
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Calls a tool with a progressToken, collecting the notifications; `onProgress` may act on them. */
+async function callWithProgress(
+  c: Connected,
+  name: string,
+  args: Record<string, unknown>,
+  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {},
+): Promise<{ result?: CallToolResult; error?: unknown; progress: Progress[] }> {
+  const progress: Progress[] = [];
+  try {
+    const result = (await c.client.callTool({ name, arguments: args }, undefined, {
+      signal: options.signal,
+      onprogress: (p) => {
+        progress.push(p);
+        options.onProgress?.(p);
+      },
+    })) as CallToolResult;
+    return { result, progress };
+  } catch (error) {
+    return { error, progress };
+  }
+}
+
+const increasing = (progress: Progress[]) => progress.every((p, i) => i === 0 || p.progress > (progress[i - 1]?.progress ?? -1));
+
+describe("progress while waiting", () => {
+  it("a Retry-After wait is announced, then the deletion completes", async () => {
+    const { c } = await server();
+    sim.injectFaults("delete-content", { status: 429, retryAfter: "1" });
+    const { result, progress } = await callWithProgress(c, "delete_interaction_content", TARGET);
+    expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted" });
+    const waits = progress.filter((p) => /trying again in 1\.0 s as the API asked \(Retry-After\)/.test(p.message ?? ""));
+    expect(waits).toHaveLength(1);
+    expect(waits[0]?.message).toMatch(/HTTP 429, rate_limited/);
+    expect(increasing(progress)).toBe(true);
+    expect(progress.every((p) => p.total === 1 && p.progress < 1)).toBe(true);
+  });
+
+  it("a backoff after a 503 is announced", async () => {
+    const { c } = await server({ VCC_RETRY_BASE_MS: "10" });
+    sim.injectFaults("delete-content", { status: 503 });
+    const { result, progress } = await callWithProgress(c, "delete_interaction_content", TARGET);
+    expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted" });
+    expect(progress.map((p) => p.message)).toContainEqual(
+      expect.stringMatching(/^Attempt 1 failed \(HTTP 503, upstream_error\); trying again in/),
+    );
+  });
+
+  it("a slow answer is announced while it is awaited", async () => {
+    const { c } = await server();
+    sim.injectFaults("delete-content", { latencyMs: 2500 });
+    const { result, progress } = await callWithProgress(c, "delete_interaction_content", TARGET);
+    expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted" });
+    expect(progress.map((p) => p.message)).toContainEqual(expect.stringMatching(/Still waiting for the VCC API to answer/));
+    expect(increasing(progress)).toBe(true);
+  });
+
+  it("bulk: waits within an item stay between that item's step and the next", async () => {
+    const { c } = await server();
+    sim.injectFaults("delete-content", {}, { status: 429, retryAfter: "0" });
+    const items = [TARGET, { guid: SEED.inboundCall, contentKey: "transcript" }, { guid: SEED.chat, contentKey: "chatTranscript" }];
+    const { result, progress } = await callWithProgress(c, "delete_interaction_contents", { items });
+    expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted", deleted: 3 });
+    expect(increasing(progress)).toBe(true);
+    const wait = progress.find((p) => /Retry-After/.test(p.message ?? ""));
+    expect(wait?.progress).toBeGreaterThan(1);
+    expect(wait?.progress).toBeLessThan(2);
+    expect(progress.filter((p) => Number.isInteger(p.progress)).map((p) => p.progress)).toEqual([0, 1, 2]);
+  });
+});
+
+describe("cancellation", () => {
+  it("in flight: the request is aborted, nothing is retried, and the audit says the outcome is unknown", async () => {
+    const { c, audit } = await server();
+    sim.injectFaults("delete-content", { latencyMs: 2500 });
+    const controller = new AbortController();
+    // Cancelled once the server says it is still waiting for the DELETE's answer: it is in flight.
+    const { error } = await callWithProgress(c, "delete_interaction_content", TARGET, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (/Still waiting/.test(p.message ?? "")) controller.abort();
+      },
+    });
+    expect(error).toBeDefined();
+    await until(() => deletions(audit).length === 1, "the audit record");
+    expect(deletions(audit)[0]).toMatchObject({ outcome: "error", errorCode: "cancelled", outcomeUnknown: true, attempts: 1 });
+    await until(
+      () => /the outcome of deleting content 'callRecording' of interaction .* is unknown/.test(c.stderr()),
+      "the warning on stderr",
+    );
+    await until(() => sim.requests("DELETE")[0]?.status !== undefined, "the simulator to finish the DELETE");
+    expect(sim.requests("DELETE")).toHaveLength(1);
+  });
+
+  it("while waiting to retry: no request in flight, so nothing was deleted, and no further attempt", async () => {
+    const { c, audit } = await server();
+    sim.setStandingFault("delete-content", { status: 429, retryAfter: "5" });
+    const controller = new AbortController();
+    const { error } = await callWithProgress(c, "delete_interaction_content", TARGET, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (/trying again/.test(p.message ?? "")) controller.abort();
+      },
+    });
+    expect(error).toBeDefined();
+    await until(() => deletions(audit).length === 1, "the audit record");
+    const record = deletions(audit)[0];
+    expect(record).toMatchObject({ outcome: "error", errorCode: "cancelled", attempts: 1 });
+    expect(record?.outcomeUnknown).toBeUndefined();
+    expect(sim.requests("DELETE")).toHaveLength(1);
+    expect(
+      sim
+        .interactions()
+        .find((i) => i.guid === TARGET.guid)
+        ?.content.some((x) => x.contentKey === "callRecording"),
+    ).toBe(true);
+  });
+});
+
+describe("bulk deletion against the rate limit", () => {
+  it("every item is deleted exactly once, each 429 followed by a wait of at least its Retry-After", async () => {
+    const { c, audit } = await server();
+    const items = [
+      { guid: SEED.inboundCall, contentKey: "callRecording" },
+      { guid: SEED.inboundCall, contentKey: "transcript" },
+      { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },
+      { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.legacyVoicemail },
+      { guid: SEED.screenRecording, contentKey: SEED_ITEM_KEYS.screenRecording },
+      { guid: SEED.chat, contentKey: "chatTranscript" },
+    ];
+    const before = structuredClone([...sim.interactions()]);
+    // Two requests a second, lookups included; the simulator answers 429 with Retry-After beyond that.
+    sim.setRateLimit(2);
+    const result = await c.call("delete_interaction_contents", { items });
+    expect(structured(result)).toMatchObject({ status: "deleted", deleted: 6, failed: 0 });
+
+    const sent = sim.requests("DELETE");
+    const succeeded = sent.filter((r) => r.status === 204).map((r) => r.path);
+    expect(succeeded).toHaveLength(items.length);
+    expect(new Set(succeeded).size).toBe(items.length);
+    const journal = sim.journal;
+    const limited = journal.map((r, index) => ({ r, index })).filter(({ r }) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    // Paced by Retry-After (at least 1 s from the simulator): the retry of a refused request comes no sooner.
+    for (const { r: refused, index } of limited) {
+      const retry = journal.slice(index + 1).find((r) => r.path === refused.path && r.method === refused.method);
+      expect(retry, `${refused.method} ${refused.path} was retried`).toBeDefined();
+      expect(Date.parse(retry?.time ?? "") - Date.parse(refused.time)).toBeGreaterThanOrEqual(1000);
+    }
+    expect(deletions(audit).map((r) => r.outcome)).toEqual(Array(items.length).fill("deleted"));
+    // Nothing else changed.
+    const keys = new Set(items.map((i) => `${i.guid}/${i.contentKey}`));
+    const expected = before.map((i) => ({ ...i, content: i.content.filter((x) => !keys.has(`${i.guid}/${x.contentKey}`)) }));
+    expect([...sim.interactions()]).toEqual(expected);
+  });
+});
