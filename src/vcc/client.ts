@@ -84,6 +84,8 @@ export class VccClient {
   readonly #timeoutMs: number;
   readonly #tokens: TokenSource;
   readonly #retry: RetrySettings;
+  /** Settles when every DELETE queued so far has finished (see deleteContent). */
+  #deletions: Promise<void> = Promise.resolve();
 
   constructor(options: VccClientOptions) {
     const base = new URL(options.apiBaseUrl);
@@ -94,9 +96,38 @@ export class VccClient {
     this.#retry = options.retry ?? DEFAULT_RETRY;
   }
 
-  /** DELETE /interactions/{guid}/content/{contentKey}: 204 is success. */
-  deleteContent(guid: string, contentKey: string, options: RequestOptions): Promise<ApiResult> {
-    return this.#send("DELETE", contentPath(guid, contentKey), options);
+  /**
+   * DELETE /interactions/{guid}/content/{contentKey}: 204 is success. VCC answers concurrent
+   * deletions with 429, so the deletions of this process (every session, every tool) go one at a
+   * time. Waiting for the turn counts against the call's deadline and stops on cancellation.
+   */
+  async deleteContent(guid: string, contentKey: string, options: RequestOptions): Promise<ApiResult> {
+    const path = contentPath(guid, contentKey);
+    const previous = this.#deletions;
+    let finished = () => {};
+    const mine = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    this.#deletions = previous.then(() => mine);
+    try {
+      const started = Date.now();
+      const budget = Math.min(options.deadlineMs ?? this.#retry.deadlineMs, this.#retry.deadlineMs);
+      const turn = await waitForTurn(previous, budget, options.signal);
+      if (turn === "cancelled")
+        return { ok: false, attempts: 0, error: errorCancelledBetweenAttempts(options.subject, "delete", 0, false) };
+      if (turn === "timeout")
+        return {
+          ok: false,
+          attempts: 0,
+          error: {
+            code: "rate_limited",
+            message: `Other deletions of this server were still in progress after ${Math.round(budget / 1000)} s (VCC accepts one deletion at a time), so this one was not sent: ${options.subject} was not deleted. Try again shortly.`,
+          },
+        };
+      return await this.#send("DELETE", path, { ...options, deadlineMs: budget - (Date.now() - started) });
+    } finally {
+      finished();
+    }
   }
 
   /** GET /interactions/{guid}: the interaction and the content it still holds. */
@@ -280,5 +311,21 @@ function sleep(ms: number, cancel?: AbortSignal, stop?: AbortSignal): Promise<"e
     const timer = setTimeout(() => done("elapsed"), ms);
     cancel?.addEventListener("abort", onCancel, { once: true });
     stop?.addEventListener("abort", onStop, { once: true });
+  });
+}
+
+/** Resolves when `previous` settles, the budget runs out, or the signal aborts: whichever is first. */
+function waitForTurn(previous: Promise<void>, budgetMs: number, signal?: AbortSignal): Promise<"ready" | "timeout" | "cancelled"> {
+  if (signal?.aborted) return Promise.resolve("cancelled");
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done("timeout"), budgetMs);
+    const onAbort = () => done("cancelled");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    void previous.then(() => done("ready"));
+    function done(outcome: "ready" | "timeout" | "cancelled") {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(outcome);
+    }
   });
 }

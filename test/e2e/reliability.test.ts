@@ -203,3 +203,47 @@ describe("bulk deletion against the rate limit", () => {
     expect([...sim.interactions()]).toEqual(expected);
   });
 });
+
+describe("one deletion at a time across calls", () => {
+  it("parallel calls (as an assistant may make them) reach the API one after another, never concurrently", async () => {
+    const { c, audit } = await server();
+    sim.setStandingFault("delete-content", { latencyMs: 150 });
+    const items = [
+      { guid: SEED.inboundCall, contentKey: "callRecording" },
+      { guid: SEED.inboundCall, contentKey: "transcript" },
+      { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },
+    ];
+    const results = await Promise.all(items.map((args) => c.call("delete_interaction_content", args)));
+    for (const r of results) expect(structured(r).status).toBe("deleted");
+    const sent = sim.requests("DELETE");
+    // The simulator answers a deletion that overlaps another with 429, as VCC does: none did.
+    expect(sent.map((e) => e.status)).toEqual([204, 204, 204]);
+    expect(deletions(audit).map((r) => r.attempts)).toEqual([1, 1, 1]);
+  });
+
+  it("a call cancelled while waiting for its turn sends nothing", async () => {
+    const { c } = await server();
+    sim.setStandingFault("delete-content", { latencyMs: 800 });
+    const first = c.call("delete_interaction_content", TARGET);
+    await until(() => sim.requests("DELETE").length === 1, "the first DELETE");
+    const controller = new AbortController();
+    const second = c.client
+      .callTool({ name: "delete_interaction_content", arguments: { guid: SEED.inboundCall, contentKey: "transcript" } }, undefined, {
+        signal: controller.signal,
+      })
+      .catch((e: unknown) => e);
+    await until(() => sim.requests("GET").length >= 2, "the second call's lookup");
+    await new Promise((r) => setTimeout(r, 100));
+    controller.abort();
+    await second;
+    expect(structured(await first).status).toBe("deleted");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sim.requests("DELETE")).toHaveLength(1);
+    expect(
+      sim
+        .interactions()
+        .find((i) => i.guid === SEED.inboundCall)
+        ?.content.some((x) => x.contentKey === "transcript"),
+    ).toBe(true);
+  });
+});
