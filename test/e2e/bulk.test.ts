@@ -1,38 +1,16 @@
 // delete_interaction_contents (issue 10): one confirmation for a set, strictly sequential execution.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import {
-  type Connected,
-  connect,
-  countingApprover,
-  type ElicitHandler,
-  SECRET_TOKEN,
-  SECRET_TOKEN_SCOPES,
-  structured,
-  textOf,
-} from "../helpers/mcp.js";
+import { countingApprover, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
 
 const TOOL = "delete_interaction_contents";
-let sim: Simulator;
-const open: Connected[] = [];
-beforeAll(async () => {
-  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-});
-afterAll(() => sim.close());
-beforeEach(() => sim.reset());
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-});
+const h = useSimulator();
 
-async function server(env: Record<string, string> = {}, elicit?: ElicitHandler) {
-  const c = await connect({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, ...env }, elicit });
-  open.push(c);
-  return c;
-}
-const deletes = () => sim.requests("DELETE");
+const server = (env: Record<string, string> = {}, elicit?: ElicitHandler) => h.connect({ env, elicit });
+const deletes = () => h.deletes();
 const has = (guid: string, key: string) =>
-  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+  h.sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
 
 const ITEMS = [
   { guid: SEED.inboundCall, contentKey: "callRecording" },
@@ -54,9 +32,9 @@ describe("one confirmation for the whole set", () => {
     expect(text).toContain("screen recording");
     expect(deletes()).toHaveLength(0);
     // Two interactions of the same GUID share one lookup.
-    expect(sim.requests("GET", "get-interaction")).toHaveLength(3);
+    expect(h.sim.requests("GET", "get-interaction")).toHaveLength(3);
 
-    sim.setStandingFault("delete-content", { latencyMs: 60 });
+    h.sim.setStandingFault("delete-content", { latencyMs: 60 });
     const done = await c.call(TOOL, { items: [...ITEMS].reverse(), confirmationToken: s.confirmationToken });
     expect(structured(done)).toMatchObject({ status: "deleted", deleted: 4, failed: 0 });
     const sent = deletes();
@@ -114,7 +92,7 @@ describe("per-item outcomes", () => {
   it("one failing item never stops the others", async () => {
     // Retries off, so that the 500 is the item's final answer.
     const c = await server({ VCC_MAX_RETRIES: "0" }, () => ({ action: "accept", content: { confirm: true } }));
-    sim.injectFaults("delete-content", {}, { status: 500, body: '{"message":"boom"}' });
+    h.sim.injectFaults("delete-content", {}, { status: 500, body: '{"message":"boom"}' });
     const result = await c.call(TOOL, { items: ITEMS });
     const s = structured(result);
     expect(s).toMatchObject({ status: "partial", deleted: 3, failed: 1 });
@@ -167,7 +145,7 @@ describe("per-item outcomes", () => {
 
   it("cancellation stops before the next item", async () => {
     const c = await server({}, () => ({ action: "accept", content: { confirm: true } }));
-    sim.setStandingFault("delete-content", { latencyMs: 300 });
+    h.sim.setStandingFault("delete-content", { latencyMs: 300 });
     const controller = new AbortController();
     const call = c.client
       .callTool({ name: TOOL, arguments: { items: ITEMS } }, undefined, { signal: controller.signal })
@@ -195,6 +173,6 @@ describe("input rules", () => {
       { items: ITEMS, other: true },
     ];
     for (const args of bad) expect((await c.call(TOOL, args)).isError, JSON.stringify(args).slice(0, 80)).toBe(true);
-    expect(sim.journal).toHaveLength(0);
+    expect(h.sim.journal).toHaveLength(0);
   });
 });

@@ -2,38 +2,16 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import {
-  type Connected,
-  connect,
-  countingApprover,
-  type ElicitHandler,
-  SECRET_TOKEN,
-  SECRET_TOKEN_SCOPES,
-  structured,
-  textOf,
-} from "../helpers/mcp.js";
+import { countingApprover, type ElicitHandler, SECRET_TOKEN, structured, textOf } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
 
-let sim: Simulator;
-const open: Connected[] = [];
-beforeAll(async () => {
-  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-});
-afterAll(() => sim.close());
-beforeEach(() => sim.reset());
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-});
+const h = useSimulator();
 
-async function server(env: Record<string, string>, elicit?: ElicitHandler, args: string[] = []) {
-  const c = await connect({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, ...env }, elicit, args });
-  open.push(c);
-  return c;
-}
+const server = (env: Record<string, string>, elicit?: ElicitHandler, args: string[] = []) => h.connect({ env, elicit, args });
 const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
-const deletes = () => sim.requests("DELETE");
+const deletes = () => h.deletes();
 const tempFile = (name: string) => join(mkdtempSync(join(tmpdir(), "vcc-audit-")), name);
 const readAudit = (path: string) =>
   readFileSync(path, "utf8")
@@ -71,7 +49,7 @@ describe("audit log", () => {
     const token = structured(
       await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" }),
     ).confirmationToken;
-    sim.setStandingFault("delete-content", { status: 503 });
+    h.sim.setStandingFault("delete-content", { status: 503 });
     await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     const records = readAudit(path);
@@ -156,7 +134,7 @@ describe("dry run", () => {
     expect(approver.asked).toBe(1);
     expect(deletes()).toHaveLength(0);
     expect(
-      sim
+      h.sim
         .interactions()
         .find((i) => i.guid === SEED.inboundCall)
         ?.content.some((x) => x.contentKey === "callRecording"),
@@ -216,11 +194,11 @@ describe("allowlist", () => {
 
   it("refuses an item id whose type cannot be established; a named key still works", async () => {
     const c = await server(env, approve);
-    sim.injectFaults("get-interaction", { status: 403 });
+    h.sim.injectFaults("get-interaction", { status: 403 });
     const result = await c.call("delete_interaction_content", { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail });
     expect(structured(result).error.code).toBe("not_allowed");
     expect(structured(result).error.message).toMatch(/could not be established/);
-    sim.injectFaults("get-interaction", { status: 403 });
+    h.sim.injectFaults("get-interaction", { status: 403 });
     expect(structured(await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" })).status).toBe(
       "deleted",
     );

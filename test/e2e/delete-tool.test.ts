@@ -1,51 +1,19 @@
 // The delete tool end to end: the built server over stdio, driven by the SDK Client, against the
 // simulator over real HTTP. Every test asserts what the user sees and what reached the API.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import {
-  type Connected,
-  connect,
-  countingApprover,
-  type ElicitHandler,
-  SECRET_TOKEN,
-  SECRET_TOKEN_SCOPES,
-  structured,
-  textOf,
-} from "../helpers/mcp.js";
+import type { Simulator } from "../../src/simulator/server.js";
+import { countingApprover, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
 
 const TOOL = "delete_interaction_content";
-let sim: Simulator;
-const open: Connected[] = [];
+const h = useSimulator();
 
-beforeAll(async () => {
-  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-});
-afterAll(async () => {
-  await sim.close();
-});
-beforeEach(() => sim.reset());
-afterEach(async () => {
-  for (const c of open.splice(0)) {
-    // The access token must never reach a result or a log line.
-    for (const r of c.results) expect(JSON.stringify(r)).not.toContain(SECRET_TOKEN);
-    expect(c.stderr()).not.toContain(SECRET_TOKEN);
-    await c.close();
-  }
-});
+const server = (options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) => h.connect(options);
 
-async function server(options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) {
-  const c = await connect({
-    env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, ...options.env },
-    elicit: options.elicit,
-  });
-  open.push(c);
-  return c;
-}
-
-const deletes = () => sim.requests("DELETE");
+const deletes = () => h.deletes();
 const hasContent = (guid: string, key: string) =>
-  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+  h.sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
 
 describe("tools/list", () => {
   it("lists the tool with destructive annotations, strict input schema and an output schema", async () => {
@@ -162,7 +130,7 @@ describe("confirmation by token", () => {
   it("a token is spent by its first use even when the API answers an error", async () => {
     const c = await server({ env: { VCC_MAX_RETRIES: "0" } });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
-    sim.injectFaults("delete-content", { status: 500, body: '{"message":"boom"}' });
+    h.sim.injectFaults("delete-content", { status: 500, body: '{"message":"boom"}' });
     const failed = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(failed).error.code).toBe("upstream_error");
     const again = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
@@ -235,7 +203,7 @@ describe("API answers become precise results", () => {
   for (const { fault, code, status, extra } of cases) {
     it(`${status} → ${code}`, async () => {
       const c = await server({ env: noRetries, elicit: approve });
-      sim.injectFaults("delete-content", fault);
+      h.sim.injectFaults("delete-content", fault);
       const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
       expect(result.isError).toBe(true);
       expect(structured(result)).toMatchObject({ status: "error", httpStatus: status, error: { code, httpStatus: status, ...extra } });
@@ -247,10 +215,10 @@ describe("API answers become precise results", () => {
 
   it("404 → not_found when the content is already gone", async () => {
     const c = await server({ env: noRetries, elicit: approve });
-    sim.injectFaults("get-interaction", { status: 503 }); // no preview: the DELETE itself answers
+    h.sim.injectFaults("get-interaction", { status: 503 }); // no preview: the DELETE itself answers
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "sentimentSummary" });
     expect(structured(result)).toMatchObject({ status: "deleted" });
-    sim.injectFaults("get-interaction", { status: 503 });
+    h.sim.injectFaults("get-interaction", { status: 503 });
     const again = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "sentimentSummary" });
     expect(structured(again)).toMatchObject({ status: "error", httpStatus: 404, error: { code: "not_found", httpStatus: 404 } });
     expect(structured(again).error.message).toMatch(/already gone|wrong/);
@@ -259,7 +227,7 @@ describe("API answers become precise results", () => {
 
   it("caps the API's message at 500 characters", async () => {
     const c = await server({ env: noRetries, elicit: approve });
-    sim.injectFaults("delete-content", { status: 400, body: JSON.stringify({ message: "x".repeat(2000) }) });
+    h.sim.injectFaults("delete-content", { status: 400, body: JSON.stringify({ message: "x".repeat(2000) }) });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result).error.upstreamMessage.length).toBeLessThanOrEqual(500);
   });
@@ -273,7 +241,7 @@ describe("API answers become precise results", () => {
 
   it("no answer in time → timeout, and the outcome is reported as unknown", async () => {
     const c = await server({ env: { ...noRetries, VCC_TIMEOUT_MS: "300" }, elicit: approve });
-    sim.injectFaults("delete-content", { latencyMs: 1500 });
+    h.sim.injectFaults("delete-content", { latencyMs: 1500 });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "timeout", outcomeUnknown: true } });
     expect(structured(result).error.message).toMatch(/may or may not/);
@@ -281,7 +249,7 @@ describe("API answers become precise results", () => {
 
   it("a connection dropped after the deletion took effect → outcome unknown, never 'not deleted'", async () => {
     const c = await server({ env: noRetries, elicit: approve });
-    sim.injectFaults("delete-content", { drop: "after" });
+    h.sim.injectFaults("delete-content", { drop: "after" });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "network_error", outcomeUnknown: true } });
     expect(hasContent(SEED.inboundCall, "callRecording")).toBe(false);
@@ -315,7 +283,7 @@ describe("bad input is refused before anything is sent", () => {
       expect(textOf(result).length).toBeGreaterThan(10);
     }
     expect(approver.asked).toBe(0);
-    expect(sim.journal).toHaveLength(0);
+    expect(h.sim.journal).toHaveLength(0);
   });
 
   it("accepts uppercase and non-RFC GUIDs and all allowed key characters", async () => {
@@ -326,7 +294,7 @@ describe("bad input is refused before anything is sent", () => {
       [SEED.inboundCall, "a!-_.,*'()Z9"],
       [SEED.inboundCall, "..."],
     ] as const) {
-      sim.injectFaults("get-interaction", { status: 403 }); // no preview, so the key is not checked against the listing
+      h.sim.injectFaults("get-interaction", { status: 403 }); // no preview, so the key is not checked against the listing
       const result = await c.call(TOOL, { guid, contentKey });
       expect(structured(result).status, `${guid} ${contentKey}`).toBe("confirmation_required");
     }
@@ -335,7 +303,7 @@ describe("bad input is refused before anything is sent", () => {
 
   it("encodes every path segment", async () => {
     const c = await server();
-    sim.injectFaults("get-interaction", { status: 403 }); // no preview
+    h.sim.injectFaults("get-interaction", { status: 403 }); // no preview
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "a!'()*" })).confirmationToken;
     await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "a!'()*", confirmationToken: token });
     expect(deletes()[0]?.path).toBe(`/interaction-content/interactions/${SEED.inboundCall}/content/a%21%27%28%29%2A`);
@@ -345,14 +313,14 @@ describe("bad input is refused before anything is sent", () => {
 describe("without credentials", () => {
   it("starts, lists the tool, and answers not_configured without asking or sending", async () => {
     const approver = countingApprover();
-    const c = await connect({ env: { VCC_API_BASE_URL: sim.apiBaseUrl }, elicit: approver.handler });
-    open.push(c);
+    // An empty variable counts as unset.
+    const c = await h.connect({ env: { VCC_ACCESS_TOKEN: "" }, elicit: approver.handler });
     const { tools } = await c.client.listTools();
     expect(tools.map((t) => t.name)).toContain(TOOL);
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "not_configured" } });
     expect(structured(result).error.message).toMatch(/VCC_ACCESS_TOKEN/);
     expect(approver.asked).toBe(0);
-    expect(sim.journal).toHaveLength(0);
+    expect(h.sim.journal).toHaveLength(0);
   });
 });

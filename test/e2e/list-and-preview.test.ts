@@ -1,39 +1,16 @@
 // list_interaction_content, and the preview the delete tool shows before asking (issue 6).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { DELETE_SCOPE, type Simulator, startSimulator } from "../../src/simulator/server.js";
-import {
-  type Connected,
-  connect,
-  countingApprover,
-  type ElicitHandler,
-  SECRET_TOKEN,
-  SECRET_TOKEN_SCOPES,
-  structured,
-  textOf,
-} from "../helpers/mcp.js";
+import { DELETE_SCOPE } from "../../src/simulator/server.js";
+import { countingApprover, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
 
 const DELETE_ONLY_TOKEN = "e2e-delete-only-token-5b1e";
-let sim: Simulator;
-const open: Connected[] = [];
-beforeAll(async () => {
-  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES, [DELETE_ONLY_TOKEN]: [DELETE_SCOPE] } });
-});
-afterAll(() => sim.close());
-beforeEach(() => sim.reset());
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-});
+const h = useSimulator({ staticTokens: { [DELETE_ONLY_TOKEN]: [DELETE_SCOPE] } });
 
-async function server(options: { token?: string; elicit?: ElicitHandler } = {}) {
-  const c = await connect({
-    env: { VCC_ACCESS_TOKEN: options.token ?? SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl },
-    elicit: options.elicit,
-  });
-  open.push(c);
-  return c;
-}
-const deletes = () => sim.requests("DELETE");
+const server = (options: { token?: string; elicit?: ElicitHandler } = {}) =>
+  h.connect({ env: options.token ? { VCC_ACCESS_TOKEN: options.token } : {}, elicit: options.elicit });
+const deletes = () => h.deletes();
 
 describe("list_interaction_content", () => {
   it("is listed as read-only", async () => {
@@ -77,7 +54,7 @@ describe("list_interaction_content", () => {
     expect(text).toContain("413 kB");
     expect(text).toContain("2026-11-24 17:43 UTC");
     expect(text).toContain(SEED_ITEM_KEYS.voicemail);
-    const get = sim.requests("GET", "get-interaction");
+    const get = h.sim.requests("GET", "get-interaction");
     expect(get).toHaveLength(1);
     expect(get[0]?.path).toBe(`/interaction-content/interactions/${SEED.voicemails}`);
     expect(deletes()).toHaveLength(0);
@@ -102,7 +79,7 @@ describe("list_interaction_content", () => {
     const c = await server();
     const result = await c.call("list_interaction_content", { guid: "111414121313" });
     expect(result.isError).toBe(true);
-    expect(sim.journal).toHaveLength(0);
+    expect(h.sim.journal).toHaveLength(0);
   });
 });
 
@@ -172,18 +149,18 @@ describe("preview before confirmation", () => {
     expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 204 });
     expect(structured(result).preview).toBeUndefined();
     expect(prompts[0]).toMatch(/no preview available/);
-    expect(sim.requests("GET", "get-interaction")[0]?.status).toBe(403);
+    expect(h.sim.requests("GET", "get-interaction")[0]?.status).toBe(403);
     expect(deletes()).toHaveLength(1);
   });
 
   it("when the API cannot be reached for the lookup, the token text says no preview was available", async () => {
     const c = await server();
     // Every attempt (the lookup retries within its 5 s) loses its connection.
-    sim.setStandingFault("get-interaction", { drop: "before" });
+    h.sim.setStandingFault("get-interaction", { drop: "before" });
     const result = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" });
     expect(structured(result).status).toBe("confirmation_required");
     expect(textOf(result)).toMatch(/no preview available/);
-    expect(sim.requests("GET", "get-interaction").length).toBeGreaterThan(1);
+    expect(h.sim.requests("GET", "get-interaction").length).toBeGreaterThan(1);
     expect(deletes()).toHaveLength(0);
   });
 
@@ -198,7 +175,7 @@ describe("preview before confirmation", () => {
       confirmationToken: token,
     });
     expect(structured(result).status).toBe("deleted");
-    expect(sim.requests("GET")).toHaveLength(1);
+    expect(h.sim.requests("GET")).toHaveLength(1);
     expect(deletes()).toHaveLength(1);
   });
 });

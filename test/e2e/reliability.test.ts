@@ -5,31 +5,18 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { type Connected, connect, type ElicitHandler, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
+import { type Connected, type ElicitHandler, structured } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
 
 const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
 const TARGET = { guid: SEED.inboundCall, contentKey: "callRecording" };
-let sim: Simulator;
-const open: Connected[] = [];
-beforeAll(async () => {
-  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-});
-afterAll(() => sim.close());
-beforeEach(() => sim.reset());
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-});
+const h = useSimulator();
 
 async function server(env: Record<string, string> = {}): Promise<{ c: Connected; audit: string }> {
   const audit = join(mkdtempSync(join(tmpdir(), "vcc-rel-")), "audit.jsonl");
-  const c = await connect({
-    env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_AUDIT_LOG: audit, ...env },
-    elicit: approve,
-  });
-  open.push(c);
+  const c = await h.connect({ env: { VCC_AUDIT_LOG: audit, ...env }, elicit: approve });
   return { c, audit };
 }
 
@@ -75,7 +62,7 @@ const increasing = (progress: Progress[]) => progress.every((p, i) => i === 0 ||
 describe("progress while waiting", () => {
   it("a Retry-After wait is announced, then the deletion completes", async () => {
     const { c } = await server();
-    sim.injectFaults("delete-content", { status: 429, retryAfter: "1" });
+    h.sim.injectFaults("delete-content", { status: 429, retryAfter: "1" });
     const { result, progress } = await callWithProgress(c, "delete_interaction_content", TARGET);
     expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted" });
     const waits = progress.filter((p) => /trying again in 1\.0 s as the API asked \(Retry-After\)/.test(p.message ?? ""));
@@ -87,7 +74,7 @@ describe("progress while waiting", () => {
 
   it("a backoff after a 503 is announced", async () => {
     const { c } = await server({ VCC_RETRY_BASE_MS: "10" });
-    sim.injectFaults("delete-content", { status: 503 });
+    h.sim.injectFaults("delete-content", { status: 503 });
     const { result, progress } = await callWithProgress(c, "delete_interaction_content", TARGET);
     expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted" });
     expect(progress.map((p) => p.message)).toContainEqual(
@@ -97,7 +84,7 @@ describe("progress while waiting", () => {
 
   it("a slow answer is announced while it is awaited", async () => {
     const { c } = await server();
-    sim.injectFaults("delete-content", { latencyMs: 2500 });
+    h.sim.injectFaults("delete-content", { latencyMs: 2500 });
     const { result, progress } = await callWithProgress(c, "delete_interaction_content", TARGET);
     expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted" });
     expect(progress.map((p) => p.message)).toContainEqual(expect.stringMatching(/Still waiting for the VCC API to answer/));
@@ -106,7 +93,7 @@ describe("progress while waiting", () => {
 
   it("bulk: waits within an item stay between that item's step and the next", async () => {
     const { c } = await server();
-    sim.injectFaults("delete-content", {}, { status: 429, retryAfter: "0" });
+    h.sim.injectFaults("delete-content", {}, { status: 429, retryAfter: "0" });
     const items = [TARGET, { guid: SEED.inboundCall, contentKey: "transcript" }, { guid: SEED.chat, contentKey: "chatTranscript" }];
     const { result, progress } = await callWithProgress(c, "delete_interaction_contents", { items });
     expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted", deleted: 3 });
@@ -121,7 +108,7 @@ describe("progress while waiting", () => {
 describe("cancellation", () => {
   it("in flight: the request is aborted, nothing is retried, and the audit says the outcome is unknown", async () => {
     const { c, audit } = await server();
-    sim.injectFaults("delete-content", { latencyMs: 2500 });
+    h.sim.injectFaults("delete-content", { latencyMs: 2500 });
     const controller = new AbortController();
     // Cancelled once the server says it is still waiting for the DELETE's answer: it is in flight.
     const { error } = await callWithProgress(c, "delete_interaction_content", TARGET, {
@@ -137,13 +124,13 @@ describe("cancellation", () => {
       () => /the outcome of deleting content 'callRecording' of interaction .* is unknown/.test(c.stderr()),
       "the warning on stderr",
     );
-    await until(() => sim.requests("DELETE")[0]?.status !== undefined, "the simulator to finish the DELETE");
-    expect(sim.requests("DELETE")).toHaveLength(1);
+    await until(() => h.sim.requests("DELETE")[0]?.status !== undefined, "the simulator to finish the DELETE");
+    expect(h.sim.requests("DELETE")).toHaveLength(1);
   });
 
   it("while waiting to retry: no request in flight, so nothing was deleted, and no further attempt", async () => {
     const { c, audit } = await server();
-    sim.setStandingFault("delete-content", { status: 429, retryAfter: "5" });
+    h.sim.setStandingFault("delete-content", { status: 429, retryAfter: "5" });
     const controller = new AbortController();
     const { error } = await callWithProgress(c, "delete_interaction_content", TARGET, {
       signal: controller.signal,
@@ -156,9 +143,9 @@ describe("cancellation", () => {
     const record = deletions(audit)[0];
     expect(record).toMatchObject({ outcome: "error", errorCode: "cancelled", attempts: 1 });
     expect(record?.outcomeUnknown).toBeUndefined();
-    expect(sim.requests("DELETE")).toHaveLength(1);
+    expect(h.sim.requests("DELETE")).toHaveLength(1);
     expect(
-      sim
+      h.sim
         .interactions()
         .find((i) => i.guid === TARGET.guid)
         ?.content.some((x) => x.contentKey === "callRecording"),
@@ -177,17 +164,17 @@ describe("bulk deletion against the rate limit", () => {
       { guid: SEED.screenRecording, contentKey: SEED_ITEM_KEYS.screenRecording },
       { guid: SEED.chat, contentKey: "chatTranscript" },
     ];
-    const before = structuredClone([...sim.interactions()]);
+    const before = structuredClone([...h.sim.interactions()]);
     // Two requests a second, lookups included; the simulator answers 429 with Retry-After beyond that.
-    sim.setRateLimit(2);
+    h.sim.setRateLimit(2);
     const result = await c.call("delete_interaction_contents", { items });
     expect(structured(result)).toMatchObject({ status: "deleted", deleted: 6, failed: 0 });
 
-    const sent = sim.requests("DELETE");
+    const sent = h.sim.requests("DELETE");
     const succeeded = sent.filter((r) => r.status === 204).map((r) => r.path);
     expect(succeeded).toHaveLength(items.length);
     expect(new Set(succeeded).size).toBe(items.length);
-    const journal = sim.journal;
+    const journal = h.sim.journal;
     const limited = journal.map((r, index) => ({ r, index })).filter(({ r }) => r.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     // Paced by Retry-After (at least 1 s from the simulator): the retry of a refused request comes no sooner.
@@ -200,14 +187,14 @@ describe("bulk deletion against the rate limit", () => {
     // Nothing else changed.
     const keys = new Set(items.map((i) => `${i.guid}/${i.contentKey}`));
     const expected = before.map((i) => ({ ...i, content: i.content.filter((x) => !keys.has(`${i.guid}/${x.contentKey}`)) }));
-    expect([...sim.interactions()]).toEqual(expected);
+    expect([...h.sim.interactions()]).toEqual(expected);
   });
 });
 
 describe("one deletion at a time across calls", () => {
   it("parallel calls (as an assistant may make them) reach the API one after another, never concurrently", async () => {
     const { c, audit } = await server();
-    sim.setStandingFault("delete-content", { latencyMs: 150 });
+    h.sim.setStandingFault("delete-content", { latencyMs: 150 });
     const items = [
       { guid: SEED.inboundCall, contentKey: "callRecording" },
       { guid: SEED.inboundCall, contentKey: "transcript" },
@@ -215,7 +202,7 @@ describe("one deletion at a time across calls", () => {
     ];
     const results = await Promise.all(items.map((args) => c.call("delete_interaction_content", args)));
     for (const r of results) expect(structured(r).status).toBe("deleted");
-    const sent = sim.requests("DELETE");
+    const sent = h.sim.requests("DELETE");
     // The simulator answers a deletion that overlaps another with 429, as VCC does: none did.
     expect(sent.map((e) => e.status)).toEqual([204, 204, 204]);
     expect(deletions(audit).map((r) => r.attempts)).toEqual([1, 1, 1]);
@@ -223,24 +210,24 @@ describe("one deletion at a time across calls", () => {
 
   it("a call cancelled while waiting for its turn sends nothing", async () => {
     const { c } = await server();
-    sim.setStandingFault("delete-content", { latencyMs: 800 });
+    h.sim.setStandingFault("delete-content", { latencyMs: 800 });
     const first = c.call("delete_interaction_content", TARGET);
-    await until(() => sim.requests("DELETE").length === 1, "the first DELETE");
+    await until(() => h.sim.requests("DELETE").length === 1, "the first DELETE");
     const controller = new AbortController();
     const second = c.client
       .callTool({ name: "delete_interaction_content", arguments: { guid: SEED.inboundCall, contentKey: "transcript" } }, undefined, {
         signal: controller.signal,
       })
       .catch((e: unknown) => e);
-    await until(() => sim.requests("GET").length >= 2, "the second call's lookup");
+    await until(() => h.sim.requests("GET").length >= 2, "the second call's lookup");
     await new Promise((r) => setTimeout(r, 100));
     controller.abort();
     await second;
     expect(structured(await first).status).toBe("deleted");
     await new Promise((r) => setTimeout(r, 300));
-    expect(sim.requests("DELETE")).toHaveLength(1);
+    expect(h.sim.requests("DELETE")).toHaveLength(1);
     expect(
-      sim
+      h.sim
         .interactions()
         .find((i) => i.guid === SEED.inboundCall)
         ?.content.some((x) => x.contentKey === "transcript"),
