@@ -103,13 +103,8 @@ export async function performDeletion(
   approval: { method: "elicitation" | "token" | "approval"; claim?: Claim },
   options: { signal?: AbortSignal; sessionId?: string; onWait?: (event: WaitEvent) => void },
 ): Promise<DeletionOutcome> {
-  const decisionFailure = await auditItem(
-    context,
-    tool,
-    item,
-    { event: "decision", confirmation: approval.method, outcome: "confirmed" },
-    options.sessionId,
-  );
+  const audit = (fields: AuditFields) => auditItem(context, tool, item, fields, options.sessionId);
+  const decisionFailure = await audit({ event: "decision", confirmation: approval.method, outcome: "confirmed" });
   if (decisionFailure) {
     approval.claim?.release();
     return { status: "error", error: AUDIT_FAILED(decisionFailure) };
@@ -117,25 +112,19 @@ export async function performDeletion(
 
   if (context.config.dryRun) {
     approval.claim?.spend();
-    const auditWarning = await auditItem(
-      context,
-      tool,
-      item,
-      { event: "deletion", confirmation: approval.method, outcome: "dry_run" },
-      options.sessionId,
-    );
+    const auditWarning = await audit({ event: "deletion", confirmation: approval.method, outcome: "dry_run" });
     return { status: "dry_run", ...(auditWarning ? { auditWarning } : {}) };
   }
 
   if (shuttingDown.aborted) {
     approval.claim?.release();
-    const auditWarning = await auditItem(
-      context,
-      tool,
-      item,
-      { event: "deletion", confirmation: approval.method, outcome: "error", errorCode: SHUTTING_DOWN.code, attempts: 0 },
-      options.sessionId,
-    );
+    const auditWarning = await audit({
+      event: "deletion",
+      confirmation: approval.method,
+      outcome: "error",
+      errorCode: SHUTTING_DOWN.code,
+      attempts: 0,
+    });
     return { status: "error", error: SHUTTING_DOWN, ...(auditWarning ? { auditWarning } : {}) };
   }
 
@@ -149,9 +138,9 @@ export async function performDeletion(
       stopRetrying: shuttingDown,
     });
   } finally {
-    // Spent by its first use, whatever the API answered; only a request that could not be
-    // authenticated (nothing was sent) leaves the token usable.
-    if (outcome && !outcome.ok && outcome.noToken) approval.claim?.release();
+    // Spent by its first use, whatever the API answered; only a request that was never carried out
+    // (no access token, or cancelled before it was sent) leaves the token usable.
+    if (outcome && !outcome.ok && (outcome.noToken || outcome.attempts === 0)) approval.claim?.release();
     else approval.claim?.spend();
   }
   const record: AuditFields = outcome.ok
@@ -173,7 +162,7 @@ export async function performDeletion(
         ...(outcome.error.outcomeUnknown ? { outcomeUnknown: true } : {}),
       };
   if (!outcome.ok && outcome.error.outcomeUnknown) log.warn(`the outcome of deleting ${subject} is unknown`, { code: outcome.error.code });
-  const auditWarning = await auditItem(context, tool, item, record, options.sessionId);
+  const auditWarning = await audit(record);
   const warning = auditWarning ? { auditWarning } : {};
   if (!outcome.ok) return { status: "error", error: outcome.error, ...warning };
   return {

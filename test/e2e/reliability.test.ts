@@ -234,3 +234,29 @@ describe("one deletion at a time across calls", () => {
     ).toBe(true);
   });
 });
+
+describe("a token whose deletion was never sent", () => {
+  it("stays usable when the call is cancelled while waiting for its turn", async () => {
+    const { c } = await server({ VCC_CONFIRMATION: "token" });
+    const other = { guid: SEED.inboundCall, contentKey: "transcript" };
+    const token = structured(await c.call("delete_interaction_content", other)).confirmationToken;
+    const first = structured(await c.call("delete_interaction_content", TARGET)).confirmationToken;
+    h.sim.setStandingFault("delete-content", { latencyMs: 800 });
+    const slow = c.call("delete_interaction_content", { ...TARGET, confirmationToken: first });
+    await until(() => h.sim.requests("DELETE").length === 1, "the first DELETE");
+    const controller = new AbortController();
+    const waiting = c.client
+      .callTool({ name: "delete_interaction_content", arguments: { ...other, confirmationToken: token } }, undefined, {
+        signal: controller.signal,
+      })
+      .catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 150));
+    controller.abort();
+    await waiting;
+    expect(structured(await slow).status).toBe("deleted");
+    h.sim.setStandingFault("delete-content", undefined);
+    const again = await c.call("delete_interaction_content", { ...other, confirmationToken: token });
+    expect(structured(again).status).toBe("deleted");
+    expect(h.sim.requests("DELETE")).toHaveLength(2);
+  });
+});
