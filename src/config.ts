@@ -87,12 +87,13 @@ function httpUrl(variable: string) {
     (value) => {
       try {
         const url = new URL(value);
-        return (url.protocol === "https:" || url.protocol === "http:") && !url.search && !url.hash;
+        // Credentials in a URL would end up in logs and messages: they belong in their own variables.
+        return (url.protocol === "https:" || url.protocol === "http:") && !url.search && !url.hash && !url.username && !url.password;
       } catch {
         return false;
       }
     },
-    { message: `${variable} must be an absolute http(s) URL without query or fragment` },
+    { message: `${variable} must be an absolute http(s) URL without user name, password, query or fragment` },
   );
 }
 

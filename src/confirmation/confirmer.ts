@@ -109,7 +109,8 @@ const CONFIRM_SCHEMA = {
 } as const;
 
 const CLAIM_FAILURE_TEXT: Record<ClaimFailure, string> = {
-  unknown: "was not issued by this server session (tokens do not survive a restart or carry over between sessions)",
+  unknown:
+    "is not known to this server session: it was issued by another session or before a restart, or it was discarded because too many confirmations were waiting at once",
   expired: "has expired",
   used: "has already been used; each token works once",
   mismatch: "was issued for a different interaction or content key",

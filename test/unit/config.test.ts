@@ -30,6 +30,9 @@ describe("configuration", () => {
     expect(() => loadConfig({ VCC_REGION: "mars" })).toThrow(/VCC_REGION.*emea, nam, apac/);
     expect(() => loadConfig({ VCC_TIMEOUT_MS: "1.5" })).toThrow(/VCC_TIMEOUT_MS/);
     expect(() => loadConfig({ VCC_API_BASE_URL: "ftp://x" })).toThrow(/VCC_API_BASE_URL/);
+    expect(() => loadConfig({ VCC_API_BASE_URL: "https://user:pass@emea.api.newvoicemedia.com/interaction-content" })).toThrow(
+      /user name, password/,
+    );
     expect(() => loadConfig({ VCC_CONFIRMATION: "never" })).toThrow(/VCC_CONFIRMATION.*approval/);
     expect(() => loadConfig({ VCC_APPROVAL_PORT: "0" })).toThrow(/VCC_APPROVAL_PORT.*1 to 65535/);
     expect(() => loadConfig({ VCC_APPROVAL_PORT: "70000" })).toThrow(/VCC_APPROVAL_PORT/);
