@@ -98,6 +98,12 @@ function view(i: SimInteraction) {
 }
 
 /** Only interactions that still hold content exist as far as the API is concerned. */
+/** Named keys (and item ids, which are UUIDs or voicemail-<agent>) match case-insensitively. */
+export function findContent(interaction: SimInteraction, contentKey: string): number {
+  const lower = contentKey.toLowerCase();
+  return interaction.content.findIndex((c) => c.contentKey.toLowerCase() === lower);
+}
+
 function findLive(store: Store, guid: string): SimInteraction | undefined {
   const lower = guid.toLowerCase();
   return store.interactions.find((i) => i.guid.toLowerCase() === lower && i.content.length > 0);
@@ -175,9 +181,7 @@ function handleInteraction(req: ApiRequest, store: Store): Answer {
   const key = req.segments[3] ?? "";
   const keyProblem = contentKeyProblem(key);
   if (keyProblem) return messageAnswer(400, keyProblem);
-  // Named keys (and item ids, which are UUIDs or voicemail-<agent>) match case-insensitively.
-  const lower = key.toLowerCase();
-  const index = interaction ? interaction.content.findIndex((c) => c.contentKey.toLowerCase() === lower) : -1;
+  const index = interaction ? findContent(interaction, key) : -1;
   const item = interaction?.content[index];
   if (!interaction || !item) return messageAnswer(404, `Content '${key}' not found for interaction '${guid}'`);
 

@@ -21,7 +21,7 @@ import {
 } from "./auth.js";
 import { type Fault, FaultBook, type FaultRule, faultAnswer, replacesAnswer } from "./faults.js";
 import { RateLimiter } from "./rate-limit.js";
-import { API_PREFIX, classify, DELETE_ROUTES, handleApi, type RouteName, type Store, TOKEN_PATH } from "./routes.js";
+import { API_PREFIX, classify, DELETE_ROUTES, findContent, handleApi, type RouteName, type Store, TOKEN_PATH } from "./routes.js";
 import { generatedInteractions, type SimInteraction, seedInteractions } from "./seed.js";
 
 export { DEFAULT_CLIENTS, DEFAULT_STATIC_TOKENS, DELETE_SCOPE, READ_SCOPE, type SimClient } from "./auth.js";
@@ -97,6 +97,8 @@ export interface Simulator {
   readonly journal: JournalEntry[];
   /** The interactions as they are now (a live view; do not mutate). */
   interactions(): readonly SimInteraction[];
+  /** Whether the interaction still holds this content, matched as the API matches keys. */
+  holds(guid: string, contentKey: string): boolean;
   /** Queue faults for the next matching requests (route or "*" for all), used one each. */
   injectFaults(route: RouteName | "*", ...faults: Fault[]): void;
   /** A fault applied to every matching request until cleared (undefined) or reset(). */
@@ -337,6 +339,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     port,
     journal,
     interactions: () => store.interactions,
+    holds: (guid, contentKey) => {
+      const interaction = store.interactions.find((i) => i.guid.toLowerCase() === guid.toLowerCase());
+      return interaction !== undefined && findContent(interaction, contentKey) >= 0;
+    },
     injectFaults: (route, ...list) => faults.queue(route, list),
     setStandingFault: (route, fault) => faults.setStanding(route, fault),
     pendingFaults: () => faults.pending,

@@ -57,8 +57,7 @@ async function server(options: Omit<ConnectOptions, "env"> & { env?: Record<stri
 }
 
 const deletes = () => sim.requests("DELETE");
-const hasContent = (guid: string, key: string) =>
-  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+const hasContent = (guid: string, key: string) => sim.holds(guid, key);
 
 /** The first call of the link path: confirmation_required with a token and a page. */
 async function ask(c: Connected, guid: string = SEED.inboundCall, contentKey = "transcript") {

@@ -66,8 +66,7 @@ async function server(options: { env?: Record<string, string>; elicit?: ElicitHa
 const tokenRequests = () => sim.requests("POST", "token");
 const apiRequests = () => sim.journal.filter((e) => e.route !== "token");
 const deletes = () => sim.requests("DELETE");
-const hasContent = (guid: string, key: string) =>
-  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+const hasContent = (guid: string, key: string) => sim.holds(guid, key);
 
 const ITEMS: [string, string][] = [
   [SEED.inboundCall, "callRecording"],

@@ -9,8 +9,7 @@ const h = useSimulator();
 
 const server = (env: Record<string, string> = {}, elicit?: ElicitHandler) => h.connect({ env, elicit });
 const deletes = () => h.deletes();
-const has = (guid: string, key: string) =>
-  h.sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+const has = (guid: string, key: string) => h.sim.holds(guid, key);
 
 const ITEMS = [
   { guid: SEED.inboundCall, contentKey: "callRecording" },

@@ -133,12 +133,7 @@ describe("dry run", () => {
     expect(textOf(result)).toMatch(/Nothing was sent/);
     expect(approver.asked).toBe(1);
     expect(deletes()).toHaveLength(0);
-    expect(
-      h.sim
-        .interactions()
-        .find((i) => i.guid === SEED.inboundCall)
-        ?.content.some((x) => x.contentKey === "callRecording"),
-    ).toBe(true);
+    expect(h.sim.holds(SEED.inboundCall, "callRecording")).toBe(true);
     expect(readAudit(path).map((r) => [r.event, r.outcome, r.dryRun])).toEqual([
       ["decision", "confirmed", true],
       ["deletion", "dry_run", true],

@@ -12,8 +12,7 @@ const h = useSimulator();
 const server = (options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) => h.connect(options);
 
 const deletes = () => h.deletes();
-const hasContent = (guid: string, key: string) =>
-  h.sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+const hasContent = (guid: string, key: string) => h.sim.holds(guid, key);
 
 describe("tools/list", () => {
   it("lists the tool with destructive annotations, strict input schema and an output schema", async () => {

@@ -48,8 +48,7 @@ async function session(server: HttpServer, options: Parameters<typeof connectHtt
 }
 
 const deletes = () => sim.requests("DELETE");
-const hasContent = (guid: string, key: string) =>
-  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+const hasContent = (guid: string, key: string) => sim.holds(guid, key);
 const port = (server: HttpServer) => new URL(server.url).port;
 /** A request on an existing session, as the SDK client would send it. */
 const onSession = (server: HttpServer, sessionId: string, body: unknown = { jsonrpc: "2.0", id: 9, method: "tools/list" }) =>

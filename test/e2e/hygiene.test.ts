@@ -23,8 +23,7 @@ afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
 const env = () => ({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl });
-const has = (guid: string, key: string) =>
-  sim.interactions().some((i) => i.guid === guid && i.content.some((c) => c.contentKey.toLowerCase() === key.toLowerCase()));
+const has = (guid: string, key: string) => sim.holds(guid, key);
 
 /** Every stdout line is a JSON-RPC 2.0 message (RawServer already parsed each one). */
 function expectOnlyJsonRpc(server: RawServer): void {

@@ -144,12 +144,7 @@ describe("cancellation", () => {
     expect(record).toMatchObject({ outcome: "error", errorCode: "cancelled", attempts: 1 });
     expect(record?.outcomeUnknown).toBeUndefined();
     expect(h.sim.requests("DELETE")).toHaveLength(1);
-    expect(
-      h.sim
-        .interactions()
-        .find((i) => i.guid === TARGET.guid)
-        ?.content.some((x) => x.contentKey === "callRecording"),
-    ).toBe(true);
+    expect(h.sim.holds(TARGET.guid, "callRecording")).toBe(true);
   });
 });
 
@@ -226,12 +221,7 @@ describe("one deletion at a time across calls", () => {
     expect(structured(await first).status).toBe("deleted");
     await new Promise((r) => setTimeout(r, 300));
     expect(h.sim.requests("DELETE")).toHaveLength(1);
-    expect(
-      h.sim
-        .interactions()
-        .find((i) => i.guid === SEED.inboundCall)
-        ?.content.some((x) => x.contentKey === "transcript"),
-    ).toBe(true);
+    expect(h.sim.holds(SEED.inboundCall, "transcript")).toBe(true);
   });
 });
 

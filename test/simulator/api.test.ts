@@ -187,7 +187,10 @@ describe("deleting content", () => {
   });
 
   it("named keys match case-insensitively (the docs' own example writes callrecording)", async () => {
+    expect(sim.holds(SEED.inboundCall.toUpperCase(), "CALLRECORDING")).toBe(true);
     expect((await api(content(SEED.inboundCall, "callrecording"), { method: "DELETE" })).status).toBe(204);
+    expect(sim.holds(SEED.inboundCall, "callRecording")).toBe(false);
+    expect(sim.holds(SEED.inboundCall, "transcript")).toBe(true);
     expect((await api(content(SEED.inboundCall, "TRANSCRIPT"), { method: "DELETE" })).status).toBe(204);
     expect(keysOf(SEED.inboundCall)).toEqual(["categorizationResult", "sentimentSummary"]);
     expect((await api(content(SEED.inboundCall, "CallRecording"), { method: "DELETE" })).status).toBe(404);

@@ -14,8 +14,7 @@ beforeEach(() => sim.reset());
 const api = (path: string, options: Parameters<typeof send>[2] = {}) => send(sim.apiBaseUrl, path, options);
 const recordingPath = `/interactions/${SEED.inboundCall}/content/callRecording`;
 const deleteRecording = () => api(recordingPath, { method: "DELETE" });
-const hasRecording = () =>
-  sim.interactions().some((i) => i.guid === SEED.inboundCall && i.content.some((c) => c.contentKey === "callRecording"));
+const hasRecording = () => sim.holds(SEED.inboundCall, "callRecording");
 /** The error a request ended with, or "answered <status>". */
 const outcome = (p: Promise<{ status: number; text: string }>) =>
   p.then(
