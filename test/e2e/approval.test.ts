@@ -6,58 +6,21 @@ import { createServer as createNetServer, type Server as NetServer } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ElicitResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { decideOnPage, formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
-import {
-  type Connected,
-  type ConnectOptions,
-  connect,
-  countingApprover,
-  SECRET_TOKEN,
-  SECRET_TOKEN_SCOPES,
-  structured,
-  textOf,
-} from "../helpers/mcp.js";
+import { type Connected, type ConnectOptions, countingApprover, structured, textOf } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
 
 const TOOL = "delete_interaction_content";
 const URL_PATTERN = /^http:\/\/127\.0\.0\.1:\d+\/approve\/[A-Za-z0-9_-]{43}$/;
-let sim: Simulator;
-const open: Connected[] = [];
+const h = useSimulator();
 
-beforeAll(async () => {
-  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-});
-afterAll(async () => {
-  await sim.close();
-});
-beforeEach(() => sim.reset());
-afterEach(async () => {
-  for (const c of open.splice(0)) {
-    for (const r of c.results) {
-      expect(JSON.stringify(r)).not.toContain(SECRET_TOKEN);
-      // Neither the token nor the page id (a capability) is ever logged.
-      const s = structured(r);
-      if (s.confirmationToken) expect(c.stderr()).not.toContain(s.confirmationToken);
-      if (s.approvalUrl) expect(c.stderr()).not.toContain(new URL(s.approvalUrl).pathname);
-    }
-    expect(c.stderr()).not.toContain(SECRET_TOKEN);
-    await c.close();
-  }
-});
+const server = (options: Omit<ConnectOptions, "env"> & { env?: Record<string, string> } = {}) =>
+  h.connect({ ...options, env: { VCC_CONFIRMATION: "approval", ...options.env } });
 
-async function server(options: Omit<ConnectOptions, "env"> & { env?: Record<string, string> } = {}) {
-  const c = await connect({
-    ...options,
-    env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "approval", ...options.env },
-  });
-  open.push(c);
-  return c;
-}
-
-const deletes = () => sim.requests("DELETE");
-const hasContent = (guid: string, key: string) => sim.holds(guid, key);
+const deletes = () => h.deletes();
+const hasContent = (guid: string, key: string) => h.sim.holds(guid, key);
 
 /** The first call of the link path: confirmation_required with a token and a page. */
 async function ask(c: Connected, guid: string = SEED.inboundCall, contentKey = "transcript") {
@@ -127,7 +90,7 @@ describe("approval page, link path (client cannot prompt)", () => {
 
   it("says so when no preview was available (no read scope), and still works", async () => {
     const c = await server();
-    sim.injectFaults("get-interaction", { status: 403, body: '{"message":"Forbidden"}' });
+    h.sim.injectFaults("get-interaction", { status: 403, body: '{"message":"Forbidden"}' });
     const { token, url } = await ask(c);
     const page = await pageRequest(url);
     expect(page.body).toMatch(/No preview available/);
