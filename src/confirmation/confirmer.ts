@@ -42,10 +42,10 @@ export interface ConfirmationRequest {
 
 export type Decision =
   | { kind: "approved"; method: "elicitation" }
-  | { kind: "approved"; method: "token" | "approval_page"; claim: Claim; payload?: unknown }
+  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
   /** The person chose Cancel on the approval page. */
-  | { kind: "declined"; method: "approval_page"; action: "reject" }
+  | { kind: "declined"; method: "approval"; action: "reject" }
   | {
       kind: "token_issued";
       token: string;
@@ -298,7 +298,7 @@ export class Confirmer {
         case "approved":
         case "rejected":
           await channel.completeUrl(elicitationId, request.relatedRequestId).catch(() => {});
-          if (outcome === "rejected") return { kind: "declined", method: "approval_page", action: "reject" };
+          if (outcome === "rejected") return { kind: "declined", method: "approval", action: "reject" };
           return this.#redeem(token, request.binding);
         case "timeout":
           // The person may still decide: the model gets the link and the token to continue later.
@@ -331,9 +331,9 @@ export class Confirmer {
   async #redeem(token: string, binding: string): Promise<Decision> {
     const result = this.store.claim(token, binding);
     // In mode approval every token is an approval-page token: a successful claim means the person approved there.
-    const method = this.#options.mode === "approval" ? "approval_page" : "token";
+    const method = this.#options.mode === "approval" ? "approval" : "token";
     if (result.ok) return { kind: "approved", method, claim: result.claim, payload: result.payload };
-    if (result.reason === "rejected") return { kind: "declined", method: "approval_page", action: "reject" };
+    if (result.reason === "rejected") return { kind: "declined", method: "approval", action: "reject" };
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
       return {

@@ -118,10 +118,10 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
           await audit({ event: "decision", outcome: "refused", errorCode: decision.error.code });
           return errorResult(context, base, decision.error, decision.approvalUrl);
         case "declined": {
-          const onPage = decision.method === "approval_page";
+          const onPage = decision.method === "approval";
           await audit({
             event: "decision",
-            confirmation: onPage ? "approval" : "elicitation",
+            confirmation: decision.method,
             outcome: decision.action === "cancel" ? "cancelled" : "declined",
           });
           return result(
@@ -161,16 +161,11 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
 
       // Tracked from here to the result, so that shutting down lets the deletion finish and be reported.
       return trackDeletion(async () => {
-        const outcome = await performDeletion(
-          context,
-          client,
-          DELETE_TOOL_NAME,
-          base,
-          decision.method === "elicitation"
-            ? { method: "elicitation" }
-            : { method: decision.method === "approval_page" ? "approval" : "token", claim: decision.claim },
-          { signal: extra.signal, sessionId, onWait: progress?.onWait(0) },
-        );
+        const outcome = await performDeletion(context, client, DELETE_TOOL_NAME, base, decision, {
+          signal: extra.signal,
+          sessionId,
+          onWait: progress?.onWait(0),
+        });
         return deletionResult(context, base, withPreview, subject, outcome);
       });
     },

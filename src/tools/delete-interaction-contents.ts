@@ -203,7 +203,7 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
             );
           return refuseAll(decision.error, undefined, decision.approvalUrl);
         case "declined": {
-          const onPage = decision.method === "approval_page";
+          const onPage = decision.method === "approval";
           // With a token, the plan is not rebuilt: record the refusal against the items named.
           for (const p of plan.length > 0 ? plan.map((q) => q.item) : items)
             await auditItem(
@@ -212,7 +212,7 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
               p,
               {
                 event: "decision",
-                confirmation: onPage ? "approval" : "elicitation",
+                confirmation: decision.method,
                 outcome: decision.action === "cancel" ? "cancelled" : "declined",
               },
               sessionId,
@@ -278,10 +278,6 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
       const todo = items.filter((i) => planKeys.has(itemKey(i)));
 
       const progress = progressFor(extra, todo.length);
-      const approval =
-        decision.method === "elicitation"
-          ? { method: "elicitation" as const }
-          : { method: decision.method === "approval_page" ? ("approval" as const) : ("token" as const), claim: decision.claim };
       // Tracked as one: shutting down lets the item in flight finish, starts no other, and reports.
       return trackDeletion(async () => {
         let stopped = false;
@@ -296,7 +292,7 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
           // Sent before each item rather than after: a notification written just before the final
           // result can be dropped by clients that handle results before queued notifications.
           await progress?.step(index, `Deleting ${index + 1} of ${todo.length}: ${item.guid} / ${item.contentKey}`);
-          const outcome = await performDeletion(context, client, BULK_DELETE_TOOL_NAME, item, approval, {
+          const outcome = await performDeletion(context, client, BULK_DELETE_TOOL_NAME, item, decision, {
             signal: extra.signal,
             sessionId,
             onWait: progress?.onWait(index),
