@@ -2,25 +2,13 @@
 // Every destructive tool asks here; nothing is sent to the API unless the answer is "approved".
 import { randomUUID } from "node:crypto";
 import type { ConfirmationMode } from "../config.js";
+import type { ConfirmationItem } from "../core/content.js";
+
+export type { ConfirmationItem, ContentPreview } from "../core/content.js";
+
 import { log } from "../log.js";
 import type { ToolError } from "../vcc/errors.js";
 import { type ApprovalPageSource, type Claim, type ClaimFailure, ConfirmationStore, type IssuedToken, type WaitOutcome } from "./store.js";
-
-/** What is known of one content item before it is deleted (from the interaction's listing). */
-export interface ContentPreview {
-  type: string;
-  contentType?: string;
-  contentLength?: number;
-  lastModified?: string;
-}
-
-/** One thing that would be deleted. */
-export interface ConfirmationItem {
-  guid: string;
-  contentKey: string;
-  /** Absent when the listing could not be read (no read scope, network): say so to the person. */
-  preview?: ContentPreview;
-}
 
 /** What the person is asked about. `binding` identifies the exact action a token may perform. */
 export interface ConfirmationRequest {

@@ -120,7 +120,7 @@ export class VccClient {
           ok: false,
           attempts: 0,
           error: {
-            code: "rate_limited",
+            code: "busy",
             message: `Other deletions of this server were still in progress after ${Math.round(budget / 1000)} s (VCC accepts one deletion at a time), so this one was not sent: ${options.subject} was not deleted. Try again shortly.`,
           },
         };

@@ -1,37 +1,10 @@
 // The one error mapping: every failure becomes a ToolError with a stable code and a message that
 // tells the assistant what to do next.
 import { DELETE_SCOPE } from "../config.js";
+import type { ToolError } from "../core/errors.js";
 import { redact } from "../log.js";
 
-export type ErrorCode =
-  | "not_configured"
-  | "auth_failed"
-  | "confirmation_invalid"
-  | "elicitation_unsupported"
-  | "approval_pending"
-  | "approval_unavailable"
-  | "bad_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "rate_limited"
-  | "upstream_error"
-  | "unexpected_status"
-  | "network_error"
-  | "timeout"
-  | "cancelled"
-  | "not_allowed"
-  | "audit_failed";
-
-export interface ToolError {
-  code: ErrorCode;
-  message: string;
-  httpStatus?: number;
-  retryAfterSeconds?: number;
-  upstreamMessage?: string;
-  /** True when the request may have reached the API: the deletion may or may not have happened. */
-  outcomeUnknown?: boolean;
-}
+export type { ErrorCode, ToolError } from "../core/errors.js";
 
 const UPSTREAM_MESSAGE_LIMIT = 500;
 
