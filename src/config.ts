@@ -1,6 +1,9 @@
 // All configuration, read from the environment (and a quiet .env) and validated once at start.
 import { isIP } from "node:net";
 import { z } from "zod";
+import { DELETE_SCOPE, isScope, READ_SCOPE, type Scope } from "./vcc/scopes.js";
+
+export { DELETE_SCOPE, READ_SCOPE, type Scope } from "./vcc/scopes.js";
 
 export const REGIONS = {
   emea: {
@@ -18,8 +21,6 @@ export const REGIONS = {
 } as const;
 
 export type Region = keyof typeof REGIONS;
-export const READ_SCOPE = "interaction-content:read";
-export const DELETE_SCOPE = "interaction-content:delete";
 export const CONFIRMATION_MODES = ["auto", "elicitation", "token", "approval"] as const;
 export type ConfirmationMode = (typeof CONFIRMATION_MODES)[number];
 export const TRANSPORTS = ["stdio", "http"] as const;
@@ -48,8 +49,11 @@ export interface Config {
   apiBaseUrl: string;
   /** The OAuth 2.0 token endpoint. */
   authUrl: string;
-  /** Scopes requested with client credentials. */
-  scopes: string[];
+  /**
+   * The scopes the server obtains access tokens for with client credentials, one token (and one
+   * token request) per scope. Not used with a static VCC_ACCESS_TOKEN.
+   */
+  scopes: Scope[];
   confirmation: ConfirmationMode;
   confirmationTtlSeconds: number;
   elicitationTimeoutSeconds: number;
@@ -159,13 +163,13 @@ function keyList(variable: string) {
   });
 }
 
-// RFC 6749 §3.3: scopes are space-separated tokens of printable ASCII without '"' or '\'.
-// Commas are accepted as separators too: VCC scope names never contain one.
+// Which of the API's two scopes to obtain tokens for (a token names one scope). Separated by spaces
+// or commas.
 const scopeList = z
   .string()
   .transform((value) => [...new Set(value.split(/[\s,]+/).filter(Boolean))])
-  .refine((scopes) => scopes.length > 0 && scopes.every((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)), {
-    message: `VCC_SCOPES must be scope names separated by spaces, e.g. "${DELETE_SCOPE} ${READ_SCOPE}"`,
+  .refine((scopes): scopes is Scope[] => scopes.length > 0 && scopes.every(isScope), {
+    message: `VCC_SCOPES must name ${READ_SCOPE} and/or ${DELETE_SCOPE}, separated by spaces`,
   });
 
 const envSchema = z.object({
@@ -286,7 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 }
 
 /** What the enabled tools need: read-only servers offer no deletion, so they ask only to read. */
-function defaultScopes(env: z.infer<typeof envSchema>): string[] {
+function defaultScopes(env: z.infer<typeof envSchema>): Scope[] {
   return env.VCC_READ_ONLY ? [READ_SCOPE] : [DELETE_SCOPE, READ_SCOPE];
 }
 

@@ -5,7 +5,7 @@ import type { ToolContext } from "./tools/context.js";
 import type { VccClient } from "./vcc/client.js";
 import type { RetrySettings } from "./vcc/retry.js";
 
-/** The simulator's static token, accepted with every scope. Not a secret. */
+/** The simulator's static token, accepted with every scope (one token for everything). Not a secret. */
 const SANDBOX_TOKEN = "sandbox-token";
 
 export const SANDBOX_INSTRUCTIONS = `SANDBOX MODE: this server talks to a local simulator of the Vonage Contact Center API with sample data; nothing real is read or deleted, and every result carries sandbox: true. Sample interactions to start from: ${SEED.inboundCall} (inbound call: callRecording, transcript, categorizationResult, sentimentSummary), ${SEED.voicemails} (two voicemails), ${SEED.screenRecording} (call with a screen recording), ${SEED.chat} (chat transcript and attachment), ${SEED.ivr} (IVR audio and an AI summary), ${SEED.empty} (no content left).`;
@@ -15,14 +15,14 @@ export function sandboxApi(timeoutMs: number, retry?: RetrySettings): ToolContex
   let client: Promise<VccClient> | undefined;
   return async () => {
     client ??= (async () => {
-      const [{ startSimulator }, { VccClient }, { staticTokenSource }] = await Promise.all([
+      const [{ startSimulator }, { VccClient }, { staticTokens }] = await Promise.all([
         import("./simulator/server.js"),
         import("./vcc/client.js"),
         import("./vcc/auth.js"),
       ]);
       // Only 127.0.0.1: the simulator binds loopback and the client is pointed at nothing else.
       const simulator = await startSimulator();
-      return new VccClient({ apiBaseUrl: simulator.apiBaseUrl, timeoutMs, retry, tokens: staticTokenSource(SANDBOX_TOKEN) });
+      return new VccClient({ apiBaseUrl: simulator.apiBaseUrl, timeoutMs, retry, tokens: staticTokens(SANDBOX_TOKEN) });
     })();
     return { ok: true, client: await client };
   };

@@ -39,7 +39,7 @@ export function retrySettingsOf(config: Config): RetrySettings {
 /** The API client of this process, created on the first tool call so that start-up stays light. */
 export function lazyApi(config: Config): ToolContext["api"] {
   let client: Promise<VccClient> | undefined;
-  return async (signal) => {
+  return async (signal, scope) => {
     const credentials = credentialsOf(config);
     if (credentials.kind === "missing")
       return {
@@ -54,8 +54,8 @@ export function lazyApi(config: Config): ToolContext["api"] {
         retry: retrySettingsOf(config),
         tokens:
           credentials.kind === "static"
-            ? auth.staticTokenSource(credentials.accessToken)
-            : auth.clientCredentialsTokenSource({
+            ? auth.staticTokens(credentials.accessToken)
+            : auth.clientCredentialsTokens({
                 authUrl: config.authUrl,
                 clientId: credentials.clientId,
                 clientSecret: credentials.clientSecret,
@@ -65,8 +65,9 @@ export function lazyApi(config: Config): ToolContext["api"] {
       });
     })();
     const ready = await client;
-    // Credentials that do not work are reported before a person is asked to approve anything.
-    const authenticated = await ready.authenticate(signal);
+    // Credentials that cannot get the token of the scope the tool needs are reported before a person
+    // is asked to approve anything.
+    const authenticated = await ready.authenticate(scope, signal);
     if (!authenticated.ok) return authenticated;
     return { ok: true, client: ready };
   };

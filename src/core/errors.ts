@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   approval_unavailable: "The approval page could not be started or was closed before a decision.",
   bad_request: "The API refused the request as malformed (400).",
   unauthorized: "The API refused the access token (401).",
-  forbidden: "The credentials lack the scope or permission for this (403).",
+  forbidden: "The credentials lack the scope or permission for this (403), or VCC_SCOPES leaves that scope out.",
   not_found: "No such interaction or content item (404), or it was not part of what was approved.",
   rate_limited: "The API's rate limit was reached (429) and retries ran out.",
   busy: "Other deletions of this server were still running, so this one was not sent.",

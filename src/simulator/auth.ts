@@ -18,6 +18,7 @@ export const DEFAULT_CLIENTS: Record<string, SimClient> = {
   "readonly-client": { secret: "readonly-secret", scopes: [READ_SCOPE] },
   "delete-only-client": { secret: "delete-only-secret", scopes: [DELETE_SCOPE] },
 };
+/** Static tokens are a test and sandbox device: one token may carry several scopes here. */
 export const DEFAULT_STATIC_TOKENS: Record<string, string[]> = { "sandbox-token": ALL_SCOPES };
 
 export type AuthState = "valid" | "missing" | "invalid" | "expired";
@@ -71,7 +72,9 @@ export class TokenStore {
 
   /**
    * POST /Auth/connect/token. Checked in this order, as IdentityServer-style token services do:
-   * method and form content type, client credentials (form fields or HTTP Basic), grant type, scopes.
+   * method and form content type, client credentials (form fields or HTTP Basic), grant type, scope.
+   * As the VCC docs describe, a token is requested for one scope and grants only that one: naming
+   * more than one is invalid_scope; naming none gets a token for the client's first scope.
    */
   tokenRequest(method: string, headers: IncomingHttpHeaders, body: string): Answer {
     const noStore = { "cache-control": "no-store", pragma: "no-cache" };
@@ -95,8 +98,8 @@ export class TokenStore {
     if (grant !== "client_credentials") return error(400, "unsupported_grant_type");
 
     const requested = (form.get("scope") ?? "").split(" ").filter(Boolean);
-    if (requested.some((s) => !client.scopes.includes(s))) return error(400, "invalid_scope");
-    const scopes = requested.length > 0 ? requested : client.scopes;
+    if (requested.length > 1 || requested.some((s) => !client.scopes.includes(s))) return error(400, "invalid_scope");
+    const scopes = requested.length > 0 ? requested : client.scopes.slice(0, 1);
 
     const token = `sim-${randomBytes(24).toString("base64url")}`;
     this.#issued.set(token, { scopes, expiresAt: this.#options.now() + this.expiresIn * 1000 });

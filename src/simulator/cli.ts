@@ -24,7 +24,8 @@ const USAGE = `Usage: npm run simulator -- [options]
   --token-ttl <seconds>   expires_in of issued tokens (default 7200)
   --latency <ms>          added to every request
   --fail-next <list>      answer the next requests with these faults, in order, e.g. 429,503,500:html,drop-after
-                          (a status, optionally :html, :text or :empty for its body; drop-before, drop-after,
+                          (a status, optionally :html, :text or :empty for its body; after-502 or after-504:
+                          the action is performed, then that status answers; drop-before, drop-after,
                           truncate, slow)
   --fault-route <route>   apply --fail-next only to one route: ${ROUTES.join(", ")}
   --retry-after <value>   Retry-After of 429 and 503 faults from --fail-next (default 1)

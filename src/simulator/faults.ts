@@ -5,12 +5,18 @@ import type { RouteName } from "./routes.js";
 
 /** One thing to do instead of (or around) the normal answer. */
 export interface Fault {
-  /** Answer with this status instead (the normal action is not performed). */
+  /** Answer with this status instead (the normal action is not performed, unless `afterAction`). */
   status?: number;
   /** The body of that answer (any text: JSON, plain text, an HTML error page). Also replaces the normal answer. */
   body?: string;
   /** Its Content-Type; by default guessed from the body (HTML, JSON or plain text). */
   contentType?: string;
+  /**
+   * With `status` (and `body`): the normal action is performed first (e.g. the deletion takes
+   * effect), then the fault's answer replaces the normal one — a gateway that timed out (504) or
+   * failed (502) after the API behind it carried the request out.
+   */
+  afterAction?: boolean;
   /** Sent as the Retry-After header (seconds or an HTTP date). */
   retryAfter?: string;
   /** Wait this long before answering. */
@@ -75,9 +81,14 @@ export class FaultBook {
   }
 }
 
-/** Whether the fault replaces the normal answer (and so the action is not performed). */
-export function replacesAnswer(fault: Fault | undefined): boolean {
+/** Whether the fault's answer is sent instead of the normal one (performed or not, see `afterAction`). */
+export function hasAnswer(fault: Fault | undefined): fault is Fault {
   return fault !== undefined && fault.drop === undefined && (fault.status !== undefined || fault.body !== undefined);
+}
+
+/** Whether the fault replaces the normal answer without the action being performed. */
+export function replacesAnswer(fault: Fault | undefined): boolean {
+  return hasAnswer(fault) && !fault.afterAction;
 }
 
 /** The answer a replacing fault gives. */
@@ -105,7 +116,8 @@ const HTML_PAGE = (status: number) =>
 /**
  * The command line's `--fail-next` list, e.g. "429,503,500:html,drop-after". Each entry is one
  * fault for the next request: a status (JSON `{"message":…}` body; `:html`, `:text` or `:empty`
- * for another body; 429 and 503 carry `Retry-After: <retryAfter>`), `drop-before`, `drop-after`,
+ * for another body; 429 and 503 carry `Retry-After: <retryAfter>`), a status after `after-` (the
+ * action is performed, then that status answers, e.g. `after-504`), `drop-before`, `drop-after`,
  * `truncate` or `slow`.
  */
 export function parseFaultList(text: string, retryAfter = "1"): Fault[] {
@@ -114,16 +126,16 @@ export function parseFaultList(text: string, retryAfter = "1"): Fault[] {
     if (entry === "drop-before" || entry === "drop-after") return { drop: entry === "drop-before" ? "before" : "after" };
     if (entry === "truncate") return { truncate: true };
     if (entry === "slow") return { slowBodyMs: 250 };
-    const match = entry.match(/^([1-5]\d\d)(?::(json|html|text|empty))?$/);
+    const match = entry.match(/^(after-)?([1-5]\d\d)(?::(json|html|text|empty))?$/);
     if (!match) {
       throw new Error(
-        `'${entry}' is not a fault: use a status such as 429, 500 or 503 (optionally :html, :text or :empty), drop-before, drop-after, truncate or slow`,
+        `'${entry}' is not a fault: use a status such as 429, 500 or 503 (optionally :html, :text or :empty), after-502 or after-504 (performed, then that status), drop-before, drop-after, truncate or slow`,
       );
     }
-    const status = Number(match[1]);
-    const fault: Fault = { status };
+    const status = Number(match[2]);
+    const fault: Fault = match[1] ? { status, afterAction: true } : { status };
     if (status === 429 || status === 503) fault.retryAfter = retryAfter;
-    switch (match[2]) {
+    switch (match[3]) {
       case "html":
         fault.body = HTML_PAGE(status);
         break;

@@ -19,7 +19,7 @@ import {
   TokenStore,
   unauthorized,
 } from "./auth.js";
-import { type Fault, FaultBook, type FaultRule, faultAnswer, replacesAnswer } from "./faults.js";
+import { type Fault, FaultBook, type FaultRule, faultAnswer, hasAnswer, replacesAnswer } from "./faults.js";
 import { RateLimiter } from "./rate-limit.js";
 import { API_PREFIX, classify, DELETE_ROUTES, findContent, handleApi, type RouteName, type Store, TOKEN_PATH } from "./routes.js";
 import { generatedInteractions, type SimInteraction, seedInteractions } from "./seed.js";
@@ -50,6 +50,8 @@ export interface JournalEntry {
    * connection after the action; undefined when the connection was dropped before answering.
    */
   status?: number;
+  /** With an `afterAction` fault: the status of the normal answer (e.g. 204: the deletion took effect) that the fault replaced. */
+  actionStatus?: number;
   /** What the request's bearer token was ("not-needed" on the token endpoint and unknown paths). */
   auth: AuthState | "not-needed";
   /** The injected fault this request met, if any. */
@@ -282,6 +284,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     else if (isApi) answer = answerApi(req, route, segments, url, body, { retryAfter, concurrent }, entry);
     else if (url.pathname === "/" && method === "GET") answer = indexPage();
     else answer = messageAnswer(404, "Resource not found");
+    // Performed, but the client is told otherwise (a gateway failing after the API acted).
+    if (fault?.afterAction && hasAnswer(fault)) {
+      entry.actionStatus = answer.status;
+      answer = faultAnswer(fault);
+    }
     entry.status = answer.status;
 
     if (fault?.drop === "after") {

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { ConfirmationItem } from "../confirmation/confirmer.js";
 import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
+import { DELETE_SCOPE } from "../vcc/scopes.js";
 import type { ToolContext } from "./context.js";
 import { AUDIT_FAILED, auditItem, type DeletionOutcome, performDeletion, prepareDeletion } from "./deletion.js";
 import { trackDeletion } from "./in-flight.js";
@@ -85,7 +86,7 @@ export function registerDeleteInteractionContentTool(server: McpServer, context:
       const audit = (fields: Parameters<typeof auditItem>[3]) => auditItem(context, DELETE_TOOL_NAME, base, fields, sessionId);
 
       // Do not ask a person to approve something that cannot be carried out.
-      const configured = await context.api(extra.signal);
+      const configured = await context.api(extra.signal, DELETE_SCOPE);
       if (!configured.ok) return errorResult(context, base, configured.error);
       const client = configured.client;
 

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { VccClient } from "../vcc/client.js";
 import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
+import { DELETE_SCOPE } from "../vcc/scopes.js";
 import type { ToolContext } from "./context.js";
 import { AUDIT_FAILED, auditItem, type PreparedItem, performDeletion, prepareFromLookup } from "./deletion.js";
 import { shuttingDown, trackDeletion } from "./in-flight.js";
@@ -120,7 +121,7 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
         approvalUrl?: string,
       ) => respond({ status: "error", results, error, ...(approvalUrl ? { approvalUrl } : {}) }, errorText(error), true);
 
-      const configured = await context.api(extra.signal);
+      const configured = await context.api(extra.signal, DELETE_SCOPE);
       if (!configured.ok) return refuseAll(configured.error);
       const client = configured.client;
 
@@ -134,6 +135,9 @@ export function registerDeleteInteractionContentsTool(server: McpServer, context
       let plan: PreparedItem[];
       if (confirmationToken === undefined) {
         const prepared = await prepareAll(context, client, items, extra.signal);
+        // The API refused the credentials (401): nobody is asked.
+        const unauthorized = prepared.find((p) => !p.result.ok && p.result.error.code === "unauthorized")?.result;
+        if (unauthorized && !unauthorized.ok) return refuseAll(unauthorized.error);
         const notAllowed = prepared.filter((p) => !p.result.ok && p.result.error.code === "not_allowed");
         if (notAllowed.length > 0) {
           for (const p of prepared) {
@@ -326,7 +330,8 @@ async function prepareAll(context: ToolContext, client: VccClient, items: { guid
   const prepared: { guid: string; contentKey: string; result: ReturnType<typeof prepareFromLookup> }[] = [];
   for (const item of items) {
     const id = item.guid.toLowerCase();
-    let lookup = lookups.get(id);
+    // After a refusal (401), no further lookup: every item gets the same answer.
+    let lookup = [...lookups.values()].find((l) => l.kind === "refused") ?? lookups.get(id);
     if (!lookup) {
       lookup = await lookupInteraction(client, item.guid, signal);
       lookups.set(id, lookup);

@@ -35,7 +35,7 @@ export async function prepareDeletion(
 export function prepareFromLookup(context: ToolContext, interaction: InteractionLookup, guid: string, contentKey: string): Prepared {
   const subject = `content '${contentKey}' of interaction ${guid}`;
   const lookup = lookupItem(interaction, guid, contentKey);
-  if (lookup.kind === "absent") return { ok: false, error: lookup.error };
+  if (lookup.kind === "absent" || lookup.kind === "refused") return { ok: false, error: lookup.error };
   const notAllowed = checkAllowed(context.config, contentKey, lookup.kind === "found" ? lookup.item.type : undefined);
   if (notAllowed) return { ok: false, error: notAllowed };
   if (lookup.kind === "found")

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { ToolError } from "../vcc/errors.js";
 import { guidSchema } from "../vcc/ids.js";
 import { parseInteraction } from "../vcc/interaction.js";
+import { READ_SCOPE } from "../vcc/scopes.js";
 import type { ToolContext } from "./context.js";
 import { describeInteraction, formatBytes, formatDate, humanType } from "./format.js";
 import { progressFor } from "./progress.js";
@@ -53,7 +54,7 @@ export function registerListInteractionContentTool(server: McpServer, context: T
       },
     },
     async ({ guid }, extra) => {
-      const api = await context.api(extra.signal);
+      const api = await context.api(extra.signal, READ_SCOPE);
       if (!api.ok) return errorResult(context, guid, api.error);
       const outcome = await api.client.getInteraction(guid, {
         subject: `interaction ${guid}`,

@@ -1,15 +1,18 @@
-// Where access tokens come from: a static VCC_ACCESS_TOKEN (lasts two hours, cannot be renewed), or
-// the OAuth 2.0 client-credentials grant, cached in memory and renewed shortly before it expires.
+// Where access tokens come from: a static VCC_ACCESS_TOKEN (lasts two hours, cannot be renewed, used
+// for every request), or the OAuth 2.0 client-credentials grant: one token per scope (a VCC token is
+// issued for one scope), each cached in memory and renewed shortly before it expires.
 import { request } from "undici";
 import { log, registerSecret } from "../log.js";
 import {
   type CredentialKind,
   errorCancelledBeforeSending,
+  errorForScopeNotConfigured,
   errorForTokenEndpoint,
   errorForTokenResponse,
   errorForTokenTransport,
   type ToolError,
 } from "./errors.js";
+import { SCOPES, type Scope } from "./scopes.js";
 
 export type TokenResult = { ok: true; value: string } | { ok: false; error: ToolError };
 
@@ -21,9 +24,18 @@ export interface TokenSource {
   invalidate(token: string): boolean;
 }
 
-export function staticTokenSource(accessToken: string): TokenSource {
+/** The token source of each scope: GETs use the read scope's, DELETEs the delete scope's. */
+export interface ScopedTokens {
+  readonly kind: CredentialKind;
+  forScope(scope: Scope): TokenSource;
+}
+
+/** A static token: one token, used for every scope. */
+export function staticTokens(accessToken: string): ScopedTokens {
+  registerSecret(accessToken);
   const result: TokenResult = { ok: true, value: accessToken };
-  return { kind: "static", token: async () => result, invalidate: () => false };
+  const source: TokenSource = { kind: "static", token: async () => result, invalidate: () => false };
+  return { kind: "static", forScope: () => source };
 }
 
 /** A token as the endpoint issued it. */
@@ -107,29 +119,46 @@ export interface ClientCredentialsOptions {
   authUrl: string;
   clientId: string;
   clientSecret: string;
-  scopes: readonly string[];
+  /** The scopes to obtain tokens for (one token each); a request needing another one fails without a token request. */
+  scopes: readonly Scope[];
   timeoutMs: number;
 }
 
-/** Tokens from the OAuth 2.0 client-credentials grant, cached and renewed. */
-export function clientCredentialsTokenSource(options: ClientCredentialsOptions): TokenSource {
+/** Tokens from the OAuth 2.0 client-credentials grant: one cached, renewed token per scope. */
+export function clientCredentialsTokens(options: ClientCredentialsOptions, now?: () => number): ScopedTokens {
   registerSecret(options.clientSecret);
-  return new RenewingTokenSource(() => requestToken(options));
+  const sources = new Map<Scope, TokenSource>();
+  for (const scope of SCOPES) {
+    const source: TokenSource = options.scopes.includes(scope)
+      ? new RenewingTokenSource(() => requestToken(options, scope), now)
+      : notConfigured(scope);
+    sources.set(scope, source);
+  }
+  return {
+    kind: "client_credentials",
+    forScope: (scope) => sources.get(scope) ?? notConfigured(scope),
+  };
+}
+
+function notConfigured(scope: Scope): TokenSource {
+  const result: TokenResult = { ok: false, error: errorForScopeNotConfigured(scope) };
+  return { kind: "client_credentials", token: async () => result, invalidate: () => false };
 }
 
 /** Used when the endpoint leaves out expires_in: shorter than VCC's two hours, and a 401 renews anyway. */
 const DEFAULT_EXPIRES_IN_SECONDS = 3600;
 
-/** One token request: POST the form the VCC docs describe, bounded by the API timeout. */
+/** One token request for one scope: POST the form the VCC docs describe, bounded by the API timeout. */
 export async function requestToken(
-  options: ClientCredentialsOptions,
+  options: Omit<ClientCredentialsOptions, "scopes">,
+  scope: Scope,
 ): Promise<{ ok: true; token: IssuedToken } | { ok: false; error: ToolError }> {
   const form = new URLSearchParams({
     grant_type: "client_credentials",
     client_id: options.clientId,
     client_secret: options.clientSecret,
+    scope,
   });
-  if (options.scopes.length > 0) form.set("scope", options.scopes.join(" "));
   const timeout = AbortSignal.timeout(options.timeoutMs);
   let status: number;
   let body: string;
@@ -147,17 +176,24 @@ export async function requestToken(
     contentType = Array.isArray(header) ? header[0] : header;
   } catch (cause) {
     const error = errorForTokenTransport(cause, options.authUrl, options.timeoutMs, timeout.aborted ? "timeout" : "network");
-    log.warn("could not obtain an access token", { error: error.message });
-    return { ok: false, error };
+    log.warn("could not obtain an access token", { scope, error: error.message });
+    return { ok: false, error: forScope(error, scope) };
   }
   const result =
     status >= 200 && status < 300
       ? parseTokenResponse(body, options.authUrl)
-      : { ok: false as const, error: errorForTokenEndpoint({ status, body, contentType }, options.authUrl, options.scopes) };
-  if (result.ok)
-    log.debug("obtained an access token", { expiresInSeconds: result.token.expiresInSeconds, scopes: options.scopes.join(" ") });
-  else log.warn("could not obtain an access token", { error: result.error.message });
-  return result;
+      : { ok: false as const, error: errorForTokenEndpoint({ status, body, contentType }, options.authUrl, scope) };
+  if (result.ok) {
+    log.debug("obtained an access token", { expiresInSeconds: result.token.expiresInSeconds, scope });
+    return result;
+  }
+  log.warn("could not obtain an access token", { scope, error: result.error.message });
+  return { ok: false, error: forScope(result.error, scope) };
+}
+
+/** Says which scope's token could not be obtained. */
+function forScope(error: ToolError, scope: Scope): ToolError {
+  return { ...error, message: `No access token for the scope ${scope}: ${error.message}` };
 }
 
 /** The token of a 2xx answer: {"access_token","expires_in","token_type":"Bearer"}. */

@@ -3,13 +3,14 @@
 // mapped through errors.ts.
 import { Pool } from "undici";
 import { log } from "../log.js";
-import type { TokenSource } from "./auth.js";
+import type { ScopedTokens } from "./auth.js";
 import {
   errorAfterUnknownAttempt,
   errorCancelledBetweenAttempts,
   errorForStatus,
   errorForTransport,
   isRetryableTransport,
+  MAYBE_CARRIED_OUT,
   parseRetryAfter,
   RETRYABLE_STATUSES,
   type ToolError,
@@ -17,6 +18,7 @@ import {
 } from "./errors.js";
 import { contentPath, interactionPath } from "./ids.js";
 import { DEFAULT_RETRY, planRetry, type RetrySettings } from "./retry.js";
+import { DELETE_SCOPE, READ_SCOPE, type Scope } from "./scopes.js";
 
 export const ACCEPT_V3 = "application/vnd.newvoicemedia.v3+json";
 /** While an answer is this late, the caller hears about it (and again each time this passes). */
@@ -36,8 +38,8 @@ export type ApiResult =
       /** HTTP requests made for this call. */
       attempts: number;
       /**
-       * DELETE only: an earlier attempt got no answer and a retry found the content gone (404), so
-       * that attempt deleted it (or someone else did meanwhile): either way it is gone.
+       * DELETE only: an earlier attempt got no answer, or a 500/502/504, and a retry found the content
+       * gone (404), so that attempt deleted it (or someone else did meanwhile): either way it is gone.
        */
       verifiedByAbsence?: true;
     }
@@ -72,7 +74,8 @@ export interface RequestOptions {
 export interface VccClientOptions {
   apiBaseUrl: string;
   timeoutMs: number;
-  tokens: TokenSource;
+  /** One token per scope: GETs are sent with the read scope's, DELETEs with the delete scope's. */
+  tokens: ScopedTokens;
   retry?: RetrySettings;
 }
 
@@ -82,7 +85,7 @@ export class VccClient {
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #timeoutMs: number;
-  readonly #tokens: TokenSource;
+  readonly #tokens: ScopedTokens;
   readonly #retry: RetrySettings;
   /** Settles when every DELETE queued so far has finished (see deleteContent). */
   #deletions: Promise<void> = Promise.resolve();
@@ -136,11 +139,11 @@ export class VccClient {
   }
 
   /**
-   * Obtains an access token now, so that credentials that do not work are reported before a person
-   * is asked to approve anything. The token is cached for the requests that follow.
+   * Obtains the access token of this scope now, so that credentials that cannot get it are reported
+   * before a person is asked to approve anything. The token is cached for the requests that follow.
    */
-  async authenticate(signal?: AbortSignal): Promise<{ ok: true } | { ok: false; error: ToolError }> {
-    const token = await this.#tokens.token(signal);
+  async authenticate(scope: Scope, signal?: AbortSignal): Promise<{ ok: true } | { ok: false; error: ToolError }> {
+    const token = await this.#tokens.forScope(scope).token(signal);
     return token.ok ? { ok: true } : token;
   }
 
@@ -154,6 +157,7 @@ export class VccClient {
    */
   async #send(method: "GET" | "DELETE", path: string, options: RequestOptions): Promise<ApiResult> {
     const operation = method === "GET" ? "read" : "delete";
+    const tokens = this.#tokens.forScope(method === "GET" ? READ_SCOPE : DELETE_SCOPE);
     const started = Date.now();
     const deadline = started + Math.min(options.deadlineMs ?? this.#retry.deadlineMs, this.#retry.deadlineMs);
     const attemptLimit = Math.min(options.timeoutMs ?? this.#timeoutMs, this.#timeoutMs);
@@ -163,7 +167,8 @@ export class VccClient {
     // Whether an attempt may have been carried out: answered with anything but a 401, or lost in
     // flight. Until then, a failure to get a token means the request was not carried out at all.
     let reached = false;
-    // An attempt that may have reached the API without us hearing the answer (DELETE only).
+    // An attempt that may have been carried out without us hearing so (DELETE only): no answer, or a
+    // 500/502/504 from a gateway or server that may have failed after the deletion.
     let unknown = false;
     const fail = (error: ToolError): ApiResult => ({
       ok: false,
@@ -178,7 +183,7 @@ export class VccClient {
 
     for (;;) {
       if (options.signal?.aborted) return cancelled();
-      const token = await this.#tokens.token(options.signal);
+      const token = await tokens.token(options.signal);
       if (!token.ok) {
         if (!reached) return { ok: false, error: token.error, attempts, noToken: true };
         return options.signal?.aborted ? cancelled() : fail(token.error);
@@ -197,12 +202,13 @@ export class VccClient {
           return { ok: true, response, attempts };
         } else if (response.status === 404 && method === "DELETE" && unknown) {
           return { ok: true, response, attempts, verifiedByAbsence: true };
-        } else if (response.status === 401 && !renewed && this.#tokens.invalidate(token.value)) {
+        } else if (response.status === 401 && !renewed && tokens.invalidate(token.value)) {
           // A 401 was not carried out: a token that can be renewed is, and the request is tried once more.
           renewed = true;
           continue;
         } else {
           error = errorForStatus(response, options.subject, operation, this.#tokens.kind);
+          if (method === "DELETE" && MAYBE_CARRIED_OUT.has(response.status)) unknown = true;
           if (!RETRYABLE_STATUSES.has(response.status)) return fail(error);
           const seconds = parseRetryAfter(response.retryAfter);
           if (seconds !== undefined) retryAfterMs = seconds * 1000;

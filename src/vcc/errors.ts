@@ -1,14 +1,18 @@
 // The one error mapping: every failure becomes a ToolError with a stable code and a message that
 // tells the assistant what to do next.
-import { DELETE_SCOPE } from "../config.js";
 import type { ToolError } from "../core/errors.js";
 import { redact } from "../log.js";
+import { DELETE_SCOPE, READ_SCOPE, type Scope } from "./scopes.js";
 
 export type { ErrorCode, ToolError } from "../core/errors.js";
 
 const UPSTREAM_MESSAGE_LIMIT = 500;
 
-/** The API's JSON `message` (or a short plain-text body), capped; undefined for HTML or empty bodies. */
+/**
+ * The API's JSON `message` (or a short plain-text body), redacted and capped; undefined for HTML or
+ * empty bodies. Redacted because it reaches results and prompts: an upstream that echoes the request
+ * would otherwise put the access token (or a secret) into the conversation.
+ */
 export function upstreamMessageOf(body: string, contentType: string | undefined): string | undefined {
   const text = body.trim();
   if (!text) return undefined;
@@ -27,6 +31,8 @@ export function upstreamMessageOf(body: string, contentType: string | undefined)
   }
   if (message === undefined && !/^\s*</.test(text) && !contentType?.includes("html")) message = text;
   if (message === undefined) return undefined;
+  // After parsing, so that JSON escapes cannot hide a token from the redaction.
+  message = redact(message);
   return message.length > UPSTREAM_MESSAGE_LIMIT ? `${message.slice(0, UPSTREAM_MESSAGE_LIMIT - 1)}…` : message;
 }
 
@@ -78,7 +84,7 @@ export function errorForStatus(
   if (status === 403)
     return {
       code: "forbidden",
-      message: `The API refused access (403): the credentials lack the scope interaction-content:delete, or have no access to ${subject}. Ask a VCC administrator to grant it. Nothing was deleted.`,
+      message: `The API refused access (403): the credentials lack the scope ${DELETE_SCOPE}, or have no access to ${subject}. Ask a VCC administrator to grant it. Nothing was deleted.`,
       ...base,
     };
   if (status === 404)
@@ -96,12 +102,23 @@ export function errorForStatus(
       ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
     };
   }
-  if (status >= 500)
+  if (status >= 500) {
+    if (operation === "delete" && MAYBE_CARRIED_OUT.has(status))
+      return {
+        code: "upstream_error",
+        message: `The VCC API answered ${status}, a gateway or server error that can come after the deletion was carried out, so ${subject} may or may not have been deleted. Check with list_interaction_content before asking the user to confirm again.`,
+        ...base,
+        outcomeUnknown: true,
+      };
     return {
       code: "upstream_error",
-      message: `The VCC API failed with ${status}. The content was most likely not deleted; check with list_interaction_content before trying again, and contact Vonage support if it persists.`,
+      message:
+        operation === "delete"
+          ? `The VCC API failed with ${status}, which means the request was not carried out: ${subject} was not deleted. Try again later, and contact Vonage support if it persists.`
+          : `The VCC API failed with ${status} while reading ${subject}. Nothing was changed. Try again later, and contact Vonage support if it persists.`,
       ...base,
     };
+  }
   return {
     code: "unexpected_status",
     message: `The API answered with an unexpected status ${status}. The outcome is unknown; check with list_interaction_content.`,
@@ -116,7 +133,7 @@ function readError(failure: HttpFailure, subject: string): ToolError {
   if (failure.status === 403)
     return {
       code: "forbidden",
-      message: `The API refused to read ${subject} (403): the credentials lack the scope interaction-content:read, or have no access to this interaction. Ask a VCC administrator to grant it.`,
+      message: `The API refused to read ${subject} (403): the credentials lack the scope ${READ_SCOPE}, or have no access to this interaction. Ask a VCC administrator to grant it.`,
       ...base,
     };
   return {
@@ -173,6 +190,12 @@ export function errorForTransport(
   };
 }
 
+/**
+ * Answers to a DELETE that do not say it was not carried out: a gateway (502, 504) or the server
+ * (500) may fail after the API behind it deleted the content. 503 and 429 refuse before doing anything.
+ */
+export const MAYBE_CARRIED_OUT: ReadonlySet<number> = new Set([500, 502, 504]);
+
 /** Answers worth another attempt: rate limiting, and server or gateway failures that are usually brief. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
 
@@ -188,8 +211,8 @@ export function withAttempts(error: ToolError, attempts: number): ToolError {
 }
 
 /**
- * The final error of a deletion after an earlier attempt got no answer: that attempt may have deleted
- * the content, so whatever the last attempt was told, the outcome is unknown.
+ * The final error of a deletion after an earlier attempt that may have been carried out (no answer,
+ * or a 500/502/504): whatever the last attempt was told, the outcome is unknown.
  */
 export function errorAfterUnknownAttempt(last: ToolError, subject: string, attempts: number): ToolError {
   if (last.outcomeUnknown) return withAttempts(last, attempts);
@@ -197,7 +220,7 @@ export function errorAfterUnknownAttempt(last: ToolError, subject: string, attem
   return {
     ...last,
     outcomeUnknown: true,
-    message: `Outcome unknown: an earlier attempt got no answer (timeout or broken connection) and may have reached the API, so ${subject} may or may not have been deleted; the last of ${attempts} attempts ended with ${answer}. Check with list_interaction_content before asking the user to confirm again.`,
+    message: `Outcome unknown: an earlier attempt got no answer or a gateway error (timeout, broken connection, HTTP 500/502/504) and may have been carried out, so ${subject} may or may not have been deleted; the last of ${attempts} attempts ended with ${answer}. Check with list_interaction_content before asking the user to confirm again.`,
   };
 }
 
@@ -214,7 +237,7 @@ export function errorCancelledBetweenAttempts(
     return {
       code: "cancelled",
       outcomeUnknown: true,
-      message: `The request was cancelled while waiting to try again. An earlier attempt got no answer and may have reached the API, so ${subject} may or may not have been deleted: check with list_interaction_content.`,
+      message: `The request was cancelled while waiting to try again. An earlier attempt got no answer or a gateway error and may have been carried out, so ${subject} may or may not have been deleted: check with list_interaction_content.`,
     };
   return {
     code: "cancelled",
@@ -259,7 +282,7 @@ const CHECK_CREDENTIALS =
 const CHECK_ENDPOINT = "Check that VCC_REGION, or VCC_AUTH_URL, points at the VCC token endpoint of your account's region.";
 
 /** A token endpoint that answered with an error status. */
-export function errorForTokenEndpoint(failure: HttpFailure, authUrl: string, scopes: readonly string[]): ToolError {
+export function errorForTokenEndpoint(failure: HttpFailure, authUrl: string, scope: Scope): ToolError {
   const { status } = failure;
   const { error, description } = oauthErrorOf(failure.body);
   const extra = description ? { upstreamMessage: description } : {};
@@ -267,7 +290,7 @@ export function errorForTokenEndpoint(failure: HttpFailure, authUrl: string, sco
   let message: string;
   if (error === "invalid_client") message = `The token endpoint did not accept the API credentials (invalid_client). ${CHECK_CREDENTIALS}`;
   else if (error === "invalid_scope")
-    message = `The token endpoint refused the requested scopes "${scopes.join(" ")}" (invalid_scope): the API credentials do not have all of them. Ask a VCC administrator to grant them in the Admin Portal, or set VCC_SCOPES to the scopes the credentials have (for deleting only: ${DELETE_SCOPE}); then restart the server.`;
+    message = `The token endpoint refused a token for the scope ${scope} (invalid_scope): the API credentials do not have it. Ask a VCC administrator to grant it in the Admin Portal${scope === READ_SCOPE ? `, or set VCC_SCOPES=${DELETE_SCOPE} so that the server stops asking for it (deletions then go without a preview)` : ""}; then restart the server.`;
   else if (error === "unauthorized_client")
     message = `The API credentials may not use the client-credentials grant (unauthorized_client). Ask a VCC administrator to check them in the Admin Portal. ${CHECK_CREDENTIALS}`;
   else if (error)
@@ -278,6 +301,14 @@ export function errorForTokenEndpoint(failure: HttpFailure, authUrl: string, sco
     message = `The token endpoint refused the API credentials (HTTP ${status}). ${CHECK_CREDENTIALS}`;
   else message = `The token endpoint at ${endpoint} answered HTTP ${status} without an OAuth error. ${CHECK_ENDPOINT}`;
   return { code: "auth_failed", message: `${message} Nothing was deleted.`, ...extra };
+}
+
+/** A scope the configuration leaves out (VCC_SCOPES): no token is requested for it. */
+export function errorForScopeNotConfigured(scope: Scope): ToolError {
+  return {
+    code: "forbidden",
+    message: `This server does not obtain tokens for the scope ${scope}: VCC_SCOPES leaves it out. Add it to VCC_SCOPES (the API credentials must have it) and restart the server. Nothing was sent and nothing was deleted.`,
+  };
 }
 
 /** A token endpoint that answered 2xx without a usable token. */

@@ -1,6 +1,7 @@
 // The API's interaction record (GET /interactions/{guid}), read leniently and mapped to the shape
 // our tools return. Unknown fields are ignored; missing optional ones stay absent.
 import { z } from "zod";
+import { redact } from "../log.js";
 
 const contentItemSchema = z.looseObject({
   contentKey: z.string(),
@@ -46,7 +47,8 @@ export function parseInteraction(body: string): Interaction | undefined {
   } catch {
     return undefined;
   }
-  const parsed = interactionSchema.safeParse(json);
+  // Every text of the record reaches results and prompts: none may carry a secret the API echoed.
+  const parsed = interactionSchema.safeParse(redactStrings(json));
   if (!parsed.success) return undefined;
   const i = parsed.data;
   return {
@@ -64,6 +66,13 @@ export function parseInteraction(body: string): Interaction | undefined {
       ...(c.owningAgent ? { owningAgentId: String(c.owningAgent.id) } : {}),
     })),
   };
+}
+
+function redactStrings(value: unknown): unknown {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map(redactStrings);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v)]));
+  return value;
 }
 
 /** The item a content key names: named keys and item ids both compared case-insensitively. */

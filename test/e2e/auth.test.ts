@@ -64,6 +64,8 @@ async function server(options: { env?: Record<string, string>; elicit?: ElicitHa
 }
 
 const tokenRequests = () => sim.requests("POST", "token");
+/** The scope each token request named (the form's `scope`, exactly as sent). */
+const requestedScopes = () => tokenRequests().map((t) => new URLSearchParams(t.body ?? "").getAll("scope"));
 const apiRequests = () => sim.journal.filter((e) => e.route !== "token");
 const deletes = () => sim.requests("DELETE");
 const hasContent = (guid: string, key: string) => sim.holds(guid, key);
@@ -77,24 +79,27 @@ const ITEMS: [string, string][] = [
 ];
 
 describe("client credentials", () => {
-  it("one token request serves many calls, sent as the documented form", async () => {
+  it("one token per scope serves many calls: each requested alone, as the documented form", async () => {
     const c = await server({ elicit: approve });
     for (const [guid, contentKey] of ITEMS) {
       const result = await c.call(TOOL, { guid, contentKey });
       expect(structured(result), contentKey).toMatchObject({ status: "deleted", httpStatus: 204 });
     }
-    expect(tokenRequests()).toHaveLength(1);
-    expect(tokenRequests()[0]?.headers["content-type"]).toBe("application/x-www-form-urlencoded");
-    expect(tokenRequests()[0]?.status).toBe(200);
+    // The delete token first (checked before anyone is asked), then the read token for the preview.
+    expect(requestedScopes()).toEqual([["interaction-content:delete"], ["interaction-content:read"]]);
+    for (const t of tokenRequests()) {
+      expect(t.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+      expect(t.status).toBe(200);
+    }
     expect(deletes().map((d) => [d.status, d.auth])).toEqual(ITEMS.map(() => [204, "valid"]));
     expect(c.stderr()).toMatch(/auth: client credentials/);
   });
 
-  it("parallel first calls share one token request", async () => {
+  it("parallel first calls share one token request per scope", async () => {
     const c = await server({ elicit: approve });
     const results = await Promise.all(ITEMS.map(([guid, contentKey]) => c.call(TOOL, { guid, contentKey })));
     for (const r of results) expect(structured(r).status).toBe("deleted");
-    expect(tokenRequests()).toHaveLength(1);
+    expect(requestedScopes().sort()).toEqual([["interaction-content:delete"], ["interaction-content:read"]]);
     expect(deletes()).toHaveLength(ITEMS.length);
   });
 
@@ -102,10 +107,16 @@ describe("client credentials", () => {
     sim.setTokenExpiresIn(2);
     const c = await server({ elicit: approve });
     expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" })).status).toBe("deleted");
-    expect(tokenRequests()).toHaveLength(1);
+    expect(tokenRequests()).toHaveLength(2);
     await new Promise((r) => setTimeout(r, 2500));
     expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).status).toBe("deleted");
-    expect(tokenRequests()).toHaveLength(2);
+    // Each scope's token renewed on its own.
+    expect(requestedScopes()).toEqual([
+      ["interaction-content:delete"],
+      ["interaction-content:read"],
+      ["interaction-content:delete"],
+      ["interaction-content:read"],
+    ]);
     // Renewed ahead of time: the API never saw the expired token (a lookup and a DELETE per call).
     expect(apiRequests().map((e) => e.auth)).toEqual(["valid", "valid", "valid", "valid"]);
   });
@@ -122,7 +133,8 @@ describe("client credentials", () => {
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 204 });
     expect(deletes().map((d) => d.status)).toEqual([204, 401, 204]);
-    expect(tokenRequests()).toHaveLength(2);
+    // Only the delete token was renewed.
+    expect(requestedScopes()).toEqual([["interaction-content:delete"], ["interaction-content:read"], ["interaction-content:delete"]]);
     expect(hasContent(SEED.inboundCall, "transcript")).toBe(false);
   });
 
@@ -135,7 +147,7 @@ describe("client credentials", () => {
     expect(structured(result).error.code).toBe("unauthorized");
     expect(structured(result).error.message).toMatch(/even after the server obtained a fresh one/);
     expect(deletes()).toHaveLength(2);
-    expect(tokenRequests()).toHaveLength(2);
+    expect(tokenRequests()).toHaveLength(3);
     const again = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(again).error.code).toBe("confirmation_invalid");
     expect(deletes()).toHaveLength(2);
@@ -158,20 +170,75 @@ describe("client credentials", () => {
     expect(hasContent(SEED.inboundCall, "callRecording")).toBe(true);
   });
 
-  it("scopes the credentials lack: auth_failed naming invalid_scope and VCC_SCOPES; VCC_SCOPES fixes it", async () => {
-    const readOnly = await server({ env: { VCC_CLIENT_ID: "readonly-client", VCC_CLIENT_SECRET: "readonly-secret" }, elicit: approve });
+  it("credentials without the delete scope: auth_failed naming invalid_scope and the scope, before anyone is asked", async () => {
+    const approver = countingApprover();
+    const readOnly = await server({
+      env: { VCC_CLIENT_ID: "readonly-client", VCC_CLIENT_SECRET: "readonly-secret" },
+      elicit: approver.handler,
+    });
     const refused = await readOnly.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(refused).error.code).toBe("auth_failed");
     expect(structured(refused).error.message).toMatch(/invalid_scope/);
-    expect(structured(refused).error.message).toMatch(/VCC_SCOPES/);
+    expect(structured(refused).error.message).toMatch(/scope interaction-content:delete/);
+    expect(approver.asked).toBe(0);
+    expect(requestedScopes()).toEqual([["interaction-content:delete"]]);
     expect(apiRequests()).toHaveLength(0);
+    // Listing needs only the read token, which these credentials get.
+    const listed = await readOnly.call("list_interaction_content", { guid: SEED.inboundCall });
+    expect(structured(listed).content).toEqual(expect.any(Array));
+    expect(requestedScopes().at(-1)).toEqual(["interaction-content:read"]);
+  });
 
+  it("credentials without the read scope: deletes without a preview; VCC_SCOPES=delete stops asking for a read token", async () => {
     const deleteOnly = await server({
-      env: { VCC_CLIENT_ID: "delete-only-client", VCC_CLIENT_SECRET: "delete-only-secret", VCC_SCOPES: "interaction-content:delete" },
+      env: { VCC_CLIENT_ID: "delete-only-client", VCC_CLIENT_SECRET: "delete-only-secret" },
       elicit: approve,
     });
     const result = await deleteOnly.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result).status).toBe("deleted");
+    expect(structured(result).preview).toBeUndefined();
+    expect(requestedScopes()).toEqual([["interaction-content:delete"], ["interaction-content:read"]]);
+    expect(tokenRequests().map((t) => t.status)).toEqual([200, 400]);
+
+    sim.reset();
+    const configured = await server({
+      env: { VCC_CLIENT_ID: "delete-only-client", VCC_CLIENT_SECRET: "delete-only-secret", VCC_SCOPES: "interaction-content:delete" },
+      elicit: approve,
+    });
+    expect(structured(await configured.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" })).status).toBe("deleted");
+    expect(requestedScopes()).toEqual([["interaction-content:delete"]]);
+    expect(sim.requests("GET")).toHaveLength(0);
+    const listed = await configured.call("list_interaction_content", { guid: SEED.inboundCall });
+    expect(structured(listed).error).toMatchObject({
+      code: "forbidden",
+      message: expect.stringMatching(/VCC_SCOPES.*interaction-content:read|interaction-content:read.*VCC_SCOPES/),
+    });
+    expect(tokenRequests()).toHaveLength(1);
+  });
+
+  it("a definite 401 on the lookup (after one renewal) ends the call with unauthorized before anyone is asked", async () => {
+    const approver = countingApprover();
+    const c = await server({ elicit: approver.handler });
+    sim.injectFaults("get-interaction", { status: 401 }, { status: 401 });
+    const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(result.isError).toBe(true);
+    expect(structured(result)).toMatchObject({ status: "error", error: { code: "unauthorized" } });
+    expect(approver.asked).toBe(0);
+    expect(sim.requests("GET").map((r) => r.status)).toEqual([401, 401]);
+    expect(deletes()).toHaveLength(0);
+    expect(hasContent(SEED.inboundCall, "callRecording")).toBe(true);
+
+    // The bulk tool too: nobody is asked, nothing is deleted.
+    sim.injectFaults("get-interaction", { status: 401 }, { status: 401 });
+    const bulk = await c.call("delete_interaction_contents", {
+      items: [
+        { guid: SEED.inboundCall, contentKey: "transcript" },
+        { guid: SEED.chat, contentKey: "chatTranscript" },
+      ],
+    });
+    expect(structured(bulk)).toMatchObject({ status: "error", error: { code: "unauthorized" } });
+    expect(approver.asked).toBe(0);
+    expect(deletes()).toHaveLength(0);
   });
 
   it("a token endpoint failure at the moment of deletion deletes nothing and leaves the confirmation token usable", async () => {
@@ -222,13 +289,17 @@ describe("client credentials", () => {
 });
 
 describe("static access token", () => {
-  it("a 401 explains the two-hour lifetime and recommends client credentials; no retry, no token request", async () => {
-    const c = await server({ env: { VCC_ACCESS_TOKEN: STALE_TOKEN, VCC_CLIENT_ID: "", VCC_CLIENT_SECRET: "" }, elicit: approve });
+  it("a 401 explains the two-hour lifetime and recommends client credentials; no retry, no token request, nobody asked", async () => {
+    const approver = countingApprover();
+    const c = await server({ env: { VCC_ACCESS_TOKEN: STALE_TOKEN, VCC_CLIENT_ID: "", VCC_CLIENT_SECRET: "" }, elicit: approver.handler });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", httpStatus: 401, error: { code: "unauthorized" } });
     expect(structured(result).error.message).toMatch(/two hours/);
     expect(structured(result).error.message).toMatch(/VCC_CLIENT_ID and VCC_CLIENT_SECRET/);
-    expect(deletes()).toHaveLength(1);
+    // The lookup's 401 ends the call: nobody is asked to approve what cannot be carried out.
+    expect(approver.asked).toBe(0);
+    expect(sim.requests("GET").map((r) => r.status)).toEqual([401]);
+    expect(deletes()).toHaveLength(0);
     expect(tokenRequests()).toHaveLength(0);
   });
 
@@ -237,7 +308,11 @@ describe("static access token", () => {
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result).status).toBe("deleted");
     expect(tokenRequests()).toHaveLength(0);
-    expect(deletes()[0]?.auth).toBe("valid");
+    // One static token for everything: the lookup and the deletion.
+    expect(apiRequests().map((r) => [r.method, r.auth])).toEqual([
+      ["GET", "valid"],
+      ["DELETE", "valid"],
+    ]);
     const warnings = c.stderr().match(/warn: VCC_ACCESS_TOKEN is set, so VCC_CLIENT_ID \/ VCC_CLIENT_SECRET are ignored/g);
     expect(warnings).toHaveLength(1);
   });

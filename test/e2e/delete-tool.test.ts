@@ -192,7 +192,13 @@ describe("API answers become precise results", () => {
       status: 429,
       extra: { retryAfterSeconds: 7 },
     },
-    { fault: { status: 500, body: '{"message":"Unexpected error, contact support"}' }, code: "upstream_error", status: 500 },
+    {
+      fault: { status: 500, body: '{"message":"Unexpected error, contact support"}' },
+      code: "upstream_error",
+      status: 500,
+      // It may have been carried out behind the gateway.
+      extra: { outcomeUnknown: true },
+    },
     {
       fault: { status: 503, body: "<html><body>Service Unavailable</body></html>", contentType: "text/html" },
       code: "upstream_error",
@@ -208,6 +214,7 @@ describe("API answers become precise results", () => {
       expect(structured(result)).toMatchObject({ status: "error", httpStatus: status, error: { code, httpStatus: status, ...extra } });
       expect(structured(result).error.message.length).toBeGreaterThan(20);
       if (status === 503) expect(structured(result).error.upstreamMessage).toBeUndefined();
+      if (status === 503 || status === 429) expect(structured(result).error.outcomeUnknown).toBeUndefined();
       expect(deletes()).toHaveLength(1);
     });
   }

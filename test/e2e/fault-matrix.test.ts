@@ -122,7 +122,10 @@ async function run(s: Server, row: Row): Promise<void> {
   if (e.httpStatus !== undefined) expect(out.httpStatus).toBe(e.httpStatus);
   if (e.retryAfterSeconds !== undefined) expect(out.error?.retryAfterSeconds).toBe(e.retryAfterSeconds);
   // What the text says matches the structured outcome.
-  if (e.outcomeUnknown) expect(textOf(result)).toMatch(/may or may not|outcome is unknown/i);
+  if (e.outcomeUnknown) {
+    expect(textOf(result)).toMatch(/may or may not|outcome is unknown/i);
+    expect(textOf(result)).not.toMatch(/not deleted|nothing was deleted|not carried out/i);
+  }
   if (e.verifiedByAbsence) expect(textOf(result)).toMatch(/confirmed by the content's absence/);
   if (e.status === "deleted" && !e.verifiedByAbsence) expect(textOf(result)).toMatch(/^Deleted/);
 
@@ -211,6 +214,27 @@ const ROWS: Row[] = [
     name: "Retry-After beyond the 30 s cap: not waited for, reported",
     faults: [{ status: 429, retryAfter: "120" }],
     expect: { status: "error", code: "rate_limited", retryAfterSeconds: 120, deletes: 1, gone: false },
+  },
+  // A gateway or server error that may come after the deletion was carried out (500, 502, 504).
+  {
+    name: "502 after the deletion took effect: the retry's 404 confirms it",
+    faults: [{ status: 502, afterAction: true, body: '{"message":"Bad gateway"}' }],
+    expect: { status: "deleted", verifiedByAbsence: true, httpStatus: 404, deletes: 2, gone: true },
+  },
+  {
+    name: "504 after the deletion took effect, on every attempt: outcome unknown (it was in fact deleted)",
+    standing: { status: 504, afterAction: true },
+    expect: { status: "error", code: "upstream_error", outcomeUnknown: true, httpStatus: 504, deletes: 4, gone: true },
+  },
+  {
+    name: "500 on every attempt: outcome unknown, never 'not deleted'",
+    standing: { status: 500, body: '{"message":"Unexpected error"}' },
+    expect: { status: "error", code: "upstream_error", outcomeUnknown: true, httpStatus: 500, deletes: 4, gone: false },
+  },
+  {
+    name: "502, then 503 until retries run out: outcomeUnknown is kept",
+    faults: [{ status: 502 }, { status: 503 }, { status: 503 }, { status: 503 }],
+    expect: { status: "error", code: "upstream_error", outcomeUnknown: true, httpStatus: 503, deletes: 4, gone: false },
   },
   // The connection fails.
   {
@@ -342,6 +366,16 @@ describe("fault matrix: retries disabled (VCC_MAX_RETRIES=0)", () => {
       name: "429: one attempt, rate_limited with Retry-After",
       faults: [{ status: 429, retryAfter: "3" }],
       expect: { status: "error", code: "rate_limited", retryAfterSeconds: 3, deletes: 1, gone: false },
+    },
+    {
+      name: "502 after the deletion took effect: one attempt, outcome unknown",
+      faults: [{ status: 502, afterAction: true }],
+      expect: { status: "error", code: "upstream_error", outcomeUnknown: true, httpStatus: 502, deletes: 1, gone: true },
+    },
+    {
+      name: "504 before anything happened: one attempt, still outcome unknown (the client cannot tell)",
+      faults: [{ status: 504 }],
+      expect: { status: "error", code: "upstream_error", outcomeUnknown: true, httpStatus: 504, deletes: 1, gone: false },
     },
     {
       name: "dropped after the deletion: outcome unknown",

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { DELETE_SCOPE } from "../../src/simulator/server.js";
-import { countingApprover, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
+import { countingApprover, type ElicitHandler, SECRET_TOKEN, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const DELETE_ONLY_TOKEN = "e2e-delete-only-token-5b1e";
@@ -177,5 +177,35 @@ describe("preview before confirmation", () => {
     expect(structured(result).status).toBe("deleted");
     expect(h.sim.requests("GET")).toHaveLength(1);
     expect(deletes()).toHaveLength(1);
+  });
+});
+
+describe("no secret from the API reaches a result or a prompt", () => {
+  // An upstream that echoes the request's Authorization header (or the bare token) in its errors.
+  const echoed = (status: number) => ({
+    status,
+    body: JSON.stringify({ message: `Rejected; request had Authorization: Bearer ${SECRET_TOKEN} (token ${SECRET_TOKEN})` }),
+  });
+
+  it("in the list's error, the confirmation prompt and the deletion's error, the token is redacted", async () => {
+    const prompts: string[] = [];
+    const c = await server({
+      elicit: ({ message }) => {
+        prompts.push(message);
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    h.sim.injectFaults("get-interaction", echoed(400));
+    const listed = await c.call("list_interaction_content", { guid: SEED.inboundCall });
+    expect(structured(listed).error).toMatchObject({ code: "bad_request", upstreamMessage: expect.stringMatching(/REDACTED/) });
+
+    // The lookup fails with the echo (the prompt says why there is no preview), then the DELETE does.
+    h.sim.injectFaults("get-interaction", echoed(400));
+    h.sim.injectFaults("delete-content", echoed(403));
+    const deleted = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" });
+    expect(prompts[0]).toMatch(/no preview available.*REDACTED/s);
+    expect(structured(deleted).error).toMatchObject({ code: "forbidden", upstreamMessage: expect.stringMatching(/REDACTED/) });
+    expect(textOf(deleted)).toMatch(/REDACTED/);
+    for (const text of [...prompts, JSON.stringify(listed), JSON.stringify(deleted)]) expect(text).not.toContain(SECRET_TOKEN);
   });
 });

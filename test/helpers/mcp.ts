@@ -22,6 +22,11 @@ export const SERVER_ENTRY = fileURLToPath(new URL(BIN["vcc-interaction-content-m
 
 /** An access token the tests configure (the simulator accepts it), to check it never leaks. */
 export const SECRET_TOKEN = "e2e-secret-access-token-7c41d9";
+/**
+ * The scopes the simulator grants SECRET_TOKEN (a static VCC_ACCESS_TOKEN is one token used for
+ * everything), and the scopes of the tests' client credentials. Tokens from the token endpoint get
+ * one scope each, whatever the credentials hold.
+ */
 export const SECRET_TOKEN_SCOPES = ["interaction-content:read", "interaction-content:delete"];
 
 export type ElicitHandler = (params: { message: string; requestedSchema?: unknown }) => Promise<ElicitResult> | ElicitResult;

@@ -102,6 +102,30 @@ describe("queued faults", () => {
     expect((await deleteRecording()).status).toBe(404);
   });
 
+  it("a gateway error after the action (afterAction): the content is gone, yet the client is told 502 or 504", async () => {
+    sim.injectFaults(
+      "delete-content",
+      { status: 502, afterAction: true, body: '{"message":"Bad gateway"}' },
+      { status: 504, afterAction: true },
+    );
+    const first = await deleteRecording();
+    expect([first.status, first.json()]).toEqual([502, { message: "Bad gateway" }]);
+    expect(hasRecording()).toBe(false);
+    expect(sim.journal[0]).toMatchObject({ status: 502, actionStatus: 204 });
+    // The next one meets the same fault after an action that found nothing: 404 behind the gateway.
+    expect((await deleteRecording()).status).toBe(504);
+    expect(sim.journal[1]).toMatchObject({ status: 504, actionStatus: 404 });
+    expect((await deleteRecording()).status).toBe(404);
+    expect(sim.journal[2]?.actionStatus).toBeUndefined();
+  });
+
+  it("a plain status fault (without afterAction) still does not perform the action", async () => {
+    sim.injectFaults("delete-content", { status: 502 });
+    expect((await deleteRecording()).status).toBe(502);
+    expect(hasRecording()).toBe(true);
+    expect(sim.journal[0]?.actionStatus).toBeUndefined();
+  });
+
   it("a truncated body: the client sees the headers, part of the body, then a closed connection", async () => {
     const full = (await api(`/interactions/${SEED.inboundCall}`)).text;
     sim.injectFaults("get-interaction", { truncate: true });
@@ -214,7 +238,12 @@ describe("faults set by options", () => {
       { slowBodyMs: 250 },
     ]);
     expect(parseFaultList(" 429 ")[0]?.retryAfter).toBe("1");
-    for (const bad of ["", "42", "600", "429:xml", "drop", "500,"]) expect(() => parseFaultList(bad), bad).toThrow(/is not a fault/);
+    expect(parseFaultList("after-502,after-504:empty")).toEqual([
+      { status: 502, afterAction: true, body: '{"message":"Simulated 502 (fault injection)"}' },
+      { status: 504, afterAction: true },
+    ]);
+    for (const bad of ["", "42", "600", "429:xml", "drop", "500,", "after-", "before-502"])
+      expect(() => parseFaultList(bad), bad).toThrow(/is not a fault/);
   });
 });
 

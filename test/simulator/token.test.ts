@@ -18,10 +18,10 @@ const getWith = (accessToken: string) => send(sim.apiBaseUrl, `/interactions/${S
 
 describe("issuing tokens", () => {
   it("form-encoded client credentials → 200 with access_token, expires_in 7200, token_type Bearer; the token works", async () => {
-    const res = await token({ ...creds, scope: "interaction-content:read interaction-content:delete" });
+    const res = await token({ ...creds, scope: "interaction-content:read" });
     expect(res.status).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ expires_in: 7200, token_type: "Bearer", scope: "interaction-content:read interaction-content:delete" });
+    expect(body).toMatchObject({ expires_in: 7200, token_type: "Bearer", scope: "interaction-content:read" });
     expect(body.access_token).toEqual(expect.any(String));
     expect(res.headers["cache-control"]).toBe("no-store");
     expect((await getWith(body.access_token)).status).toBe(200);
@@ -33,7 +33,7 @@ describe("issuing tokens", () => {
     expect((await getWith(res.json().access_token)).status).toBe(200);
   });
 
-  it("a token carries only the scopes asked for (or the client's when none are asked for)", async () => {
+  it("a token carries only the one scope asked for (or the client's first when none is asked for)", async () => {
     const read = (await token({ ...creds, scope: "interaction-content:read" })).json();
     expect(read.scope).toBe("interaction-content:read");
     const del = await send(sim.apiBaseUrl, `/interactions/${SEED.inboundCall}/content/transcript`, {
@@ -45,6 +45,19 @@ describe("issuing tokens", () => {
       await token({ grant_type: "client_credentials", client_id: "readonly-client", client_secret: "readonly-secret" })
     ).json();
     expect(readonly.scope).toBe("interaction-content:read");
+    const deleteToken = (await token({ ...creds, scope: "interaction-content:delete" })).json();
+    expect(deleteToken.scope).toBe("interaction-content:delete");
+    expect((await getWith(deleteToken.access_token)).status).toBe(403);
+    const unnamed = (await token(creds)).json();
+    expect(unnamed.scope).toBe("interaction-content:read");
+  });
+
+  it("a request naming two scopes → 400 invalid_scope, even when the client has both (one scope per token)", async () => {
+    for (const scope of ["interaction-content:read interaction-content:delete", "interaction-content:delete interaction-content:read"]) {
+      const res = await token({ ...creds, scope });
+      expect([res.status, res.json()]).toEqual([400, { error: "invalid_scope" }]);
+    }
+    expect(sim.issuedTokens()).toEqual([]);
   });
 
   it("bad client id or secret → 401 invalid_client (form or Basic)", async () => {

@@ -142,38 +142,50 @@ describe("token endpoint answers", () => {
     }
   });
   it("names the OAuth error and what to check", () => {
-    const client = errorForTokenEndpoint({ status: 401, body: '{"error":"invalid_client"}' }, AUTH_URL, ["a"]);
+    const client = errorForTokenEndpoint({ status: 401, body: '{"error":"invalid_client"}' }, AUTH_URL, "interaction-content:read");
     expect(client.code).toBe("auth_failed");
     expect(client.message).toMatch(/invalid_client/);
     expect(client.message).toMatch(/VCC_CLIENT_ID and VCC_CLIENT_SECRET/);
     expect(client.message).toMatch(/Nothing was deleted/);
     expect(client.httpStatus).toBeUndefined();
-    const scope = errorForTokenEndpoint({ status: 400, body: '{"error":"invalid_scope"}' }, AUTH_URL, [
-      "interaction-content:delete",
-      "interaction-content:read",
-    ]);
+    const scope = errorForTokenEndpoint({ status: 400, body: '{"error":"invalid_scope"}' }, AUTH_URL, "interaction-content:delete");
     expect(scope.message).toMatch(/invalid_scope/);
-    expect(scope.message).toContain("interaction-content:delete interaction-content:read");
-    expect(scope.message).toMatch(/VCC_SCOPES/);
-    const other = errorForTokenEndpoint({ status: 400, body: '{"error":"unsupported_grant_type"}' }, AUTH_URL, []);
+    expect(scope.message).toContain("the scope interaction-content:delete");
+    // Without the read scope the server still deletes (without a preview) once told not to ask for it.
+    const read = errorForTokenEndpoint({ status: 400, body: '{"error":"invalid_scope"}' }, AUTH_URL, "interaction-content:read");
+    expect(read.message).toContain("the scope interaction-content:read");
+    expect(read.message).toContain("VCC_SCOPES=interaction-content:delete");
+    const other = errorForTokenEndpoint(
+      { status: 400, body: '{"error":"unsupported_grant_type"}' },
+      AUTH_URL,
+      "interaction-content:delete",
+    );
     expect(other.message).toMatch(/unsupported_grant_type/);
     expect(other.message).toMatch(/VCC_AUTH_URL/);
   });
   it("handles answers without an OAuth error, and never passes a secret on", () => {
-    const down = errorForTokenEndpoint({ status: 503, body: "<html>down</html>", contentType: "text/html" }, AUTH_URL, []);
+    const down = errorForTokenEndpoint(
+      { status: 503, body: "<html>down</html>", contentType: "text/html" },
+      AUTH_URL,
+      "interaction-content:delete",
+    );
     expect(down.message).toMatch(/HTTP 503/);
     expect(down.upstreamMessage).toBeUndefined();
-    const notFound = errorForTokenEndpoint({ status: 404, body: "" }, "https://user:pw@example.test/wrong?x=1", []);
+    const notFound = errorForTokenEndpoint(
+      { status: 404, body: "" },
+      "https://user:pw@example.test/wrong?x=1",
+      "interaction-content:delete",
+    );
     expect(notFound.message).toContain("https://example.test/wrong");
     expect(notFound.message).not.toContain("pw");
     parseTokenResponse('{"access_token":"echoed-secret-value-42"}', AUTH_URL); // registers it
     const echoed = errorForTokenEndpoint(
       { status: 400, body: '{"error":"invalid_request","error_description":"bad client_secret echoed-secret-value-42"}' },
       AUTH_URL,
-      [],
+      "interaction-content:delete",
     );
     expect(JSON.stringify(echoed)).not.toContain("echoed-secret-value-42");
-    const hostile = errorForTokenEndpoint({ status: 400, body: '{"error":"x\\" injected"}' }, AUTH_URL, []);
+    const hostile = errorForTokenEndpoint({ status: 400, body: '{"error":"x\\" injected"}' }, AUTH_URL, "interaction-content:delete");
     expect(hostile.message).not.toContain("injected");
   });
 });

@@ -53,11 +53,17 @@ describe("configuration", () => {
     );
     expect(() => loadConfig({ VCC_AUTH_URL: "nam.cc.vonage.com" })).toThrow(/VCC_AUTH_URL/);
   });
-  it("requests the scopes of the enabled tools unless VCC_SCOPES says otherwise", () => {
+  it("obtains tokens for the scopes of the enabled tools unless VCC_SCOPES says otherwise", () => {
     expect(loadConfig({}).scopes).toEqual(["interaction-content:delete", "interaction-content:read"]);
+    expect(loadConfig({ VCC_READ_ONLY: "true" }).scopes).toEqual(["interaction-content:read"]);
     expect(loadConfig({ VCC_SCOPES: "interaction-content:delete" }).scopes).toEqual(["interaction-content:delete"]);
-    expect(loadConfig({ VCC_SCOPES: " a  b,c, a " }).scopes).toEqual(["a", "b", "c"]);
-    expect(() => loadConfig({ VCC_SCOPES: 'bad"scope' })).toThrow(/VCC_SCOPES/);
+    expect(loadConfig({ VCC_SCOPES: " interaction-content:read,interaction-content:delete  interaction-content:read " }).scopes).toEqual([
+      "interaction-content:read",
+      "interaction-content:delete",
+    ]);
+    // Only the API's two scopes: each is requested on its own token.
+    for (const bad of ['bad"scope', "interaction-content:write", "interaction-content:read admin"])
+      expect(() => loadConfig({ VCC_SCOPES: bad }), bad).toThrow(/VCC_SCOPES must name interaction-content:read/);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { registerSecret } from "../../src/log.js";
 import {
   errorAfterUnknownAttempt,
   errorCancelledBetweenAttempts,
@@ -43,7 +44,51 @@ describe("status mapping", () => {
   });
 });
 
+describe("a 5xx on DELETE", () => {
+  it("500, 502 and 504 may have been carried out behind the gateway: outcome unknown, never 'not deleted'", () => {
+    for (const status of [500, 502, 504]) {
+      const e = errorForStatus({ status, body: "" }, "content 'x'", "delete");
+      expect(e, String(status)).toMatchObject({ code: "upstream_error", httpStatus: status, outcomeUnknown: true });
+      expect(e.message).toMatch(/may or may not have been deleted/);
+      expect(e.message).not.toMatch(/not deleted|most likely/);
+    }
+  });
+  it("503 (and 429) refuse before doing anything: not deleted", () => {
+    for (const status of [503, 429]) {
+      const e = errorForStatus({ status, body: "" }, "content 'x'", "delete");
+      expect(e.outcomeUnknown, String(status)).toBeUndefined();
+      expect(e.message).toMatch(/not deleted|nothing was deleted/i);
+    }
+  });
+  it("on a read, a 5xx changes nothing and says so", () => {
+    const e = errorForStatus({ status: 502, body: "" }, "interaction x", "read");
+    expect(e.outcomeUnknown).toBeUndefined();
+    expect(e.message).toMatch(/Nothing was changed/);
+  });
+});
+
 describe("upstream messages", () => {
+  it("are redacted: an API that echoes the Authorization header or a known token puts no secret into a result", () => {
+    const token = "unit-echoed-access-token-5d1e";
+    registerSecret(token);
+    const bodies = [
+      { body: JSON.stringify({ message: `Bad request; headers: Authorization: Bearer ${token}` }), contentType: "application/json" },
+      { body: JSON.stringify({ message: `token ${token} is not valid here` }), contentType: "application/json" },
+      // JSON escapes must not hide it from the redaction.
+      { body: `{"message":"token ${token.replace(/-/g, "\u002d")} refused"}`, contentType: "application/json" },
+      { body: `authorization: bearer some-other-unregistered-credential`, contentType: "text/plain" },
+    ];
+    for (const { body, contentType } of bodies) {
+      const message = upstreamMessageOf(body, contentType);
+      expect(message, body).toMatch(/\[REDACTED\]/);
+      expect(message).not.toContain(token);
+      expect(message).not.toContain("some-other-unregistered-credential");
+      const e = errorForStatus({ status: 400, body, contentType }, "x", "delete");
+      expect(JSON.stringify(e)).not.toContain(token);
+      expect(JSON.stringify(e)).not.toContain("some-other-unregistered-credential");
+    }
+  });
+
   it("reads JSON messages, ignores HTML, caps length", () => {
     expect(upstreamMessageOf('{"message":"GUID must be 36 characters in length"}', "application/json")).toBe(
       "GUID must be 36 characters in length",
@@ -80,7 +125,7 @@ describe("after several attempts", () => {
     expect(withAttempts(e, 1)).toBe(e);
     expect(withAttempts(e, 4).message).toMatch(/\(4 attempts were made\.\)$/);
   });
-  it("an earlier attempt without an answer makes any later failure an unknown outcome", () => {
+  it("an earlier attempt without an answer (or with a 500/502/504) makes any later failure an unknown outcome", () => {
     const last = errorForStatus({ status: 429, body: "", retryAfter: "40" }, "content 'k' of interaction g");
     const e = errorAfterUnknownAttempt(last, "content 'k' of interaction g", 3);
     expect(e).toMatchObject({ code: "rate_limited", httpStatus: 429, retryAfterSeconds: 40, outcomeUnknown: true });
