@@ -139,6 +139,7 @@ export function manifestFor(pkg, tools) {
       entry_point: "server/index.js",
       mcp_config: {
         command: "node",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an MCPB placeholder, replaced by the host with the bundle's directory.
         args: ["${__dirname}/server/index.js"],
         env: Object.fromEntries(Object.entries(USER_CONFIG_ENV).map(([key, variable]) => [variable, `\${user_config.${key}}`])),
       },

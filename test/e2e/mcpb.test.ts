@@ -94,6 +94,7 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
 
   it("passes every setting as an environment variable, never as an argument; only the client secret is sensitive", () => {
     const { args, env } = manifest.server.mcp_config;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the MCPB placeholder for the bundle's directory.
     expect(args).toEqual(["${__dirname}/server/index.js"]);
     expect(Object.keys(manifest.user_config).sort()).toEqual(["client_id", "client_secret", "confirmation", "read_only", "region"]);
     for (const key of Object.keys(manifest.user_config)) expect(env[USER_CONFIG_ENV[key] ?? "unmapped"]).toBe(`\${user_config.${key}}`);
