@@ -7,11 +7,10 @@ import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getMcpConfigForManifest, type McpbManifestAny, type McpbUserConfigValues } from "@anthropic-ai/mcpb";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildMcpb, type Manifest, mcpb, shippedFiles, summary, USER_CONFIG_ENV } from "../../scripts/mcpb.mjs";
 import { SEED } from "../../src/simulator/seed.js";
-import { type Connected, childEnv, connectClient, structured } from "../helpers/mcp.js";
+import { type Connected, childEnv, connectCommand, structured } from "../helpers/mcp.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string; engines: { node: string } };
@@ -57,19 +56,9 @@ function mcpConfig(userConfig: McpbUserConfigValues) {
 async function startFromBundle(userConfig: McpbUserConfigValues): Promise<Connected> {
   const config = await mcpConfig(userConfig);
   if (!config) throw new Error("the manifest's mcp_config was not usable with these settings");
-  const transport = new StdioClientTransport({
-    // Claude Desktop runs "node" with the Node it ships; the test runs it with its own.
-    command: config.command === "node" ? process.execPath : config.command,
-    args: config.args ?? [],
-    env: childEnv({ ...config.env, VCC_SANDBOX: "true" }),
-    cwd: tmpdir(),
-    stderr: "pipe",
-  });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const c = await connectClient(transport, {}, () => stderr);
+  // Claude Desktop runs "node" with the Node it ships; the test runs it with its own.
+  const command = config.command === "node" ? process.execPath : config.command;
+  const c = await connectCommand(command, config.args ?? [], { env: childEnv({ ...config.env, VCC_SANDBOX: "true" }), cwd: tmpdir() });
   open.push(c);
   return c;
 }

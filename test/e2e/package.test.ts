@@ -6,9 +6,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Connected, childEnv, connect, connectClient, SECRET_TOKEN } from "../helpers/mcp.js";
+import { type Connected, childEnv, connect, connectCommand, SECRET_TOKEN } from "../helpers/mcp.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string; bin: Record<string, string> };
@@ -88,18 +87,7 @@ describe("the npm package", () => {
   });
 
   it("starts through npx in sandbox mode: answers initialize and tools/list like the repository's build", async () => {
-    const transport = new StdioClientTransport({
-      command: "npx",
-      args: ["--offline", BIN, "--sandbox"],
-      cwd: app,
-      env: npmEnv,
-      stderr: "pipe",
-    });
-    let stderr = "";
-    transport.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    const installed = await connectClient(transport, {}, () => stderr);
+    const installed = await connectCommand("npx", ["--offline", BIN, "--sandbox"], { env: npmEnv, cwd: app });
     open.push(installed);
     expect(installed.client.getServerVersion()?.version).toBe(pkg.version);
     const { tools } = await installed.client.listTools();
