@@ -91,13 +91,20 @@ export function runNode(args: string[], options: { env?: Record<string, string>;
 export async function connect(options: ConnectOptions = {}): Promise<Connected> {
   const entry = options.entry ?? SERVER_ENTRY;
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [entry, ...(options.args ?? [])],
+  return connectCommand(process.execPath, [entry, ...(options.args ?? [])], {
+    ...options,
     env: childEnv(options.env),
-    stderr: "pipe",
     cwd: options.cwd ?? fileURLToPath(new URL("../..", import.meta.url)),
   });
+}
+
+/** Starts `command args` with exactly `options.env` (nothing inherited) and connects an SDK Client over its stdio. */
+export async function connectCommand(
+  command: string,
+  args: string[],
+  options: Pick<ConnectOptions, "elicit" | "elicitUrl"> & { env: Record<string, string>; cwd: string },
+): Promise<Connected> {
+  const transport = new StdioClientTransport({ command, args, env: options.env, stderr: "pipe", cwd: options.cwd });
   let stderr = "";
   transport.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
