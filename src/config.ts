@@ -34,6 +34,10 @@ export interface HttpConfig {
   /** When set, every request must carry `Authorization: Bearer <bearer>`. A secret. */
   bearer?: string;
   sessionIdleSeconds: number;
+  /** Sessions open at once; beyond it new sessions are refused (503) unless an abandoned one can make room. */
+  maxSessions: number;
+  /** New sessions each client address may start per minute (429 beyond it). */
+  sessionsPerMinute: number;
   /** Extra names clients may use in Host/Origin (e.g. a DNS alias or a reverse proxy's name). */
   allowedHosts: string[];
 }
@@ -210,6 +214,8 @@ const envSchema = z.object({
     })
     .optional(),
   VCC_HTTP_SESSION_IDLE_SECONDS: integer("VCC_HTTP_SESSION_IDLE_SECONDS", 1, 86_400).default(1800),
+  VCC_HTTP_MAX_SESSIONS: integer("VCC_HTTP_MAX_SESSIONS", 1, 100_000).default(1000),
+  VCC_HTTP_SESSIONS_PER_MINUTE: integer("VCC_HTTP_SESSIONS_PER_MINUTE", 1, 100_000).default(60),
   VCC_HTTP_ALLOWED_HOSTS: z
     .string()
     .transform((value, ctx) => {
@@ -280,6 +286,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       port: e.VCC_HTTP_PORT,
       bearer: e.VCC_HTTP_BEARER,
       sessionIdleSeconds: e.VCC_HTTP_SESSION_IDLE_SECONDS,
+      maxSessions: e.VCC_HTTP_MAX_SESSIONS,
+      sessionsPerMinute: e.VCC_HTTP_SESSIONS_PER_MINUTE,
       allowedHosts: e.VCC_HTTP_ALLOWED_HOSTS,
     },
   };

@@ -101,7 +101,7 @@ describe("HTTP transport configuration", () => {
   it("defaults to stdio, and to 127.0.0.1:3333 with a 30-minute idle timeout for HTTP", () => {
     const c = loadConfig({});
     expect(c.transport).toBe("stdio");
-    expect(c.http).toEqual({ host: "127.0.0.1", port: 3333, bearer: undefined, sessionIdleSeconds: 1800, allowedHosts: [] });
+    expect(c.http).toEqual({ host: "127.0.0.1", port: 3333, bearer: undefined, sessionIdleSeconds: 1800, maxSessions: 1000, sessionsPerMinute: 60, allowedHosts: [] });
   });
   it("accepts port 0, IPv6 with or without brackets, host names, and a list of extra hosts", () => {
     const c = loadConfig({
@@ -158,5 +158,15 @@ describe("allowed Host/Origin names", () => {
     expect(names.has("localhost")).toBe(true);
     expect(names.has("[::1]") || names.has("127.0.0.1")).toBe(true);
     expect(names.has("evil.example.com")).toBe(false);
+  });
+});
+
+describe("HTTP session limits", () => {
+  it("can be set", () => {
+    expect(loadConfig({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSIONS_PER_MINUTE: "5" }).http).toMatchObject({
+      maxSessions: 2,
+      sessionsPerMinute: 5,
+    });
+    expect(() => loadConfig({ VCC_HTTP_MAX_SESSIONS: "0" })).toThrow(/VCC_HTTP_MAX_SESSIONS/);
   });
 });
