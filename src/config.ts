@@ -1,4 +1,4 @@
-// All configuration, read from the environment (and a quiet .env) and validated once at start.
+// All configuration, read from the environment (and an env file, see env-files.ts) and validated once at start.
 import { isIP } from "node:net";
 import { z } from "zod";
 
@@ -86,19 +86,27 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-function httpUrl(variable: string) {
-  return z.string().refine(
-    (value) => {
-      try {
-        const url = new URL(value);
-        // Credentials in a URL would end up in logs and messages: they belong in their own variables.
-        return (url.protocol === "https:" || url.protocol === "http:") && !url.search && !url.hash && !url.username && !url.password;
-      } catch {
-        return false;
-      }
-    },
-    { message: `${variable} must be an absolute http(s) URL without user name, password, query or fragment` },
-  );
+/** The host names (as in URLs) the VCC regions use; an endpoint elsewhere is worth a warning. */
+const VCC_HOST_SUFFIXES = [".newvoicemedia.com", ".cc.vonage.com"];
+
+// The client secret and access tokens are sent to these URLs: plain http is for this machine only.
+function endpointUrl(variable: string) {
+  return z.string().superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      url = new URL("invalid:");
+    }
+    // Credentials in a URL would end up in logs and messages: they belong in their own variables.
+    if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username || url.password)
+      ctx.addIssue({ code: "custom", message: `${variable} must be an absolute https URL without user name, password, query or fragment` });
+    else if (url.protocol === "http:" && !isLoopbackHost(url.hostname.replace(/^\[(.*)\]$/, "$1")))
+      ctx.addIssue({
+        code: "custom",
+        message: `${variable} must use https: credentials would cross the network in clear text (plain http is accepted for loopback only, e.g. a local simulator)`,
+      });
+  });
 }
 
 // `label` names the variable and, where there is one, its command-line flag.
@@ -178,8 +186,8 @@ const envSchema = z.object({
   VCC_CLIENT_SECRET: z.string().optional(),
   VCC_SCOPES: scopeList.optional(),
   VCC_REGION: oneOf("VCC_REGION", ["emea", "nam", "apac"]).default("emea"),
-  VCC_API_BASE_URL: httpUrl("VCC_API_BASE_URL").optional(),
-  VCC_AUTH_URL: httpUrl("VCC_AUTH_URL").optional(),
+  VCC_API_BASE_URL: endpointUrl("VCC_API_BASE_URL").optional(),
+  VCC_AUTH_URL: endpointUrl("VCC_AUTH_URL").optional(),
   VCC_CONFIRMATION: oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES).default("auto"),
   VCC_CONFIRMATION_TTL_SECONDS: integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400).default(300),
   VCC_ELICITATION_TIMEOUT_SECONDS: integer("VCC_ELICITATION_TIMEOUT_SECONDS", 5, 3_600).default(120),
@@ -291,6 +299,23 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       allowedHosts: e.VCC_HTTP_ALLOWED_HOSTS,
     },
   };
+}
+
+/** A warning for each endpoint outside the VCC regions' hosts (where the client secret and tokens go). */
+export function endpointWarnings(config: Config): string[] {
+  if (config.sandbox) return [];
+  const warnings: string[] = [];
+  for (const [variable, value] of [
+    ["VCC_API_BASE_URL", config.apiBaseUrl],
+    ["VCC_AUTH_URL", config.authUrl],
+  ] as const) {
+    const host = new URL(value).hostname.toLowerCase();
+    if (!VCC_HOST_SUFFIXES.some((suffix) => host.endsWith(suffix)))
+      warnings.push(
+        `${variable} points to ${host}, outside the VCC regions' hosts (*${VCC_HOST_SUFFIXES.join(", *")}): ${variable === "VCC_AUTH_URL" ? "the client secret is" : "access tokens are"} sent there`,
+      );
+  }
+  return warnings;
 }
 
 /** What the enabled tools need: read-only servers offer no deletion, so they ask only to read. */
