@@ -1,4 +1,4 @@
-// All configuration, read from the environment (and a quiet .env) and validated once at start.
+// All configuration, read from the environment (and an env file, see env-files.ts) and validated once at start.
 import { isIP } from "node:net";
 import { z } from "zod";
 import { DELETE_SCOPE, isScope, READ_SCOPE, type Scope } from "./vcc/scopes.js";
@@ -35,6 +35,10 @@ export interface HttpConfig {
   /** When set, every request must carry `Authorization: Bearer <bearer>`. A secret. */
   bearer?: string;
   sessionIdleSeconds: number;
+  /** Sessions open at once; beyond it new sessions are refused (503) unless an abandoned one can make room. */
+  maxSessions: number;
+  /** New sessions each client address may start per minute (429 beyond it). */
+  sessionsPerMinute: number;
   /** Extra names clients may use in Host/Origin (e.g. a DNS alias or a reverse proxy's name). */
   allowedHosts: string[];
 }
@@ -86,19 +90,27 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-function httpUrl(variable: string) {
-  return z.string().refine(
-    (value) => {
-      try {
-        const url = new URL(value);
-        // Credentials in a URL would end up in logs and messages: they belong in their own variables.
-        return (url.protocol === "https:" || url.protocol === "http:") && !url.search && !url.hash && !url.username && !url.password;
-      } catch {
-        return false;
-      }
-    },
-    { message: `${variable} must be an absolute http(s) URL without user name, password, query or fragment` },
-  );
+/** The host names (as in URLs) the VCC regions use; an endpoint elsewhere is worth a warning. */
+const VCC_HOST_SUFFIXES = [".newvoicemedia.com", ".cc.vonage.com"];
+
+// The client secret and access tokens are sent to these URLs: plain http is for this machine only.
+function endpointUrl(variable: string) {
+  return z.string().superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      url = new URL("invalid:");
+    }
+    // Credentials in a URL would end up in logs and messages: they belong in their own variables.
+    if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username || url.password)
+      ctx.addIssue({ code: "custom", message: `${variable} must be an absolute https URL without user name, password, query or fragment` });
+    else if (url.protocol === "http:" && !isLoopbackHost(url.hostname.replace(/^\[(.*)\]$/, "$1")))
+      ctx.addIssue({
+        code: "custom",
+        message: `${variable} must use https: credentials would cross the network in clear text (plain http is accepted for loopback only, e.g. a local simulator)`,
+      });
+  });
 }
 
 // `label` names the variable and, where there is one, its command-line flag.
@@ -178,8 +190,8 @@ const envSchema = z.object({
   VCC_CLIENT_SECRET: z.string().optional(),
   VCC_SCOPES: scopeList.optional(),
   VCC_REGION: oneOf("VCC_REGION", ["emea", "nam", "apac"]).default("emea"),
-  VCC_API_BASE_URL: httpUrl("VCC_API_BASE_URL").optional(),
-  VCC_AUTH_URL: httpUrl("VCC_AUTH_URL").optional(),
+  VCC_API_BASE_URL: endpointUrl("VCC_API_BASE_URL").optional(),
+  VCC_AUTH_URL: endpointUrl("VCC_AUTH_URL").optional(),
   VCC_CONFIRMATION: oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES).default("auto"),
   VCC_CONFIRMATION_TTL_SECONDS: integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400).default(300),
   VCC_ELICITATION_TIMEOUT_SECONDS: integer("VCC_ELICITATION_TIMEOUT_SECONDS", 5, 3_600).default(120),
@@ -214,6 +226,8 @@ const envSchema = z.object({
     })
     .optional(),
   VCC_HTTP_SESSION_IDLE_SECONDS: integer("VCC_HTTP_SESSION_IDLE_SECONDS", 1, 86_400).default(1800),
+  VCC_HTTP_MAX_SESSIONS: integer("VCC_HTTP_MAX_SESSIONS", 1, 100_000).default(1000),
+  VCC_HTTP_SESSIONS_PER_MINUTE: integer("VCC_HTTP_SESSIONS_PER_MINUTE", 1, 100_000).default(60),
   VCC_HTTP_ALLOWED_HOSTS: z
     .string()
     .transform((value, ctx) => {
@@ -284,9 +298,28 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       port: e.VCC_HTTP_PORT,
       bearer: e.VCC_HTTP_BEARER,
       sessionIdleSeconds: e.VCC_HTTP_SESSION_IDLE_SECONDS,
+      maxSessions: e.VCC_HTTP_MAX_SESSIONS,
+      sessionsPerMinute: e.VCC_HTTP_SESSIONS_PER_MINUTE,
       allowedHosts: e.VCC_HTTP_ALLOWED_HOSTS,
     },
   };
+}
+
+/** A warning for each endpoint outside the VCC regions' hosts (where the client secret and tokens go). */
+export function endpointWarnings(config: Config): string[] {
+  if (config.sandbox) return [];
+  const warnings: string[] = [];
+  for (const [variable, value] of [
+    ["VCC_API_BASE_URL", config.apiBaseUrl],
+    ["VCC_AUTH_URL", config.authUrl],
+  ] as const) {
+    const host = new URL(value).hostname.toLowerCase();
+    if (!VCC_HOST_SUFFIXES.some((suffix) => host.endsWith(suffix)))
+      warnings.push(
+        `${variable} points to ${host}, outside the VCC regions' hosts (*${VCC_HOST_SUFFIXES.join(", *")}): ${variable === "VCC_AUTH_URL" ? "the client secret is" : "access tokens are"} sent there`,
+      );
+  }
+  return warnings;
 }
 
 /** What the enabled tools need: read-only servers offer no deletion, so they ask only to read. */

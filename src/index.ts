@@ -2,10 +2,10 @@
 // Entry point: read flags and configuration, then serve MCP over stdio (default) or Streamable HTTP.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { config as loadDotenv } from "dotenv";
 import { fileAuditTrail, NO_AUDIT } from "./audit.js";
-import { type Config, ConfigError, credentialsOf, loadConfig } from "./config.js";
-import { log, registerSecret, setLogLevel } from "./log.js";
+import { type Config, ConfigError, credentialsOf, endpointWarnings, loadConfig } from "./config.js";
+import { withEnvFile } from "./env-files.js";
+import { log, registerSecret, setLogLevel, writeStderr } from "./log.js";
 import { lazyApi, retrySettingsOf, type ServerDeps } from "./server.js";
 import { serveStdio } from "./transports/stdio.js";
 import { describeEndpoint } from "./vcc/errors.js";
@@ -14,7 +14,7 @@ const HELP = `vcc-interaction-content-mcp: an MCP server that deletes Vonage Con
 content only after a person confirms.
 
 Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>] [--host <addr>]]
-                                   [--help] [--version]
+                                   [--env-file <path>] [--help] [--version]
 
   (no flags)     serve MCP over stdio: the MCP client starts this process
   --sandbox      try it safely: a local simulator with sample data, no credentials needed
@@ -24,21 +24,34 @@ Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>
   --port <n>     HTTP port, 0 for a free one (VCC_HTTP_PORT, default 3333)
   --host <addr>  address to bind (VCC_HTTP_HOST, default 127.0.0.1); any non-loopback address
                  requires VCC_HTTP_BEARER
+  --env-file <path>  read settings from this file too (VCC_ENV_FILE); the environment wins
 
-Configuration comes from the environment or a .env file in the working directory:
+Configuration comes from the environment, or a file named with --env-file or VCC_ENV_FILE.
+A .env found in the working directory supplies credentials only (VCC_CLIENT_ID,
+VCC_CLIENT_SECRET, VCC_ACCESS_TOKEN); nothing else in it is used. Variables:
   VCC_CLIENT_ID and VCC_CLIENT_SECRET (recommended) or VCC_ACCESS_TOKEN, VCC_SCOPES,
   VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_AUTH_URL, VCC_CONFIRMATION
   (auto|elicitation|token|approval), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
   VCC_APPROVAL_PORT, VCC_TIMEOUT_MS, VCC_MAX_RETRIES, VCC_DEADLINE_MS, VCC_RETRY_BASE_MS,
   VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
   VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX, and for HTTP: VCC_HTTP_BEARER,
-  VCC_HTTP_SESSION_IDLE_SECONDS, VCC_HTTP_ALLOWED_HOSTS. See the README for details.
+  VCC_HTTP_SESSION_IDLE_SECONDS, VCC_HTTP_MAX_SESSIONS, VCC_HTTP_SESSIONS_PER_MINUTE,
+  VCC_HTTP_ALLOWED_HOSTS. See the README for details.
 `;
 
 const NAME = "vcc-interaction-content-mcp";
 
 async function main(): Promise<void> {
-  let flags: { help?: boolean; version?: boolean; http?: boolean; sandbox?: boolean; "read-only"?: boolean; port?: string; host?: string };
+  let flags: {
+    help?: boolean;
+    version?: boolean;
+    http?: boolean;
+    sandbox?: boolean;
+    "read-only"?: boolean;
+    port?: string;
+    host?: string;
+    "env-file"?: string;
+  };
   try {
     flags = parseArgs({
       options: {
@@ -49,28 +62,27 @@ async function main(): Promise<void> {
         "read-only": { type: "boolean" },
         port: { type: "string" },
         host: { type: "string" },
+        "env-file": { type: "string" },
       },
       allowPositionals: true,
     }).values;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
-    process.stderr.write(`${NAME}: ${unknown ? `unknown option ${unknown}` : message.split(". ")[0]} (try --help)\n`);
+    writeStderr(`${NAME}: ${unknown ? `unknown option ${unknown}` : message.split(". ")[0]} (try --help)\n`);
     process.exitCode = 2;
     return;
   }
+  // Asked for, before any protocol starts: these go to stdout.
   if (flags.help) {
-    process.stderr.write(HELP);
+    process.stdout.write(HELP);
     return;
   }
   if (flags.version) {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-    process.stderr.write(`${pkg.version}\n`);
+    process.stdout.write(`${pkg.version}\n`);
     return;
   }
-
-  // .env is optional; quiet and never in debug mode, because stdout is the protocol.
-  loadDotenv({ quiet: true, debug: false });
 
   // Flags win over the environment; config.ts validates both in one place.
   const overrides: Record<string, string> = {};
@@ -80,18 +92,21 @@ async function main(): Promise<void> {
   if (flags.port !== undefined) overrides.VCC_HTTP_PORT = flags.port;
   if (flags.host !== undefined) overrides.VCC_HTTP_HOST = flags.host;
   let config: Config;
+  let envFileWarnings: string[];
   try {
-    config = loadConfig({ ...process.env, ...overrides });
+    const { env, warnings } = withEnvFile(process.env, { envFile: flags["env-file"], cwd: process.cwd() });
+    envFileWarnings = warnings;
+    config = loadConfig({ ...env, ...overrides });
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${NAME}: configuration error: ${error.message}\n`);
+      writeStderr(`${NAME}: configuration error: ${error.message}\n`);
       process.exitCode = 1;
       return;
     }
     throw error;
   }
   if ((flags.port !== undefined || flags.host !== undefined) && config.transport !== "http") {
-    process.stderr.write(`${NAME}: --port and --host apply to the HTTP transport: add --http (try --help)\n`);
+    writeStderr(`${NAME}: --port and --host apply to the HTTP transport: add --http (try --help)\n`);
     process.exitCode = 2;
     return;
   }
@@ -99,12 +114,15 @@ async function main(): Promise<void> {
   registerSecret(config.clientSecret);
   registerSecret(config.http.bearer);
   setLogLevel(config.logLevel);
+  for (const warning of [...envFileWarnings, ...endpointWarnings(config)]) log.warn(warning);
   const credentials = credentialsOf(config);
   if (credentials.kind === "static" && (config.clientId || config.clientSecret))
     log.warn(
       "VCC_ACCESS_TOKEN is set, so VCC_CLIENT_ID / VCC_CLIENT_SECRET are ignored and the token will not be renewed; remove VCC_ACCESS_TOKEN to use the client credentials.",
     );
 
+  // Logging never throws and drops lines once stderr is gone (see log.ts), so these handlers cannot
+  // feed themselves into a loop.
   process.on("uncaughtException", (error) => log.error("uncaught exception (continuing)", { error }));
   process.on("unhandledRejection", (reason) => log.error("unhandled rejection (continuing)", { reason }));
 

@@ -1,12 +1,35 @@
 // The one logger. stdout belongs to the MCP protocol, so every line goes to stderr.
 // Secrets are redacted here, at the single exit, rather than at each call site.
+// Logging never throws and never loops: once stderr is gone (the reader closed the pipe: EPIPE, or
+// no descriptor: EBADF), lines are dropped and the server goes on serving.
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 const secrets = new Set<string>();
 let threshold: LogLevel = "info";
-let sink: (line: string) => void = (line) => process.stderr.write(line);
+let stderrGone = false;
+// Without a listener, a failed write to stderr is an uncaught exception, whose handler logs it,
+// which fails again: a loop at full CPU that answers nothing.
+process.stderr.on("error", () => {
+  stderrGone = true;
+});
+
+/** Writes to stderr unless it is gone; never throws. For the few lines printed whatever the log level. */
+export function writeStderr(text: string): void {
+  if (stderrGone) return;
+  if (!process.stderr.writable) {
+    stderrGone = true;
+    return;
+  }
+  try {
+    process.stderr.write(text);
+  } catch {
+    stderrGone = true;
+  }
+}
+
+let sink: (line: string) => void = writeStderr;
 
 /** Remember a value that must never be printed (access tokens, client secrets). */
 export function registerSecret(value: string | undefined): void {

@@ -113,6 +113,13 @@ function guardToolHandlers(server: McpServer): void {
     }) as never)) as typeof server.registerTool;
 }
 
+const confirmers = new WeakMap<McpServer, Confirmer>();
+
+/** Whether the session served by `server` holds confirmations still to be acted on (ending it would discard them). */
+export function holdsConfirmations(server: McpServer): boolean {
+  return (confirmers.get(server)?.store.live ?? 0) > 0;
+}
+
 export function createServer(deps: ServerDeps): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv() });
@@ -147,6 +154,7 @@ export function createServer(deps: ServerDeps): McpServer {
     channel,
     approvals: deps.approvals ?? (deps.config.confirmation === "approval" ? processApprovalServer(deps.config.approvalPort) : undefined),
   });
+  confirmers.set(server, confirmer);
   // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending
   // confirmations and approval pages go with it; in-flight prompts are rejected by the SDK.
   server.server.onclose = () => {

@@ -4,11 +4,14 @@
 // value records a decision; a GET never changes anything.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { discardBody, hostRefusal, readBody } from "../http-guards.js";
 import { log } from "../log.js";
 import { messagePage, PAGE_CSP, renderApprovalPage } from "./approval-page.js";
 import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
 
 const LOOPBACK = "127.0.0.1";
+/** The names the page may be reached by (with its port). */
+const PAGE_HOSTS: ReadonlySet<string> = new Set([LOOPBACK, "localhost"]);
 /** Page ids are 32 random bytes in base64url. */
 const PAGE_PATH = /^\/approve\/([A-Za-z0-9_-]{43})$/;
 const MAX_FORM_BYTES = 4096;
@@ -86,8 +89,8 @@ export class ApprovalServer {
   async #handle(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
     // DNS rebinding: a page on another name that resolves to 127.0.0.1 arrives with its own Host.
     const host = (req.headers.host ?? "").toLowerCase();
-    if (host !== `${LOOPBACK}:${port}` && host !== `localhost:${port}`) {
-      log.warn("approval page: refused a request with an unexpected Host header");
+    if (hostRefusal(req, PAGE_HOSTS, port)) {
+      log.warn("approval page: refused a request with an unexpected Host or Origin header");
       return send(res, 403, messagePage("Refused", `This page is only served at http://${LOOPBACK}:${port}.`));
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
@@ -102,7 +105,7 @@ export class ApprovalServer {
 
     const found = this.#find(pageId);
     if (!found) {
-      if (method === "POST") await drain(req);
+      if (method === "POST") await discardBody(req);
       return send(
         res,
         404,
@@ -116,12 +119,12 @@ export class ApprovalServer {
 
     const crossSite = crossOriginReason(req, `http://${host}`);
     if (crossSite) {
-      await drain(req);
+      await discardBody(req);
       log.warn(`approval page: refused a POST (${crossSite})`);
       return send(res, 403, messagePage("Refused", "This form can only be sent from the approval page itself. Nothing was changed."));
     }
     if (!(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
-      await drain(req);
+      await discardBody(req);
       return send(res, 415, messagePage("Refused", "Unexpected form encoding. Nothing was changed."));
     }
     const body = await readForm(req);
@@ -191,28 +194,8 @@ function send(res: ServerResponse, status: number, html: string, headers: Record
 
 /** The urlencoded form, or undefined when it is too large or unreadable. */
 async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_FORM_BYTES) return undefined;
-      chunks.push(chunk as Buffer);
-    }
-  } catch {
-    return undefined;
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
-}
-
-/** Reads and discards a request body we refuse, so the connection can be reused. */
-async function drain(req: IncomingMessage): Promise<void> {
-  req.resume();
-  await new Promise<void>((resolve) => {
-    req.once("end", resolve);
-    req.once("error", () => resolve());
-    req.once("close", resolve);
-  });
+  const read = await readBody(req, MAX_FORM_BYTES);
+  return read.ok ? new URLSearchParams(read.body.toString("utf8")) : undefined;
 }
 
 let processServer: ApprovalServer | undefined;

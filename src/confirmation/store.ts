@@ -6,7 +6,8 @@
 // then pending until the person approves or rejects it on a page found by a separate, unguessable
 // page id, and only an approved token can be claimed. The model sees the token and the page URL, but
 // never the page's anti-forgery value, and a page view (GET) never changes anything.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { sameSecret } from "../http-guards.js";
 import type { ConfirmationItem } from "./confirmer.js";
 
 export type ClaimFailure = "unknown" | "expired" | "used" | "mismatch" | "in_use" | "approval_pending" | "rejected";
@@ -79,12 +80,6 @@ const MAX_ENTRIES = 500;
 
 /** 256 random bits, URL-safe. */
 const randomId = () => randomBytes(32).toString("base64url");
-
-/** Compares secrets without leaking where they differ (digests make the lengths equal). */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
 
 export class ConfirmationStore implements ApprovalPageSource {
   readonly #entries = new Map<string, Entry>();
@@ -216,6 +211,15 @@ export class ConfirmationStore implements ApprovalPageSource {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Tokens still to be acted on: in use, or unexpired and neither spent nor rejected (pending approval included). */
+  get live(): number {
+    const now = this.#now();
+    let count = 0;
+    for (const entry of this.#entries.values())
+      if (entry.state === "claimed" || (entry.state === "issued" && now < entry.expiresAt && entry.approval?.state !== "rejected")) count++;
+    return count;
   }
 
   #approvalPage(pageId: string): { entry: Entry; approval: Approval } | undefined {

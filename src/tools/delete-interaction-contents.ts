@@ -3,13 +3,13 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { shuttingDown, trackDeletion } from "../lifecycle.js";
 import type { VccClient } from "../vcc/client.js";
 import type { ToolError } from "../vcc/errors.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import { DELETE_SCOPE } from "../vcc/scopes.js";
 import type { ToolContext } from "./context.js";
 import { AUDIT_FAILED, auditItem, type PreparedItem, performDeletion, prepareFromLookup } from "./deletion.js";
-import { shuttingDown, trackDeletion } from "./in-flight.js";
 import { type InteractionLookup, lookupInteraction } from "./lookup.js";
 import { progressFor } from "./progress.js";
 import {

@@ -3,13 +3,13 @@
 import type { AuditRecord } from "../audit.js";
 import type { ConfirmationItem } from "../confirmation/confirmer.js";
 import type { Claim } from "../confirmation/store.js";
+import { shuttingDown } from "../lifecycle.js";
 import { log } from "../log.js";
 import type { VccClient, WaitEvent } from "../vcc/client.js";
 import type { ToolError } from "../vcc/errors.js";
 import type { ToolContext } from "./context.js";
 import { checkAllowed } from "./controls.js";
 import { describeInteraction, describePreview } from "./format.js";
-import { shuttingDown } from "./in-flight.js";
 import { type InteractionLookup, lookupInteraction, lookupItem } from "./lookup.js";
 
 export interface PreparedItem {

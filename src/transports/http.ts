@@ -2,7 +2,7 @@
 // confirmations and prompts; all sessions share the process's API client (one connection pool).
 // Before anything else, every request must name this server in Host/Origin (DNS rebinding) and,
 // when VCC_HTTP_BEARER is set, carry it.
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
@@ -10,15 +10,16 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import { type Config, isLoopbackHost } from "../config.js";
-import { log, redact } from "../log.js";
-import { createServer, type ServerDeps } from "../server.js";
-import { stopNewDeletions } from "../tools/in-flight.js";
+import { hostRefusal, readBody, sameSecret } from "../http-guards.js";
+import { handleShutdown } from "../lifecycle.js";
+import { log, redact, writeStderr } from "../log.js";
+import { createServer, holdsConfirmations, type ServerDeps } from "../server.js";
 
 export const MCP_PATH = "/mcp";
 /** Tool calls are a few hundred bytes; anything near this is not a real client. */
 const MAX_BODY_BYTES = 1024 * 1024;
-/** Beyond this, a new session replaces the longest-idle one (a client that never ends its sessions). */
-const MAX_SESSIONS = 1000;
+/** A session may make room for a new one once idle this part of its idle timeout (and holding no confirmation). */
+const ABANDONED_AFTER_FRACTION = 0.1;
 /** How long a shutdown waits for calls in progress. */
 const SHUTDOWN_GRACE_MS = 10_000;
 const REALM = 'Bearer realm="vcc-interaction-content-mcp"';
@@ -41,8 +42,10 @@ type JsonBody = { ok: true; value: unknown } | { ok: false; status: number; code
 export async function serveHttp(deps: ServerDeps, summary: string): Promise<void> {
   const { config } = deps;
   const idleMs = config.http.sessionIdleSeconds * 1000;
-  const bearerDigest = config.http.bearer === undefined ? undefined : sha256(config.http.bearer);
+  const abandonedMs = Math.ceil(idleMs * ABANDONED_AFTER_FRACTION);
+  const bearer = config.http.bearer;
   const sessions = new Map<string, Session>();
+  const newSessions = new SessionRate(config.http.sessionsPerMinute);
   let allowedHosts = new Set<string>();
   let closing = false;
   let inFlight = 0;
@@ -57,12 +60,13 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const refused = checkHostAndOrigin(req, allowedHosts);
+    const refused = hostRefusal(req, allowedHosts);
     if (refused) {
-      log.warn(`refused a request: ${refused}`);
-      return reply(res, 403, refused);
+      const message = `Forbidden: ${refused} (add its host name to VCC_HTTP_ALLOWED_HOSTS if it should be)`;
+      log.warn(`refused a request: ${message}`);
+      return reply(res, 403, message);
     }
-    if (bearerDigest && !hasBearer(req, bearerDigest)) {
+    if (bearer !== undefined && !hasBearer(req, bearer)) {
       log.debug(`refused an unauthenticated request (${req.headers.authorization ? "wrong credentials" : "no Authorization header"})`);
       return reply(
         res,
@@ -93,6 +97,11 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
       if (!messages.some((m) => isInitializeRequest(m)))
         return reply(res, 400, "Bad Request: no Mcp-Session-Id header; start a session with an initialize request");
       if (closing) return reply(res, 503, "The server is shutting down: no new sessions", -32000, { connection: "close" });
+      const wait = newSessions.take(clientAddress(req));
+      if (wait > 0) {
+        log.warn(`refused a new session from ${clientAddress(req)}: more than ${config.http.sessionsPerMinute} per minute`);
+        return reply(res, 429, "Too many new sessions from this address; try again later", -32000, { "retry-after": String(wait) });
+      }
       return startSession(req, res, body);
     }
     const session = sessions.get(sessionId);
@@ -106,8 +115,10 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
   }
 
   async function startSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    if (sessions.size >= MAX_SESSIONS && !evictIdlest())
-      return reply(res, 503, "Too many sessions in progress; try again later", -32000, { "retry-after": "5" });
+    if (sessions.size >= config.http.maxSessions && !endAbandoned()) {
+      log.warn(`refused a new session: ${sessions.size} sessions open, none abandoned`);
+      return reply(res, 503, "Too many sessions in progress; try again later", -32000, { "retry-after": String(secondsUntilRoom()) });
+    }
     const server = createServer(deps);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
@@ -161,13 +172,37 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
     session.idleTimer.unref();
   }
 
-  function evictIdlest(): boolean {
+  /**
+   * Beyond the cap, only an abandoned session makes room: no call in progress, no confirmation a person
+   * or a call may still act on, and idle for a while. Sessions in use are never ended for a newcomer.
+   */
+  function endAbandoned(): boolean {
+    const now = Date.now();
     let idlest: Session | undefined;
-    for (const s of sessions.values()) if (s.busy === 0 && (!idlest || s.lastActive < idlest.lastActive)) idlest = s;
+    for (const s of sessions.values())
+      if (
+        s.busy === 0 &&
+        now - s.lastActive >= abandonedMs &&
+        !holdsConfirmations(s.server) &&
+        (!idlest || s.lastActive < idlest.lastActive)
+      )
+        idlest = s;
     if (!idlest) return false;
-    log.warn(`${MAX_SESSIONS} sessions open: ending the longest idle one to make room`);
+    log.warn(`${sessions.size} sessions open: ending the longest idle one (no confirmations) to make room`);
     void end(idlest, "replaced by a new session (too many sessions)");
     return true;
+  }
+
+  /** When a session could next make room (become abandoned or reach its idle timeout), in whole seconds. */
+  function secondsUntilRoom(): number {
+    const now = Date.now();
+    let soonest = idleMs;
+    for (const s of sessions.values()) {
+      if (s.busy > 0) continue;
+      const after = holdsConfirmations(s.server) ? idleMs : abandonedMs;
+      soonest = Math.min(soonest, s.lastActive + after - now);
+    }
+    return Math.max(1, Math.ceil(soonest / 1000));
   }
 
   /** Ends a session: its transport closes, which releases its confirmations and aborts its prompts. */
@@ -183,26 +218,6 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
     log.info(`session ${short(session.id)} ended (${session.endReason ?? "transport closed"}); ${sessions.size} open`);
   }
 
-  async function shutdown(signal: string): Promise<void> {
-    if (closing) return;
-    closing = true;
-    log.info(`shutting down (${signal}): refusing new sessions and calls; ${inFlight} request(s) in progress`);
-    // No deletion or retry starts from now on; one in flight may finish within the grace period.
-    stopNewDeletions();
-    if (inFlight > 0) {
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
-      await Promise.race([new Promise<void>((resolve) => (drained = resolve)), grace]);
-      if (inFlight > 0)
-        log.warn(
-          `${inFlight} request(s) still in progress after ${SHUTDOWN_GRACE_MS / 1000} s: ending their sessions (a deletion already sent may or may not have happened)`,
-        );
-    }
-    await Promise.all([...sessions.values()].map((session) => end(session, "server shutting down")));
-    httpServer.close();
-    httpServer.closeAllConnections();
-    process.exit(0);
-  }
-
   try {
     await new Promise<void>((resolve, reject) => {
       httpServer.once("error", reject);
@@ -214,7 +229,7 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "";
     const advice = code === "EADDRINUSE" ? ": the port is taken; choose another with --port or VCC_HTTP_PORT (0 picks a free one)" : "";
-    process.stderr.write(
+    writeStderr(
       `vcc-interaction-content-mcp: cannot listen on ${config.http.host}:${config.http.port} (${code || String(error)})${advice}\n`,
     );
     process.exitCode = 1;
@@ -222,19 +237,33 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
   }
   const { port } = httpServer.address() as AddressInfo;
   allowedHosts = allowedHostnames(config);
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  handleShutdown({
+    graceMs: SHUTDOWN_GRACE_MS,
+    refuseNewWork: () => {
+      closing = true;
+    },
+    pending: {
+      what: "request(s) in progress",
+      count: () => inFlight,
+      settled: () => new Promise<void>((resolve) => (drained = resolve)),
+    },
+    close: async () => {
+      await Promise.all([...sessions.values()].map((session) => end(session, "server shutting down")));
+      httpServer.close();
+      httpServer.closeAllConnections();
+    },
+  });
 
   const url = `http://${urlHost(config.http.host)}:${port}${MCP_PATH}`;
   const wildcard = config.http.host === "0.0.0.0" || config.http.host === "::";
   // Always printed, whatever the log level: with --port 0 this is the only way to learn the port.
-  process.stderr.write(
+  writeStderr(
     redact(
       `[vcc-mcp] listening on ${url}${wildcard ? ` (all interfaces: clients use this machine's name or address, e.g. http://${hostname()}:${port}${MCP_PATH})` : ""}\n`,
     ),
   );
   log.info(
-    `ready on Streamable HTTP: ${summary}, ${bearerDigest ? "clients must authenticate (VCC_HTTP_BEARER)" : "no client authentication (loopback only)"}, sessions end after ${config.http.sessionIdleSeconds} s idle`,
+    `ready on Streamable HTTP: ${summary}, ${bearer !== undefined ? "clients must authenticate (VCC_HTTP_BEARER)" : "no client authentication (loopback only)"}, sessions end after ${config.http.sessionIdleSeconds} s idle`,
   );
 }
 
@@ -257,48 +286,22 @@ export function allowedHostnames(config: Config): Set<string> {
   return names;
 }
 
-/** Why the request does not name this server (a DNS-rebinding attempt, or a misconfigured proxy), or undefined. */
-function checkHostAndOrigin(req: IncomingMessage, allowed: Set<string>): string | undefined {
-  const host = req.headers.host;
-  if (!host || !allowed.has(hostnameOf(`http://${host}`) ?? "")) return `Forbidden: Host header '${host ?? ""}' does not name this server`;
-  const origin = req.headers.origin;
-  if (origin !== undefined && !allowed.has(hostnameOf(origin) ?? ""))
-    return `Forbidden: Origin '${origin}' is not this server (add its host name to VCC_HTTP_ALLOWED_HOSTS if it should be)`;
-  return undefined;
-}
-
-function hostnameOf(url: string): string | undefined {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Constant-time comparison; hashing first makes the lengths equal. */
-function hasBearer(req: IncomingMessage, expected: Buffer): boolean {
+/** Constant-time comparison of the presented bearer with the configured one. */
+function hasBearer(req: IncomingMessage, expected: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-  return match?.[1] !== undefined && timingSafeEqual(sha256(match[1]), expected);
-}
-
-function sha256(text: string): Buffer {
-  return createHash("sha256").update(text, "utf8").digest();
+  return match?.[1] !== undefined && sameSecret(match[1], expected);
 }
 
 async function readJson(req: IncomingMessage): Promise<JsonBody> {
   if (!/^application\/json\s*(;|$)/i.test(req.headers["content-type"] ?? ""))
     return { ok: false, status: 415, code: -32000, message: "Unsupported Media Type: Content-Type must be application/json" };
-  const tooLarge: JsonBody = { ok: false, status: 413, code: -32000, message: `Payload Too Large: the limit is ${MAX_BODY_BYTES} bytes` };
-  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return tooLarge;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return tooLarge;
-    chunks.push(chunk);
-  }
+  const read = await readBody(req, MAX_BODY_BYTES);
+  if (!read.ok)
+    return read.reason === "too_large"
+      ? { ok: false, status: 413, code: -32000, message: `Payload Too Large: the limit is ${MAX_BODY_BYTES} bytes` }
+      : { ok: false, status: 400, code: -32000, message: "Bad Request: the body could not be read" };
   try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
+    return { ok: true, value: JSON.parse(read.body.toString("utf8")) };
   } catch {
     return { ok: false, status: 400, code: -32700, message: "Parse error: the body is not valid JSON" };
   }
@@ -317,4 +320,41 @@ function urlHost(host: string): string {
 /** Enough of a session id to follow it in the log, not enough to use it. */
 function short(id: string | undefined): string {
   return id ? `${id.slice(0, 8)}…` : "(new)";
+}
+
+/** The address a request comes from, IPv4-mapped IPv6 as plain IPv4. */
+function clientAddress(req: IncomingMessage): string {
+  return (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+}
+
+/** New sessions per client address: a bucket of `perMinute` that refills evenly over a minute. */
+class SessionRate {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #perMinute: number;
+
+  constructor(perMinute: number) {
+    this.#perMinute = perMinute;
+  }
+
+  /** Takes one new session for `address`: 0 when allowed, else the seconds to wait. */
+  take(address: string): number {
+    const now = Date.now();
+    const perMs = this.#perMinute / 60_000;
+    const bucket = this.#buckets.get(address) ?? { tokens: this.#perMinute, at: now };
+    bucket.tokens = Math.min(this.#perMinute, bucket.tokens + (now - bucket.at) * perMs);
+    bucket.at = now;
+    this.#buckets.set(address, bucket);
+    if (this.#buckets.size > 10_000) this.#forgetFull(now);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
+  }
+
+  /** Addresses whose bucket has refilled are the same as unknown ones: forget them. */
+  #forgetFull(now: number): void {
+    for (const [address, bucket] of this.#buckets)
+      if (bucket.tokens + (now - bucket.at) * (this.#perMinute / 60_000) >= this.#perMinute) this.#buckets.delete(address);
+  }
 }

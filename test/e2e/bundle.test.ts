@@ -79,11 +79,12 @@ describe("the shipped bundle", () => {
     ]);
   });
 
-  it("--version reads the package.json next to it", () => {
+  it("--version reads the package.json next to it, and prints it on stdout", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
     const run = spawnSync(process.execPath, [entry, "--version"], { env: childEnv(), encoding: "utf8" });
     expect(run.status).toBe(0);
-    expect(run.stderr.trim()).toBe(pkg.version);
+    expect(run.stdout.trim()).toBe(pkg.version);
+    expect(run.stderr).toBe("");
   });
 
   it("loads the HTTP client (undici) only on the first tool call, not before initialize", async () => {

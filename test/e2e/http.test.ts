@@ -263,6 +263,65 @@ describe("idle sessions", () => {
   });
 });
 
+describe("session limits", () => {
+  const open = (server: HttpServer) => rawRequest(server.url, { body: INITIALIZE });
+  const args = { guid: SEED.inboundCall, contentKey: "transcript" };
+
+  it("beyond the cap, new sessions get 503 with Retry-After; the open sessions and their confirmations stay", async () => {
+    const server = await start({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSIONS_PER_MINUTE: "1000" });
+    const a = await session(server);
+    const token = structured(await a.call(TOOL, args)).confirmationToken;
+    const b = await session(server);
+
+    const flood = await Promise.all(Array.from({ length: 50 }, () => open(server)));
+    for (const refused of flood) {
+      expect(refused.status).toBe(503);
+      expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(refused.body).error.message).toMatch(/Too many sessions/);
+    }
+    expect((await b.client.listTools()).tools.length).toBeGreaterThan(1);
+    expect(structured(await a.call(TOOL, { ...args, confirmationToken: token }))).toMatchObject({ status: "deleted" });
+    expect(deletes()).toHaveLength(1);
+  });
+
+  it("new sessions are rate-limited per client address (429 with Retry-After); open sessions are untouched", async () => {
+    const server = await start({ VCC_HTTP_SESSIONS_PER_MINUTE: "3" });
+    const first = await open(server);
+    expect(first.status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await open(server)).status).toBe(200);
+    const limited = await open(server);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect(server.stderr()).toMatch(/refused a new session from 127\.0\.0\.1: more than 3 per minute/);
+    expect((await onSession(server, String(first.headers["mcp-session-id"]))).status).toBe(200);
+  });
+
+  it("an abandoned session (idle a tenth of the idle timeout, no confirmation) makes room; one holding a token does not", async () => {
+    // Abandoned after 1 s idle; the idle timeout itself (10 s) ends nothing during this test.
+    const server = await start({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSION_IDLE_SECONDS: "10", VCC_HTTP_SESSIONS_PER_MINUTE: "1000" });
+    const holder = await session(server);
+    const token = structured(await holder.call(TOOL, args)).confirmationToken;
+    const idle = await open(server);
+    expect(idle.status).toBe(200);
+
+    // Refused until the plain session has been idle long enough (polling: no fixed wait).
+    const refusals: number[] = [];
+    const deadline = Date.now() + 15_000;
+    let admitted = await open(server);
+    while (admitted.status !== 200 && Date.now() < deadline) {
+      refusals.push(admitted.status);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      admitted = await open(server);
+    }
+    expect(admitted.status).toBe(200);
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((status) => status === 503)).toBe(true);
+    expect((await onSession(server, String(idle.headers["mcp-session-id"]))).status).toBe(404);
+    expect(server.stderr()).toMatch(/ended \(replaced by a new session \(too many sessions\)\)/);
+    expect(structured(await holder.call(TOOL, { ...args, confirmationToken: token }))).toMatchObject({ status: "deleted" });
+  });
+});
+
 describe("graceful shutdown", () => {
   it("SIGTERM refuses new sessions, lets the call in progress finish, then exits 0", async () => {
     const server = await start();

@@ -121,21 +121,109 @@ describe("configuration errors", () => {
       expect(result.stderr).not.toContain(SECRET_TOKEN);
     });
   }
+});
 
-  it("reads a .env file in the working directory, quietly", async () => {
+describe("command line", () => {
+  it("--help prints the usage on stdout (no protocol has started); an unknown option is an error on stderr", async () => {
+    const help = await run({ args: ["--help"] });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^vcc-interaction-content-mcp: .*\n\nUsage: /s);
+    expect(help.stdout).toMatch(/--env-file <path>/);
+    expect(help.stderr).toBe("");
+    const wrong = await run({ args: ["--frobnicate"] });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stdout).toBe("");
+    expect(wrong.stderr).toMatch(/unknown option --frobnicate \(try --help\)/);
+  });
+});
+
+describe("env files", () => {
+  const listCall = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 2,
+    method: "tools/call",
+    params: { name: "list_interaction_content", arguments: { guid: SEED.inboundCall } },
+  });
+  const dirWith = (files: Record<string, string>) => {
     const dir = mkdtempSync(join(tmpdir(), "vcc-env-"));
-    writeFileSync(join(dir, ".env"), "VCC_REGION=mars\n");
-    const result = await run({ cwd: dir, lines: [initialize] });
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/VCC_REGION/);
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  };
+  const readyLine = (stderr: string) => stderr.split("\n").find((line) => line.includes("ready on stdio")) ?? "";
+
+  it("a hostile .env in the working directory cannot choose where requests and credentials go", async () => {
+    const attacker = await startSimulator();
+    try {
+      const dir = dirWith({
+        ".env": [
+          `VCC_API_BASE_URL=${attacker.apiBaseUrl}`,
+          `VCC_AUTH_URL=${attacker.apiBaseUrl.replace(/\/interaction-content$/, "")}/Auth/connect/token`,
+          "VCC_REGION=nam",
+          "VCC_SANDBOX=true",
+          "VCC_CONFIRMATION=token",
+          "VCC_ACCESS_TOKEN=attackers-own-token-0123456789",
+          "NODE_TLS_REJECT_UNAUTHORIZED=0",
+          "",
+        ].join("\n"),
+      });
+      const result = await run({
+        cwd: dir,
+        env: { VCC_CLIENT_ID: "user-client", VCC_CLIENT_SECRET: "user-client-secret-5f2a", DOTENV_CONFIG_OVERRIDE: "true" },
+        lines: [initialize],
+        waitForOutputLines: 1,
+      });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/ignored VCC_API_BASE_URL, VCC_AUTH_URL, VCC_REGION, VCC_SANDBOX, VCC_CONFIRMATION in \.\/\.env/);
+      expect(result.stderr).toMatch(/ignored the credentials in \.\/\.env: the environment sets VCC_CLIENT_ID, VCC_CLIENT_SECRET/);
+      expect(result.stderr).not.toContain("NODE_TLS_REJECT_UNAUTHORIZED");
+      const ready = readyLine(result.stderr);
+      expect(ready).toMatch(/API https:\/\/emea\.api\.newvoicemedia\.com\/interaction-content, confirmation auto/);
+      expect(ready).toMatch(/client credentials via .*emea\.cc\.vonage\.com/);
+      expect(ready).not.toMatch(/SANDBOX|127\.0\.0\.1/);
+      expect(attacker.journal).toHaveLength(0);
+    } finally {
+      await attacker.close();
+    }
   });
 
-  it("the environment wins over .env", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "vcc-env-"));
-    writeFileSync(join(dir, ".env"), "VCC_REGION=mars\n");
-    const result = await run({ cwd: dir, env: { VCC_REGION: "nam" }, lines: [initialize], waitForOutputLines: 1 });
-    expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/nam\.api\.newvoicemedia\.com/);
+  it("a .env in the working directory still supplies credentials", async () => {
+    const dir = dirWith({ ".env": `VCC_ACCESS_TOKEN=${SECRET_TOKEN}\n` });
+    const result = await run({
+      cwd: dir,
+      env: { VCC_API_BASE_URL: sim.apiBaseUrl },
+      lines: [initialize, initialized, listCall],
+      waitForOutputLines: 2,
+    });
+    const answer = JSON.parse(result.stdout.split("\n").filter(Boolean)[1] ?? "{}");
+    expect(answer.result.isError).not.toBe(true);
+    expect(answer.result.structuredContent.guid).toBe(SEED.inboundCall);
+    expect(result.stderr).not.toMatch(/ignored/);
+  });
+
+  for (const how of ["--env-file", "VCC_ENV_FILE"] as const) {
+    it(`a file named with ${how} may set everything; the environment still wins, whatever DOTENV_CONFIG_OVERRIDE says`, async () => {
+      const dir = dirWith({ "vcc.env": `VCC_API_BASE_URL=${sim.apiBaseUrl}\nVCC_ACCESS_TOKEN=${SECRET_TOKEN}\nVCC_CONFIRMATION=mars\n` });
+      const file = join(dir, "vcc.env");
+      const result = await run({
+        cwd: tmpdir(),
+        args: how === "--env-file" ? ["--env-file", file] : [],
+        env: { VCC_CONFIRMATION: "token", DOTENV_CONFIG_OVERRIDE: "true", ...(how === "VCC_ENV_FILE" ? { VCC_ENV_FILE: file } : {}) },
+        lines: [initialize, initialized, listCall],
+        waitForOutputLines: 2,
+      });
+      const answer = JSON.parse(result.stdout.split("\n").filter(Boolean)[1] ?? "{}");
+      expect(answer.result.structuredContent.guid).toBe(SEED.inboundCall);
+      expect(readyLine(result.stderr)).toMatch(/confirmation token/);
+    });
+  }
+
+  it("a named env file that cannot be read stops the start with one line", async () => {
+    // With --env-file, Node 20 itself already refuses a missing file (exit 9), even after the script's name.
+    const result = await run({ env: { VCC_ENV_FILE: join(tmpdir(), "no-such-dir-vcc", "x.env") }, lines: [initialize] });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.split("\n").filter(Boolean)).toEqual([
+      expect.stringMatching(/configuration error: cannot read the env file '.*x\.env' named by VCC_ENV_FILE \(ENOENT\)/),
+    ]);
   });
 });

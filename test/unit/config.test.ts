@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
-import { ConfigError, credentialsOf, isLoopbackHost, loadConfig, missingCredentials } from "../../src/config.js";
+import { ConfigError, credentialsOf, endpointWarnings, isLoopbackHost, loadConfig, missingCredentials } from "../../src/config.js";
 import { allowedHostnames } from "../../src/transports/http.js";
 
 describe("configuration", () => {
@@ -107,7 +107,15 @@ describe("HTTP transport configuration", () => {
   it("defaults to stdio, and to 127.0.0.1:3333 with a 30-minute idle timeout for HTTP", () => {
     const c = loadConfig({});
     expect(c.transport).toBe("stdio");
-    expect(c.http).toEqual({ host: "127.0.0.1", port: 3333, bearer: undefined, sessionIdleSeconds: 1800, allowedHosts: [] });
+    expect(c.http).toEqual({
+      host: "127.0.0.1",
+      port: 3333,
+      bearer: undefined,
+      sessionIdleSeconds: 1800,
+      maxSessions: 1000,
+      sessionsPerMinute: 60,
+      allowedHosts: [],
+    });
   });
   it("accepts port 0, IPv6 with or without brackets, host names, and a list of extra hosts", () => {
     const c = loadConfig({
@@ -164,5 +172,39 @@ describe("allowed Host/Origin names", () => {
     expect(names.has("localhost")).toBe(true);
     expect(names.has("[::1]") || names.has("127.0.0.1")).toBe(true);
     expect(names.has("evil.example.com")).toBe(false);
+  });
+});
+
+describe("endpoints (where the client secret and tokens are sent)", () => {
+  it("refuses plain http except on loopback", () => {
+    for (const variable of ["VCC_API_BASE_URL", "VCC_AUTH_URL"]) {
+      expect(() => loadConfig({ [variable]: "http://vcc.example.com/x" })).toThrow(new RegExp(`${variable} must use https`));
+      expect(() => loadConfig({ [variable]: "http://10.0.0.5/x" })).toThrow(/plain http is accepted for loopback only/);
+      for (const local of ["http://127.0.0.1:4010/x", "http://localhost:4010/x", "http://[::1]:4010/x"])
+        expect(() => loadConfig({ [variable]: local })).not.toThrow();
+    }
+    expect(loadConfig({ VCC_AUTH_URL: "https://auth.example.com/token" }).authUrl).toBe("https://auth.example.com/token");
+  });
+  it("warns about an endpoint outside the VCC regions' hosts, and only then", () => {
+    expect(endpointWarnings(loadConfig({}))).toEqual([]);
+    expect(endpointWarnings(loadConfig({ VCC_REGION: "apac" }))).toEqual([]);
+    expect(endpointWarnings(loadConfig({ VCC_AUTH_URL: "https://emea.newvoicemedia.com/Auth/connect/token" }))).toEqual([]);
+    const warnings = endpointWarnings(
+      loadConfig({ VCC_API_BASE_URL: "https://api.example.com/ic", VCC_AUTH_URL: "https://newvoicemedia.com.example.org/token" }),
+    );
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/VCC_API_BASE_URL points to api\.example\.com, outside the VCC regions' hosts.*access tokens/);
+    expect(warnings[1]).toMatch(/VCC_AUTH_URL points to newvoicemedia\.com\.example\.org.*client secret/);
+    expect(endpointWarnings(loadConfig({ VCC_API_BASE_URL: "http://127.0.0.1:1/x", VCC_SANDBOX: "true" }))).toEqual([]);
+  });
+});
+
+describe("HTTP session limits", () => {
+  it("can be set", () => {
+    expect(loadConfig({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSIONS_PER_MINUTE: "5" }).http).toMatchObject({
+      maxSessions: 2,
+      sessionsPerMinute: 5,
+    });
+    expect(() => loadConfig({ VCC_HTTP_MAX_SESSIONS: "0" })).toThrow(/VCC_HTTP_MAX_SESSIONS/);
   });
 });

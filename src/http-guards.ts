@@ -1,0 +1,75 @@
+// The guards both local HTTP servers (the MCP endpoint and the approval page) put in front of
+// everything else: the request must name this server in Host (and Origin, when sent), its body is
+// read only up to a limit, and secrets are compared in constant time.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+
+/** The host name a URL (or `host[:port]`) names, as in URLs (lower case, IPv6 in brackets); undefined if unreadable. */
+export function hostnameOf(url: string): string | undefined {
+  try {
+    return new URL(url.includes("://") ? url : `http://${url}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why the request does not name this server (a DNS-rebinding attempt, or a misconfigured proxy), or
+ * undefined when it does. `allowed` holds host names as in URLs; with `port`, Host must name it too.
+ */
+export function hostRefusal(req: IncomingMessage, allowed: ReadonlySet<string>, port?: number): string | undefined {
+  const host = req.headers.host ?? "";
+  // Only host[:port]: anything else (user info, a path) could make the URL parser name another host.
+  if (/[@/\\?#]/.test(host) || !allowed.has(hostnameOf(host) ?? "") || (port !== undefined && portOf(host) !== port))
+    return `Host header '${host}' does not name this server`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && !allowed.has(hostnameOf(origin) ?? "")) return `Origin '${origin}' is not this server`;
+  return undefined;
+}
+
+function portOf(host: string): number | undefined {
+  try {
+    const url = new URL(`http://${host}`);
+    return url.port === "" ? 80 : Number(url.port);
+  } catch {
+    return undefined;
+  }
+}
+
+export type BodyRead = { ok: true; body: Buffer } | { ok: false; reason: "too_large" | "unreadable" };
+
+/** Reads a request body of at most `maxBytes`, stopping as soon as it is known to be larger. */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRead> {
+  if (Number(req.headers["content-length"] ?? 0) > maxBytes) return { ok: false, reason: "too_large" };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) return { ok: false, reason: "too_large" };
+      chunks.push(chunk);
+    }
+  } catch {
+    return { ok: false, reason: "unreadable" };
+  }
+  return { ok: true, body: Buffer.concat(chunks) };
+}
+
+/** Reads and discards a request body that is refused, so the connection can be reused. */
+export async function discardBody(req: IncomingMessage): Promise<void> {
+  req.resume();
+  await new Promise<void>((resolve) => {
+    req.once("end", resolve);
+    req.once("error", () => resolve());
+    req.once("close", resolve);
+  });
+}
+
+/** Compares secrets without leaking where they differ (digests make the lengths equal). */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(sha256(a), sha256(b));
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
