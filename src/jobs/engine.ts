@@ -282,8 +282,18 @@ export class ErasureJobs {
       return { ok: false, error: auditFailed(error, "the job was not started") };
     }
     const dir = join(this.jobsDir, plan.jobId);
-    await ensurePrivateDir(dir, true);
-    await writeFileAtomic(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+    try {
+      await ensurePrivateDir(dir, true);
+      await writeFileAtomic(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+    } catch (error) {
+      return {
+        ok: false,
+        error: {
+          code: "internal_error",
+          message: `The job's plan could not be written to ${dir} (${errorText(error)}), so the job was not started: nothing was deleted. Check VCC_DATA_DIR.`,
+        },
+      };
+    }
     const job: Job = {
       plan,
       dir,

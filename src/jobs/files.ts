@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
+import type { Config } from "../config.js";
 import { log } from "../log.js";
 
 export const APP_DIR_NAME = "vcc-interaction-content-mcp";
@@ -28,6 +29,15 @@ export function defaultDataDir(
   // The XDG spec says to ignore a relative value.
   const xdg = env.XDG_STATE_HOME;
   return join(xdg && isAbsolute(xdg) ? xdg : join(home, ".local", "state"), APP_DIR_NAME);
+}
+
+/** The engine's settings from the server's configuration: VCC_DATA_DIR, VCC_JOB_APPROVAL_TTL_HOURS, VCC_DRY_RUN. */
+export function jobSettings(config: Pick<Config, "dataDir" | "jobApprovalTtlHours" | "dryRun">): {
+  dataDir: string;
+  approvalTtlHours: number;
+  dryRun: boolean;
+} {
+  return { dataDir: config.dataDir ?? defaultDataDir(), approvalTtlHours: config.jobApprovalTtlHours, dryRun: config.dryRun };
 }
 
 /**

@@ -8,7 +8,7 @@ export {
   type JobResult,
   type JobView,
 } from "./engine.js";
-export { APP_DIR_NAME, defaultDataDir } from "./files.js";
+export { APP_DIR_NAME, defaultDataDir, jobSettings } from "./files.js";
 export type { FinalStatus, ItemResult, JobStatus } from "./journal.js";
 export {
   type Approval,

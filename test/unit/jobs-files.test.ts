@@ -2,8 +2,9 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
 import { ErasureJobs } from "../../src/jobs/engine.js";
-import { defaultDataDir, JournalFile, parseJournal, writeFileAtomic } from "../../src/jobs/files.js";
+import { defaultDataDir, JournalFile, jobSettings, parseJournal, writeFileAtomic } from "../../src/jobs/files.js";
 import { approvePlan, type Plan, proposePlan } from "../../src/jobs/plan.js";
 import { buildReceipt, canonicalJson, receiptHash, receiptMarkdown, verifyReceipt } from "../../src/jobs/receipt.js";
 import { tempDataDir } from "../helpers/jobs.js";
@@ -37,6 +38,21 @@ describe("defaultDataDir", () => {
     expect(defaultDataDir({}, "darwin", "/Users/ana")).toBe("/Users/ana/Library/Application Support/vcc-interaction-content-mcp");
     expect(defaultDataDir({ LOCALAPPDATA: "/c/Users/ana/AppData/Local" }, "win32", "/c/Users/ana")).toBe(
       join("/c/Users/ana/AppData/Local", "vcc-interaction-content-mcp", "State"),
+    );
+  });
+});
+
+describe("configuration", () => {
+  it("VCC_DATA_DIR (absolute) and VCC_JOB_APPROVAL_TTL_HOURS (1 to 720, default 24) reach the engine with VCC_DRY_RUN", () => {
+    expect(jobSettings(loadConfig({}))).toEqual({ dataDir: defaultDataDir(), approvalTtlHours: 24, dryRun: false });
+    expect(jobSettings(loadConfig({ VCC_DATA_DIR: "/srv/vcc", VCC_JOB_APPROVAL_TTL_HOURS: "48", VCC_DRY_RUN: "true" }))).toEqual({
+      dataDir: "/srv/vcc",
+      approvalTtlHours: 48,
+      dryRun: true,
+    });
+    expect(() => loadConfig({ VCC_DATA_DIR: "state/vcc" })).toThrow(new ConfigError("VCC_DATA_DIR must be an absolute path"));
+    expect(() => loadConfig({ VCC_JOB_APPROVAL_TTL_HOURS: "0" })).toThrow(
+      /VCC_JOB_APPROVAL_TTL_HOURS must be a whole number from 1 to 720/,
     );
   });
 });
