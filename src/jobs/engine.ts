@@ -536,8 +536,10 @@ export class ErasureJobs {
         return;
       }
     }
+    // Cancelled during the last item: every item was attempted, so the job completed (with or without errors).
+    const cancelled = job.cancelRequested && job.items.some((s) => s.inFlight || !s.result);
     const failed = job.items.some((s) => s.inFlight || !s.result || s.result.outcome === "failed");
-    await this.#finish(job, job.cancelRequested ? "cancelled" : failed ? "completed_with_errors" : "completed");
+    await this.#finish(job, cancelled ? "cancelled" : failed ? "completed_with_errors" : "completed");
   }
 
   async #callDelete(item: PlanItem): Promise<DeleteOutcome> {

@@ -109,6 +109,57 @@ describe("files", () => {
   });
 });
 
+describe("loading jobs", () => {
+  async function writeJob(plan: Plan, lines: object[]): Promise<string> {
+    const dir = join(data.dir, "jobs", plan.jobId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "plan.json"), JSON.stringify(plan));
+    await writeFile(join(dir, "journal.jsonl"), lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
+    return dir;
+  }
+  const open = () => ErasureJobs.open({ dataDir: data.dir, deleteItem: () => Promise.reject(new Error("not used")) });
+  const RUN = { at: "2026-12-02T10:01:00.000Z", event: "run", kind: "start" };
+  const DONE = (index: number) => ({
+    at: "2026-12-02T10:01:02.000Z",
+    event: "item_outcome",
+    index,
+    result: { outcome: "deleted", httpStatus: 204 },
+  });
+
+  it("writes the receipt of a job that finished just before its process died", async () => {
+    const plan = approvedPlan(2);
+    const dir = await writeJob(plan, [RUN, DONE(0), DONE(1), { at: "2026-12-02T10:01:03.000Z", event: "finish", status: "completed" }]);
+    const jobs = await open();
+    const view = jobs.get(plan.jobId);
+    expect(view.ok && view.job).toMatchObject({ status: "completed", endedAt: "2026-12-02T10:01:03.000Z" });
+    expect(verifyReceipt(await readFile(join(dir, "receipt.json"), "utf8"))).toBe(true);
+    await jobs.close();
+  });
+
+  it("finishes as cancelled a job whose cancellation was recorded before its process died", async () => {
+    const plan = approvedPlan(3);
+    await writeJob(plan, [
+      RUN,
+      DONE(0),
+      { at: "2026-12-02T10:01:03.000Z", event: "item_started", index: 1 },
+      { at: "2026-12-02T10:01:03.500Z", event: "cancel" },
+    ]);
+    const jobs = await open();
+    const view = jobs.get(plan.jobId);
+    expect(view.ok && view.job).toMatchObject({ status: "cancelled", progress: { deleted: 1, remaining: 2 } });
+    await jobs.close();
+  });
+
+  it("ignores a job whose journal names items outside its plan", async () => {
+    const plan = approvedPlan(1);
+    await writeJob(plan, [RUN, DONE(5)]);
+    const jobs = await open();
+    expect(jobs.list()).toEqual([]);
+    expect(jobs.get(plan.jobId).ok).toBe(false);
+    await jobs.close();
+  });
+});
+
 describe("receipts", () => {
   it("canonical JSON sorts keys at every depth and drops undefined members", () => {
     expect(canonicalJson({ b: 1, a: [{ d: "x", c: undefined }, null], é: true })).toBe('{"a":[{"d":"x"},null],"b":1,"é":true}');
