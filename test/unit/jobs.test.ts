@@ -272,6 +272,26 @@ describe("erasure jobs", () => {
     expect(sim.requests("DELETE")).toHaveLength(0);
   });
 
+  it("reports the rate and the time left while running", async () => {
+    let clock = Date.parse("2026-12-02T09:00:00.000Z");
+    let during: JobView | undefined;
+    let jobs: ErasureJobs | undefined;
+    const opened = await openEngine({
+      now: () => clock,
+      onEvent: (event) => {
+        // Each DELETE takes 2 s of this clock: 30 a minute.
+        if (event.type === "item" && event.phase === "started") clock += 2_000;
+        if (event.type === "item" && event.phase === "outcome" && event.index === 3) {
+          const view = jobs?.get(event.jobId);
+          during = view?.ok ? view.job : undefined;
+        }
+      },
+    });
+    jobs = opened.jobs;
+    await jobs.settled(await startJob(jobs, await propose(jobs)));
+    expect(during).toMatchObject({ status: "running", itemsPerMinute: 30, estimatedSecondsLeft: 8, progress: { done: 4, remaining: 4 } });
+  });
+
   it("runs one job at a time: a second job waits for the first", async () => {
     const { jobs } = await openEngine();
     const all = simItems(sim, generated);
