@@ -154,6 +154,8 @@ export class ErasureJobs {
   readonly #jobs = new Map<string, Job>();
   readonly #queue: Job[] = [];
   #closing = false;
+  /** Proposals being started now (a second start of the same one is refused). */
+  readonly #starting = new Set<string>();
   readonly #abort = new AbortController();
   #pumping: Promise<void> = Promise.resolve();
 
@@ -269,8 +271,17 @@ export class ErasureJobs {
    */
   async start(proposal: ProposedPlan, decision: { method: ApprovalMethod; approvedBy?: string }): Promise<JobResult> {
     if (this.#closing) return { ok: false, error: SHUTTING_DOWN };
-    if (this.#jobs.has(proposal.jobId))
+    if (this.#jobs.has(proposal.jobId) || this.#starting.has(proposal.jobId))
       return { ok: false, error: { code: "invalid_input", message: `Job ${proposal.jobId} was already started.` } };
+    this.#starting.add(proposal.jobId);
+    try {
+      return await this.#create(proposal, decision);
+    } finally {
+      this.#starting.delete(proposal.jobId);
+    }
+  }
+
+  async #create(proposal: ProposedPlan, decision: { method: ApprovalMethod; approvedBy?: string }): Promise<JobResult> {
     const plan = approvePlan(proposal, decision, {
       now: this.#now(),
       ttlHours: this.#options.approvalTtlHours ?? DEFAULT_APPROVAL_TTL_HOURS,
@@ -321,16 +332,30 @@ export class ErasureJobs {
 
   async #begin(job: Job, kind: "start" | "resume"): Promise<JobResult> {
     const at = this.#now().toISOString();
+    // Running from now on, so that a second resume meanwhile is refused.
+    const before = kind === "start" ? "interrupted" : job.status;
+    job.status = "running";
+    const what = `job ${job.plan.jobId} was not ${kind === "start" ? "started" : "resumed"}`;
     try {
       await this.#emit({ type: kind, at, jobId: job.plan.jobId });
-      await job.journal.append({ at, event: "run", kind } satisfies JournalEntry);
     } catch (error) {
       // Nothing was sent; the job stays as it was (a new one: interrupted, resumable).
-      if (job.status === "running") job.status = "interrupted";
-      return { ok: false, error: auditFailed(error, `job ${job.plan.jobId} was not ${kind === "start" ? "started" : "resumed"}`) };
+      job.status = before;
+      return { ok: false, error: auditFailed(error, what) };
+    }
+    try {
+      await job.journal.append({ at, event: "run", kind } satisfies JournalEntry);
+    } catch (error) {
+      job.status = before;
+      return {
+        ok: false,
+        error: {
+          code: "internal_error",
+          message: `The job's journal could not be written (${errorText(error)}), so ${what}: nothing was deleted.`,
+        },
+      };
     }
     job.startedAt ??= at;
-    job.status = "running";
     job.pause = undefined;
     job.queued = true;
     this.#queue.push(job);

@@ -180,8 +180,10 @@ describe("erasure jobs", () => {
     expect(page3.ok && page3.job.failures).toMatchObject({ total: 5, items: [{ index: 6 }] });
     expect(page3.ok && page3.job.failures.nextPage).toBeUndefined();
 
-    const resumed = await jobs.resume(jobId);
+    // Asked twice at once: one resume runs, the other is refused.
+    const [resumed, twice] = await Promise.all([jobs.resume(jobId), jobs.resume(jobId)]);
     expect(resumed.ok && resumed.job.status).toBe("running");
+    expect(twice).toMatchObject({ ok: false, error: { code: "invalid_input" } });
     const view = await jobs.settled(jobId);
     expect(view.status).toBe("completed");
     const byPath = deletesByPath(sim);
