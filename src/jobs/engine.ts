@@ -376,19 +376,31 @@ export class ErasureJobs {
         ok: false,
         error: { code: "invalid_input", message: `Job ${jobId} has already ended (${job.status}); there is nothing to cancel.` },
       };
-    if (!job.cancelRequested) {
-      job.cancelRequested = true;
-      const at = this.#now().toISOString();
-      await job.journal.append({ at, event: "cancel" } satisfies JournalEntry);
-      await this.#report({ type: "cancel", at, jobId });
-    }
-    // Meanwhile the job may have ended by itself.
-    if (isFinal(job.status)) return { ok: true, job: this.#view(job) };
-    if (job.status !== "running" || job.queued) {
-      const index = this.#queue.indexOf(job);
-      if (index >= 0) this.#queue.splice(index, 1);
-      job.queued = false;
-      await this.#finish(job, "cancelled");
+    try {
+      if (!job.cancelRequested) {
+        // Seen by the runner before its next item, even while the line is being written.
+        job.cancelRequested = true;
+        const at = this.#now().toISOString();
+        await job.journal.append({ at, event: "cancel" } satisfies JournalEntry);
+        await this.#report({ type: "cancel", at, jobId });
+      }
+      // Meanwhile the job may have ended by itself.
+      if (isFinal(job.status)) return { ok: true, job: this.#view(job) };
+      if (job.status !== "running" || job.queued) {
+        const index = this.#queue.indexOf(job);
+        if (index >= 0) this.#queue.splice(index, 1);
+        job.queued = false;
+        await this.#finish(job, "cancelled");
+      }
+    } catch (error) {
+      // Asked for but not recorded: a running job still stops after the item in flight.
+      return {
+        ok: false,
+        error: {
+          code: "internal_error",
+          message: `The cancellation of job ${jobId} could not be recorded in its journal (${errorText(error)}). ${job.status === "running" ? "The job stops after the item in flight." : "The job stays as it was."}`,
+        },
+      };
     }
     return { ok: true, job: this.#view(job) };
   }
