@@ -440,7 +440,8 @@ export class ErasureJobs {
   }
 
   #find(jobId: string): { ok: true; job: Job } | { ok: false; error: ToolError } {
-    const job = JOB_ID.test(jobId) ? this.#jobs.get(jobId) : undefined;
+    const id = jobId.trim().toLowerCase();
+    const job = JOB_ID.test(id) ? this.#jobs.get(id) : undefined;
     if (!job) return { ok: false, error: { code: "not_found", message: `There is no erasure job ${jobId}.` } };
     return { ok: true, job };
   }

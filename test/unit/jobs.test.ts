@@ -156,6 +156,7 @@ describe("erasure jobs", () => {
     expect(receipt.items.map((i) => i.outcome)).toEqual([...Array(3).fill("deleted"), ...Array(5).fill("not_attempted")]);
     expect(opened.events.filter((e) => e.type === "cancel")).toHaveLength(1);
     expect(await jobs.cancel(view.jobId)).toMatchObject({ ok: false, error: { code: "invalid_input" } });
+    expect(jobs.get("../../etc")).toMatchObject({ ok: false, error: { code: "not_found" } });
   });
 
   it("pauses after 5 consecutive 5xx and resumes: the failed items are sent again, the deleted ones never", async () => {
@@ -170,7 +171,7 @@ describe("erasure jobs", () => {
     expect(paused.progress).toMatchObject({ deleted: 2, failed: 5, remaining: 1 });
     expect(paused.resumable).toEqual({ ok: true });
     // Failures page by page.
-    const page1 = jobs.get(jobId, { pageSize: 2 });
+    const page1 = jobs.get(jobId.toUpperCase(), { pageSize: 2 });
     const page3 = jobs.get(jobId, { page: 3, pageSize: 2 });
     expect(page1.ok && page1.job.failures).toMatchObject({
       total: 5,
