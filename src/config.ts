@@ -1,5 +1,6 @@
 // All configuration, read from the environment (and an env file, see env-files.ts) and validated once at start.
 import { isIP } from "node:net";
+import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { DELETE_SCOPE, isScope, READ_SCOPE, type Scope } from "./vcc/scopes.js";
 
@@ -73,6 +74,10 @@ export interface Config {
   logLevel: "error" | "warn" | "info" | "debug";
   /** Append-only JSON-lines audit trail of decisions and deletion attempts. */
   auditLogPath?: string;
+  /** Where erasure jobs keep their plans, journals and receipts; undefined: the user's state directory (src/jobs/files.ts). */
+  dataDir?: string;
+  /** How long an erasure job's approval stays valid for resuming it. */
+  jobApprovalTtlHours: number;
   /** Destructive tools are not registered at all. */
   readOnly: boolean;
   /** Everything runs, including confirmation, but no DELETE is sent. */
@@ -202,6 +207,12 @@ const envSchema = z.object({
   VCC_RETRY_BASE_MS: integer("VCC_RETRY_BASE_MS", 1, 60_000).default(500),
   VCC_LOG_LEVEL: oneOf("VCC_LOG_LEVEL", ["error", "warn", "info", "debug"]).default("info"),
   VCC_AUDIT_LOG: z.string().optional(),
+  // Absolute: a server started by an MCP client has no working directory the user chose.
+  VCC_DATA_DIR: z
+    .string()
+    .refine((value) => isAbsolute(value), { message: "VCC_DATA_DIR must be an absolute path" })
+    .optional(),
+  VCC_JOB_APPROVAL_TTL_HOURS: integer("VCC_JOB_APPROVAL_TTL_HOURS", 1, 720).default(24),
   VCC_READ_ONLY: boolean("VCC_READ_ONLY").default(false),
   VCC_DRY_RUN: boolean("VCC_DRY_RUN").default(false),
   VCC_ALLOWED_CONTENT_KEYS: keyList("VCC_ALLOWED_CONTENT_KEYS").optional(),
@@ -288,6 +299,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     retryBaseMs: e.VCC_RETRY_BASE_MS,
     logLevel: e.VCC_LOG_LEVEL,
     auditLogPath: e.VCC_AUDIT_LOG,
+    dataDir: e.VCC_DATA_DIR,
+    jobApprovalTtlHours: e.VCC_JOB_APPROVAL_TTL_HOURS,
     readOnly: e.VCC_READ_ONLY,
     dryRun: e.VCC_DRY_RUN,
     allowedContentKeys: e.VCC_ALLOWED_CONTENT_KEYS,

@@ -1,0 +1,149 @@
+// An erasure job's plan: the exact set of items a person approves, what it amounts to, and the
+// approval itself. Once approved, a plan never changes: a job deletes these items and nothing else.
+import { randomUUID } from "node:crypto";
+import type { ContentPreview, ContentRef } from "../core/content.js";
+import type { ToolError } from "../core/errors.js";
+import { isValidContentKey, isValidGuid } from "../vcc/ids.js";
+
+/** At most this many items per job: beyond, the person cannot meaningfully review what goes. */
+export const MAX_PLAN_ITEMS = 10_000;
+export const DEFAULT_APPROVAL_TTL_HOURS = 24;
+
+/** Any JSON value: the criteria are the caller's, stored and shown as given. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** One item to erase, with what is known about it (every field but the reference may be missing). */
+export interface PlanItem extends ContentRef, Partial<ContentPreview> {
+  /** When the interaction started (ISO 8601), where known. */
+  interactionStart?: string;
+  /** Inbound, Outbound or Internal, where known. */
+  direction?: string;
+}
+
+export interface PlanTotals {
+  interactions: number;
+  items: number;
+  /** Sum of the known sizes. */
+  bytes: number;
+  /** Items whose size is unknown (not in `bytes`). */
+  itemsOfUnknownSize: number;
+  /** By content type (`type`; "unknown" where it is not known). */
+  byType: Record<string, { items: number; bytes: number }>;
+  /** The earliest and latest interaction start among the items, where known. */
+  firstInteractionStart?: string;
+  lastInteractionStart?: string;
+}
+
+/** A plan before approval: shown to the person, kept by the caller until they decide. */
+export interface ProposedPlan {
+  jobId: string;
+  proposedAt: string;
+  criteria: JsonValue;
+  items: PlanItem[];
+  totals: PlanTotals;
+}
+
+export type ApprovalMethod = "elicitation" | "token" | "approval";
+
+export interface Approval {
+  method: ApprovalMethod;
+  approvedAt: string;
+  /** Who approved, where known (e.g. the approval page's signed-in user). */
+  approvedBy?: string;
+  /** Until when the approval is valid for resuming the job. */
+  expiresAt: string;
+}
+
+/** An approved plan, as stored in the job's plan.json. */
+export interface Plan extends ProposedPlan {
+  version: 1;
+  approval: Approval;
+  /** No DELETE is sent: every item is recorded as dry_run. */
+  dryRun: boolean;
+}
+
+/** The comparison the API makes: GUIDs and content keys case-insensitively. */
+export function itemIdentity(ref: ContentRef): string {
+  return `${ref.guid.toLowerCase()}/${ref.contentKey.toLowerCase()}`;
+}
+
+export function planTotals(items: readonly PlanItem[]): PlanTotals {
+  const interactions = new Set<string>();
+  const byType: PlanTotals["byType"] = {};
+  let bytes = 0;
+  let itemsOfUnknownSize = 0;
+  let first: string | undefined;
+  let last: string | undefined;
+  for (const item of items) {
+    interactions.add(item.guid.toLowerCase());
+    const type = item.type ?? "unknown";
+    const entry = byType[type] ?? { items: 0, bytes: 0 };
+    entry.items++;
+    if (item.contentLength === undefined) itemsOfUnknownSize++;
+    else {
+      entry.bytes += item.contentLength;
+      bytes += item.contentLength;
+    }
+    byType[type] = entry;
+    const start = item.interactionStart;
+    if (start !== undefined && !Number.isNaN(Date.parse(start))) {
+      if (first === undefined || Date.parse(start) < Date.parse(first)) first = start;
+      if (last === undefined || Date.parse(start) > Date.parse(last)) last = start;
+    }
+  }
+  return {
+    interactions: interactions.size,
+    items: items.length,
+    bytes,
+    itemsOfUnknownSize,
+    byType,
+    ...(first !== undefined ? { firstInteractionStart: first } : {}),
+    ...(last !== undefined ? { lastInteractionStart: last } : {}),
+  };
+}
+
+const invalid = (message: string): { ok: false; error: ToolError } => ({ ok: false, error: { code: "invalid_input", message } });
+
+/**
+ * Fixes the set of items to approve: every reference valid, the same item (as the API matches it)
+ * only once, at least one and at most MAX_PLAN_ITEMS.
+ */
+export function proposePlan(
+  input: { items: readonly PlanItem[]; criteria: JsonValue },
+  now: Date,
+): { ok: true; plan: ProposedPlan } | { ok: false; error: ToolError } {
+  const seen = new Set<string>();
+  const items: PlanItem[] = [];
+  for (const item of input.items) {
+    if (!isValidGuid(item.guid) || !isValidContentKey(item.contentKey))
+      return invalid(`'${String(item.guid)}' / '${String(item.contentKey)}' is not a valid interaction GUID and content key.`);
+    const identity = itemIdentity(item);
+    if (seen.has(identity)) continue;
+    seen.add(identity);
+    items.push({ ...item });
+  }
+  if (items.length === 0) return invalid("Nothing matches, so there is nothing to erase.");
+  if (items.length > MAX_PLAN_ITEMS)
+    return invalid(
+      `${items.length} items match, more than the ${MAX_PLAN_ITEMS} one erasure job may hold. Narrow the criteria (a shorter date range, fewer content types, one party or agent) and erase in several jobs.`,
+    );
+  return {
+    ok: true,
+    plan: { jobId: randomUUID(), proposedAt: now.toISOString(), criteria: input.criteria, items, totals: planTotals(items) },
+  };
+}
+
+/** The approval of a proposed plan, valid for resuming for `ttlHours` from now. */
+export function approvePlan(
+  proposal: ProposedPlan,
+  decision: { method: ApprovalMethod; approvedBy?: string },
+  options: { now: Date; ttlHours: number; dryRun: boolean },
+): Plan {
+  const approval: Approval = {
+    method: decision.method,
+    approvedAt: options.now.toISOString(),
+    ...(decision.approvedBy !== undefined ? { approvedBy: decision.approvedBy } : {}),
+    expiresAt: new Date(options.now.getTime() + options.ttlHours * 3_600_000).toISOString(),
+  };
+  return { version: 1, ...proposal, approval, dryRun: options.dryRun };
+}

@@ -1,0 +1,28 @@
+// The engine's DeleteItem over the one HTTP client: VccClient.deleteContent, with its one-DELETE-at-
+// a-time rule for the whole process, its retries and its error mapping.
+import type { VccClient, WaitEvent } from "../vcc/client.js";
+import type { DeleteItem } from "./engine.js";
+
+export function vccDeleteItem(
+  client: VccClient,
+  options: { stopRetrying?: AbortSignal; onWait?: (event: WaitEvent) => void } = {},
+): DeleteItem {
+  return async (item, signal) => {
+    const result = await client.deleteContent(item.guid, item.contentKey, {
+      signal,
+      subject: `content '${item.contentKey}' of interaction ${item.guid}`,
+      ...(options.stopRetrying ? { stopRetrying: options.stopRetrying } : {}),
+      ...(options.onWait ? { onWait: options.onWait } : {}),
+    });
+    if (result.ok)
+      return {
+        kind: "deleted",
+        httpStatus: result.response.status,
+        attempts: result.attempts,
+        ...(result.verifiedByAbsence ? { verifiedByAbsence: true } : {}),
+      };
+    // No token, or no attempt made (cancelled or busy before sending): certainly not carried out.
+    const notSent = result.noToken === true || result.attempts === 0;
+    return { kind: "error", error: result.error, attempts: result.attempts, ...(notSent ? { notSent: true } : {}) };
+  };
+}

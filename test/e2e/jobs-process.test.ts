@@ -1,0 +1,150 @@
+// An erasure job's process killed with SIGKILL while a DELETE is in flight, then started again and
+// resumed: the simulator's journal must show exactly one 204 per approved item, at most one repeated
+// DELETE (the one in flight), and nothing outside the plan. Spawns test/fixtures/erasure-job.mjs,
+// which runs the built engine (npm run build).
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
+import type { JobEvent, JobView } from "../../src/jobs/engine.js";
+import { type Receipt, verifyReceipt } from "../../src/jobs/receipt.js";
+import { SEED, type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { addContent, deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
+import { childEnv } from "../helpers/mcp.js";
+
+const FIXTURE = fileURLToPath(new URL("../fixtures/erasure-job.mjs", import.meta.url));
+const BUILT = fileURLToPath(new URL("../../dist/jobs/index.js", import.meta.url));
+const TOKEN = "jobs-process-token-5b7e20";
+/** The DELETE that is in flight when the process is killed: long enough to kill it first, short enough to wait for. */
+const SLOW_MS = 3_000;
+
+let sim: Simulator;
+let data: { dir: string; cleanup: () => Promise<void> };
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run npm run build first`);
+  sim = await startSimulator({
+    extraInteractions: 5,
+    staticTokens: { [TOKEN]: ["interaction-content:read", "interaction-content:delete"] },
+  });
+});
+afterAll(() => sim.close());
+beforeEach(async () => {
+  sim.reset();
+  data = await tempDataDir();
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await data.cleanup();
+});
+
+interface Line {
+  event?: JobEvent;
+  settled?: JobView;
+  loaded?: { ok: boolean; job?: JobView };
+}
+
+/** Spawns the fixture; `lines` grows as it writes; `exited` resolves with its exit code and signal. */
+function spawnJob(env: Record<string, string>) {
+  const child = spawn(process.execPath, [FIXTURE], {
+    env: childEnv({ DATA_DIR: data.dir, API_BASE_URL: sim.apiBaseUrl, ACCESS_TOKEN: TOKEN, ...env }),
+    cwd: tmpdir(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  const lines: Line[] = [];
+  let stderr = "";
+  let buffered = "";
+  const watchers: { test: (line: Line) => boolean; resolve: (line: Line) => void }[] = [];
+  child.stdout?.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+      const line = JSON.parse(buffered.slice(0, nl)) as Line;
+      buffered = buffered.slice(nl + 1);
+      lines.push(line);
+      for (const w of [...watchers]) if (w.test(line)) watchers.splice(watchers.indexOf(w), 1) && w.resolve(line);
+    }
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exited,
+    /** Resolves with the first line (already written or to come) that passes the test. */
+    waitFor(test: (line: Line) => boolean): Promise<Line> {
+      const seen = lines.find(test);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => watchers.push({ test, resolve }));
+    },
+  };
+}
+
+it("SIGKILL while a DELETE is in flight, start again, resume: one 204 per approved item, one repeated DELETE, nothing else", async () => {
+  const items = simItems(sim, generated);
+  expect(items).toHaveLength(10);
+  const planFile = join(data.dir, "..", "plan-input.json");
+  await writeFile(planFile, JSON.stringify({ items, criteria: { party: "+441632960101", contentTypes: ["all"] } }));
+  // The third DELETE is slow: the process is killed while it is in flight. The API still carries it out.
+  sim.injectFaults("delete-content", {}, {}, { latencyMs: SLOW_MS });
+
+  const first = spawnJob({ MODE: "start", PLAN_FILE: planFile });
+  const started = await first.waitFor((l) => l.event?.type === "item" && l.event.phase === "started" && l.event.index === 2);
+  const jobId = started.event?.jobId ?? "";
+  await vi.waitFor(() => expect(sim.requests("DELETE")).toHaveLength(3), { timeout: SLOW_MS, interval: 10 });
+  first.child.kill("SIGKILL");
+  expect(await first.exited).toEqual({ code: null, signal: "SIGKILL" });
+  expect(first.lines.some((l) => l.event?.type === "item" && l.event.phase === "outcome" && l.event.index === 2)).toBe(false);
+
+  // Recorded after planning: never touched.
+  const later = {
+    contentKey: "f0f0f0f0-0000-4000-8000-000000000002",
+    type: "voicemail",
+    contentType: "audio/wav",
+    contentLength: 99,
+    lastModified: "2026-12-02T00:00:00.000Z",
+  };
+  addContent(sim, items[0]?.guid ?? "", later);
+  // The API finished the DELETE the dead process sent.
+  await vi.waitFor(() => expect(sim.holds(items[2]?.guid ?? "", items[2]?.contentKey ?? "")).toBe(false), {
+    timeout: SLOW_MS * 3,
+    interval: 20,
+  });
+
+  const second = spawnJob({ MODE: "resume", JOB_ID: jobId });
+  const loaded = await second.waitFor((l) => l.loaded !== undefined);
+  expect(loaded.loaded?.job).toMatchObject({ status: "interrupted", progress: { deleted: 2, remaining: 8 } });
+  const { settled } = await second.waitFor((l) => l.settled !== undefined);
+  expect(await second.exited).toEqual({ code: 0, signal: null });
+  expect(second.stderr()).toBe("");
+  expect(settled).toMatchObject({ status: "completed", progress: { deleted: 10, remaining: 0, failed: 0 } });
+
+  const byPath = deletesByPath(sim);
+  const planned = new Set(items.map((item) => deletePath(sim, item)));
+  expect([...byPath.keys()].filter((path) => !planned.has(path))).toEqual([]);
+  items.forEach((item, index) => {
+    const statuses = byPath.get(deletePath(sim, item))?.map((e) => e.status);
+    // The one in flight was sent again and found gone; every other item got exactly one DELETE.
+    expect(statuses).toEqual(index === 2 ? [204, 404] : [204]);
+  });
+  expect(sim.holds(items[0]?.guid ?? "", later.contentKey)).toBe(true);
+  expect(sim.holds(SEED.inboundCall, "callRecording")).toBe(true);
+
+  const receiptText = await readFile(settled?.receipt?.json ?? "", "utf8");
+  expect(verifyReceipt(receiptText)).toBe(true);
+  const receipt = JSON.parse(receiptText) as Receipt;
+  expect(receipt.items[2]).toMatchObject({ outcome: "deleted", httpStatus: 404, verifiedByAbsence: true, deleteCalls: 2 });
+  expect(receipt.totals).toMatchObject({ items: 10, deleted: 10, verifiedByAbsence: 1 });
+  // The access token appears nowhere the job wrote.
+  const journal = await readFile(join(data.dir, "jobs", jobId, "journal.jsonl"), "utf8");
+  for (const text of [receiptText, journal, JSON.stringify(first.lines), JSON.stringify(second.lines)]) expect(text).not.toContain(TOKEN);
+});

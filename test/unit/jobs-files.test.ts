@@ -1,0 +1,198 @@
+// The erasure jobs' files: where they live, atomic writes, journals cut short, canonical JSON.
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+import { ErasureJobs } from "../../src/jobs/engine.js";
+import { defaultDataDir, JournalFile, jobSettings, parseJournal, writeFileAtomic } from "../../src/jobs/files.js";
+import { approvePlan, type Plan, proposePlan } from "../../src/jobs/plan.js";
+import { buildReceipt, canonicalJson, receiptHash, receiptMarkdown, verifyReceipt } from "../../src/jobs/receipt.js";
+import { tempDataDir } from "../helpers/jobs.js";
+
+const GUID = "b0000000-0000-4000-8000-000000000001";
+
+let data: { dir: string; cleanup: () => Promise<void> };
+beforeEach(async () => {
+  data = await tempDataDir();
+});
+afterEach(() => data.cleanup());
+
+function approvedPlan(n = 3): Plan {
+  const proposed = proposePlan(
+    {
+      items: Array.from({ length: n }, (_, i) => ({ guid: GUID, contentKey: `item-${i}`, type: "voicemail", contentLength: 100 })),
+      criteria: { to: "2026-12-01" },
+    },
+    new Date("2026-12-02T10:00:00.000Z"),
+  );
+  if (!proposed.ok) throw new Error(proposed.error.message);
+  return approvePlan(proposed.plan, { method: "token" }, { now: new Date("2026-12-02T10:01:00.000Z"), ttlHours: 24, dryRun: false });
+}
+
+describe("defaultDataDir", () => {
+  it("is the user's state directory on each platform", () => {
+    expect(defaultDataDir({}, "linux", "/home/ana")).toBe("/home/ana/.local/state/vcc-interaction-content-mcp");
+    expect(defaultDataDir({ XDG_STATE_HOME: "/var/state/ana" }, "linux", "/home/ana")).toBe("/var/state/ana/vcc-interaction-content-mcp");
+    // A relative XDG_STATE_HOME is ignored, as the XDG spec says.
+    expect(defaultDataDir({ XDG_STATE_HOME: "state" }, "linux", "/home/ana")).toBe("/home/ana/.local/state/vcc-interaction-content-mcp");
+    expect(defaultDataDir({}, "darwin", "/Users/ana")).toBe("/Users/ana/Library/Application Support/vcc-interaction-content-mcp");
+    expect(defaultDataDir({ LOCALAPPDATA: "/c/Users/ana/AppData/Local" }, "win32", "/c/Users/ana")).toBe(
+      join("/c/Users/ana/AppData/Local", "vcc-interaction-content-mcp", "State"),
+    );
+  });
+});
+
+describe("configuration", () => {
+  it("VCC_DATA_DIR (absolute) and VCC_JOB_APPROVAL_TTL_HOURS (1 to 720, default 24) reach the engine with VCC_DRY_RUN", () => {
+    expect(jobSettings(loadConfig({}))).toEqual({ dataDir: defaultDataDir(), approvalTtlHours: 24, dryRun: false });
+    expect(jobSettings(loadConfig({ VCC_DATA_DIR: "/srv/vcc", VCC_JOB_APPROVAL_TTL_HOURS: "48", VCC_DRY_RUN: "true" }))).toEqual({
+      dataDir: "/srv/vcc",
+      approvalTtlHours: 48,
+      dryRun: true,
+    });
+    expect(() => loadConfig({ VCC_DATA_DIR: "state/vcc" })).toThrow(new ConfigError("VCC_DATA_DIR must be an absolute path"));
+    expect(() => loadConfig({ VCC_JOB_APPROVAL_TTL_HOURS: "0" })).toThrow(
+      /VCC_JOB_APPROVAL_TTL_HOURS must be a whole number from 1 to 720/,
+    );
+  });
+});
+
+describe("files", () => {
+  it("writes atomically with owner-only permissions and leaves no temporary file", async () => {
+    await mkdir(data.dir, { recursive: true });
+    const path = join(data.dir, "plan.json");
+    await writeFile(path, "old", { mode: 0o644 });
+    await writeFileAtomic(path, "new");
+    expect(await readFile(path, "utf8")).toBe("new");
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readdir(data.dir)).toEqual(["plan.json"]);
+  });
+
+  it("appends journal lines in order, each a JSON object", async () => {
+    await mkdir(data.dir, { recursive: true });
+    const journal = new JournalFile(join(data.dir, "journal.jsonl"));
+    await Promise.all([1, 2, 3].map((n) => journal.append({ n })));
+    await journal.close();
+    expect(parseJournal(await readFile(journal.path, "utf8"))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
+  it("drops a last line cut short, refuses damage anywhere else", () => {
+    expect(parseJournal('{"a":1}\n{"b":')).toEqual([{ a: 1 }]);
+    expect(() => parseJournal('{"a":1}\n{"b":\n{"c":3}\n')).toThrow(/line 2/);
+  });
+
+  it("loads a job whose process died while writing a journal line as interrupted", async () => {
+    const plan = approvedPlan();
+    const dir = join(data.dir, "jobs", plan.jobId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "plan.json"), JSON.stringify(plan));
+    await writeFile(
+      join(dir, "journal.jsonl"),
+      [
+        { at: "2026-12-02T10:01:00.000Z", event: "run", kind: "start" },
+        { at: "2026-12-02T10:01:01.000Z", event: "item_started", index: 0 },
+        { at: "2026-12-02T10:01:02.000Z", event: "item_outcome", index: 0, result: { outcome: "deleted", httpStatus: 204 } },
+        { at: "2026-12-02T10:01:03.000Z", event: "item_started", index: 1 },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join("\n")
+        .concat('\n{"at":"2026-12-02T10:01:04.000Z","event":"item_out'),
+    );
+    const jobs = await ErasureJobs.open({
+      dataDir: data.dir,
+      deleteItem: () => Promise.reject(new Error("not used")),
+      now: () => Date.parse("2026-12-02T11:00:00.000Z"),
+    });
+    const view = jobs.get(plan.jobId);
+    expect(view.ok && view.job).toMatchObject({ status: "interrupted", progress: { deleted: 1, remaining: 2 }, resumable: { ok: true } });
+    await jobs.close();
+  });
+});
+
+describe("loading jobs", () => {
+  async function writeJob(plan: Plan, lines: object[]): Promise<string> {
+    const dir = join(data.dir, "jobs", plan.jobId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "plan.json"), JSON.stringify(plan));
+    await writeFile(join(dir, "journal.jsonl"), lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
+    return dir;
+  }
+  const open = () => ErasureJobs.open({ dataDir: data.dir, deleteItem: () => Promise.reject(new Error("not used")) });
+  const RUN = { at: "2026-12-02T10:01:00.000Z", event: "run", kind: "start" };
+  const DONE = (index: number) => ({
+    at: "2026-12-02T10:01:02.000Z",
+    event: "item_outcome",
+    index,
+    result: { outcome: "deleted", httpStatus: 204 },
+  });
+
+  it("writes the receipt of a job that finished just before its process died", async () => {
+    const plan = approvedPlan(2);
+    const dir = await writeJob(plan, [RUN, DONE(0), DONE(1), { at: "2026-12-02T10:01:03.000Z", event: "finish", status: "completed" }]);
+    const jobs = await open();
+    const view = jobs.get(plan.jobId);
+    expect(view.ok && view.job).toMatchObject({ status: "completed", endedAt: "2026-12-02T10:01:03.000Z" });
+    expect(verifyReceipt(await readFile(join(dir, "receipt.json"), "utf8"))).toBe(true);
+    await jobs.close();
+  });
+
+  it("finishes as cancelled a job whose cancellation was recorded before its process died", async () => {
+    const plan = approvedPlan(3);
+    await writeJob(plan, [
+      RUN,
+      DONE(0),
+      { at: "2026-12-02T10:01:03.000Z", event: "item_started", index: 1 },
+      { at: "2026-12-02T10:01:03.500Z", event: "cancel" },
+    ]);
+    const jobs = await open();
+    const view = jobs.get(plan.jobId);
+    expect(view.ok && view.job).toMatchObject({ status: "cancelled", progress: { deleted: 1, remaining: 2 } });
+    await jobs.close();
+  });
+
+  it("ignores a job whose journal names items outside its plan", async () => {
+    const plan = approvedPlan(1);
+    await writeJob(plan, [RUN, DONE(5)]);
+    const jobs = await open();
+    expect(jobs.list()).toEqual([]);
+    expect(jobs.get(plan.jobId).ok).toBe(false);
+    await jobs.close();
+  });
+});
+
+describe("receipts", () => {
+  it("canonical JSON sorts keys at every depth and drops undefined members", () => {
+    expect(canonicalJson({ b: 1, a: [{ d: "x", c: undefined }, null], é: true })).toBe('{"a":[{"d":"x"},null],"b":1,"é":true}');
+    expect(() => canonicalJson({ n: Number.NaN })).toThrow();
+  });
+
+  it("hashes the canonical JSON of the receipt without its sha256, and says so in the Markdown", () => {
+    const plan = approvedPlan();
+    const receipt = buildReceipt({
+      plan,
+      items: [
+        {
+          result: { outcome: "deleted", httpStatus: 204 },
+          at: "2026-12-02T10:02:00.000Z",
+          inFlight: false,
+          deleteCalls: 1,
+          mayHaveReached: false,
+        },
+        { inFlight: true, deleteCalls: 1, mayHaveReached: true },
+        { inFlight: false, deleteCalls: 0, mayHaveReached: false },
+      ],
+      status: "cancelled",
+      startedAt: "2026-12-02T10:01:00.000Z",
+      endedAt: "2026-12-02T10:03:00.000Z",
+    });
+    const { sha256, ...rest } = receipt;
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(receiptHash(rest)).toBe(sha256);
+    expect(receipt.totals).toMatchObject({ items: 3, deleted: 1, unknown: 1, notAttempted: 1, bytesDeleted: 100 });
+    expect(verifyReceipt(JSON.stringify(receipt, null, 2))).toBe(true);
+    expect(verifyReceipt(JSON.stringify({ ...receipt, status: "completed" }))).toBe(false);
+    const markdown = receiptMarkdown(receipt);
+    expect(markdown).toContain(sha256);
+    expect(markdown).toContain("| 2 | b0000000-0000-4000-8000-000000000001 | item-1 | voicemail | unknown |");
+  });
+});

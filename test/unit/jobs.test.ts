@@ -1,0 +1,413 @@
+// The erasure-job engine against the in-process simulator over real HTTP, through the real VccClient.
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type DeleteItem, ErasureJobs, type ErasureJobsOptions, type JobEvent, type JobView } from "../../src/jobs/engine.js";
+import type { PlanItem, ProposedPlan } from "../../src/jobs/plan.js";
+import { type Receipt, verifyReceipt } from "../../src/jobs/receipt.js";
+import { vccDeleteItem } from "../../src/jobs/vcc.js";
+import { SEED, type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { staticTokenSource } from "../../src/vcc/auth.js";
+import { VccClient } from "../../src/vcc/client.js";
+import { addContent, deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
+
+const CRITERIA = { party: "+441632960101", contentTypes: ["all"] };
+const FAIL_500 = { status: 500, body: JSON.stringify({ message: "Simulated 500" }) };
+
+let sim: Simulator;
+let client: VccClient;
+let data: { dir: string; cleanup: () => Promise<void> };
+const engines: ErasureJobs[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator({ extraInteractions: 4 });
+});
+afterAll(async () => {
+  await sim.close();
+});
+beforeEach(async () => {
+  sim.reset();
+  client = new VccClient({
+    apiBaseUrl: sim.apiBaseUrl,
+    timeoutMs: 5_000,
+    tokens: staticTokenSource("sandbox-token"),
+    retry: { maxRetries: 0, deadlineMs: 10_000, baseDelayMs: 1 },
+  });
+  data = await tempDataDir();
+});
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.close();
+  await client.close();
+  await data.cleanup();
+});
+
+async function openEngine(options: Partial<ErasureJobsOptions> = {}): Promise<{ jobs: ErasureJobs; events: JobEvent[] }> {
+  const events: JobEvent[] = [];
+  const { onEvent, ...rest } = options;
+  const jobs = await ErasureJobs.open({
+    dataDir: data.dir,
+    deleteItem: vccDeleteItem(client),
+    ...rest,
+    onEvent: async (event) => {
+      events.push(event);
+      await onEvent?.(event);
+    },
+  });
+  engines.push(jobs);
+  return { jobs, events };
+}
+
+async function propose(jobs: ErasureJobs, items: PlanItem[] = simItems(sim, generated)): Promise<ProposedPlan> {
+  const proposed = await jobs.propose({ items, criteria: CRITERIA });
+  if (!proposed.ok) throw new Error(proposed.error.message);
+  return proposed.plan;
+}
+
+async function startJob(jobs: ErasureJobs, plan: ProposedPlan): Promise<string> {
+  const started = await jobs.start(plan, { method: "approval", approvedBy: "dpo@example.com" });
+  if (!started.ok) throw new Error(started.error.message);
+  return started.job.jobId;
+}
+
+async function readReceipt(view: JobView): Promise<{ text: string; receipt: Receipt; markdown: string }> {
+  if (!view.receipt) throw new Error(`job ${view.jobId} has no receipt (${view.status})`);
+  const text = await readFile(view.receipt.json, "utf8");
+  return { text, receipt: JSON.parse(text) as Receipt, markdown: await readFile(view.receipt.markdown, "utf8") };
+}
+
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+
+describe("erasure jobs", () => {
+  it("runs an approved plan to completion: one 204 per item, nothing else touched, a receipt whose hash verifies", async () => {
+    const { jobs, events } = await openEngine();
+    const plan = await propose(jobs);
+    expect(plan.totals).toMatchObject({ interactions: 4, items: 8, itemsOfUnknownSize: 0 });
+    expect(plan.totals.byType).toEqual({ callRecording: { items: 4, bytes: 4 * 1_048_576 }, transcript: { items: 4, bytes: 4 * 8_192 } });
+    expect(plan.totals.firstInteractionStart).toBe("2026-11-20T10:00:00.000Z");
+    // Recorded after planning: not in the plan, never touched.
+    const later = {
+      contentKey: "e1e1e1e1-0000-4000-8000-000000000001",
+      type: "voicemail",
+      contentType: "audio/wav",
+      contentLength: 10,
+      lastModified: "2026-12-01T00:00:00.000Z",
+    };
+    addContent(sim, plan.items[0]?.guid ?? "", later);
+
+    const jobId = await startJob(jobs, plan);
+    const view = await jobs.settled(jobId);
+    expect(view.status).toBe("completed");
+    expect(view.progress).toEqual({ done: 8, deleted: 8, alreadyGone: 0, dryRun: 0, failed: 0, remaining: 0 });
+
+    const byPath = deletesByPath(sim);
+    expect(byPath.size).toBe(8);
+    for (const item of plan.items) expect(byPath.get(deletePath(sim, item))?.map((e) => e.status)).toEqual([204]);
+    expect(sim.holds(plan.items[0]?.guid ?? "", later.contentKey)).toBe(true);
+    expect(sim.holds(SEED.inboundCall, "callRecording")).toBe(true);
+
+    const { text, receipt, markdown } = await readReceipt(view);
+    expect(verifyReceipt(text)).toBe(true);
+    expect(receipt).toMatchObject({ jobId, status: "completed", dryRun: false, criteria: CRITERIA });
+    expect(receipt.approval).toMatchObject({ method: "approval", approvedBy: "dpo@example.com" });
+    expect(receipt.totals).toMatchObject({ items: 8, deleted: 8, bytesDeleted: 4 * (1_048_576 + 8_192) });
+    expect(receipt.items.every((i) => i.outcome === "deleted" && i.httpStatus === 204 && i.deleteCalls === 1 && i.time)).toBe(true);
+    expect(markdown).toContain(receipt.sha256);
+    expect(markdown).toContain("dpo@example.com");
+    expect(verifyReceipt(text.replace('"deleted": 8', '"deleted": 9'))).toBe(false);
+
+    expect(events.map((e) => (e.type === "item" ? `item:${e.phase}` : e.type))).toEqual([
+      "plan",
+      "approval",
+      "start",
+      ...Array.from({ length: 8 }, () => ["item:started", "item:outcome"]).flat(),
+      "finish",
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: "finish", status: "completed", receiptSha256: receipt.sha256 });
+  });
+
+  it("keeps its files private: 0700 directories, 0600 files", async () => {
+    const { jobs } = await openEngine();
+    const view = await jobs.settled(await startJob(jobs, await propose(jobs)));
+    const jobDir = join(data.dir, "jobs", view.jobId);
+    expect(await mode(data.dir)).toBe(0o700);
+    expect(await mode(join(data.dir, "jobs"))).toBe(0o700);
+    expect(await mode(jobDir)).toBe(0o700);
+    for (const file of ["plan.json", "journal.jsonl", "receipt.json", "receipt.md"]) expect(await mode(join(jobDir, file))).toBe(0o600);
+  });
+
+  it("cancel stops after the item in flight; the receipt lists the rest as not attempted", async () => {
+    let jobs: ErasureJobs | undefined;
+    const opened = await openEngine({
+      onEvent: async (event) => {
+        if (event.type === "item" && event.phase === "started" && event.index === 2) {
+          const cancelled = await jobs?.cancel(event.jobId);
+          expect(cancelled?.ok && cancelled.job).toMatchObject({ status: "running", cancelRequested: true });
+        }
+      },
+    });
+    jobs = opened.jobs;
+    const plan = await propose(jobs);
+    const view = await jobs.settled(await startJob(jobs, plan));
+    expect(view.status).toBe("cancelled");
+    expect(view.progress).toMatchObject({ deleted: 3, remaining: 5 });
+    expect(sim.requests("DELETE")).toHaveLength(3);
+    const { text, receipt } = await readReceipt(view);
+    expect(verifyReceipt(text)).toBe(true);
+    expect(receipt.items.map((i) => i.outcome)).toEqual([...Array(3).fill("deleted"), ...Array(5).fill("not_attempted")]);
+    expect(opened.events.filter((e) => e.type === "cancel")).toHaveLength(1);
+    expect(await jobs.cancel(view.jobId)).toMatchObject({ ok: false, error: { code: "invalid_input" } });
+    expect(jobs.get("../../etc")).toMatchObject({ ok: false, error: { code: "not_found" } });
+  });
+
+  it("pauses after 5 consecutive 5xx and resumes: the failed items are sent again, the deleted ones never", async () => {
+    const { jobs, events } = await openEngine();
+    const plan = await propose(jobs);
+    sim.injectFaults("delete-content", {}, {}, FAIL_500, FAIL_500, FAIL_500, FAIL_500, FAIL_500);
+    const jobId = await startJob(jobs, plan);
+    const paused = await jobs.settled(jobId);
+    expect(paused.status).toBe("paused");
+    expect(paused.pause).toMatchObject({ code: "upstream_error" });
+    expect(paused.pause?.reason).toMatch(/^5 deletions in a row failed/);
+    expect(paused.progress).toMatchObject({ deleted: 2, failed: 5, remaining: 1 });
+    expect(paused.resumable).toEqual({ ok: true });
+    // Failures page by page.
+    const page1 = jobs.get(jobId.toUpperCase(), { pageSize: 2 });
+    const page3 = jobs.get(jobId, { page: 3, pageSize: 2 });
+    expect(page1.ok && page1.job.failures).toMatchObject({
+      total: 5,
+      nextPage: 2,
+      items: [{ index: 2, httpStatus: 500, retryable: true }, { index: 3 }],
+    });
+    expect(page3.ok && page3.job.failures).toMatchObject({ total: 5, items: [{ index: 6 }] });
+    expect(page3.ok && page3.job.failures.nextPage).toBeUndefined();
+
+    // Asked twice at once: one resume runs, the other is refused.
+    const [resumed, twice] = await Promise.all([jobs.resume(jobId), jobs.resume(jobId)]);
+    expect(resumed.ok && resumed.job.status).toBe("running");
+    expect(twice).toMatchObject({ ok: false, error: { code: "invalid_input" } });
+    const view = await jobs.settled(jobId);
+    expect(view.status).toBe("completed");
+    const byPath = deletesByPath(sim);
+    plan.items.forEach((item, index) => {
+      const statuses = byPath.get(deletePath(sim, item))?.map((e) => e.status);
+      expect(statuses).toEqual(index >= 2 && index < 7 ? [500, 204] : [204]);
+    });
+    const { receipt } = await readReceipt(view);
+    expect(receipt.items.map((i) => i.deleteCalls)).toEqual([1, 1, 2, 2, 2, 2, 2, 1]);
+    expect(events.filter((e) => e.type === "pause" || e.type === "resume").map((e) => e.type)).toEqual(["pause", "resume"]);
+  });
+
+  it("fewer than 5 failures in a row do not pause: the job goes on and ends with errors", async () => {
+    const { jobs } = await openEngine();
+    sim.injectFaults("delete-content", FAIL_500, FAIL_500, FAIL_500, FAIL_500, {}, FAIL_500);
+    const view = await jobs.settled(await startJob(jobs, await propose(jobs)));
+    expect(view.status).toBe("completed_with_errors");
+    expect(view.progress).toMatchObject({ deleted: 3, failed: 5 });
+  });
+
+  it("records 403 and 404 and goes on; a 404 at the first call is 'already gone'", async () => {
+    const { jobs } = await openEngine();
+    const items = simItems(sim, generated).slice(0, 3);
+    // The chat holds no call recording: the API answers 404.
+    items.splice(1, 0, { guid: SEED.chat, contentKey: "callRecording" });
+    sim.injectFaults("delete-content", {}, {}, { status: 403, body: JSON.stringify({ message: "Forbidden" }) });
+    const view = await jobs.settled(await startJob(jobs, await propose(jobs, items)));
+    expect(view.status).toBe("completed_with_errors");
+    expect(view.progress).toMatchObject({ done: 3, deleted: 2, alreadyGone: 1, failed: 1, remaining: 0 });
+    expect(view.failures.items).toEqual([expect.objectContaining({ index: 2, code: "forbidden", httpStatus: 403, retryable: false })]);
+    const { receipt } = await readReceipt(view);
+    expect(receipt.items.map((i) => [i.outcome, i.httpStatus])).toEqual([
+      ["deleted", 204],
+      ["already_gone", 404],
+      ["failed", 403],
+      ["deleted", 204],
+    ]);
+  });
+
+  it("pauses at once when the API refuses the credentials (401): nothing more is sent", async () => {
+    const bad = new VccClient({
+      apiBaseUrl: sim.apiBaseUrl,
+      timeoutMs: 5_000,
+      tokens: staticTokenSource("not-a-valid-token"),
+      retry: { maxRetries: 0, deadlineMs: 5_000, baseDelayMs: 1 },
+    });
+    try {
+      const { jobs } = await openEngine({ deleteItem: vccDeleteItem(bad) });
+      const view = await jobs.settled(await startJob(jobs, await propose(jobs)));
+      expect(view.status).toBe("paused");
+      expect(view.pause?.code).toBe("unauthorized");
+      expect(sim.requests("DELETE")).toHaveLength(1);
+    } finally {
+      await bad.close();
+    }
+  });
+
+  it("dry run: no DELETE is sent, every item is dry_run", async () => {
+    const { jobs } = await openEngine({ dryRun: true });
+    const view = await jobs.settled(await startJob(jobs, await propose(jobs)));
+    expect(view).toMatchObject({ status: "completed", dryRun: true, progress: { dryRun: 8, deleted: 0 } });
+    expect(sim.requests("DELETE")).toHaveLength(0);
+    const { receipt, markdown } = await readReceipt(view);
+    expect(receipt.totals.dryRun).toBe(8);
+    expect(markdown).toContain("Dry run");
+  });
+
+  it("fails closed when the audit record before a DELETE cannot be written", async () => {
+    const { jobs } = await openEngine({
+      onEvent: (event) => {
+        if (event.type === "item" && event.phase === "started" && event.index === 1) throw new Error("disk full");
+      },
+    });
+    const view = await jobs.settled(await startJob(jobs, await propose(jobs)));
+    expect(view).toMatchObject({ status: "paused", pause: { code: "audit_failed" }, progress: { deleted: 1, remaining: 7 } });
+    expect(sim.requests("DELETE")).toHaveLength(1);
+  });
+
+  it("refuses to start a job whose approval cannot be recorded", async () => {
+    const { jobs } = await openEngine({
+      onEvent: (event) => {
+        if (event.type === "approval") throw new Error("read-only file system");
+      },
+    });
+    const started = await jobs.start(await propose(jobs), { method: "token" });
+    expect(started).toMatchObject({ ok: false, error: { code: "audit_failed" } });
+    expect(jobs.list()).toEqual([]);
+    expect(sim.requests("DELETE")).toHaveLength(0);
+  });
+
+  it("reports the rate and the time left while running", async () => {
+    let clock = Date.parse("2026-12-02T09:00:00.000Z");
+    let during: JobView | undefined;
+    let jobs: ErasureJobs | undefined;
+    const opened = await openEngine({
+      now: () => clock,
+      onEvent: (event) => {
+        // Each DELETE takes 2 s of this clock: 30 a minute.
+        if (event.type === "item" && event.phase === "started") clock += 2_000;
+        if (event.type === "item" && event.phase === "outcome" && event.index === 3) {
+          const view = jobs?.get(event.jobId);
+          during = view?.ok ? view.job : undefined;
+        }
+      },
+    });
+    jobs = opened.jobs;
+    await jobs.settled(await startJob(jobs, await propose(jobs)));
+    expect(during).toMatchObject({ status: "running", itemsPerMinute: 30, estimatedSecondsLeft: 8, progress: { done: 4, remaining: 4 } });
+  });
+
+  it("runs one job at a time: a second job waits for the first", async () => {
+    const { jobs } = await openEngine();
+    const all = simItems(sim, generated);
+    const first = await startJob(jobs, await propose(jobs, all.slice(0, 4)));
+    const second = await jobs.start(await propose(jobs, all.slice(4)), { method: "elicitation" });
+    expect(second.ok && second.job).toMatchObject({ status: "running", queued: true });
+    const secondId = second.ok ? second.job.jobId : "";
+    expect((await jobs.settled(first)).status).toBe("completed");
+    expect((await jobs.settled(secondId)).status).toBe("completed");
+    // The simulator answers overlapping deletions with 429: none happened.
+    expect(sim.requests("DELETE").map((e) => e.status)).toEqual(Array(8).fill(204));
+  });
+});
+
+describe("a job whose process died", () => {
+  /** Runs the job until item `index` is in flight, then abandons that engine as a killed process would. */
+  async function dieWhileDeleting(index: number, sendFirst: boolean): Promise<{ jobId: string; plan: ProposedPlan }> {
+    const real = vccDeleteItem(client);
+    let inFlight: () => void = () => {};
+    const reached = new Promise<void>((resolve) => {
+      inFlight = resolve;
+    });
+    const dying: DeleteItem = async (item, signal) => {
+      if (item.guid !== plan.items[index]?.guid || item.contentKey !== plan.items[index]?.contentKey) return real(item, signal);
+      if (sendFirst) await real(item, signal);
+      inFlight();
+      return new Promise(() => {}); // never answers: the process is gone
+    };
+    const engine = await ErasureJobs.open({ dataDir: data.dir, deleteItem: dying });
+    const plan = await propose(engine);
+    const jobId = await startJob(engine, plan);
+    await reached;
+    return { jobId, plan };
+  }
+
+  for (const sendFirst of [true, false]) {
+    it(`is interrupted on the next start; resume repeats only the DELETE in flight (${sendFirst ? "it had deleted the item: 404, verified by absence" : "it never arrived: 204"})`, async () => {
+      const { jobId, plan } = await dieWhileDeleting(3, sendFirst);
+      const { jobs, events } = await openEngine();
+      const loaded = jobs.get(jobId);
+      expect(loaded.ok && loaded.job).toMatchObject({
+        status: "interrupted",
+        progress: { deleted: 3, remaining: 5 },
+        resumable: { ok: true },
+      });
+
+      expect((await jobs.resume(jobId)).ok).toBe(true);
+      const view = await jobs.settled(jobId);
+      expect(view.status).toBe("completed");
+      const byPath = deletesByPath(sim);
+      plan.items.forEach((item, index) => {
+        const statuses = byPath.get(deletePath(sim, item))?.map((e) => e.status);
+        expect(statuses).toEqual(index === 3 && sendFirst ? [204, 404] : [204]);
+      });
+      const { text, receipt } = await readReceipt(view);
+      expect(verifyReceipt(text)).toBe(true);
+      expect(receipt.items[3]).toMatchObject(
+        sendFirst
+          ? { outcome: "deleted", httpStatus: 404, verifiedByAbsence: true, deleteCalls: 2 }
+          : { outcome: "deleted", httpStatus: 204, deleteCalls: 2 },
+      );
+      expect(events.map((e) => e.type)).toEqual(["resume", ...Array(10).fill("item"), "finish"]);
+    });
+  }
+
+  it("cancelling an interrupted job ends it at once; the item in flight is 'unknown' in the receipt", async () => {
+    const { jobId } = await dieWhileDeleting(1, true);
+    const { jobs } = await openEngine();
+    const cancelled = await jobs.cancel(jobId);
+    expect(cancelled.ok && cancelled.job.status).toBe("cancelled");
+    const { receipt } = await readReceipt(cancelled.ok ? cancelled.job : ({} as JobView));
+    expect(receipt.items.slice(0, 3).map((i) => i.outcome)).toEqual(["deleted", "unknown", "not_attempted"]);
+    expect(sim.requests("DELETE")).toHaveLength(2);
+  });
+
+  it("refuses to resume once the approval expired, and says a new approval is needed", async () => {
+    let clock = Date.parse("2026-12-02T09:00:00.000Z");
+    const now = () => clock;
+    const { jobs } = await openEngine({ now, approvalTtlHours: 24 });
+    sim.injectFaults("delete-content", FAIL_500, FAIL_500, FAIL_500, FAIL_500, FAIL_500);
+    const jobId = await startJob(jobs, await propose(jobs));
+    expect((await jobs.settled(jobId)).status).toBe("paused");
+    clock += 24 * 3_600_000;
+    const refused = await jobs.resume(jobId);
+    expect(refused).toMatchObject({ ok: false, error: { code: "invalid_input" } });
+    expect(refused.ok ? "" : refused.error.message).toMatch(/expired at 2026-12-03T09:00:00\.000Z.*8 approved item\(s\).*approved again/);
+    // The same after a restart.
+    const again = await openEngine({ now });
+    const view = again.jobs.get(jobId);
+    expect(view.ok && view.job.resumable).toMatchObject({ ok: false });
+    expect((await again.jobs.resume(jobId)).ok).toBe(false);
+    expect(sim.requests("DELETE")).toHaveLength(5);
+  });
+});
+
+describe("plans", () => {
+  it("holds each item once (as the API matches them), at least one and at most 10 000", async () => {
+    const { jobs } = await openEngine();
+    const [a] = simItems(sim, generated);
+    if (!a) throw new Error("no items");
+    const twice = await jobs.propose({
+      items: [a, { ...a, guid: a.guid.toUpperCase(), contentKey: a.contentKey.toUpperCase() }],
+      criteria: null,
+    });
+    expect(twice.ok && twice.plan.totals.items).toBe(1);
+    expect(await jobs.propose({ items: [], criteria: null })).toMatchObject({ ok: false, error: { code: "invalid_input" } });
+    expect(await jobs.propose({ items: [{ guid: "not-a-guid", contentKey: "callRecording" }], criteria: null })).toMatchObject({
+      ok: false,
+    });
+    expect(await jobs.propose({ items: [{ guid: a.guid, contentKey: ".." }], criteria: null })).toMatchObject({ ok: false });
+    const many = Array.from({ length: 10_001 }, (_, i) => ({ guid: a.guid, contentKey: `item-${i}` }));
+    const tooMany = await jobs.propose({ items: many, criteria: null });
+    expect(tooMany.ok ? "" : tooMany.error.message).toMatch(/10001 items match, more than the 10000.*Narrow the criteria/);
+    expect((await jobs.propose({ items: many.slice(1), criteria: null })).ok).toBe(true);
+  });
+});
