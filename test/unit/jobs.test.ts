@@ -7,7 +7,7 @@ import type { PlanItem, ProposedPlan } from "../../src/jobs/plan.js";
 import { type Receipt, verifyReceipt } from "../../src/jobs/receipt.js";
 import { vccDeleteItem } from "../../src/jobs/vcc.js";
 import { SEED, type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { staticTokenSource } from "../../src/vcc/auth.js";
+import { staticTokens } from "../../src/vcc/auth.js";
 import { VccClient } from "../../src/vcc/client.js";
 import { addContent, deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
 
@@ -30,7 +30,7 @@ beforeEach(async () => {
   client = new VccClient({
     apiBaseUrl: sim.apiBaseUrl,
     timeoutMs: 5_000,
-    tokens: staticTokenSource("sandbox-token"),
+    tokens: staticTokens("sandbox-token"),
     retry: { maxRetries: 0, deadlineMs: 10_000, baseDelayMs: 1 },
   });
   data = await tempDataDir();
@@ -228,7 +228,7 @@ describe("erasure jobs", () => {
     const bad = new VccClient({
       apiBaseUrl: sim.apiBaseUrl,
       timeoutMs: 5_000,
-      tokens: staticTokenSource("not-a-valid-token"),
+      tokens: staticTokens("not-a-valid-token"),
       retry: { maxRetries: 0, deadlineMs: 5_000, baseDelayMs: 1 },
     });
     try {
