@@ -42,6 +42,33 @@ export interface HttpConfig {
   sessionsPerMinute: number;
   /** Extra names clients may use in Host/Origin (e.g. a DNS alias or a reverse proxy's name). */
   allowedHosts: string[];
+  /** How clients authenticate: nobody (loopback only), the static bearer, or OAuth access tokens (team server). */
+  auth: HttpAuth;
+  /** Set when `auth` is oauth. */
+  oauth?: OAuthConfig;
+}
+
+export const HTTP_AUTH = ["none", "bearer", "oauth"] as const;
+export type HttpAuth = (typeof HTTP_AUTH)[number];
+
+/** The team server: an OAuth 2.1 resource server, and approvals by people who sign in (docs/team-server.md). */
+export interface OAuthConfig {
+  /** The authorization server whose access tokens are accepted (its `iss`), without a trailing slash. */
+  issuer: string;
+  /** The origin clients reach this server at (behind a TLS proxy: the proxy's), without a trailing slash. */
+  publicUrl: string;
+  /** What access tokens must name in `aud`; undefined: the resource URL (publicUrl + /mcp). */
+  audience?: string;
+  /** The scope that lets a caller list and search. */
+  readScope: string;
+  /** The scope that, with readScope, lets a caller use the deletion tools. */
+  deleteScope: string;
+  /** This server as an OpenID Connect client of the issuer, for the sign-in of approvers. */
+  oidc?: { clientId: string; clientSecret?: string };
+  /** Four eyes: the approver must be another person than the requester, carrying `approverClaim`. */
+  separateApprover: boolean;
+  /** A claim the approver's ID token must carry, e.g. groups containing vcc-approvers. */
+  approverClaim?: { name: string; value: string };
 }
 
 export interface Config {
@@ -139,6 +166,9 @@ function hostOrAddress(value: string): string | undefined {
 export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/** One scope token (RFC 6749 section 3.3), without the characters a WWW-Authenticate quoted string would need escaped. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 // token68 (RFC 7235), so that any client can send it in an Authorization header; long enough to resist guessing.
 const BEARER = /^[A-Za-z0-9._~+/-]{16,}=*$/;
@@ -239,6 +269,30 @@ const envSchema = z.object({
   VCC_HTTP_SESSION_IDLE_SECONDS: integer("VCC_HTTP_SESSION_IDLE_SECONDS", 1, 86_400).default(1800),
   VCC_HTTP_MAX_SESSIONS: integer("VCC_HTTP_MAX_SESSIONS", 1, 100_000).default(1000),
   VCC_HTTP_SESSIONS_PER_MINUTE: integer("VCC_HTTP_SESSIONS_PER_MINUTE", 1, 100_000).default(60),
+  VCC_HTTP_AUTH: oneOf("VCC_HTTP_AUTH", HTTP_AUTH).optional(),
+  VCC_HTTP_PUBLIC_URL: endpointUrl("VCC_HTTP_PUBLIC_URL")
+    .refine((value) => !URL.canParse(value) || ["", "/"].includes(new URL(value).pathname), {
+      message: "VCC_HTTP_PUBLIC_URL must be an origin without a path, e.g. https://vcc-mcp.example.com",
+    })
+    .optional(),
+  VCC_OAUTH_ISSUER: endpointUrl("VCC_OAUTH_ISSUER").optional(),
+  VCC_OAUTH_AUDIENCE: z.string().optional(),
+  VCC_OAUTH_READ_SCOPE: z
+    .string()
+    .regex(SCOPE_TOKEN, { message: "VCC_OAUTH_READ_SCOPE must be one OAuth scope (no spaces or quotes)" })
+    .default("vcc.read"),
+  VCC_OAUTH_DELETE_SCOPE: z
+    .string()
+    .regex(SCOPE_TOKEN, { message: "VCC_OAUTH_DELETE_SCOPE must be one OAuth scope (no spaces or quotes)" })
+    .default("vcc.delete"),
+  VCC_OIDC_CLIENT_ID: z.string().optional(),
+  // Never echo the value: it is a secret.
+  VCC_OIDC_CLIENT_SECRET: z.string().optional(),
+  VCC_APPROVAL_SEPARATE_APPROVER: boolean("VCC_APPROVAL_SEPARATE_APPROVER").default(false),
+  VCC_APPROVER_CLAIM: z
+    .string()
+    .regex(/^[^:\s]+:\S+$/, { message: "VCC_APPROVER_CLAIM must be claim:value, e.g. groups:vcc-approvers" })
+    .optional(),
   VCC_HTTP_ALLOWED_HOSTS: z
     .string()
     .transform((value, ctx) => {
@@ -276,11 +330,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(message.startsWith(variable) ? message : `${variable}: ${message}`);
   }
   const e = parsed.data;
-  // Beyond this machine, anyone who can reach the port could ask for deletions: require a bearer.
-  if (e.VCC_TRANSPORT === "http" && !isLoopbackHost(e.VCC_HTTP_HOST) && !e.VCC_HTTP_BEARER)
+  const auth: HttpAuth = e.VCC_HTTP_AUTH ?? (e.VCC_HTTP_BEARER ? "bearer" : "none");
+  if (auth === "bearer" && !e.VCC_HTTP_BEARER) throw new ConfigError("VCC_HTTP_AUTH=bearer needs VCC_HTTP_BEARER");
+  if (auth !== "bearer" && e.VCC_HTTP_BEARER)
+    throw new ConfigError(`VCC_HTTP_BEARER is set but VCC_HTTP_AUTH is ${auth}: choose one way for clients to authenticate`);
+  // Beyond this machine, anyone who can reach the port could ask for deletions: require authentication.
+  if (e.VCC_TRANSPORT === "http" && !isLoopbackHost(e.VCC_HTTP_HOST) && auth === "none")
     throw new ConfigError(
-      `VCC_HTTP_BEARER must be set when VCC_HTTP_HOST (--host) is not a loopback address (got '${e.VCC_HTTP_HOST}'): clients must then authenticate with it`,
+      `VCC_HTTP_BEARER (or VCC_HTTP_AUTH=oauth) must be set when VCC_HTTP_HOST (--host) is not a loopback address (got '${e.VCC_HTTP_HOST}'): clients must then authenticate`,
     );
+  const oauth = auth === "oauth" ? oauthConfig(e) : undefined;
   return {
     accessToken: e.VCC_ACCESS_TOKEN,
     clientId: e.VCC_CLIENT_ID,
@@ -314,7 +373,46 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       maxSessions: e.VCC_HTTP_MAX_SESSIONS,
       sessionsPerMinute: e.VCC_HTTP_SESSIONS_PER_MINUTE,
       allowedHosts: e.VCC_HTTP_ALLOWED_HOSTS,
+      auth,
+      ...(oauth ? { oauth } : {}),
     },
+  };
+}
+
+/** The team server's settings (VCC_HTTP_AUTH=oauth), checked together. */
+function oauthConfig(e: z.infer<typeof envSchema>): OAuthConfig {
+  if (!e.VCC_OAUTH_ISSUER)
+    throw new ConfigError("VCC_HTTP_AUTH=oauth needs VCC_OAUTH_ISSUER (the authorization server whose tokens are accepted)");
+  if (!e.VCC_HTTP_PUBLIC_URL)
+    throw new ConfigError(
+      "VCC_HTTP_AUTH=oauth needs VCC_HTTP_PUBLIC_URL (the https origin clients reach this server at, e.g. through a TLS proxy)",
+    );
+  if (e.VCC_OAUTH_READ_SCOPE === e.VCC_OAUTH_DELETE_SCOPE)
+    throw new ConfigError("VCC_OAUTH_READ_SCOPE and VCC_OAUTH_DELETE_SCOPE must differ");
+  const oidc = e.VCC_OIDC_CLIENT_ID ? { clientId: e.VCC_OIDC_CLIENT_ID, clientSecret: e.VCC_OIDC_CLIENT_SECRET } : undefined;
+  if (!oidc && e.VCC_OIDC_CLIENT_SECRET) throw new ConfigError("VCC_OIDC_CLIENT_SECRET is set but VCC_OIDC_CLIENT_ID is not");
+  // On a team server the approver is on another machine: the loopback page cannot serve them.
+  if (e.VCC_CONFIRMATION === "approval" && !oidc)
+    throw new ConfigError(
+      "VCC_CONFIRMATION=approval with VCC_HTTP_AUTH=oauth needs VCC_OIDC_CLIENT_ID (and usually VCC_OIDC_CLIENT_SECRET): approvers sign in on the server's public origin",
+    );
+  if (e.VCC_APPROVAL_SEPARATE_APPROVER && e.VCC_CONFIRMATION !== "approval")
+    throw new ConfigError(
+      "VCC_APPROVAL_SEPARATE_APPROVER=true needs VCC_CONFIRMATION=approval: only the approval page can tell who approves",
+    );
+  if (e.VCC_APPROVAL_SEPARATE_APPROVER && !e.VCC_APPROVER_CLAIM)
+    throw new ConfigError("VCC_APPROVAL_SEPARATE_APPROVER=true needs VCC_APPROVER_CLAIM (e.g. groups:vcc-approvers): who may approve");
+  const claim = e.VCC_APPROVER_CLAIM;
+  const colon = claim?.indexOf(":") ?? -1;
+  return {
+    issuer: e.VCC_OAUTH_ISSUER.replace(/\/+$/, ""),
+    publicUrl: new URL(e.VCC_HTTP_PUBLIC_URL).origin,
+    ...(e.VCC_OAUTH_AUDIENCE ? { audience: e.VCC_OAUTH_AUDIENCE } : {}),
+    readScope: e.VCC_OAUTH_READ_SCOPE,
+    deleteScope: e.VCC_OAUTH_DELETE_SCOPE,
+    ...(oidc ? { oidc } : {}),
+    separateApprover: e.VCC_APPROVAL_SEPARATE_APPROVER,
+    ...(claim ? { approverClaim: { name: claim.slice(0, colon), value: claim.slice(colon + 1) } } : {}),
   };
 }
 

@@ -113,6 +113,7 @@ async function main(): Promise<void> {
   registerSecret(config.accessToken);
   registerSecret(config.clientSecret);
   registerSecret(config.http.bearer);
+  registerSecret(config.http.oauth?.oidc?.clientSecret);
   setLogLevel(config.logLevel);
   for (const warning of [...envFileWarnings, ...endpointWarnings(config)]) log.warn(warning);
   const credentials = credentialsOf(config);

@@ -1,11 +1,12 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer, type RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import type { Identity } from "./core/identity.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
@@ -91,11 +92,11 @@ function lazyAjv(): jsonSchemaValidator {
  * A tool handler that throws is a bug: it is logged, and the caller gets a stable code and the truth
  * (a deletion under way may or may not have happened) instead of the SDK's bare exception message.
  */
-function guardToolHandlers(server: McpServer): void {
+function guardToolHandlers(server: McpServer, destructive: Map<string, RegisteredTool>): void {
   const register = server.registerTool.bind(server);
   // The SDK's generic signature stays as it is; only the callback is wrapped.
-  server.registerTool = ((name: string, config: Parameters<typeof register>[1], callback: (...args: unknown[]) => unknown) =>
-    register(name, config, (async (...args: unknown[]) => {
+  server.registerTool = ((name: string, config: Parameters<typeof register>[1], callback: (...args: unknown[]) => unknown) => {
+    const tool = register(name, config, (async (...args: unknown[]) => {
       try {
         return await callback(...args);
       } catch (error) {
@@ -110,20 +111,47 @@ function guardToolHandlers(server: McpServer): void {
           ],
         };
       }
-    }) as never)) as typeof server.registerTool;
+    }) as never);
+    if ((config as { annotations?: { destructiveHint?: boolean } }).annotations?.destructiveHint) destructive.set(name, tool);
+    return tool;
+  }) as typeof server.registerTool;
 }
 
 const confirmers = new WeakMap<McpServer, Confirmer>();
+/** Each session's destructive tools, by name: hidden from callers who may not delete. */
+const destructiveTools = new WeakMap<McpServer, Map<string, RegisteredTool>>();
+
+/** What one session knows about its caller (team server): who they are, and whether they may delete. */
+export interface SessionCaller {
+  identity: Identity;
+  mayDelete: boolean;
+}
+
+/** Whether `name` is one of the session's destructive tools (calling it needs the delete scope). */
+export function isDestructiveTool(server: McpServer, name: string): boolean {
+  return destructiveTools.get(server)?.has(name) ?? false;
+}
+
+/**
+ * Shows or hides the session's destructive tools as its caller's current token allows: a caller
+ * without the delete scope does not see them; after a token with it, they appear (list_changed).
+ */
+export function allowDeletion(server: McpServer, allowed: boolean): void {
+  for (const tool of destructiveTools.get(server)?.values() ?? []) if (tool.enabled !== allowed) allowed ? tool.enable() : tool.disable();
+}
 
 /** Whether the session served by `server` holds confirmations still to be acted on (ending it would discard them). */
 export function holdsConfirmations(server: McpServer): boolean {
   return (confirmers.get(server)?.store.live ?? 0) > 0;
 }
 
-export function createServer(deps: ServerDeps): McpServer {
+/** `caller`: the team server's authenticated caller of this session (absent on stdio and with the static bearer). */
+export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv() });
-  guardToolHandlers(server);
+  const destructive = new Map<string, RegisteredTool>();
+  destructiveTools.set(server, destructive);
+  guardToolHandlers(server, destructive);
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
@@ -184,5 +212,6 @@ export function createServer(deps: ServerDeps): McpServer {
     registerDeleteInteractionContentTool(server, context);
     registerDeleteInteractionContentsTool(server, context);
   }
+  if (caller && !caller.mayDelete) allowDeletion(server, false);
   return server;
 }

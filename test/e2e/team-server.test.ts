@@ -1,0 +1,207 @@
+// The team server (VCC_HTTP_AUTH=oauth): the built server over HTTP as an OAuth resource server of a
+// real OpenID provider (oidc-provider on 127.0.0.1). The SDK client's own OAuth support discovers the
+// server's metadata and gets its token from the provider; tokens the server must refuse are refused.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SEED } from "../../src/simulator/seed.js";
+import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { connectHttp, freePort, type HttpConnected, type HttpServer, INITIALIZE, rawRequest, startHttpServer } from "../helpers/http.js";
+import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
+import { DELETE_SCOPE, MACHINE, type OpenIdProvider, READ_SCOPE, READER, startOpenIdProvider } from "../helpers/openid-provider.js";
+
+const OTHER_RESOURCE = "https://other-service.example.test/mcp";
+const DESTRUCTIVE = ["delete_interaction_content", "delete_interaction_contents"];
+
+let sim: Simulator;
+let op: OpenIdProvider;
+let server: HttpServer;
+let publicUrl: string;
+let resource: string;
+let dir: string;
+const clients: HttpConnected[] = [];
+const issuedTokens: string[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
+  const port = await freePort();
+  publicUrl = `http://127.0.0.1:${port}`;
+  resource = `${publicUrl}/mcp`;
+  op = await startOpenIdProvider({ resources: [resource, OTHER_RESOURCE] });
+  dir = mkdtempSync(join(tmpdir(), "vcc-team-"));
+  server = await startHttpServer({
+    args: ["--http", "--port", String(port)],
+    env: {
+      VCC_ACCESS_TOKEN: SECRET_TOKEN,
+      VCC_API_BASE_URL: sim.apiBaseUrl,
+      VCC_HTTP_AUTH: "oauth",
+      VCC_OAUTH_ISSUER: op.issuer,
+      VCC_HTTP_PUBLIC_URL: publicUrl,
+      VCC_CONFIRMATION: "token",
+      VCC_AUDIT_LOG: join(dir, "audit.jsonl"),
+      VCC_LOG_LEVEL: "debug",
+    },
+  });
+});
+afterAll(async () => {
+  await server?.stop();
+  await op?.close();
+  await sim?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => sim.reset());
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+  // Neither the server's VCC token nor any client's access token is ever logged.
+  for (const token of [SECRET_TOKEN, ...issuedTokens]) expect(server.stderr()).not.toContain(token);
+});
+
+async function session(authProvider: ClientCredentialsProvider): Promise<HttpConnected> {
+  const c = await connectHttp(server, { authProvider });
+  clients.push(c);
+  const token = authProvider.tokens()?.access_token;
+  if (token) issuedTokens.push(token);
+  return c;
+}
+
+const machine = () => new ClientCredentialsProvider({ ...MACHINE, scope: `${READ_SCOPE} ${DELETE_SCOPE}`, expectedIssuer: op.issuer });
+const reader = () => new ClientCredentialsProvider({ ...READER, scope: READ_SCOPE, expectedIssuer: op.issuer });
+
+/** A token straight from the provider's token endpoint (client credentials) for `forResource`. */
+async function tokenFor(client: { clientId: string; clientSecret: string }, forResource: string, scope: string): Promise<string> {
+  const response = await fetch(`${op.issuer}/token`, {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64")}`,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ grant_type: "client_credentials", scope, resource: forResource }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
+  issuedTokens.push(body.access_token);
+  return body.access_token;
+}
+
+const withToken = (token: string, body: unknown = INITIALIZE, headers: Record<string, string> = {}) =>
+  rawRequest(server.url, { body, headers: { authorization: `Bearer ${token}`, ...headers } });
+
+describe("Protected Resource Metadata (RFC 9728)", () => {
+  it("names the resource, the issuer and the two scopes, at the path-suffixed and the bare well-known URL", async () => {
+    for (const path of ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"]) {
+      const response = await fetch(`${publicUrl}${path}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({
+        resource,
+        authorization_servers: [op.issuer],
+        scopes_supported: [READ_SCOPE, DELETE_SCOPE],
+        bearer_methods_supported: ["header"],
+      });
+    }
+  });
+
+  it("answers 401 with the metadata URL and the scopes when no token comes", async () => {
+    const response = await rawRequest(server.url, { body: INITIALIZE });
+    expect(response.status).toBe(401);
+    expect(response.headers["www-authenticate"]).toBe(
+      `Bearer resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp", scope="${READ_SCOPE} ${DELETE_SCOPE}"`,
+    );
+  });
+});
+
+describe("a client with both scopes (the SDK's client-credentials provider)", () => {
+  it("discovers the server's authorization server, gets a token, sees and uses every tool", async () => {
+    const c = await session(machine());
+    const { tools } = await c.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["list_interaction_content", ...DESTRUCTIVE]));
+    const listed = await c.call("list_interaction_content", { guid: SEED.inboundCall });
+    expect(listed.isError).toBeFalsy();
+    const asked = structured(await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" }));
+    expect(asked.status).toBe("confirmation_required");
+    // The server calls VCC with its own credentials, never with the client's token.
+    // (the simulator accepts only SECRET_TOKEN, so any other token would have been refused).
+    expect(sim.requests().length).toBeGreaterThan(0);
+    expect(sim.requests().every((r) => r.auth === "valid")).toBe(true);
+  });
+});
+
+describe("refusals", () => {
+  it("a caller without the delete scope does not see the deletion tools, and calling one is 403 insufficient_scope", async () => {
+    const provider = reader();
+    const c = await session(provider);
+    const { tools } = await c.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(["list_interaction_content"]);
+    const token = provider.tokens()?.access_token ?? "";
+    const call = {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "delete_interaction_content", arguments: { guid: SEED.inboundCall, contentKey: "callRecording" } },
+    };
+    const response = await withToken(token, call, {
+      "mcp-session-id": c.transport.sessionId ?? "",
+      "mcp-protocol-version": "2025-06-18",
+    });
+    expect(response.status).toBe(403);
+    expect(response.headers["www-authenticate"]).toMatch(/error="insufficient_scope"/);
+    expect(response.headers["www-authenticate"]).toContain(`scope="${READ_SCOPE} ${DELETE_SCOPE}"`);
+    expect(response.body).toContain(DELETE_SCOPE);
+    expect(sim.requests("DELETE")).toHaveLength(0);
+  });
+
+  it("a token issued for another resource (audience) is refused", async () => {
+    const token = await tokenFor(MACHINE, OTHER_RESOURCE, `${READ_SCOPE} ${DELETE_SCOPE}`);
+    const response = await withToken(token);
+    expect(response.status).toBe(401);
+    expect(response.headers["www-authenticate"]).toMatch(/error="invalid_token"/);
+    expect(response.body).toMatch(/not issued for this server/);
+    // The same client's token for this server works: only the audience differed.
+    expect((await withToken(await tokenFor(MACHINE, resource, READ_SCOPE))).status).toBe(200);
+  });
+
+  it("an expired token is refused", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await op.sign({ sub: "alice", aud: resource, scope: READ_SCOPE, iat: now - 600, exp: now - 60 });
+    issuedTokens.push(token);
+    const response = await withToken(token);
+    expect(response.status).toBe(401);
+    expect(response.body).toMatch(/expired/);
+  });
+
+  it("a token signed by anyone but the issuer is refused", async () => {
+    const forged = (await op.sign({ sub: "alice", aud: resource, scope: READ_SCOPE, exp: Math.floor(Date.now() / 1000) + 600 })).replace(
+      /\.[^.]+$/,
+      ".AAAA",
+    );
+    const response = await withToken(forged);
+    expect(response.status).toBe(401);
+    expect(response.body).toMatch(/signature|not a valid JWT/);
+  });
+
+  it("a token without the read scope is 403 insufficient_scope", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await op.sign({ sub: "alice", aud: resource, scope: "openid", iat: now, exp: now + 600 });
+    const response = await withToken(token);
+    expect(response.status).toBe(403);
+    expect(response.headers["www-authenticate"]).toMatch(/error="insufficient_scope"/);
+  });
+
+  it("a session is refused to another identity's token, and still serves its own", async () => {
+    const c = await session(machine());
+    const sessionId = c.transport.sessionId ?? "";
+    const otherToken = await tokenFor(READER, resource, READ_SCOPE);
+    const response = await withToken(
+      otherToken,
+      { jsonrpc: "2.0", id: 3, method: "tools/list" },
+      {
+        "mcp-session-id": sessionId,
+        "mcp-protocol-version": "2025-06-18",
+      },
+    );
+    expect(response.status).toBe(403);
+    expect(response.body).toMatch(/another identity/);
+    expect((await c.client.listTools()).tools.length).toBeGreaterThan(1);
+  });
+});
