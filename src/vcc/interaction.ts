@@ -2,7 +2,7 @@
 // our tools return. Unknown fields are ignored; missing optional ones stay absent.
 import { z } from "zod";
 
-const contentItemSchema = z.looseObject({
+export const contentItemSchema = z.looseObject({
   contentKey: z.string(),
   type: z.string().optional(),
   contentType: z.string().optional(),
@@ -11,7 +11,7 @@ const contentItemSchema = z.looseObject({
   owningAgent: z.looseObject({ id: z.union([z.string(), z.number()]) }).nullish(),
 });
 
-const interactionSchema = z.looseObject({
+export const interactionSchema = z.looseObject({
   guid: z.string(),
   start: z.string().nullish(),
   direction: z.string().nullish(),

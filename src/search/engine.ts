@@ -1,0 +1,181 @@
+// The search itself: for each ≤ 7-day window, for each side (a party is searched as connectFrom
+// and as connectTo: one query each), every page until the API's token is null — one request after
+// another. It stops at maxResults or when its time budget is spent, and says where it stopped so
+// that the next call continues there. Interactions seen twice (window boundary, both sides, several
+// addresses) are returned once. Independent of MCP: requests, clock and reports are injected.
+import type { ToolError } from "../core/errors.js";
+import type { ApiResult, RequestOptions, WaitEvent } from "../vcc/client.js";
+import type { SearchQuery } from "../vcc/ids.js";
+import { type FoundInteraction, parseSearchPage } from "../vcc/search.js";
+import type { SearchCriteria } from "./criteria.js";
+import type { SearchPosition } from "./cursors.js";
+import { splitWindows, type Window } from "./windows.js";
+
+/** The largest page the API serves. */
+export const PAGE_LIMIT = 1000;
+/** About a minute per call; the rest comes with the cursor. */
+export const DEFAULT_BUDGET_MS = 60_000;
+/** A request gets at least this long, even when the budget is nearly spent. */
+const MIN_REQUEST_MS = 1_000;
+
+export type SearchSide = Omit<SearchQuery, "start" | "end" | "limit" | "continuationToken">;
+
+/** The queries made in every window: one per side of each party address, or one with the sides given. */
+export function sidesOf(c: SearchCriteria): SearchSide[] {
+  const common: SearchSide = {
+    ...(c.handlingAgentId ? { handlingAgentId: c.handlingAgentId } : {}),
+    ...(c.direction ? { direction: c.direction } : {}),
+  };
+  if (c.party) return c.party.flatMap((address) => [{ connectFrom: address, ...common }, { connectTo: address, ...common }]);
+  return [{ ...(c.connectFrom ? { connectFrom: c.connectFrom } : {}), ...(c.connectTo ? { connectTo: c.connectTo } : {}), ...common }];
+}
+
+export type SearchRequest = (query: SearchQuery, options: RequestOptions) => Promise<ApiResult>;
+
+export interface SearchEnv {
+  request: SearchRequest;
+  signal?: AbortSignal;
+  budgetMs?: number;
+  now?: () => number;
+  /** After each page: windows fully searched so far (of all, also those of earlier calls). */
+  onProgress?: (report: { windowsDone: number; windowsTotal: number; found: number }) => void;
+  /** While a request waits (429 / Retry-After, backoff, slow answer). */
+  onWait?: (windowsDone: number, event: WaitEvent) => void;
+}
+
+export type StopReason = "complete" | "max_results" | "time_budget" | "error" | "cancelled";
+
+export interface SearchOutcome {
+  interactions: FoundInteraction[];
+  windows: Window[];
+  /** Windows fully searched, counting those of earlier calls (windows are searched in order). */
+  windowsDone: number;
+  /** Windows completed during this call. */
+  windowsSearched: Window[];
+  stop: StopReason;
+  /** Where to continue; undefined when the search is complete (or was cancelled). */
+  next?: SearchPosition;
+  error?: ToolError;
+  /** HTTP requests made by this call (retries included). */
+  requests: number;
+  /** Interaction records the API sent that could not be read. */
+  unreadable: number;
+  elapsedMs: number;
+}
+
+function keep(i: FoundInteraction, c: SearchCriteria): FoundInteraction | undefined {
+  if (i.start !== undefined) {
+    const start = Date.parse(i.start);
+    // Outside the asked range (e.g. an `end` bound the API treats as inclusive): not asked for.
+    if (!Number.isNaN(start) && (start < c.from || start >= c.to)) return undefined;
+  }
+  if (c.direction && i.direction !== undefined && i.direction.toLowerCase() !== c.direction) return undefined;
+  if (!c.contentTypes) return i;
+  const wanted = new Set(c.contentTypes.map((t) => t.toLowerCase()));
+  const content = i.content.filter((item) => item.type !== undefined && wanted.has(item.type.toLowerCase()));
+  return content.length > 0 ? { ...i, content } : undefined;
+}
+
+export async function runSearch(
+  criteria: SearchCriteria,
+  maxResults: number,
+  from: SearchPosition | undefined,
+  env: SearchEnv,
+): Promise<SearchOutcome> {
+  const now = env.now ?? Date.now;
+  const started = now();
+  const budgetMs = env.budgetMs ?? DEFAULT_BUDGET_MS;
+  const windows = splitWindows(criteria.from, criteria.to);
+  const sides = sidesOf(criteria);
+  let window = from?.window ?? 0;
+  let side = from?.side ?? 0;
+  let token = from?.token ?? null;
+  const pending = [...(from?.pending ?? [])];
+  const seen = new Set(from?.seen ?? []);
+  const found: FoundInteraction[] = [];
+  const windowsSearched: Window[] = [];
+  let requests = 0;
+  let unreadable = 0;
+
+  const position = (): SearchPosition => ({ window, side, token, pending: [...pending], seen: [...seen] });
+  const finish = (stop: StopReason, error?: ToolError): SearchOutcome => {
+    const complete = window >= windows.length && pending.length === 0;
+    return {
+      interactions: found,
+      windows,
+      windowsDone: Math.min(window, windows.length),
+      windowsSearched,
+      stop: complete && stop !== "error" && stop !== "cancelled" ? "complete" : stop,
+      ...(complete || stop === "cancelled" ? {} : { next: position() }),
+      ...(error ? { error } : {}),
+      requests,
+      unreadable,
+      elapsedMs: now() - started,
+    };
+  };
+  const take = () => {
+    while (pending.length > 0 && found.length < maxResults) {
+      const next = pending.shift();
+      if (next) found.push(next);
+    }
+  };
+
+  take();
+  for (;;) {
+    if (found.length >= maxResults || window >= windows.length) return finish(found.length >= maxResults ? "max_results" : "complete");
+    if (env.signal?.aborted) return finish("cancelled");
+    const spent = now() - started;
+    if (spent >= budgetMs) return finish("time_budget");
+    const w = windows[window] as Window;
+    const query: SearchQuery = {
+      start: new Date(w.start).toISOString(),
+      end: new Date(w.end).toISOString(),
+      ...sides[side],
+      limit: PAGE_LIMIT,
+      ...(token ? { continuationToken: token } : {}),
+    };
+    const done = window;
+    const result = await env.request(query, {
+      // No address in the subject: it appears in debug logs.
+      subject: `search window ${window + 1} of ${windows.length}`,
+      signal: env.signal,
+      deadlineMs: Math.max(budgetMs - spent, MIN_REQUEST_MS),
+      onWait: env.onWait ? (event) => env.onWait?.(done, event) : undefined,
+    });
+    requests += result.attempts;
+    if (!result.ok) {
+      if (env.signal?.aborted || result.error.code === "cancelled") return finish("cancelled");
+      // Retries that ran into the end of the budget: stop as planned, the cursor repeats this page.
+      if (now() - started >= budgetMs && (result.error.code === "rate_limited" || result.error.code === "timeout"))
+        return finish("time_budget");
+      return finish("error", result.error);
+    }
+    const page = parseSearchPage(result.response.body);
+    if (!page)
+      return finish("error", {
+        code: "upstream_error",
+        httpStatus: result.response.status,
+        message: "The API answered the search, but not with a page of interactions this server understands. Try again later.",
+      });
+    unreadable += page.unreadable;
+    for (const raw of page.items) {
+      const id = raw.guid.toLowerCase();
+      if (seen.has(id)) continue;
+      const kept = keep(raw, criteria);
+      if (!kept) continue;
+      seen.add(id);
+      pending.push(kept);
+    }
+    take();
+    token = page.next;
+    if (token === null) {
+      side++;
+      if (side >= sides.length) {
+        side = 0;
+        windowsSearched.push(w);
+        window++;
+      }
+    }
+    env.onProgress?.({ windowsDone: window, windowsTotal: windows.length, found: found.length });
+  }
+}
