@@ -37,6 +37,8 @@ export interface SearchEnv {
   signal?: AbortSignal;
   budgetMs?: number;
   now?: () => number;
+  /** Page size to ask for (default and most: PAGE_LIMIT); tests use small pages. */
+  pageLimit?: number;
   /** After each page: windows fully searched so far (of all, also those of earlier calls). */
   onProgress?: (report: { windowsDone: number; windowsTotal: number; found: number }) => void;
   /** While a request waits (429 / Retry-After, backoff, slow answer). */
@@ -131,7 +133,7 @@ export async function runSearch(
       start: new Date(w.start).toISOString(),
       end: new Date(w.end).toISOString(),
       ...sides[side],
-      limit: PAGE_LIMIT,
+      limit: Math.min(env.pageLimit ?? PAGE_LIMIT, PAGE_LIMIT),
       ...(token ? { continuationToken: token } : {}),
     };
     const done = window;
