@@ -17,6 +17,63 @@ export const PAGE_LIMIT = 1000;
 export const DEFAULT_BUDGET_MS = 60_000;
 /** A request gets at least this long, even when the budget is nearly spent. */
 const MIN_REQUEST_MS = 1_000;
+/** Added to each pacing wait, so that a request never arrives a hair before the API's window moves on. */
+const PACE_MARGIN_MS = 5;
+
+/**
+ * After a 429 that asked to wait (Retry-After > 0), the search goes no faster than the number of
+ * its requests the API had accepted in the second before: at most that many in any one second.
+ * The rate limit is shared by every VCC API of the account, so it is better not to meet it again
+ * and again; the waits this saves are the ones a 429 would have cost.
+ */
+class Pacer {
+  readonly #now: () => number;
+  /** When each request of this search was sent, oldest first (the last second or so is kept). */
+  #sent: number[] = [];
+  #perSecond: number | undefined;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  get perSecond(): number | undefined {
+    return this.#perSecond;
+  }
+
+  /** A request goes out now, or (a retry) at `at`. */
+  sent(at?: number): void {
+    const now = this.#now();
+    this.#sent.push(at ?? now);
+    while (this.#sent.length > 0 && (this.#sent[0] ?? now) <= now - 2_000) this.#sent.shift();
+  }
+
+  /** A 429 that asked to wait: the requests of the last second but this one were what the API allowed. */
+  limited(): void {
+    const now = this.#now();
+    const accepted = this.#sent.filter((t) => t > now - 1_000).length - 1;
+    if (accepted >= 1) this.#perSecond = Math.min(this.#perSecond ?? accepted, accepted);
+  }
+
+  /** How long to wait before the next request (0: go now). */
+  waitMs(): number {
+    if (this.#perSecond === undefined || this.#sent.length < this.#perSecond) return 0;
+    const oldest = this.#sent[this.#sent.length - this.#perSecond] ?? 0;
+    return Math.max(0, oldest + 1_000 + PACE_MARGIN_MS - this.#now());
+  }
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 export type SearchSide = Omit<SearchQuery, "start" | "end" | "limit" | "continuationToken">;
 
@@ -98,6 +155,7 @@ export async function runSearch(
   const windowsSearched: Window[] = [];
   let requests = 0;
   let unreadable = 0;
+  const pacer = new Pacer(Date.now);
 
   const position = (): SearchPosition => ({ window, side, token, pending: [...pending], seen: [...seen] });
   const finish = (stop: StopReason, error?: ToolError): SearchOutcome => {
@@ -126,6 +184,11 @@ export async function runSearch(
   for (;;) {
     if (found.length >= maxResults || window >= windows.length) return finish(found.length >= maxResults ? "max_results" : "complete");
     if (env.signal?.aborted) return finish("cancelled");
+    const paceMs = pacer.waitMs();
+    if (paceMs > 0 && now() - started + paceMs < budgetMs) {
+      await pause(paceMs, env.signal);
+      if (env.signal?.aborted) return finish("cancelled");
+    }
     const spent = now() - started;
     if (spent >= budgetMs) return finish("time_budget");
     const w = windows[window] as Window;
@@ -137,12 +200,20 @@ export async function runSearch(
       ...(token ? { continuationToken: token } : {}),
     };
     const done = window;
+    pacer.sent();
     const result = await env.request(query, {
       // No address in the subject: it appears in debug logs.
       subject: `search window ${window + 1} of ${windows.length}`,
       signal: env.signal,
       deadlineMs: Math.max(budgetMs - spent, MIN_REQUEST_MS),
-      onWait: env.onWait ? (event) => env.onWait?.(done, event) : undefined,
+      onWait: (event) => {
+        if (event.kind === "retry") {
+          if (event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0) pacer.limited();
+          // The retry after the wait is a request of its own.
+          pacer.sent(Date.now() + event.delayMs);
+        }
+        env.onWait?.(done, event);
+      },
     });
     requests += result.attempts;
     if (!result.ok) {

@@ -210,6 +210,17 @@ describe("paging, filters and stop rules", () => {
     expect(searches().filter((e) => e.status === 429)).toHaveLength(2);
   });
 
+  it("after a 429 that asks to wait, the search paces itself to the rate the API allowed: one 429, not one a second", async () => {
+    sim.setRateLimit(3);
+    // 4 windows × 2 sides = 8 requests at 3 a second: 3, a 429 and a 1 s wait, 3, then 2 more a second later.
+    const c = criteria({ from: "2026-06-01", to: "2026-06-28T12:00:00Z", party: [SEARCH_SAMPLE.callerA] });
+    const out = await runSearch(c, 500, undefined, env());
+    expect(out.stop).toBe("complete");
+    expect(out.windows).toHaveLength(4);
+    expect(searches().filter((e) => e.status === 429)).toHaveLength(1);
+    expect(out.requests).toBe(9);
+  });
+
   it("an error that outlasts the retries: stops with the error and a position at the failed page", async () => {
     const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
     sim.injectFaults("list-interactions", { status: 503 }, { status: 503 }, { status: 503 });
