@@ -28,36 +28,34 @@ const PACE_MARGIN_MS = 5;
  */
 class Pacer {
   readonly #now: () => number;
-  /** When each request of this search was sent, oldest first (the last second or so is kept). */
-  #sent: number[] = [];
+  /**
+   * When the answer to each request of this search arrived, oldest first (the last two seconds).
+   * An answer comes after the request reached the API, so pacing on these never runs early.
+   */
+  #answered: number[] = [];
   #perSecond: number | undefined;
 
   constructor(now: () => number) {
     this.#now = now;
   }
 
-  get perSecond(): number | undefined {
-    return this.#perSecond;
-  }
-
-  /** A request goes out now, or (a retry) at `at`. */
-  sent(at?: number): void {
+  answered(): void {
     const now = this.#now();
-    this.#sent.push(at ?? now);
-    while (this.#sent.length > 0 && (this.#sent[0] ?? now) <= now - 2_000) this.#sent.shift();
+    this.#answered.push(now);
+    while (this.#answered.length > 0 && (this.#answered[0] ?? now) <= now - 2_000) this.#answered.shift();
   }
 
-  /** A 429 that asked to wait: the requests of the last second but this one were what the API allowed. */
+  /** A 429 that asked to wait: the requests answered in the second before were what the API allowed. */
   limited(): void {
     const now = this.#now();
-    const accepted = this.#sent.filter((t) => t > now - 1_000).length - 1;
+    const accepted = this.#answered.filter((t) => t > now - 1_000).length;
     if (accepted >= 1) this.#perSecond = Math.min(this.#perSecond ?? accepted, accepted);
   }
 
   /** How long to wait before the next request (0: go now). */
   waitMs(): number {
-    if (this.#perSecond === undefined || this.#sent.length < this.#perSecond) return 0;
-    const oldest = this.#sent[this.#sent.length - this.#perSecond] ?? 0;
+    if (this.#perSecond === undefined || this.#answered.length < this.#perSecond) return 0;
+    const oldest = this.#answered[this.#answered.length - this.#perSecond] ?? 0;
     return Math.max(0, oldest + 1_000 + PACE_MARGIN_MS - this.#now());
   }
 }
@@ -200,7 +198,6 @@ export async function runSearch(
       ...(token ? { continuationToken: token } : {}),
     };
     const done = window;
-    pacer.sent();
     const result = await env.request(query, {
       // No address in the subject: it appears in debug logs.
       subject: `search window ${window + 1} of ${windows.length}`,
@@ -209,13 +206,12 @@ export async function runSearch(
       onWait: (event) => {
         if (event.kind === "retry") {
           if (event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0) pacer.limited();
-          // The retry after the wait is a request of its own.
-          pacer.sent(Date.now() + event.delayMs);
         }
         env.onWait?.(done, event);
       },
     });
     requests += result.attempts;
+    pacer.answered();
     if (!result.ok) {
       if (env.signal?.aborted || result.error.code === "cancelled") return finish("cancelled");
       // Retries that ran into the end of the budget: stop as planned, the cursor repeats this page.
