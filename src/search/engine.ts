@@ -120,6 +120,13 @@ export interface SearchOutcome {
   elapsedMs: number;
 }
 
+function byStart(a: FoundInteraction, b: FoundInteraction): number {
+  const x = a.start ? Date.parse(a.start) : Number.NaN;
+  const y = b.start ? Date.parse(b.start) : Number.NaN;
+  if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
+  return x - y;
+}
+
 function keep(i: FoundInteraction, c: SearchCriteria): FoundInteraction | undefined {
   if (i.start !== undefined) {
     const start = Date.parse(i.start);
@@ -159,7 +166,8 @@ export async function runSearch(
   const finish = (stop: StopReason, error?: ToolError): SearchOutcome => {
     const complete = window >= windows.length && pending.length === 0;
     return {
-      interactions: found,
+      // Oldest first within this call (the sides of a window are searched one after the other).
+      interactions: found.sort(byStart),
       windows,
       windowsDone: Math.min(window, windows.length),
       windowsSearched,

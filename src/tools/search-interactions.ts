@@ -201,7 +201,7 @@ function lineOf(i: FoundInteraction): string {
 
 function summaryText(output: Output, criteria: SearchCriteria): string {
   const t = output.totals;
-  const period = `${formatDate(iso(criteria.from))} to ${formatDate(iso(criteria.to))}`;
+  const period = `from ${formatDate(iso(criteria.from))} up to ${formatDate(iso(criteria.to))}`;
   const size = `${formatBytes(t.bytes)}${t.itemsWithoutSize > 0 ? ` plus ${t.itemsWithoutSize} item(s) of unknown size` : ""}`;
   const head =
     t.interactions === 0
