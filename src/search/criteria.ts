@@ -37,8 +37,7 @@ export interface SearchCriteria {
   contentTypes?: string[];
 }
 
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
 
 /** An instant from an ISO 8601 date or date-time; a date alone is that day's 00:00 UTC. */
 export function parseInstant(text: string): { ms: number; dateOnly: boolean } | undefined {
@@ -86,10 +85,12 @@ function address(value: string | undefined, name: string): { ok: true; value?: s
 }
 
 /** Checks and normalises a search; `now` is the current time in ms. */
-export function normaliseCriteria(input: SearchInput, now: number): { ok: true; criteria: SearchCriteria } | { ok: false; error: ToolError } {
+export function normaliseCriteria(
+  input: SearchInput,
+  now: number,
+): { ok: true; criteria: SearchCriteria } | { ok: false; error: ToolError } {
   const from = parseInstant(input.from);
-  if (!from)
-    return invalid(`from '${input.from}' is not an ISO 8601 date or date-time (e.g. 2025-01-31 or 2025-01-31T09:00:00+01:00).`);
+  if (!from) return invalid(`from '${input.from}' is not an ISO 8601 date or date-time (e.g. 2025-01-31 or 2025-01-31T09:00:00+01:00).`);
   const to = parseInstant(input.to);
   if (!to) return invalid(`to '${input.to}' is not an ISO 8601 date or date-time (e.g. 2025-06-30 or 2025-06-30T18:00:00Z).`);
   // A date alone as `to` means that whole day: the search runs up to the next midnight (UTC).

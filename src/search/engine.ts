@@ -81,7 +81,11 @@ export function sidesOf(c: SearchCriteria): SearchSide[] {
     ...(c.handlingAgentId ? { handlingAgentId: c.handlingAgentId } : {}),
     ...(c.direction ? { direction: c.direction } : {}),
   };
-  if (c.party) return c.party.flatMap((address) => [{ connectFrom: address, ...common }, { connectTo: address, ...common }]);
+  if (c.party)
+    return c.party.flatMap((address) => [
+      { connectFrom: address, ...common },
+      { connectTo: address, ...common },
+    ]);
   return [{ ...(c.connectFrom ? { connectFrom: c.connectFrom } : {}), ...(c.connectTo ? { connectTo: c.connectTo } : {}), ...common }];
 }
 

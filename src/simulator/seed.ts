@@ -262,7 +262,10 @@ export function searchSampleInteractions(): SimInteraction[] {
     const time = () => dayStart + (8 * 3600 + Math.floor(next() * 10 * 3600)) * 1000;
     const calls = 2 + Math.floor(next() * 3);
     for (let n = 0; n < calls; n++) {
-      const other = next() < 0.5 ? `+44207946${String(Math.floor(next() * 1000)).padStart(4, "0")}` : `+12025550${String(Math.floor(next() * 200)).padStart(3, "0")}`;
+      const other =
+        next() < 0.5
+          ? `+44207946${String(Math.floor(next() * 1000)).padStart(4, "0")}`
+          : `+12025550${String(Math.floor(next() * 200)).padStart(3, "0")}`;
       if (next() < 0.7) call(time(), other, SEARCH_SAMPLE.centre, "Inbound", pick(agents));
       else call(time(), SEARCH_SAMPLE.centre, other, "Outbound", pick(agents));
     }

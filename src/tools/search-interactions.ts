@@ -58,7 +58,9 @@ const inputSchema = z
     connectFrom: address("connectFrom")
       .optional()
       .describe("Only the party that started the interaction (starts-with match). Not together with party."),
-    connectTo: address("connectTo").optional().describe("Only the party that received the interaction (starts-with match). Not together with party."),
+    connectTo: address("connectTo")
+      .optional()
+      .describe("Only the party that received the interaction (starts-with match). Not together with party."),
     handlingAgentId: address("handlingAgentId").optional().describe("An agent's id (e.g. 67833): interactions this agent handled."),
     direction: z.enum(["inbound", "outbound"]).optional(),
     contentTypes: z
@@ -194,7 +196,10 @@ function describeTypes(byType: Record<string, number>): string {
 function lineOf(i: FoundInteraction): string {
   const who = [i.connectFrom ?? "?", i.connectTo ?? "?"].join(" → ");
   const items = i.content
-    .map((c) => `${c.contentKey} (${[c.type ? humanType(c.type) : "unknown type", c.contentLength !== undefined ? formatBytes(c.contentLength) : "size unknown"].join(", ")})`)
+    .map(
+      (c) =>
+        `${c.contentKey} (${[c.type ? humanType(c.type) : "unknown type", c.contentLength !== undefined ? formatBytes(c.contentLength) : "size unknown"].join(", ")})`,
+    )
     .join("; ");
   return `- ${formatDate(i.start)} ${i.direction ?? "direction unknown"} ${who}, guid ${i.guid}: ${items}`;
 }
@@ -218,7 +223,9 @@ function summaryText(output: Output, criteria: SearchCriteria): string {
   else if (output.cursor)
     next = `Not complete (${output.stoppedBecause === "time_budget" ? "this call's time budget was spent" : output.stoppedBecause === "max_results" ? "maxResults reached" : "stopped by an error"}): call search_interactions again with the same criteria and cursor "${output.cursor}" (expires ${output.cursorExpiresAt}).`;
   else next = "Not complete.";
-  const unreadable = output.unreadable ? `The API sent ${output.unreadable} record(s) this server could not read; they are not listed.` : "";
+  const unreadable = output.unreadable
+    ? `The API sent ${output.unreadable} record(s) this server could not read; they are not listed.`
+    : "";
   return [head, ...lines, windows, unreadable, next].filter(Boolean).join("\n");
 }
 
@@ -284,9 +291,18 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
       };
       const fail = async (error: ToolError, criteria?: SearchCriteria, partial?: Output): Promise<CallToolResult> => {
         const output: Output = { ...(partial ?? emptyOutput()), error, complete: false };
-        const auditError = await audit(searchRecord(criteria, output, continued, now() - started, error.code === "invalid_input" ? "refused" : error.code === "cancelled" ? "cancelled" : "error"));
+        const auditError = await audit(
+          searchRecord(
+            criteria,
+            output,
+            continued,
+            now() - started,
+            error.code === "invalid_input" ? "refused" : error.code === "cancelled" ? "cancelled" : "error",
+          ),
+        );
         if (auditError) return toolResult({ ...emptyOutput(), error: auditError }, errorText(auditError), { isError: true, sandbox });
-        const found = criteria && partial && partial.totals.interactions > 0 ? `\nBefore it stopped:\n${summaryText(output, criteria)}` : "";
+        const found =
+          criteria && partial && partial.totals.interactions > 0 ? `\nBefore it stopped:\n${summaryText(output, criteria)}` : "";
         return toolResult(output, `${errorText(error)}${found}`, { isError: true, sandbox });
       };
 
@@ -347,7 +363,11 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
         ...(outcome.unreadable > 0 ? { unreadable: outcome.unreadable } : {}),
       };
       if (outcome.stop === "cancelled")
-        return fail({ code: "cancelled", message: "The search was cancelled; what was found so far is included, without a cursor." }, criteria, output);
+        return fail(
+          { code: "cancelled", message: "The search was cancelled; what was found so far is included, without a cursor." },
+          criteria,
+          output,
+        );
       if (outcome.next) {
         const issued = cursors.issue(owner, key, outcome.next);
         output.cursor = issued.cursor;

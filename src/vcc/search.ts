@@ -1,7 +1,7 @@
 // A page of GET /interactions (v3), read leniently. Unlike the single-interaction view, nothing is
 // filled in: a size, type or date the API did not give stays absent.
 import { z } from "zod";
-import { contentItemSchema, interactionSchema } from "./interaction.js";
+import { type contentItemSchema, interactionSchema } from "./interaction.js";
 
 const foundSchema = interactionSchema.extend({
   handlingAgents: z.array(z.looseObject({ id: z.union([z.string(), z.number()]) })).nullish(),
@@ -43,7 +43,9 @@ function item(c: z.infer<typeof contentItemSchema>): FoundItem {
     contentKey: c.contentKey,
     ...(c.type ? { type: c.type } : {}),
     ...(c.contentType ? { contentType: c.contentType } : {}),
-    ...(c.contentLength !== undefined && Number.isFinite(c.contentLength) && c.contentLength >= 0 ? { contentLength: c.contentLength } : {}),
+    ...(c.contentLength !== undefined && Number.isFinite(c.contentLength) && c.contentLength >= 0
+      ? { contentLength: c.contentLength }
+      : {}),
     ...(c.lastModified ? { lastModified: c.lastModified } : {}),
   };
 }

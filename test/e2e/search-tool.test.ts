@@ -76,7 +76,7 @@ describe("search_interactions", () => {
     const client = await processOf().session();
     const tool = (await client.listTools()).tools.find((t) => t.name === SEARCH_TOOL_NAME);
     expect(tool?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true });
-    const error = (tool?.outputSchema?.properties as Loose).error;
+    const error = ((tool?.outputSchema?.properties ?? {}) as Loose).error;
     expect(error.properties.code.enum).toContain("invalid_input");
     expect(tool?.description).toMatch(/01632960101/);
   });
@@ -225,7 +225,9 @@ describe("search_interactions", () => {
       { ...YEAR, party: ["x".repeat(51)] },
       { ...CALLER_A, maxResults: 501 },
     ]) {
-      const result = await call(client, args).catch((error: Error) => ({ isError: true, content: [{ type: "text", text: error.message }] }) as CallToolResult);
+      const result = await call(client, args).catch(
+        (error: Error) => ({ isError: true, content: [{ type: "text", text: error.message }] }) as CallToolResult,
+      );
       expect(result.isError).toBe(true);
     }
     expect(searches()).toHaveLength(0);
@@ -246,7 +248,12 @@ describe("search_interactions", () => {
     h.sim.setStandingFault("list-interactions", { status: 403, body: '{"message":"Forbidden"}' });
     const result = await call(client, CALLER_A);
     expect(result.isError).toBe(true);
-    expect(structured(result)).toMatchObject({ complete: false, stoppedBecause: "error", error: { code: "forbidden" }, cursor: expect.any(String) });
+    expect(structured(result)).toMatchObject({
+      complete: false,
+      stoppedBecause: "error",
+      error: { code: "forbidden" },
+      cursor: expect.any(String),
+    });
   });
 
   it("cancelled: stops searching", async () => {

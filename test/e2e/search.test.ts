@@ -23,7 +23,10 @@ describe("search_interactions (spawned server)", () => {
     expect(s.complete).toBe(true);
     expect(s.interactions.length).toBeGreaterThan(10);
     expect(textOf(result)).toContain(SEARCH_SAMPLE.callerA);
-    const lines = readFileSync(auditLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(auditLog, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       event: "search",

@@ -12,7 +12,10 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
-type Page = { items: { guid: string; start: string; connectFrom: string; connectTo: string; direction: string }[]; meta: { nextContinuationToken: string | null } };
+type Page = {
+  items: { guid: string; start: string; connectFrom: string; connectTo: string; direction: string }[];
+  meta: { nextContinuationToken: string | null };
+};
 const search = async (params: Record<string, string>, token?: string) =>
   send(sim.apiBaseUrl, `/interactions?${new URLSearchParams(params).toString()}`, token ? { token } : {});
 const page = async (params: Record<string, string>) => {
@@ -35,7 +38,7 @@ const WEEK = { start: "2026-06-01T00:00:00Z", end: "2026-06-08T00:00:00Z" };
 
 describe("GET /interactions: the range", () => {
   it("start and end are required", async () => {
-    for (const params of [{ start: WEEK.start }, { end: WEEK.end }, {}]) {
+    for (const params of [{ start: WEEK.start }, { end: WEEK.end }, {}] as Record<string, string>[]) {
       const res = await search(params);
       expect(res.status).toBe(400);
       expect(res.json().message).toMatch(/(start|end) parameter is required/);
@@ -70,7 +73,10 @@ describe("GET /interactions: the range", () => {
     const exclusive = await startSimulator({ searchEndInclusive: false });
     try {
       const first = (await page({ ...WEEK, limit: "1" })).items[0] as Page["items"][number];
-      const res = await send(exclusive.apiBaseUrl, `/interactions?${new URLSearchParams({ start: "2026-05-31T00:00:00Z", end: first.start })}`);
+      const res = await send(
+        exclusive.apiBaseUrl,
+        `/interactions?${new URLSearchParams({ start: "2026-05-31T00:00:00Z", end: first.start })}`,
+      );
       expect(res.json().items.map((i: { guid: string }) => i.guid)).not.toContain(first.guid);
     } finally {
       await exclusive.close();
@@ -93,7 +99,8 @@ describe("GET /interactions: filters", () => {
       for (const i of to) expect(i.connectTo).toBe(SEARCH_SAMPLE.callerA);
       found += from.length + to.length;
       // The national format is a different stored address: no match for the international one.
-      for (const i of await all({ ...w, connectFrom: SEARCH_SAMPLE.callerANational })) expect(i.connectFrom).toBe(SEARCH_SAMPLE.callerANational);
+      for (const i of await all({ ...w, connectFrom: SEARCH_SAMPLE.callerANational }))
+        expect(i.connectFrom).toBe(SEARCH_SAMPLE.callerANational);
     }
     expect(found).toBeGreaterThan(20);
   });

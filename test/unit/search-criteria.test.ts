@@ -85,7 +85,9 @@ describe("who", () => {
     expect(criteriaKey(ok({ to: "2026-02-02" }))).not.toBe(key);
     expect(criteriaKey(ok({ direction: "inbound" }))).not.toBe(key);
     expect(criteriaKey(ok({ contentTypes: ["voicemail"] }))).not.toBe(key);
-    expect(criteriaKey(ok({ contentTypes: ["voicemail", "transcript"] }))).toBe(criteriaKey(ok({ contentTypes: ["transcript", "voicemail"] })));
+    expect(criteriaKey(ok({ contentTypes: ["voicemail", "transcript"] }))).toBe(
+      criteriaKey(ok({ contentTypes: ["transcript", "voicemail"] })),
+    );
   });
 });
 

@@ -93,7 +93,9 @@ describe("party on both sides", () => {
 describe("windows at the edges", () => {
   // A caller A interaction that lies exactly on the boundary between the first and second window.
   const boundaryCase = () => {
-    const target = sim.interactions().find((i) => i.connectFrom === SEARCH_SAMPLE.callerA && i.content.length > 0 && i.start > "2026-06-01");
+    const target = sim
+      .interactions()
+      .find((i) => i.connectFrom === SEARCH_SAMPLE.callerA && i.content.length > 0 && i.start > "2026-06-01");
     if (!target) throw new Error("no sample interaction");
     const from = new Date(Date.parse(target.start) - WINDOW_MS).toISOString();
     const to = new Date(Date.parse(target.start) + 3 * 86_400_000).toISOString();
@@ -125,7 +127,11 @@ describe("windows at the edges", () => {
 
   it("an interaction exactly at `to` is not returned even when the API includes it", async () => {
     const { target } = boundaryCase();
-    const c = criteria({ from: new Date(Date.parse(target.start) - 86_400_000).toISOString(), to: target.start, connectFrom: SEARCH_SAMPLE.callerA });
+    const c = criteria({
+      from: new Date(Date.parse(target.start) - 86_400_000).toISOString(),
+      to: target.start,
+      connectFrom: SEARCH_SAMPLE.callerA,
+    });
     const out = await runSearch(c, 500, undefined, env());
     expect(guids(out)).not.toContain(target.guid);
   });
@@ -182,7 +188,9 @@ describe("paging, filters and stop rules", () => {
     const rest = await runSearch(c, 500, out.next, env());
     expect(rest.stop).toBe("complete");
     const all = [...out.interactions, ...rest.interactions].map((i) => i.guid).sort();
-    expect(all).toEqual(expected(c, (i) => i.connectFrom.startsWith(SEARCH_SAMPLE.callerA) || i.connectTo.startsWith(SEARCH_SAMPLE.callerA)));
+    expect(all).toEqual(
+      expected(c, (i) => i.connectFrom.startsWith(SEARCH_SAMPLE.callerA) || i.connectTo.startsWith(SEARCH_SAMPLE.callerA)),
+    );
   });
 
   it("cancellation stops the search: no further request", async () => {
