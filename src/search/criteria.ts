@@ -13,10 +13,8 @@ const DAY_MS = 24 * 3600_000;
 
 export type Direction = "inbound" | "outbound";
 
-/** The search as given (the tool's input, minus maxResults and cursor). */
-export interface SearchInput {
-  from: string;
-  to: string;
+/** Who and what, the same in the input and in the criteria as carried out. */
+interface Narrowing {
   party?: string[];
   connectFrom?: string;
   connectTo?: string;
@@ -25,16 +23,16 @@ export interface SearchInput {
   contentTypes?: string[];
 }
 
+/** The search as given (the tool's input, minus maxResults and cursor). */
+export interface SearchInput extends Narrowing {
+  from: string;
+  to: string;
+}
+
 /** The search as carried out: instants in ms (UTC), `to` exclusive, addresses trimmed and de-duplicated. */
-export interface SearchCriteria {
+export interface SearchCriteria extends Narrowing {
   from: number;
   to: number;
-  party?: string[];
-  connectFrom?: string;
-  connectTo?: string;
-  handlingAgentId?: string;
-  direction?: Direction;
-  contentTypes?: string[];
 }
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
@@ -43,7 +41,7 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:
 export function parseInstant(text: string): { ms: number; dateOnly: boolean } | undefined {
   const m = DATE_TIME.exec(text.trim());
   if (!m) return undefined;
-  const [year, month, day, hour = "0", minute = "0", second = "0"] = m.slice(1, 7).map((v) => v) as string[];
+  const [year, month, day, hour = "0", minute = "0", second = "0"] = m.slice(1, 7);
   const fraction = m[7] ?? "";
   const y = Number(year);
   const mo = Number(month);
