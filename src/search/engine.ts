@@ -124,6 +124,39 @@ export interface SearchOutcome {
   elapsedMs: number;
 }
 
+/**
+ * The error mapping (src/vcc/errors.ts) speaks of deletions; a search that stopped needs other
+ * advice. The code, status and the API's own message stay; only the words change. A GET changes
+ * nothing, so no outcome is unknown.
+ */
+function searchError(error: ToolError, window: number, windows: number): ToolError {
+  const where = `The search stopped at window ${window + 1} of ${windows}`;
+  const again = "What was found before is included; call again with the same criteria and the cursor to retry from there.";
+  const { outcomeUnknown: _unknown, ...rest } = error;
+  switch (error.code) {
+    case "bad_request":
+      return {
+        ...rest,
+        message: `${where}: the API refused the search as invalid (400). Check the criteria (addresses, agent id, direction).`,
+      };
+    case "not_found":
+      return { ...rest, message: `${where}: the API has no search at this address (404). Check VCC_API_BASE_URL or VCC_REGION.` };
+    case "rate_limited":
+      return { ...rest, message: `${where}: the API kept answering 429 (rate limit) after the retries. ${again}` };
+    case "upstream_error":
+    case "unexpected_status":
+      return { ...rest, message: `${where}: the API failed${error.httpStatus ? ` with ${error.httpStatus}` : ""}. ${again}` };
+    case "network_error":
+    case "timeout":
+      return {
+        ...rest,
+        message: `${where}: ${error.code === "timeout" ? "the API did not answer in time" : "the API could not be reached"}. ${again}`,
+      };
+    default:
+      return rest;
+  }
+}
+
 function byStart(a: FoundInteraction, b: FoundInteraction): number {
   const x = a.start ? Date.parse(a.start) : Number.NaN;
   const y = b.start ? Date.parse(b.start) : Number.NaN;
@@ -229,7 +262,7 @@ export async function runSearch(
       // Retries that ran into the end of the budget: stop as planned, the cursor repeats this page.
       if (now() - started >= budgetMs && (result.error.code === "rate_limited" || result.error.code === "timeout"))
         return finish("time_budget");
-      return finish("error", result.error);
+      return finish("error", searchError(result.error, window, windows.length));
     }
     const page = parseSearchPage(result.response.body);
     if (!page)

@@ -234,7 +234,12 @@ describe("paging, filters and stop rules", () => {
     sim.injectFaults("list-interactions", { status: 503 }, { status: 503 }, { status: 503 });
     const out = await runSearch(c, 500, undefined, env());
     expect(out.stop).toBe("error");
-    expect(out.error?.code).toBe("upstream_error");
+    expect(out.error).toMatchObject({
+      code: "upstream_error",
+      httpStatus: 503,
+      message: expect.stringMatching(/^The search stopped at window 1 of 14: .*cursor/),
+    });
+    expect(out.error?.message).not.toMatch(/deleted/);
     expect(out.next).toMatchObject({ window: 0, side: 0, token: null });
     expect(out.requests).toBe(3);
     // The position repeats the failed page: continuing finds everything.
