@@ -95,7 +95,8 @@ export function normaliseCriteria(
   const toMs = to.dateOnly ? to.ms + DAY_MS : to.ms;
   if (toMs <= from.ms) return invalid("to must be after from.");
   if (to.ms > plusTwoYears(from.ms)) return invalid("The range from..to must not exceed two years: split the search.");
-  if (toMs > now + FUTURE_TOLERANCE_MS) return invalid("to must not be more than a day in the future.");
+  // Checked on `to` as given: tomorrow's date (today somewhere east of UTC) is accepted.
+  if (to.ms > now + FUTURE_TOLERANCE_MS) return invalid("to must not be more than a day in the future.");
 
   const sides: Record<string, string> = {};
   for (const [name, value] of [

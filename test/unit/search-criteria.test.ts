@@ -58,6 +58,8 @@ describe("range rules", () => {
     expect(ok({ from: "2026-11-01", to: "2026-12-03T11:00:00Z" }).to).toBe(Date.parse("2026-12-03T11:00:00Z"));
     expect(refused({ from: "2026-11-01", to: "2026-12-03T12:00:00.001Z" })).toMatch(/future/);
     expect(refused({ from: "2026-11-01", to: "2026-12-04" })).toMatch(/future/);
+    // Tomorrow's date is today east of UTC: accepted, and searched to its end.
+    expect(ok({ from: "2026-11-01", to: "2026-12-03" }).to).toBe(Date.parse("2026-12-04T00:00:00Z"));
   });
 });
 
