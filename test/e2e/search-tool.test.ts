@@ -174,6 +174,8 @@ describe("search_interactions", () => {
     expect(structured(other).error).toMatchObject({ code: "invalid_input", message: expect.stringMatching(/other criteria/) });
     const elsewhere = await call(await session(), { ...CALLER_A, maxResults: 5, cursor: first.cursor });
     expect(structured(elsewhere).error).toMatchObject({ code: "invalid_input", message: expect.stringMatching(/another MCP session/) });
+    const unknown = await call(client, { ...CALLER_A, cursor: "sc_not-issued-by-this-server" });
+    expect(structured(unknown).error).toMatchObject({ code: "invalid_input", message: expect.stringMatching(/unknown/) });
     expect(searches().length).toBe(before);
   });
 

@@ -1,7 +1,7 @@
 // The search engine against the simulator over real HTTP, through the one API client.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { normaliseCriteria, type SearchCriteria, type SearchInput } from "../../src/search/criteria.js";
-import { runSearch, type SearchEnv, type SearchOutcome } from "../../src/search/engine.js";
+import { runSearch, type SearchEnv, type SearchOutcome, sidesOf } from "../../src/search/engine.js";
 import { WINDOW_MS } from "../../src/search/windows.js";
 import { SEARCH_SAMPLE, type SimInteraction, type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { staticTokenSource } from "../../src/vcc/auth.js";
@@ -87,6 +87,19 @@ describe("party on both sides", () => {
     const out = await runSearch(c, 500, undefined, env());
     expect(guids(out)).toEqual(expected(c, (i) => i.connectFrom.startsWith("+441632960") || i.connectTo.startsWith("+441632960")));
     expect(new Set(guids(out)).size).toBe(out.interactions.length);
+  });
+});
+
+describe("queries", () => {
+  it("party with an agent and a direction: both sides carry them", () => {
+    expect(sidesOf(criteria({ party: ["+44", "0044"], handlingAgentId: "67833", direction: "inbound" }))).toEqual([
+      { connectFrom: "+44", handlingAgentId: "67833", direction: "inbound" },
+      { connectTo: "+44", handlingAgentId: "67833", direction: "inbound" },
+      { connectFrom: "0044", handlingAgentId: "67833", direction: "inbound" },
+      { connectTo: "0044", handlingAgentId: "67833", direction: "inbound" },
+    ]);
+    expect(sidesOf(criteria({ connectFrom: "+44", connectTo: "+1" }))).toEqual([{ connectFrom: "+44", connectTo: "+1" }]);
+    expect(sidesOf(criteria({ handlingAgentId: "67833" }))).toEqual([{ handlingAgentId: "67833" }]);
   });
 });
 
