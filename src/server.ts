@@ -202,6 +202,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
       return {
         ...(client ? { client: { name: client.name, version: client.version } } : {}),
         ...(sessionId ? { sessionId } : {}),
+        ...(caller ? { requester: caller.identity } : {}),
         dryRun: deps.config.dryRun,
         sandbox: deps.config.sandbox,
       };

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SEED } from "../../src/simulator/seed.js";
+import { SEARCH_SAMPLE, SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { connectHttp, freePort, type HttpConnected, type HttpServer, INITIALIZE, rawRequest, startHttpServer } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
@@ -132,7 +132,9 @@ describe("refusals", () => {
     const provider = reader();
     const c = await session(provider);
     const { tools } = await c.client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(["list_interaction_content"]);
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["list_interaction_content", "search_interactions"]));
+    for (const name of DESTRUCTIVE) expect(names).not.toContain(name);
     const token = provider.tokens()?.access_token ?? "";
     const call = {
       jsonrpc: "2.0",
@@ -203,5 +205,20 @@ describe("refusals", () => {
     expect(response.status).toBe(403);
     expect(response.body).toMatch(/another identity/);
     expect((await c.client.listTools()).tools.length).toBeGreaterThan(1);
+  });
+});
+describe("identity in records", () => {
+  it("audit records of deletions and of searches name the caller", async () => {
+    const c = await session(machine());
+    await c.client.listTools();
+    await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });
+    await c.call("search_interactions", { from: "2026-05-01", to: "2026-07-31", party: [SEARCH_SAMPLE.callerA] });
+    const lines = readFileSync(join(dir, "audit.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const requester = { subject: MACHINE.clientId, issuer: op.issuer };
+    expect(lines.find((l) => l.event === "confirmation_requested")).toMatchObject({ requester });
+    expect(lines.find((l) => l.event === "search")).toMatchObject({ requester });
   });
 });
