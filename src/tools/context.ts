@@ -1,16 +1,11 @@
-// What every tool of one MCP session can use.
-import type { AuditContext, AuditTrail } from "../audit.js";
+// What every tool of one MCP session can use: what the deletion workflow needs, and the API client.
 import type { Config } from "../config.js";
-import type { Confirmer } from "../confirmation/confirmer.js";
+import type { ToolError } from "../core/errors.js";
+import type { DeletionContext } from "../deletion/workflow.js";
 import type { VccClient } from "../vcc/client.js";
-import type { ToolError } from "../vcc/errors.js";
 
-export interface ToolContext {
+export interface ToolContext extends DeletionContext {
   config: Config;
-  confirmer: Confirmer;
-  audit: AuditTrail;
-  /** Who is calling (from initialize) and in which session: for the audit trail. */
-  auditContext(sessionId?: string): AuditContext;
   /** The API client, created on first use, with an access token at hand; an error when credentials are missing or do not work. */
   api(signal?: AbortSignal): Promise<{ ok: true; client: VccClient } | { ok: false; error: ToolError }>;
 }

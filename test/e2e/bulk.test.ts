@@ -1,10 +1,10 @@
-// delete_interaction_contents (issue 10): one confirmation for a set, strictly sequential execution.
+// bulk_delete_interaction_content (issue 10): one confirmation for a set, strictly sequential execution.
 import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { countingApprover, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
-const TOOL = "delete_interaction_contents";
+const TOOL = "bulk_delete_interaction_content";
 const h = useSimulator();
 
 const server = (env: Record<string, string> = {}, elicit?: ElicitHandler) => h.connect({ env, elicit });

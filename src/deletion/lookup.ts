@@ -1,8 +1,8 @@
 // Looks an interaction up before a deletion: to show the person what they would lose, and to refuse
 // at once when the content is not there. Best effort: a failed lookup never blocks a deletion.
-import type { ContentPreview } from "../confirmation/confirmer.js";
+import type { ContentPreview } from "../core/content.js";
+import type { ToolError } from "../core/errors.js";
 import type { VccClient } from "../vcc/client.js";
-import type { ToolError } from "../vcc/errors.js";
 import { type ContentItem, findContentItem, type Interaction, parseInteraction } from "../vcc/interaction.js";
 
 /**
@@ -26,12 +26,13 @@ export type LookupResult =
   /** Could not tell: go on without a preview. */
   | { kind: "unavailable"; reason: string };
 
+/** What the listing says of the item; what it left out stays absent. */
 export function previewOf(item: ContentItem): ContentPreview {
   return {
-    type: item.type,
-    contentType: item.contentType,
-    contentLength: item.contentLength,
-    ...(item.lastModified ? { lastModified: item.lastModified } : {}),
+    ...(item.type !== undefined ? { type: item.type } : {}),
+    ...(item.contentType !== undefined ? { contentType: item.contentType } : {}),
+    ...(item.contentLength !== undefined ? { contentLength: item.contentLength } : {}),
+    ...(item.lastModified !== undefined ? { lastModified: item.lastModified } : {}),
   };
 }
 
