@@ -2,15 +2,27 @@
 // servers pointed at it with the test token, closed after each test — and after each test, a check
 // that the access token appeared in no result and no log line, and that no confirmation token or
 // approval page id (capabilities) was ever logged.
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
+import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
+import { loadConfig } from "../../src/config.js";
+import { ApprovalServer } from "../../src/confirmation/approval-server.js";
+import { createServer, lazyApi } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
-import { type Connected, type ConnectOptions, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
+import { type Connected, type ConnectOptions, connect, connectClient, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
 
 export interface SimulatorFixture {
   /** The simulator of this file (available inside tests and hooks). */
   readonly sim: Simulator;
   /** Spawns the built server with VCC_ACCESS_TOKEN and VCC_API_BASE_URL set for the simulator. */
   connect(options?: ConnectOptions): Promise<Connected>;
+  /**
+   * The same server in this process (fast): createServer with the same environment, linked to an
+   * SDK Client by the SDK's InMemoryTransport, every result checked against its output schema by
+   * the server and (the tools being listed first) by the client. stderr() is empty: logs go to this
+   * process's stderr. For tool and confirmation logic; spawn (connect) what needs a process.
+   */
+  inProcess(options?: Pick<ConnectOptions, "env" | "elicit" | "elicitUrl">): Promise<Connected>;
   /** The DELETE requests that reached the simulator. */
   deletes(): JournalEntry[];
 }
@@ -47,6 +59,22 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
         ...connectOptions,
         env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env },
       });
+      open.push(c);
+      return c;
+    },
+    async inProcess(connectOptions = {}) {
+      const config = loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env });
+      const server = createServer({
+        config,
+        api: lazyApi(config),
+        audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
+        // Its own approval page server (on a free port, started on first need), like a process of its own.
+        approvals: new ApprovalServer(),
+        checkResults: true,
+      });
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await server.connect(serverSide);
+      const c = await connectClient(clientSide, connectOptions, () => "");
       open.push(c);
       return c;
     },
