@@ -54,7 +54,7 @@ describe("every tool publishes the error codes as an enum", () => {
     const { tools } = await c.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([...TOOLS].sort());
     for (const tool of tools) {
-      const error = (tool.outputSchema?.properties as Record<string, { properties?: { code?: { enum?: string[] } } }>).error;
+      const error = ((tool.outputSchema?.properties ?? {}) as Record<string, { properties?: { code?: { enum?: string[] } } }>).error;
       expect(error?.properties?.code?.enum, tool.name).toEqual(ERROR_CODE_LIST);
     }
   });
