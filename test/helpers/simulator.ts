@@ -9,6 +9,7 @@ import { loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
 import { createServer, lazyApi } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
+import type { ToolDefinition } from "../../src/tools/define.js";
 import { type Connected, type ConnectOptions, connect, connectClient, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
 
 export interface SimulatorFixture {
@@ -22,9 +23,14 @@ export interface SimulatorFixture {
    * the server and (the tools being listed first) by the client. stderr() is empty: logs go to this
    * process's stderr. For tool and confirmation logic; spawn (connect) what needs a process.
    */
-  inProcess(options?: Pick<ConnectOptions, "env" | "elicit" | "elicitUrl">): Promise<Connected>;
+  inProcess(options?: InProcessOptions): Promise<Connected>;
   /** The DELETE requests that reached the simulator. */
   deletes(): JournalEntry[];
+}
+
+export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" | "elicitUrl"> {
+  /** Offer these tools instead of the registry's (e.g. to test the registration itself). */
+  tools?: readonly ToolDefinition[];
 }
 
 export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
@@ -71,6 +77,7 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
         // Its own approval page server (on a free port, started on first need), like a process of its own.
         approvals: new ApprovalServer(),
         checkResults: true,
+        ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
       });
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
       await server.connect(serverSide);
