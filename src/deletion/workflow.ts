@@ -102,7 +102,10 @@ const subjectOf = (ref: ContentRef) => `content '${ref.contentKey}' of interacti
 type AuditFields = Omit<AuditRecord, "tool" | "guid" | "contentKey">;
 
 /** Runs the whole workflow for `request.items` with `client` (an API client with credentials that work). */
-export async function runDeletion(context: DeletionContext, client: VccClient, request: DeletionRequest): Promise<DeletionOutcome> {
+export async function runDeletion(context: DeletionContext, client: VccClient, asked: DeletionRequest): Promise<DeletionOutcome> {
+  // An item named twice (as the API compares them) is one item: it is asked about and deleted once.
+  const identities = new Set<string>();
+  const request = { ...asked, items: asked.items.filter((i) => !identities.has(itemIdentity(i)) && identities.add(itemIdentity(i))) };
   const results = new Map<string, ItemResult>(
     request.items.map((i) => [itemIdentity(i), { guid: i.guid, contentKey: i.contentKey, status: "pending" }]),
   );
