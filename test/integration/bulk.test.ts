@@ -7,7 +7,8 @@ import { useSimulator } from "../helpers/simulator.js";
 const TOOL = "bulk_delete_interaction_content";
 const h = useSimulator();
 
-const server = (env: Record<string, string> = {}, elicit?: ElicitHandler) => h.connect({ env, elicit });
+// Tool logic: in process (fast); the spawned server is covered by the other end-to-end files.
+const server = (env: Record<string, string> = {}, elicit?: ElicitHandler) => h.inProcess({ env, elicit });
 const deletes = () => h.deletes();
 const has = (guid: string, key: string) => h.sim.holds(guid, key);
 
