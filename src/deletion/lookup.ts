@@ -1,5 +1,6 @@
 // Looks an interaction up before a deletion: to show the person what they would lose, and to refuse
-// at once when the content is not there. Best effort: a failed lookup never blocks a deletion.
+// at once when the content is not there. Best effort: a failed lookup does not block a deletion,
+// except a definite 401 (the API refused the credentials), which ends the call before anyone is asked.
 import type { ContentPreview } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
 import type { VccClient } from "../vcc/client.js";
@@ -17,14 +18,18 @@ export type InteractionLookup =
   /** 404: no such interaction, or none of its content is left. */
   | { kind: "gone" }
   /** Could not tell (no read scope, network, API error). */
-  | { kind: "unavailable"; reason: string };
+  | { kind: "unavailable"; reason: string }
+  /** The API refused the credentials (401, after one renewal): the caller refuses the call. */
+  | { kind: "refused"; error: ToolError };
 
 export type LookupResult =
   | { kind: "found"; interaction: Interaction; item: ContentItem; preview: ContentPreview }
   /** Certainly not there: the interaction has no such key, or has no content at all (404). */
   | { kind: "absent"; error: ToolError }
   /** Could not tell: go on without a preview. */
-  | { kind: "unavailable"; reason: string };
+  | { kind: "unavailable"; reason: string }
+  /** The call must end with this error before anyone is asked. */
+  | { kind: "refused"; error: ToolError };
 
 /** What the listing says of the item; what it left out stays absent. */
 export function previewOf(item: ContentItem): ContentPreview {
@@ -45,6 +50,7 @@ export async function lookupInteraction(client: VccClient, guid: string, signal?
   });
   if (!outcome.ok) {
     if (outcome.error.code === "not_found") return { kind: "gone" };
+    if (outcome.error.code === "unauthorized") return { kind: "refused", error: outcome.error };
     return {
       kind: "unavailable",
       reason: outcome.error.code === "forbidden" ? "the credentials cannot read interactions" : outcome.error.message,
@@ -57,7 +63,7 @@ export async function lookupInteraction(client: VccClient, guid: string, signal?
 
 /** What a lookup says about one content key of the interaction. */
 export function lookupItem(lookup: InteractionLookup, guid: string, contentKey: string): LookupResult {
-  if (lookup.kind === "unavailable") return lookup;
+  if (lookup.kind === "unavailable" || lookup.kind === "refused") return lookup;
   if (lookup.kind === "gone")
     return {
       kind: "absent",

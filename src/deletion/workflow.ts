@@ -119,6 +119,9 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
   const plan: PlannedItem[] = [];
   if (request.token === undefined) {
     const prepared = await prepare(context, client, request);
+    // The API refused the credentials (401): nobody is asked, nothing is sent.
+    const unauthorized = prepared.find((p) => p.error?.code === "unauthorized")?.error;
+    if (unauthorized) return { kind: "refused", error: unauthorized, items: notAttempted() };
     const refusedItems = prepared.filter((p) => p.error?.code === "not_allowed");
     if (refusedItems.length > 0) {
       for (const p of prepared) Object.assign(resultOf(p.ref), p.error ? { status: "error", error: p.error } : { status: "not_attempted" });
@@ -291,13 +294,14 @@ async function prepare(context: DeletionContext, client: VccClient, request: Del
       continue;
     }
     const id = item.guid.toLowerCase();
-    let lookup = lookups.get(id);
+    // After a refusal (401), no further lookup: every item gets the same answer.
+    let lookup = [...lookups.values()].find((l) => l.kind === "refused") ?? lookups.get(id);
     if (!lookup) {
       lookup = await lookupInteraction(client, item.guid, request.signal);
       lookups.set(id, lookup);
     }
     const found = lookupItem(lookup, item.guid, item.contentKey);
-    if (found.kind === "absent") {
+    if (found.kind === "absent" || found.kind === "refused") {
       prepared.push({ ref, error: found.error });
       continue;
     }

@@ -117,3 +117,30 @@ describe("what the API leaves out is unknown, never invented", () => {
     expect(page.body).not.toMatch(invented);
   });
 });
+
+describe("a definite 401 on the lookup", () => {
+  it("ends the call with unauthorized before anyone is asked, for one item or many", async () => {
+    const asked: string[] = [];
+    const c = await h.inProcess({
+      elicit: ({ message }) => {
+        asked.push(message);
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    h.sim.setStandingFault("get-interaction", { status: 401 });
+    const one = await c.call(DELETE, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(one)).toMatchObject({ status: "error", error: { code: "unauthorized" } });
+    const many = await c.call(BULK, {
+      items: [
+        { guid: SEED.inboundCall, contentKey: "callRecording" },
+        { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },
+      ],
+    });
+    expect(structured(many)).toMatchObject({ status: "error", error: { code: "unauthorized" } });
+    expect(structured(many).results.map((r: { status: string }) => r.status)).toEqual(["not_attempted", "not_attempted"]);
+    // One lookup per call: after the refusal, no other interaction is looked up.
+    expect(h.sim.requests("GET", "get-interaction")).toHaveLength(2);
+    expect(asked).toHaveLength(0);
+    expect(h.deletes()).toHaveLength(0);
+  });
+});
