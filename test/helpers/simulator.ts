@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
 import { loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
+import { setLogSink } from "../../src/log.js";
 import { createServer, lazyApi } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
@@ -20,8 +21,9 @@ export interface SimulatorFixture {
   /**
    * The same server in this process (fast): createServer with the same environment, linked to an
    * SDK Client by the SDK's InMemoryTransport, every result checked against its output schema by
-   * the server and (the tools being listed first) by the client. stderr() is empty: logs go to this
-   * process's stderr. For tool and confirmation logic; spawn (connect) what needs a process.
+   * the server and (the tools being listed first) by the client. stderr() is what the logger wrote
+   * since (captured in this process, so the leak checks still apply). For tool and confirmation
+   * logic; spawn (connect) what needs a process.
    */
   inProcess(options?: InProcessOptions): Promise<Connected>;
   /** The DELETE requests that reached the simulator. */
@@ -32,6 +34,9 @@ export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" 
   /** Offer these tools instead of the registry's (e.g. to test the registration itself). */
   tools?: readonly ToolDefinition[];
 }
+
+/** Log lines of in-process servers: the logger of this test process writes here once one is used. */
+let logged: string | undefined;
 
 export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
   let sim: Simulator | undefined;
@@ -79,9 +84,16 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
         checkResults: true,
         ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
       });
+      if (logged === undefined) {
+        logged = "";
+        setLogSink((line) => {
+          logged += line;
+        });
+      }
+      const from = logged.length;
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
       await server.connect(serverSide);
-      const c = await connectClient(clientSide, connectOptions, () => "");
+      const c = await connectClient(clientSide, connectOptions, () => (logged ?? "").slice(from));
       open.push(c);
       return c;
     },
