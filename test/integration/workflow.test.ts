@@ -4,7 +4,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { pageRequest } from "../helpers/approval-page.js";
+import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
 import { structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
@@ -142,5 +142,35 @@ describe("a definite 401 on the lookup", () => {
     expect(h.sim.requests("GET", "get-interaction")).toHaveLength(2);
     expect(asked).toHaveLength(0);
     expect(h.deletes()).toHaveLength(0);
+  });
+});
+
+describe("progress", () => {
+  it("the bulk tool reports the approval wait, then each item, always increasing", async () => {
+    let url: string | undefined;
+    let clicked: Promise<unknown> | undefined;
+    const c = await h.inProcess({
+      env: { VCC_CONFIRMATION: "approval" },
+      elicitUrl: (params) => {
+        url = params.url;
+        return { action: "accept" };
+      },
+    });
+    const progress: { progress: number; message?: string }[] = [];
+    const items = [
+      { guid: SEED.inboundCall, contentKey: "callRecording" },
+      { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },
+    ];
+    const result = (await c.client.callTool({ name: BULK, arguments: { items } }, undefined, {
+      onprogress: (p) => {
+        progress.push(p);
+        if (url) clicked ??= decideOnPage(url, "approve");
+      },
+    })) as CallToolResult;
+    await clicked;
+    expect(structured(result)).toMatchObject({ status: "deleted", deleted: 2 });
+    expect(progress[0]?.message).toMatch(/approval page/);
+    expect(progress.map((p) => p.message).filter((m) => m?.startsWith("Deleting"))).toHaveLength(2);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]?.progress).toBeGreaterThan(progress[i - 1]?.progress ?? -1);
   });
 });
