@@ -222,13 +222,17 @@ describe("client credentials", () => {
 });
 
 describe("static access token", () => {
-  it("a 401 explains the two-hour lifetime and recommends client credentials; no retry, no token request", async () => {
-    const c = await server({ env: { VCC_ACCESS_TOKEN: STALE_TOKEN, VCC_CLIENT_ID: "", VCC_CLIENT_SECRET: "" }, elicit: approve });
+  it("a 401 explains the two-hour lifetime and recommends client credentials; no retry, no token request, nobody asked", async () => {
+    const approver = countingApprover();
+    const c = await server({ env: { VCC_ACCESS_TOKEN: STALE_TOKEN, VCC_CLIENT_ID: "", VCC_CLIENT_SECRET: "" }, elicit: approver.handler });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", httpStatus: 401, error: { code: "unauthorized" } });
     expect(structured(result).error.message).toMatch(/two hours/);
     expect(structured(result).error.message).toMatch(/VCC_CLIENT_ID and VCC_CLIENT_SECRET/);
-    expect(deletes()).toHaveLength(1);
+    // The lookup's 401 ends the call: nobody is asked to approve what cannot be carried out.
+    expect(approver.asked).toBe(0);
+    expect(sim.requests("GET").map((r) => r.status)).toEqual([401]);
+    expect(deletes()).toHaveLength(0);
     expect(tokenRequests()).toHaveLength(0);
   });
 
