@@ -13,7 +13,7 @@ import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js
 import { DELETE_SCOPE, MACHINE, type OpenIdProvider, READ_SCOPE, READER, startOpenIdProvider } from "../helpers/openid-provider.js";
 
 const OTHER_RESOURCE = "https://other-service.example.test/mcp";
-const DESTRUCTIVE = ["delete_interaction_content", "delete_interaction_contents"];
+const DESTRUCTIVE = ["delete_interaction_content", "bulk_delete_interaction_content"];
 
 let sim: Simulator;
 let op: OpenIdProvider;
