@@ -19,6 +19,8 @@ export interface AuditRecord {
   outcomeUnknown?: boolean;
   /** A retry found the content gone after an attempt whose answer was lost. */
   verifiedByAbsence?: boolean;
+  /** Team server: the signed-in person who approved on the approval page (the requester is in the context). */
+  approver?: Identity;
 }
 
 /** One search (search_interactions): what was asked, what was found, how long it took. */

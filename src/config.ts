@@ -64,7 +64,7 @@ export interface OAuthConfig {
   /** The scope that, with readScope, lets a caller use the deletion tools. */
   deleteScope: string;
   /** This server as an OpenID Connect client of the issuer, for the sign-in of approvers. */
-  oidc?: { clientId: string; clientSecret?: string };
+  oidc?: { clientId: string; clientSecret?: string; scope: string };
   /** Four eyes: the approver must be another person than the requester, carrying `approverClaim`. */
   separateApprover: boolean;
   /** A claim the approver's ID token must carry, e.g. groups containing vcc-approvers. */
@@ -286,6 +286,10 @@ const envSchema = z.object({
     .regex(SCOPE_TOKEN, { message: "VCC_OAUTH_DELETE_SCOPE must be one OAuth scope (no spaces or quotes)" })
     .default("vcc.delete"),
   VCC_OIDC_CLIENT_ID: z.string().optional(),
+  VCC_OIDC_SCOPE: z
+    .string()
+    .refine((value) => value.split(/\s+/).includes("openid"), { message: "VCC_OIDC_SCOPE must include openid" })
+    .default("openid profile email"),
   // Never echo the value: it is a secret.
   VCC_OIDC_CLIENT_SECRET: z.string().optional(),
   VCC_APPROVAL_SEPARATE_APPROVER: boolean("VCC_APPROVAL_SEPARATE_APPROVER").default(false),
@@ -389,7 +393,13 @@ function oauthConfig(e: z.infer<typeof envSchema>): OAuthConfig {
     );
   if (e.VCC_OAUTH_READ_SCOPE === e.VCC_OAUTH_DELETE_SCOPE)
     throw new ConfigError("VCC_OAUTH_READ_SCOPE and VCC_OAUTH_DELETE_SCOPE must differ");
-  const oidc = e.VCC_OIDC_CLIENT_ID ? { clientId: e.VCC_OIDC_CLIENT_ID, clientSecret: e.VCC_OIDC_CLIENT_SECRET } : undefined;
+  const oidc = e.VCC_OIDC_CLIENT_ID
+    ? {
+        clientId: e.VCC_OIDC_CLIENT_ID,
+        ...(e.VCC_OIDC_CLIENT_SECRET ? { clientSecret: e.VCC_OIDC_CLIENT_SECRET } : {}),
+        scope: e.VCC_OIDC_SCOPE,
+      }
+    : undefined;
   if (!oidc && e.VCC_OIDC_CLIENT_SECRET) throw new ConfigError("VCC_OIDC_CLIENT_SECRET is set but VCC_OIDC_CLIENT_ID is not");
   // On a team server the approver is on another machine: the loopback page cannot serve them.
   if (e.VCC_CONFIRMATION === "approval" && !oidc)

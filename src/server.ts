@@ -215,6 +215,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
     ttlSeconds: deps.config.confirmationTtlSeconds,
     elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
     channel,
+    ...(caller ? { requester: caller.identity } : {}),
     approvals: deps.approvals ?? (deps.config.confirmation === "approval" ? processApprovalServer(deps.config.approvalPort) : undefined),
   });
   confirmers.set(server, confirmer);

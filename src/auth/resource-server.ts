@@ -3,11 +3,11 @@
 // signed for it (signature against the issuer's JWKS, issuer, audience, expiry), naming its scopes.
 // The tokens identify the caller; they are never passed on (the server's own VCC credentials call VCC).
 // Loaded only in this mode: jose and the discovery code stay out of the other paths' start-up.
-import { discoverAuthorizationServerMetadata } from "@modelcontextprotocol/sdk/client/auth.js";
-import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from "jose";
+import { type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from "jose";
 import type { OAuthConfig } from "../config.js";
 import { type Identity, identityFromClaims } from "../core/identity.js";
 import { log } from "../log.js";
+import type { Issuer } from "./issuer.js";
 
 export const METADATA_PATH = "/.well-known/oauth-protected-resource";
 
@@ -28,8 +28,7 @@ export type Verdict =
 export interface ResourceServerOptions {
   /** The MCP endpoint's path (the resource URL is publicUrl + mcpPath). */
   mcpPath: string;
-  /** Instead of the issuer's JWKS (tests). */
-  keys?: JWTVerifyGetKey;
+  issuer: Issuer;
 }
 
 export class ResourceServer {
@@ -37,7 +36,7 @@ export class ResourceServer {
   readonly metadataUrl: string;
   readonly #config: OAuthConfig;
   readonly #audience: string;
-  #keys: Promise<JWTVerifyGetKey> | undefined;
+  readonly #issuer: Issuer;
 
   constructor(config: OAuthConfig, options: ResourceServerOptions) {
     this.#config = config;
@@ -45,7 +44,7 @@ export class ResourceServer {
     // RFC 9728 section 3.1: the well-known segment goes between the host and the resource's path.
     this.metadataUrl = `${config.publicUrl}${METADATA_PATH}${options.mcpPath}`;
     this.#audience = config.audience ?? this.resource;
-    if (options.keys) this.#keys = Promise.resolve(options.keys);
+    this.#issuer = options.issuer;
   }
 
   /** The paths the metadata is served at: the path-suffixed form and the bare one. */
@@ -83,7 +82,7 @@ export class ResourceServer {
     if (!match?.[1]) return this.#refusal(401, "invalid_request", "the Authorization header must be 'Bearer <token>'", this.#scopes());
     let keys: JWTVerifyGetKey;
     try {
-      keys = await this.#jwks();
+      keys = (await this.#issuer.info()).keys;
     } catch (error) {
       log.error(`cannot fetch the authorization server's metadata or keys from ${this.#config.issuer}`, { error });
       return this.#refusal(
@@ -126,22 +125,6 @@ export class ResourceServer {
 
   #scopes(): string[] {
     return [this.#config.readScope, this.#config.deleteScope];
-  }
-
-  /** The issuer's key set, found through its metadata (RFC 8414 or OpenID Connect discovery); fetched again after a failure. */
-  #jwks(): Promise<JWTVerifyGetKey> {
-    this.#keys ??= (async () => {
-      const metadata = await discoverAuthorizationServerMetadata(this.#config.issuer);
-      if (!metadata) throw new Error(`no authorization server metadata at ${this.#config.issuer}`);
-      if (metadata.issuer.replace(/\/+$/, "") !== this.#config.issuer)
-        throw new Error(`the metadata at ${this.#config.issuer} names another issuer (${metadata.issuer})`);
-      if (!metadata.jwks_uri) throw new Error(`the authorization server ${this.#config.issuer} publishes no jwks_uri`);
-      return createRemoteJWKSet(new URL(metadata.jwks_uri));
-    })();
-    this.#keys.catch(() => {
-      this.#keys = undefined;
-    });
-    return this.#keys;
   }
 
   #refusal(status: 401 | 403 | 503, error: string, description: string, scopes: string[]): Verdict & { ok: false } {

@@ -2,11 +2,17 @@
 // It holds no approval state itself: each MCP session's ConfirmationStore attaches as a source, and a
 // page is looked up by its unguessable id. Only a same-origin POST carrying the page's anti-forgery
 // value records a decision; a GET never changes anything.
+//
+// On a team server (VCC_HTTP_AUTH=oauth with VCC_OIDC_CLIENT_ID) the same pages are served by the MCP
+// HTTP server on its public origin instead, and a gate (src/auth/approver-signin.ts) decides who is
+// looking: a page is only shown to a person who signed in, and only one the rules allow may approve.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Identity } from "../core/identity.js";
+import { describeIdentity } from "../core/identity.js";
 import { discardBody, hostRefusal, readBody } from "../http-guards.js";
 import { log } from "../log.js";
-import { messagePage, PAGE_CSP, renderApprovalPage } from "./approval-page.js";
+import { messagePage, PAGE_CSP, type PageViewer, renderApprovalPage } from "./approval-page.js";
 import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -28,14 +34,43 @@ const SECURITY_HEADERS: Record<string, string> = {
   "cross-origin-resource-policy": "same-origin",
 };
 
+/** Team server: who is looking at an approval page, and what they may do there. */
+export interface ApproverGate {
+  /** Answers the gate's own requests under /approve/ (the sign-in's return); false when `path` is not one. */
+  handleOwn(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
+  /** The person signed in on this browser, if any. */
+  approver(req: IncomingMessage): Identity | undefined;
+  /** Sends the browser to sign in, returning to `returnTo` afterwards. */
+  signIn(req: IncomingMessage, res: ServerResponse, returnTo: string): Promise<void>;
+  /** Why `approver` may not make `choice` on this page (undefined: they may). */
+  refusal(view: ApprovalPageView, approver: Identity, choice: ApprovalChoice): string | undefined;
+}
+
+export interface PublicPages {
+  /** The origin the pages are served at (the team server's public URL). */
+  origin: string;
+  gate: ApproverGate;
+}
+
 export class ApprovalServer {
   readonly #sources = new Set<ApprovalPageSource>();
   readonly #port: number;
+  readonly #public: PublicPages | undefined;
   #listening: Promise<{ server: Server; port: number }> | undefined;
 
-  /** `port` 0 picks a free port. */
-  constructor(options: { port?: number } = {}) {
+  /** `port` 0 picks a free port. With `publicPages`, nothing listens here: the MCP HTTP server passes requests to handle(). */
+  constructor(options: { port?: number; publicPages?: PublicPages } = {}) {
     this.#port = options.port ?? 0;
+    this.#public = options.publicPages;
+  }
+
+  /** Team server: answers a request under /approve/ that reached the MCP HTTP server (Host already checked). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.#handle(req, res, 0).catch((error: unknown) => {
+      log.error("approval page: request failed", { error });
+      if (!res.headersSent) send(res, 500, messagePage("Something went wrong", "Nothing was changed. Try again."));
+      else res.destroy();
+    });
   }
 
   /** A session's store offers its pages; call the returned function when the session ends. */
@@ -46,6 +81,7 @@ export class ApprovalServer {
 
   /** The page URL for `pageId`, starting the server if needed. Rejects when it cannot listen. */
   async urlFor(pageId: string): Promise<string> {
+    if (this.#public) return `${this.#public.origin}/approve/${pageId}`;
     const { port } = await this.#start();
     return `http://${LOOPBACK}:${port}/approve/${pageId}`;
   }
@@ -88,12 +124,14 @@ export class ApprovalServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
     // DNS rebinding: a page on another name that resolves to 127.0.0.1 arrives with its own Host.
-    const host = (req.headers.host ?? "").toLowerCase();
-    if (hostRefusal(req, PAGE_HOSTS, port)) {
+    const publicPages = this.#public;
+    const origin = publicPages ? publicPages.origin : `http://${(req.headers.host ?? "").toLowerCase()}`;
+    if (!publicPages && hostRefusal(req, PAGE_HOSTS, port)) {
       log.warn("approval page: refused a request with an unexpected Host or Origin header");
       return send(res, 403, messagePage("Refused", `This page is only served at http://${LOOPBACK}:${port}.`));
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
+    if (publicPages && (await publicPages.gate.handleOwn(req, res, path))) return;
     const match = PAGE_PATH.exec(path);
     if (!match) return send(res, 404, messagePage("Not found", "There is nothing here. Use the approval link your assistant gave you."));
     const pageId = match[1] as string;
@@ -115,9 +153,21 @@ export class ApprovalServer {
         ),
       );
     }
-    if (method !== "POST") return send(res, found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path));
+    // Team server: the page shows who asked and what is to be deleted, so only to a person who signed in.
+    const approver = publicPages?.gate.approver(req);
+    if (publicPages && !approver) {
+      if (method === "POST") {
+        await discardBody(req);
+        return send(res, 403, messagePage("Sign in first", "Nothing was changed. Open the approval link again and sign in."));
+      }
+      return publicPages.gate.signIn(req, res, path);
+    }
+    const refusal = approver && publicPages?.gate.refusal(found.view, approver, "approve");
+    const viewer: PageViewer | undefined = approver ? (refusal ? { approver, refusal } : { approver }) : undefined;
+    if (method !== "POST")
+      return send(res, found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), viewer));
 
-    const crossSite = crossOriginReason(req, `http://${host}`);
+    const crossSite = crossOriginReason(req, origin);
     if (crossSite) {
       await discardBody(req);
       log.warn(`approval page: refused a POST (${crossSite})`);
@@ -134,9 +184,16 @@ export class ApprovalServer {
       return send(res, 400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
     }
 
-    const outcome = found.source.decide(pageId, formKey, decision as ApprovalChoice);
+    const refused = approver && publicPages?.gate.refusal(found.view, approver, decision);
+    if (approver && refused) {
+      log.warn(`approval page: refused a decision by ${describeIdentity(approver)}: ${refused}`);
+      return send(res, 403, messagePage("Not allowed", `Nothing was changed: ${refused}`));
+    }
+    const outcome = found.source.decide(pageId, formKey, decision, approver);
     if (outcome.ok) {
-      log.info(`approval page: the person ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`);
+      log.info(
+        `approval page: ${approver ? describeIdentity(approver) : "the person"} ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`,
+      );
       // Post/Redirect/Get: reloading the result page never re-sends the form.
       return send(res, 303, "", { location: path });
     }
@@ -182,7 +239,8 @@ function describe(view: ApprovalPageView): string {
   return view.items.map((item) => `content '${item.contentKey}' of interaction ${item.guid}`).join(", ");
 }
 
-function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+/** A page (or an empty redirect) with the pages' security headers. */
+export function send(res: ServerResponse, status: number, html: string, headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     ...(html ? { "content-type": "text/html; charset=utf-8" } : {}),

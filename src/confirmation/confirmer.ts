@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { ConfirmationMode } from "../config.js";
 import type { ConfirmationItem } from "../core/content.js";
+import type { Identity } from "../core/identity.js";
 
 export type { ConfirmationItem, ContentPreview } from "../core/content.js";
 
@@ -30,7 +31,8 @@ export interface ConfirmationRequest {
 
 export type Decision =
   | { kind: "approved"; method: "elicitation" }
-  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown }
+  /** `approver`: team server, the signed-in person who approved on the approval page. */
+  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown; approver?: Identity }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
   /** The person chose Cancel on the approval page. */
   | { kind: "declined"; method: "approval"; action: "reject" }
@@ -78,6 +80,18 @@ export interface ConfirmerOptions {
   /** Required for mode approval. */
   approvals?: ApprovalPages;
   now?: () => number;
+  /** Team server: who asks in this session (their approval pages say so). */
+  requester?: Identity;
+}
+
+/**
+ * Where the person opens an approval link: the loopback page on this computer; a team server's page
+ * anywhere, after signing in (and, with the four-eyes rule, by another person).
+ */
+export function whereToOpen(url: string | undefined): string {
+  const host = url && URL.canParse(url) ? new URL(url).hostname : "127.0.0.1";
+  if (host === "127.0.0.1" || host === "localhost" || host === "[::1]") return "in a browser on this computer";
+  return "in a browser, where they sign in (if this server requires a second person to approve, they send the link to an approver)";
 }
 
 /** How often a call waiting for the approval page tells the client it is still alive. */
@@ -118,7 +132,7 @@ export class Confirmer {
     if (options.mode === "approval" && !options.approvals) throw new Error("confirmation mode approval needs the approval page server");
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now);
+    this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now, options.requester);
     this.#detach = options.mode === "approval" && options.approvals ? options.approvals.attach(this.store) : () => {};
   }
 
@@ -320,7 +334,14 @@ export class Confirmer {
     const result = this.store.claim(token, binding);
     // In mode approval every token is an approval-page token: a successful claim means the person approved there.
     const method = this.#options.mode === "approval" ? "approval" : "token";
-    if (result.ok) return { kind: "approved", method, claim: result.claim, payload: result.payload };
+    if (result.ok)
+      return {
+        kind: "approved",
+        method,
+        claim: result.claim,
+        payload: result.payload,
+        ...(result.approver ? { approver: result.approver } : {}),
+      };
     if (result.reason === "rejected") return { kind: "declined", method: "approval", action: "reject" };
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
@@ -329,7 +350,7 @@ export class Confirmer {
         ...(approvalUrl ? { approvalUrl } : {}),
         error: {
           code: "approval_pending",
-          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} in a browser on this computer and choose Delete permanently or Cancel there; call again with the same confirmationToken only after they say they decided.`,
+          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} ${whereToOpen(approvalUrl)} and choose Delete permanently or Cancel there; call again with the same confirmationToken only after they say they decided.`,
         },
       };
     }

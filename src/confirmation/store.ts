@@ -7,6 +7,7 @@
 // page id, and only an approved token can be claimed. The model sees the token and the page URL, but
 // never the page's anti-forgery value, and a page view (GET) never changes anything.
 import { randomBytes } from "node:crypto";
+import type { Identity } from "../core/identity.js";
 import { sameSecret } from "../http-guards.js";
 import type { ConfirmationItem } from "./confirmer.js";
 
@@ -28,6 +29,8 @@ interface Approval {
   formKey: string;
   state: ApprovalState;
   items: readonly ConfirmationItem[];
+  /** Team server: the signed-in person who approved or rejected. */
+  approver?: Identity;
   /** Calls waiting for the person's decision (URL-mode elicitation). */
   waiters: Set<() => void>;
 }
@@ -55,6 +58,10 @@ export interface ApprovalPageView {
   expiresAt: Date;
   /** The anti-forgery value the page's form must send back. */
   formKey: string;
+  /** Team server: who asked for the deletion (the session's identity). */
+  requester?: Identity;
+  /** Team server: who decided, once decided. */
+  approver?: Identity;
 }
 
 export type PageDecision =
@@ -65,13 +72,14 @@ export type PageDecision =
 /** What the process-wide approval page server asks each session's store. */
 export interface ApprovalPageSource {
   page(pageId: string): ApprovalPageView | undefined;
-  decide(pageId: string, formKey: string, choice: ApprovalChoice): PageDecision;
+  decide(pageId: string, formKey: string, choice: ApprovalChoice, approver?: Identity): PageDecision;
 }
 
 export type WaitOutcome = "approved" | "rejected" | "timeout" | "aborted" | "gone";
 
 export type ClaimResult =
-  | { ok: true; claim: Claim; payload?: unknown }
+  /** `approver`: team server, the signed-in person who approved on the page. */
+  | { ok: true; claim: Claim; payload?: unknown; approver?: Identity }
   | { ok: false; reason: Exclude<ClaimFailure, "approval_pending"> }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: Date };
 
@@ -87,10 +95,13 @@ export class ConfirmationStore implements ApprovalPageSource {
   readonly #pages = new Map<string, string>();
   readonly #ttlMs: number;
   readonly #now: () => number;
+  /** Team server: who asks in this session (shown on its approval pages). */
+  readonly requester: Identity | undefined;
 
-  constructor(ttlMs: number, now: () => number = Date.now) {
+  constructor(ttlMs: number, now: () => number = Date.now, requester?: Identity) {
     this.#ttlMs = ttlMs;
     this.#now = now;
+    this.requester = requester;
   }
 
   /**
@@ -127,6 +138,7 @@ export class ConfirmationStore implements ApprovalPageSource {
     return {
       ok: true,
       payload: entry.payload,
+      ...(approval?.approver ? { approver: approval.approver } : {}),
       claim: {
         spend: () => {
           entry.state = "spent";
@@ -185,11 +197,13 @@ export class ConfirmationStore implements ApprovalPageSource {
       state: expired ? "expired" : approval.state,
       expiresAt: new Date(entry.expiresAt),
       formKey: approval.formKey,
+      ...(this.requester ? { requester: this.requester } : {}),
+      ...(approval.approver ? { approver: approval.approver } : {}),
     };
   }
 
   /** The person's click. Single-use: only a pending, unexpired page with its own form key can be decided. */
-  decide(pageId: string, formKey: string, choice: ApprovalChoice): PageDecision {
+  decide(pageId: string, formKey: string, choice: ApprovalChoice, approver?: Identity): PageDecision {
     const found = this.#approvalPage(pageId);
     if (!found) return { ok: false, reason: "unknown" };
     const { entry, approval } = found;
@@ -197,6 +211,7 @@ export class ConfirmationStore implements ApprovalPageSource {
     if (this.#now() >= entry.expiresAt) return { ok: false, reason: "expired" };
     if (approval.state !== "pending") return { ok: false, reason: "decided", state: approval.state };
     approval.state = choice === "approve" ? "approved" : "rejected";
+    if (approver) approval.approver = approver;
     this.#notify(approval);
     return { ok: true, state: approval.state };
   }

@@ -45,16 +45,17 @@ interface Session {
 type JsonBody = { ok: true; value: unknown } | { ok: false; status: number; code: number; message: string };
 
 /** Serves until SIGTERM/SIGINT; a port that cannot be bound is one stderr line and exit code 1. */
-export async function serveHttp(deps: ServerDeps, summary: string): Promise<void> {
-  const { config } = deps;
+export async function serveHttp(given: ServerDeps, summary: string): Promise<void> {
+  const { config } = given;
   const idleMs = config.http.sessionIdleSeconds * 1000;
   const abandonedMs = Math.ceil(idleMs * ABANDONED_AFTER_FRACTION);
   const bearer = config.http.bearer;
   // Loaded only in this mode (jose and the discovery code are not needed otherwise).
-  const resourceServer =
-    config.http.auth === "oauth" && config.http.oauth
-      ? new (await import("../auth/resource-server.js")).ResourceServer(config.http.oauth, { mcpPath: MCP_PATH })
-      : undefined;
+  const team = config.http.oauth ? await (await import("../auth/team.js")).teamServer(config.http.oauth, MCP_PATH) : undefined;
+  const resourceServer = team?.resourceServer;
+  const publicApprovals = team?.approvals;
+  // Team server with sign-in: every session's approval pages are served here, on the public origin.
+  const deps: ServerDeps = publicApprovals ? { ...given, approvals: publicApprovals } : given;
   const sessions = new Map<string, Session>();
   const newSessions = new SessionRate(config.http.sessionsPerMinute);
   let allowedHosts = new Set<string>();
@@ -79,6 +80,7 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
     }
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (resourceServer?.metadataPaths.includes(path)) return serveMetadata(req, res, resourceServer);
+    if (publicApprovals && path.startsWith("/approve/")) return publicApprovals.handle(req, res);
     let caller: Caller | undefined;
     if (resourceServer && path === MCP_PATH) {
       const verdict = await resourceServer.verify(req.headers.authorization);

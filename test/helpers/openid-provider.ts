@@ -56,6 +56,9 @@ export async function startOpenIdProvider(options: ProviderOptions): Promise<Ope
   const provider = new Provider(issuer, {
     jwks: { keys: [jwk as never] },
     clientDefaults: { id_token_signed_response_alg: "ES256" },
+    // ID tokens carry the claims of the scopes granted (groups for the approver rule), as Entra ID,
+    // Okta and Keycloak can be configured to do.
+    conformIdTokenClaims: false,
     clients: [
       {
         client_id: MACHINE.clientId,
@@ -127,10 +130,13 @@ export async function startOpenIdProvider(options: ProviderOptions): Promise<Ope
       const accountId = ctx.oidc.session?.accountId;
       const client = ctx.oidc.client;
       if (!accountId || !client) return undefined;
-      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
-      grant.addOIDCScope("openid profile email groups");
-      const resource = ctx.oidc.params?.resource;
-      for (const r of Array.isArray(resource) ? resource : resource ? [String(resource)] : []) grant.addResourceScope(r, resourceScope);
+      const existing = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(client.clientId);
+      const grant =
+        (existing ? await ctx.oidc.provider.Grant.find(existing) : undefined) ??
+        new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
+      grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(" "));
+      for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {}))
+        if (server.scope) grant.addResourceScope(indicator, server.scope);
       await grant.save();
       return grant;
     },
