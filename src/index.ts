@@ -23,7 +23,7 @@ Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>
   --http         serve MCP Streamable HTTP at http://<host>:<port>/mcp (or VCC_TRANSPORT=http)
   --port <n>     HTTP port, 0 for a free one (VCC_HTTP_PORT, default 3333)
   --host <addr>  address to bind (VCC_HTTP_HOST, default 127.0.0.1); any non-loopback address
-                 requires VCC_HTTP_BEARER
+                 requires VCC_HTTP_BEARER (one private user) or VCC_HTTP_AUTH=oauth (team server)
   --env-file <path>  read settings from this file too (VCC_ENV_FILE); the environment wins
 
 Configuration comes from the environment, or a file named with --env-file or VCC_ENV_FILE.
@@ -36,7 +36,10 @@ VCC_CLIENT_SECRET, VCC_ACCESS_TOKEN); nothing else in it is used. Variables:
   VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
   VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX, and for HTTP: VCC_HTTP_BEARER,
   VCC_HTTP_SESSION_IDLE_SECONDS, VCC_HTTP_MAX_SESSIONS, VCC_HTTP_SESSIONS_PER_MINUTE,
-  VCC_HTTP_ALLOWED_HOSTS. See the README for details.
+  VCC_HTTP_ALLOWED_HOSTS; the team server (docs/team-server.md): VCC_HTTP_AUTH=oauth,
+  VCC_HTTP_PUBLIC_URL, VCC_OAUTH_ISSUER, VCC_OAUTH_AUDIENCE, VCC_OAUTH_READ_SCOPE,
+  VCC_OAUTH_DELETE_SCOPE, VCC_OIDC_CLIENT_ID, VCC_OIDC_CLIENT_SECRET, VCC_OIDC_SCOPE,
+  VCC_APPROVAL_SEPARATE_APPROVER, VCC_APPROVER_CLAIM. See the README for details.
 `;
 
 const NAME = "vcc-interaction-content-mcp";

@@ -153,6 +153,27 @@ describe("refusals", () => {
     expect(sim.requests("DELETE")).toHaveLength(0);
   });
 
+  it("the tools follow the token in hand: the same person's later token with the delete scope shows the deletion tools", async () => {
+    const headers = (id: string) => ({ "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" });
+    const list = { jsonrpc: "2.0", id: 2, method: "tools/list" };
+    const readOnly = await tokenFor(MACHINE, resource, READ_SCOPE);
+    const started = await withToken(readOnly);
+    expect(started.status).toBe(200);
+    const id = String(started.headers["mcp-session-id"]);
+    await withToken(readOnly, { jsonrpc: "2.0", method: "notifications/initialized" }, headers(id));
+    const names = async (token: string) => {
+      const { body } = await withToken(token, list, headers(id));
+      const data = /^data: (.*)$/m.exec(body)?.[1] ?? body;
+      return (JSON.parse(data) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
+    };
+    expect(await names(readOnly)).not.toContain(DESTRUCTIVE[0]);
+    const both = await tokenFor(MACHINE, resource, `${READ_SCOPE} ${DELETE_SCOPE}`);
+    expect(await names(both)).toEqual(expect.arrayContaining(DESTRUCTIVE));
+    expect(await names(readOnly)).not.toContain(DESTRUCTIVE[0]);
+    const ended = await rawRequest(server.url, { method: "DELETE", headers: { authorization: `Bearer ${both}`, ...headers(id) } });
+    expect(ended.status).toBe(200);
+  });
+
   it("a token issued for another resource (audience) is refused", async () => {
     const token = await tokenFor(MACHINE, OTHER_RESOURCE, `${READ_SCOPE} ${DELETE_SCOPE}`);
     const response = await withToken(token);

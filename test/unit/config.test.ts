@@ -115,6 +115,7 @@ describe("HTTP transport configuration", () => {
       maxSessions: 1000,
       sessionsPerMinute: 60,
       allowedHosts: [],
+      auth: "none",
     });
   });
   it("accepts port 0, IPv6 with or without brackets, host names, and a list of extra hosts", () => {
@@ -206,5 +207,48 @@ describe("HTTP session limits", () => {
       sessionsPerMinute: 5,
     });
     expect(() => loadConfig({ VCC_HTTP_MAX_SESSIONS: "0" })).toThrow(/VCC_HTTP_MAX_SESSIONS/);
+  });
+});
+
+describe("team server configuration (VCC_HTTP_AUTH=oauth)", () => {
+  const team = {
+    VCC_TRANSPORT: "http",
+    VCC_HTTP_HOST: "0.0.0.0",
+    VCC_HTTP_AUTH: "oauth",
+    VCC_OAUTH_ISSUER: "https://login.example.com/realms/ops/",
+    VCC_HTTP_PUBLIC_URL: "https://vcc-mcp.example.com/",
+  };
+  it("needs the issuer and the public URL, and then allows binding beyond loopback without a bearer", () => {
+    const c = loadConfig(team);
+    expect(c.http.auth).toBe("oauth");
+    expect(c.http.oauth).toMatchObject({
+      issuer: "https://login.example.com/realms/ops",
+      publicUrl: "https://vcc-mcp.example.com",
+      readScope: "vcc.read",
+      deleteScope: "vcc.delete",
+      separateApprover: false,
+    });
+    expect(() => loadConfig({ ...team, VCC_OAUTH_ISSUER: "" })).toThrow(/VCC_OAUTH_ISSUER/);
+    expect(() => loadConfig({ ...team, VCC_HTTP_PUBLIC_URL: "" })).toThrow(/VCC_HTTP_PUBLIC_URL/);
+  });
+  it("refuses a public URL with a path or in clear text beyond loopback, and a bearer at the same time", () => {
+    expect(() => loadConfig({ ...team, VCC_HTTP_PUBLIC_URL: "https://example.com/vcc" })).toThrow(/origin without a path/);
+    expect(() => loadConfig({ ...team, VCC_HTTP_PUBLIC_URL: "http://vcc-mcp.example.com" })).toThrow(/https/);
+    expect(() => loadConfig({ ...team, VCC_HTTP_BEARER: "b".repeat(32) })).toThrow(/choose one/);
+  });
+  it("approval mode needs the OIDC client; four eyes needs approval mode and the approver claim", () => {
+    expect(() => loadConfig({ ...team, VCC_CONFIRMATION: "approval" })).toThrow(/VCC_OIDC_CLIENT_ID/);
+    const approval = { ...team, VCC_CONFIRMATION: "approval", VCC_OIDC_CLIENT_ID: "vcc-mcp", VCC_OIDC_CLIENT_SECRET: "s3cret" };
+    expect(loadConfig(approval).http.oauth?.oidc).toEqual({ clientId: "vcc-mcp", clientSecret: "s3cret", scope: "openid profile email" });
+    expect(() => loadConfig({ ...approval, VCC_APPROVAL_SEPARATE_APPROVER: "true" })).toThrow(/VCC_APPROVER_CLAIM/);
+    expect(() => loadConfig({ ...approval, VCC_CONFIRMATION: "token", VCC_APPROVAL_SEPARATE_APPROVER: "true" })).toThrow(
+      /needs VCC_CONFIRMATION=approval/,
+    );
+    const fourEyes = loadConfig({ ...approval, VCC_APPROVAL_SEPARATE_APPROVER: "true", VCC_APPROVER_CLAIM: "groups:vcc-approvers" });
+    expect(fourEyes.http.oauth).toMatchObject({ separateApprover: true, approverClaim: { name: "groups", value: "vcc-approvers" } });
+  });
+  it("the static bearer stays the private single-user mode", () => {
+    expect(loadConfig({ VCC_TRANSPORT: "http", VCC_HTTP_BEARER: "b".repeat(32) }).http.auth).toBe("bearer");
+    expect(loadConfig({ VCC_TRANSPORT: "http" }).http.auth).toBe("none");
   });
 });
