@@ -77,26 +77,8 @@ export class ApproverSignIn implements ApproverGate {
     return this.#session(req)?.identity;
   }
 
-  /**
-   * Who may decide. Approving: without the four-eyes rule, the requester themselves, or anyone with the
-   * approver claim when one is configured; with it, only someone else who carries the claim. Cancelling:
-   * the requester (withdrawing their own request) or anyone who may approve.
-   */
   refusal(view: ApprovalPageView, approver: Identity, choice: ApprovalChoice): string | undefined {
-    const claim = this.#config.approverClaim;
-    const claims = this.#claims.get(approver);
-    const hasClaim = claim !== undefined && claims !== undefined && carriesClaim(claims, claim.name, claim.value);
-    const isRequester = view.requester !== undefined && sameIdentity(view.requester, approver);
-    if (choice === "reject" && isRequester) return undefined;
-    if (this.#config.separateApprover) {
-      if (isRequester) return "you asked for this deletion, and this server requires another person to approve it (four-eyes rule).";
-      if (!hasClaim) return `approving needs ${claim?.name ?? "the approver claim"} to include ${claim?.value ?? "the approver value"}.`;
-      return undefined;
-    }
-    if (isRequester || hasClaim) return undefined;
-    return view.requester
-      ? `only the person who asked (${describeIdentity(view.requester)})${claim ? ` or someone whose ${claim.name} include ${claim.value}` : ""} may decide this request.`
-      : "this request names no requester.";
+    return decisionRefusal(this.#config, { requester: view.requester, approver, claims: this.#claims.get(approver) ?? {} }, choice);
   }
 
   async signIn(_req: IncomingMessage, res: ServerResponse, returnTo: string): Promise<void> {
@@ -228,6 +210,32 @@ export class ApproverSignIn implements ApproverGate {
     for (const [state, pending] of this.#pending) if (pending.expiresAt <= now) this.#pending.delete(state);
     for (const [id, session] of this.#sessions) if (session.expiresAt <= now) this.#sessions.delete(id);
   }
+}
+
+/**
+ * Who may decide (undefined: they may; else why not, in words for the page). Approving: without the
+ * four-eyes rule, the requester themselves, or anyone with the approver claim when one is configured;
+ * with it, only someone else who carries the claim. Cancelling: the requester (withdrawing their own
+ * request) or anyone who may approve.
+ */
+export function decisionRefusal(
+  config: Pick<OAuthConfig, "separateApprover" | "approverClaim">,
+  people: { requester: Identity | undefined; approver: Identity; claims: Record<string, unknown> },
+  choice: ApprovalChoice,
+): string | undefined {
+  const claim = config.approverClaim;
+  const hasClaim = claim !== undefined && carriesClaim(people.claims, claim.name, claim.value);
+  const isRequester = people.requester !== undefined && sameIdentity(people.requester, people.approver);
+  if (choice === "reject" && isRequester) return undefined;
+  if (config.separateApprover) {
+    if (isRequester) return "you asked for this deletion, and this server requires another person to approve it (four-eyes rule).";
+    if (!hasClaim) return `approving needs ${claim?.name ?? "the approver claim"} to include ${claim?.value ?? "the approver value"}.`;
+    return undefined;
+  }
+  if (isRequester || hasClaim) return undefined;
+  return people.requester
+    ? `only the person who asked (${describeIdentity(people.requester)})${claim ? ` or someone whose ${claim.name} include ${claim.value}` : ""} may decide this request.`
+    : "this request names no requester.";
 }
 
 /** Whether the claim (a string, or a list of strings, e.g. groups or roles) contains `value`. */

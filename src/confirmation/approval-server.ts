@@ -13,6 +13,7 @@ import { describeIdentity } from "../core/identity.js";
 import { discardBody, hostRefusal, readBody } from "../http-guards.js";
 import { log } from "../log.js";
 import { messagePage, PAGE_CSP, type PageViewer, renderApprovalPage } from "./approval-page.js";
+import { approvalPagesNeedSignIn } from "./confirmer.js";
 import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -62,6 +63,7 @@ export class ApprovalServer {
   constructor(options: { port?: number; publicPages?: PublicPages } = {}) {
     this.#port = options.port ?? 0;
     this.#public = options.publicPages;
+    if (options.publicPages) approvalPagesNeedSignIn(options.publicPages.origin);
   }
 
   /** Team server: answers a request under /approve/ that reached the MCP HTTP server (Host already checked). */

@@ -84,14 +84,23 @@ export interface ConfirmerOptions {
   requester?: Identity;
 }
 
+/** Origins whose approval pages need the person to sign in first (a team server's public origin). */
+const signInOrigins = new Set<string>();
+
+/** Team server: the approval pages at `origin` are behind the approvers' sign-in. */
+export function approvalPagesNeedSignIn(origin: string): void {
+  signInOrigins.add(origin);
+}
+
 /**
- * Where the person opens an approval link: the loopback page on this computer; a team server's page
- * anywhere, after signing in (and, with the four-eyes rule, by another person).
+ * Where the person opens an approval link: a team server's page anywhere, after signing in (and, with
+ * the four-eyes rule, by another person); the loopback page on this computer.
  */
 export function whereToOpen(url: string | undefined): string {
-  const host = url && URL.canParse(url) ? new URL(url).hostname : "127.0.0.1";
-  if (host === "127.0.0.1" || host === "localhost" || host === "[::1]") return "in a browser on this computer";
-  return "in a browser, where they sign in (if this server requires a second person to approve, they send the link to an approver)";
+  const parsed = url && URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed && signInOrigins.has(parsed.origin))
+    return "in a browser, where they sign in (if this server requires a second person to approve, they send the link to an approver)";
+  return "in a browser on this computer";
 }
 
 /** How often a call waiting for the approval page tells the client it is still alive. */

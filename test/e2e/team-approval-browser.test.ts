@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { connectHttp, freePort, type HttpConnected, type HttpServer, startHttpServer } from "../helpers/http.js";
-import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
+import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
 import { DESKTOP, type OpenIdProvider, PEOPLE, startOpenIdProvider, TEAM_SERVER } from "../helpers/openid-provider.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -196,10 +196,15 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
 
   it("the requester cannot approve their own request; a non-approver cannot either; an approver can, and both are recorded", async () => {
     const alice = await connectAs("alice");
-    const asked = structured(await alice.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" }));
+    const first = await alice.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    const asked = structured(first);
     expect(asked.status).toBe("confirmation_required");
     const { approvalUrl, confirmationToken } = asked as { approvalUrl: string; confirmationToken: string };
     expect(approvalUrl.startsWith(`${publicUrl}/approve/`)).toBe(true);
+    // The assistant is told that the person signs in there (not "on this computer").
+    expect(textOf(first)).toContain(approvalUrl);
+    expect(textOf(first)).not.toMatch(/this computer/);
+    expect(textOf(first)).toMatch(/sign in/);
 
     // Alice signs in: the page says who asked, and that she cannot approve her own request.
     const own = await openAs(approvalUrl, "alice");
