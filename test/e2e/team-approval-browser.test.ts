@@ -14,9 +14,9 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { connectHttp, freePort, type HttpConnected, type HttpServer, startHttpServer } from "../helpers/http.js";
+import { connectHttp, type HttpConnected, type HttpServer } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
-import { DESKTOP, type OpenIdProvider, PEOPLE, startOpenIdProvider, TEAM_SERVER } from "../helpers/openid-provider.js";
+import { DESKTOP, type OpenIdProvider, PEOPLE, startTeamServer, TEAM_SERVER, type TeamSetup } from "../helpers/openid-provider.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const IN_CI = Boolean(process.env.CI) && process.env.CI !== "false";
@@ -34,6 +34,7 @@ let server: HttpServer;
 let browser: Browser;
 let publicUrl: string;
 let dir: string;
+let team: TeamSetup | undefined;
 const contexts: BrowserContext[] = [];
 const clients: HttpConnected[] = [];
 
@@ -147,22 +148,12 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
   beforeAll(async () => {
     if (!available) throw new Error(`CI needs chromium at ${CHROMIUM}`);
     sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    op = await startOpenIdProvider({
-      resources: [`${publicUrl}/mcp`],
-      teamServerRedirect: `${publicUrl}/approve/callback`,
-      desktopRedirect: DESKTOP_REDIRECT,
-    });
     dir = mkdtempSync(join(tmpdir(), "vcc-team-approval-"));
-    server = await startHttpServer({
-      args: ["--http", "--port", String(port)],
+    team = await startTeamServer({
+      provider: { desktopRedirect: DESKTOP_REDIRECT, teamServerRedirect: "/approve/callback" },
       env: {
         VCC_ACCESS_TOKEN: SECRET_TOKEN,
         VCC_API_BASE_URL: sim.apiBaseUrl,
-        VCC_HTTP_AUTH: "oauth",
-        VCC_OAUTH_ISSUER: op.issuer,
-        VCC_HTTP_PUBLIC_URL: publicUrl,
         VCC_CONFIRMATION: "approval",
         VCC_OIDC_CLIENT_ID: TEAM_SERVER.clientId,
         VCC_OIDC_CLIENT_SECRET: TEAM_SERVER.clientSecret,
@@ -172,6 +163,7 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
         VCC_AUDIT_LOG: join(dir, "audit.jsonl"),
       },
     });
+    ({ op, server, publicUrl } = team);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -180,8 +172,7 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
   });
   afterAll(async () => {
     await browser?.close();
-    await server?.stop();
-    await op?.close();
+    await team?.close();
     await sim?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -8,9 +8,17 @@ import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEARCH_SAMPLE, SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { connectHttp, freePort, type HttpConnected, type HttpServer, INITIALIZE, rawRequest, startHttpServer } from "../helpers/http.js";
+import { connectHttp, type HttpConnected, type HttpServer, INITIALIZE, rawRequest } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
-import { DELETE_SCOPE, MACHINE, type OpenIdProvider, READ_SCOPE, READER, startOpenIdProvider } from "../helpers/openid-provider.js";
+import {
+  DELETE_SCOPE,
+  MACHINE,
+  type OpenIdProvider,
+  READ_SCOPE,
+  READER,
+  startTeamServer,
+  type TeamSetup,
+} from "../helpers/openid-provider.js";
 
 const OTHER_RESOURCE = "https://other-service.example.test/mcp";
 const DESTRUCTIVE = ["delete_interaction_content", "bulk_delete_interaction_content"];
@@ -21,33 +29,27 @@ let server: HttpServer;
 let publicUrl: string;
 let resource: string;
 let dir: string;
+let team: TeamSetup | undefined;
 const clients: HttpConnected[] = [];
 const issuedTokens: string[] = [];
 
 beforeAll(async () => {
   sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-  const port = await freePort();
-  publicUrl = `http://127.0.0.1:${port}`;
-  resource = `${publicUrl}/mcp`;
-  op = await startOpenIdProvider({ resources: [resource, OTHER_RESOURCE] });
   dir = mkdtempSync(join(tmpdir(), "vcc-team-"));
-  server = await startHttpServer({
-    args: ["--http", "--port", String(port)],
+  team = await startTeamServer({
+    provider: { otherResources: [OTHER_RESOURCE] },
     env: {
       VCC_ACCESS_TOKEN: SECRET_TOKEN,
       VCC_API_BASE_URL: sim.apiBaseUrl,
-      VCC_HTTP_AUTH: "oauth",
-      VCC_OAUTH_ISSUER: op.issuer,
-      VCC_HTTP_PUBLIC_URL: publicUrl,
       VCC_CONFIRMATION: "token",
       VCC_AUDIT_LOG: join(dir, "audit.jsonl"),
       VCC_LOG_LEVEL: "debug",
     },
   });
+  ({ op, server, publicUrl, resource } = team);
 });
 afterAll(async () => {
-  await server?.stop();
-  await op?.close();
+  await team?.close();
   await sim?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { type JWK, SignJWT } from "jose";
 import Provider, { errors, type KoaContextWithOIDC } from "oidc-provider";
+import { freePort, type HttpServer, startHttpServer } from "./http.js";
 
 export const READ_SCOPE = "vcc.read";
 export const DELETE_SCOPE = "vcc.delete";
@@ -35,7 +36,7 @@ export interface OpenIdProvider {
 export interface ProviderOptions {
   /** The resource indicators (RFC 8707) tokens may be issued for: the team server's, and others. */
   resources: string[];
-  /** Where the team server's sign-in returns (its public origin + /approve/callback). */
+  /** Where the team server's sign-in returns (its public origin + /approve/callback; startTeamServer: the path). */
   teamServerRedirect?: string;
   /** Where the desktop client's authorization returns. */
   desktopRedirect?: string;
@@ -154,5 +155,52 @@ export async function startOpenIdProvider(options: ProviderOptions): Promise<Ope
         http.closeAllConnections();
         http.close(() => resolve());
       }),
+  };
+}
+
+export interface TeamSetup {
+  op: OpenIdProvider;
+  server: HttpServer;
+  /** http://127.0.0.1:<port>: the team server's public origin (no TLS proxy in tests). */
+  publicUrl: string;
+  /** publicUrl + /mcp: the resource tokens must be issued for. */
+  resource: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The built server as a team server (VCC_HTTP_AUTH=oauth) with its own OpenID provider: the port is
+ * chosen first, since the provider must know the server's resource URL and redirect URI.
+ */
+export async function startTeamServer(options: {
+  env: Record<string, string>;
+  provider?: Omit<ProviderOptions, "resources"> & { otherResources?: string[] };
+}): Promise<TeamSetup> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const resource = `${publicUrl}/mcp`;
+  const { otherResources = [], teamServerRedirect, ...provider } = options.provider ?? {};
+  const op = await startOpenIdProvider({
+    ...provider,
+    // Relative: on the team server's public origin, which is only known here.
+    ...(teamServerRedirect ? { teamServerRedirect: new URL(teamServerRedirect, publicUrl).href } : {}),
+    resources: [resource, ...otherResources],
+  });
+  const server = await startHttpServer({
+    args: ["--http", "--port", String(port)],
+    env: { VCC_HTTP_AUTH: "oauth", VCC_OAUTH_ISSUER: op.issuer, VCC_HTTP_PUBLIC_URL: publicUrl, ...options.env },
+  }).catch(async (error: unknown) => {
+    await op.close();
+    throw error;
+  });
+  return {
+    op,
+    server,
+    publicUrl,
+    resource,
+    close: async () => {
+      await server.stop();
+      await op.close();
+    },
   };
 }
