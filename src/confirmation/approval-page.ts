@@ -100,6 +100,8 @@ export interface PageViewer {
   approver: Identity;
   /** Why this person may not approve (shown; the approve button is left out). */
   refusal?: string;
+  /** False when they may not cancel either (the Cancel button is left out too). */
+  mayCancel?: boolean;
 }
 
 function person(identity: Identity): string {
@@ -137,7 +139,7 @@ ${viewer?.refusal ? `<p class="warning">You cannot approve this deletion: ${esca
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="formKey" value="${escapeHtml(view.formKey)}">
 <div class="actions">
-${viewer?.refusal ? "" : `<button class="danger" type="submit" name="decision" value="approve">Delete permanently</button>\n`}<button class="secondary" type="submit" name="decision" value="reject">Cancel</button>
+${viewer?.refusal ? "" : `<button class="danger" type="submit" name="decision" value="approve">Delete permanently</button>\n`}${viewer?.mayCancel === false ? "" : `<button class="secondary" type="submit" name="decision" value="reject">Cancel</button>`}
 </div>
 </form>
 <p class="small">Only approve a deletion you asked for. This page can be answered once; it expires at ${escapeHtml(formatDate(view.expiresAt.toISOString()))} (${minutesLeft(view.expiresAt, now)}).</p>`,

@@ -164,8 +164,15 @@ export class ApprovalServer {
       }
       return publicPages.gate.signIn(req, res, path);
     }
-    const refusal = approver && publicPages?.gate.refusal(found.view, approver, "approve");
-    const viewer: PageViewer | undefined = approver ? (refusal ? { approver, refusal } : { approver }) : undefined;
+    let viewer: PageViewer | undefined;
+    if (approver && publicPages) {
+      const refusal = publicPages.gate.refusal(found.view, approver, "approve");
+      viewer = {
+        approver,
+        ...(refusal ? { refusal } : {}),
+        mayCancel: publicPages.gate.refusal(found.view, approver, "reject") === undefined,
+      };
+    }
     if (method !== "POST")
       return send(res, found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), viewer));
 

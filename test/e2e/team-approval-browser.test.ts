@@ -203,6 +203,8 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
     expect(ownText).toContain(`Requested by${PEOPLE.alice?.name}`);
     expect(ownText).toMatch(/four-eyes/);
     expect(await own.getByRole("button", { name: "Delete permanently" }).count()).toBe(0);
+    // She may still withdraw her own request.
+    expect(await own.getByRole("button", { name: "Cancel" }).count()).toBe(1);
     // Sending the approval anyway (as the form would, from the page's origin) is refused.
     const formKey = await own.locator('input[name="formKey"]').getAttribute("value");
     const forced = await own.context().request.post(approvalUrl, {
@@ -219,6 +221,7 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
     const carol = await openAs(approvalUrl, "carol");
     expect(await carol.locator("body").textContent()).toMatch(/vcc-approvers/);
     expect(await carol.getByRole("button", { name: "Delete permanently" }).count()).toBe(0);
+    expect(await carol.getByRole("button", { name: "Cancel" }).count()).toBe(0);
 
     // Bob is an approver: he sees who asked, and approves.
     const bob = await openAs(approvalUrl, "bob");
