@@ -1,6 +1,7 @@
 // npm run docs: rewrites the tables in the Markdown that are derived from the code, so that they
 // cannot drift from it. `node scripts/docs.mjs --check` (part of `npm run lint`) changes nothing and
-// fails, naming each table, when one is out of date.
+// fails, naming each table, when one is out of date. Both also fail on a link in README.md or docs/*.md
+// to a file or heading of this repository that does not exist.
 //
 // A generated table sits between two markers; everything between them is replaced:
 //
@@ -15,9 +16,9 @@
 // re-exports them, in memory; the result is imported from a file under node_modules/.cache so that
 // its imports of zod and the MCP SDK resolve as usual.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { summary } from "./mcpb.mjs";
@@ -132,6 +133,41 @@ export function regenerate(text, sources, found = new Set()) {
   });
 }
 
+/** Markdown without fenced code blocks and inline code, where link syntax means nothing. */
+function prose(text) {
+  return text.replace(/^```[\s\S]*?^```/gm, "").replace(/`[^`\n]*`/g, "");
+}
+
+/** The anchors GitHub gives the headings of `text` (lower case, punctuation dropped, spaces to dashes). */
+export function anchors(text) {
+  const seen = new Map();
+  const result = new Set();
+  for (const [, heading] of text.replace(/^```[\s\S]*?^```/gm, "").matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
+    const slug = heading
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    result.add(count === 0 ? slug : `${slug}-${count}`);
+  }
+  return result;
+}
+
+/** Links from `file` to files of this repository (and their headings) that do not exist. */
+export function brokenLinks(file) {
+  const broken = [];
+  for (const [, target] of prose(readFileSync(file, "utf8")).matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+    if (/^[a-z][a-z+.-]*:/i.test(target)) continue; // https:, mailto:, …
+    const [path, anchor] = target.split("#");
+    const linked = path ? resolve(dirname(file), decodeURIComponent(path)) : file;
+    if (!existsSync(linked)) broken.push(target);
+    else if (anchor && linked.endsWith(".md") && !anchors(readFileSync(linked, "utf8")).has(anchor)) broken.push(target);
+  }
+  return broken;
+}
+
 async function main() {
   const check = process.argv.includes("--check");
   const sources = await loadSources();
@@ -147,6 +183,11 @@ async function main() {
   const missing = Object.keys(GENERATORS).filter((name) => !found.has(name));
   if (missing.length > 0) {
     console.error(`docs: no <!-- generated:${missing.join(" -->, <!-- generated:")} --> region in README.md or docs/*.md`);
+    process.exit(1);
+  }
+  const broken = markdownFiles().flatMap((file) => brokenLinks(file).map((target) => `${relative(root, file)}: ${target}`));
+  if (broken.length > 0) {
+    console.error(`docs: links to nothing in this repository:\n  ${broken.join("\n  ")}`);
     process.exit(1);
   }
   if (check && stale.length > 0) {
