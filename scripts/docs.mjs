@@ -8,6 +8,7 @@
 //   <!-- generated:tools -->   the tools (src/tools/registry.ts TOOLS): name, title, first sentence
 //                              of the description, annotations
 //   <!-- generated:errors -->  the error codes (src/core/errors.ts ERROR_CODES) and their meaning
+//   <!-- generated:regions --> the regions' endpoints (src/config.ts REGIONS)
 //   <!-- /generated:NAME -->
 //
 // The values are read from the TypeScript sources, not from dist/: the check then works on a fresh
@@ -27,7 +28,11 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(import.meta.url);
 
 /** What the generators read, re-exported from the sources. */
-const ENTRY = ['export { TOOLS } from "./src/tools/registry.ts";', 'export { ERROR_CODES } from "./src/core/errors.ts";'].join("\n");
+const ENTRY = [
+  'export { TOOLS } from "./src/tools/registry.ts";',
+  'export { ERROR_CODES } from "./src/core/errors.ts";',
+  'export { REGIONS } from "./src/config.ts";',
+].join("\n");
 
 /** Imports ENTRY's exports from the TypeScript sources (no build, no tsx). */
 export async function loadSources() {
@@ -108,6 +113,14 @@ export const GENERATORS = {
       table(
         ["`error.code`", "meaning"],
         Object.entries(ERROR_CODES).map(([code, meaning]) => [`\`${code}\``, meaning]),
+      ),
+  },
+  regions: {
+    source: "src/config.ts",
+    render: ({ REGIONS }) =>
+      table(
+        ["`VCC_REGION`", "API base (`VCC_API_BASE_URL`)", "token endpoint (`VCC_AUTH_URL`)"],
+        Object.entries(REGIONS).map(([region, urls]) => [`\`${region}\``, `\`${urls.apiBaseUrl}\``, `\`${urls.authUrl}\``]),
       ),
   },
 };
