@@ -9,6 +9,8 @@
 //                              of the description, annotations
 //   <!-- generated:errors -->  the error codes (src/core/errors.ts ERROR_CODES) and their meaning
 //   <!-- generated:regions --> the regions' endpoints (src/config.ts REGIONS)
+//   <!-- generated:config -->  every environment variable (src/config.ts configReference(): the
+//                              schema's descriptions, defaults, flags and secrets)
 //   <!-- /generated:NAME -->
 //
 // The values are read from the TypeScript sources, not from dist/: the check then works on a fresh
@@ -31,7 +33,7 @@ const require = createRequire(import.meta.url);
 const ENTRY = [
   'export { TOOLS } from "./src/tools/registry.ts";',
   'export { ERROR_CODES } from "./src/core/errors.ts";',
-  'export { REGIONS } from "./src/config.ts";',
+  'export { configReference, REGIONS } from "./src/config.ts";',
 ].join("\n");
 
 /** Imports ENTRY's exports from the TypeScript sources (no build, no tsx). */
@@ -61,6 +63,13 @@ export async function loadSources() {
 /** A table cell: one line, pipes escaped. */
 function cell(text) {
   return String(text).replace(/\s+/g, " ").trim().replace(/\|/g, "\\|");
+}
+
+/** Plain text written for people (a description) as Markdown: variable names as code, `<` and `>` kept visible. */
+function words(text) {
+  return String(text)
+    .replace(/[<>&]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;" })[c])
+    .replace(/\bVCC_[A-Z0-9_]+(=[\w.:-]+)?/g, (name) => `\`${name}\``);
 }
 
 /** A Markdown table, laid out by Biome exactly as `npm run lint` expects (padded columns). */
@@ -104,7 +113,7 @@ export const GENERATORS = {
     render: ({ TOOLS }) =>
       table(
         ["tool", "title", "what it does", "hints"],
-        TOOLS.map((tool) => [`\`${tool.name}\``, tool.title, firstSentence(tool.description), hints(tool)]),
+        TOOLS.map((tool) => [`\`${tool.name}\``, words(tool.title), words(firstSentence(tool.description)), hints(tool)]),
       ),
   },
   errors: {
@@ -112,7 +121,20 @@ export const GENERATORS = {
     render: ({ ERROR_CODES }) =>
       table(
         ["`error.code`", "meaning"],
-        Object.entries(ERROR_CODES).map(([code, meaning]) => [`\`${code}\``, meaning]),
+        Object.entries(ERROR_CODES).map(([code, meaning]) => [`\`${code}\``, words(meaning)]),
+      ),
+  },
+  config: {
+    source: "src/config.ts",
+    render: ({ configReference }) =>
+      table(
+        ["variable", "group", "default", "meaning"],
+        configReference().map((v) => [
+          `\`${v.name}\`${v.flag ? ` (\`${v.flag}\`)` : ""}${v.secret ? " · secret" : ""}`,
+          v.group,
+          v.default !== undefined ? `\`${v.default}\`` : words(v.defaultNote ?? "—"),
+          words(v.description),
+        ]),
       ),
   },
   regions: {

@@ -22,7 +22,21 @@ const sources = {
       destructive: true,
     },
   ],
-  ERROR_CODES: { not_found: "Nothing there.", busy: "Try later." },
+  ERROR_CODES: { not_found: "Nothing there.", busy: "Try later.", refused: "Refused (VCC_CONFIRMATION=elicitation) for <reasons>." },
+  configReference: () => [
+    {
+      name: "VCC_PORT",
+      group: "http",
+      path: "http.port",
+      description: "The port; see VCC_HOST.",
+      default: "3333",
+      secret: false,
+      flag: "--port",
+    },
+    { name: "VCC_KEY", group: "api", path: "api.key", description: "Send Authorization: Bearer <key>.", secret: true },
+    { name: "VCC_BASE", group: "api", path: "api.base", description: "Base URL.", defaultNote: "from the region", secret: false },
+  ],
+  REGIONS: { emea: { apiBaseUrl: "https://api.example/emea", authUrl: "https://auth.example/emea" } },
 };
 
 describe("generated regions", () => {
@@ -44,6 +58,18 @@ describe("generated regions", () => {
     const next = regenerate("<!-- generated:errors -->\n<!-- /generated:errors -->\n", sources);
     expect(next).toMatch(/\| `not_found` +\| Nothing there\. +\|/);
     expect(next).toMatch(/\| `busy` +\| Try later\. +\|/);
+  });
+
+  it("writes names of variables as code and keeps <placeholders> visible", () => {
+    const next = regenerate("<!-- generated:errors -->\n<!-- /generated:errors -->\n", sources);
+    expect(next).toContain("Refused (`VCC_CONFIRMATION=elicitation`) for &lt;reasons&gt;.");
+  });
+
+  it("lists every variable with its flag, default and description, and marks secrets", () => {
+    const next = regenerate("<!-- generated:config -->\n<!-- /generated:config -->\n", sources);
+    expect(next).toMatch(/\| `VCC_PORT` \(`--port`\) +\| http +\| `3333` +\| The port; see `VCC_HOST`\. +\|/);
+    expect(next).toMatch(/\| `VCC_KEY` · secret +\| api +\| — +\| Send Authorization: Bearer &lt;key&gt;\. +\|/);
+    expect(next).toMatch(/\| `VCC_BASE` +\| api +\| from the region +\| Base URL\. +\|/);
   });
 
   it("refuses a region it does not know", () => {
