@@ -13,7 +13,6 @@ import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
 import { TOOLS } from "./tools/registry.js";
 import type { VccClient } from "./vcc/client.js";
-import type { RetrySettings } from "./vcc/retry.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
@@ -39,11 +38,6 @@ export interface ServerDeps {
   checkResults?: boolean;
 }
 
-/** VCC_MAX_RETRIES, VCC_DEADLINE_MS and VCC_RETRY_BASE_MS as the client takes them. */
-export function retrySettingsOf(config: Config): RetrySettings {
-  return { maxRetries: config.maxRetries, deadlineMs: config.deadlineMs, baseDelayMs: config.retryBaseMs };
-}
-
 /** The API client of this process, created on the first tool call so that start-up stays light. */
 export function lazyApi(config: Config): ToolContext["api"] {
   let client: Promise<VccClient> | undefined;
@@ -57,18 +51,18 @@ export function lazyApi(config: Config): ToolContext["api"] {
     client ??= (async () => {
       const [{ VccClient }, auth] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
       return new VccClient({
-        apiBaseUrl: config.apiBaseUrl,
-        timeoutMs: config.timeoutMs,
-        retry: retrySettingsOf(config),
+        apiBaseUrl: config.api.baseUrl,
+        timeoutMs: config.api.timeoutMs,
+        retry: config.api.retry,
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
             : auth.clientCredentialsTokens({
-                authUrl: config.authUrl,
+                authUrl: config.api.authUrl,
                 clientId: credentials.clientId,
                 clientSecret: credentials.clientSecret,
-                scopes: config.scopes,
-                timeoutMs: config.timeoutMs,
+                scopes: config.api.scopes,
+                timeoutMs: config.api.timeoutMs,
               }),
       });
     })();
@@ -111,7 +105,7 @@ function registerTools(
   options: { checkResults: boolean },
 ): void {
   for (const tool of tools) {
-    if (tool.destructive && context.config.readOnly) continue;
+    if (tool.destructive && context.config.controls.readOnly) continue;
     const check = options.checkResults ? resultChecker(tool) : undefined;
     server.registerTool(
       tool.name,
@@ -185,11 +179,13 @@ export function createServer(deps: ServerDeps): McpServer {
   };
 
   const confirmer = new Confirmer({
-    mode: deps.config.confirmation,
-    ttlSeconds: deps.config.confirmationTtlSeconds,
-    elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
+    mode: deps.config.confirmation.mode,
+    ttlSeconds: deps.config.confirmation.ttlSeconds,
+    elicitationTimeoutSeconds: deps.config.confirmation.elicitationTimeoutSeconds,
     channel,
-    approvals: deps.approvals ?? (deps.config.confirmation === "approval" ? processApprovalServer(deps.config.approvalPort) : undefined),
+    approvals:
+      deps.approvals ??
+      (deps.config.confirmation.mode === "approval" ? processApprovalServer(deps.config.confirmation.approvalPort) : undefined),
   });
   confirmers.set(server, confirmer);
   // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending
@@ -210,7 +206,7 @@ export function createServer(deps: ServerDeps): McpServer {
       return {
         ...(client ? { client: { name: client.name, version: client.version } } : {}),
         ...(sessionId ? { sessionId } : {}),
-        dryRun: deps.config.dryRun,
+        dryRun: deps.config.controls.dryRun,
         sandbox: deps.config.sandbox,
       };
     },

@@ -32,12 +32,16 @@ export function defaultDataDir(
 }
 
 /** The engine's settings from the server's configuration: VCC_DATA_DIR, VCC_JOB_APPROVAL_TTL_HOURS, VCC_DRY_RUN. */
-export function jobSettings(config: Pick<Config, "dataDir" | "jobApprovalTtlHours" | "dryRun">): {
+export function jobSettings(config: Pick<Config, "jobs" | "controls">): {
   dataDir: string;
   approvalTtlHours: number;
   dryRun: boolean;
 } {
-  return { dataDir: config.dataDir ?? defaultDataDir(), approvalTtlHours: config.jobApprovalTtlHours, dryRun: config.dryRun };
+  return {
+    dataDir: config.jobs.dataDir ?? defaultDataDir(),
+    approvalTtlHours: config.jobs.approvalTtlHours,
+    dryRun: config.controls.dryRun,
+  };
 }
 
 /**
