@@ -289,7 +289,7 @@ const SCHEMA = {
     mode: setting("VCC_CONFIRMATION", oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES), {
       default: "auto",
       description:
-        "How a person confirms deletions: auto (prompt where the client can, else a confirmation token), elicitation (prompt only), token (always a token), approval (prompt, else a local approval page).",
+        "How a person confirms deletions: auto (prompt where the client can, else a confirmation token), elicitation (prompt only), token (always a token), approval (prompt, else an approval page: on 127.0.0.1, or on a team server's public origin behind sign-in).",
     }),
     ttlSeconds: setting("VCC_CONFIRMATION_TTL_SECONDS", integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400), {
       default: "300",
