@@ -19,7 +19,7 @@ export interface AuditRecord {
   outcomeUnknown?: boolean;
   /** A retry found the content gone after an attempt whose answer was lost. */
   verifiedByAbsence?: boolean;
-  /** Team server: the signed-in person who approved on the approval page (the requester is in the context). */
+  /** Team server: the signed-in person who approved (or cancelled) on the approval page; the requester is in the context. */
   approver?: Identity;
 }
 

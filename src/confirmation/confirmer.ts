@@ -35,7 +35,8 @@ export type Decision =
   | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown; approver?: Identity }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
   /** The person chose Cancel on the approval page. */
-  | { kind: "declined"; method: "approval"; action: "reject" }
+  /** `approver`: team server, the signed-in person who cancelled. */
+  | { kind: "declined"; method: "approval"; action: "reject"; approver?: Identity }
   | {
       kind: "token_issued";
       token: string;
@@ -309,7 +310,7 @@ export class Confirmer {
         case "approved":
         case "rejected":
           await channel.completeUrl(elicitationId, request.relatedRequestId).catch(() => {});
-          if (outcome === "rejected") return { kind: "declined", method: "approval", action: "reject" };
+          if (outcome === "rejected") return this.#rejected(token);
           return this.#redeem(token, request.binding);
         case "timeout":
           // The person may still decide: the model gets the link and the token to continue later.
@@ -339,6 +340,12 @@ export class Confirmer {
     return { kind: "token_issued", token, expiresAt, reason };
   }
 
+  /** Cancelled on the approval page, by whom where known (team server). */
+  #rejected(token: string): Decision {
+    const approver = this.store.decidedBy(token);
+    return { kind: "declined", method: "approval", action: "reject", ...(approver ? { approver } : {}) };
+  }
+
   async #redeem(token: string, binding: string): Promise<Decision> {
     const result = this.store.claim(token, binding);
     // In mode approval every token is an approval-page token: a successful claim means the person approved there.
@@ -351,7 +358,7 @@ export class Confirmer {
         payload: result.payload,
         ...(result.approver ? { approver: result.approver } : {}),
       };
-    if (result.reason === "rejected") return { kind: "declined", method: "approval", action: "reject" };
+    if (result.reason === "rejected") return this.#rejected(token);
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
       return {

@@ -150,6 +150,11 @@ export class ConfirmationStore implements ApprovalPageSource {
     };
   }
 
+  /** Who decided on the token's approval page (team server), once decided. */
+  decidedBy(token: string): Identity | undefined {
+    return this.#entries.get(token)?.approval?.approver;
+  }
+
   /** The approval page of a pending token is closed: nobody is waiting for it any more. */
   withdraw(token: string): void {
     const entry = this.#entries.get(token);

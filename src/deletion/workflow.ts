@@ -198,6 +198,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
           event: "decision",
           confirmation: decision.method,
           outcome: decision.action === "cancel" ? "cancelled" : "declined",
+          ...(decision.method === "approval" && decision.approver ? { approver: decision.approver } : {}),
         });
       for (const r of results.values()) if (r.status === "pending") r.status = "cancelled";
       return { kind: "declined", by: decision.method === "approval" ? "page" : "prompt", items: all() };

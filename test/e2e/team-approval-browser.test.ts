@@ -234,6 +234,27 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
     expect(done).toMatchObject({ status: "deleted", httpStatus: 204 });
     expect(sim.requests("DELETE")).toHaveLength(1);
 
+    // Alice withdraws another request of hers on its page (she is still signed in in that browser).
+    const second = structured(await alice.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })) as {
+      approvalUrl: string;
+      confirmationToken: string;
+    };
+    const withdraw = await own.context().newPage();
+    await withdraw.goto(second.approvalUrl);
+    expect(await withdraw.getByRole("button", { name: "Delete permanently" }).count()).toBe(0);
+    await Promise.all([withdraw.waitForURL(second.approvalUrl), withdraw.getByRole("button", { name: "Cancel" }).click()]);
+    expect(await withdraw.locator("body").textContent()).toContain(`Cancelled by${PEOPLE.alice?.name}`);
+    const cancelled = structured(
+      await alice.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: second.confirmationToken }),
+    );
+    expect(cancelled.status).toBe("cancelled");
+    expect(sim.requests("DELETE")).toHaveLength(1);
+    expect(auditLines().find((l) => l.event === "decision" && l.contentKey === "transcript")).toMatchObject({
+      outcome: "declined",
+      approver: { subject: "alice" },
+      requester: { subject: "alice" },
+    });
+
     const deletion = auditLines().find((l) => l.event === "deletion");
     expect(deletion).toMatchObject({
       outcome: "deleted",

@@ -16,6 +16,8 @@ import {
   type OpenIdProvider,
   READ_SCOPE,
   READER,
+  SHORT_LIVED,
+  SHORT_TOKEN_SECONDS,
   startTeamServer,
   type TeamSetup,
 } from "../helpers/openid-provider.js";
@@ -85,6 +87,15 @@ async function tokenFor(client: { clientId: string; clientSecret: string }, forR
   if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
   issuedTokens.push(body.access_token);
   return body.access_token;
+}
+
+/** Polls `check` until it holds (at most 10 s). */
+async function waitUntilAsync(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const withToken = (token: string, body: unknown = INITIALIZE, headers: Record<string, string> = {}) =>
@@ -193,6 +204,23 @@ describe("refusals", () => {
     const response = await withToken(token);
     expect(response.status).toBe(401);
     expect(response.body).toMatch(/expired/);
+  });
+
+  it("a token the provider issued expires: accepted while valid, refused after its (injected, short) lifetime", async () => {
+    const token = await tokenFor(SHORT_LIVED, resource, READ_SCOPE);
+    const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { iat: number; exp: number };
+    expect(claims.exp - claims.iat).toBe(SHORT_TOKEN_SECONDS);
+    expect((await withToken(token)).status).toBe(200);
+    // Waits for the expiry the token names (about a second), not a guessed delay.
+    let refused: Awaited<ReturnType<typeof withToken>> | undefined;
+    // (without a session: 400 while the token is valid, so no session is started per poll)
+    await waitUntilAsync(async () => {
+      refused = await withToken(token, { jsonrpc: "2.0", id: 1, method: "ping" });
+      expect([400, 401]).toContain(refused.status);
+      return refused.status === 401;
+    });
+    expect(refused?.status).toBe(401);
+    expect(refused?.body).toMatch(/expired/);
   });
 
   it("a token signed by anyone but the issuer is refused", async () => {

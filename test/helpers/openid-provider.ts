@@ -16,6 +16,9 @@ export const DELETE_SCOPE = "vcc.delete";
 
 export const MACHINE = { clientId: "ops-automation", clientSecret: "machine-secret-6f1c2b9e4d7a" };
 export const READER = { clientId: "ops-reader", clientSecret: "reader-secret-1a8e5c3f9b2d" };
+/** A machine client whose access tokens live SHORT_TOKEN_SECONDS (expiry without long waits). */
+export const SHORT_LIVED = { clientId: "ops-short-lived", clientSecret: "short-secret-4c9e1a7b3d5f" };
+export const SHORT_TOKEN_SECONDS = 1;
 export const DESKTOP = { clientId: "desktop-assistant" };
 export const TEAM_SERVER = { clientId: "vcc-team-server", clientSecret: "team-server-secret-93c0d7a1e5f2" };
 
@@ -70,6 +73,14 @@ export async function startOpenIdProvider(options: ProviderOptions): Promise<Ope
         scope: resourceScope,
       },
       {
+        client_id: SHORT_LIVED.clientId,
+        client_secret: SHORT_LIVED.clientSecret,
+        grant_types: ["client_credentials"],
+        response_types: [],
+        redirect_uris: [],
+        scope: READ_SCOPE,
+      },
+      {
         client_id: READER.clientId,
         client_secret: READER.clientSecret,
         grant_types: ["client_credentials"],
@@ -120,9 +131,10 @@ export async function startOpenIdProvider(options: ProviderOptions): Promise<Ope
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => oneOf ?? options.resources[0] ?? "",
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, resource) => {
+        getResourceServerInfo: async (_ctx, resource, client) => {
           if (!options.resources.includes(resource)) throw new errors.InvalidTarget();
-          return { scope: resourceScope, audience: resource, accessTokenFormat: "jwt", accessTokenTTL: options.accessTokenTtl ?? 600 };
+          const ttl = client.clientId === SHORT_LIVED.clientId ? SHORT_TOKEN_SECONDS : (options.accessTokenTtl ?? 600);
+          return { scope: resourceScope, audience: resource, accessTokenFormat: "jwt", accessTokenTTL: ttl };
         },
       },
     },
