@@ -24,6 +24,8 @@ export const REGIONS = {
 export type Region = keyof typeof REGIONS;
 export const CONFIRMATION_MODES = ["auto", "elicitation", "token", "approval"] as const;
 export type ConfirmationMode = (typeof CONFIRMATION_MODES)[number];
+export const PASSKEY_MODES = ["off", "required"] as const;
+export type PasskeyMode = (typeof PASSKEY_MODES)[number];
 export const TRANSPORTS = ["stdio", "http"] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
 
@@ -62,8 +64,10 @@ export interface Config {
   confirmation: ConfirmationMode;
   confirmationTtlSeconds: number;
   elicitationTimeoutSeconds: number;
-  /** Port of the loopback approval page (mode approval); undefined: a free port chosen at start. */
+  /** Port of the loopback approval page; undefined: a free port chosen on first need. */
   approvalPort?: number;
+  /** `required`: every deletion is approved on the approval page with a registered passkey (WebAuthn). */
+  approvalPasskey: PasskeyMode;
   timeoutMs: number;
   /** Retries of one API request after 429, 500/502/503/504, timeouts and broken connections (0 = none). */
   maxRetries: number;
@@ -201,6 +205,7 @@ const envSchema = z.object({
   VCC_CONFIRMATION_TTL_SECONDS: integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400).default(300),
   VCC_ELICITATION_TIMEOUT_SECONDS: integer("VCC_ELICITATION_TIMEOUT_SECONDS", 5, 3_600).default(120),
   VCC_APPROVAL_PORT: integer("VCC_APPROVAL_PORT", 1, 65_535).optional(),
+  VCC_APPROVAL_PASSKEY: oneOf("VCC_APPROVAL_PASSKEY", PASSKEY_MODES).default("off"),
   VCC_TIMEOUT_MS: integer("VCC_TIMEOUT_MS", 100, 600_000).default(15_000),
   VCC_MAX_RETRIES: integer("VCC_MAX_RETRIES", 0, 10).default(3),
   VCC_DEADLINE_MS: integer("VCC_DEADLINE_MS", 100, 3_600_000).default(60_000),
@@ -281,6 +286,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(
       `VCC_HTTP_BEARER must be set when VCC_HTTP_HOST (--host) is not a loopback address (got '${e.VCC_HTTP_HOST}'): clients must then authenticate with it`,
     );
+  // A passkey is checked on the approval page only: a bare token or a client's own prompt would go around it.
+  if (e.VCC_APPROVAL_PASSKEY === "required" && (e.VCC_CONFIRMATION === "token" || e.VCC_CONFIRMATION === "elicitation"))
+    throw new ConfigError(
+      `VCC_APPROVAL_PASSKEY=required needs VCC_CONFIRMATION=auto or approval (got '${e.VCC_CONFIRMATION}'): passkeys are checked on the approval page`,
+    );
   return {
     accessToken: e.VCC_ACCESS_TOKEN,
     clientId: e.VCC_CLIENT_ID,
@@ -293,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     confirmationTtlSeconds: e.VCC_CONFIRMATION_TTL_SECONDS,
     elicitationTimeoutSeconds: e.VCC_ELICITATION_TIMEOUT_SECONDS,
     approvalPort: e.VCC_APPROVAL_PORT,
+    approvalPasskey: e.VCC_APPROVAL_PASSKEY,
     timeoutMs: e.VCC_TIMEOUT_MS,
     maxRetries: e.VCC_MAX_RETRIES,
     deadlineMs: e.VCC_DEADLINE_MS,
@@ -316,6 +327,23 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       allowedHosts: e.VCC_HTTP_ALLOWED_HOSTS,
     },
   };
+}
+
+/**
+ * Whether a person can reach the loopback approval page: over stdio (the client runs on this
+ * computer) and over HTTP bound to loopback. An HTTP server for other machines cannot offer it.
+ */
+export function approvalPageReachable(config: Pick<Config, "transport" | "http">): boolean {
+  return config.transport === "stdio" || isLoopbackHost(config.http.host);
+}
+
+/**
+ * Whether deletions may be confirmed on the approval page: always in mode approval and with passkeys
+ * required, and in mode auto (when the client cannot prompt) wherever the page is reachable.
+ */
+export function usesApprovalPage(config: Pick<Config, "confirmation" | "approvalPasskey" | "transport" | "http">): boolean {
+  if (config.confirmation === "approval" || config.approvalPasskey === "required") return true;
+  return config.confirmation === "auto" && approvalPageReachable(config);
 }
 
 /** A warning for each endpoint outside the VCC regions' hosts (where the client secret and tokens go). */

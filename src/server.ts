@@ -3,9 +3,10 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { AuditTrail } from "./audit.js";
-import { type Config, credentialsOf } from "./config.js";
+import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
@@ -27,7 +28,7 @@ export interface ServerDeps {
   audit: AuditTrail;
   /** Set in sandbox mode: what the assistant should know about the sample data. */
   sandboxInstructions?: string;
-  /** Mode approval: the approval page server (default: the one of this process, started on first need). */
+  /** Where approvals use the page: the approval page server (default: the one of this process, started on first need). */
   approvals?: ApprovalPages;
 }
 
@@ -147,12 +148,18 @@ export function createServer(deps: ServerDeps): McpServer {
       server.server.createElicitationCompletionNotifier(elicitationId, relatedRequestId === undefined ? undefined : { relatedRequestId })(),
   };
 
+  const { config } = deps;
+  const passkeys = config.approvalPasskey === "required" ? processPasskeyStore(config) : undefined;
   const confirmer = new Confirmer({
-    mode: deps.config.confirmation,
-    ttlSeconds: deps.config.confirmationTtlSeconds,
-    elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
+    mode: config.confirmation,
+    ttlSeconds: config.confirmationTtlSeconds,
+    elicitationTimeoutSeconds: config.elicitationTimeoutSeconds,
     channel,
-    approvals: deps.approvals ?? (deps.config.confirmation === "approval" ? processApprovalServer(deps.config.approvalPort) : undefined),
+    approvals:
+      deps.approvals ??
+      (usesApprovalPage(config) ? processApprovalServer(config.approvalPort, passkeys ? passkeyGate(passkeys) : undefined) : undefined),
+    pageFallback: config.confirmation === "auto" && usesApprovalPage(config),
+    ...(passkeys ? { passkeys: { registered: async () => (await passkeys.list()).length > 0 } } : {}),
   });
   confirmers.set(server, confirmer);
   // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending

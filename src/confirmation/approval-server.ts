@@ -2,11 +2,17 @@
 // It holds no approval state itself: each MCP session's ConfirmationStore attaches as a source, and a
 // page is looked up by its unguessable id. Only a same-origin POST carrying the page's anti-forgery
 // value records a decision; a GET never changes anything.
+//
+// With passkeys (VCC_APPROVAL_PASSKEY=required) the page is served at http://localhost:<port> (WebAuthn
+// needs a domain; localhost is a secure context), and an approval also needs a WebAuthn assertion,
+// verified here against a registered passkey, over the page's own challenge. Without one, nothing is
+// approved, whatever the form says. Cancel needs no passkey.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { discardBody, hostRefusal, readBody } from "../http-guards.js";
+import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
 import { messagePage, PAGE_CSP, renderApprovalPage } from "./approval-page.js";
+import type { PasskeyGate } from "./passkeys.js";
 import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -14,7 +20,8 @@ const LOOPBACK = "127.0.0.1";
 const PAGE_HOSTS: ReadonlySet<string> = new Set([LOOPBACK, "localhost"]);
 /** Page ids are 32 random bytes in base64url. */
 const PAGE_PATH = /^\/approve\/([A-Za-z0-9_-]{43})$/;
-const MAX_FORM_BYTES = 4096;
+/** Enough for a passkey's answer (about 1 kB) with room to spare. */
+const MAX_FORM_BYTES = 16_384;
 
 const SECURITY_HEADERS: Record<string, string> = {
   "cache-control": "no-store, max-age=0",
@@ -31,11 +38,18 @@ const SECURITY_HEADERS: Record<string, string> = {
 export class ApprovalServer {
   readonly #sources = new Set<ApprovalPageSource>();
   readonly #port: number;
+  readonly #passkeys: PasskeyGate | undefined;
   #listening: Promise<{ server: Server; port: number }> | undefined;
 
-  /** `port` 0 picks a free port. */
-  constructor(options: { port?: number } = {}) {
+  /** `port` 0 picks a free port. With `passkeys`, approving needs a registered passkey. */
+  constructor(options: { port?: number; passkeys?: PasskeyGate } = {}) {
     this.#port = options.port ?? 0;
+    this.#passkeys = options.passkeys;
+  }
+
+  /** The name in the page's links: localhost for passkeys (a WebAuthn relying party must be a domain). */
+  get #hostName(): string {
+    return this.#passkeys ? "localhost" : LOOPBACK;
   }
 
   /** A session's store offers its pages; call the returned function when the session ends. */
@@ -47,7 +61,7 @@ export class ApprovalServer {
   /** The page URL for `pageId`, starting the server if needed. Rejects when it cannot listen. */
   async urlFor(pageId: string): Promise<string> {
     const { port } = await this.#start();
-    return `http://${LOOPBACK}:${port}/approve/${pageId}`;
+    return `http://${this.#hostName}:${port}/approve/${pageId}`;
   }
 
   #start(): Promise<{ server: Server; port: number }> {
@@ -91,9 +105,12 @@ export class ApprovalServer {
     const host = (req.headers.host ?? "").toLowerCase();
     if (hostRefusal(req, PAGE_HOSTS, port)) {
       log.warn("approval page: refused a request with an unexpected Host or Origin header");
-      return send(res, 403, messagePage("Refused", `This page is only served at http://${LOOPBACK}:${port}.`));
+      return send(res, 403, messagePage("Refused", `This page is only served at http://${this.#hostName}:${port}.`));
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
+    // Passkeys work on the localhost origin only: a link opened as 127.0.0.1 moves there.
+    if (this.#passkeys && host !== `localhost:${port}` && (req.method === "GET" || req.method === "HEAD"))
+      return send(res, 308, "", { location: `http://localhost:${port}${path}` });
     const match = PAGE_PATH.exec(path);
     if (!match) return send(res, 404, messagePage("Not found", "There is nothing here. Use the approval link your assistant gave you."));
     const pageId = match[1] as string;
@@ -115,7 +132,11 @@ export class ApprovalServer {
         ),
       );
     }
-    if (method !== "POST") return send(res, found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path));
+    if (method !== "POST") {
+      const passkey =
+        this.#passkeys && found.view.state === "pending" ? { credentialIds: await this.#passkeys.credentialIds() } : undefined;
+      return send(res, found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), passkey));
+    }
 
     const crossSite = crossOriginReason(req, `http://${host}`);
     if (crossSite) {
@@ -132,6 +153,25 @@ export class ApprovalServer {
     const decision = body?.get("decision");
     if (!body || !formKey || (decision !== "approve" && decision !== "reject")) {
       return send(res, 400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
+    }
+
+    // A passkey approval: the assertion must answer this page's challenge. Checked only where the
+    // form could otherwise approve (pending, its own form key); decide() below checks both again.
+    const view = found.view;
+    if (this.#passkeys && decision === "approve" && view.state === "pending" && sameSecret(formKey, view.formKey)) {
+      const checked = await this.#passkeys.verify(body.get("assertion") ?? "", view.challenge, `http://${host}`);
+      if (!checked.ok) {
+        log.warn(`approval page: refused an approval without a valid passkey assertion (${checked.reason})`);
+        return send(
+          res,
+          403,
+          messagePage(
+            "Not approved: the passkey check failed",
+            "Deleting needs a passkey registered with this server, confirmed on this page. Nothing was approved or deleted. Open the approval link again and choose Delete permanently to try again, or Cancel.",
+          ),
+        );
+      }
+      log.info(`approval page: passkey ${checked.id.slice(0, 8)}… verified`);
     }
 
     const outcome = found.source.decide(pageId, formKey, decision as ApprovalChoice);
@@ -163,7 +203,7 @@ export class ApprovalServer {
 }
 
 /** Why a POST does not come from the page's own origin, or undefined when it does. */
-function crossOriginReason(req: IncomingMessage, origin: string): string | undefined {
+export function crossOriginReason(req: IncomingMessage, origin: string): string | undefined {
   const fetchSite = req.headers["sec-fetch-site"];
   if (fetchSite !== undefined && fetchSite !== "same-origin") return `Sec-Fetch-Site ${String(fetchSite)}`;
   const originHeader = req.headers.origin;
@@ -182,7 +222,8 @@ function describe(view: ApprovalPageView): string {
   return view.items.map((item) => `content '${item.contentKey}' of interaction ${item.guid}`).join(", ");
 }
 
-function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+/** A page (or an empty redirect) with the pages' security headers. */
+export function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     ...(html ? { "content-type": "text/html; charset=utf-8" } : {}),
@@ -193,7 +234,7 @@ function send(res: ServerResponse, status: number, html: string, headers: Record
 }
 
 /** The urlencoded form, or undefined when it is too large or unreadable. */
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const read = await readBody(req, MAX_FORM_BYTES);
   return read.ok ? new URLSearchParams(read.body.toString("utf8")) : undefined;
 }
@@ -201,7 +242,7 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
 let processServer: ApprovalServer | undefined;
 
 /** The approval page server of this process (one for all MCP sessions). */
-export function processApprovalServer(port?: number): ApprovalServer {
-  processServer ??= new ApprovalServer({ port });
+export function processApprovalServer(port?: number, passkeys?: PasskeyGate): ApprovalServer {
+  processServer ??= new ApprovalServer({ port, passkeys });
   return processServer;
 }
