@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generatedGuid } from "../dist/simulator/seed.js";
+import { generatedGuid, SEARCH_SAMPLE } from "../dist/simulator/seed.js";
 import { startSimulator } from "../dist/simulator/server.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -22,6 +22,8 @@ const CALLS = int("BENCH_CALLS", 200);
 const CALL_WARMUP = int("BENCH_CALL_WARMUP", 20);
 const THROUGHPUT_DELETIONS = int("BENCH_THROUGHPUT_DELETIONS", 200);
 const RATE_LIMIT = int("BENCH_RATE_LIMIT", 10);
+/** The search figure's rate limit: the one-year search (212 requests) then takes about eight seconds. */
+const SEARCH_RATE_LIMIT = int("BENCH_SEARCH_RATE_LIMIT", 25);
 
 const OURS = join(root, "dist/index.js");
 const REFERENCE = join(root, "node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
@@ -340,6 +342,81 @@ async function measureThroughput(sim, ours, items) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5: a one-year search of a repeat caller (both stored formats of the number) against the rate limit.
+
+const SEARCH_ARGS = {
+  from: "2025-12-01",
+  to: "2026-11-30",
+  party: [SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.callerANational],
+  maxResults: 500,
+};
+const DAY_MS = 86_400_000;
+
+/**
+ * The fewest requests any client needs: for each 7-day window and each side of each address, one
+ * request per page of up to 1000 matches (at least one, to learn there are none). Counted from the
+ * simulator's data with the API's rules (start inclusive, end inclusive, starts-with).
+ */
+function minimumSearchRequests(sim) {
+  const from = Date.parse(`${SEARCH_ARGS.from}T00:00:00Z`);
+  const to = Date.parse(`${SEARCH_ARGS.to}T00:00:00Z`) + DAY_MS;
+  const live = sim.interactions().filter((i) => i.content.length > 0);
+  let total = 0;
+  let windows = 0;
+  for (let start = from; start < to; start += 7 * DAY_MS) {
+    windows++;
+    const end = Math.min(start + 7 * DAY_MS, to);
+    for (const address of SEARCH_ARGS.party) {
+      for (const side of ["connectFrom", "connectTo"]) {
+        const n = live.filter((i) => i[side].startsWith(address) && Date.parse(i.start) >= start && Date.parse(i.start) <= end).length;
+        total += Math.max(1, Math.ceil(n / 1000));
+      }
+    }
+  }
+  return { total, windows };
+}
+
+async function measureSearch(sim) {
+  const cwd = mkdtempSync(join(tmpdir(), "vcc-bench-"));
+  const env = { VCC_ACCESS_TOKEN: "sandbox-token", VCC_API_BASE_URL: sim.apiBaseUrl };
+  const peer = new StdioPeer([OURS], { env, cwd });
+  try {
+    await peer.initialize();
+    const minimum = minimumSearchRequests(sim);
+    const journalStart = sim.journal.length;
+    sim.setRateLimit(SEARCH_RATE_LIMIT); // at most SEARCH_RATE_LIMIT requests in any one second, starting now
+    const { result, ms } = await peer.callTool("search_interactions", SEARCH_ARGS);
+    sim.setRateLimit(undefined);
+    const s = result?.structuredContent;
+    if (!s?.complete) throw new Error(`the search did not complete: ${JSON.stringify(result).slice(0, 500)}`);
+    const api = sim.journal.slice(journalStart).filter((e) => e.route === "list-interactions");
+    const accepted = api.filter((e) => e.status !== 429);
+    const times = accepted.map((e) => Date.parse(e.time));
+    const span = (Math.max(...times) - Math.min(...times)) / 1000;
+    // With at most L requests in any one second, request k (0-based) cannot go before second
+    // floor(k / L): the last of n requests not before floor((n - 1) / L) s after the first.
+    const fewestSeconds = Math.floor((accepted.length - 1) / SEARCH_RATE_LIMIT);
+    return {
+      rateLimitPerSecond: SEARCH_RATE_LIMIT,
+      windows: minimum.windows,
+      interactionsFound: s.interactions.length,
+      minimumRequests: minimum.total,
+      apiRequests: api.length,
+      apiRequestsAccepted: accepted.length,
+      apiRequestsRefused429: api.length - accepted.length,
+      requestRatio: api.length / minimum.total,
+      seconds: ms / 1000,
+      firstToLastRequestSeconds: span,
+      fewestSeconds,
+      shareOfLimit: span > 0 ? Math.min(1, fewestSeconds / span) : 1,
+    };
+  } finally {
+    await peer.close();
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function machine() {
   const meminfo = readFileSync("/proc/meminfo", "utf8");
@@ -370,6 +447,8 @@ async function main() {
       `per call: ${CALL_WARMUP} warm-up + ${CALLS} confirmed deletions each; then ${THROUGHPUT_DELETIONS} deletions at ${RATE_LIMIT} requests/s ...\n`,
     );
     const { latency, throughput } = await measureCalls(sim);
+    process.stderr.write(`search: one year of a repeat caller at ${SEARCH_RATE_LIMIT} requests/s ...\n`);
+    const search = await measureSearch(sim);
 
     const startRatio = startup.ours.ms.median / startup.reference.ms.median;
     const rssRatio = startup.ours.rssMiB.median / startup.reference.rssMiB.median;
@@ -386,6 +465,7 @@ async function main() {
         calls: CALLS,
         throughputDeletions: THROUGHPUT_DELETIONS,
         rateLimit: RATE_LIMIT,
+        searchRateLimit: SEARCH_RATE_LIMIT,
       },
       coldStartMs: {
         ours: startup.ours.ms,
@@ -414,6 +494,11 @@ async function main() {
         ...throughput,
         goal: 0.95,
         met: throughput.shareOfLimit >= 0.95 && throughput.problems.length === 0,
+      },
+      search: {
+        ...search,
+        goals: { requestRatio: 1.05, shareOfLimit: 0.95 },
+        met: search.requestRatio <= 1.05 && search.shareOfLimit >= 0.95,
       },
     };
     writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
@@ -452,6 +537,22 @@ async function main() {
         ">= 0.95",
         verdict(results.throughput.met),
       ],
+      [
+        `search, 1 year at ${SEARCH_RATE_LIMIT} req/s: requests / minimum`,
+        `${search.apiRequests} requests`,
+        `${search.minimumRequests} (windows x sides x pages)`,
+        fmt(search.requestRatio, 3),
+        "<= 1.05",
+        verdict(search.requestRatio <= 1.05),
+      ],
+      [
+        "search: share of the rate limit used",
+        `${fmt(search.firstToLastRequestSeconds, 2)} s first to last request`,
+        `${search.fewestSeconds} s (fewest the limit allows)`,
+        fmt(search.shareOfLimit, 3),
+        ">= 0.95",
+        verdict(search.shareOfLimit >= 0.95),
+      ],
     ];
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     const line = (r) =>
@@ -469,6 +570,7 @@ async function main() {
       `bare node answering initialize: ${fmt(startup.bareNode.ms.median)} ms, ${fmt(startup.bareNode.rssMiB.median)} MiB (medians)`,
       `first tool call after start: ours ${fmt(latency.firstCallMs.ours, 1)} ms (loads the HTTP client, looks the item up, issues a token), floor ${fmt(latency.firstCallMs.floor, 1)} ms (its first DELETE)`,
       `throughput: ${throughput.deletions} deletions in ${fmt(throughput.seconds, 2)} s, ${throughput.apiRequestsAccepted} API requests accepted, ${throughput.apiRequestsRefused429} answered 429, ${throughput.rateLimitedResults} rate_limited results; every item deleted exactly once: ${throughput.problems.length === 0 ? "yes" : `NO (${throughput.problems.slice(0, 3).join("; ")})`}`,
+      `search: ${search.interactionsFound} interactions in ${search.windows} windows, ${fmt(search.seconds, 2)} s for the call, ${search.apiRequestsAccepted} requests accepted and ${search.apiRequestsRefused429} answered 429`,
       "written: bench/results.json",
     ];
     process.stdout.write(`${out.join("\n")}\n`);

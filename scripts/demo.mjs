@@ -74,8 +74,18 @@ console.log(bold("VCC Interaction Content MCP server — demo (sandbox: a local 
 
 const assistant = await start("demo-assistant-without-prompts");
 console.log(dim(`\nClient 1 cannot show confirmation prompts, like many chat apps: the server uses a confirmation token.`));
+console.log(dim(`\n  (The user: "Delete every call recording and transcript of the customer on +44 1632 960101 since May.")`));
 await step(
   1,
+  "Find the customer's interactions: both stored formats of the number, either side of the call",
+  assistant,
+  { from: "2026-05-01", to: "2026-11-30", party: ["+441632960101", "01632960101"], maxResults: 5 },
+  (r) => !r.isError && r.structuredContent?.interactions?.length === 5 && typeof r.structuredContent?.cursor === "string",
+  "search_interactions",
+);
+console.log(dim(`\n  (The assistant continues with the cursor until complete is true, shows the person what was found, then deletes.)`));
+await step(
+  2,
   "List what the interaction holds",
   assistant,
   { guid: GUID },
@@ -83,7 +93,7 @@ await step(
   "list_interaction_content",
 );
 const asked = await step(
-  2,
+  3,
   "Ask to delete the call recording: the server wants a person's agreement first",
   assistant,
   { guid: GUID, contentKey: "callRecording" },
@@ -92,28 +102,28 @@ const asked = await step(
 console.log(dim(`\n  (The assistant asks the user: "This will permanently delete the call recording. Go ahead?" — the user says yes.)`));
 const token = asked.structuredContent?.confirmationToken;
 await step(
-  3,
+  4,
   "Call again with the token the user approved: the API answers 204",
   assistant,
   { guid: GUID, contentKey: "callRecording", confirmationToken: token },
   "deleted",
 );
 await step(
-  4,
+  5,
   "Delete it again: it is already gone",
   assistant,
   { guid: GUID, contentKey: "callRecording" },
   (r) => r.structuredContent?.error?.code === "not_found",
 );
 await step(
-  5,
+  6,
   "Reuse the spent token: refused, nothing sent",
   assistant,
   { guid: GUID, contentKey: "callRecording", confirmationToken: token },
   (r) => r.structuredContent?.error?.code === "confirmation_invalid",
 );
 await step(
-  6,
+  7,
   "An invalid content key ('..' would address the whole interaction): refused before anything is sent",
   assistant,
   { guid: GUID, contentKey: ".." },
@@ -127,7 +137,7 @@ const withPrompts = await start("demo-assistant-with-prompts", (params) => {
   console.log(`${paint("35", "  the person           →")} declines`);
   return { action: "decline" };
 });
-await step(7, "Ask to delete the transcript; the person declines", withPrompts, { guid: GUID, contentKey: "transcript" }, "cancelled");
+await step(8, "Ask to delete the transcript; the person declines", withPrompts, { guid: GUID, contentKey: "transcript" }, "cancelled");
 await withPrompts.close();
 
 if (failures > 0) {

@@ -20,6 +20,27 @@ export interface AuditRecord {
   verifiedByAbsence?: boolean;
 }
 
+/** One search (search_interactions): what was asked, what was found, how long it took. */
+export interface SearchAuditRecord {
+  event: "search";
+  tool: string;
+  /** complete | partial | error | cancelled | refused */
+  outcome: string;
+  /** The criteria as searched (from/to in UTC); addresses are kept here, never in the stderr log. */
+  criteria: Record<string, unknown>;
+  /** The call continued an earlier one with its cursor. */
+  continued: boolean;
+  interactions: number;
+  items: number;
+  bytes: number;
+  requests: number;
+  windowsDone: number;
+  windowsTotal: number;
+  durationMs: number;
+  stoppedBecause?: string;
+  errorCode?: string;
+}
+
 export interface AuditContext {
   client?: { name: string; version: string };
   sessionId?: string;
@@ -30,7 +51,7 @@ export interface AuditContext {
 export interface AuditTrail {
   readonly enabled: boolean;
   /** Resolves once the line is on disk; rejects when it could not be written. */
-  write(record: AuditRecord, context: AuditContext): Promise<void>;
+  write(record: AuditRecord | SearchAuditRecord, context: AuditContext): Promise<void>;
 }
 
 export const NO_AUDIT: AuditTrail = { enabled: false, write: async () => {} };

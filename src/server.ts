@@ -12,6 +12,7 @@ import type { ToolContext } from "./tools/context.js";
 import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
 import { registerDeleteInteractionContentsTool } from "./tools/delete-interaction-contents.js";
 import { registerListInteractionContentTool } from "./tools/list-interaction-content.js";
+import { searchInteractionsDefinition } from "./tools/search-interactions.js";
 import type { VccClient } from "./vcc/client.js";
 import type { RetrySettings } from "./vcc/retry.js";
 
@@ -19,7 +20,7 @@ export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
 
 const INSTRUCTIONS =
-  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Use list_interaction_content to see what an interaction holds and find content keys. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
+  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Use search_interactions to find the interactions of a person (phone number, email) or agent in a period, list_interaction_content to see what an interaction holds and find content keys. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
 
 /** Shared by all sessions of one process: the API client (one connection pool), the approval page server. */
 export interface ServerDeps {
@@ -186,6 +187,14 @@ export function createServer(deps: ServerDeps): McpServer {
     },
   };
   registerListInteractionContentTool(server, context);
+  {
+    // search_interactions is defined as data (defineTool); the registry rewrite adds it to its list.
+    const def = searchInteractionsDefinition;
+    const { title, description, inputSchema, outputSchema, annotations } = def;
+    server.registerTool(def.name, { title, description, inputSchema, outputSchema, annotations }, (input, extra) =>
+      def.handler(input, context, extra),
+    );
+  }
   // Read-only servers do not even offer the destructive tools.
   if (!deps.config.readOnly) {
     registerDeleteInteractionContentTool(server, context);

@@ -36,8 +36,10 @@ export interface ApiRequest {
 /** The live data the routes read and change (replaced wholesale by reset()). */
 export interface Store {
   interactions: SimInteraction[];
-  /** Default page size of GET /interactions. */
+  /** Default page size of GET /interactions (no `limit`). */
   pageSize: number;
+  /** Whether GET /interactions includes interactions that start exactly at `end`. */
+  endInclusive: boolean;
 }
 
 /**
@@ -121,23 +123,98 @@ export function handleApi(req: ApiRequest, store: Store): Answer {
   }
 }
 
-// Pagination is keyed on the last interaction of the page (in start order), not on an offset, so
-// deleting between pages neither skips nor repeats an interaction.
+/** The API allows at most this many days between `start` and `end`. */
+export const MAX_SEARCH_DAYS = 7;
+/** The largest page (`limit`) the API serves. */
+export const MAX_SEARCH_LIMIT = 1000;
+const SEARCH_ADDRESS_MAX = 50;
+const SEARCH_DIRECTIONS = ["inbound", "outbound", "internal"];
+
+/** An ISO 8601 date-time (a date alone is its midnight UTC); undefined when it is not one. */
+function searchInstant(text: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(text)) return undefined;
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) && text.length > 10;
+  const ms = Date.parse(hasZone || text.length === 10 ? text : `${text}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * GET /interactions (v3): the interactions between `start` (inclusive) and `end` (inclusive by
+ * default, as the newer docs page says; `store.endInclusive` false makes it exclusive) that still
+ * hold content, filtered by how connectFrom / connectTo start, handlingAgentId and direction, in
+ * start order. The continuation token is opaque: it holds the last interaction of the page (so a
+ * deletion between pages neither skips nor repeats one) and the query it belongs to.
+ */
 function listInteractions(req: ApiRequest, store: Store): Answer {
-  const requested = Number(req.query.get("pageSize") ?? store.pageSize);
-  const size = Number.isInteger(requested) && requested > 0 ? Math.min(requested, 100) : store.pageSize;
-  const order = (i: SimInteraction) => `${i.start}|${i.guid.toLowerCase()}`;
-  const live = store.interactions.filter((i) => i.content.length > 0).sort((a, b) => order(a).localeCompare(order(b)));
-  let after = "";
-  const token = req.query.get("continuationToken");
-  if (token) {
-    after = Buffer.from(token, "base64url").toString("utf8");
-    if (!/^\d{4}-.+\|[0-9a-f-]{36}$/.test(after)) return messageAnswer(400, "Invalid continuation token");
+  const q = req.query;
+  const startText = q.get("start");
+  const endText = q.get("end");
+  if (!startText) return messageAnswer(400, "The start parameter is required (ISO 8601 date-time)");
+  if (!endText) return messageAnswer(400, "The end parameter is required (ISO 8601 date-time)");
+  const start = searchInstant(startText);
+  const end = searchInstant(endText);
+  if (start === undefined) return messageAnswer(400, `start '${startText}' is not a valid ISO 8601 date-time`);
+  if (end === undefined) return messageAnswer(400, `end '${endText}' is not a valid ISO 8601 date-time`);
+  if (end < start) return messageAnswer(400, "end must not be before start");
+  if (end - start > MAX_SEARCH_DAYS * 24 * 3600_000)
+    return messageAnswer(400, `The range between start and end must not exceed ${MAX_SEARCH_DAYS} days`);
+  let size = store.pageSize;
+  const limitText = q.get("limit");
+  if (limitText !== null) {
+    const limit = Number(limitText);
+    if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_SEARCH_LIMIT)
+      return messageAnswer(400, `limit must be a whole number from 1 to ${MAX_SEARCH_LIMIT}`);
+    size = limit;
   }
-  const rest = live.filter((i) => order(i) > after);
+  const filters: ((i: SimInteraction) => boolean)[] = [];
+  for (const name of ["connectFrom", "connectTo"] as const) {
+    const value = q.get(name);
+    if (value === null) continue;
+    if (value.length < 1 || value.length > SEARCH_ADDRESS_MAX)
+      return messageAnswer(400, `${name} must be between 1 and ${SEARCH_ADDRESS_MAX} characters in length`);
+    const prefix = value.toLowerCase();
+    filters.push((i) => i[name].toLowerCase().startsWith(prefix));
+  }
+  const agent = q.get("handlingAgentId");
+  if (agent !== null) filters.push((i) => i.handlingAgents.some((a) => a.id === agent));
+  const direction = q.get("direction");
+  if (direction !== null) {
+    if (!SEARCH_DIRECTIONS.includes(direction.toLowerCase()))
+      return messageAnswer(400, `direction must be one of ${SEARCH_DIRECTIONS.join(", ")}`);
+    filters.push((i) => i.direction.toLowerCase() === direction.toLowerCase());
+  }
+  const inRange = (i: SimInteraction) => {
+    const t = Date.parse(i.start);
+    return t >= start && (store.endInclusive ? t <= end : t < end);
+  };
+  // The token is bound to the query it came from (everything but the token itself and the limit).
+  const fingerprint = [...q.entries()]
+    .filter(([name]) => name !== "continuationToken" && name !== "limit")
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => `${name}=${value}`)
+    .join("&");
+  const order = (i: SimInteraction) => `${i.start}|${i.guid.toLowerCase()}`;
+  let after = "";
+  const token = q.get("continuationToken");
+  if (token !== null) {
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    } catch {
+      decoded = undefined;
+    }
+    const parts = Array.isArray(decoded) ? decoded : [];
+    if (parts.length !== 2 || typeof parts[0] !== "string" || parts[1] !== fingerprint)
+      return messageAnswer(400, "Invalid continuation token");
+    after = parts[0];
+  }
+  const rest = store.interactions
+    .filter((i) => i.content.length > 0 && inRange(i) && filters.every((f) => f(i)))
+    .sort((a, b) => order(a).localeCompare(order(b)))
+    .filter((i) => order(i) > after);
   const page = rest.slice(0, size);
   const last = page[page.length - 1];
-  const next = last && rest.length > size ? Buffer.from(order(last)).toString("base64url") : null;
+  const next = last && rest.length > size ? Buffer.from(JSON.stringify([order(last), fingerprint])).toString("base64url") : null;
   return jsonAnswer(200, { items: page.map(view), meta: { count: page.length, nextContinuationToken: next } });
 }
 

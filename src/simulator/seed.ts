@@ -186,3 +186,102 @@ export function generatedInteractions(count: number): SimInteraction[] {
     ],
   }));
 }
+
+/**
+ * The sample data for searches: six and a half months (2026-05-01 to 2026-11-20, before the seed's
+ * own week) of everyday traffic, and two repeat callers whose numbers appear on many interactions,
+ * in both directions and in more than one stored format — what an erasure search has to find.
+ */
+export const SEARCH_SAMPLE = {
+  /** The contact centre's own number (connectTo of inbound calls, connectFrom of outbound ones). */
+  centre: "+441632960900",
+  /** Repeat caller A, as most interactions store the number. */
+  callerA: "+441632960101",
+  /** The same caller, stored in national format on some inbound calls. */
+  callerANational: "01632960101",
+  /** Repeat caller B (also on the seed's voicemails), international and without the plus. */
+  callerB: "+15555550142",
+  callerBNoPlus: "15555550142",
+  /** An agent who handled many of the sample interactions. */
+  agent: "67833",
+  from: "2026-05-01T00:00:00.000Z",
+  to: "2026-11-20T00:00:00.000Z",
+} as const;
+
+/** The GUID of search sample interaction number `index`: 5ea7c400-0000-4000-8000-{index in hex}. */
+export function searchSampleGuid(index: number): string {
+  return `5ea7c400-0000-4000-8000-${index.toString(16).padStart(12, "0")}`;
+}
+
+/** A small deterministic pseudo-random generator (mulberry32): the same data on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The search sample interactions, oldest first (see SEARCH_SAMPLE). */
+export function searchSampleInteractions(): SimInteraction[] {
+  const next = random(17);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
+  const agents = ["1042", "2077", "3310", "4518", SEARCH_SAMPLE.agent];
+  const out: SimInteraction[] = [];
+  const day = 24 * 3600_000;
+  const first = Date.parse(SEARCH_SAMPLE.from);
+  const last = Date.parse(SEARCH_SAMPLE.to);
+  const call = (start: number, connectFrom: string, connectTo: string, direction: "Inbound" | "Outbound", agent: string) => {
+    const at = (minutes: number) => new Date(start + minutes * 60_000).toISOString();
+    const minutes = 2 + Math.floor(next() * 20);
+    const content: SimContent[] = [item("callRecording", "callRecording", "audio/wav", 16_000 * 60 * minutes, at(minutes + 1))];
+    if (next() < 0.6) content.push(item("transcript", "transcript", "application/json", 900 * minutes, at(minutes + 3)));
+    // Now and then a caller reached voicemail: a GUID-keyed item owned by the agent.
+    if (direction === "Inbound" && next() < 0.15) {
+      const key = `5ea7c400-0000-4000-9000-${out.length.toString(16).padStart(12, "0")}`;
+      content.push(item(key, "voicemail", "audio/wav", 16_000 * 40, at(minutes + 2), agent));
+    }
+    // Some interactions have had all their content deleted already: the API no longer returns them.
+    const emptied = next() < 0.05;
+    out.push({
+      guid: searchSampleGuid(out.length),
+      start: new Date(start).toISOString(),
+      connectFrom,
+      connectTo,
+      direction,
+      handlingAgents: [{ id: agent }],
+      content: emptied ? [] : content,
+    });
+  };
+  for (let dayStart = first; dayStart < last; dayStart += day) {
+    const dayIndex = Math.round((dayStart - first) / day);
+    // Working hours, 08:00-18:00 UTC, whole seconds.
+    const time = () => dayStart + (8 * 3600 + Math.floor(next() * 10 * 3600)) * 1000;
+    const calls = 2 + Math.floor(next() * 3);
+    for (let n = 0; n < calls; n++) {
+      const other =
+        next() < 0.5
+          ? `+44207946${String(Math.floor(next() * 1000)).padStart(4, "0")}`
+          : `+12025550${String(Math.floor(next() * 200)).padStart(3, "0")}`;
+      if (next() < 0.7) call(time(), other, SEARCH_SAMPLE.centre, "Inbound", pick(agents));
+      else call(time(), SEARCH_SAMPLE.centre, other, "Outbound", pick(agents));
+    }
+    // Caller A: every fourth day; mostly inbound, some stored in national format; outbound call-backs.
+    if (dayIndex % 4 === 1) {
+      const kind = dayIndex % 3;
+      if (kind === 0) call(time(), SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.centre, "Inbound", pick(agents));
+      else if (kind === 1) call(time(), SEARCH_SAMPLE.callerANational, SEARCH_SAMPLE.centre, "Inbound", pick(agents));
+      else call(time(), SEARCH_SAMPLE.centre, SEARCH_SAMPLE.callerA, "Outbound", pick(agents));
+    }
+    // Caller B: every ninth day, both formats, both directions.
+    if (dayIndex % 9 === 4) {
+      const number = dayIndex % 2 === 0 ? SEARCH_SAMPLE.callerB : SEARCH_SAMPLE.callerBNoPlus;
+      if (dayIndex % 27 === 13) call(time(), "+15555550100", number, "Outbound", pick(agents));
+      else call(time(), number, "+15555550100", "Inbound", pick(agents));
+    }
+  }
+  return out.sort((a, b) => a.start.localeCompare(b.start));
+}

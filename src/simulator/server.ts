@@ -22,13 +22,13 @@ import {
 import { type Fault, FaultBook, type FaultRule, faultAnswer, hasAnswer, replacesAnswer } from "./faults.js";
 import { RateLimiter } from "./rate-limit.js";
 import { API_PREFIX, classify, DELETE_ROUTES, findContent, handleApi, type RouteName, type Store, TOKEN_PATH } from "./routes.js";
-import { generatedInteractions, type SimInteraction, seedInteractions } from "./seed.js";
+import { generatedInteractions, type SimInteraction, searchSampleInteractions, seedInteractions } from "./seed.js";
 
 export { DEFAULT_CLIENTS, DEFAULT_STATIC_TOKENS, DELETE_SCOPE, READ_SCOPE, type SimClient } from "./auth.js";
 export type { Fault, FaultRule } from "./faults.js";
 export { parseFaultList } from "./faults.js";
 export type { RouteName } from "./routes.js";
-export { SEED, SEED_ITEM_KEYS, type SimContent, type SimInteraction } from "./seed.js";
+export { SEARCH_SAMPLE, SEED, SEED_ITEM_KEYS, type SimContent, type SimInteraction, searchSampleGuid } from "./seed.js";
 
 const ACCEPTED_VERSIONS = ["application/vnd.newvoicemedia.v2+json", "application/vnd.newvoicemedia.v3+json"];
 const INVALID_VERSION_MESSAGE = `Invalid api-version! Valid values: ${ACCEPTED_VERSIONS.map((v) => `'${v}'`).join(", ")}`;
@@ -70,8 +70,13 @@ export interface SimulatorOptions {
   staticTokens?: Record<string, string[]>;
   /** Added to every request (ms). */
   latencyMs?: number;
-  /** Default page size of GET /interactions (default 3). */
+  /** Default page size of GET /interactions when no `limit` is given (default 3). */
   pageSize?: number;
+  /**
+   * Whether GET /interactions treats `end` as inclusive (default true, as the newer docs page says)
+   * or exclusive (the older page). Clients must cope with both.
+   */
+  searchEndInclusive?: boolean;
   /** Generated interactions added after the seed data (see generatedInteractions), for benchmarks. */
   extraInteractions?: number;
   /** Faults in place from the start (and again after reset()). */
@@ -200,8 +205,12 @@ function acceptsVersion(accept: string | undefined): boolean {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const now = options.now ?? Date.now;
-  const initialData = () => [...seedInteractions(), ...generatedInteractions(options.extraInteractions ?? 0)];
-  const store: Store = { interactions: initialData(), pageSize: options.pageSize ?? 3 };
+  const initialData = () => [
+    ...seedInteractions(),
+    ...searchSampleInteractions(),
+    ...generatedInteractions(options.extraInteractions ?? 0),
+  ];
+  const store: Store = { interactions: initialData(), pageSize: options.pageSize ?? 3, endInclusive: options.searchEndInclusive ?? true };
   const journal: JournalEntry[] = [];
   const tokens = new TokenStore(
     { clients: options.clients ?? DEFAULT_CLIENTS, staticTokens: options.staticTokens ?? DEFAULT_STATIC_TOKENS, now },

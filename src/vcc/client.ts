@@ -16,7 +16,7 @@ import {
   type ToolError,
   withAttempts,
 } from "./errors.js";
-import { contentPath, interactionPath } from "./ids.js";
+import { contentPath, interactionPath, type SearchQuery, searchPath } from "./ids.js";
 import { DEFAULT_RETRY, planRetry, type RetrySettings } from "./retry.js";
 import { DELETE_SCOPE, READ_SCOPE, type Scope } from "./scopes.js";
 
@@ -136,6 +136,11 @@ export class VccClient {
   /** GET /interactions/{guid}: the interaction and the content it still holds. */
   getInteraction(guid: string, options: RequestOptions): Promise<ApiResult> {
     return this.#send("GET", interactionPath(guid), options);
+  }
+
+  /** GET /interactions: one page of a search (one window of at most 7 days). */
+  searchInteractions(query: SearchQuery, options: RequestOptions): Promise<ApiResult> {
+    return this.#send("GET", searchPath(query), options);
   }
 
   /**

@@ -77,3 +77,25 @@ export function contentPath(guid: string, contentKey: string): string {
   if (!isValidContentKey(contentKey)) throw new Error("refusing to build a path from an invalid content key");
   return `/interactions/${encodeSegment(guid)}/content/${encodeSegment(contentKey)}`;
 }
+
+/** The query of one GET /interactions request (the API's own parameter names). */
+export interface SearchQuery {
+  start: string;
+  end: string;
+  connectFrom?: string;
+  connectTo?: string;
+  handlingAgentId?: string;
+  direction?: string;
+  limit?: number;
+  continuationToken?: string;
+}
+
+/** `/interactions?start=…&end=…&…`: every value percent-encoded (a `+` of a phone number stays a `+`). */
+export function searchPath(query: SearchQuery): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(name, String(value));
+  }
+  // URLSearchParams writes a space as "+"; %20 cannot be mistaken for a literal plus.
+  return `/interactions?${params.toString().replace(/\+/g, "%20")}`;
+}

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { redact } from "../log.js";
 
-const contentItemSchema = z.looseObject({
+export const contentItemSchema = z.looseObject({
   contentKey: z.string(),
   type: z.string().optional(),
   contentType: z.string().optional(),
@@ -12,7 +12,7 @@ const contentItemSchema = z.looseObject({
   owningAgent: z.looseObject({ id: z.union([z.string(), z.number()]) }).nullish(),
 });
 
-const interactionSchema = z.looseObject({
+export const interactionSchema = z.looseObject({
   guid: z.string(),
   start: z.string().nullish(),
   direction: z.string().nullish(),

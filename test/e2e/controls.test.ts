@@ -104,10 +104,10 @@ describe("read-only", () => {
     ["VCC_READ_ONLY=true", { VCC_READ_ONLY: "true" }, []],
     ["--read-only", {}, ["--read-only"]],
   ] as const) {
-    it(`${label}: the delete tool is not offered; listing still works`, async () => {
+    it(`${label}: the delete tool is not offered; listing and searching still work`, async () => {
       const c = await server(env, approve, [...args]);
       const names = (await c.client.listTools()).tools.map((t) => t.name);
-      expect(names).toEqual(["list_interaction_content"]);
+      expect(names.sort()).toEqual(["list_interaction_content", "search_interactions"]);
       const list = await c.call("list_interaction_content", { guid: SEED.inboundCall });
       expect(list.isError).toBeFalsy();
       const attempt = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });

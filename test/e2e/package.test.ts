@@ -104,6 +104,6 @@ describe("the npm package", () => {
     mkdirSync(empty);
     const run = npm("npx", ["--yes", "--offline", "--package", tarball, BIN, "--version"], empty);
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stderr.trim()).toBe(pkg.version);
+    expect(run.stdout.trim()).toBe(pkg.version);
   });
 });

@@ -314,14 +314,17 @@ describe("POST /interactions/delete-batch", () => {
   });
 });
 
+/** The seed's own week (the search sample data ends before it). */
+const SEED_WEEK = "start=2026-11-21T00:00:00Z&end=2026-11-28T00:00:00Z";
+
 describe("GET /interactions: pagination", () => {
   it("pages through every interaction that still has content, in start order, then null", async () => {
     const seen: string[] = [];
     let token: string | null = null;
     let pages = 0;
     do {
-      const query: string = token ? `?continuationToken=${encodeURIComponent(token)}` : "";
-      const page = (await api(`/interactions${query}`)).json();
+      const query: string = token ? `&continuationToken=${encodeURIComponent(token)}` : "";
+      const page = (await api(`/interactions?${SEED_WEEK}${query}`)).json();
       pages++;
       expect(page.meta.count).toBe(page.items.length);
       seen.push(...page.items.map((i: { guid: string }) => i.guid));
@@ -333,15 +336,15 @@ describe("GET /interactions: pagination", () => {
   });
 
   it("a deletion between pages neither skips nor repeats an interaction", async () => {
-    const first = (await api("/interactions?pageSize=2")).json();
+    const first = (await api(`/interactions?${SEED_WEEK}&limit=2`)).json();
     expect(first.items.map((i: { guid: string }) => i.guid)).toEqual([SEED.inboundCall, SEED.voicemails]);
     await api(`/interactions/${SEED.inboundCall}`, { method: "DELETE" });
-    const second = (await api(`/interactions?pageSize=2&continuationToken=${first.meta.nextContinuationToken}`)).json();
+    const second = (await api(`/interactions?${SEED_WEEK}&limit=2&continuationToken=${first.meta.nextContinuationToken}`)).json();
     expect(second.items.map((i: { guid: string }) => i.guid)).toEqual([SEED.screenRecording, SEED.chat]);
   });
 
   it("items carry the documented fields", async () => {
-    const item = (await api("/interactions")).json().items[1];
+    const item = (await api(`/interactions?${SEED_WEEK}`)).json().items[1];
     expect(item).toMatchObject({
       guid: SEED.voicemails,
       start: expect.any(String),
@@ -361,7 +364,7 @@ describe("GET /interactions: pagination", () => {
   });
 
   it("an invalid continuation token → 400", async () => {
-    expect((await api("/interactions?continuationToken=garbage")).status).toBe(400);
+    expect((await api(`/interactions?${SEED_WEEK}&continuationToken=garbage`)).status).toBe(400);
   });
 });
 

@@ -102,7 +102,7 @@ describe("npm run simulator", () => {
     const statuses: number[] = [];
     let limited: Awaited<ReturnType<typeof send>> | undefined;
     while (!limited && statuses.length < 50) {
-      const res = await send(`${sim.url}/interaction-content`, "/interactions");
+      const res = await send(`${sim.url}/interaction-content`, "/interactions?start=2026-11-21T00:00:00Z&end=2026-11-28T00:00:00Z");
       statuses.push(res.status);
       if (res.status === 429) limited = res;
     }

@@ -1,0 +1,171 @@
+// What a search asks for, checked and normalised before anything is sent: dates and date-times
+// (UTC when no offset is given), the range rules, the addresses, and at least one narrowing
+// criterion. Independent of MCP: the tool's schema only describes the shapes.
+import type { ToolError } from "../core/errors.js";
+
+export const MAX_PARTIES = 5;
+export const MAX_ADDRESS_LENGTH = 50;
+export const DEFAULT_MAX_RESULTS = 50;
+export const MAX_MAX_RESULTS = 500;
+/** `to` may be at most this far in the future (clocks differ; "today" in another time zone). */
+export const FUTURE_TOLERANCE_MS = 24 * 3600_000;
+const DAY_MS = 24 * 3600_000;
+
+export type Direction = "inbound" | "outbound";
+
+/** Who and what, the same in the input and in the criteria as carried out. */
+interface Narrowing {
+  party?: string[];
+  connectFrom?: string;
+  connectTo?: string;
+  handlingAgentId?: string;
+  direction?: Direction;
+  contentTypes?: string[];
+}
+
+/** The search as given (the tool's input, minus maxResults and cursor). */
+export interface SearchInput extends Narrowing {
+  from: string;
+  to: string;
+}
+
+/** The search as carried out: instants in ms (UTC), `to` exclusive, addresses trimmed and de-duplicated. */
+export interface SearchCriteria extends Narrowing {
+  from: number;
+  to: number;
+}
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
+
+/** An instant from an ISO 8601 date or date-time; a date alone is that day's 00:00 UTC. */
+export function parseInstant(text: string): { ms: number; dateOnly: boolean } | undefined {
+  const m = DATE_TIME.exec(text.trim());
+  if (!m) return undefined;
+  const [year, month, day, hour = "0", minute = "0", second = "0"] = m.slice(1, 7);
+  const fraction = m[7] ?? "";
+  const y = Number(year);
+  const mo = Number(month);
+  const d = Number(day);
+  const h = Number(hour);
+  const mi = Number(minute);
+  const s = Number(second);
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
+  const base = Date.UTC(y, mo - 1, d, h, mi, s, Math.floor(Number(`0.${fraction || "0"}`) * 1000));
+  // Date.UTC rolls 31 February over into March: such a date does not exist.
+  if (new Date(base).getUTCDate() !== d) return undefined;
+  let offsetMs = 0;
+  if (m[9]) {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    offsetMs = (m[9] === "-" ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  return { ms: base - offsetMs, dateOnly: m[4] === undefined };
+}
+
+/** `ms` plus two calendar years (29 February becomes 1 March). */
+function plusTwoYears(ms: number): number {
+  const d = new Date(ms);
+  d.setUTCFullYear(d.getUTCFullYear() + 2);
+  return d.getTime();
+}
+
+function invalid(message: string): { ok: false; error: ToolError } {
+  return { ok: false, error: { code: "invalid_input", message: `${message} Nothing was searched.` } };
+}
+
+function address(value: string | undefined, name: string): { ok: true; value?: string } | { ok: false; error: ToolError } {
+  if (value === undefined) return { ok: true };
+  const trimmed = value.trim();
+  if (trimmed.length < 1 || trimmed.length > MAX_ADDRESS_LENGTH)
+    return invalid(`${name} must be 1-${MAX_ADDRESS_LENGTH} characters (the API matches addresses by how they start).`);
+  return { ok: true, value: trimmed };
+}
+
+/** Checks and normalises a search; `now` is the current time in ms. */
+export function normaliseCriteria(
+  input: SearchInput,
+  now: number,
+): { ok: true; criteria: SearchCriteria } | { ok: false; error: ToolError } {
+  const from = parseInstant(input.from);
+  if (!from) return invalid(`from '${input.from}' is not an ISO 8601 date or date-time (e.g. 2025-01-31 or 2025-01-31T09:00:00+01:00).`);
+  const to = parseInstant(input.to);
+  if (!to) return invalid(`to '${input.to}' is not an ISO 8601 date or date-time (e.g. 2025-06-30 or 2025-06-30T18:00:00Z).`);
+  // A date alone as `to` means that whole day: the search runs up to the next midnight (UTC).
+  const toMs = to.dateOnly ? to.ms + DAY_MS : to.ms;
+  if (toMs <= from.ms) return invalid("to must be after from.");
+  if (to.ms > plusTwoYears(from.ms)) return invalid("The range from..to must not exceed two years: split the search.");
+  // Checked on `to` as given: tomorrow's date (today somewhere east of UTC) is accepted.
+  if (to.ms > now + FUTURE_TOLERANCE_MS) return invalid("to must not be more than a day in the future.");
+
+  const sides: Record<string, string> = {};
+  for (const [name, value] of [
+    ["connectFrom", input.connectFrom],
+    ["connectTo", input.connectTo],
+    ["handlingAgentId", input.handlingAgentId],
+  ] as const) {
+    const checked = address(value, name);
+    if (!checked.ok) return checked;
+    if (checked.value !== undefined) sides[name] = checked.value;
+  }
+  let party: string[] | undefined;
+  if (input.party !== undefined) {
+    if (sides.connectFrom !== undefined || sides.connectTo !== undefined)
+      return invalid("Give either party (matched on both sides) or connectFrom/connectTo (one side), not both.");
+    party = [];
+    for (const value of input.party) {
+      const checked = address(value, "Each party address");
+      if (!checked.ok) return checked;
+      if (checked.value !== undefined && !party.includes(checked.value)) party.push(checked.value);
+    }
+    if (party.length < 1 || party.length > MAX_PARTIES) return invalid(`party must list 1-${MAX_PARTIES} addresses.`);
+  }
+  if (!party && sides.connectFrom === undefined && sides.connectTo === undefined && sides.handlingAgentId === undefined)
+    return invalid(
+      "Give at least one of party, connectFrom, connectTo or handlingAgentId: this tool finds the interactions of a person or an agent, not every interaction of a period.",
+    );
+  let contentTypes: string[] | undefined;
+  if (input.contentTypes !== undefined) {
+    contentTypes = [...new Set(input.contentTypes.map((t) => t.trim()).filter(Boolean))];
+    if (contentTypes.length === 0) return invalid("contentTypes, when given, must name at least one type (e.g. callRecording).");
+  }
+  return {
+    ok: true,
+    criteria: {
+      from: from.ms,
+      to: toMs,
+      ...(party ? { party } : {}),
+      ...sides,
+      ...(input.direction ? { direction: input.direction } : {}),
+      ...(contentTypes ? { contentTypes } : {}),
+    },
+  };
+}
+
+/** A stable text of the criteria: a cursor is accepted only with the same one. */
+export function criteriaKey(c: SearchCriteria): string {
+  return JSON.stringify([
+    c.from,
+    c.to,
+    c.party ?? null,
+    c.connectFrom ?? null,
+    c.connectTo ?? null,
+    c.handlingAgentId ?? null,
+    c.direction ?? null,
+    c.contentTypes ? [...c.contentTypes].sort() : null,
+  ]);
+}
+
+/** The criteria for results, records and messages: instants as ISO 8601 UTC. */
+export function describeCriteria(c: SearchCriteria): Record<string, unknown> {
+  return {
+    from: new Date(c.from).toISOString(),
+    to: new Date(c.to).toISOString(),
+    ...(c.party ? { party: c.party } : {}),
+    ...(c.connectFrom ? { connectFrom: c.connectFrom } : {}),
+    ...(c.connectTo ? { connectTo: c.connectTo } : {}),
+    ...(c.handlingAgentId ? { handlingAgentId: c.handlingAgentId } : {}),
+    ...(c.direction ? { direction: c.direction } : {}),
+    ...(c.contentTypes ? { contentTypes: c.contentTypes } : {}),
+  };
+}

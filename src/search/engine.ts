@@ -1,0 +1,295 @@
+// The search itself: for each ≤ 7-day window, for each side (a party is searched as connectFrom
+// and as connectTo: one query each), every page until the API's token is null — one request after
+// another. It stops at maxResults or when its time budget is spent, and says where it stopped so
+// that the next call continues there. Interactions seen twice (window boundary, both sides, several
+// addresses) are returned once. Independent of MCP: requests, clock and reports are injected.
+import type { ToolError } from "../core/errors.js";
+import type { ApiResult, RequestOptions, WaitEvent } from "../vcc/client.js";
+import type { SearchQuery } from "../vcc/ids.js";
+import { type FoundInteraction, parseSearchPage } from "../vcc/search.js";
+import type { SearchCriteria } from "./criteria.js";
+import type { SearchPosition } from "./cursors.js";
+import { splitWindows, type Window } from "./windows.js";
+
+/** The largest page the API serves. */
+export const PAGE_LIMIT = 1000;
+/** About a minute per call; the rest comes with the cursor. */
+export const DEFAULT_BUDGET_MS = 60_000;
+/** A request gets at least this long, even when the budget is nearly spent. */
+const MIN_REQUEST_MS = 1_000;
+/** Added to each pacing wait, so that a request never arrives a hair before the API's window moves on. */
+const PACE_MARGIN_MS = 5;
+
+/**
+ * After a 429 that asked to wait (Retry-After > 0), the search goes no faster than the number of
+ * its requests the API had accepted in the second before: at most that many in any one second.
+ * The rate limit is shared by every VCC API of the account, so it is better not to meet it again
+ * and again; the waits this saves are the ones a 429 would have cost.
+ */
+class Pacer {
+  readonly #now: () => number;
+  /**
+   * When the answer to each request of this search arrived, oldest first (the last two seconds).
+   * An answer comes after the request reached the API, so pacing on these never runs early.
+   */
+  #answered: number[] = [];
+  #perSecond: number | undefined;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  answered(): void {
+    const now = this.#now();
+    this.#answered.push(now);
+    while (this.#answered.length > 0 && (this.#answered[0] ?? now) <= now - 2_000) this.#answered.shift();
+  }
+
+  /** A 429 that asked to wait: the requests answered in the second before were what the API allowed. */
+  limited(): void {
+    const now = this.#now();
+    const accepted = this.#answered.filter((t) => t > now - 1_000).length;
+    if (accepted >= 1) this.#perSecond = Math.min(this.#perSecond ?? accepted, accepted);
+  }
+
+  /** How long to wait before the next request (0: go now). */
+  waitMs(): number {
+    if (this.#perSecond === undefined || this.#answered.length < this.#perSecond) return 0;
+    const oldest = this.#answered[this.#answered.length - this.#perSecond] ?? 0;
+    return Math.max(0, oldest + 1_000 + PACE_MARGIN_MS - this.#now());
+  }
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+export type SearchSide = Omit<SearchQuery, "start" | "end" | "limit" | "continuationToken">;
+
+/** The queries made in every window: one per side of each party address, or one with the sides given. */
+export function sidesOf(c: SearchCriteria): SearchSide[] {
+  const common: SearchSide = {
+    ...(c.handlingAgentId ? { handlingAgentId: c.handlingAgentId } : {}),
+    ...(c.direction ? { direction: c.direction } : {}),
+  };
+  if (c.party)
+    return c.party.flatMap((address) => [
+      { connectFrom: address, ...common },
+      { connectTo: address, ...common },
+    ]);
+  return [{ ...(c.connectFrom ? { connectFrom: c.connectFrom } : {}), ...(c.connectTo ? { connectTo: c.connectTo } : {}), ...common }];
+}
+
+export type SearchRequest = (query: SearchQuery, options: RequestOptions) => Promise<ApiResult>;
+
+export interface SearchEnv {
+  request: SearchRequest;
+  signal?: AbortSignal;
+  budgetMs?: number;
+  now?: () => number;
+  /** Page size to ask for (default and most: PAGE_LIMIT); tests use small pages. */
+  pageLimit?: number;
+  /** After each page: windows fully searched so far (of all, also those of earlier calls). */
+  onProgress?: (report: { windowsDone: number; windowsTotal: number; found: number }) => void;
+  /** While a request waits (429 / Retry-After, backoff, slow answer). */
+  onWait?: (windowsDone: number, event: WaitEvent) => void;
+}
+
+export type StopReason = "complete" | "max_results" | "time_budget" | "error" | "cancelled";
+
+export interface SearchOutcome {
+  interactions: FoundInteraction[];
+  windows: Window[];
+  /** Windows fully searched, counting those of earlier calls (windows are searched in order). */
+  windowsDone: number;
+  /** Windows completed during this call. */
+  windowsSearched: Window[];
+  stop: StopReason;
+  /** Where to continue; undefined when the search is complete (or was cancelled). */
+  next?: SearchPosition;
+  error?: ToolError;
+  /** HTTP requests made by this call (retries included). */
+  requests: number;
+  /** Interaction records the API sent that could not be read. */
+  unreadable: number;
+  elapsedMs: number;
+}
+
+/**
+ * The error mapping (src/vcc/errors.ts) speaks of deletions; a search that stopped needs other
+ * advice. The code, status and the API's own message stay; only the words change. A GET changes
+ * nothing, so no outcome is unknown.
+ */
+function searchError(error: ToolError, window: number, windows: number): ToolError {
+  const where = `The search stopped at window ${window + 1} of ${windows}`;
+  const again = "What was found before is included; call again with the same criteria and the cursor to retry from there.";
+  const { outcomeUnknown: _unknown, ...rest } = error;
+  switch (error.code) {
+    case "bad_request":
+      return {
+        ...rest,
+        message: `${where}: the API refused the search as invalid (400). Check the criteria (addresses, agent id, direction).`,
+      };
+    case "not_found":
+      return { ...rest, message: `${where}: the API has no search at this address (404). Check VCC_API_BASE_URL or VCC_REGION.` };
+    case "rate_limited":
+      return { ...rest, message: `${where}: the API kept answering 429 (rate limit) after the retries. ${again}` };
+    case "upstream_error":
+    case "unexpected_status":
+      return { ...rest, message: `${where}: the API failed${error.httpStatus ? ` with ${error.httpStatus}` : ""}. ${again}` };
+    case "network_error":
+    case "timeout":
+      return {
+        ...rest,
+        message: `${where}: ${error.code === "timeout" ? "the API did not answer in time" : "the API could not be reached"}. ${again}`,
+      };
+    default:
+      return rest;
+  }
+}
+
+function byStart(a: FoundInteraction, b: FoundInteraction): number {
+  const x = a.start ? Date.parse(a.start) : Number.NaN;
+  const y = b.start ? Date.parse(b.start) : Number.NaN;
+  if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
+  return x - y;
+}
+
+function keep(i: FoundInteraction, c: SearchCriteria): FoundInteraction | undefined {
+  if (i.start !== undefined) {
+    const start = Date.parse(i.start);
+    // Outside the asked range (e.g. an `end` bound the API treats as inclusive): not asked for.
+    if (!Number.isNaN(start) && (start < c.from || start >= c.to)) return undefined;
+  }
+  if (c.direction && i.direction !== undefined && i.direction.toLowerCase() !== c.direction) return undefined;
+  if (!c.contentTypes) return i;
+  const wanted = new Set(c.contentTypes.map((t) => t.toLowerCase()));
+  const content = i.content.filter((item) => item.type !== undefined && wanted.has(item.type.toLowerCase()));
+  return content.length > 0 ? { ...i, content } : undefined;
+}
+
+export async function runSearch(
+  criteria: SearchCriteria,
+  maxResults: number,
+  from: SearchPosition | undefined,
+  env: SearchEnv,
+): Promise<SearchOutcome> {
+  const now = env.now ?? Date.now;
+  const started = now();
+  const budgetMs = env.budgetMs ?? DEFAULT_BUDGET_MS;
+  const windows = splitWindows(criteria.from, criteria.to);
+  const sides = sidesOf(criteria);
+  let window = from?.window ?? 0;
+  let side = from?.side ?? 0;
+  let token = from?.token ?? null;
+  const pending = [...(from?.pending ?? [])];
+  const seen = new Set(from?.seen ?? []);
+  const found: FoundInteraction[] = [];
+  const windowsSearched: Window[] = [];
+  let requests = 0;
+  let unreadable = 0;
+  const pacer = new Pacer(Date.now);
+
+  const position = (): SearchPosition => ({ window, side, token, pending: [...pending], seen: [...seen] });
+  const finish = (stop: StopReason, error?: ToolError): SearchOutcome => {
+    const complete = window >= windows.length && pending.length === 0;
+    return {
+      // Oldest first within this call (the sides of a window are searched one after the other).
+      interactions: found.sort(byStart),
+      windows,
+      windowsDone: Math.min(window, windows.length),
+      windowsSearched,
+      stop: complete && stop !== "error" && stop !== "cancelled" ? "complete" : stop,
+      ...(complete || stop === "cancelled" ? {} : { next: position() }),
+      ...(error ? { error } : {}),
+      requests,
+      unreadable,
+      elapsedMs: now() - started,
+    };
+  };
+  const take = () => {
+    while (pending.length > 0 && found.length < maxResults) {
+      const next = pending.shift();
+      if (next) found.push(next);
+    }
+  };
+
+  take();
+  for (;;) {
+    if (found.length >= maxResults || window >= windows.length) return finish(found.length >= maxResults ? "max_results" : "complete");
+    if (env.signal?.aborted) return finish("cancelled");
+    const paceMs = pacer.waitMs();
+    if (paceMs > 0 && now() - started + paceMs < budgetMs) {
+      await pause(paceMs, env.signal);
+      if (env.signal?.aborted) return finish("cancelled");
+    }
+    const spent = now() - started;
+    if (spent >= budgetMs) return finish("time_budget");
+    const w = windows[window] as Window;
+    const query: SearchQuery = {
+      start: new Date(w.start).toISOString(),
+      end: new Date(w.end).toISOString(),
+      ...sides[side],
+      limit: Math.min(env.pageLimit ?? PAGE_LIMIT, PAGE_LIMIT),
+      ...(token ? { continuationToken: token } : {}),
+    };
+    const done = window;
+    const result = await env.request(query, {
+      // No address in the subject: it appears in debug logs.
+      subject: `search window ${window + 1} of ${windows.length}`,
+      signal: env.signal,
+      deadlineMs: Math.max(budgetMs - spent, MIN_REQUEST_MS),
+      onWait: (event) => {
+        if (event.kind === "retry") {
+          if (event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0) pacer.limited();
+        }
+        env.onWait?.(done, event);
+      },
+    });
+    requests += result.attempts;
+    pacer.answered();
+    if (!result.ok) {
+      if (env.signal?.aborted || result.error.code === "cancelled") return finish("cancelled");
+      // Retries that ran into the end of the budget: stop as planned, the cursor repeats this page.
+      if (now() - started >= budgetMs && (result.error.code === "rate_limited" || result.error.code === "timeout"))
+        return finish("time_budget");
+      return finish("error", searchError(result.error, window, windows.length));
+    }
+    const page = parseSearchPage(result.response.body);
+    if (!page)
+      return finish("error", {
+        code: "upstream_error",
+        httpStatus: result.response.status,
+        message: "The API answered the search, but not with a page of interactions this server understands. Try again later.",
+      });
+    unreadable += page.unreadable;
+    for (const raw of page.items) {
+      const id = raw.guid.toLowerCase();
+      if (seen.has(id)) continue;
+      const kept = keep(raw, criteria);
+      if (!kept) continue;
+      seen.add(id);
+      pending.push(kept);
+    }
+    take();
+    token = page.next;
+    if (token === null) {
+      side++;
+      if (side >= sides.length) {
+        side = 0;
+        windowsSearched.push(w);
+        window++;
+      }
+    }
+    env.onProgress?.({ windowsDone: window, windowsTotal: windows.length, found: found.length });
+  }
+}

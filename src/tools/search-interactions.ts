@@ -1,0 +1,385 @@
+// search_interactions: find the interactions of a person (phone number, email, chat handle) or an
+// agent in a date range, with the content they still hold, so that an erasure request can be
+// carried out. Read-only. The search engine is src/search/; this file is its MCP face.
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import type { SearchAuditRecord } from "../audit.js";
+import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
+import { log } from "../log.js";
+import {
+  criteriaKey,
+  DEFAULT_MAX_RESULTS,
+  describeCriteria,
+  MAX_ADDRESS_LENGTH,
+  MAX_MAX_RESULTS,
+  MAX_PARTIES,
+  normaliseCriteria,
+  type SearchCriteria,
+} from "../search/criteria.js";
+import { CURSOR_REFUSALS, CursorStore, type SearchPosition } from "../search/cursors.js";
+import { DEFAULT_BUDGET_MS, runSearch, type SearchOutcome } from "../search/engine.js";
+import { READ_SCOPE } from "../vcc/scopes.js";
+import type { FoundInteraction } from "../vcc/search.js";
+import type { ToolContext } from "./context.js";
+import { type CallExtra, defineTool } from "./define.js";
+import { formatBytes, formatDate, humanType } from "./format.js";
+import { describeWait, progressFor } from "./progress.js";
+import { errorText, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
+
+export const SEARCH_TOOL_NAME = "search_interactions";
+
+const address = (what: string) =>
+  z
+    .string()
+    .min(1, { message: `${what} must not be empty` })
+    .max(MAX_ADDRESS_LENGTH, { message: `${what} must be at most ${MAX_ADDRESS_LENGTH} characters` });
+
+const inputSchema = z
+  .object({
+    from: z
+      .string()
+      .min(10)
+      .max(40)
+      .describe("Start of the period, inclusive: ISO 8601 date (2025-01-31) or date-time (2025-01-31T09:00:00+01:00); UTC when no offset."),
+    to: z
+      .string()
+      .min(10)
+      .max(40)
+      .describe(
+        "End of the period: a date includes that whole day (UTC); a date-time is exclusive. At most two years after from, and not more than a day in the future.",
+      ),
+    party: z
+      .array(address("A party address"))
+      .min(1)
+      .max(MAX_PARTIES)
+      .optional()
+      .describe(
+        `1-${MAX_PARTIES} addresses of the person (phone numbers, emails, chat handles). Each is matched as the party that started OR received the interaction, by how the stored address starts. Numbers are matched exactly as the account stores them: +441632960101 does not match 01632960101, so pass each format the user's number may be stored in (e.g. +441632960101, 441632960101, 01632960101).`,
+      ),
+    connectFrom: address("connectFrom")
+      .optional()
+      .describe("Only the party that started the interaction (starts-with match). Not together with party."),
+    connectTo: address("connectTo")
+      .optional()
+      .describe("Only the party that received the interaction (starts-with match). Not together with party."),
+    handlingAgentId: address("handlingAgentId").optional().describe("An agent's id (e.g. 67833): interactions this agent handled."),
+    direction: z.enum(["inbound", "outbound"]).optional(),
+    contentTypes: z
+      .array(z.string().min(1).max(50))
+      .min(1)
+      .max(20)
+      .optional()
+      .describe(
+        "Only these content types, e.g. callRecording, transcript, voicemail, chatTranscript, screenRecording. Interactions left with none are not returned.",
+      ),
+    maxResults: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_MAX_RESULTS)
+      .optional()
+      .describe(`Interactions to return in this call (default ${DEFAULT_MAX_RESULTS}, at most ${MAX_MAX_RESULTS}).`),
+    cursor: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("The cursor of the previous call, to continue where it stopped; pass the same criteria with it."),
+  })
+  .strict();
+
+const windowSchema = z.object({ start: z.string(), end: z.string() });
+
+const outputSchema = z.object({
+  interactions: z.array(
+    z.object({
+      guid: z.string(),
+      start: z.string().optional(),
+      direction: z.string().optional(),
+      connectFrom: z.string().optional(),
+      connectTo: z.string().optional(),
+      handlingAgentIds: z.array(z.string()),
+      content: z.array(
+        z.object({
+          contentKey: z.string().describe("Pass with the guid to the delete tools."),
+          type: z.string().optional(),
+          contentType: z.string().optional(),
+          contentLength: z.number().optional().describe("Size in bytes, when the API gave it."),
+          lastModified: z.string().optional(),
+        }),
+      ),
+    }),
+  ),
+  totals: z.object({
+    interactions: z.number().int(),
+    items: z.number().int(),
+    bytes: z.number().describe("Sum of the sizes the API gave."),
+    itemsWithoutSize: z.number().int(),
+    byType: z.record(z.string(), z.number().int()).describe("Content items per type ('unknown' when the API gave none)."),
+  }),
+  windows: z.object({
+    total: z.number().int().describe("7-day windows the range is split into."),
+    done: z.number().int().describe("Windows fully searched so far (this call and the ones before it)."),
+    searched: z.array(windowSchema).describe("Windows fully searched in this call."),
+  }),
+  complete: z.boolean().describe("True when the whole range was searched and everything found has been returned."),
+  cursor: z.string().optional().describe("There is more: call again with the same criteria and this cursor."),
+  cursorExpiresAt: z.string().optional(),
+  stoppedBecause: z.enum(["max_results", "time_budget", "error", "cancelled"]).optional(),
+  criteria: z.record(z.string(), z.unknown()).optional().describe("The criteria as searched (from/to in UTC, to exclusive)."),
+  requests: z.number().int().describe("API requests made by this call."),
+  unreadable: z.number().int().optional().describe("Records the API sent that could not be read (not included)."),
+  error: toolErrorSchema.extend({ code: z.enum(ERROR_CODE_LIST) }).optional(),
+  sandbox: sandboxSchema,
+});
+
+type Output = z.infer<typeof outputSchema>;
+
+export interface SearchToolOptions {
+  cursors?: CursorStore;
+  budgetMs?: number;
+  now?: () => number;
+}
+
+/** One key object per MCP session (context) and session id: a cursor works only for its owner. */
+const owners = new WeakMap<ToolContext, Map<string, object>>();
+function ownerOf(context: ToolContext, sessionId: string | undefined): object {
+  let bySession = owners.get(context);
+  if (!bySession) {
+    bySession = new Map();
+    owners.set(context, bySession);
+  }
+  const key = sessionId ?? "";
+  let owner = bySession.get(key);
+  if (!owner) {
+    owner = {};
+    bySession.set(key, owner);
+  }
+  return owner;
+}
+
+function totalsOf(interactions: FoundInteraction[]): Output["totals"] {
+  const byType: Record<string, number> = {};
+  let items = 0;
+  let bytes = 0;
+  let itemsWithoutSize = 0;
+  for (const i of interactions) {
+    for (const c of i.content) {
+      items++;
+      const type = c.type ?? "unknown";
+      byType[type] = (byType[type] ?? 0) + 1;
+      if (c.contentLength === undefined) itemsWithoutSize++;
+      else bytes += c.contentLength;
+    }
+  }
+  return { interactions: interactions.length, items, bytes, itemsWithoutSize, byType };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function emptyOutput(): Output {
+  return {
+    interactions: [],
+    totals: totalsOf([]),
+    windows: { total: 0, done: 0, searched: [] },
+    complete: false,
+    requests: 0,
+  };
+}
+
+function describeTypes(byType: Record<string, number>): string {
+  return Object.entries(byType)
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, n]) => `${n} ${humanType(type)}${n === 1 ? "" : "s"}`)
+    .join(", ");
+}
+
+function lineOf(i: FoundInteraction): string {
+  const who = [i.connectFrom ?? "?", i.connectTo ?? "?"].join(" → ");
+  const items = i.content
+    .map(
+      (c) =>
+        `${c.contentKey} (${[c.type ? humanType(c.type) : "unknown type", c.contentLength !== undefined ? formatBytes(c.contentLength) : "size unknown"].join(", ")})`,
+    )
+    .join("; ");
+  return `- ${formatDate(i.start)} ${i.direction ?? "direction unknown"} ${who}, guid ${i.guid}: ${items}`;
+}
+
+function summaryText(output: Output, criteria: SearchCriteria): string {
+  const t = output.totals;
+  const period = `from ${formatDate(iso(criteria.from))} up to ${formatDate(iso(criteria.to))}`;
+  const size = `${formatBytes(t.bytes)}${t.itemsWithoutSize > 0 ? ` plus ${t.itemsWithoutSize} item(s) of unknown size` : ""}`;
+  const head =
+    t.interactions === 0
+      ? `No interactions with content found in this call (${period}).`
+      : `Found ${t.interactions} interaction${t.interactions === 1 ? "" : "s"} with ${t.items} content item${t.items === 1 ? "" : "s"} (${size}: ${describeTypes(t.byType)}), ${period}.`;
+  const windows = `Searched ${output.windows.done} of ${output.windows.total} 7-day windows (${output.requests} API request${output.requests === 1 ? "" : "s"} in this call).`;
+  const lines = output.interactions.map(lineOf);
+  let next: string;
+  if (output.complete)
+    next =
+      t.interactions > 0
+        ? "The search is complete. To delete items, pass their guid and contentKey to delete_interaction_contents (a person must confirm)."
+        : "The search is complete. Numbers match only as stored: try the other formats of the number (with and without the country code, with a leading 0).";
+  else if (output.cursor)
+    next = `Not complete (${output.stoppedBecause === "time_budget" ? "this call's time budget was spent" : output.stoppedBecause === "max_results" ? "maxResults reached" : "stopped by an error"}): call search_interactions again with the same criteria and cursor "${output.cursor}" (expires ${output.cursorExpiresAt}).`;
+  else next = "Not complete.";
+  const unreadable = output.unreadable
+    ? `The API sent ${output.unreadable} record(s) this server could not read; they are not listed.`
+    : "";
+  return [head, ...lines, windows, unreadable, next].filter(Boolean).join("\n");
+}
+
+function searchRecord(
+  criteria: SearchCriteria | undefined,
+  output: Output,
+  continued: boolean,
+  durationMs: number,
+  outcome: string,
+): SearchAuditRecord {
+  return {
+    event: "search",
+    tool: SEARCH_TOOL_NAME,
+    outcome,
+    criteria: criteria ? describeCriteria(criteria) : {},
+    continued,
+    interactions: output.totals.interactions,
+    items: output.totals.items,
+    bytes: output.totals.bytes,
+    requests: output.requests,
+    windowsDone: output.windows.done,
+    windowsTotal: output.windows.total,
+    durationMs,
+    ...(output.stoppedBecause ? { stoppedBecause: output.stoppedBecause } : {}),
+    ...(output.error ? { errorCode: output.error.code } : {}),
+  };
+}
+
+/** The tool, with its cursor store, budget and clock (tests pass their own). */
+export function searchInteractionsTool(options: SearchToolOptions = {}) {
+  const cursors = options.cursors ?? new CursorStore({ now: options.now });
+  const now = options.now ?? Date.now;
+  const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
+
+  return defineTool({
+    name: SEARCH_TOOL_NAME,
+    title: "Search interactions",
+    description: `Find the Vonage Contact Center interactions of a person or an agent in a period, with the content each still holds (call recordings, transcripts, voicemails, ...): the first step of an erasure request. Read-only. Give from/to (up to two years) and at least one of party, connectFrom, connectTo or handlingAgentId. Addresses match by how the stored address starts, exactly as stored: +441632960101 does not match 01632960101, so pass every format the user's number may have (up to ${MAX_PARTIES} in party). Returns up to maxResults interactions per call; when complete is false, call again with the same criteria and the returned cursor. Delete what was found with delete_interaction_contents.`,
+    inputSchema,
+    outputSchema,
+    annotations: {
+      title: "Search interactions",
+      readOnlyHint: true,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: true,
+    },
+    destructive: false,
+    async handler(input, context: ToolContext, extra: CallExtra): Promise<CallToolResult> {
+      const started = now();
+      const sandbox = context.config.sandbox;
+      const continued = input.cursor !== undefined;
+      const audit = async (record: SearchAuditRecord): Promise<ToolError | undefined> => {
+        try {
+          await context.audit.write(record, context.auditContext(extra.sessionId));
+          return undefined;
+        } catch {
+          return {
+            code: "audit_failed",
+            message: "The audit log could not be written, so the results of this search are withheld. Check VCC_AUDIT_LOG and try again.",
+          };
+        }
+      };
+      const fail = async (error: ToolError, criteria?: SearchCriteria, partial?: Output): Promise<CallToolResult> => {
+        const output: Output = { ...(partial ?? emptyOutput()), error, complete: false };
+        const auditError = await audit(
+          searchRecord(
+            criteria,
+            output,
+            continued,
+            now() - started,
+            error.code === "invalid_input" ? "refused" : error.code === "cancelled" ? "cancelled" : "error",
+          ),
+        );
+        if (auditError) return toolResult({ ...emptyOutput(), error: auditError }, errorText(auditError), { isError: true, sandbox });
+        const found =
+          criteria && partial && partial.totals.interactions > 0 ? `\nBefore it stopped:\n${summaryText(output, criteria)}` : "";
+        return toolResult(output, `${errorText(error)}${found}`, { isError: true, sandbox });
+      };
+
+      const checked = normaliseCriteria(input, now());
+      if (!checked.ok) return fail(checked.error);
+      const criteria = checked.criteria;
+      const key = criteriaKey(criteria);
+      const owner = ownerOf(context, extra.sessionId);
+      let position: SearchPosition | undefined;
+      if (input.cursor !== undefined) {
+        const taken = cursors.take(input.cursor, owner, key);
+        if (!taken.ok) return fail({ code: "invalid_input", message: `${CURSOR_REFUSALS[taken.reason]} Nothing was searched.` }, criteria);
+        position = taken.position;
+      }
+
+      const api = await context.api(extra.signal, READ_SCOPE);
+      if (!api.ok) return fail(api.error, criteria);
+      const client = api.client;
+      const progress = progressFor(extra, 1);
+      let total = 0;
+      const outcome: SearchOutcome = await runSearch(criteria, input.maxResults ?? DEFAULT_MAX_RESULTS, position, {
+        request: (query, requestOptions) => client.searchInteractions(query, requestOptions),
+        signal: extra.signal,
+        budgetMs,
+        now,
+        onProgress: ({ windowsDone, windowsTotal, found }) => {
+          total = windowsTotal;
+          progress?.report({
+            progress: windowsDone,
+            total: windowsTotal,
+            message: `Searched ${windowsDone} of ${windowsTotal} windows; ${found} interaction(s) found in this call.`,
+          });
+        },
+        onWait: (windowsDone, event) => {
+          // Halfway to the next window: progress must increase with every notification.
+          progress?.report({ progress: windowsDone + 0.5, total: total || windowsDone + 1, message: describeWait(event) });
+        },
+      });
+      log.debug("search finished", {
+        stop: outcome.stop,
+        found: outcome.interactions.length,
+        requests: outcome.requests,
+        windows: `${outcome.windowsDone}/${outcome.windows.length}`,
+      });
+
+      const output: Output = {
+        interactions: outcome.interactions,
+        totals: totalsOf(outcome.interactions),
+        windows: {
+          total: outcome.windows.length,
+          done: outcome.windowsDone,
+          searched: outcome.windowsSearched.map((w) => ({ start: iso(w.start), end: iso(w.end) })),
+        },
+        complete: outcome.stop === "complete",
+        ...(outcome.stop !== "complete" ? { stoppedBecause: outcome.stop } : {}),
+        criteria: describeCriteria(criteria),
+        requests: outcome.requests,
+        ...(outcome.unreadable > 0 ? { unreadable: outcome.unreadable } : {}),
+      };
+      if (outcome.stop === "cancelled")
+        return fail(
+          { code: "cancelled", message: "The search was cancelled; what was found so far is included, without a cursor." },
+          criteria,
+          output,
+        );
+      if (outcome.next) {
+        const issued = cursors.issue(owner, key, outcome.next);
+        output.cursor = issued.cursor;
+        output.cursorExpiresAt = iso(issued.expiresAt);
+      }
+      if (outcome.error) return fail(outcome.error, criteria, output);
+      const auditError = await audit(searchRecord(criteria, output, continued, now() - started, output.complete ? "complete" : "partial"));
+      if (auditError) return toolResult({ ...emptyOutput(), error: auditError }, errorText(auditError), { isError: true, sandbox });
+      return toolResult(output, summaryText(output, criteria), { sandbox });
+    },
+  });
+}
+
+export const searchInteractionsDefinition = searchInteractionsTool();

@@ -1,0 +1,138 @@
+// Checking and normalising search criteria, and splitting the range into 7-day windows.
+import { describe, expect, it } from "vitest";
+import { criteriaKey, normaliseCriteria, parseInstant, type SearchInput } from "../../src/search/criteria.js";
+import { splitWindows, WINDOW_MS } from "../../src/search/windows.js";
+
+const NOW = Date.parse("2026-12-02T12:00:00Z");
+const DAY = 86_400_000;
+const base: SearchInput = { from: "2026-01-01", to: "2026-02-01", party: ["+441632960101"] };
+const ok = (input: Partial<SearchInput>) => {
+  const r = normaliseCriteria({ ...base, ...input }, NOW);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.criteria;
+};
+const refused = (input: Partial<SearchInput>) => {
+  const r = normaliseCriteria({ ...base, ...input } as SearchInput, NOW);
+  if (r.ok) throw new Error(`accepted ${JSON.stringify(input)}`);
+  expect(r.error.code).toBe("invalid_input");
+  expect(r.error.message).toMatch(/Nothing was searched/);
+  return r.error.message;
+};
+
+describe("dates and date-times", () => {
+  it("UTC when no offset; offsets are applied; a date alone is midnight UTC", () => {
+    expect(parseInstant("2026-03-01")).toEqual({ ms: Date.parse("2026-03-01T00:00:00Z"), dateOnly: true });
+    expect(parseInstant("2026-03-01T09:30")?.ms).toBe(Date.parse("2026-03-01T09:30:00Z"));
+    expect(parseInstant("2026-03-01T09:30:15.250")?.ms).toBe(Date.parse("2026-03-01T09:30:15.250Z"));
+    expect(parseInstant("2026-03-01T09:30:00+01:00")?.ms).toBe(Date.parse("2026-03-01T08:30:00Z"));
+    expect(parseInstant("2026-03-01T09:30:00-0530")?.ms).toBe(Date.parse("2026-03-01T15:00:00Z"));
+    expect(parseInstant("2026-03-01T09:30:00z")?.ms).toBe(Date.parse("2026-03-01T09:30:00Z"));
+  });
+
+  it("refuses what is not a date: 31 February, hour 24, words, a bare year", () => {
+    for (const text of ["2026-02-31", "2026-13-01", "2026-03-01T24:00", "yesterday", "2026", "2026-03-01T09:30+25:00", ""])
+      expect(parseInstant(text), text).toBeUndefined();
+    expect(refused({ from: "last year" })).toMatch(/from 'last year' is not an ISO 8601/);
+    expect(refused({ to: "2026-02-30" })).toMatch(/to '2026-02-30'/);
+  });
+
+  it("a date as `to` covers that whole day; a date-time `to` is exclusive as given", () => {
+    expect(ok({ to: "2026-02-01" }).to).toBe(Date.parse("2026-02-02T00:00:00Z"));
+    expect(ok({ to: "2026-02-01T10:00:00+02:00" }).to).toBe(Date.parse("2026-02-01T08:00:00Z"));
+  });
+});
+
+describe("range rules", () => {
+  it("to must be after from", () => {
+    expect(refused({ from: "2026-02-01T00:00:00Z", to: "2026-02-01T00:00:00Z" })).toMatch(/after from/);
+    expect(refused({ from: "2026-02-02", to: "2026-02-01T12:00:00Z" })).toMatch(/after from/);
+  });
+
+  it("up to two years, not more", () => {
+    expect(ok({ from: "2024-12-02", to: "2026-12-02" }).to - Date.parse("2024-12-02")).toBeGreaterThan(730 * DAY);
+    expect(refused({ from: "2024-12-01", to: "2026-12-02" })).toMatch(/two years/);
+    expect(refused({ from: "2024-12-02T00:00:00Z", to: "2026-12-02T00:00:00.001Z" })).toMatch(/two years/);
+  });
+
+  it("not more than a day in the future", () => {
+    expect(ok({ from: "2026-11-01", to: "2026-12-03T11:00:00Z" }).to).toBe(Date.parse("2026-12-03T11:00:00Z"));
+    expect(refused({ from: "2026-11-01", to: "2026-12-03T12:00:00.001Z" })).toMatch(/future/);
+    expect(refused({ from: "2026-11-01", to: "2026-12-04" })).toMatch(/future/);
+    // Tomorrow's date is today east of UTC: accepted, and searched to its end.
+    expect(ok({ from: "2026-11-01", to: "2026-12-03" }).to).toBe(Date.parse("2026-12-04T00:00:00Z"));
+  });
+});
+
+describe("who", () => {
+  it("at least one of party, connectFrom, connectTo, handlingAgentId", () => {
+    expect(refused({ party: undefined })).toMatch(/at least one of party/);
+    expect(refused({ party: undefined, direction: "inbound", contentTypes: ["callRecording"] })).toMatch(/at least one/);
+    expect(ok({ party: undefined, handlingAgentId: "67833" }).handlingAgentId).toBe("67833");
+    expect(ok({ party: undefined, connectTo: "+441632960101" }).connectTo).toBe("+441632960101");
+  });
+
+  it("party: 1-5 addresses of 1-50 characters, trimmed and de-duplicated; not with connectFrom/connectTo", () => {
+    expect(ok({ party: [" +441632960101 ", "01632960101", "+441632960101"] }).party).toEqual(["+441632960101", "01632960101"]);
+    expect(refused({ party: [] })).toMatch(/1-5 addresses/);
+    expect(refused({ party: ["1", "2", "3", "4", "5", "6"] })).toMatch(/1-5 addresses/);
+    expect(refused({ party: ["x".repeat(51)] })).toMatch(/1-50 characters/);
+    expect(refused({ party: ["   "] })).toMatch(/1-50 characters/);
+    expect(refused({ connectFrom: "+44" })).toMatch(/not both/);
+    expect(refused({ party: undefined, connectTo: "x".repeat(51) })).toMatch(/connectTo must be 1-50/);
+  });
+
+  it("criteriaKey: the same search gives the same key; any other criterion another one", () => {
+    const key = criteriaKey(ok({}));
+    expect(criteriaKey(ok({ party: [" +441632960101"] }))).toBe(key);
+    expect(criteriaKey(ok({ to: "2026-02-02" }))).not.toBe(key);
+    expect(criteriaKey(ok({ direction: "inbound" }))).not.toBe(key);
+    expect(criteriaKey(ok({ contentTypes: ["voicemail"] }))).not.toBe(key);
+    expect(criteriaKey(ok({ contentTypes: ["voicemail", "transcript"] }))).toBe(
+      criteriaKey(ok({ contentTypes: ["transcript", "voicemail"] })),
+    );
+  });
+});
+
+describe("7-day windows", () => {
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  const check = (from: number, to: number) => {
+    const windows = splitWindows(from, to);
+    expect(windows[0]?.start).toBe(from);
+    expect(windows.at(-1)?.end).toBe(to);
+    windows.forEach((w, i) => {
+      expect(w.end - w.start).toBeGreaterThan(0);
+      expect(w.end - w.start).toBeLessThanOrEqual(WINDOW_MS);
+      // No gap and no overlap: each window starts where the previous one ended.
+      if (i > 0) expect(w.start).toBe(windows[i - 1]?.end);
+    });
+    return windows;
+  };
+
+  it("exactly 7 days is one window; a millisecond more is two", () => {
+    expect(check(t0, t0 + WINDOW_MS)).toHaveLength(1);
+    expect(check(t0, t0 + WINDOW_MS + 1)).toEqual([
+      { start: t0, end: t0 + WINDOW_MS },
+      { start: t0 + WINDOW_MS, end: t0 + WINDOW_MS + 1 },
+    ]);
+  });
+
+  it("ranges that are not a multiple of 7 days end with a shorter window", () => {
+    expect(check(t0, t0 + 10 * DAY).map((w) => (w.end - w.start) / DAY)).toEqual([7, 3]);
+    expect(check(t0, t0 + 365 * DAY)).toHaveLength(53);
+    expect(check(t0, t0 + 3_600_000)).toHaveLength(1);
+  });
+
+  it("a range given with an offset is split at the same instants as the same range in UTC", () => {
+    const a = ok({ from: "2026-01-01T01:00:00+01:00", to: "2026-01-20T01:00:00+01:00" });
+    const b = ok({ from: "2026-01-01T00:00:00Z", to: "2026-01-20T00:00:00Z" });
+    expect(splitWindows(a.from, a.to)).toEqual(splitWindows(b.from, b.to));
+    // Two years: 105 windows, none longer than 7 days.
+    const long = ok({ from: "2024-12-02", to: "2026-12-02" });
+    expect(check(long.from, long.to)).toHaveLength(105);
+  });
+
+  it("no windows for an empty or reversed range", () => {
+    expect(splitWindows(t0, t0)).toEqual([]);
+    expect(splitWindows(t0, t0 - 1)).toEqual([]);
+  });
+});

@@ -1,0 +1,284 @@
+// The search engine against the simulator over real HTTP, through the one API client.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { normaliseCriteria, type SearchCriteria, type SearchInput } from "../../src/search/criteria.js";
+import { runSearch, type SearchEnv, type SearchOutcome, sidesOf } from "../../src/search/engine.js";
+import { WINDOW_MS } from "../../src/search/windows.js";
+import { SEARCH_SAMPLE, type SimInteraction, type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { staticTokens } from "../../src/vcc/auth.js";
+import { VccClient } from "../../src/vcc/client.js";
+import { parseSearchPage } from "../../src/vcc/search.js";
+
+const NOW = Date.parse("2026-12-02T12:00:00Z");
+let sim: Simulator;
+let client: VccClient;
+beforeAll(async () => {
+  sim = await startSimulator();
+  client = new VccClient({
+    apiBaseUrl: sim.apiBaseUrl,
+    timeoutMs: 5_000,
+    tokens: staticTokens("sandbox-token"),
+    retry: { maxRetries: 2, deadlineMs: 10_000, baseDelayMs: 1 },
+  });
+});
+afterAll(async () => {
+  await client.close();
+  await sim.close();
+});
+beforeEach(() => sim.reset());
+
+const criteria = (input: Partial<SearchInput>): SearchCriteria => {
+  const r = normaliseCriteria({ from: "2026-05-01", to: "2026-08-01", ...input } as SearchInput, NOW);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.criteria;
+};
+const env = (extra: Partial<SearchEnv> = {}): SearchEnv => ({ request: (q, o) => client.searchInteractions(q, o), ...extra });
+const searches = () => sim.requests("GET", "list-interactions");
+const queryOf = (path: string) => new URL(path, "http://x").searchParams;
+
+/** What the search must find: the live interactions in [from, to) where either side starts with an address. */
+function expected(c: SearchCriteria, match: (i: SimInteraction) => boolean): string[] {
+  return sim
+    .interactions()
+    .filter((i) => i.content.length > 0 && Date.parse(i.start) >= c.from && Date.parse(i.start) < c.to && match(i))
+    .map((i) => i.guid)
+    .sort();
+}
+const guids = (o: SearchOutcome) => o.interactions.map((i) => i.guid).sort();
+
+describe("party on both sides", () => {
+  it("finds every interaction the number started or received, once, one query per side per window", async () => {
+    const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
+    const out = await runSearch(c, 500, undefined, env());
+    expect(out.stop).toBe("complete");
+    expect(out.next).toBeUndefined();
+    const want = expected(c, (i) => i.connectFrom.startsWith(SEARCH_SAMPLE.callerA) || i.connectTo.startsWith(SEARCH_SAMPLE.callerA));
+    expect(want.length).toBeGreaterThan(8);
+    expect(guids(out)).toEqual(want);
+    // Both directions are among them; the national format is a different stored address.
+    expect(new Set(out.interactions.map((i) => i.direction))).toEqual(new Set(["Inbound", "Outbound"]));
+    expect(out.interactions.some((i) => i.connectFrom === SEARCH_SAMPLE.callerANational)).toBe(false);
+    const windows = out.windows.length;
+    expect(windows).toBe(14); // 92 days
+    expect(out.requests).toBe(windows * 2);
+    const sides = searches().map((e) => [...queryOf(e.path).keys()].filter((k) => k.startsWith("connect")).join());
+    expect(sides.filter((s) => s === "connectFrom")).toHaveLength(windows);
+    expect(sides.filter((s) => s === "connectTo")).toHaveLength(windows);
+    for (const e of searches()) {
+      const q = queryOf(e.path);
+      expect(q.get("limit")).toBe("1000");
+      expect(Date.parse(q.get("end") ?? "") - Date.parse(q.get("start") ?? "")).toBeLessThanOrEqual(WINDOW_MS);
+      // The + of the number reached the API as a plus, not a space.
+      expect(q.get("connectFrom") ?? q.get("connectTo")).toBe(SEARCH_SAMPLE.callerA);
+    }
+  });
+
+  it("several formats of one number: the union, each interaction once", async () => {
+    const c = criteria({ party: [SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.callerANational] });
+    const out = await runSearch(c, 500, undefined, env());
+    const numbers: string[] = [SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.callerANational];
+    const want = expected(c, (i) => numbers.some((n) => i.connectFrom.startsWith(n) || i.connectTo.startsWith(n)));
+    expect(guids(out)).toEqual(want);
+    expect(out.requests).toBe(out.windows.length * 4);
+  });
+
+  it("an address matching both sides of one interaction returns it once", async () => {
+    // "+44" starts the centre's number and caller A's: calls between them match on both sides.
+    const c = criteria({ from: "2026-05-01", to: "2026-05-15", party: ["+441632960"] });
+    const out = await runSearch(c, 500, undefined, env());
+    expect(guids(out)).toEqual(expected(c, (i) => i.connectFrom.startsWith("+441632960") || i.connectTo.startsWith("+441632960")));
+    expect(new Set(guids(out)).size).toBe(out.interactions.length);
+  });
+});
+
+describe("queries", () => {
+  it("party with an agent and a direction: both sides carry them", () => {
+    expect(sidesOf(criteria({ party: ["+44", "0044"], handlingAgentId: "67833", direction: "inbound" }))).toEqual([
+      { connectFrom: "+44", handlingAgentId: "67833", direction: "inbound" },
+      { connectTo: "+44", handlingAgentId: "67833", direction: "inbound" },
+      { connectFrom: "0044", handlingAgentId: "67833", direction: "inbound" },
+      { connectTo: "0044", handlingAgentId: "67833", direction: "inbound" },
+    ]);
+    expect(sidesOf(criteria({ connectFrom: "+44", connectTo: "+1" }))).toEqual([{ connectFrom: "+44", connectTo: "+1" }]);
+    expect(sidesOf(criteria({ handlingAgentId: "67833" }))).toEqual([{ handlingAgentId: "67833" }]);
+  });
+});
+
+describe("windows at the edges", () => {
+  // A caller A interaction that lies exactly on the boundary between the first and second window.
+  const boundaryCase = () => {
+    const target = sim
+      .interactions()
+      .find((i) => i.connectFrom === SEARCH_SAMPLE.callerA && i.content.length > 0 && i.start > "2026-06-01");
+    if (!target) throw new Error("no sample interaction");
+    const from = new Date(Date.parse(target.start) - WINDOW_MS).toISOString();
+    const to = new Date(Date.parse(target.start) + 3 * 86_400_000).toISOString();
+    return { target, c: criteria({ from, to, connectFrom: SEARCH_SAMPLE.callerA }) };
+  };
+
+  it("end inclusive (the simulator's default): the boundary interaction comes from both windows, is returned once", async () => {
+    const { target, c } = boundaryCase();
+    const out = await runSearch(c, 500, undefined, env());
+    expect(out.windows).toHaveLength(2);
+    const pages = searches().map((e) => e.path);
+    expect(pages).toHaveLength(2);
+    expect(out.interactions.filter((i) => i.guid === target.guid)).toHaveLength(1);
+    expect(guids(out)).toEqual(expected(c, (i) => i.connectFrom.startsWith(SEARCH_SAMPLE.callerA)));
+  });
+
+  it("end exclusive: no gap, the boundary interaction is still found", async () => {
+    const exclusive = await startSimulator({ searchEndInclusive: false });
+    const other = new VccClient({ apiBaseUrl: exclusive.apiBaseUrl, timeoutMs: 5_000, tokens: staticTokens("sandbox-token") });
+    try {
+      const { target, c } = boundaryCase();
+      const out = await runSearch(c, 500, undefined, { request: (q, o) => other.searchInteractions(q, o) });
+      expect(out.interactions.filter((i) => i.guid === target.guid)).toHaveLength(1);
+    } finally {
+      await other.close();
+      await exclusive.close();
+    }
+  });
+
+  it("an interaction exactly at `to` is not returned even when the API includes it", async () => {
+    const { target } = boundaryCase();
+    const c = criteria({
+      from: new Date(Date.parse(target.start) - 86_400_000).toISOString(),
+      to: target.start,
+      connectFrom: SEARCH_SAMPLE.callerA,
+    });
+    const out = await runSearch(c, 500, undefined, env());
+    expect(guids(out)).not.toContain(target.guid);
+  });
+});
+
+describe("paging, filters and stop rules", () => {
+  it("follows the continuation token to null; small pages give the same result", async () => {
+    const c = criteria({ party: undefined, handlingAgentId: SEARCH_SAMPLE.agent, from: "2026-05-01", to: "2026-05-29" });
+    const whole = await runSearch(c, 500, undefined, env());
+    sim.reset();
+    const paged = await runSearch(c, 500, undefined, env({ pageLimit: 2 }));
+    expect(guids(paged)).toEqual(guids(whole));
+    expect(paged.requests).toBeGreaterThan(whole.requests);
+    const tokens = searches().filter((e) => queryOf(e.path).has("continuationToken"));
+    expect(tokens.length).toBe(paged.requests - whole.requests);
+  });
+
+  it("contentTypes keeps only those items and drops interactions left with none; direction filters", async () => {
+    const c = criteria({ party: [SEARCH_SAMPLE.callerA], contentTypes: ["voicemail"] });
+    const out = await runSearch(c, 500, undefined, env());
+    expect(out.interactions.length).toBeGreaterThan(0);
+    for (const i of out.interactions) expect(i.content.map((x) => x.type)).toEqual(i.content.map(() => "voicemail"));
+    const outbound = await runSearch(criteria({ party: [SEARCH_SAMPLE.callerA], direction: "outbound" }), 500, undefined, env());
+    expect(outbound.interactions.length).toBeGreaterThan(0);
+    for (const i of outbound.interactions) expect(i.direction).toBe("Outbound");
+    expect(searches().at(-1)?.path).toContain("direction=outbound");
+  });
+
+  it("maxResults: stops with a position; continuing returns the rest without repeats or extra requests", async () => {
+    const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
+    const all = await runSearch(c, 500, undefined, env());
+    const calls: SearchOutcome[] = [];
+    let next = undefined as SearchOutcome["next"];
+    do {
+      const out = await runSearch(c, 4, next, env());
+      expect(out.interactions.length).toBeLessThanOrEqual(4);
+      calls.push(out);
+      next = out.next;
+    } while (next && calls.length < 50);
+    expect(calls.at(-1)?.stop).toBe("complete");
+    expect(calls.slice(0, -1).every((o) => o.stop === "max_results")).toBe(true);
+    const union = calls.flatMap((o) => o.interactions.map((i) => i.guid));
+    expect(union.sort()).toEqual(guids(all));
+    expect(calls.reduce((n, o) => n + o.requests, 0)).toBe(all.requests);
+  });
+
+  it("time budget: stops when it is spent and says where to continue", async () => {
+    let clock = 0;
+    const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
+    const out = await runSearch(c, 500, undefined, env({ budgetMs: 60_000, now: () => (clock += 10_000) }));
+    expect(out.stop).toBe("time_budget");
+    expect(out.next).toBeDefined();
+    expect(out.requests).toBeLessThan(10);
+    const rest = await runSearch(c, 500, out.next, env());
+    expect(rest.stop).toBe("complete");
+    const all = [...out.interactions, ...rest.interactions].map((i) => i.guid).sort();
+    expect(all).toEqual(
+      expected(c, (i) => i.connectFrom.startsWith(SEARCH_SAMPLE.callerA) || i.connectTo.startsWith(SEARCH_SAMPLE.callerA)),
+    );
+  });
+
+  it("cancellation stops the search: no further request", async () => {
+    const controller = new AbortController();
+    const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
+    const out = await runSearch(
+      c,
+      500,
+      undefined,
+      env({ signal: controller.signal, onProgress: (p) => (p.windowsDone === 2 ? controller.abort() : undefined) }),
+    );
+    expect(out.stop).toBe("cancelled");
+    expect(out.next).toBeUndefined();
+    expect(searches()).toHaveLength(4);
+  });
+
+  it("429 during a search: waits as asked (Retry-After) and goes on; the result is complete", async () => {
+    const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
+    const waits: number[] = [];
+    sim.injectFaults("list-interactions", { status: 429, retryAfter: "0" }, { status: 429, retryAfter: "0" });
+    const out = await runSearch(c, 500, undefined, env({ onWait: (_, e) => waits.push(e.kind === "retry" ? e.attempt : -1) }));
+    expect(out.stop).toBe("complete");
+    expect(out.requests).toBe(out.windows.length * 2 + 2);
+    expect(waits).toEqual([1, 2]);
+    expect(searches().filter((e) => e.status === 429)).toHaveLength(2);
+  });
+
+  it("after a 429 that asks to wait, the search paces itself to the rate the API allowed: one 429, not one a second", async () => {
+    sim.setRateLimit(3);
+    // 4 windows × 2 sides = 8 requests at 3 a second: 3, a 429 and a 1 s wait, 3, then 2 more a second later.
+    const c = criteria({ from: "2026-06-01", to: "2026-06-28T12:00:00Z", party: [SEARCH_SAMPLE.callerA] });
+    const out = await runSearch(c, 500, undefined, env());
+    expect(out.stop).toBe("complete");
+    expect(out.windows).toHaveLength(4);
+    expect(searches().filter((e) => e.status === 429)).toHaveLength(1);
+    expect(out.requests).toBe(9);
+  });
+
+  it("an error that outlasts the retries: stops with the error and a position at the failed page", async () => {
+    const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
+    sim.injectFaults("list-interactions", { status: 503 }, { status: 503 }, { status: 503 });
+    const out = await runSearch(c, 500, undefined, env());
+    expect(out.stop).toBe("error");
+    expect(out.error).toMatchObject({
+      code: "upstream_error",
+      httpStatus: 503,
+      message: expect.stringMatching(/^The search stopped at window 1 of 14: .*cursor/),
+    });
+    expect(out.error?.message).not.toMatch(/deleted/);
+    expect(out.next).toMatchObject({ window: 0, side: 0, token: null });
+    expect(out.requests).toBe(3);
+    // The position repeats the failed page: continuing finds everything.
+    const rest = await runSearch(c, 500, out.next, env());
+    expect(rest.stop).toBe("complete");
+    expect(rest.requests).toBe(rest.windows.length * 2);
+  });
+});
+
+describe("reading a page", () => {
+  it("missing size, type and date stay absent; unreadable records are counted, not guessed", () => {
+    const page = parseSearchPage(
+      JSON.stringify({
+        items: [
+          { guid: "5ea7c400-0000-4000-8000-000000000001", content: [{ contentKey: "callRecording" }], handlingAgents: [{ id: 67833 }] },
+          { start: "2026-01-01T00:00:00Z" },
+        ],
+        meta: { nextContinuationToken: null },
+      }),
+    );
+    expect(page).toEqual({
+      items: [{ guid: "5ea7c400-0000-4000-8000-000000000001", handlingAgentIds: ["67833"], content: [{ contentKey: "callRecording" }] }],
+      unreadable: 1,
+      next: null,
+    });
+    expect(parseSearchPage("<html>")).toBeUndefined();
+    expect(parseSearchPage('{"meta":{}}')).toBeUndefined();
+  });
+});
