@@ -15,6 +15,7 @@ content only after a person confirms.
 
 Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>] [--host <addr>]]
                                    [--env-file <path>] [--help] [--version]
+       vcc-interaction-content-mcp passkey add | list | remove <id>   [--env-file <path>]
 
   (no flags)     serve MCP over stdio: the MCP client starts this process
   --sandbox      try it safely: a local simulator with sample data, no credentials needed
@@ -25,6 +26,8 @@ Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>
   --host <addr>  address to bind (VCC_HTTP_HOST, default 127.0.0.1); any non-loopback address
                  requires VCC_HTTP_BEARER
   --env-file <path>  read settings from this file too (VCC_ENV_FILE); the environment wins
+  passkey ...    manage the passkeys that approve deletions (VCC_APPROVAL_PASSKEY=required):
+                 add prints a one-time link to register one in a browser on this computer
 
 Configuration comes from the environment, or a file named with --env-file or VCC_ENV_FILE.
 A .env found in the working directory supplies credentials only (VCC_CLIENT_ID,
@@ -32,7 +35,7 @@ VCC_CLIENT_SECRET, VCC_ACCESS_TOKEN); nothing else in it is used. Variables:
   VCC_CLIENT_ID and VCC_CLIENT_SECRET (recommended) or VCC_ACCESS_TOKEN, VCC_SCOPES,
   VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_AUTH_URL, VCC_CONFIRMATION
   (auto|elicitation|token|approval), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
-  VCC_APPROVAL_PORT, VCC_TIMEOUT_MS, VCC_MAX_RETRIES, VCC_DEADLINE_MS, VCC_RETRY_BASE_MS,
+  VCC_APPROVAL_PORT, VCC_APPROVAL_PASSKEY (off|required), VCC_DATA_DIR, VCC_TIMEOUT_MS, VCC_MAX_RETRIES, VCC_DEADLINE_MS, VCC_RETRY_BASE_MS,
   VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN,
   VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX, and for HTTP: VCC_HTTP_BEARER,
   VCC_HTTP_SESSION_IDLE_SECONDS, VCC_HTTP_MAX_SESSIONS, VCC_HTTP_SESSIONS_PER_MINUTE,
@@ -42,6 +45,7 @@ VCC_CLIENT_SECRET, VCC_ACCESS_TOKEN); nothing else in it is used. Variables:
 const NAME = "vcc-interaction-content-mcp";
 
 async function main(): Promise<void> {
+  let positionals: string[];
   let flags: {
     help?: boolean;
     version?: boolean;
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
     "env-file"?: string;
   };
   try {
-    flags = parseArgs({
+    ({ values: flags, positionals } = parseArgs({
       options: {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
         "env-file": { type: "string" },
       },
       allowPositionals: true,
-    }).values;
+    }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
@@ -81,6 +85,13 @@ async function main(): Promise<void> {
   if (flags.version) {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
     process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+
+  const [command, ...commandArgs] = positionals;
+  if (command !== undefined && command !== "passkey") {
+    writeStderr(`${NAME}: unknown command '${command}' (try --help)\n`);
+    process.exitCode = 2;
     return;
   }
 
@@ -108,6 +119,17 @@ async function main(): Promise<void> {
   if ((flags.port !== undefined || flags.host !== undefined) && config.transport !== "http") {
     writeStderr(`${NAME}: --port and --host apply to the HTTP transport: add --http (try --help)\n`);
     process.exitCode = 2;
+    return;
+  }
+  if (command === "passkey") {
+    // A command the person runs in a terminal: it prints to stdout, and it never serves MCP.
+    const { runPasskeyCommand } = await import("./confirmation/passkey-cli.js");
+    const { dataDirOf } = await import("./data-dir.js");
+    process.exitCode = await runPasskeyCommand(commandArgs, {
+      dataDir: dataDirOf(config),
+      out: (text) => process.stdout.write(text),
+      err: (text) => writeStderr(text),
+    });
     return;
   }
   registerSecret(config.accessToken);

@@ -24,6 +24,7 @@ code{font:.95em/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflo
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin:1.25rem 0}
 button{flex:1 1 12rem;min-height:3rem;padding:.75rem 1rem;border-radius:.5rem;font:inherit;font-weight:600;cursor:pointer}
 .danger{background:var(--danger);color:var(--danger-ink);border:1px solid var(--danger)}
+.primary{background:#0b57d0;color:#fff;border:1px solid #0b57d0}
 .secondary{background:#fff;color:var(--ink);border:1px solid #8e8e99}
 button:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
 .small{color:var(--muted);font-size:.875rem}

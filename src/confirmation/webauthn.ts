@@ -92,6 +92,9 @@ export async function verifyRegistration(
       requireUserVerification: true,
     });
     if (!result.verified) return { ok: false, reason: "the registration does not verify" };
+    // Asked for no attestation; the shipped bundle cannot read certificate attestations (scripts/bundle.mjs).
+    if (result.registrationInfo.fmt !== "none")
+      return { ok: false, reason: `attestation format ${result.registrationInfo.fmt} is not accepted, only none` };
     const { credential } = result.registrationInfo;
     return {
       ok: true,
