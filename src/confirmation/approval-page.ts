@@ -40,7 +40,7 @@ button:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
  */
 export const PAGE_SCRIPT = `(() => {
 const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-const text = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/+/g, "-").replace(///g, "_").replace(/=+$/, "");
+const text = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/[+]/g, "-").replace(/[/]/g, "_").replace(/=+$/, "");
 const allow = (ids) => ids.map((id) => ({ type: "public-key", id: bytes(id) }));
 const assertion = async (challenge, ids) => {
   const c = await navigator.credentials.get({ publicKey: { challenge: bytes(challenge), rpId: "localhost", userVerification: "required", timeout: 120000, allowCredentials: allow(ids) } });
