@@ -41,6 +41,8 @@ async function start(name, elicit) {
   const client = new Client({ name, version: "1.0.0" }, { capabilities: elicit ? { elicitation: { form: {} } } : {} });
   if (elicit) client.setRequestHandler(ElicitRequestSchema, async (request) => elicit(request.params));
   await client.connect(transport);
+  // As real clients do: with the tools listed, the SDK validates every structuredContent against its outputSchema.
+  await client.listTools();
   return client;
 }
 

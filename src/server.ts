@@ -1,7 +1,9 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+import { z } from "zod";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
@@ -9,10 +11,8 @@ import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confir
 import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
-import { registerDeleteInteractionContentTool } from "./tools/delete-interaction-content.js";
-import { registerDeleteInteractionContentsTool } from "./tools/delete-interaction-contents.js";
-import { registerListInteractionContentTool } from "./tools/list-interaction-content.js";
-import { searchInteractionsDefinition } from "./tools/search-interactions.js";
+import type { ToolDefinition } from "./tools/define.js";
+import { TOOLS } from "./tools/registry.js";
 import type { VccClient } from "./vcc/client.js";
 import type { RetrySettings } from "./vcc/retry.js";
 
@@ -31,6 +31,13 @@ export interface ServerDeps {
   sandboxInstructions?: string;
   /** Where approvals use the page: the approval page server (default: the one of this process, started on first need). */
   approvals?: ApprovalPages;
+  /** The tools to offer (default: all of them, TOOLS). */
+  tools?: readonly ToolDefinition[];
+  /**
+   * Tests: check every result a handler returns against its tool's output schema, as a client's
+   * JSON Schema validator would, and fail the call loudly when it does not match.
+   */
+  checkResults?: boolean;
 }
 
 /** VCC_MAX_RETRIES, VCC_DEADLINE_MS and VCC_RETRY_BASE_MS as the client takes them. */
@@ -89,30 +96,60 @@ function lazyAjv(): jsonSchemaValidator {
   };
 }
 
+const INTERNAL_ERROR_TEXT =
+  "Error (internal_error): the server failed unexpectedly while handling this call (details are in its log). If a deletion was under way, it may or may not have happened: check with list_interaction_content before trying again.";
+
 /**
- * A tool handler that throws is a bug: it is logged, and the caller gets a stable code and the truth
- * (a deletion under way may or may not have happened) instead of the SDK's bare exception message.
+ * The one place tools are registered, with what every tool shares: destructive tools are left out
+ * of a read-only server; a handler that throws (a bug) is logged and answered with a stable code and
+ * the truth (a deletion under way may or may not have happened) instead of the SDK's bare exception
+ * message; in tests, every result is checked against the tool's output schema.
  */
-function guardToolHandlers(server: McpServer): void {
-  const register = server.registerTool.bind(server);
-  // The SDK's generic signature stays as it is; only the callback is wrapped.
-  server.registerTool = ((name: string, config: Parameters<typeof register>[1], callback: (...args: unknown[]) => unknown) =>
-    register(name, config, (async (...args: unknown[]) => {
-      try {
-        return await callback(...args);
-      } catch (error) {
-        log.error(`tool ${name} failed unexpectedly`, { error });
-        return {
-          isError: true,
-          content: [
-            {
-              type: "text",
-              text: "Error (internal_error): the server failed unexpectedly while handling this call (details are in its log). If a deletion was under way, it may or may not have happened: check with list_interaction_content before trying again.",
-            },
-          ],
-        };
-      }
-    }) as never)) as typeof server.registerTool;
+function registerTools(
+  server: McpServer,
+  context: ToolContext,
+  tools: readonly ToolDefinition[],
+  options: { checkResults: boolean },
+): void {
+  for (const tool of tools) {
+    if (tool.destructive && context.config.readOnly) continue;
+    const check = options.checkResults ? resultChecker(tool) : undefined;
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: tool.annotations,
+      },
+      async (input, extra): Promise<CallToolResult> => {
+        let result: CallToolResult;
+        try {
+          result = await tool.handler(input, context, extra);
+        } catch (error) {
+          log.error(`tool ${tool.name} failed unexpectedly`, { error });
+          // Text only: the output schema's required fields cannot be filled truthfully here.
+          return { isError: true, content: [{ type: "text", text: INTERNAL_ERROR_TEXT }] };
+        }
+        check?.(result);
+        return result;
+      },
+    );
+  }
+}
+
+/** Validates a result's structuredContent against the JSON Schema that tools/list publishes, with the SDK's Ajv. */
+function resultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
+  // zod's JSON Schema type and the SDK's differ only in how they type `$vocabulary`, which is unused here.
+  const schema = z.toJSONSchema(tool.outputSchema, { io: "output" }) as JsonSchemaType;
+  const validate = new AjvJsonSchemaValidator().getValidator(schema);
+  return (result) => {
+    if (result.structuredContent === undefined) throw new Error(`tool ${tool.name} returned no structuredContent`);
+    const verdict = validate(result.structuredContent);
+    if (!verdict.valid)
+      throw new Error(`tool ${tool.name} returned a result that does not match its output schema: ${verdict.errorMessage}`);
+  };
 }
 
 const confirmers = new WeakMap<McpServer, Confirmer>();
@@ -125,7 +162,6 @@ export function holdsConfirmations(server: McpServer): boolean {
 export function createServer(deps: ServerDeps): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv() });
-  guardToolHandlers(server);
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
@@ -186,19 +222,6 @@ export function createServer(deps: ServerDeps): McpServer {
       };
     },
   };
-  registerListInteractionContentTool(server, context);
-  {
-    // search_interactions is defined as data (defineTool); the registry rewrite adds it to its list.
-    const def = searchInteractionsDefinition;
-    const { title, description, inputSchema, outputSchema, annotations } = def;
-    server.registerTool(def.name, { title, description, inputSchema, outputSchema, annotations }, (input, extra) =>
-      def.handler(input, context, extra),
-    );
-  }
-  // Read-only servers do not even offer the destructive tools.
-  if (!deps.config.readOnly) {
-    registerDeleteInteractionContentTool(server, context);
-    registerDeleteInteractionContentsTool(server, context);
-  }
+  registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults ?? false });
   return server;
 }

@@ -3,7 +3,7 @@
 // allowed by its hash, that asks the browser for a passkey. Without the script the page still shows
 // everything and Cancel still works. Pure functions, so the wording is easy to test.
 import { createHash } from "node:crypto";
-import { formatBytes, formatDate, humanType } from "../tools/format.js";
+import { formatBytes, formatDate, humanType } from "../core/format.js";
 import type { ConfirmationItem } from "./confirmer.js";
 import type { ApprovalPageView } from "./store.js";
 
@@ -106,11 +106,18 @@ function itemCard(item: ConfirmationItem): string {
   ];
   const preview = item.preview;
   if (preview) {
-    const type = humanType(preview.type);
-    rows.push(["Type", escapeHtml(preview.contentType ? `${type} (${preview.contentType})` : type)]);
-    if (preview.contentLength !== undefined)
-      rows.push(["Size", escapeHtml(`${formatBytes(preview.contentLength)} (${preview.contentLength.toLocaleString("en-US")} bytes)`)]);
-    if (preview.lastModified) rows.push(["Last modified", escapeHtml(formatDate(preview.lastModified))]);
+    // What the API left out is shown as unknown, never as a guess.
+    const type = preview.type ? humanType(preview.type) : "unknown";
+    rows.push(["Type", escapeHtml(`${type} (${preview.contentType ?? "content type unknown"})`)]);
+    rows.push([
+      "Size",
+      escapeHtml(
+        preview.contentLength !== undefined
+          ? `${formatBytes(preview.contentLength)} (${preview.contentLength.toLocaleString("en-US")} bytes)`
+          : "unknown",
+      ),
+    ]);
+    rows.push(["Last modified", escapeHtml(preview.lastModified ? formatDate(preview.lastModified) : "unknown")]);
   }
   const list = `<dl>${rows.map(([term, value]) => `<dt>${term}</dt><dd>${value}</dd>`).join("")}</dl>`;
   const note = preview

@@ -6,8 +6,8 @@ import type { ConfirmationItem } from "../core/content.js";
 
 export type { ConfirmationItem, ContentPreview } from "../core/content.js";
 
+import type { ToolError } from "../core/errors.js";
 import { log } from "../log.js";
-import type { ToolError } from "../vcc/errors.js";
 import { type ApprovalPageSource, type Claim, type ClaimFailure, ConfirmationStore, type IssuedToken, type WaitOutcome } from "./store.js";
 
 /** What the person is asked about. `binding` identifies the exact action a token may perform. */

@@ -8,10 +8,10 @@ export interface ContentRef {
 
 /**
  * What is known of one content item before it is deleted (from the interaction's listing). Every
- * field but `type` may be missing: the API does not always give them, and unknown stays unknown.
+ * field may be missing: the API does not always give them, and unknown stays unknown.
  */
 export interface ContentPreview {
-  type: string;
+  type?: string;
   contentType?: string;
   contentLength?: number;
   lastModified?: string;

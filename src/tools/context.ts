@@ -1,17 +1,12 @@
-// What every tool of one MCP session can use.
-import type { AuditContext, AuditTrail } from "../audit.js";
+// What every tool of one MCP session can use: what the deletion workflow needs, and the API client.
 import type { Config } from "../config.js";
-import type { Confirmer } from "../confirmation/confirmer.js";
+import type { ToolError } from "../core/errors.js";
+import type { DeletionContext } from "../deletion/workflow.js";
 import type { VccClient } from "../vcc/client.js";
-import type { ToolError } from "../vcc/errors.js";
 import type { Scope } from "../vcc/scopes.js";
 
-export interface ToolContext {
+export interface ToolContext extends DeletionContext {
   config: Config;
-  confirmer: Confirmer;
-  audit: AuditTrail;
-  /** Who is calling (from initialize) and in which session: for the audit trail. */
-  auditContext(sessionId?: string): AuditContext;
   /**
    * The API client, created on first use, with the access token of `scope` at hand (the scope the
    * tool cannot do without); an error when credentials are missing or cannot get that token.

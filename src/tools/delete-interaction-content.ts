@@ -1,19 +1,18 @@
 // delete_interaction_content: permanently deletes one content file of an interaction, only after a
-// person agreed (elicitation, the approval page, or a confirmation token the model passes back after asking).
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+// person agreed. The deletion workflow does the work; this file says what the tool is and words its outcome.
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { ConfirmationItem } from "../confirmation/confirmer.js";
-import { trackDeletion } from "../lifecycle.js";
-import type { ToolError } from "../vcc/errors.js";
+import type { ToolError } from "../core/errors.js";
+import { progressFor } from "../deletion/progress.js";
+import { runDeletion } from "../deletion/workflow.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import { DELETE_SCOPE } from "../vcc/scopes.js";
 import type { ToolContext } from "./context.js";
-import { AUDIT_FAILED, auditItem, type DeletionOutcome, performDeletion, prepareDeletion } from "./deletion.js";
-import { progressFor } from "./progress.js";
+import { defineTool } from "./define.js";
 import {
   approvalText,
   approvalUrlSchema,
+  auditWarningText,
   confirmationTokenSchema,
   errorText,
   previewSchema,
@@ -23,14 +22,6 @@ import {
 } from "./results.js";
 
 export const DELETE_TOOL_NAME = "delete_interaction_content";
-
-const inputSchema = z
-  .object({
-    guid: guidSchema,
-    contentKey: contentKeySchema,
-    confirmationToken: confirmationTokenSchema("with the same guid and contentKey"),
-  })
-  .strict();
 
 const outputSchema = z.object({
   status: z.enum(["deleted", "confirmation_required", "cancelled", "dry_run", "error"]),
@@ -52,6 +43,7 @@ const outputSchema = z.object({
 });
 
 type DeleteOutput = z.infer<typeof outputSchema>;
+type Ref = { guid: string; contentKey: string };
 
 const DESCRIPTION = `Permanently delete ONE content file of a Vonage Contact Center interaction (a call recording, transcript, voicemail, screen recording, ...). Deletion cannot be undone.
 
@@ -61,162 +53,124 @@ Confirmation: a person must agree before anything is deleted. If the client can 
 
 If the result also has an approvalUrl, the person must approve on that page: show them the link, and call again with the token only after they say they decided there (until then a call returns error code approval_pending).`;
 
-export function registerDeleteInteractionContentTool(server: McpServer, context: ToolContext): void {
-  server.registerTool(
-    DELETE_TOOL_NAME,
-    {
-      title: "Delete interaction content (permanent)",
-      description: DESCRIPTION,
-      inputSchema,
-      outputSchema,
-      annotations: {
-        title: "Delete interaction content (permanent)",
-        destructiveHint: true,
-        idempotentHint: true,
-        readOnlyHint: false,
-        openWorldHint: true,
-      },
-    },
-    async ({ guid, contentKey, confirmationToken }, extra) => {
-      // One reporter for the whole call, so that progress only ever increases.
-      const progress = progressFor(extra, 1);
-      const subject = `content '${contentKey}' of interaction ${guid}`;
-      const base = { guid, contentKey };
-      const sessionId = extra.sessionId;
-      const audit = (fields: Parameters<typeof auditItem>[3]) => auditItem(context, DELETE_TOOL_NAME, base, fields, sessionId);
+export const deleteInteractionContent = defineTool({
+  name: DELETE_TOOL_NAME,
+  title: "Delete interaction content (permanent)",
+  description: DESCRIPTION,
+  inputSchema: z
+    .object({
+      guid: guidSchema,
+      contentKey: contentKeySchema,
+      confirmationToken: confirmationTokenSchema("with the same guid and contentKey"),
+    })
+    .strict(),
+  outputSchema,
+  annotations: {
+    title: "Delete interaction content (permanent)",
+    destructiveHint: true,
+    idempotentHint: true,
+    readOnlyHint: false,
+    openWorldHint: true,
+  },
+  destructive: true,
+  async handler({ guid, contentKey, confirmationToken }, context, extra) {
+    const base = { guid, contentKey };
+    // Do not ask a person to approve something that cannot be carried out.
+    const configured = await context.api(extra.signal, DELETE_SCOPE);
+    if (!configured.ok) return errorResult(context, base, configured.error);
 
-      // Do not ask a person to approve something that cannot be carried out.
-      const configured = await context.api(extra.signal, DELETE_SCOPE);
-      if (!configured.ok) return errorResult(context, base, configured.error);
-      const client = configured.client;
+    const outcome = await runDeletion(context, configured.client, {
+      tool: DELETE_TOOL_NAME,
+      items: [base],
+      token: confirmationToken,
+      signal: extra.signal,
+      sessionId: extra.sessionId,
+      requestId: extra.requestId,
+      // One reporter for the whole call (the approval wait, then the deletion), so that progress only increases.
+      progress: progressFor(extra, 1),
+    });
+    const subject = `content '${contentKey}' of interaction ${guid}`;
+    const [item] = outcome.items;
+    const withPreview = item?.preview ? { ...base, preview: item.preview } : base;
 
-      // Show the person what they would lose; refuse at once what is absent or not allowed. Skipped
-      // when a token comes back: all of it was done when the token was issued, for this very item.
-      let item: ConfirmationItem = { guid, contentKey };
-      let description = `${subject} (no preview available)`;
-      if (confirmationToken === undefined) {
-        const prepared = await prepareDeletion(context, client, guid, contentKey, extra.signal);
-        if (!prepared.ok) {
-          if (prepared.error.code === "not_allowed") await audit({ event: "decision", outcome: "refused", errorCode: "not_allowed" });
-          return errorResult(context, base, prepared.error);
-        }
-        ({ item, description } = prepared.prepared);
+    switch (outcome.kind) {
+      case "refused":
+        return errorResult(context, base, outcome.error, outcome.approvalUrl);
+      case "declined":
+        return result(
+          context,
+          { status: "cancelled", ...withPreview },
+          `${outcome.by === "page" ? "The person chose Cancel on the approval page" : "The user did not confirm"}: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
+        );
+      case "awaiting": {
+        const { approvalUrl, token, expiresAt } = outcome;
+        const callAgain = `call ${DELETE_TOOL_NAME} again with the same guid and contentKey`;
+        return result(
+          context,
+          {
+            status: "confirmation_required",
+            ...withPreview,
+            confirmationToken: token,
+            expiresAt: expiresAt.toISOString(),
+            ...(approvalUrl ? { approvalUrl } : {}),
+          },
+          `${approvalUrl ? "Approval" : "Confirmation"} required: nothing has been deleted yet. This would PERMANENTLY delete ${outcome.plan[0]?.description ?? subject}; it cannot be undone. ${
+            approvalUrl
+              ? approvalText(outcome, callAgain)
+              : `Ask the user in the conversation whether to delete it. Only if they clearly agree, ${callAgain} and confirmationToken "${token}" (single use, expires ${expiresAt.toISOString()}). If they decline, do not call again.`
+          }`,
+        );
       }
-      const withPreview = item.preview ? { ...base, preview: item.preview } : base;
-
-      const decision = await context.confirmer.decide({
-        binding: `delete:${guid.toLowerCase()}:${contentKey}`,
-        items: [item],
-        question: `Permanently delete ${description}? This cannot be undone.`,
-        token: confirmationToken,
-        signal: extra.signal,
-        relatedRequestId: extra.requestId,
-        progress: progress && ((update) => progress.report(update)),
-      });
-
-      switch (decision.kind) {
-        case "refused":
-          await audit({ event: "decision", outcome: "refused", errorCode: decision.error.code });
-          return errorResult(context, base, decision.error, decision.approvalUrl);
-        case "declined": {
-          const onPage = decision.method === "approval";
-          await audit({
-            event: "decision",
-            confirmation: decision.method,
-            outcome: decision.action === "cancel" ? "cancelled" : "declined",
-          });
+      case "ran": {
+        const warning = auditWarningText(outcome.auditWarnings);
+        if (
+          !item ||
+          item.status === "error" ||
+          item.status === "not_attempted" ||
+          item.status === "pending" ||
+          item.status === "cancelled"
+        ) {
+          const r = errorResult(context, base, item?.error ?? unknownState(subject));
+          if (warning) r.content.push({ type: "text", text: warning.trim() });
+          return r;
+        }
+        if (item.status === "dry_run")
           return result(
             context,
-            { status: "cancelled", ...withPreview },
-            `${onPage ? "The person chose Cancel on the approval page" : "The user did not confirm"}: nothing was deleted (${subject} is unchanged). Do not try again unless the user asks again.`,
+            { status: "dry_run", ...withPreview },
+            `Dry run (VCC_DRY_RUN=true): the person confirmed, and this would have permanently deleted ${subject}. Nothing was sent to the API; the content is unchanged.${warning}`,
           );
-        }
-        case "token_issued": {
-          const { approvalUrl } = decision;
-          const failure = await audit({
-            event: "confirmation_requested",
-            confirmation: approvalUrl ? "approval" : "token",
-            outcome: "token_issued",
-          });
-          if (failure) return errorResult(context, base, AUDIT_FAILED(failure));
-          const callAgain = `call ${DELETE_TOOL_NAME} again with the same guid and contentKey`;
+        const httpStatus = item.httpStatus ?? 204;
+        if (item.verifiedByAbsence)
           return result(
             context,
-            {
-              status: "confirmation_required",
-              ...withPreview,
-              confirmationToken: decision.token,
-              expiresAt: decision.expiresAt.toISOString(),
-              ...(approvalUrl ? { approvalUrl } : {}),
-            },
-            `${approvalUrl ? "Approval" : "Confirmation"} required: nothing has been deleted yet. This would PERMANENTLY delete ${description}; it cannot be undone. ${
-              approvalUrl
-                ? approvalText(decision, callAgain)
-                : `Ask the user in the conversation whether to delete it. Only if they clearly agree, ${callAgain} and confirmationToken "${decision.token}" (single use, expires ${decision.expiresAt.toISOString()}). If they decline, do not call again.`
-            }`,
+            { status: "deleted", ...withPreview, httpStatus, verifiedByAbsence: true },
+            `Deleted ${subject}; the deletion was confirmed by the content's absence: an earlier attempt got no answer (timeout or broken connection), and a retry found the content gone (HTTP ${httpStatus}). This cannot be undone.${warning}`,
           );
-        }
-        case "approved":
-          break;
+        return result(
+          context,
+          { status: "deleted", ...withPreview, httpStatus },
+          `Deleted ${subject} (HTTP ${httpStatus}). This cannot be undone.${warning}`,
+        );
       }
+    }
+  },
+});
 
-      // Tracked from here to the result, so that shutting down lets the deletion finish and be reported.
-      return trackDeletion(async () => {
-        const outcome = await performDeletion(context, client, DELETE_TOOL_NAME, base, decision, {
-          signal: extra.signal,
-          sessionId,
-          onWait: progress?.onWait(0),
-        });
-        return deletionResult(context, base, withPreview, subject, outcome);
-      });
-    },
-  );
-}
-
-function deletionResult(
-  context: ToolContext,
-  base: { guid: string; contentKey: string },
-  withPreview: Pick<DeleteOutput, "guid" | "contentKey" | "preview">,
-  subject: string,
-  outcome: DeletionOutcome,
-): CallToolResult {
-  const warning = outcome.auditWarning
-    ? ` WARNING: the audit log could not be written (${outcome.auditWarning}); tell the administrator.`
-    : "";
-  if (outcome.status === "error") {
-    const r = errorResult(context, base, outcome.error);
-    if (warning) r.content.push({ type: "text", text: warning.trim() });
-    return r;
-  }
-  if (outcome.status === "dry_run")
-    return result(
-      context,
-      { status: "dry_run", ...withPreview },
-      `Dry run (VCC_DRY_RUN=true): the person confirmed, and this would have permanently deleted ${subject}. Nothing was sent to the API; the content is unchanged.${warning}`,
-    );
-  if (outcome.verifiedByAbsence)
-    return result(
-      context,
-      { status: "deleted", ...withPreview, httpStatus: outcome.httpStatus, verifiedByAbsence: true },
-      `Deleted ${subject}; the deletion was confirmed by the content's absence: an earlier attempt got no answer (timeout or broken connection), and a retry found the content gone (HTTP ${outcome.httpStatus}). This cannot be undone.${warning}`,
-    );
-  return result(
-    context,
-    { status: "deleted", ...withPreview, httpStatus: outcome.httpStatus },
-    `Deleted ${subject} (HTTP ${outcome.httpStatus}). This cannot be undone.${warning}`,
-  );
+/** Never expected: an item the workflow left without a final state. Said as what it is: unknown. */
+function unknownState(subject: string): ToolError {
+  return {
+    code: "internal_error",
+    outcomeUnknown: true,
+    message: `The server lost track of ${subject}: it may or may not have been deleted. Check with list_interaction_content before trying again.`,
+  };
 }
 
 function result(context: ToolContext, structured: DeleteOutput, text: string, isError = false): CallToolResult {
   return toolResult(structured, text, { isError, sandbox: context.config.sandbox });
 }
 
-function errorResult(
-  context: ToolContext,
-  base: { guid: string; contentKey: string },
-  error: ToolError,
-  approvalUrl?: string,
-): CallToolResult {
+function errorResult(context: ToolContext, base: Ref, error: ToolError, approvalUrl?: string): CallToolResult {
   return result(
     context,
     {

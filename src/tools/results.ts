@@ -1,10 +1,13 @@
-// Pieces every tool's results share: the error object's schema and its text.
+// Pieces every tool's results share: the error object's schema and its text, the preview schema,
+// the token input, and the one builder of results.
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { ToolError } from "../vcc/errors.js";
+import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
 
 export const toolErrorSchema = z.object({
-  code: z.string().describe("Stable machine-readable code, e.g. not_found, forbidden, confirmation_invalid."),
+  code: z
+    .enum(ERROR_CODE_LIST)
+    .describe("Stable machine-readable code (see the README's table), e.g. not_found, forbidden, confirmation_invalid."),
   message: z.string().describe("What happened and what to do next."),
   httpStatus: z.number().int().optional(),
   retryAfterSeconds: z.number().optional(),
@@ -15,13 +18,16 @@ export const toolErrorSchema = z.object({
     .describe("True when the request may have reached the API: the deletion may or may not have happened."),
 });
 
+/** What the API says of a content item; a field it left out is absent (unknown), never a default. */
+export const contentDetailsShape = {
+  type: z.string().optional().describe("The kind of content, e.g. callRecording, voicemail; absent when the API did not say."),
+  contentType: z.string().optional().describe("MIME type; absent when the API did not say."),
+  contentLength: z.number().optional().describe("Size in bytes; absent when the API did not say."),
+  lastModified: z.string().optional().describe("Absent when the API did not say."),
+};
+
 export const previewSchema = z
-  .object({
-    type: z.string(),
-    contentType: z.string().optional(),
-    contentLength: z.number().optional(),
-    lastModified: z.string().optional(),
-  })
+  .object(contentDetailsShape)
   .describe("What the item is, from the interaction's listing (absent when no preview was available).");
 
 export const approvalUrlSchema = z
@@ -68,4 +74,10 @@ export function toolResult(
     structuredContent: options.sandbox ? { ...structured, sandbox: true } : structured,
     ...(options.isError ? { isError: true } : {}),
   };
+}
+
+/** The sentence appended to a result when audit records of the run could not be written. */
+export function auditWarningText(warnings: readonly string[]): string {
+  if (warnings.length === 0) return "";
+  return ` WARNING: the audit log could not be written (${[...new Set(warnings)].join("; ")}); tell the administrator.`;
 }

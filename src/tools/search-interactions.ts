@@ -5,6 +5,8 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { SearchAuditRecord } from "../audit.js";
 import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
+import { formatBytes, formatDate, humanType } from "../core/format.js";
+import { describeWait, progressFor } from "../deletion/progress.js";
 import { log } from "../log.js";
 import {
   criteriaKey,
@@ -22,8 +24,6 @@ import { READ_SCOPE } from "../vcc/scopes.js";
 import type { FoundInteraction } from "../vcc/search.js";
 import type { ToolContext } from "./context.js";
 import { type CallExtra, defineTool } from "./define.js";
-import { formatBytes, formatDate, humanType } from "./format.js";
-import { describeWait, progressFor } from "./progress.js";
 import { errorText, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
 
 export const SEARCH_TOOL_NAME = "search_interactions";
@@ -219,7 +219,7 @@ function summaryText(output: Output, criteria: SearchCriteria): string {
   if (output.complete)
     next =
       t.interactions > 0
-        ? "The search is complete. To delete items, pass their guid and contentKey to delete_interaction_contents (a person must confirm)."
+        ? "The search is complete. To delete items, pass their guid and contentKey to bulk_delete_interaction_content (a person must confirm)."
         : "The search is complete. Numbers match only as stored: try the other formats of the number (with and without the country code, with a leading 0).";
   else if (output.cursor)
     next = `Not complete (${output.stoppedBecause === "time_budget" ? "this call's time budget was spent" : output.stoppedBecause === "max_results" ? "maxResults reached" : "stopped by an error"}): call search_interactions again with the same criteria and cursor "${output.cursor}" (expires ${output.cursorExpiresAt}).`;
@@ -264,7 +264,7 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
   return defineTool({
     name: SEARCH_TOOL_NAME,
     title: "Search interactions",
-    description: `Find the Vonage Contact Center interactions of a person or an agent in a period, with the content each still holds (call recordings, transcripts, voicemails, ...): the first step of an erasure request. Read-only. Give from/to (up to two years) and at least one of party, connectFrom, connectTo or handlingAgentId. Addresses match by how the stored address starts, exactly as stored: +441632960101 does not match 01632960101, so pass every format the user's number may have (up to ${MAX_PARTIES} in party). Returns up to maxResults interactions per call; when complete is false, call again with the same criteria and the returned cursor. Delete what was found with delete_interaction_contents.`,
+    description: `Find the Vonage Contact Center interactions of a person or an agent in a period, with the content each still holds (call recordings, transcripts, voicemails, ...): the first step of an erasure request. Read-only. Give from/to (up to two years) and at least one of party, connectFrom, connectTo or handlingAgentId. Addresses match by how the stored address starts, exactly as stored: +441632960101 does not match 01632960101, so pass every format the user's number may have (up to ${MAX_PARTIES} in party). Returns up to maxResults interactions per call; when complete is false, call again with the same criteria and the returned cursor. Delete what was found with bulk_delete_interaction_content.`,
     inputSchema,
     outputSchema,
     annotations: {

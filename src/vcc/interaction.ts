@@ -21,12 +21,13 @@ export const interactionSchema = z.looseObject({
   content: z.array(contentItemSchema).default([]),
 });
 
+/** One content item; what the API left out stays absent (never a made-up default). */
 export interface ContentItem {
   contentKey: string;
-  type: string;
-  contentType: string;
-  contentLength: number;
-  lastModified: string;
+  type?: string;
+  contentType?: string;
+  contentLength?: number;
+  lastModified?: string;
   owningAgentId?: string;
 }
 
@@ -59,10 +60,10 @@ export function parseInteraction(body: string): Interaction | undefined {
     ...(i.connectTo ? { connectTo: i.connectTo } : {}),
     content: i.content.map((c) => ({
       contentKey: c.contentKey,
-      type: c.type ?? "unknown",
-      contentType: c.contentType ?? "application/octet-stream",
-      contentLength: c.contentLength ?? 0,
-      lastModified: c.lastModified ?? "",
+      ...(c.type ? { type: c.type } : {}),
+      ...(c.contentType ? { contentType: c.contentType } : {}),
+      ...(c.contentLength !== undefined ? { contentLength: c.contentLength } : {}),
+      ...(c.lastModified ? { lastModified: c.lastModified } : {}),
       ...(c.owningAgent ? { owningAgentId: String(c.owningAgent.id) } : {}),
     })),
   };

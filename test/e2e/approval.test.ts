@@ -302,8 +302,8 @@ describe("approval in the audit log", () => {
   });
 });
 
-describe("approval page for several items (delete_interaction_contents)", () => {
-  const BULK = "delete_interaction_contents";
+describe("approval page for several items (bulk_delete_interaction_content)", () => {
+  const BULK = "bulk_delete_interaction_content";
   const items = [
     { guid: SEED.inboundCall, contentKey: "callRecording" },
     { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },

@@ -230,7 +230,7 @@ describe("client credentials", () => {
 
     // The bulk tool too: nobody is asked, nothing is deleted.
     sim.injectFaults("get-interaction", { status: 401 }, { status: 401 });
-    const bulk = await c.call("delete_interaction_contents", {
+    const bulk = await c.call("bulk_delete_interaction_content", {
       items: [
         { guid: SEED.inboundCall, contentKey: "transcript" },
         { guid: SEED.chat, contentKey: "chatTranscript" },

@@ -9,7 +9,8 @@ import { useSimulator } from "../helpers/simulator.js";
 const TOOL = "delete_interaction_content";
 const h = useSimulator();
 
-const server = (options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) => h.connect(options);
+// Tool logic: in process (fast); the spawned server is covered by the process, http and bundle tests.
+const server = (options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) => h.inProcess(options);
 
 const deletes = () => h.deletes();
 const hasContent = (guid: string, key: string) => h.sim.holds(guid, key);

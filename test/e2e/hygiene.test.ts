@@ -59,7 +59,7 @@ describe("bad input never ends the session", () => {
     server.sendLine(
       `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_interaction_content","arguments":{"guid":${"[".repeat(100_000)}${"]".repeat(100_000)},"contentKey":"x"}}}`,
     );
-    server.callTool(4, "delete_interaction_contents", { items: Array.from({ length: 50_000 }, () => ({ guid: 1 })) });
+    server.callTool(4, "bulk_delete_interaction_content", { items: Array.from({ length: 50_000 }, () => ({ guid: 1 })) });
     server.callTool(5, "no_such_tool", {});
     server.send({ id: 6, method: "ping" });
 
@@ -168,10 +168,10 @@ describe("shutting down during a deletion", () => {
       { guid: SEED.inboundCall, contentKey: "transcript" },
       { guid: SEED.chat, contentKey: "chatTranscript" },
     ];
-    server.callTool(1, "delete_interaction_contents", { items });
+    server.callTool(1, "bulk_delete_interaction_content", { items });
     const token = (await server.waitForResponse(1)).result.structuredContent.confirmationToken;
     sim.setStandingFault("delete-content", { latencyMs: 800 });
-    server.callTool(2, "delete_interaction_contents", { items, confirmationToken: token });
+    server.callTool(2, "bulk_delete_interaction_content", { items, confirmationToken: token });
     await server.until(() => sim.requests("DELETE").length === 1, "the first DELETE");
     server.child.kill("SIGTERM");
     expect((await server.exited).code).toBe(0);

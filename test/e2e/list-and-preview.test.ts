@@ -9,7 +9,7 @@ const DELETE_ONLY_TOKEN = "e2e-delete-only-token-5b1e";
 const h = useSimulator({ staticTokens: { [DELETE_ONLY_TOKEN]: [DELETE_SCOPE] } });
 
 const server = (options: { token?: string; elicit?: ElicitHandler } = {}) =>
-  h.connect({ env: options.token ? { VCC_ACCESS_TOKEN: options.token } : {}, elicit: options.elicit });
+  h.inProcess({ env: options.token ? { VCC_ACCESS_TOKEN: options.token } : {}, elicit: options.elicit });
 const deletes = () => h.deletes();
 
 describe("list_interaction_content", () => {

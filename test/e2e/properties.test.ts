@@ -78,7 +78,7 @@ describe("generated arguments, end to end", () => {
     expect(c.stderr()).not.toMatch(/uncaught|unhandled|failed unexpectedly/);
   });
 
-  it(`delete_interaction_contents: ${BULK_RUNS} item lists`, async () => {
+  it(`bulk_delete_interaction_content: ${BULK_RUNS} item lists`, async () => {
     const itemArb = fc.oneof(
       { weight: 12, arbitrary: validPair },
       { weight: 2, arbitrary: fc.record({ guid: guidLike, contentKey: contentKeyLike }) },
@@ -95,7 +95,7 @@ describe("generated arguments, end to end", () => {
       fc.asyncProperty(listArb, async (items) => {
         resetSimulator();
         asked = 0;
-        const result = await c.call("delete_interaction_contents", { items });
+        const result = await c.call("bulk_delete_interaction_content", { items });
         const pairs = items as { guid: unknown; contentKey: unknown }[];
         const itemValid = (i: unknown) =>
           typeof i === "object" &&

@@ -95,7 +95,7 @@ describe("progress while waiting", () => {
     const { c } = await server();
     h.sim.injectFaults("delete-content", {}, { status: 429, retryAfter: "0" });
     const items = [TARGET, { guid: SEED.inboundCall, contentKey: "transcript" }, { guid: SEED.chat, contentKey: "chatTranscript" }];
-    const { result, progress } = await callWithProgress(c, "delete_interaction_contents", { items });
+    const { result, progress } = await callWithProgress(c, "bulk_delete_interaction_content", { items });
     expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted", deleted: 3 });
     expect(increasing(progress)).toBe(true);
     const wait = progress.find((p) => /Retry-After/.test(p.message ?? ""));
@@ -162,7 +162,7 @@ describe("bulk deletion against the rate limit", () => {
     const before = structuredClone([...h.sim.interactions()]);
     // Two requests a second, lookups included; the simulator answers 429 with Retry-After beyond that.
     h.sim.setRateLimit(2);
-    const result = await c.call("delete_interaction_contents", { items });
+    const result = await c.call("bulk_delete_interaction_content", { items });
     expect(structured(result)).toMatchObject({ status: "deleted", deleted: 6, failed: 0 });
 
     const sent = h.sim.requests("DELETE");

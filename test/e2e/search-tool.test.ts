@@ -104,7 +104,7 @@ describe("search_interactions", () => {
     const text = textOf(result);
     expect(text).toMatch(new RegExp(`^Found ${s.interactions.length} interactions with ${items.length} content items`));
     expect(text).toMatch(/Searched 48 of 48 7-day windows/);
-    expect(text).toMatch(/delete_interaction_contents/);
+    expect(text).toMatch(/bulk_delete_interaction_content/);
     // One audit record: criteria, counts, time.
     expect(audit.records).toHaveLength(1);
     expect(audit.records[0]?.record).toMatchObject({

@@ -143,6 +143,9 @@ export async function connectClient(
     completedElicitations.push(notification.params.elicitationId);
   });
   await client.connect(transport);
+  // As a real client does: with the tools listed, the SDK client validates every structuredContent
+  // against the tool's outputSchema (errors included), so a result that breaks its schema fails the test.
+  await client.listTools();
   const results: CallToolResult[] = [];
   return {
     client,

@@ -2,18 +2,41 @@
 // servers pointed at it with the test token, closed after each test — and after each test, a check
 // that the access token appeared in no result and no log line, and that no confirmation token or
 // approval page id (capabilities) was ever logged.
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
+import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
+import { loadConfig } from "../../src/config.js";
+import { ApprovalServer } from "../../src/confirmation/approval-server.js";
+import { setLogSink } from "../../src/log.js";
+import { createServer, lazyApi } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
-import { type Connected, type ConnectOptions, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
+import type { ToolDefinition } from "../../src/tools/define.js";
+import { type Connected, type ConnectOptions, connect, connectClient, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
 
 export interface SimulatorFixture {
   /** The simulator of this file (available inside tests and hooks). */
   readonly sim: Simulator;
   /** Spawns the built server with VCC_ACCESS_TOKEN and VCC_API_BASE_URL set for the simulator. */
   connect(options?: ConnectOptions): Promise<Connected>;
+  /**
+   * The same server in this process (fast): createServer with the same environment, linked to an
+   * SDK Client by the SDK's InMemoryTransport, every result checked against its output schema by
+   * the server and (the tools being listed first) by the client. stderr() is what the logger wrote
+   * since (captured in this process, so the leak checks still apply). For tool and confirmation
+   * logic; spawn (connect) what needs a process.
+   */
+  inProcess(options?: InProcessOptions): Promise<Connected>;
   /** The DELETE requests that reached the simulator. */
   deletes(): JournalEntry[];
 }
+
+export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" | "elicitUrl"> {
+  /** Offer these tools instead of the registry's (e.g. to test the registration itself). */
+  tools?: readonly ToolDefinition[];
+}
+
+/** Log lines of in-process servers: the logger of this test process writes here once one is used. */
+let logged: string | undefined;
 
 export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
   let sim: Simulator | undefined;
@@ -47,6 +70,30 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
         ...connectOptions,
         env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env },
       });
+      open.push(c);
+      return c;
+    },
+    async inProcess(connectOptions = {}) {
+      const config = loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env });
+      const server = createServer({
+        config,
+        api: lazyApi(config),
+        audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
+        // Its own approval page server (on a free port, started on first need), like a process of its own.
+        approvals: new ApprovalServer(),
+        checkResults: true,
+        ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
+      });
+      if (logged === undefined) {
+        logged = "";
+        setLogSink((line) => {
+          logged += line;
+        });
+      }
+      const from = logged.length;
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await server.connect(serverSide);
+      const c = await connectClient(clientSide, connectOptions, () => (logged ?? "").slice(from));
       open.push(c);
       return c;
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describePreview, formatBytes, formatDate, humanType } from "../../src/tools/format.js";
+import { describePreview, formatBytes, formatDate, humanType } from "../../src/core/format.js";
 import { findContentItem, parseInteraction } from "../../src/vcc/interaction.js";
 
 describe("formatting", () => {
@@ -14,7 +14,8 @@ describe("formatting", () => {
     expect(humanType("callRecording")).toBe("call recording");
     expect(humanType("aiConversationSummary")).toBe("AI conversation summary");
     expect(humanType("ivrAudioRecording")).toBe("IVR audio recording");
-    expect(describePreview({ type: "voicemail" })).toBe("voicemail");
+    expect(describePreview({ type: "voicemail" })).toBe("voicemail (content type unknown, size unknown, last modified unknown)");
+    expect(describePreview({})).toBe("item of unknown type (content type unknown, size unknown, last modified unknown)");
   });
 });
 
@@ -23,7 +24,7 @@ describe("interaction records", () => {
     const i = parseInteraction(
       JSON.stringify({ guid: "g", extra: 1, content: [{ contentKey: "callRecording", type: "callRecording", owningAgent: { id: 7 } }] }),
     );
-    expect(i?.content[0]).toMatchObject({ contentKey: "callRecording", owningAgentId: "7", contentLength: 0 });
+    expect(i?.content[0]).toEqual({ contentKey: "callRecording", type: "callRecording", owningAgentId: "7" });
     expect(i && findContentItem(i, "CALLRECORDING")?.contentKey).toBe("callRecording");
     expect(parseInteraction("<html>")).toBeUndefined();
     expect(parseInteraction('{"nope":true}')).toBeUndefined();

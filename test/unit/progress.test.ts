@@ -1,6 +1,6 @@
 import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { describeWait, progressFor } from "../../src/tools/progress.js";
+import { describeWait, progressFor } from "../../src/deletion/progress.js";
 
 describe("progress notifications", () => {
   it("are sent only when the client gave a progressToken", () => {

@@ -1,9 +1,9 @@
 // Looks an interaction up before a deletion: to show the person what they would lose, and to refuse
 // at once when the content is not there. Best effort: a failed lookup does not block a deletion,
 // except a definite 401 (the API refused the credentials), which ends the call before anyone is asked.
-import type { ContentPreview } from "../confirmation/confirmer.js";
+import type { ContentPreview } from "../core/content.js";
+import type { ToolError } from "../core/errors.js";
 import type { VccClient } from "../vcc/client.js";
-import type { ToolError } from "../vcc/errors.js";
 import { type ContentItem, findContentItem, type Interaction, parseInteraction } from "../vcc/interaction.js";
 
 /**
@@ -31,12 +31,13 @@ export type LookupResult =
   /** The call must end with this error before anyone is asked. */
   | { kind: "refused"; error: ToolError };
 
+/** What the listing says of the item; what it left out stays absent. */
 export function previewOf(item: ContentItem): ContentPreview {
   return {
-    type: item.type,
-    contentType: item.contentType,
-    contentLength: item.contentLength,
-    ...(item.lastModified ? { lastModified: item.lastModified } : {}),
+    ...(item.type !== undefined ? { type: item.type } : {}),
+    ...(item.contentType !== undefined ? { contentType: item.contentType } : {}),
+    ...(item.contentLength !== undefined ? { contentLength: item.contentLength } : {}),
+    ...(item.lastModified !== undefined ? { lastModified: item.lastModified } : {}),
   };
 }
 

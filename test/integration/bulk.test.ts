@@ -1,13 +1,14 @@
-// delete_interaction_contents (issue 10): one confirmation for a set, strictly sequential execution.
+// bulk_delete_interaction_content (issue 10): one confirmation for a set, strictly sequential execution.
 import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { countingApprover, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
-const TOOL = "delete_interaction_contents";
+const TOOL = "bulk_delete_interaction_content";
 const h = useSimulator();
 
-const server = (env: Record<string, string> = {}, elicit?: ElicitHandler) => h.connect({ env, elicit });
+// Tool logic: in process (fast); the spawned server is covered by the other end-to-end files.
+const server = (env: Record<string, string> = {}, elicit?: ElicitHandler) => h.inProcess({ env, elicit });
 const deletes = () => h.deletes();
 const has = (guid: string, key: string) => h.sim.holds(guid, key);
 

@@ -1,6 +1,6 @@
 // Administrators' limits on what may be deleted (VCC_ALLOWED_CONTENT_KEYS).
 import type { Config } from "../config.js";
-import type { ToolError } from "../vcc/errors.js";
+import type { ToolError } from "../core/errors.js";
 import { namedKeyOf } from "../vcc/ids.js";
 
 /**
@@ -8,7 +8,11 @@ import { namedKeyOf } from "../vcc/ids.js";
  * from the interaction's listing, when it could be read. An item whose kind cannot be established
  * is refused: the allowlist must never be bypassed by a failed lookup.
  */
-export function checkAllowed(config: Config, contentKey: string, type: string | undefined): ToolError | undefined {
+export function checkAllowed(
+  config: Pick<Config, "allowedContentKeys">,
+  contentKey: string,
+  type: string | undefined,
+): ToolError | undefined {
   const allowed = config.allowedContentKeys;
   if (!allowed) return undefined;
   const named = namedKeyOf(contentKey);

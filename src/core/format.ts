@@ -1,6 +1,6 @@
-// Human-readable words for results and prompts: sizes, dates, and what an item is.
-import type { ContentPreview } from "../confirmation/confirmer.js";
-import type { Interaction } from "../vcc/interaction.js";
+// Human-readable words for results, prompts and the approval page: sizes, dates, and what an item
+// is. What the API did not say is "unknown", never a made-up value.
+import type { ContentPreview } from "./content.js";
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "unknown size";
@@ -23,18 +23,18 @@ export function formatDate(iso: string | undefined): string {
   return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
-/** "call recording 'callRecording' (audio/wav, 2.5 MB, last modified 2026-11-23 09:21 UTC)" */
+/** "call recording 'callRecording' (audio/wav, 2.5 MB, last modified 2026-11-23 09:21 UTC)"; each unknown detail says so. */
 export function describePreview(preview: ContentPreview, contentKey?: string): string {
   const details = [
-    preview.contentType,
-    preview.contentLength !== undefined ? formatBytes(preview.contentLength) : undefined,
-    preview.lastModified ? `last modified ${formatDate(preview.lastModified)}` : undefined,
-  ].filter(Boolean);
-  return `${humanType(preview.type)}${contentKey ? ` '${contentKey}'` : ""}${details.length ? ` (${details.join(", ")})` : ""}`;
+    preview.contentType ?? "content type unknown",
+    preview.contentLength !== undefined ? formatBytes(preview.contentLength) : "size unknown",
+    preview.lastModified ? `last modified ${formatDate(preview.lastModified)}` : "last modified unknown",
+  ];
+  return `${preview.type ? humanType(preview.type) : "item of unknown type"}${contentKey ? ` '${contentKey}'` : ""} (${details.join(", ")})`;
 }
 
 /** "Inbound call from +441632960101 to +441632960900 on 2026-11-23 09:14 UTC" */
-export function describeInteraction(interaction: Interaction): string {
+export function describeInteraction(interaction: { direction?: string; connectFrom?: string; connectTo?: string; start?: string }): string {
   const parts = [interaction.direction ? `${interaction.direction} interaction` : "Interaction"];
   if (interaction.connectFrom) parts.push(`from ${interaction.connectFrom}`);
   if (interaction.connectTo) parts.push(`to ${interaction.connectTo}`);

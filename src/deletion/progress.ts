@@ -13,6 +13,8 @@ export class Progress {
   readonly #send: ProgressExtra["sendNotification"];
   #total: number;
   #last = -1;
+  /** Where step 0 of the current phase lies (after earlier reports, e.g. waiting for the person). */
+  #base = 0;
 
   constructor(token: string | number, send: ProgressExtra["sendNotification"], total: number) {
     this.#token = token;
@@ -20,9 +22,15 @@ export class Progress {
     this.#total = total;
   }
 
-  /** Step `step` (0-based) begins. */
+  /** A phase of `steps` steps begins after whatever was reported so far, so that progress keeps increasing. */
+  begin(steps: number): void {
+    this.#base = this.#last < 0 ? 0 : Math.floor(this.#last) + 1;
+    this.#total = this.#base + steps;
+  }
+
+  /** Step `step` (0-based) of the current phase begins. */
   step(step: number, message: string): Promise<void> {
-    return this.#report(step, message);
+    return this.#report(this.#base + step, message);
   }
 
   /** A report made elsewhere in the same call (e.g. while the person is asked); kept only if it moves forward. */
@@ -32,7 +40,8 @@ export class Progress {
   }
 
   /** What to tell the client while step `step` waits for the API. */
-  onWait(step: number): (event: WaitEvent) => void {
+  onWait(phaseStep: number): (event: WaitEvent) => void {
+    const step = this.#base + phaseStep;
     return (event) => {
       // Progress must increase with every notification: each wait moves halfway to the next step,
       // or one further when earlier reports of this call went beyond it.

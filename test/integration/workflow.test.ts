@@ -1,0 +1,176 @@
+// The deletion workflow through the tools, in process (createServer + InMemoryTransport + the
+// simulator over real HTTP): the token's claim is owned by the run (issue 15, item 2), and what the
+// API leaves out is never invented (issue 15, item 3).
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { describe, expect, it } from "vitest";
+import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
+import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
+import { structured, textOf } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
+
+const h = useSimulator();
+const BULK = "bulk_delete_interaction_content";
+const DELETE = "delete_interaction_content";
+
+/** Resolves once `check` holds, polling the event loop (no fixed sleep decides the outcome). */
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("a confirmation token is in use by one run at a time", () => {
+  it("a second call during the run is refused even after an item's DELETE was never sent; the token is released at the end only because nothing was sent", async () => {
+    // Deletions go one at a time; with a 100 ms deadline, an item that cannot get its turn while
+    // another deletion is in flight ends `busy` without its DELETE being sent.
+    const c = await h.inProcess({ env: { VCC_CONFIRMATION: "token", VCC_DEADLINE_MS: "100", VCC_MAX_RETRIES: "0" } });
+    const blocker = { guid: SEED.chat, contentKey: "chatTranscript" };
+    const items = [
+      { guid: SEED.inboundCall, contentKey: "callRecording" },
+      { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },
+    ];
+    const blockerToken = structured(await c.call(DELETE, blocker)).confirmationToken;
+    const token = structured(await c.call(BULK, { items })).confirmationToken;
+
+    // The blocker's DELETE is in flight (its fault was taken) for 700 ms.
+    h.sim.injectFaults("delete-content", { latencyMs: 700 });
+    const blocking = c.call(DELETE, { ...blocker, confirmationToken: blockerToken });
+    await until(() => h.sim.pendingFaults() === 0, "the blocking DELETE to arrive");
+
+    // The run: item 1 cannot get its turn (busy, nothing sent); while item 2 waits, a second call
+    // with the same token arrives.
+    let second: Promise<CallToolResult> | undefined;
+    const first = c.client.callTool({ name: BULK, arguments: { items, confirmationToken: token } }, undefined, {
+      onprogress: (p) => {
+        if (p.progress >= 1 && !second) second = c.call(BULK, { items, confirmationToken: token });
+      },
+    }) as Promise<CallToolResult>;
+    const firstResult = await first;
+    await until(() => second !== undefined, "the second call");
+    const secondResult = await (second as Promise<CallToolResult>);
+
+    expect(structured(secondResult).error?.code).toBe("confirmation_invalid");
+    expect(textOf(secondResult)).toMatch(/being used by another call/);
+    expect(structured(firstResult).results.map((r: { error?: { code: string } }) => r.error?.code)).toEqual(["busy", "busy"]);
+    expect(structured(await blocking).status).toBe("deleted");
+    expect(h.deletes()).toHaveLength(1);
+
+    // Nothing of the run was sent, so its token was released (once, at the end) and still works.
+    const retried = await c.call(BULK, { items, confirmationToken: token });
+    expect(structured(retried)).toMatchObject({ status: "deleted", deleted: 2 });
+    // Once DELETEs were sent, it is spent.
+    expect(structured(await c.call(BULK, { items, confirmationToken: token })).error?.code).toBe("confirmation_invalid");
+    expect(h.deletes()).toHaveLength(3);
+  });
+});
+
+describe("what the API leaves out is unknown, never invented", () => {
+  // The API's record of the interaction with a content item that has only its key.
+  const bare = () =>
+    h.sim.setStandingFault("get-interaction", {
+      status: 200,
+      body: JSON.stringify({ guid: SEED.inboundCall, content: [{ contentKey: "callRecording" }] }),
+    });
+  const target = { guid: SEED.inboundCall, contentKey: "callRecording" };
+  const invented = /\b0 B\b|octet-stream|1970/;
+
+  it("the list leaves the fields out and says unknown", async () => {
+    bare();
+    const c = await h.inProcess();
+    const result = await c.call("list_interaction_content", { guid: SEED.inboundCall });
+    expect(structured(result).content).toEqual([{ contentKey: "callRecording" }]);
+    expect(textOf(result)).toContain("callRecording: type unknown, content type unknown, size unknown, last modified unknown");
+    expect(textOf(result)).not.toMatch(invented);
+  });
+
+  it("the prompt and the confirmation text say unknown", async () => {
+    bare();
+    const prompts: string[] = [];
+    const c = await h.inProcess({
+      elicit: ({ message }) => {
+        prompts.push(message);
+        return { action: "decline" };
+      },
+    });
+    await c.call(DELETE, target);
+    expect(prompts[0]).toContain("item of unknown type 'callRecording' (content type unknown, size unknown, last modified unknown)");
+    expect(prompts[0]).not.toMatch(invented);
+
+    const tokens = await h.inProcess();
+    const asked = await tokens.call(DELETE, target);
+    expect(structured(asked).preview).toEqual({});
+    expect(textOf(asked)).toContain("size unknown");
+    expect(textOf(asked)).not.toMatch(invented);
+  });
+
+  it("the approval page says unknown", async () => {
+    bare();
+    const c = await h.inProcess({ env: { VCC_CONFIRMATION: "approval" } });
+    const asked = structured(await c.call(DELETE, target));
+    const page = await pageRequest(asked.approvalUrl);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("<dt>Size</dt><dd>unknown</dd>");
+    expect(page.body).toContain("<dt>Last modified</dt><dd>unknown</dd>");
+    expect(page.body).toContain("<dt>Type</dt><dd>unknown (content type unknown)</dd>");
+    expect(page.body).not.toMatch(invented);
+  });
+});
+
+describe("a definite 401 on the lookup", () => {
+  it("ends the call with unauthorized before anyone is asked, for one item or many", async () => {
+    const asked: string[] = [];
+    const c = await h.inProcess({
+      elicit: ({ message }) => {
+        asked.push(message);
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    h.sim.setStandingFault("get-interaction", { status: 401 });
+    const one = await c.call(DELETE, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(one)).toMatchObject({ status: "error", error: { code: "unauthorized" } });
+    const many = await c.call(BULK, {
+      items: [
+        { guid: SEED.inboundCall, contentKey: "callRecording" },
+        { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },
+      ],
+    });
+    expect(structured(many)).toMatchObject({ status: "error", error: { code: "unauthorized" } });
+    expect(structured(many).results.map((r: { status: string }) => r.status)).toEqual(["not_attempted", "not_attempted"]);
+    // One lookup per call: after the refusal, no other interaction is looked up.
+    expect(h.sim.requests("GET", "get-interaction")).toHaveLength(2);
+    expect(asked).toHaveLength(0);
+    expect(h.deletes()).toHaveLength(0);
+  });
+});
+
+describe("progress", () => {
+  it("the bulk tool reports the approval wait, then each item, always increasing", async () => {
+    let url: string | undefined;
+    let clicked: Promise<unknown> | undefined;
+    const c = await h.inProcess({
+      env: { VCC_CONFIRMATION: "approval" },
+      elicitUrl: (params) => {
+        url = params.url;
+        return { action: "accept" };
+      },
+    });
+    const progress: { progress: number; message?: string }[] = [];
+    const items = [
+      { guid: SEED.inboundCall, contentKey: "callRecording" },
+      { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail },
+    ];
+    const result = (await c.client.callTool({ name: BULK, arguments: { items } }, undefined, {
+      onprogress: (p) => {
+        progress.push(p);
+        if (url) clicked ??= decideOnPage(url, "approve");
+      },
+    })) as CallToolResult;
+    await clicked;
+    expect(structured(result)).toMatchObject({ status: "deleted", deleted: 2 });
+    expect(progress[0]?.message).toMatch(/approval page/);
+    expect(progress.map((p) => p.message).filter((m) => m?.startsWith("Deleting"))).toHaveLength(2);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]?.progress).toBeGreaterThan(progress[i - 1]?.progress ?? -1);
+  });
+});
