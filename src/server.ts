@@ -194,7 +194,9 @@ export function createServer(deps: ServerDeps): McpServer {
     channel,
     approvals:
       deps.approvals ??
-      (usesApprovalPage(config) ? processApprovalServer(config.approvalPort, passkeys ? passkeyGate(passkeys) : undefined) : undefined),
+      (usesApprovalPage(config)
+        ? processApprovalServer(config.approvalPort, passkeys ? { key: passkeys.path, gate: passkeyGate(passkeys) } : undefined)
+        : undefined),
     pageFallback: config.confirmation === "auto" && usesApprovalPage(config),
     ...(passkeys ? { passkeys: { registered: async () => (await passkeys.list()).length > 0 } } : {}),
   });

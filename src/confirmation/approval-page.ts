@@ -82,18 +82,22 @@ form.addEventListener("submit", async (event) => {
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("base64");
 
-/**
- * The pages' Content-Security-Policy: nothing but the one stylesheet and the one script (each by its
- * hash), forms only to this server, no framing, no requests elsewhere.
- */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${sha256(CSS)}'`,
-  `script-src 'sha256-${sha256(PAGE_SCRIPT)}'`,
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+function csp(scriptSources: string[]): string {
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${sha256(CSS)}'`,
+    ...scriptSources,
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+/** The approval page's Content-Security-Policy: nothing but the one stylesheet, forms only to this server, no framing. */
+export const PAGE_CSP = csp([]);
+
+/** The same, plus the one passkey script (by its hash): passkey approval and enrolment pages. */
+export const PASSKEY_PAGE_CSP = csp([`script-src 'sha256-${sha256(PAGE_SCRIPT)}'`]);
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
-import { messagePage, PAGE_CSP, renderApprovalPage } from "./approval-page.js";
+import { messagePage, PAGE_CSP, PASSKEY_PAGE_CSP, renderApprovalPage } from "./approval-page.js";
 import type { PasskeyGate } from "./passkeys.js";
 import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
 
@@ -101,23 +101,26 @@ export class ApprovalServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+    // Pages with the passkey script allow it (by hash); the others allow no script at all.
+    const csp: Record<string, string> = this.#passkeys ? { "content-security-policy": PASSKEY_PAGE_CSP } : {};
+    const reply = (status: number, html: string, headers: Record<string, string> = {}) => send(res, status, html, { ...csp, ...headers });
     // DNS rebinding: a page on another name that resolves to 127.0.0.1 arrives with its own Host.
     const host = (req.headers.host ?? "").toLowerCase();
     if (hostRefusal(req, PAGE_HOSTS, port)) {
       log.warn("approval page: refused a request with an unexpected Host or Origin header");
-      return send(res, 403, messagePage("Refused", `This page is only served at http://${this.#hostName}:${port}.`));
+      return reply(403, messagePage("Refused", `This page is only served at http://${this.#hostName}:${port}.`));
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
     // Passkeys work on the localhost origin only: a link opened as 127.0.0.1 moves there.
     if (this.#passkeys && host !== `localhost:${port}` && (req.method === "GET" || req.method === "HEAD"))
-      return send(res, 308, "", { location: `http://localhost:${port}${path}` });
+      return reply(308, "", { location: `http://localhost:${port}${path}` });
     const match = PAGE_PATH.exec(path);
-    if (!match) return send(res, 404, messagePage("Not found", "There is nothing here. Use the approval link your assistant gave you."));
+    if (!match) return reply(404, messagePage("Not found", "There is nothing here. Use the approval link your assistant gave you."));
     const pageId = match[1] as string;
 
     const method = req.method ?? "GET";
     if (method !== "GET" && method !== "HEAD" && method !== "POST") {
-      return send(res, 405, messagePage("Not allowed", "This page only accepts GET and POST."), { allow: "GET, HEAD, POST" });
+      return reply(405, messagePage("Not allowed", "This page only accepts GET and POST."), { allow: "GET, HEAD, POST" });
     }
 
     const found = this.#find(pageId);
@@ -135,24 +138,24 @@ export class ApprovalServer {
     if (method !== "POST") {
       const passkey =
         this.#passkeys && found.view.state === "pending" ? { credentialIds: await this.#passkeys.credentialIds() } : undefined;
-      return send(res, found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), passkey));
+      return reply(found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), passkey));
     }
 
     const crossSite = crossOriginReason(req, `http://${host}`);
     if (crossSite) {
       await discardBody(req);
       log.warn(`approval page: refused a POST (${crossSite})`);
-      return send(res, 403, messagePage("Refused", "This form can only be sent from the approval page itself. Nothing was changed."));
+      return reply(403, messagePage("Refused", "This form can only be sent from the approval page itself. Nothing was changed."));
     }
     if (!(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
       await discardBody(req);
-      return send(res, 415, messagePage("Refused", "Unexpected form encoding. Nothing was changed."));
+      return reply(415, messagePage("Refused", "Unexpected form encoding. Nothing was changed."));
     }
     const body = await readForm(req);
     const formKey = body?.get("formKey") ?? "";
     const decision = body?.get("decision");
     if (!body || !formKey || (decision !== "approve" && decision !== "reject")) {
-      return send(res, 400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
+      return reply(400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
     }
 
     // A passkey approval: the assertion must answer this page's challenge. Checked only where the
@@ -178,7 +181,7 @@ export class ApprovalServer {
     if (outcome.ok) {
       log.info(`approval page: the person ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`);
       // Post/Redirect/Get: reloading the result page never re-sends the form.
-      return send(res, 303, "", { location: path });
+      return reply(303, "", { location: path });
     }
     switch (outcome.reason) {
       case "forged":
@@ -193,11 +196,11 @@ export class ApprovalServer {
         );
       case "decided":
         log.warn("approval page: refused a second decision for the same page");
-        return send(res, 409, renderApprovalPage({ ...found.view, state: outcome.state }, path));
+        return reply(409, renderApprovalPage({ ...found.view, state: outcome.state }, path));
       case "expired":
-        return send(res, 410, renderApprovalPage({ ...found.view, state: "expired" }, path));
+        return reply(410, renderApprovalPage({ ...found.view, state: "expired" }, path));
       case "unknown":
-        return send(res, 404, messagePage("This approval link is not valid", "Nothing was deleted through it."));
+        return reply(404, messagePage("This approval link is not valid", "Nothing was deleted through it."));
     }
   }
 }
@@ -239,10 +242,19 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams | 
   return read.ok ? new URLSearchParams(read.body.toString("utf8")) : undefined;
 }
 
-let processServer: ApprovalServer | undefined;
+const processServers = new Map<string, ApprovalServer>();
 
-/** The approval page server of this process (one for all MCP sessions). */
-export function processApprovalServer(port?: number, passkeys?: PasskeyGate): ApprovalServer {
-  processServer ??= new ApprovalServer({ port, passkeys });
-  return processServer;
+/**
+ * The approval page server of this process (one for all MCP sessions). A process has one setting;
+ * servers built in-process with other settings (tests) get their own, so that a page without passkeys
+ * never serves a session that requires them. `passkeys.key` names the passkey store.
+ */
+export function processApprovalServer(port?: number, passkeys?: { key: string; gate: PasskeyGate }): ApprovalServer {
+  const key = passkeys ? `passkeys ${passkeys.key}` : "plain";
+  let server = processServers.get(key);
+  if (!server) {
+    server = new ApprovalServer({ port, passkeys: passkeys?.gate });
+    processServers.set(key, server);
+  }
+  return server;
 }

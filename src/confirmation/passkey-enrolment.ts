@@ -8,8 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { discardBody, hostRefusal, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
-import { escapeHtml, messagePage, pageDocument } from "./approval-page.js";
-import { crossOriginReason, readForm, send } from "./approval-server.js";
+import { escapeHtml, messagePage, PASSKEY_PAGE_CSP, pageDocument } from "./approval-page.js";
+import { crossOriginReason, readForm, send as sendPage } from "./approval-server.js";
 import type { PasskeyStore, StoredPasskey } from "./passkeys.js";
 
 export type EnrolmentResult = { kind: "enrolled"; passkey: StoredPasskey } | { kind: "expired" } | { kind: "refused" };
@@ -30,6 +30,11 @@ const MAX_FAILURES = 5;
 const EYEBROW = "Vonage Contact Center · approval passkeys";
 
 const randomId = () => randomBytes(32).toString("base64url");
+
+/** A page with the pages' security headers; its CSP allows the passkey script. */
+function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  sendPage(res, status, html, { "content-security-policy": PASSKEY_PAGE_CSP, ...headers });
+}
 
 /** Starts the enrolment page on 127.0.0.1 (`port` 0: a free one) and resolves to its link. */
 export async function startEnrolment(options: { store: PasskeyStore; ttlMs?: number; port?: number }): Promise<Enrolment> {

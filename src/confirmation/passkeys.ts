@@ -174,10 +174,15 @@ export function passkeyGate(store: PasskeyStore, now: () => Date = () => new Dat
   };
 }
 
-let processStore: PasskeyStore | undefined;
+const processStores = new Map<string, PasskeyStore>();
 
-/** The passkeys of this process's data directory (one store, so that its writes never overlap). */
+/** The passkeys of a data directory, one store per directory in this process (so that its writes never overlap). */
 export function processPasskeyStore(config: Pick<Config, "dataDir">): PasskeyStore {
-  processStore ??= new PasskeyStore(dataDirOf(config));
-  return processStore;
+  const dataDir = dataDirOf(config);
+  let store = processStores.get(dataDir);
+  if (!store) {
+    store = new PasskeyStore(dataDir);
+    processStores.set(dataDir, store);
+  }
+  return store;
 }

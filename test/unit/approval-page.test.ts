@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { PAGE_CSP, renderApprovalPage } from "../../src/confirmation/approval-page.js";
+import { PAGE_CSP, PASSKEY_PAGE_CSP, renderApprovalPage } from "../../src/confirmation/approval-page.js";
 import type { ApprovalPageView } from "../../src/confirmation/store.js";
 
 const GUID = "5f1c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f11";
@@ -84,22 +84,21 @@ describe("approval page HTML", () => {
     }
   });
 
-  it("the CSP allows exactly the page's stylesheet and its passkey script, nothing else", () => {
+  it("the CSPs allow exactly the page's stylesheet and, with passkeys, its script; nothing else", () => {
     const html = renderApprovalPage(view(), "/approve/abc", now, { credentialIds: ["cred-1"] });
     const sha = (text: string) => createHash("sha256").update(text, "utf8").digest("base64");
     const css = /<style>([\s\S]*)<\/style>/.exec(html)?.[1] ?? "";
     const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? "";
     expect(script).not.toBe("");
-    expect(PAGE_CSP.split("; ").sort()).toEqual(
-      [
-        "default-src 'none'",
-        `style-src 'sha256-${sha(css)}'`,
-        `script-src 'sha256-${sha(script)}'`,
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-      ].sort(),
-    );
+    const common = [
+      "default-src 'none'",
+      `style-src 'sha256-${sha(css)}'`,
+      "form-action 'self'",
+      "base-uri 'none'",
+      "frame-ancestors 'none'",
+    ];
+    expect(PAGE_CSP.split("; ").sort()).toEqual(common.sort());
+    expect(PASSKEY_PAGE_CSP.split("; ").sort()).toEqual([...common, `script-src 'sha256-${sha(script)}'`].sort());
   });
 
   it("with passkeys, the pending form carries the page's challenge and the registered ids, and says what happens without a script", () => {
