@@ -32,8 +32,8 @@ export function defaultDataDir(
 }
 
 /** The data directory of this configuration: VCC_DATA_DIR, or the user's state directory. */
-export function dataDirOf(config: Pick<Config, "dataDir">): string {
-  return config.dataDir ?? defaultDataDir();
+export function dataDirOf(config: Pick<Config, "jobs">): string {
+  return config.jobs.dataDir ?? defaultDataDir();
 }
 
 /**

@@ -14,7 +14,6 @@ import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
 import { TOOLS } from "./tools/registry.js";
 import type { VccClient } from "./vcc/client.js";
-import type { RetrySettings } from "./vcc/retry.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
@@ -40,11 +39,6 @@ export interface ServerDeps {
   checkResults?: boolean;
 }
 
-/** VCC_MAX_RETRIES, VCC_DEADLINE_MS and VCC_RETRY_BASE_MS as the client takes them. */
-export function retrySettingsOf(config: Config): RetrySettings {
-  return { maxRetries: config.maxRetries, deadlineMs: config.deadlineMs, baseDelayMs: config.retryBaseMs };
-}
-
 /** The API client of this process, created on the first tool call so that start-up stays light. */
 export function lazyApi(config: Config): ToolContext["api"] {
   let client: Promise<VccClient> | undefined;
@@ -58,18 +52,18 @@ export function lazyApi(config: Config): ToolContext["api"] {
     client ??= (async () => {
       const [{ VccClient }, auth] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
       return new VccClient({
-        apiBaseUrl: config.apiBaseUrl,
-        timeoutMs: config.timeoutMs,
-        retry: retrySettingsOf(config),
+        apiBaseUrl: config.api.baseUrl,
+        timeoutMs: config.api.timeoutMs,
+        retry: config.api.retry,
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
             : auth.clientCredentialsTokens({
-                authUrl: config.authUrl,
+                authUrl: config.api.authUrl,
                 clientId: credentials.clientId,
                 clientSecret: credentials.clientSecret,
-                scopes: config.scopes,
-                timeoutMs: config.timeoutMs,
+                scopes: config.api.scopes,
+                timeoutMs: config.api.timeoutMs,
               }),
       });
     })();
@@ -112,7 +106,7 @@ function registerTools(
   options: { checkResults: boolean },
 ): void {
   for (const tool of tools) {
-    if (tool.destructive && context.config.readOnly) continue;
+    if (tool.destructive && context.config.controls.readOnly) continue;
     const check = options.checkResults ? resultChecker(tool) : undefined;
     server.registerTool(
       tool.name,
@@ -186,18 +180,21 @@ export function createServer(deps: ServerDeps): McpServer {
   };
 
   const { config } = deps;
-  const passkeys = config.approvalPasskey === "required" ? processPasskeyStore(config) : undefined;
+  const passkeys = config.confirmation.passkey === "required" ? processPasskeyStore(config) : undefined;
   const confirmer = new Confirmer({
-    mode: config.confirmation,
-    ttlSeconds: config.confirmationTtlSeconds,
-    elicitationTimeoutSeconds: config.elicitationTimeoutSeconds,
+    mode: config.confirmation.mode,
+    ttlSeconds: config.confirmation.ttlSeconds,
+    elicitationTimeoutSeconds: config.confirmation.elicitationTimeoutSeconds,
     channel,
     approvals:
       deps.approvals ??
       (usesApprovalPage(config)
-        ? processApprovalServer(config.approvalPort, passkeys ? { key: passkeys.path, gate: passkeyGate(passkeys) } : undefined)
+        ? processApprovalServer(
+            config.confirmation.approvalPort,
+            passkeys ? { key: passkeys.path, gate: passkeyGate(passkeys) } : undefined,
+          )
         : undefined),
-    pageFallback: config.confirmation === "auto" && usesApprovalPage(config),
+    pageFallback: config.confirmation.mode === "auto" && usesApprovalPage(config),
     ...(passkeys ? { passkeys: { registered: async () => (await passkeys.list()).length > 0 } } : {}),
   });
   confirmers.set(server, confirmer);
@@ -219,7 +216,7 @@ export function createServer(deps: ServerDeps): McpServer {
       return {
         ...(client ? { client: { name: client.name, version: client.version } } : {}),
         ...(sessionId ? { sessionId } : {}),
-        dryRun: deps.config.dryRun,
+        dryRun: deps.config.controls.dryRun,
         sandbox: deps.config.sandbox,
       };
     },

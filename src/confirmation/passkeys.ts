@@ -177,7 +177,7 @@ export function passkeyGate(store: PasskeyStore, now: () => Date = () => new Dat
 const processStores = new Map<string, PasskeyStore>();
 
 /** The passkeys of a data directory, one store per directory in this process (so that its writes never overlap). */
-export function processPasskeyStore(config: Pick<Config, "dataDir">): PasskeyStore {
+export function processPasskeyStore(config: Pick<Config, "jobs">): PasskeyStore {
   const dataDir = dataDirOf(config);
   let store = processStores.get(dataDir);
   if (!store) {

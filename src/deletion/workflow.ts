@@ -18,7 +18,7 @@ import { type InteractionLookup, lookupInteraction, lookupItem } from "./lookup.
 
 /** What the workflow needs of its session. */
 export interface DeletionContext {
-  config: Pick<Config, "allowedContentKeys" | "dryRun">;
+  config: { controls: Pick<Config["controls"], "allowedContentKeys" | "dryRun"> };
   confirmer: Confirmer;
   audit: AuditTrail;
   auditContext(sessionId?: string): AuditContext;
@@ -268,7 +268,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       if (used) claim?.spend();
       else claim?.release();
     }
-    return { kind: "ran", items: all(), stopped, dryRun: context.config.dryRun, auditWarnings };
+    return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
   });
 }
 
@@ -285,7 +285,7 @@ async function prepare(context: DeletionContext, client: VccClient, request: Del
   for (const item of request.items) {
     const ref = { guid: item.guid, contentKey: item.contentKey };
     if (item.preview) {
-      const notAllowed = checkAllowed(context.config, item.contentKey, item.preview.type);
+      const notAllowed = checkAllowed(context.config.controls, item.contentKey, item.preview.type);
       prepared.push(
         notAllowed
           ? { ref, error: notAllowed }
@@ -305,7 +305,7 @@ async function prepare(context: DeletionContext, client: VccClient, request: Del
       prepared.push({ ref, error: found.error });
       continue;
     }
-    const notAllowed = checkAllowed(context.config, item.contentKey, found.kind === "found" ? found.item.type : undefined);
+    const notAllowed = checkAllowed(context.config.controls, item.contentKey, found.kind === "found" ? found.item.type : undefined);
     if (notAllowed) prepared.push({ ref, error: notAllowed });
     else if (found.kind === "found")
       prepared.push({
@@ -373,7 +373,7 @@ async function performItem(
     return { result: { status: "not_attempted", error: stop }, used: false, stopped: true, ...(auditWarning ? { auditWarning } : {}) };
   }
 
-  if (context.config.dryRun) {
+  if (context.config.controls.dryRun) {
     const auditWarning = await audit({ event: "deletion", confirmation: method, outcome: "dry_run" });
     return { result: { status: "dry_run" }, used: true, stopped: false, ...(auditWarning ? { auditWarning } : {}) };
   }

@@ -9,12 +9,12 @@ import { dataDirOf, PRIVATE_FILE_MODE, syncDir } from "../data-dir.js";
 export { APP_DIR_NAME, defaultDataDir, ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, writeFileAtomic } from "../data-dir.js";
 
 /** The engine's settings from the server's configuration: VCC_DATA_DIR, VCC_JOB_APPROVAL_TTL_HOURS, VCC_DRY_RUN. */
-export function jobSettings(config: Pick<Config, "dataDir" | "jobApprovalTtlHours" | "dryRun">): {
+export function jobSettings(config: Pick<Config, "jobs" | "controls">): {
   dataDir: string;
   approvalTtlHours: number;
   dryRun: boolean;
 } {
-  return { dataDir: dataDirOf(config), approvalTtlHours: config.jobApprovalTtlHours, dryRun: config.dryRun };
+  return { dataDir: dataDirOf(config), approvalTtlHours: config.jobs.approvalTtlHours, dryRun: config.controls.dryRun };
 }
 
 /** An append-only JSON-lines file: each line is on disk (fdatasync) before append() resolves. */

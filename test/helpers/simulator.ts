@@ -78,7 +78,7 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       const server = createServer({
         config,
         api: lazyApi(config),
-        audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
+        audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
         // Its own approval page server (on a free port, started on first need), like a process of its own.
         approvals: new ApprovalServer(),
         checkResults: true,
