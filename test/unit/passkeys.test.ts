@@ -53,7 +53,15 @@ describe("passkey store", () => {
     await s.add(passkey("abcdefgh-first"));
     let out = "";
     let err = "";
-    const io = { dataDir: s.dataDir, out: (t: string) => void (out += t), err: (t: string) => void (err += t) };
+    const io = {
+      dataDir: s.dataDir,
+      out: (t: string) => {
+        out += t;
+      },
+      err: (t: string) => {
+        err += t;
+      },
+    };
     expect(await runPasskeyCommand(["list"], io)).toBe(0);
     expect(out).toContain("abcdefgh-first  added 2026-12-02T10:00:00.000Z, never used");
     expect(await runPasskeyCommand(["remove", "nothere-at-all"], io)).toBe(1);
