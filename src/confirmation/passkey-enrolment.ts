@@ -5,8 +5,7 @@
 // the page first asks for it (an assertion), so a further passkey needs an existing one.
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { discardBody, hostRefusal, sameSecret } from "../http-guards.js";
+import { discardBody, hostRefusal, listenOnLoopback, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
 import { escapeHtml, messagePage, PASSKEY_PAGE_CSP, pageDocument } from "./approval-page.js";
 import { crossOriginReason, readForm, send as sendPage } from "./approval-server.js";
@@ -75,14 +74,7 @@ export async function startEnrolment(options: { store: PasskeyStore; ttlMs?: num
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
   const origin = `http://localhost:${port}`;
   const path = `/enrol/${linkId}`;
 
