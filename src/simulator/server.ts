@@ -6,7 +6,6 @@
 // routes and the GUID/key rules), auth.ts (token endpoint, bearer tokens, scopes), faults.ts,
 // rate-limit.ts, seed.ts (the data), cli.ts (npm run simulator).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { listenOnLoopback } from "../http-guards.js";
 import { type Answer, messageAnswer } from "./answer.js";
 import {
