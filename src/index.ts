@@ -54,7 +54,7 @@ function helpText(width = 100): string {
     const wrapped = wrap(text, width - column);
     lines.push(...wrapped.map((line, i) => `${i === 0 ? `    ${v.name}`.padEnd(column + 2) : " ".repeat(column + 2)}${line}`));
   }
-  return `${USAGE}${lines.join("\n")}\nSee the README for details.\n`;
+  return `${USAGE}${lines.join("\n")}\nDetails: docs/configuration.md in the project's repository.\n`;
 }
 
 function wrap(text: string, width: number): string[] {
