@@ -181,6 +181,13 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
     const { url, token } = await ask(c, "transcript");
     const own = await pageRequest(url);
     expect(own.status).toBe(200);
+    // The page's one script is allowed by its hash, and nothing else is.
+    expect(String(own.headers["content-security-policy"])).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+    expect(String(own.headers["content-security-policy"])).not.toMatch(/unsafe-inline|unsafe-eval/);
+    // Passkeys work on the localhost origin only: the link opened as 127.0.0.1 moves there.
+    const viaAddress = await pageRequest(url.replace("//localhost:", "//127.0.0.1:"));
+    expect(viaAddress.status).toBe(308);
+    expect(viaAddress.headers.location).toBe(url);
     const posted = await postDecision(url, { formKey: formKeyOf(own.body), decision: "approve" });
     expect(posted.status).toBe(403);
     expect(posted.body).toMatch(/passkey check failed/i);
