@@ -26,6 +26,8 @@ const REGION_NAMES = ["emea", "nam", "apac"] as const satisfies readonly Region[
 const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export const CONFIRMATION_MODES = ["auto", "elicitation", "token", "approval"] as const;
 export type ConfirmationMode = (typeof CONFIRMATION_MODES)[number];
+export const PASSKEY_MODES = ["off", "required"] as const;
+export type PasskeyMode = (typeof PASSKEY_MODES)[number];
 export const TRANSPORTS = ["stdio", "http"] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
 
@@ -260,7 +262,7 @@ const SCHEMA = {
     mode: setting("VCC_CONFIRMATION", oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES), {
       default: "auto",
       description:
-        "How a person confirms deletions: auto (prompt where the client can, else a confirmation token), elicitation (prompt only), token (always a token), approval (prompt, else a local approval page).",
+        "How a person confirms deletions: auto (prompt where the client can, else the local approval page; a confirmation token over HTTP for other machines), elicitation (prompt only), token (always a token), approval (prompt, else the approval page).",
     }),
     ttlSeconds: setting("VCC_CONFIRMATION_TTL_SECONDS", integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400), {
       default: "300",
@@ -272,7 +274,12 @@ const SCHEMA = {
     }),
     approvalPort: setting("VCC_APPROVAL_PORT", integer("VCC_APPROVAL_PORT", 1, 65_535), {
       defaultNote: "a free port",
-      description: "Mode approval: port of the approval page on 127.0.0.1 (1-65535).",
+      description: "Port of the local approval page (1-65535).",
+    }),
+    passkey: setting("VCC_APPROVAL_PASSKEY", oneOf("VCC_APPROVAL_PASSKEY", PASSKEY_MODES), {
+      default: "off",
+      description:
+        "required: every deletion is approved on the approval page with a registered passkey (enrol with: vcc-interaction-content-mcp passkey add); off: no passkey.",
     }),
   },
   controls: {
@@ -302,7 +309,8 @@ const SCHEMA = {
       z.string().refine((value) => isAbsolute(value), { message: "VCC_DATA_DIR must be an absolute path" }),
       {
         defaultNote: "the user's state directory",
-        description: "Absolute path of the directory where erasure jobs keep their plans, journals and receipts.",
+        description:
+          "Absolute path of the directory where erasure jobs keep their plans, journals and receipts, and approval passkeys are registered.",
       },
     ),
     approvalTtlHours: setting("VCC_JOB_APPROVAL_TTL_HOURS", integer("VCC_JOB_APPROVAL_TTL_HOURS", 1, 720), {
@@ -405,6 +413,11 @@ function resolve(c: Parsed): Config {
     throw new ConfigError(
       `VCC_HTTP_BEARER must be set when VCC_HTTP_HOST (--host) is not a loopback address (got '${c.http.host}'): clients must then authenticate with it`,
     );
+  // A passkey is checked on the approval page only: a bare token or a client's own prompt would go around it.
+  if (c.confirmation.passkey === "required" && (c.confirmation.mode === "token" || c.confirmation.mode === "elicitation"))
+    throw new ConfigError(
+      `VCC_APPROVAL_PASSKEY=required needs VCC_CONFIRMATION=auto or approval (got '${c.confirmation.mode}'): passkeys are checked on the approval page`,
+    );
   const region = REGIONS[c.api.region];
   return {
     ...c,
@@ -495,6 +508,24 @@ export function configReference(): VariableReference[] {
     secret: setting.secret,
     ...(setting.flag !== undefined ? { flag: setting.flag } : {}),
   }));
+}
+
+/**
+ * Whether a person can reach the loopback approval page: over stdio (the client runs on this
+ * computer) and over HTTP bound to loopback. An HTTP server for other machines cannot offer it.
+ */
+export function approvalPageReachable(config: Pick<Config, "transport" | "http">): boolean {
+  return config.transport === "stdio" || isLoopbackHost(config.http.host);
+}
+
+/**
+ * Whether deletions may be confirmed on the approval page: always in mode approval and with passkeys
+ * required, and in mode auto (when the client cannot prompt) wherever the page is reachable.
+ */
+export function usesApprovalPage(config: Pick<Config, "confirmation" | "transport" | "http">): boolean {
+  const { mode, passkey } = config.confirmation;
+  if (mode === "approval" || passkey === "required") return true;
+  return mode === "auto" && approvalPageReachable(config);
 }
 
 /** A warning for each endpoint outside the VCC regions' hosts (where the client secret and tokens go). */
