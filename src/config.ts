@@ -26,6 +26,8 @@ const REGION_NAMES = ["emea", "nam", "apac"] as const satisfies readonly Region[
 const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export const CONFIRMATION_MODES = ["auto", "elicitation", "token", "approval"] as const;
 export type ConfirmationMode = (typeof CONFIRMATION_MODES)[number];
+export const PASSKEY_MODES = ["off", "required"] as const;
+export type PasskeyMode = (typeof PASSKEY_MODES)[number];
 export const TRANSPORTS = ["stdio", "http"] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
 export const HTTP_AUTH = ["none", "bearer", "oauth"] as const;
@@ -289,7 +291,7 @@ const SCHEMA = {
     mode: setting("VCC_CONFIRMATION", oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES), {
       default: "auto",
       description:
-        "How a person confirms deletions: auto (prompt where the client can, else a confirmation token), elicitation (prompt only), token (always a token), approval (prompt, else an approval page: on 127.0.0.1, or on a team server's public origin behind sign-in).",
+        "How a person confirms deletions: auto (prompt where the client can, else the approval page where the person can reach it: the local one, or a team server's behind sign-in; else a confirmation token), elicitation (prompt only), token (always a token), approval (prompt, else the approval page).",
     }),
     ttlSeconds: setting("VCC_CONFIRMATION_TTL_SECONDS", integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400), {
       default: "300",
@@ -301,7 +303,12 @@ const SCHEMA = {
     }),
     approvalPort: setting("VCC_APPROVAL_PORT", integer("VCC_APPROVAL_PORT", 1, 65_535), {
       defaultNote: "a free port",
-      description: "Mode approval: port of the approval page on 127.0.0.1 (1-65535).",
+      description: "Port of the local approval page (1-65535).",
+    }),
+    passkey: setting("VCC_APPROVAL_PASSKEY", oneOf("VCC_APPROVAL_PASSKEY", PASSKEY_MODES), {
+      default: "off",
+      description:
+        "required: every deletion is approved on the approval page with a registered passkey (enrol with: vcc-interaction-content-mcp passkey add); off: no passkey.",
     }),
   },
   controls: {
@@ -331,7 +338,8 @@ const SCHEMA = {
       z.string().refine((value) => isAbsolute(value), { message: "VCC_DATA_DIR must be an absolute path" }),
       {
         defaultNote: "the user's state directory",
-        description: "Absolute path of the directory where erasure jobs keep their plans, journals and receipts.",
+        description:
+          "Absolute path of the directory where erasure jobs keep their plans, journals and receipts, and approval passkeys are registered.",
       },
     ),
     approvalTtlHours: setting("VCC_JOB_APPROVAL_TTL_HOURS", integer("VCC_JOB_APPROVAL_TTL_HOURS", 1, 720), {
@@ -502,6 +510,11 @@ function resolve(c: Parsed): Config {
     throw new ConfigError(
       `VCC_HTTP_BEARER (or VCC_HTTP_AUTH=oauth) must be set when VCC_HTTP_HOST (--host) is not a loopback address (got '${c.http.host}'): clients must then authenticate`,
     );
+  // A passkey is checked on the approval page only: a bare token or a client's own prompt would go around it.
+  if (c.confirmation.passkey === "required" && (c.confirmation.mode === "token" || c.confirmation.mode === "elicitation"))
+    throw new ConfigError(
+      `VCC_APPROVAL_PASSKEY=required needs VCC_CONFIRMATION=auto or approval (got '${c.confirmation.mode}'): passkeys are checked on the approval page`,
+    );
   const oauth = auth === "oauth" ? oauthConfig(c) : undefined;
   const region = REGIONS[c.api.region];
   return {
@@ -535,6 +548,12 @@ function oauthConfig(c: Parsed): OAuthConfig {
   if (c.confirmation.mode === "approval" && !t.oidcClientId)
     throw new ConfigError(
       "VCC_CONFIRMATION=approval with VCC_HTTP_AUTH=oauth needs VCC_OIDC_CLIENT_ID (and usually VCC_OIDC_CLIENT_SECRET): approvers sign in on the server's public origin",
+    );
+  // The team server's pages are behind the identity provider's sign-in (use its MFA); the passkey check
+  // belongs to the loopback page, so requiring it here would be a promise the public page does not keep.
+  if (c.confirmation.passkey === "required")
+    throw new ConfigError(
+      "VCC_APPROVAL_PASSKEY=required is not available with VCC_HTTP_AUTH=oauth: approvers sign in with the identity provider instead (require MFA there)",
     );
   if (t.separateApprover && c.confirmation.mode !== "approval")
     throw new ConfigError(
@@ -630,6 +649,26 @@ export function configReference(): VariableReference[] {
     secret: setting.secret,
     ...(setting.flag !== undefined ? { flag: setting.flag } : {}),
   }));
+}
+
+/**
+ * Whether a person can reach an approval page: over stdio (the client runs on this computer) and
+ * over HTTP bound to loopback, the loopback page; on a team server, its public page when approvers can
+ * sign in (VCC_OIDC_CLIENT_ID). Another HTTP server for other machines cannot offer one.
+ */
+export function approvalPageReachable(config: Pick<Config, "transport" | "http">): boolean {
+  if (config.transport === "http" && config.http.oauth) return config.http.oauth.oidc !== undefined;
+  return config.transport === "stdio" || isLoopbackHost(config.http.host);
+}
+
+/**
+ * Whether deletions may be confirmed on the approval page: always in mode approval and with passkeys
+ * required, and in mode auto (when the client cannot prompt) wherever the page is reachable.
+ */
+export function usesApprovalPage(config: Pick<Config, "confirmation" | "transport" | "http">): boolean {
+  const { mode, passkey } = config.confirmation;
+  if (mode === "approval" || passkey === "required") return true;
+  return mode === "auto" && approvalPageReachable(config);
 }
 
 /** A warning for each endpoint outside the VCC regions' hosts (where the client secret and tokens go). */

@@ -15,6 +15,7 @@ content only after a person confirms.
 
 Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>] [--host <addr>]]
                                    [--env-file <path>] [--help] [--version]
+       vcc-interaction-content-mcp passkey add | list | remove <id>   [--env-file <path>]
 
   (no flags)     serve MCP over stdio: the MCP client starts this process
   --sandbox      try it safely: a local simulator with sample data, no credentials needed
@@ -25,6 +26,8 @@ Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>
   --host <addr>  address to bind (VCC_HTTP_HOST, default 127.0.0.1); any non-loopback address
                  requires VCC_HTTP_BEARER (one private user) or VCC_HTTP_AUTH=oauth (team server)
   --env-file <path>  read settings from this file too (VCC_ENV_FILE); the environment wins
+  passkey ...    manage the passkeys that approve deletions (VCC_APPROVAL_PASSKEY=required):
+                 add prints a one-time link to register one in a browser on this computer
 
 Configuration comes from the environment, or a file named with --env-file or VCC_ENV_FILE.
 A .env found in the working directory supplies credentials only (${IMPLICIT_ENV_FILE_VARIABLES.join(", ")});
@@ -69,6 +72,7 @@ function wrap(text: string, width: number): string[] {
 const NAME = "vcc-interaction-content-mcp";
 
 async function main(): Promise<void> {
+  let positionals: string[];
   let flags: {
     help?: boolean;
     version?: boolean;
@@ -80,7 +84,7 @@ async function main(): Promise<void> {
     "env-file"?: string;
   };
   try {
-    flags = parseArgs({
+    ({ values: flags, positionals } = parseArgs({
       options: {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
@@ -92,7 +96,7 @@ async function main(): Promise<void> {
         "env-file": { type: "string" },
       },
       allowPositionals: true,
-    }).values;
+    }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
@@ -108,6 +112,13 @@ async function main(): Promise<void> {
   if (flags.version) {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
     process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+
+  const [command, ...commandArgs] = positionals;
+  if (command !== undefined && command !== "passkey") {
+    writeStderr(`${NAME}: unknown command '${command}' (try --help)\n`);
+    process.exitCode = 2;
     return;
   }
 
@@ -135,6 +146,17 @@ async function main(): Promise<void> {
   if ((flags.port !== undefined || flags.host !== undefined) && config.transport !== "http") {
     writeStderr(`${NAME}: --port and --host apply to the HTTP transport: add --http (try --help)\n`);
     process.exitCode = 2;
+    return;
+  }
+  if (command === "passkey") {
+    // A command the person runs in a terminal: it prints to stdout, and it never serves MCP.
+    const { runPasskeyCommand } = await import("./confirmation/passkey-cli.js");
+    const { dataDirOf } = await import("./data-dir.js");
+    process.exitCode = await runPasskeyCommand(commandArgs, {
+      dataDir: dataDirOf(config),
+      out: (text) => process.stdout.write(text),
+      err: (text) => writeStderr(text),
+    });
     return;
   }
   for (const secret of secretValues(config)) registerSecret(secret);

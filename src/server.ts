@@ -5,9 +5,10 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { z } from "zod";
 import type { AuditTrail } from "./audit.js";
-import { type Config, credentialsOf } from "./config.js";
+import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
 import type { Identity } from "./core/identity.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
@@ -28,7 +29,7 @@ export interface ServerDeps {
   audit: AuditTrail;
   /** Set in sandbox mode: what the assistant should know about the sample data. */
   sandboxInstructions?: string;
-  /** Mode approval: the approval page server (default: the one of this process, started on first need). */
+  /** Where approvals use the page: the approval page server (default: the one of this process, started on first need). */
   approvals?: ApprovalPages;
   /** The tools to offer (default: all of them, TOOLS). */
   tools?: readonly ToolDefinition[];
@@ -204,15 +205,24 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
       server.server.createElicitationCompletionNotifier(elicitationId, relatedRequestId === undefined ? undefined : { relatedRequestId })(),
   };
 
+  const { config } = deps;
+  const passkeys = config.confirmation.passkey === "required" ? processPasskeyStore(config) : undefined;
   const confirmer = new Confirmer({
-    mode: deps.config.confirmation.mode,
-    ttlSeconds: deps.config.confirmation.ttlSeconds,
-    elicitationTimeoutSeconds: deps.config.confirmation.elicitationTimeoutSeconds,
+    mode: config.confirmation.mode,
+    ttlSeconds: config.confirmation.ttlSeconds,
+    elicitationTimeoutSeconds: config.confirmation.elicitationTimeoutSeconds,
     channel,
     ...(caller ? { requester: caller.identity } : {}),
     approvals:
       deps.approvals ??
-      (deps.config.confirmation.mode === "approval" ? processApprovalServer(deps.config.confirmation.approvalPort) : undefined),
+      (usesApprovalPage(config)
+        ? processApprovalServer(
+            config.confirmation.approvalPort,
+            passkeys ? { key: passkeys.path, gate: passkeyGate(passkeys) } : undefined,
+          )
+        : undefined),
+    pageFallback: config.confirmation.mode === "auto" && usesApprovalPage(config),
+    ...(passkeys ? { passkeys: { registered: async () => (await passkeys.list()).length > 0 } } : {}),
   });
   confirmers.set(server, confirmer);
   // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending

@@ -6,7 +6,8 @@
 // then pending until the person approves or rejects it on a page found by a separate, unguessable
 // page id, and only an approved token can be claimed. The model sees the token and the page URL, but
 // never the page's anti-forgery value, and a page view (GET) never changes anything.
-import { randomBytes } from "node:crypto";
+
+import { createHash, randomBytes } from "node:crypto";
 import type { Identity } from "../core/identity.js";
 import { sameSecret } from "../http-guards.js";
 import type { ConfirmationItem } from "./confirmer.js";
@@ -27,6 +28,8 @@ export type ApprovalChoice = "approve" | "reject";
 interface Approval {
   pageId: string;
   formKey: string;
+  /** The WebAuthn challenge of this page (passkey approvals): bound to the page, the action and its items. */
+  challenge: string;
   state: ApprovalState;
   items: readonly ConfirmationItem[];
   /** Team server: the signed-in person who approved or rejected. */
@@ -62,6 +65,8 @@ export interface ApprovalPageView {
   requester?: Identity;
   /** Team server: who decided, once decided. */
   approver?: Identity;
+  /** What a passkey must sign to approve this page (base64url). */
+  challenge: string;
 }
 
 export type PageDecision =
@@ -78,8 +83,11 @@ export interface ApprovalPageSource {
 export type WaitOutcome = "approved" | "rejected" | "timeout" | "aborted" | "gone";
 
 export type ClaimResult =
-  /** `approver`: team server, the signed-in person who approved on the page. */
-  | { ok: true; claim: Claim; payload?: unknown; approver?: Identity }
+  /**
+   * `approved`: the token needed, and got, a person's approval on its page; `approver`: team server,
+   * the signed-in person who approved there.
+   */
+  | { ok: true; claim: Claim; payload?: unknown; approved: boolean; approver?: Identity }
   | { ok: false; reason: Exclude<ClaimFailure, "approval_pending"> }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: Date };
 
@@ -88,6 +96,15 @@ const MAX_ENTRIES = 500;
 
 /** 256 random bits, URL-safe. */
 const randomId = () => randomBytes(32).toString("base64url");
+
+/**
+ * A page's WebAuthn challenge: a hash of the page id, the action's binding, the exact items and 256
+ * random bits. An assertion signed for one page cannot approve another page, nor other items.
+ */
+function approvalChallenge(pageId: string, binding: string, items: readonly ConfirmationItem[]): string {
+  const bound = JSON.stringify([pageId, binding, items.map((item) => [item.guid, item.contentKey]), randomId()]);
+  return createHash("sha256").update(bound, "utf8").digest("base64url");
+}
 
 export class ConfirmationStore implements ApprovalPageSource {
   readonly #entries = new Map<string, Entry>();
@@ -115,7 +132,9 @@ export class ConfirmationStore implements ApprovalPageSource {
     const expiresAt = this.#now() + this.#ttlMs;
     const entry: Entry = { binding, payload, expiresAt, state: "issued" };
     if (options.approvalItems) {
-      entry.approval = { pageId: randomId(), formKey: randomId(), state: "pending", items: options.approvalItems, waiters: new Set() };
+      const pageId = randomId();
+      const challenge = approvalChallenge(pageId, binding, options.approvalItems);
+      entry.approval = { pageId, formKey: randomId(), challenge, state: "pending", items: options.approvalItems, waiters: new Set() };
       this.#pages.set(entry.approval.pageId, token);
     }
     this.#entries.set(token, entry);
@@ -139,6 +158,7 @@ export class ConfirmationStore implements ApprovalPageSource {
       ok: true,
       payload: entry.payload,
       ...(approval?.approver ? { approver: approval.approver } : {}),
+      approved: approval !== undefined,
       claim: {
         spend: () => {
           entry.state = "spent";
@@ -204,6 +224,7 @@ export class ConfirmationStore implements ApprovalPageSource {
       formKey: approval.formKey,
       ...(this.requester ? { requester: this.requester } : {}),
       ...(approval.approver ? { approver: approval.approver } : {}),
+      challenge: approval.challenge,
     };
   }
 

@@ -9,6 +9,7 @@ import {
   loadConfig,
   missingCredentials,
   secretValues,
+  usesApprovalPage,
 } from "../../src/config.js";
 import { allowedHostnames } from "../../src/transports/http.js";
 
@@ -50,6 +51,31 @@ describe("configuration", () => {
     });
     expect(loadConfig({}).confirmation.approvalPort).toBeUndefined();
   });
+  it("passkeys are off by default; required works with the approval page only", () => {
+    expect(loadConfig({}).confirmation.passkey).toBe("off");
+    expect(loadConfig({ VCC_APPROVAL_PASSKEY: "Required" }).confirmation.passkey).toBe("required");
+    expect(loadConfig({ VCC_APPROVAL_PASSKEY: "required", VCC_CONFIRMATION: "approval" }).confirmation.passkey).toBe("required");
+    expect(() => loadConfig({ VCC_APPROVAL_PASSKEY: "yes" })).toThrow(/VCC_APPROVAL_PASSKEY must be one of: off, required/);
+    for (const mode of ["token", "elicitation"])
+      expect(() => loadConfig({ VCC_APPROVAL_PASSKEY: "required", VCC_CONFIRMATION: mode })).toThrow(
+        /VCC_APPROVAL_PASSKEY=required needs VCC_CONFIRMATION=auto or approval/,
+      );
+  });
+
+  it("mode auto uses the approval page where the person can reach it: stdio and loopback HTTP, not HTTP for other machines", () => {
+    const bearer = "a-bearer-of-sufficient-length-123";
+    expect(usesApprovalPage(loadConfig({}))).toBe(true);
+    expect(usesApprovalPage(loadConfig({ VCC_TRANSPORT: "http" }))).toBe(true);
+    expect(usesApprovalPage(loadConfig({ VCC_TRANSPORT: "http", VCC_HTTP_HOST: "::1" }))).toBe(true);
+    expect(usesApprovalPage(loadConfig({ VCC_TRANSPORT: "http", VCC_HTTP_HOST: "0.0.0.0", VCC_HTTP_BEARER: bearer }))).toBe(false);
+    expect(usesApprovalPage(loadConfig({ VCC_CONFIRMATION: "token" }))).toBe(false);
+    expect(usesApprovalPage(loadConfig({ VCC_CONFIRMATION: "elicitation" }))).toBe(false);
+    // Chosen explicitly, the page is used wherever the server runs.
+    const remote = { VCC_TRANSPORT: "http", VCC_HTTP_HOST: "0.0.0.0", VCC_HTTP_BEARER: bearer };
+    expect(usesApprovalPage(loadConfig({ ...remote, VCC_CONFIRMATION: "approval" }))).toBe(true);
+    expect(usesApprovalPage(loadConfig({ ...remote, VCC_APPROVAL_PASSKEY: "required" }))).toBe(true);
+  });
+
   it("picks the region's token endpoint, and VCC_AUTH_URL wins", () => {
     expect(loadConfig({}).api.authUrl).toBe("https://emea.cc.vonage.com/Auth/connect/token");
     expect(loadConfig({ VCC_REGION: "nam" }).api.authUrl).toBe("https://nam.cc.vonage.com/Auth/connect/token");
@@ -251,6 +277,13 @@ describe("team server configuration (VCC_HTTP_AUTH=oauth)", () => {
     );
     const fourEyes = loadConfig({ ...approval, VCC_APPROVAL_SEPARATE_APPROVER: "true", VCC_APPROVER_CLAIM: "groups:vcc-approvers" });
     expect(fourEyes.http.oauth).toMatchObject({ separateApprover: true, approverClaim: { name: "groups", value: "vcc-approvers" } });
+  });
+  it("passkeys belong to the loopback page: refused on a team server; its own page is the fallback only with sign-in", () => {
+    expect(() => loadConfig({ ...team, VCC_APPROVAL_PASSKEY: "required" })).toThrow(/not available with VCC_HTTP_AUTH=oauth/);
+    // Bound to loopback behind a TLS proxy, the loopback page is still out of reach of remote people.
+    const behindProxy = { ...team, VCC_HTTP_HOST: "127.0.0.1" };
+    expect(usesApprovalPage(loadConfig(behindProxy))).toBe(false);
+    expect(usesApprovalPage(loadConfig({ ...behindProxy, VCC_OIDC_CLIENT_ID: "vcc-mcp" }))).toBe(true);
   });
   it("the static bearer stays the private single-user mode", () => {
     expect(loadConfig({ VCC_TRANSPORT: "http", VCC_HTTP_BEARER: "b".repeat(32) }).http.auth).toBe("bearer");
