@@ -37,6 +37,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       id: message.id,
       result: { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "floor", version: "1" } },
     });
+  } else if (message.method === "ping") {
+    send({ id: message.id, result: {} });
   } else if (message.method === "tools/call") {
     const { guid, contentKey } = message.params.arguments;
     deleteContent(guid, contentKey).then(
