@@ -164,11 +164,14 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     }
   }
 
-  // 2. Decide: did a person agree?
-  const question = questionFor(
-    plan,
-    all().filter((r) => r.status === "error"),
-  );
+  // 2. Decide: did a person agree? With a token nobody is asked: the question was put when it was issued.
+  const question =
+    request.token === undefined
+      ? questionFor(
+          plan,
+          all().filter((r) => r.status === "error"),
+        )
+      : "";
   const decision = await context.confirmer.decide({
     binding: bindingOf(request.items),
     items: plan.map((p) => p.item),
