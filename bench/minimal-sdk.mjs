@@ -1,21 +1,16 @@
 // The SDK reference of the per-call benchmark: the least an MCP server built on the official SDK does
 // to answer a tools/call by deleting content. One `registerTool` with the same zod input schema as
 // delete_interaction_content and a small output schema, whose handler sends one DELETE with undici
-// (same keep-alive pool settings as the server) and returns what the API said. No confirmation, no
-// audit, no retries, no lookups. What the server costs above this is what it adds to the SDK's own
-// cost (see docs/benchmarks.md). Never use it for anything but measuring.
+// (same keep-alive pool settings as the server: reference-delete.mjs) and returns what the API said.
+// No confirmation, no audit, no retries, no lookups. What the server costs above this is what it adds
+// to the SDK's own cost (see docs/benchmarks.md). Never use it for anything but measuring.
 //
 // Reads VCC_API_BASE_URL and VCC_ACCESS_TOKEN, like the server.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { Pool } from "undici";
 import { z } from "zod";
 import { deleteInteractionContent } from "../dist/tools/delete-interaction-content.js";
-
-const base = new URL(process.env.VCC_API_BASE_URL ?? "");
-const basePath = base.pathname.replace(/\/+$/, "");
-const authorization = `Bearer ${process.env.VCC_ACCESS_TOKEN ?? ""}`;
-const pool = new Pool(base.origin, { connections: 4, keepAliveTimeout: 30_000 });
+import { deleteContent, exitWhenStdinEnds } from "./reference-delete.mjs";
 
 const server = new McpServer({ name: "minimal-sdk", version: "1" });
 server.registerTool(
@@ -31,20 +26,7 @@ server.registerTool(
       httpStatus: z.number().int(),
     }),
   },
-  async ({ guid, contentKey }) => {
-    const res = await pool.request({
-      method: "DELETE",
-      path: `${basePath}/interactions/${encodeURIComponent(guid)}/content/${encodeURIComponent(contentKey)}`,
-      headers: { accept: "application/vnd.newvoicemedia.v3+json", authorization },
-    });
-    await res.body.text();
-    const deleted = res.statusCode === 204;
-    return {
-      content: [{ type: "text", text: `${deleted ? "Deleted" : "Failed to delete"} ${contentKey} of ${guid} (HTTP ${res.statusCode}).` }],
-      structuredContent: { status: deleted ? "deleted" : "error", guid, contentKey, httpStatus: res.statusCode },
-      ...(deleted ? {} : { isError: true }),
-    };
-  },
+  ({ guid, contentKey }) => deleteContent(guid, contentKey),
 );
 await server.connect(new StdioServerTransport());
-process.stdin.on("end", () => pool.close().finally(() => process.exit(0)));
+exitWhenStdinEnds();
