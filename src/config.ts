@@ -30,6 +30,28 @@ export const PASSKEY_MODES = ["off", "required"] as const;
 export type PasskeyMode = (typeof PASSKEY_MODES)[number];
 export const TRANSPORTS = ["stdio", "http"] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
+export const HTTP_AUTH = ["none", "bearer", "oauth"] as const;
+export type HttpAuth = (typeof HTTP_AUTH)[number];
+
+/** The team server: an OAuth 2.1 resource server, and approvals by people who sign in (docs/team-server.md). */
+export interface OAuthConfig {
+  /** The authorization server whose access tokens are accepted (its `iss`), without a trailing slash. */
+  issuer: string;
+  /** The origin clients reach this server at (behind a TLS proxy: the proxy's), without a trailing slash. */
+  publicUrl: string;
+  /** What access tokens must name in `aud`; undefined: the resource URL (publicUrl + /mcp). */
+  audience?: string;
+  /** The scope that lets a caller list and search. */
+  readScope: string;
+  /** The scope that, with readScope, lets a caller use the deletion tools. */
+  deleteScope: string;
+  /** This server as an OpenID Connect client of the issuer, for the sign-in of approvers. */
+  oidc?: { clientId: string; clientSecret?: string; scope: string };
+  /** Four eyes: the approver must be another person than the requester, carrying `approverClaim`. */
+  separateApprover: boolean;
+  /** A claim the approver's ID token must carry, e.g. groups containing vcc-approvers. */
+  approverClaim?: { name: string; value: string };
+}
 
 /** A configuration problem: one line naming the variable and what it accepts. */
 export class ConfigError extends Error {
@@ -79,6 +101,13 @@ function hostOrAddress(value: string): string | undefined {
 /** Whether binding to `host` keeps the server reachable from this machine only. */
 export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** One scope token (RFC 6749 section 3.3), without the characters a WWW-Authenticate quoted string would need escaped. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+function scopeName(variable: string) {
+  return z.string().regex(SCOPE_TOKEN, { message: `${variable} must be one OAuth scope (no spaces, quotes or backslashes)` });
 }
 
 // token68 (RFC 7235), so that any client can send it in an Authorization header; long enough to resist guessing.
@@ -262,7 +291,7 @@ const SCHEMA = {
     mode: setting("VCC_CONFIRMATION", oneOf("VCC_CONFIRMATION", CONFIRMATION_MODES), {
       default: "auto",
       description:
-        "How a person confirms deletions: auto (prompt where the client can, else the local approval page; a confirmation token over HTTP for other machines), elicitation (prompt only), token (always a token), approval (prompt, else the approval page).",
+        "How a person confirms deletions: auto (prompt where the client can, else the approval page where the person can reach it: the local one, or a team server's behind sign-in; else a confirmation token), elicitation (prompt only), token (always a token), approval (prompt, else the approval page).",
     }),
     ttlSeconds: setting("VCC_CONFIRMATION_TTL_SECONDS", integer("VCC_CONFIRMATION_TTL_SECONDS", 1, 86_400), {
       default: "300",
@@ -343,7 +372,7 @@ const SCHEMA = {
     host: setting("VCC_HTTP_HOST", httpHost, {
       default: "127.0.0.1",
       flag: "--host",
-      description: "HTTP only: the address to bind; any address other than loopback requires VCC_HTTP_BEARER.",
+      description: "HTTP only: the address to bind; any address other than loopback requires VCC_HTTP_BEARER or VCC_HTTP_AUTH=oauth.",
     }),
     // Never echo the value: it is a secret.
     bearer: setting(
@@ -358,6 +387,11 @@ const SCHEMA = {
         secret: true,
       },
     ),
+    auth: setting("VCC_HTTP_AUTH", oneOf("VCC_HTTP_AUTH", HTTP_AUTH), {
+      defaultNote: "bearer when VCC_HTTP_BEARER is set, else none",
+      description:
+        "HTTP only: how clients authenticate: none (loopback only), bearer (VCC_HTTP_BEARER: one private user), or oauth (the team server: OAuth access tokens of VCC_OAUTH_ISSUER, see docs/team-server.md).",
+    }),
     sessionIdleSeconds: setting("VCC_HTTP_SESSION_IDLE_SECONDS", integer("VCC_HTTP_SESSION_IDLE_SECONDS", 1, 86_400), {
       default: "1800",
       description: "HTTP only: a session with no request for this long ends, in seconds (1-86400).",
@@ -376,6 +410,62 @@ const SCHEMA = {
       description:
         "HTTP only: extra host names clients may use in Host/Origin, comma-separated, without ports (e.g. a DNS alias or a reverse proxy's name).",
     }),
+  },
+  // The team server (VCC_HTTP_AUTH=oauth): docs/team-server.md.
+  team: {
+    publicUrl: setting(
+      "VCC_HTTP_PUBLIC_URL",
+      endpointUrl("VCC_HTTP_PUBLIC_URL").refine((value) => !URL.canParse(value) || ["", "/"].includes(new URL(value).pathname), {
+        message: "VCC_HTTP_PUBLIC_URL must be an origin without a path, e.g. https://vcc-mcp.example.com",
+      }),
+      {
+        description:
+          "Team server: the https origin clients reach this server at (behind a TLS proxy, the proxy's), e.g. https://vcc-mcp.example.com.",
+      },
+    ),
+    issuer: setting("VCC_OAUTH_ISSUER", endpointUrl("VCC_OAUTH_ISSUER"), {
+      description: "Team server: the authorization server whose access tokens are accepted, exactly as the tokens' iss.",
+    }),
+    audience: setting("VCC_OAUTH_AUDIENCE", z.string(), {
+      defaultNote: "the resource URL (VCC_HTTP_PUBLIC_URL + /mcp)",
+      description:
+        "Team server: what access tokens must name in aud, for providers that cannot use the resource URL (Entra ID: the API's client id).",
+    }),
+    readScope: setting("VCC_OAUTH_READ_SCOPE", scopeName("VCC_OAUTH_READ_SCOPE"), {
+      default: "vcc.read",
+      description: "Team server: the scope needed to list and search.",
+    }),
+    deleteScope: setting("VCC_OAUTH_DELETE_SCOPE", scopeName("VCC_OAUTH_DELETE_SCOPE"), {
+      default: "vcc.delete",
+      description: "Team server: the scope needed, with the read scope, for the deletion tools.",
+    }),
+    oidcClientId: setting("VCC_OIDC_CLIENT_ID", z.string(), {
+      description: "Team server: this server's client id at the issuer, for approvers to sign in on the approval page (OpenID Connect).",
+    }),
+    oidcClientSecret: setting("VCC_OIDC_CLIENT_SECRET", z.string(), {
+      description: "Team server: the client secret that goes with VCC_OIDC_CLIENT_ID.",
+      secret: true,
+    }),
+    oidcScope: setting(
+      "VCC_OIDC_SCOPE",
+      z.string().refine((value) => value.split(/\s+/).includes("openid"), { message: "VCC_OIDC_SCOPE must include openid" }),
+      {
+        default: "openid profile email",
+        description: "Team server: the scopes asked for when an approver signs in; add what puts the approver claim into the ID token.",
+      },
+    ),
+    separateApprover: setting("VCC_APPROVAL_SEPARATE_APPROVER", boolean("VCC_APPROVAL_SEPARATE_APPROVER"), {
+      default: "false",
+      description:
+        "Team server, mode approval: true requires another person than the requester, carrying VCC_APPROVER_CLAIM, to approve (four eyes).",
+    }),
+    approverClaim: setting(
+      "VCC_APPROVER_CLAIM",
+      z.string().regex(/^[^:\s]+:\S+$/, { message: "VCC_APPROVER_CLAIM must be claim:value, e.g. groups:vcc-approvers" }),
+      {
+        description: "Team server: claim:value the approver's ID token must carry, e.g. groups:vcc-approvers or roles:VCC.Approver.",
+      },
+    ),
   },
   env: {
     // Read by env-files.ts from the real environment before loadConfig runs; listed here for --help and docs.
@@ -402,25 +492,34 @@ type Values<T> = { -readonly [K in keyof T]: T[K] extends { readonly variable: s
 type Parsed = Values<typeof SCHEMA>;
 
 /** The configuration: the schema's values, with the defaults that `resolve` computes from other variables. */
-export type Config = Parsed & { api: { baseUrl: string; authUrl: string; scopes: Scope[] } };
+export type Config = Parsed & {
+  api: { baseUrl: string; authUrl: string; scopes: Scope[] };
+  http: { auth: HttpAuth; oauth?: OAuthConfig };
+};
 export type HttpConfig = Config["http"];
 export type ApiConfig = Config["api"];
 
 // Defaults computed from other variables, and rules between variables.
 function resolve(c: Parsed): Config {
-  // Beyond this machine, anyone who can reach the port could ask for deletions: require a bearer.
-  if (c.transport === "http" && !isLoopbackHost(c.http.host) && !c.http.bearer)
+  const auth: HttpAuth = c.http.auth ?? (c.http.bearer ? "bearer" : "none");
+  if (auth === "bearer" && !c.http.bearer) throw new ConfigError("VCC_HTTP_AUTH=bearer needs VCC_HTTP_BEARER");
+  if (auth !== "bearer" && c.http.bearer)
+    throw new ConfigError(`VCC_HTTP_BEARER is set but VCC_HTTP_AUTH is ${auth}: choose one way for clients to authenticate`);
+  // Beyond this machine, anyone who can reach the port could ask for deletions: require authentication.
+  if (c.transport === "http" && !isLoopbackHost(c.http.host) && auth === "none")
     throw new ConfigError(
-      `VCC_HTTP_BEARER must be set when VCC_HTTP_HOST (--host) is not a loopback address (got '${c.http.host}'): clients must then authenticate with it`,
+      `VCC_HTTP_BEARER (or VCC_HTTP_AUTH=oauth) must be set when VCC_HTTP_HOST (--host) is not a loopback address (got '${c.http.host}'): clients must then authenticate`,
     );
   // A passkey is checked on the approval page only: a bare token or a client's own prompt would go around it.
   if (c.confirmation.passkey === "required" && (c.confirmation.mode === "token" || c.confirmation.mode === "elicitation"))
     throw new ConfigError(
       `VCC_APPROVAL_PASSKEY=required needs VCC_CONFIRMATION=auto or approval (got '${c.confirmation.mode}'): passkeys are checked on the approval page`,
     );
+  const oauth = auth === "oauth" ? oauthConfig(c) : undefined;
   const region = REGIONS[c.api.region];
   return {
     ...c,
+    http: { ...c.http, auth, ...(oauth ? { oauth } : {}) },
     api: {
       ...c.api,
       baseUrl: (c.api.baseUrl ?? region.apiBaseUrl).replace(/\/+$/, ""),
@@ -433,6 +532,48 @@ function resolve(c: Parsed): Config {
 
 function isSetting(node: Setting | Tree): node is Setting {
   return typeof (node as Setting).variable === "string" && (node as Setting).parse instanceof z.ZodType;
+}
+
+/** The team server's settings (VCC_HTTP_AUTH=oauth), checked together. */
+function oauthConfig(c: Parsed): OAuthConfig {
+  const t = c.team;
+  if (!t.issuer) throw new ConfigError("VCC_HTTP_AUTH=oauth needs VCC_OAUTH_ISSUER (the authorization server whose tokens are accepted)");
+  if (!t.publicUrl)
+    throw new ConfigError(
+      "VCC_HTTP_AUTH=oauth needs VCC_HTTP_PUBLIC_URL (the https origin clients reach this server at, e.g. through a TLS proxy)",
+    );
+  if (t.readScope === t.deleteScope) throw new ConfigError("VCC_OAUTH_READ_SCOPE and VCC_OAUTH_DELETE_SCOPE must differ");
+  if (!t.oidcClientId && t.oidcClientSecret) throw new ConfigError("VCC_OIDC_CLIENT_SECRET is set but VCC_OIDC_CLIENT_ID is not");
+  // On a team server the approver is on another machine: the loopback page cannot serve them.
+  if (c.confirmation.mode === "approval" && !t.oidcClientId)
+    throw new ConfigError(
+      "VCC_CONFIRMATION=approval with VCC_HTTP_AUTH=oauth needs VCC_OIDC_CLIENT_ID (and usually VCC_OIDC_CLIENT_SECRET): approvers sign in on the server's public origin",
+    );
+  // The team server's pages are behind the identity provider's sign-in (use its MFA); the passkey check
+  // belongs to the loopback page, so requiring it here would be a promise the public page does not keep.
+  if (c.confirmation.passkey === "required")
+    throw new ConfigError(
+      "VCC_APPROVAL_PASSKEY=required is not available with VCC_HTTP_AUTH=oauth: approvers sign in with the identity provider instead (require MFA there)",
+    );
+  if (t.separateApprover && c.confirmation.mode !== "approval")
+    throw new ConfigError(
+      "VCC_APPROVAL_SEPARATE_APPROVER=true needs VCC_CONFIRMATION=approval: only the approval page can tell who approves",
+    );
+  if (t.separateApprover && !t.approverClaim)
+    throw new ConfigError("VCC_APPROVAL_SEPARATE_APPROVER=true needs VCC_APPROVER_CLAIM (e.g. groups:vcc-approvers): who may approve");
+  const colon = t.approverClaim?.indexOf(":") ?? -1;
+  return {
+    issuer: t.issuer.replace(/\/+$/, ""),
+    publicUrl: new URL(t.publicUrl).origin,
+    ...(t.audience ? { audience: t.audience } : {}),
+    readScope: t.readScope,
+    deleteScope: t.deleteScope,
+    ...(t.oidcClientId
+      ? { oidc: { clientId: t.oidcClientId, ...(t.oidcClientSecret ? { clientSecret: t.oidcClientSecret } : {}), scope: t.oidcScope } }
+      : {}),
+    separateApprover: t.separateApprover,
+    ...(t.approverClaim ? { approverClaim: { name: t.approverClaim.slice(0, colon), value: t.approverClaim.slice(colon + 1) } } : {}),
+  };
 }
 
 /** Every setting with its path in `Config`, in schema order. */
@@ -511,10 +652,12 @@ export function configReference(): VariableReference[] {
 }
 
 /**
- * Whether a person can reach the loopback approval page: over stdio (the client runs on this
- * computer) and over HTTP bound to loopback. An HTTP server for other machines cannot offer it.
+ * Whether a person can reach an approval page: over stdio (the client runs on this computer) and
+ * over HTTP bound to loopback, the loopback page; on a team server, its public page when approvers can
+ * sign in (VCC_OIDC_CLIENT_ID). Another HTTP server for other machines cannot offer one.
  */
 export function approvalPageReachable(config: Pick<Config, "transport" | "http">): boolean {
+  if (config.transport === "http" && config.http.oauth) return config.http.oauth.oidc !== undefined;
   return config.transport === "stdio" || isLoopbackHost(config.http.host);
 }
 

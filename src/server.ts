@@ -1,5 +1,5 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer, type RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
@@ -9,6 +9,7 @@ import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
+import type { Identity } from "./core/identity.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
@@ -104,11 +105,12 @@ function registerTools(
   context: ToolContext,
   tools: readonly ToolDefinition[],
   options: { checkResults: boolean },
-): void {
+): Map<string, RegisteredTool> {
+  const destructive = new Map<string, RegisteredTool>();
   for (const tool of tools) {
     if (tool.destructive && context.config.controls.readOnly) continue;
     const check = options.checkResults ? resultChecker(tool) : undefined;
-    server.registerTool(
+    const registered = server.registerTool(
       tool.name,
       {
         title: tool.title,
@@ -130,7 +132,9 @@ function registerTools(
         return result;
       },
     );
+    if (tool.destructive) destructive.set(tool.name, registered);
   }
+  return destructive;
 }
 
 /** Validates a result's structuredContent against the JSON Schema that tools/list publishes, with the SDK's Ajv. */
@@ -147,13 +151,35 @@ function resultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
 }
 
 const confirmers = new WeakMap<McpServer, Confirmer>();
+/** Each session's destructive tools, by name: hidden from callers who may not delete. */
+const destructiveTools = new WeakMap<McpServer, Map<string, RegisteredTool>>();
+
+/** What one session knows about its caller (team server): who they are, and whether they may delete. */
+export interface SessionCaller {
+  identity: Identity;
+  mayDelete: boolean;
+}
+
+/** Whether `name` is one of the session's destructive tools (calling it needs the delete scope). */
+export function isDestructiveTool(server: McpServer, name: string): boolean {
+  return destructiveTools.get(server)?.has(name) ?? false;
+}
+
+/**
+ * Shows or hides the session's destructive tools as its caller's current token allows: a caller
+ * without the delete scope does not see them; after a token with it, they appear (list_changed).
+ */
+export function allowDeletion(server: McpServer, allowed: boolean): void {
+  for (const tool of destructiveTools.get(server)?.values() ?? []) if (tool.enabled !== allowed) allowed ? tool.enable() : tool.disable();
+}
 
 /** Whether the session served by `server` holds confirmations still to be acted on (ending it would discard them). */
 export function holdsConfirmations(server: McpServer): boolean {
   return (confirmers.get(server)?.store.live ?? 0) > 0;
 }
 
-export function createServer(deps: ServerDeps): McpServer {
+/** `caller`: the team server's authenticated caller of this session (absent on stdio and with the static bearer). */
+export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv() });
 
@@ -186,6 +212,7 @@ export function createServer(deps: ServerDeps): McpServer {
     ttlSeconds: config.confirmation.ttlSeconds,
     elicitationTimeoutSeconds: config.confirmation.elicitationTimeoutSeconds,
     channel,
+    ...(caller ? { requester: caller.identity } : {}),
     approvals:
       deps.approvals ??
       (usesApprovalPage(config)
@@ -216,11 +243,14 @@ export function createServer(deps: ServerDeps): McpServer {
       return {
         ...(client ? { client: { name: client.name, version: client.version } } : {}),
         ...(sessionId ? { sessionId } : {}),
+        ...(caller ? { requester: caller.identity } : {}),
         dryRun: deps.config.controls.dryRun,
         sandbox: deps.config.sandbox,
       };
     },
   };
-  registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults ?? false });
+  const destructive = registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults ?? false });
+  destructiveTools.set(server, destructive);
+  if (caller && !caller.mayDelete) allowDeletion(server, false);
   return server;
 }

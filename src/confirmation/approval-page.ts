@@ -4,6 +4,7 @@
 // everything and Cancel still works. Pure functions, so the wording is easy to test.
 import { createHash } from "node:crypto";
 import { formatBytes, formatDate, humanType } from "../core/format.js";
+import { describeIdentity, type Identity } from "../core/identity.js";
 import type { ConfirmationItem } from "./confirmer.js";
 import type { ApprovalPageView } from "./store.js";
 
@@ -162,6 +163,32 @@ const PASSKEY_NOTE = `
 <p class="small" id="passkey-status" role="status" aria-live="polite">Delete permanently asks for your passkey (fingerprint, face, PIN or security key).</p>
 <noscript><p class="warning">Deleting needs your passkey, which needs JavaScript in this browser. Cancel works without it.</p></noscript>`;
 
+/** Team server: who is looking at the page, and what they may not do there. */
+export interface PageViewer {
+  approver: Identity;
+  /** Why this person may not approve (shown; the approve button is left out). */
+  refusal?: string;
+  /** False when they may not cancel either (the Cancel button is left out too). */
+  mayCancel?: boolean;
+}
+
+function person(identity: Identity): string {
+  const described = describeIdentity(identity);
+  return described === identity.subject
+    ? escapeHtml(described)
+    : `${escapeHtml(described)} <span class="small">(${escapeHtml(identity.subject)})</span>`;
+}
+
+/** Who asked, who is signed in, and who decided: the people of a team server's page. */
+function people(view: ApprovalPageView, viewer: PageViewer | undefined): string {
+  const rows: [string, string][] = [];
+  if (view.requester) rows.push(["Requested by", person(view.requester)]);
+  if (view.approver) rows.push([view.state === "rejected" ? "Cancelled by" : "Approved by", person(view.approver)]);
+  else if (viewer) rows.push(["You are signed in as", person(viewer.approver)]);
+  if (rows.length === 0) return "";
+  return `<section class="card"><dl>${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl></section>`;
+}
+
 /**
  * The page for one approval, in whatever state it is. `action` is the page's own path. With
  * `passkey`, "Delete permanently" needs an assertion of one of `credentialIds` (the script asks for it).
@@ -171,22 +198,25 @@ export function renderApprovalPage(
   action: string,
   now: Date = new Date(),
   passkey?: { credentialIds: readonly string[] },
+  viewer?: PageViewer,
 ): string {
   const items = view.items.map(itemCard).join("\n");
   const count = view.items.length === 1 ? "this content" : `these ${view.items.length} content files`;
+  const who = people(view, viewer);
   switch (view.state) {
     case "pending":
       return pageDocument(
         "Approve permanent deletion?",
         `<h1>Delete ${count} permanently?</h1>
-<p>Your AI assistant asks to delete the following from Vonage Contact Center. Nothing has been deleted yet.</p>
+<p>${view.requester ? "A colleague's AI assistant" : "Your AI assistant"} asks to delete the following from Vonage Contact Center. Nothing has been deleted yet.</p>
+${who}
 ${items}
 <p class="warning"><strong>This cannot be undone.</strong> Once deleted, the content is gone for good.</p>
+${viewer?.refusal ? `<p class="warning">You cannot approve this deletion: ${escapeHtml(viewer.refusal)}</p>` : ""}
 <form method="post" action="${escapeHtml(action)}"${passkey ? ` data-passkey="${escapeHtml(JSON.stringify({ approve: { challenge: view.challenge, ids: passkey.credentialIds } }))}"` : ""}>
 <input type="hidden" name="formKey" value="${escapeHtml(view.formKey)}">
 <div class="actions">
-<button class="danger" type="submit" name="decision" value="approve">Delete permanently</button>
-<button class="secondary" type="submit" name="decision" value="reject">Cancel</button>
+${viewer?.refusal ? "" : `<button class="danger" type="submit" name="decision" value="approve">Delete permanently</button>\n`}${viewer?.mayCancel === false ? "" : `<button class="secondary" type="submit" name="decision" value="reject">Cancel</button>`}
 </div>
 </form>${passkey ? PASSKEY_NOTE : ""}
 <p class="small">Only approve a deletion you asked for. This page can be answered once; it expires at ${escapeHtml(formatDate(view.expiresAt.toISOString()))} (${minutesLeft(view.expiresAt, now)}).</p>`,
@@ -196,7 +226,8 @@ ${items}
       return pageDocument(
         "Deletion approved",
         `<h1>Approved. Return to your assistant.</h1>
-<p>You approved the permanent deletion of:</p>
+${who}
+<p>${view.approver ? "Approved" : "You approved"} the permanent deletion of:</p>
 ${items}
 <p>Go back to your assistant: it carries out the deletion and tells you the result. If it is waiting for you, tell it that you approved. You can close this page.</p>`,
       );
@@ -204,6 +235,7 @@ ${items}
       return pageDocument(
         "Deletion cancelled",
         `<h1>Cancelled. Nothing was deleted.</h1>
+${who}
 ${items}
 <p>Return to your assistant: it will not delete this. If it is waiting for you, tell it that you cancelled. You can close this page.</p>`,
       );

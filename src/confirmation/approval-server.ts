@@ -7,11 +7,17 @@
 // needs a domain; localhost is a secure context), and an approval also needs a WebAuthn assertion,
 // verified here against a registered passkey, over the page's own challenge. Without one, nothing is
 // approved, whatever the form says. Cancel needs no passkey.
+//
+// On a team server (VCC_HTTP_AUTH=oauth with VCC_OIDC_CLIENT_ID) the same pages are served by the MCP
+// HTTP server on its public origin instead, and a gate (src/auth/approver-signin.ts) decides who is
+// looking: a page is only shown to a person who signed in, and only one the rules allow may decide.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { describeIdentity, type Identity } from "../core/identity.js";
 import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
-import { messagePage, PAGE_CSP, PASSKEY_PAGE_CSP, renderApprovalPage } from "./approval-page.js";
+import { messagePage, PAGE_CSP, PASSKEY_PAGE_CSP, type PageViewer, renderApprovalPage } from "./approval-page.js";
+import { approvalPagesNeedSignIn } from "./confirmer.js";
 import type { PasskeyGate } from "./passkeys.js";
 import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
 
@@ -35,16 +41,49 @@ const SECURITY_HEADERS: Record<string, string> = {
   "cross-origin-resource-policy": "same-origin",
 };
 
+/** Team server: who is looking at an approval page, and what they may do there. */
+export interface ApproverGate {
+  /** Answers the gate's own requests under /approve/ (the sign-in's return); false when `path` is not one. */
+  handleOwn(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
+  /** The person signed in on this browser, if any. */
+  approver(req: IncomingMessage): Identity | undefined;
+  /** Sends the browser to sign in, returning to `returnTo` afterwards. */
+  signIn(req: IncomingMessage, res: ServerResponse, returnTo: string): Promise<void>;
+  /** Why `approver` may not make `choice` on this page (undefined: they may). */
+  refusal(view: ApprovalPageView, approver: Identity, choice: ApprovalChoice): string | undefined;
+}
+
+export interface PublicPages {
+  /** The origin the pages are served at (the team server's public URL). */
+  origin: string;
+  gate: ApproverGate;
+}
+
 export class ApprovalServer {
   readonly #sources = new Set<ApprovalPageSource>();
   readonly #port: number;
   readonly #passkeys: PasskeyGate | undefined;
+  readonly #public: PublicPages | undefined;
   #listening: Promise<{ server: Server; port: number }> | undefined;
 
-  /** `port` 0 picks a free port. With `passkeys`, approving needs a registered passkey. */
-  constructor(options: { port?: number; passkeys?: PasskeyGate } = {}) {
+  /**
+   * `port` 0 picks a free port. With `passkeys`, approving needs a registered passkey. With
+   * `publicPages` (team server), nothing listens here: the MCP HTTP server passes requests to handle().
+   */
+  constructor(options: { port?: number; passkeys?: PasskeyGate; publicPages?: PublicPages } = {}) {
     this.#port = options.port ?? 0;
     this.#passkeys = options.passkeys;
+    this.#public = options.publicPages;
+    if (options.publicPages) approvalPagesNeedSignIn(options.publicPages.origin);
+  }
+
+  /** Team server: answers a request under /approve/ that reached the MCP HTTP server (Host already checked). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.#handle(req, res, 0).catch((error: unknown) => {
+      log.error("approval page: request failed", { error });
+      if (!res.headersSent) send(res, 500, messagePage("Something went wrong", "Nothing was changed. Try again."));
+      else res.destroy();
+    });
   }
 
   /** The name in the page's links: localhost for passkeys (a WebAuthn relying party must be a domain). */
@@ -60,6 +99,7 @@ export class ApprovalServer {
 
   /** The page URL for `pageId`, starting the server if needed. Rejects when it cannot listen. */
   async urlFor(pageId: string): Promise<string> {
+    if (this.#public) return `${this.#public.origin}/approve/${pageId}`;
     const { port } = await this.#start();
     return `http://${this.#hostName}:${port}/approve/${pageId}`;
   }
@@ -105,12 +145,16 @@ export class ApprovalServer {
     const csp: Record<string, string> = this.#passkeys ? { "content-security-policy": PASSKEY_PAGE_CSP } : {};
     const reply = (status: number, html: string, headers: Record<string, string> = {}) => send(res, status, html, { ...csp, ...headers });
     // DNS rebinding: a page on another name that resolves to 127.0.0.1 arrives with its own Host.
+    // (A team server's pages: the MCP HTTP server checked Host already.)
+    const publicPages = this.#public;
     const host = (req.headers.host ?? "").toLowerCase();
-    if (hostRefusal(req, PAGE_HOSTS, port)) {
+    const origin = publicPages ? publicPages.origin : `http://${host}`;
+    if (!publicPages && hostRefusal(req, PAGE_HOSTS, port)) {
       log.warn("approval page: refused a request with an unexpected Host or Origin header");
       return reply(403, messagePage("Refused", `This page is only served at http://${this.#hostName}:${port}.`));
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
+    if (publicPages && (await publicPages.gate.handleOwn(req, res, path))) return;
     // Passkeys work on the localhost origin only: a link opened as 127.0.0.1 moves there.
     if (this.#passkeys && host !== `localhost:${port}` && (req.method === "GET" || req.method === "HEAD"))
       return reply(308, "", { location: `http://localhost:${port}${path}` });
@@ -135,13 +179,31 @@ export class ApprovalServer {
         ),
       );
     }
+    // Team server: the page shows who asked and what is to be deleted, so only to a person who signed in.
+    const approver = publicPages?.gate.approver(req);
+    if (publicPages && !approver) {
+      if (method === "POST") {
+        await discardBody(req);
+        return reply(403, messagePage("Sign in first", "Nothing was changed. Open the approval link again and sign in."));
+      }
+      return publicPages.gate.signIn(req, res, path);
+    }
+    let viewer: PageViewer | undefined;
+    if (approver && publicPages) {
+      const refusal = publicPages.gate.refusal(found.view, approver, "approve");
+      viewer = {
+        approver,
+        ...(refusal ? { refusal } : {}),
+        mayCancel: publicPages.gate.refusal(found.view, approver, "reject") === undefined,
+      };
+    }
     if (method !== "POST") {
       const passkey =
         this.#passkeys && found.view.state === "pending" ? { credentialIds: await this.#passkeys.credentialIds() } : undefined;
-      return reply(found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), passkey));
+      return reply(found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), passkey, viewer));
     }
 
-    const crossSite = crossOriginReason(req, `http://${host}`);
+    const crossSite = crossOriginReason(req, origin);
     if (crossSite) {
       await discardBody(req);
       log.warn(`approval page: refused a POST (${crossSite})`);
@@ -177,9 +239,16 @@ export class ApprovalServer {
       log.info(`approval page: passkey ${checked.id.slice(0, 8)}… verified`);
     }
 
-    const outcome = found.source.decide(pageId, formKey, decision as ApprovalChoice);
+    const refused = approver && publicPages?.gate.refusal(found.view, approver, decision);
+    if (approver && refused) {
+      log.warn(`approval page: refused a decision by ${describeIdentity(approver)}: ${refused}`);
+      return reply(403, messagePage("Not allowed", `Nothing was changed: ${refused}`));
+    }
+    const outcome = found.source.decide(pageId, formKey, decision as ApprovalChoice, approver);
     if (outcome.ok) {
-      log.info(`approval page: the person ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`);
+      log.info(
+        `approval page: ${approver ? describeIdentity(approver) : "the person"} ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`,
+      );
       // Post/Redirect/Get: reloading the result page never re-sends the form.
       return reply(303, "", { location: path });
     }
@@ -226,7 +295,7 @@ function describe(view: ApprovalPageView): string {
 }
 
 /** A page (or an empty redirect) with the pages' security headers. */
-export function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+export function send(res: ServerResponse, status: number, html: string, headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     ...(html ? { "content-type": "text/html; charset=utf-8" } : {}),

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { ConfirmationMode } from "../config.js";
 import type { ConfirmationItem } from "../core/content.js";
+import type { Identity } from "../core/identity.js";
 
 export type { ConfirmationItem, ContentPreview } from "../core/content.js";
 
@@ -30,10 +31,12 @@ export interface ConfirmationRequest {
 
 export type Decision =
   | { kind: "approved"; method: "elicitation" }
-  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown }
+  /** `approver`: team server, the signed-in person who approved on the approval page. */
+  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown; approver?: Identity }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
   /** The person chose Cancel on the approval page. */
-  | { kind: "declined"; method: "approval"; action: "reject" }
+  /** `approver`: team server, the signed-in person who cancelled. */
+  | { kind: "declined"; method: "approval"; action: "reject"; approver?: Identity }
   | {
       kind: "token_issued";
       token: string;
@@ -88,6 +91,27 @@ export interface ConfirmerOptions {
    */
   passkeys?: { registered(): Promise<boolean> };
   now?: () => number;
+  /** Team server: who asks in this session (their approval pages say so). */
+  requester?: Identity;
+}
+
+/** Origins whose approval pages need the person to sign in first (a team server's public origin). */
+const signInOrigins = new Set<string>();
+
+/** Team server: the approval pages at `origin` are behind the approvers' sign-in. */
+export function approvalPagesNeedSignIn(origin: string): void {
+  signInOrigins.add(origin);
+}
+
+/**
+ * Where the person opens an approval link: a team server's page anywhere, after signing in (and, with
+ * the four-eyes rule, by another person); the loopback page on this computer.
+ */
+export function whereToOpen(url: string | undefined): string {
+  const parsed = url && URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed && signInOrigins.has(parsed.origin))
+    return "in a browser, where they sign in (if this server requires a second person to approve, they send the link to an approver)";
+  return "in a browser on this computer";
 }
 
 /** How often a call waiting for the approval page tells the client it is still alive. */
@@ -129,7 +153,7 @@ export class Confirmer {
     if (pages && !options.approvals) throw new Error("confirming on the approval page needs the approval page server");
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now);
+    this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now, options.requester);
     this.#detach = pages && options.approvals ? options.approvals.attach(this.store) : () => {};
   }
 
@@ -331,7 +355,7 @@ export class Confirmer {
         case "approved":
         case "rejected":
           await channel.completeUrl(elicitationId, request.relatedRequestId).catch(() => {});
-          if (outcome === "rejected") return { kind: "declined", method: "approval", action: "reject" };
+          if (outcome === "rejected") return this.#rejected(token);
           return this.#redeem(token, request.binding);
         case "timeout":
           // The person may still decide: the model gets the link and the token to continue later.
@@ -361,11 +385,23 @@ export class Confirmer {
     return { kind: "token_issued", token, expiresAt, reason };
   }
 
+  /** Cancelled on the approval page, by whom where known (team server). */
+  #rejected(token: string): Decision {
+    const approver = this.store.decidedBy(token);
+    return { kind: "declined", method: "approval", action: "reject", ...(approver ? { approver } : {}) };
+  }
+
   async #redeem(token: string, binding: string): Promise<Decision> {
     const result = this.store.claim(token, binding);
     if (result.ok)
-      return { kind: "approved", method: result.approved ? "approval" : "token", claim: result.claim, payload: result.payload };
-    if (result.reason === "rejected") return { kind: "declined", method: "approval", action: "reject" };
+      return {
+        kind: "approved",
+        method: result.approved ? "approval" : "token",
+        claim: result.claim,
+        payload: result.payload,
+        ...(result.approver ? { approver: result.approver } : {}),
+      };
+    if (result.reason === "rejected") return this.#rejected(token);
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
       return {
@@ -373,7 +409,7 @@ export class Confirmer {
         ...(approvalUrl ? { approvalUrl } : {}),
         error: {
           code: "approval_pending",
-          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} in a browser on this computer and choose Delete permanently or Cancel there; call again with the same confirmationToken only after they say they decided.`,
+          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} ${whereToOpen(approvalUrl)} and choose Delete permanently or Cancel there; call again with the same confirmationToken only after they say they decided.`,
         },
       };
     }

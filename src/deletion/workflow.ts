@@ -8,6 +8,7 @@ import type { Confirmer } from "../confirmation/confirmer.js";
 import type { ConfirmationItem, ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
 import { describeInteraction, describePreview } from "../core/format.js";
+import type { Identity } from "../core/identity.js";
 import { shuttingDown, trackDeletion } from "../lifecycle.js";
 import { log } from "../log.js";
 import type { VccClient, WaitEvent } from "../vcc/client.js";
@@ -203,6 +204,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
           event: "decision",
           confirmation: decision.method,
           outcome: decision.action === "cancel" ? "cancelled" : "declined",
+          ...(decision.method === "approval" && decision.approver ? { approver: decision.approver } : {}),
         });
       for (const r of results.values()) if (r.status === "pending") r.status = "cancelled";
       return { kind: "declined", by: decision.method === "approval" ? "page" : "prompt", items: all() };
@@ -252,6 +254,8 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       });
   const todo = request.items.filter((i) => approved.has(itemIdentity(i)));
   const claim = decision.method === "elicitation" ? undefined : decision.claim;
+  // Team server: the person who signed in on the approval page and approved.
+  const approver = decision.method === "elicitation" ? undefined : decision.approver;
 
   // Tracked as one: shutting down lets the item in flight finish, starts no other, and reports.
   return trackDeletion(async () => {
@@ -262,7 +266,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       request.progress?.begin(todo.length);
       for (const [index, ref] of todo.entries()) {
         const r = resultOf(ref);
-        const step = await performItem(context, client, request, ref, decision.method, index, todo.length);
+        const step = await performItem(context, client, request, ref, decision.method, approver, index, todo.length);
         Object.assign(r, step.result);
         used ||= step.used;
         stopped ||= step.stopped;
@@ -356,10 +360,11 @@ async function performItem(
   request: DeletionRequest,
   ref: ContentRef,
   method: "elicitation" | "token" | "approval",
+  approver: Identity | undefined,
   index: number,
   total: number,
 ): Promise<ItemStep> {
-  const audit = (fields: AuditFields) => auditItem(context, request, ref, fields);
+  const audit = (fields: AuditFields) => auditItem(context, request, ref, approver ? { ...fields, approver } : fields);
   const subject = subjectOf(ref);
   const stop = request.signal.aborted
     ? errorCancelledBetweenAttempts(subject, "delete", 0, false)

@@ -146,6 +146,7 @@ describe("HTTP transport configuration", () => {
       maxSessions: 1000,
       sessionsPerMinute: 60,
       allowedHosts: [],
+      auth: "none",
     });
   });
   it("accepts port 0, IPv6 with or without brackets, host names, and a list of extra hosts", () => {
@@ -240,6 +241,56 @@ describe("HTTP session limits", () => {
   });
 });
 
+describe("team server configuration (VCC_HTTP_AUTH=oauth)", () => {
+  const team = {
+    VCC_TRANSPORT: "http",
+    VCC_HTTP_HOST: "0.0.0.0",
+    VCC_HTTP_AUTH: "oauth",
+    VCC_OAUTH_ISSUER: "https://login.example.com/realms/ops/",
+    VCC_HTTP_PUBLIC_URL: "https://vcc-mcp.example.com/",
+  };
+  it("needs the issuer and the public URL, and then allows binding beyond loopback without a bearer", () => {
+    const c = loadConfig(team);
+    expect(c.http.auth).toBe("oauth");
+    expect(c.http.oauth).toMatchObject({
+      issuer: "https://login.example.com/realms/ops",
+      publicUrl: "https://vcc-mcp.example.com",
+      readScope: "vcc.read",
+      deleteScope: "vcc.delete",
+      separateApprover: false,
+    });
+    expect(() => loadConfig({ ...team, VCC_OAUTH_ISSUER: "" })).toThrow(/VCC_OAUTH_ISSUER/);
+    expect(() => loadConfig({ ...team, VCC_HTTP_PUBLIC_URL: "" })).toThrow(/VCC_HTTP_PUBLIC_URL/);
+  });
+  it("refuses a public URL with a path or in clear text beyond loopback, and a bearer at the same time", () => {
+    expect(() => loadConfig({ ...team, VCC_HTTP_PUBLIC_URL: "https://example.com/vcc" })).toThrow(/origin without a path/);
+    expect(() => loadConfig({ ...team, VCC_HTTP_PUBLIC_URL: "http://vcc-mcp.example.com" })).toThrow(/https/);
+    expect(() => loadConfig({ ...team, VCC_HTTP_BEARER: "b".repeat(32) })).toThrow(/choose one/);
+  });
+  it("approval mode needs the OIDC client; four eyes needs approval mode and the approver claim", () => {
+    expect(() => loadConfig({ ...team, VCC_CONFIRMATION: "approval" })).toThrow(/VCC_OIDC_CLIENT_ID/);
+    const approval = { ...team, VCC_CONFIRMATION: "approval", VCC_OIDC_CLIENT_ID: "vcc-mcp", VCC_OIDC_CLIENT_SECRET: "s3cret" };
+    expect(loadConfig(approval).http.oauth?.oidc).toEqual({ clientId: "vcc-mcp", clientSecret: "s3cret", scope: "openid profile email" });
+    expect(() => loadConfig({ ...approval, VCC_APPROVAL_SEPARATE_APPROVER: "true" })).toThrow(/VCC_APPROVER_CLAIM/);
+    expect(() => loadConfig({ ...approval, VCC_CONFIRMATION: "token", VCC_APPROVAL_SEPARATE_APPROVER: "true" })).toThrow(
+      /needs VCC_CONFIRMATION=approval/,
+    );
+    const fourEyes = loadConfig({ ...approval, VCC_APPROVAL_SEPARATE_APPROVER: "true", VCC_APPROVER_CLAIM: "groups:vcc-approvers" });
+    expect(fourEyes.http.oauth).toMatchObject({ separateApprover: true, approverClaim: { name: "groups", value: "vcc-approvers" } });
+  });
+  it("passkeys belong to the loopback page: refused on a team server; its own page is the fallback only with sign-in", () => {
+    expect(() => loadConfig({ ...team, VCC_APPROVAL_PASSKEY: "required" })).toThrow(/not available with VCC_HTTP_AUTH=oauth/);
+    // Bound to loopback behind a TLS proxy, the loopback page is still out of reach of remote people.
+    const behindProxy = { ...team, VCC_HTTP_HOST: "127.0.0.1" };
+    expect(usesApprovalPage(loadConfig(behindProxy))).toBe(false);
+    expect(usesApprovalPage(loadConfig({ ...behindProxy, VCC_OIDC_CLIENT_ID: "vcc-mcp" }))).toBe(true);
+  });
+  it("the static bearer stays the private single-user mode", () => {
+    expect(loadConfig({ VCC_TRANSPORT: "http", VCC_HTTP_BEARER: "b".repeat(32) }).http.auth).toBe("bearer");
+    expect(loadConfig({ VCC_TRANSPORT: "http" }).http.auth).toBe("none");
+  });
+});
+
 describe("the schema's reference (for --help, docs and registry checks)", () => {
   const reference = configReference();
   it("names each variable once, with a group, a description and a place in Config", () => {
@@ -264,8 +315,13 @@ describe("the schema's reference (for --help, docs and registry checks)", () => 
     expect(defaults.length).toBeGreaterThan(10);
     for (const v of defaults) expect(loadConfig({ [v.name]: v.default }), v.name).toEqual(loadConfig({}));
   });
-  it("marks the credentials and the HTTP bearer as secret, and only those", () => {
-    expect(reference.filter((v) => v.secret).map((v) => v.name)).toEqual(["VCC_CLIENT_SECRET", "VCC_ACCESS_TOKEN", "VCC_HTTP_BEARER"]);
+  it("marks the credentials, the HTTP bearer and the team server's client secret as secret, and only those", () => {
+    expect(reference.filter((v) => v.secret).map((v) => v.name)).toEqual([
+      "VCC_CLIENT_SECRET",
+      "VCC_ACCESS_TOKEN",
+      "VCC_HTTP_BEARER",
+      "VCC_OIDC_CLIENT_SECRET",
+    ]);
     const bearer = "c".repeat(32);
     expect(secretValues(loadConfig({ VCC_CLIENT_ID: "id", VCC_CLIENT_SECRET: "s3cret", VCC_HTTP_BEARER: bearer })).sort()).toEqual(
       [bearer, "s3cret"].sort(),
