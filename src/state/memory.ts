@@ -1,5 +1,6 @@
 // Shared state kept in this process: the default for one machine. Every operation is synchronous
 // underneath (so a claim is atomic by construction) and async only to match the interface.
+import { randomBytes } from "node:crypto";
 import type { ConfirmationItem } from "../core/content.js";
 import { sameSecret } from "../http-guards.js";
 import type {
@@ -21,6 +22,9 @@ import type {
 } from "./types.js";
 
 export const DEFAULT_RETAIN_MS = 10 * 60_000;
+
+/** The random id of one lease acquisition (not a secret: it only tells acquisitions apart). */
+export const leaseId = (): string => randomBytes(12).toString("base64url");
 
 interface TokenEntry {
   binding: string;
@@ -235,16 +239,14 @@ class MemoryCursors implements CursorStore {
 }
 
 class MemoryLeases implements LeaseStore {
-  readonly #held = new Map<string, { holder: string; fence: number; expiresAt: number }>();
+  readonly #held = new Map<string, { holder: string; fence: number; id: string; expiresAt: number }>();
   readonly #fences = new Map<string, number>();
 
   constructor(private readonly now: () => number) {}
 
   #current(lease: Lease, minRemainingMs = 0) {
     const held = this.#held.get(lease.name);
-    return held && held.fence === lease.fence && held.holder === lease.holder && held.expiresAt - this.now() > minRemainingMs
-      ? held
-      : undefined;
+    return held && held.id === lease.id && held.fence === lease.fence && held.expiresAt - this.now() > minRemainingMs ? held : undefined;
   }
 
   async acquire(name: string, holder: string, leaseMs: number): Promise<Lease | undefined> {
@@ -252,8 +254,9 @@ class MemoryLeases implements LeaseStore {
     if (held && held.expiresAt > this.now()) return undefined;
     const fence = (this.#fences.get(name) ?? 0) + 1;
     this.#fences.set(name, fence);
-    this.#held.set(name, { holder, fence, expiresAt: this.now() + leaseMs });
-    return { name, holder, fence };
+    const id = leaseId();
+    this.#held.set(name, { holder, fence, id, expiresAt: this.now() + leaseMs });
+    return { name, holder, fence, id };
   }
 
   async renew(lease: Lease, leaseMs: number): Promise<boolean> {

@@ -9,7 +9,7 @@
 //   page:<h>    string: the token key behind an approval page id (same lifetime)
 //   ch:<h>      string: a challenge's JSON value, taken once with GETDEL
 //   cur:<h>     hash: a search cursor (owner, criteria, position), kept until expiry + retainMs
-//   lease:<n>   string "<fence>:<holder>" with the lease as its expiry
+//   lease:<n>   string "<fence>:<id>:<holder>" with the lease as its expiry
 //   fence:<n>   integer: the last fencing token given out for the name (never expires)
 //   decided     pub/sub channel: "<h>" of a page that was decided or withdrawn
 //
@@ -22,7 +22,7 @@ import { Redis } from "ioredis";
 import type { ConfirmationItem } from "../core/content.js";
 import { sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
-import { DEFAULT_RETAIN_MS } from "./memory.js";
+import { DEFAULT_RETAIN_MS, leaseId } from "./memory.js";
 import {
   type ApprovalState,
   type ApprovalView,
@@ -109,20 +109,20 @@ redis.call('HSET', KEYS[1], 'pstate', 'withdrawn', 'state', 'spent')
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`;
 
-// KEYS: lease, fence. ARGV: holder, leaseMs → fence | nil
+// KEYS: lease, fence. ARGV: "<id>:<holder>", leaseMs → fence | nil
 const ACQUIRE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local f = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], f .. ':' .. ARGV[1], 'PX', ARGV[2])
 return f`;
 
-// ARGV: "<fence>:<holder>", leaseMs → 1 | 0
+// ARGV: "<fence>:<id>:<holder>", leaseMs → 1 | 0
 const RENEW = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-// ARGV: "<fence>:<holder>" → remaining ms, or -1 when the lease is not this one
+// ARGV: "<fence>:<id>:<holder>" → remaining ms, or -1 when the lease is not this one
 const REMAINING = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 return redis.call('PTTL', KEYS[1])`;
@@ -455,16 +455,17 @@ class RedisLeases implements LeaseStore {
   ) {}
 
   #key = (name: string) => `${this.prefix}lease:${name}`;
-  #value = (lease: Lease) => `${lease.fence}:${lease.holder}`;
+  #value = (lease: Lease) => `${lease.fence}:${lease.id}:${lease.holder}`;
 
   async acquire(name: string, holder: string, leaseMs: number): Promise<Lease | undefined> {
+    const id = leaseId();
     const fence = await this.c.eval(
       `taking the lease ${name}`,
       SCRIPTS.acquire,
       [this.#key(name), `${this.prefix}fence:${name}`],
-      [holder, leaseMs],
+      [`${id}:${holder}`, leaseMs],
     );
-    return typeof fence === "number" ? { name, holder, fence } : undefined;
+    return typeof fence === "number" ? { name, holder, fence, id } : undefined;
   }
 
   async renew(lease: Lease, leaseMs: number): Promise<boolean> {
@@ -491,8 +492,8 @@ class RedisLeases implements LeaseStore {
     const reply = (await this.c.eval(`reading the lease ${name}`, SCRIPTS.holder, [this.#key(name)], [])) as [string, number] | null;
     if (!reply) return undefined;
     const [value, remainingMs] = reply;
-    const colon = value.indexOf(":");
-    return { holder: value.slice(colon + 1), fence: Number(value.slice(0, colon)), remainingMs };
+    const [fence = "", , ...holder] = value.split(":");
+    return { holder: holder.join(":"), fence: Number(fence), remainingMs };
   }
 }
 

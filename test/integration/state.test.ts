@@ -4,7 +4,15 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ConfirmationItem } from "../../src/core/content.js";
 import { setLogSink, writeStderr } from "../../src/log.js";
-import { DELETION_LOCK, jobLease, MemoryState, openSharedState, type SharedState, StateUnavailableError } from "../../src/state/index.js";
+import {
+  DELETION_LOCK,
+  jobLease,
+  type Lease,
+  MemoryState,
+  openSharedState,
+  type SharedState,
+  StateUnavailableError,
+} from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
 
@@ -214,7 +222,8 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
   it("fences the deletion lock: after the lease lapsed, the old holder's check fails and its release frees nothing", async () => {
     const [a, b] = await pair();
     const name = `${DELETION_LOCK}-${id("x")}`;
-    const first = await a.leases.acquire(name, "replica-a", 60);
+    // Long enough for the checks below on a slow machine, short enough to lapse quickly.
+    const first = await a.leases.acquire(name, "replica-a", 300);
     if (!first) throw new Error("not acquired");
     expect(await b.leases.acquire(name, "replica-b", 60_000)).toBeUndefined();
     expect(await a.leases.check(first)).toBe(true);
@@ -223,21 +232,26 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     expect(await b.leases.holder(name)).toMatchObject({ holder: "replica-a", fence: first.fence });
 
     // replica-a "pauses"; its lease lapses and replica-b takes the lock.
-    await eventually(async () => (await b.leases.acquire(name, "replica-b", 60_000)) !== undefined, "the lease to lapse");
-    const second = await b.leases.holder(name);
-    expect(second).toMatchObject({ holder: "replica-b" });
-    expect(second?.fence).toBeGreaterThan(first.fence);
+    let second: Lease | undefined;
+    await eventually(async () => {
+      second = await b.leases.acquire(name, "replica-b", 60_000);
+      return second !== undefined;
+    }, "the lease to lapse");
+    if (!second) throw new Error("unreachable");
+    expect(second.fence).toBeGreaterThan(first.fence);
+    expect(await b.leases.holder(name)).toMatchObject({ holder: "replica-b", fence: second.fence });
     expect(await a.leases.check(first)).toBe(false);
     expect(await a.leases.renew(first, 60_000)).toBe(false);
     await a.leases.release(first);
     expect(await b.leases.holder(name)).toMatchObject({ holder: "replica-b" });
+    // A lease that looks the same but is not this acquisition does not pass either.
+    expect(await b.leases.check({ ...second, id: "forged" })).toBe(false);
 
-    const current = { name, holder: "replica-b", fence: second?.fence ?? 0 };
-    expect(await b.leases.check(current, 1_000)).toBe(true);
-    await b.leases.release(current);
+    expect(await b.leases.check(second, 1_000)).toBe(true);
+    await b.leases.release(second);
     expect(await a.leases.holder(name)).toBeUndefined();
     const third = await a.leases.acquire(name, "replica-a", 60_000);
-    expect(third?.fence).toBeGreaterThan(current.fence);
+    expect(third?.fence).toBeGreaterThan(second.fence);
   });
 
   it("lets another replica take over a job whose lease lapsed, while renewals keep it with its holder", async () => {
@@ -271,6 +285,8 @@ describe("shared state: Redis going away", () => {
       await redisReady(state);
       const token = id("tok");
       await state.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000 });
+      const before = await state.leases.acquire(DELETION_LOCK, "r", 60_000);
+      expect(before?.fence).toBe(1);
 
       await redis.stop();
       const refused = await state.tokens.claim(token, "d", "o").catch((error: unknown) => error);
@@ -287,7 +303,10 @@ describe("shared state: Redis going away", () => {
       const again = id("tok");
       await state.tokens.issue(again, { binding: "d", owner: "o", ttlMs: 60_000 });
       expect((await state.tokens.claim(again, "d", "o")).ok).toBe(true);
-      expect(await state.leases.acquire(DELETION_LOCK, "r", 1_000)).toMatchObject({ holder: "r" });
+      // The restarted Redis gives fence 1 again, to the same holder name: the old lease still does not pass.
+      const after = await state.leases.acquire(DELETION_LOCK, "r", 60_000);
+      expect(after).toMatchObject({ holder: "r", fence: 1 });
+      if (before) expect(await state.leases.check(before)).toBe(false);
       const log = lines.join("\n");
       expect(log).toMatch(/unreachable/);
       expect(log).toMatch(/reachable again/);
