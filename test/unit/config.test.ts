@@ -239,7 +239,12 @@ describe("the schema's reference (for --help, docs and registry checks)", () => 
     for (const v of defaults) expect(loadConfig({ [v.name]: v.default }), v.name).toEqual(loadConfig({}));
   });
   it("marks the credentials, the shared-state URL and the HTTP bearer as secret, and only those", () => {
-    expect(reference.filter((v) => v.secret).map((v) => v.name)).toEqual(["VCC_CLIENT_SECRET", "VCC_ACCESS_TOKEN", "VCC_STATE_URL", "VCC_HTTP_BEARER"]);
+    expect(reference.filter((v) => v.secret).map((v) => v.name)).toEqual([
+      "VCC_CLIENT_SECRET",
+      "VCC_ACCESS_TOKEN",
+      "VCC_STATE_URL",
+      "VCC_HTTP_BEARER",
+    ]);
     const bearer = "c".repeat(32);
     expect(secretValues(loadConfig({ VCC_CLIENT_ID: "id", VCC_CLIENT_SECRET: "s3cret", VCC_HTTP_BEARER: bearer })).sort()).toEqual(
       [bearer, "s3cret"].sort(),
