@@ -3,22 +3,24 @@
 import { randomBytes } from "node:crypto";
 import type { ConfirmationItem } from "../core/content.js";
 import { sameSecret } from "../http-guards.js";
-import type {
-  ApprovalState,
-  ApprovalView,
-  ChallengeStore,
-  CursorRefusal,
-  CursorStore,
-  DecideResult,
-  DecisionOutcome,
-  JsonValue,
-  Lease,
-  LeaseStore,
-  SharedState,
-  StateTimings,
-  TokenClaimResult,
-  TokenIssue,
-  TokenStore,
+import {
+  type ApprovalState,
+  type ApprovalView,
+  type ChallengeStore,
+  type CursorEntry,
+  type CursorResult,
+  type CursorStore,
+  cursorVerdict,
+  type DecideResult,
+  type DecisionOutcome,
+  type JsonValue,
+  type Lease,
+  type LeaseStore,
+  type SharedState,
+  type StateTimings,
+  type TokenClaimResult,
+  type TokenIssue,
+  type TokenStore,
 } from "./types.js";
 
 export const DEFAULT_RETAIN_MS = 10 * 60_000;
@@ -205,18 +207,14 @@ class MemoryChallenges implements ChallengeStore {
 }
 
 class MemoryCursors implements CursorStore {
-  readonly #entries = new Map<string, { owner: string; criteria: string; position: JsonValue; expiresAt: number }>();
+  readonly #entries = new Map<string, CursorEntry & { expiresAt: number }>();
 
   constructor(
     private readonly now: () => number,
     private readonly retainMs: number,
   ) {}
 
-  async put(
-    cursor: string,
-    entry: { owner: string; criteria: string; position: JsonValue },
-    ttlMs: number,
-  ): Promise<{ expiresAt: number }> {
+  async put(cursor: string, entry: CursorEntry, ttlMs: number): Promise<{ expiresAt: number }> {
     const now = this.now();
     for (const [key, old] of this.#entries) if (old.expiresAt + this.retainMs <= now) this.#entries.delete(key);
     const expiresAt = now + ttlMs;
@@ -224,17 +222,9 @@ class MemoryCursors implements CursorStore {
     return { expiresAt };
   }
 
-  async get(
-    cursor: string,
-    owner: string,
-    criteria: string,
-  ): Promise<{ ok: true; position: JsonValue } | { ok: false; reason: CursorRefusal }> {
-    const entry = this.#entries.get(cursor);
-    if (!entry) return { ok: false, reason: "unknown" };
-    if (entry.expiresAt <= this.now()) return { ok: false, reason: "expired" };
-    if (entry.owner !== owner) return { ok: false, reason: "other_owner" };
-    if (entry.criteria !== criteria) return { ok: false, reason: "other_criteria" };
-    return { ok: true, position: copy(entry.position) };
+  async get(cursor: string, owner: string, criteria: string): Promise<CursorResult> {
+    const stored = this.#entries.get(cursor);
+    return cursorVerdict(stored && { ...stored, position: copy(stored.position) }, { owner, criteria, now: this.now() });
   }
 }
 

@@ -8,7 +8,7 @@
 //               approval (page id, form key, items, decision). Kept until expiry + retainMs.
 //   page:<h>    string: the token key behind an approval page id (same lifetime)
 //   ch:<h>      string: a challenge's JSON value, taken once with GETDEL
-//   cur:<h>     hash: a search cursor (owner, criteria, position), kept until expiry + retainMs
+//   cur:<h>     string: a search cursor's JSON (owner, criteria, position, expiry), kept until expiry + retainMs
 //   lease:<n>   string "<fence>:<id>:<holder>" with the lease as its expiry
 //   fence:<n>   integer: the last fencing token given out for the name (never expires)
 //   decided     pub/sub channel: "<h>" of a page that was decided or withdrawn
@@ -28,8 +28,10 @@ import {
   type ApprovalView,
   type ChallengeStore,
   type ClaimRefusal,
-  type CursorRefusal,
+  type CursorEntry,
+  type CursorResult,
   type CursorStore,
+  cursorVerdict,
   type DecideResult,
   type DecisionOutcome,
   type JsonValue,
@@ -414,37 +416,18 @@ class RedisCursors implements CursorStore {
     private readonly retainMs: number,
   ) {}
 
-  async put(
-    cursor: string,
-    entry: { owner: string; criteria: string; position: JsonValue },
-    ttlMs: number,
-  ): Promise<{ expiresAt: number }> {
+  async put(cursor: string, entry: CursorEntry, ttlMs: number): Promise<{ expiresAt: number }> {
     const key = `${this.prefix}cur:${hash(cursor)}`;
     const expiresAt = Date.now() + ttlMs;
-    await this.c.run("storing the search cursor", (client) =>
-      client
-        .multi()
-        .hset(key, "owner", entry.owner, "criteria", entry.criteria, "position", JSON.stringify(entry.position), "exp", expiresAt)
-        .pexpireat(key, expiresAt + this.retainMs)
-        .exec(),
-    );
+    const value = JSON.stringify({ ...entry, expiresAt });
+    await this.c.run("storing the search cursor", (client) => client.set(key, value, "PXAT", expiresAt + this.retainMs));
     return { expiresAt };
   }
 
-  async get(
-    cursor: string,
-    owner: string,
-    criteria: string,
-  ): Promise<{ ok: true; position: JsonValue } | { ok: false; reason: CursorRefusal }> {
-    const [storedOwner, storedCriteria, position, exp] = await this.c.run("reading the search cursor", (client) =>
-      client.hmget(`${this.prefix}cur:${hash(cursor)}`, "owner", "criteria", "position", "exp"),
-    );
-    if (typeof storedOwner !== "string" || typeof storedCriteria !== "string" || typeof position !== "string" || !exp)
-      return { ok: false, reason: "unknown" };
-    if (Number(exp) <= Date.now()) return { ok: false, reason: "expired" };
-    if (storedOwner !== owner) return { ok: false, reason: "other_owner" };
-    if (storedCriteria !== criteria) return { ok: false, reason: "other_criteria" };
-    return { ok: true, position: JSON.parse(position) as JsonValue };
+  async get(cursor: string, owner: string, criteria: string): Promise<CursorResult> {
+    const value = await this.c.run("reading the search cursor", (client) => client.get(`${this.prefix}cur:${hash(cursor)}`));
+    const stored = value === null ? undefined : (JSON.parse(value) as CursorEntry & { expiresAt: number });
+    return cursorVerdict(stored, { owner, criteria, now: Date.now() });
   }
 }
 

@@ -109,10 +109,30 @@ export interface ChallengeStore {
 
 export type CursorRefusal = "unknown" | "expired" | "other_owner" | "other_criteria";
 
+export interface CursorEntry {
+  owner: string;
+  criteria: string;
+  position: JsonValue;
+}
+
+export type CursorResult = { ok: true; position: JsonValue } | { ok: false; reason: CursorRefusal };
+
 export interface CursorStore {
-  put(cursor: string, entry: { owner: string; criteria: string; position: JsonValue }, ttlMs: number): Promise<{ expiresAt: number }>;
+  put(cursor: string, entry: CursorEntry, ttlMs: number): Promise<{ expiresAt: number }>;
   /** Usable more than once, by its owner with the same criteria, until it expires. */
-  get(cursor: string, owner: string, criteria: string): Promise<{ ok: true; position: JsonValue } | { ok: false; reason: CursorRefusal }>;
+  get(cursor: string, owner: string, criteria: string): Promise<CursorResult>;
+}
+
+/** What a stored cursor (or none) means for this request: the one rule both implementations apply. */
+export function cursorVerdict(
+  stored: (CursorEntry & { expiresAt: number }) | undefined,
+  request: { owner: string; criteria: string; now: number },
+): CursorResult {
+  if (!stored) return { ok: false, reason: "unknown" };
+  if (stored.expiresAt <= request.now) return { ok: false, reason: "expired" };
+  if (stored.owner !== request.owner) return { ok: false, reason: "other_owner" };
+  if (stored.criteria !== request.criteria) return { ok: false, reason: "other_criteria" };
+  return { ok: true, position: stored.position };
 }
 
 // ---------------------------------------------------------------------------------------------------
