@@ -163,6 +163,7 @@ type Arg = string | number;
 class Connection {
   readonly client: Redis;
   #subscriber: Redis | undefined;
+  #subscribed: Promise<unknown> | undefined;
   #down = false;
   #closing = false;
 
@@ -202,14 +203,23 @@ class Connection {
     log.warn("shared state (Redis) is unreachable: destructive calls are refused until it is back", { reason });
   }
 
-  /** A subscriber connection for decisions (created on first use; it resubscribes after reconnecting). */
-  subscriber(channel: string, onMessage: (message: string) => void): void {
-    if (this.#subscriber) return;
+  /**
+   * A subscriber connection for decisions (created on first use; it resubscribes after
+   * reconnecting). Resolves once subscribed, so that a decision published later is heard.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<unknown> {
+    if (this.#subscribed) return this.#subscribed;
     const sub = this.client.duplicate({ enableOfflineQueue: true });
     sub.on("error", () => {});
     sub.on("message", (_channel: string, message: string) => onMessage(message));
-    sub.subscribe(channel).catch(() => {});
     this.#subscriber = sub;
+    this.#subscribed = sub.subscribe(channel);
+    // A failed subscription is retried by the next waiter.
+    this.#subscribed.catch(() => {
+      this.#subscribed = undefined;
+      sub.disconnect();
+    });
+    return this.#subscribed;
   }
 
   async run<T>(what: string, call: (client: Redis) => Promise<T>): Promise<T> {
@@ -346,7 +356,7 @@ class RedisTokens implements TokenStore {
   async waitForDecision(pageId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<DecisionOutcome> {
     if (options.signal?.aborted) return "aborted";
     const id = hash(pageId);
-    this.c.subscriber(this.#channel, (message) => {
+    const subscribed = this.c.subscribe(this.#channel, (message) => {
       for (const wake of this.#waiters.get(message) ?? []) wake();
     });
     const outcome = async (): Promise<DecisionOutcome | undefined> => {
@@ -372,12 +382,25 @@ class RedisTokens implements TokenStore {
         resolve(result);
       };
       // While Redis is unreachable nothing is decided here: the wait goes on (and may time out).
+      // One read at a time: a message arriving during a read asks for one more read after it.
+      let reading = false;
+      let again = false;
       const check = () => {
+        if (reading) {
+          again = true;
+          return;
+        }
+        reading = true;
         clearTimeout(poll);
-        outcome().then(
-          (result) => (result ? finish(result) : schedule()),
-          () => schedule(),
-        );
+        const next = (result?: DecisionOutcome) => {
+          reading = false;
+          if (result) finish(result);
+          else if (again) {
+            again = false;
+            check();
+          } else schedule();
+        };
+        outcome().then(next, () => next());
       };
       const schedule = () => {
         if (done) return;
@@ -388,7 +411,8 @@ class RedisTokens implements TokenStore {
       const timer = setTimeout(() => finish("timeout"), options.timeoutMs);
       waiters.add(check);
       options.signal?.addEventListener("abort", onAbort, { once: true });
-      check();
+      // The first read once subscribed: a decision after it is then announced to this replica.
+      subscribed.then(check, check);
     });
   }
 }

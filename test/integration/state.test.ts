@@ -1,6 +1,7 @@
 // The shared-state contract (src/state/): one suite, run against the in-process implementation and
 // against Redis (a real redis-server). Durations are short and injected; waits are on conditions.
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ConfirmationItem } from "../../src/core/content.js";
 import { setLogSink, writeStderr } from "../../src/log.js";
@@ -314,6 +315,33 @@ describe("shared state: Redis going away", () => {
     } finally {
       setLogSink(writeStderr);
     }
+  });
+
+  it("wakes a waiter on another replica by pub/sub, not by polling", async () => {
+    const prefix = `${id("t")}:`;
+    // The first read happens at once; the next poll would come only after a minute.
+    const slow = { ...TIMINGS, pollMinMs: 60_000, pollMaxMs: 60_000 };
+    const a = new RedisState({ url: redis.url, prefix, ...slow });
+    const b = new RedisState({ url: redis.url, prefix, ...slow });
+    opened.push(a, b);
+    await redisReady(a);
+    await redisReady(b);
+    const pageId = id("page");
+    const formKey = id("form");
+    await a.tokens.issue(id("tok"), { binding: "d", owner: "o", ttlMs: 60_000, approval: { pageId, formKey, items: ITEMS } });
+    const waiting = b.tokens.waitForDecision(pageId, { timeoutMs: 5_000 });
+    // Decided once b listens (it reads the state right after subscribing, then only after a minute).
+    const observer = new Redis(redis.url);
+    try {
+      await eventually(async () => {
+        const [, count] = (await observer.pubsub("NUMSUB", `${prefix}decided`)) as [string, number];
+        return count > 0;
+      }, "the waiting replica to subscribe");
+    } finally {
+      observer.disconnect();
+    }
+    expect(await a.tokens.decide(pageId, formKey, "reject")).toEqual({ ok: true, state: "rejected" });
+    expect(await waiting).toBe("rejected");
   });
 
   it("is only loaded and used when a URL is given", async () => {
