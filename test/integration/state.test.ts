@@ -344,6 +344,17 @@ describe("shared state: Redis going away", () => {
     expect(await waiting).toBe("rejected");
   });
 
+  it("never falls back to plain text: rediss:// to a server without TLS stays unavailable", async () => {
+    const state = new RedisState({ url: `rediss://127.0.0.1:${redis.port}`, prefix: `${id("t")}:`, ...TIMINGS, maxReconnectDelayMs: 20 });
+    opened.push(state);
+    const plain = new RedisState({ url: redis.url, prefix: `${id("t")}:`, ...TIMINGS });
+    opened.push(plain);
+    // The plain client connects meanwhile; the TLS one, retrying all along, never does.
+    await redisReady(plain);
+    await expect(state.ping()).rejects.toBeInstanceOf(StateUnavailableError);
+    await expect(state.tokens.claim(id("tok"), "d", "o")).rejects.toBeInstanceOf(StateUnavailableError);
+  });
+
   it("is only loaded and used when a URL is given", async () => {
     const memory = await openSharedState(TIMINGS);
     expect(memory.kind).toBe("memory");
