@@ -191,7 +191,7 @@ class Connection {
       commandTimeout: this.options.commandTimeoutMs ?? 2_000,
       connectTimeout: this.options.connectTimeoutMs ?? 5_000,
       retryStrategy: (attempt: number) => Math.min(25 * 2 ** Math.min(attempt, 10), maxDelay),
-      // ioredis otherwise reconnects only on READONLY; a failover replica answering so is handled the same way.
+      // READONLY: this connection reached a replica after a failover; reconnect (without resending).
       reconnectOnError: (error: Error) => error.message.startsWith("READONLY"),
     };
   }
