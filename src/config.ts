@@ -174,6 +174,36 @@ const hostList = z.string().transform((value, ctx) => {
   return hosts;
 });
 
+// Shared state of replicas (src/state/). The URL may carry a password (so it is a secret); beyond
+// this machine only TLS (rediss://) is accepted: tokens, approvals and the password would otherwise
+// cross the network in clear text.
+const stateUrl = z.string().superRefine((value, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    (url.protocol !== "redis:" && url.protocol !== "rediss:") ||
+    !url.hostname ||
+    url.search ||
+    url.hash ||
+    !/^(\/\d{0,2})?$/.test(url.pathname)
+  )
+    ctx.addIssue({
+      code: "custom",
+      message: "VCC_STATE_URL must be rediss://[user:password@]host[:port][/db] (or redis:// on this machine), without query or fragment",
+    });
+  else if (url.protocol === "redis:" && !isLoopbackHost(url.hostname.replace(/^\[(.*)\]$/, "$1")))
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "VCC_STATE_URL must use rediss:// (TLS) for a Redis on another machine: tokens, approvals and its password would otherwise cross the network in clear text (plain redis:// is accepted for loopback only)",
+    });
+});
+
 // Which of the API's two scopes to obtain tokens for (a token names one scope). Separated by spaces
 // or commas.
 const scopeList = z
@@ -345,6 +375,14 @@ const SCHEMA = {
     approvalTtlHours: setting("VCC_JOB_APPROVAL_TTL_HOURS", integer("VCC_JOB_APPROVAL_TTL_HOURS", 1, 720), {
       default: "24",
       description: "How long an erasure job's approval stays valid for resuming it, in hours (1-720).",
+    }),
+  },
+  state: {
+    url: setting("VCC_STATE_URL", stateUrl, {
+      defaultNote: "none: state in this process",
+      description:
+        "Groundwork for replicas, not used yet (docs/replicas.md): rediss://[user:password@]host[:port][/db] of a shared Redis or Valkey 6.2+; plain redis:// on this machine only.",
+      secret: true,
     }),
   },
   log: {

@@ -315,10 +315,11 @@ describe("the schema's reference (for --help, docs and registry checks)", () => 
     expect(defaults.length).toBeGreaterThan(10);
     for (const v of defaults) expect(loadConfig({ [v.name]: v.default }), v.name).toEqual(loadConfig({}));
   });
-  it("marks the credentials, the HTTP bearer and the team server's client secret as secret, and only those", () => {
+  it("marks the credentials, the shared-state URL, the HTTP bearer and the team server's client secret as secret, and only those", () => {
     expect(reference.filter((v) => v.secret).map((v) => v.name)).toEqual([
       "VCC_CLIENT_SECRET",
       "VCC_ACCESS_TOKEN",
+      "VCC_STATE_URL",
       "VCC_HTTP_BEARER",
       "VCC_OIDC_CLIENT_SECRET",
     ]);
