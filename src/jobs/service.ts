@@ -2,7 +2,8 @@
 // the approval page server), deleting through the process's API client with the shutdown signal as
 // stopRetrying, reporting every engine event to the audit trail, and left `interrupted` cleanly when
 // the process shuts down. Also keeps the optional verification of a job (a new search once it ended).
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AuditTrail, JobAuditRecord } from "../audit.js";
 import type { Config } from "../config.js";
@@ -40,9 +41,19 @@ type Deps = { config: Config; api: ToolContext["api"]; audit: AuditTrail };
 
 const services = new Map<string, Promise<JobService>>();
 
+/**
+ * The data directory of this process's jobs: VCC_DATA_DIR or the user's state directory — except in
+ * sandbox mode without VCC_DATA_DIR, where jobs against the sample data live in a directory of this
+ * process only (they must never be listed, or resumed, by a server that talks to the real API).
+ */
+function dataDirOf(config: Config): string {
+  if (config.sandbox && config.dataDir === undefined) return join(tmpdir(), `vcc-sandbox-jobs-${process.pid}`);
+  return jobSettings(config).dataDir;
+}
+
 /** The job service of this process for the configured data directory, opened on first use. */
 export function jobServiceFor(deps: Deps): Promise<JobService> {
-  const { dataDir } = jobSettings(deps.config);
+  const dataDir = dataDirOf(deps.config);
   let service = services.get(dataDir);
   if (!service) {
     service = openService(deps);
@@ -101,7 +112,7 @@ export function jobAuditRecord(event: JobEvent): JobAuditRecord {
 }
 
 async function openService(deps: Deps): Promise<JobService> {
-  const settings = jobSettings(deps.config);
+  const settings = { ...jobSettings(deps.config), dataDir: dataDirOf(deps.config) };
   const auditContext = { dryRun: deps.config.dryRun, sandbox: deps.config.sandbox };
   // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET.
   const deleteItem: DeleteItem = async (item, signal) => {
@@ -138,7 +149,12 @@ async function openService(deps: Deps): Promise<JobService> {
     },
   });
   const opened = jobs;
-  atShutdown(() => opened.close());
+  const temporary = deps.config.sandbox && deps.config.dataDir === undefined;
+  atShutdown(async () => {
+    await opened.close();
+    // The sandbox's jobs end with the process that owns its simulator.
+    if (temporary) await rm(settings.dataDir, { recursive: true, force: true });
+  });
   return {
     jobs: opened,
     async requestVerification(jobId) {
