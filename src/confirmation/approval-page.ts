@@ -96,7 +96,10 @@ function minutesLeft(expiresAt: Date, now: Date): string {
 
 /** The page for one approval, in whatever state it is. `action` is the page's own path. */
 export function renderApprovalPage(view: ApprovalPageView, action: string, now: Date = new Date()): string {
-  const items = view.items.map(itemCard).join("\n");
+  const summary = view.summary?.length
+    ? `<div class="card"><ul>${view.summary.map((line) => `<li>${escapeHtml(line)}</li>`).join("")}</ul></div>\n`
+    : "";
+  const items = summary + view.items.map(itemCard).join("\n");
   const count = view.items.length === 1 ? "this content" : `these ${view.items.length} content files`;
   switch (view.state) {
     case "pending":

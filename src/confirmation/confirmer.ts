@@ -24,6 +24,8 @@ export interface ConfirmationRequest {
   signal?: AbortSignal;
   /** The MCP request this confirmation belongs to (HTTP transports route the prompt by it). */
   relatedRequestId?: string | number;
+  /** Lines shown on the approval page above the items (e.g. an erasure plan's totals and criteria). */
+  summary?: readonly string[];
   /**
    * In a form prompt, the person confirms by typing this number (of items) instead of ticking a box:
    * for large erasures, where a checkbox is too easy to tick.
@@ -231,7 +233,10 @@ export class Confirmer {
       const answer = await this.#askForm(request);
       if (answer !== "failed") return answer;
     }
-    const issued = this.store.issue(request.binding, request.payload, { approvalItems: request.items });
+    const issued = this.store.issue(request.binding, request.payload, {
+      approvalItems: request.items,
+      ...(request.summary ? { approvalSummary: request.summary } : {}),
+    });
     let approvalUrl: string;
     try {
       approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(issued.pageId as string);

@@ -103,8 +103,21 @@ Without confirmationToken the tool PLANS: it runs the whole search, fixes the ex
 
 Once approved, the job starts and this tool answers at once with jobId and status running. Follow it with ${GET_JOB_TOOL_NAME}; stop it with ${CANCEL_JOB_TOOL_NAME}; a paused or interrupted job continues with resume_erasure_job. verify: true re-runs the search when the job ends and lists what still matches.`;
 
-/** What the person approves: the plan in words, with the first items. */
+/** What the person approves: the totals and criteria, the first items, then what was left out. */
 function planText(proposal: ProposedPlan, excluded: Output["excluded"]): string {
+  const [totals = "", criteria = "", ...leftOut] = planSummary(proposal, excluded);
+  const items = proposal.items
+    .slice(0, SHOWN_ITEMS)
+    .map(
+      (item, i) =>
+        `${i + 1}. ${item.type ? humanType(item.type) : "item of unknown type"} '${item.contentKey}' of interaction ${item.guid}${item.interactionStart ? ` (${formatDate(item.interactionStart)})` : ""}${item.contentLength !== undefined ? `, ${formatBytes(item.contentLength)}` : ""}`,
+    );
+  const more = proposal.items.length > SHOWN_ITEMS ? [`… and ${proposal.items.length - SHOWN_ITEMS} more item(s).`] : [];
+  return [totals, criteria, ...items, ...more, ...leftOut].join("\n");
+}
+
+/** The plan's totals, criteria and what was left out: the prompt's head and the approval page's summary. */
+function planSummary(proposal: ProposedPlan, excluded: Output["excluded"]): string[] {
   const t = proposal.totals;
   const types = Object.entries(t.byType)
     .sort((a, b) => b[1].items - a[1].items)
@@ -118,15 +131,9 @@ function planText(proposal: ProposedPlan, excluded: Output["excluded"]): string 
     `Permanently erase ${t.items} content item(s) of ${t.interactions} interaction(s): ${types}; ${formatBytes(t.bytes)} in all${t.itemsOfUnknownSize ? ` plus ${t.itemsOfUnknownSize} item(s) of unknown size` : ""}${span}. This cannot be undone.`,
     `Criteria: ${JSON.stringify(proposal.criteria)}.`,
   ];
-  proposal.items.slice(0, SHOWN_ITEMS).forEach((item, i) => {
-    lines.push(
-      `${i + 1}. ${item.type ? humanType(item.type) : "item of unknown type"} '${item.contentKey}' of interaction ${item.guid}${item.interactionStart ? ` (${formatDate(item.interactionStart)})` : ""}${item.contentLength !== undefined ? `, ${formatBytes(item.contentLength)}` : ""}`,
-    );
-  });
-  if (proposal.items.length > SHOWN_ITEMS) lines.push(`… and ${proposal.items.length - SHOWN_ITEMS} more item(s).`);
   if (excluded?.notAllowed) lines.push(`Not included: ${excluded.notAllowed} item(s) of a kind this server does not delete.`);
   if (excluded?.notFound) lines.push(`Not included: ${excluded.notFound} item(s) that are not there.`);
-  return lines.join("\n");
+  return lines;
 }
 
 const shown = (items: readonly PlanItem[]): Output["items"] =>
@@ -264,6 +271,7 @@ export const eraseInteractionContent = defineTool({
       question,
       token: input.confirmationToken,
       payload: proposal,
+      ...(proposal ? { summary: planSummary(proposal, excluded) } : {}),
       typedCount: proposal?.totals.items,
       signal: extra.signal,
       relatedRequestId: extra.requestId,

@@ -164,6 +164,10 @@ describe("plan → approve → job", () => {
     expect(asked.status).toBe("confirmation_required");
     const page = await pageRequest(asked.approvalUrl);
     for (const item of simItems(h.sim, generated)) expect(page.body).toContain(item.guid);
+    // The plan's summary above the items: totals by type, the date span, the criteria.
+    expect(page.body).toContain("Permanently erase 12 content item(s) of 6 interaction(s): 6 call recordings");
+    expect(page.body).toContain("interactions from 2026-11-20 10:00 UTC");
+    expect(page.body).toContain("+441632960101");
     await decideOnPage(asked.approvalUrl, "approve");
     const started = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
     expect(started.status).toBe("running");
