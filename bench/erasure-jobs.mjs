@@ -86,12 +86,12 @@ async function plannedAndStarted(client, beforeStart = () => {}) {
   return { jobId: started.jobId, planned: started.plan.items };
 }
 
-async function finished(client, jobId, onPoll = () => {}) {
+/** Polls get_erasure_job once a second, as an assistant following the job might, until it is no longer running. */
+async function finished(client, jobId) {
   for (;;) {
     const { job } = await call(client, "get_erasure_job", { jobId });
-    onPoll();
     if (job.status !== "running") return job;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
@@ -149,10 +149,14 @@ async function memory() {
     const { jobId, planned } = await plannedAndStarted(client);
     const atStart = vmRssMiB(pid);
     let peak = atStart;
-    const job = await finished(client, jobId, () => {
+    // Sampled from /proc every 100 ms, independently of the polling.
+    const sampler = setInterval(() => {
       peak = Math.max(peak, vmRssMiB(pid));
-    });
+    }, 100);
+    const job = await finished(client, jobId);
+    clearInterval(sampler);
     const atEnd = vmRssMiB(pid);
+    peak = Math.max(peak, atEnd);
     const seconds = (Date.now() - started) / 1000;
     await client.close();
     return {

@@ -12,6 +12,7 @@ import { atShutdown, shuttingDown } from "../lifecycle.js";
 import { log } from "../log.js";
 import { normaliseCriteria, type SearchInput } from "../search/criteria.js";
 import type { ToolContext } from "../tools/context.js";
+import { Pacer } from "../vcc/pacer.js";
 import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
 import { collectItems } from "./collect.js";
 import { type DeleteItem, ErasureJobs, type JobEvent } from "./engine.js";
@@ -114,11 +115,13 @@ export function jobAuditRecord(event: JobEvent): JobAuditRecord {
 async function openService(deps: Deps): Promise<JobService> {
   const settings = { ...jobSettings(deps.config), dataDir: dataDirOf(deps.config) };
   const auditContext = { dryRun: deps.config.dryRun, sandbox: deps.config.sandbox };
-  // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET.
+  // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET. One
+  // pacer for the process's jobs: after a 429 they keep to the pace the API accepted (for a minute).
+  const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000 });
   const deleteItem: DeleteItem = async (item, signal) => {
     const api = await deps.api(signal, DELETE_SCOPE);
     if (!api.ok) return { kind: "error", error: api.error, notSent: true };
-    return vccDeleteItem(api.client, { stopRetrying: shuttingDown })(item, signal);
+    return vccDeleteItem(api.client, { stopRetrying: shuttingDown, pacer })(item, signal);
   };
   const verifications = new Map<string, Verification>();
   let jobs: ErasureJobs | undefined;
