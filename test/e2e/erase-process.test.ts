@@ -66,7 +66,13 @@ it("SIGKILL of the server mid-job, start again, resume_erasure_job: one 204 per 
   process.kill(first.transport.pid ?? 0, "SIGKILL");
 
   // Recorded after planning: never touched.
-  const later = { contentKey: "f0f0f0f0-0000-4000-8000-000000000003", type: "voicemail", contentType: "audio/wav", contentLength: 99 };
+  const later = {
+    contentKey: "f0f0f0f0-0000-4000-8000-000000000003",
+    type: "voicemail",
+    contentType: "audio/wav",
+    contentLength: 99,
+    lastModified: "2026-12-01T00:00:00.000Z",
+  };
   addContent(h.sim, items[0]?.guid ?? "", later);
   await vi.waitFor(() => expect(h.sim.holds(items[2]?.guid ?? "", items[2]?.contentKey ?? "")).toBe(false), {
     timeout: SLOW_MS * 3,

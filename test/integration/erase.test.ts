@@ -133,7 +133,13 @@ describe("plan → approve → job", () => {
     expect(asked.plan.items).toBe(12);
     expect(h.deletes()).toHaveLength(0);
     const [first] = simItems(h.sim, generated);
-    const later = { contentKey: "f0f0f0f0-0000-4000-8000-000000000009", type: "voicemail", contentType: "audio/wav", contentLength: 10 };
+    const later = {
+      contentKey: "f0f0f0f0-0000-4000-8000-000000000009",
+      type: "voicemail",
+      contentType: "audio/wav",
+      contentLength: 10,
+      lastModified: "2026-12-01T00:00:00.000Z",
+    };
     addContent(h.sim, first?.guid ?? "", later);
 
     // Other criteria cannot use the token.
@@ -201,7 +207,8 @@ describe("steering a job", () => {
     expect(job.status).toBe("cancelled");
     const sent = h.deletes().length;
     expect(sent).toBeLessThan(12);
-    const receipt = JSON.parse((await c.client.readResource({ uri: job.receipt.json })).contents[0]?.text as string);
+    const read = await c.client.readResource({ uri: job.receipt.json });
+    const receipt = JSON.parse((read.contents[0] as { text: string }).text);
     expect(receipt.totals.notAttempted).toBe(12 - sent);
     expect(structured(await c.call(CANCEL, { jobId: started.jobId })).error?.code).toBe("invalid_input");
   });
