@@ -1,8 +1,7 @@
 // An erasure job against the API's rate limit: it meets the limit once, then keeps to the pace the API
 // accepted (the pacer shared with the search), instead of running into a 429 every second.
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { closeJobServices } from "../../src/jobs/service.js";
-import { deletesByPath, tempDataDir } from "../helpers/jobs.js";
+import { expect, it, vi } from "vitest";
+import { deletesByPath, useJobDataDir } from "../helpers/jobs.js";
 import { structured } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
@@ -10,17 +9,10 @@ const h = useSimulator({ extraInteractions: 20 });
 const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
 const LIMIT = 10;
 
-let data: { dir: string; cleanup: () => Promise<void> };
-beforeEach(async () => {
-  data = await tempDataDir();
-});
-afterEach(async () => {
-  await closeJobServices();
-  await data.cleanup();
-});
+const data = useJobDataDir();
 
 it("40 DELETEs at 10 requests/s: at most two 429s (the first second), every item deleted once", async () => {
-  const c = await h.inProcess({ env: { VCC_DATA_DIR: data.dir, VCC_CONFIRMATION: "token" } });
+  const c = await h.inProcess({ env: { VCC_DATA_DIR: data.dir(), VCC_CONFIRMATION: "token" } });
   const asked = structured(await c.call("erase_interaction_content", CRITERIA));
   expect(asked.plan.items).toBe(40);
   h.sim.setRateLimit(LIMIT);

@@ -3,11 +3,10 @@
 // sends nothing; cancel; pause after repeated 5xx and resume; receipts as resources; verify; bad
 // input; read-only and dry-run modes. (The killed-server case is test/e2e/erase-process.test.ts.)
 import { readFile } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
-import { closeJobServices } from "../../src/jobs/service.js";
 import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
-import { addContent, deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
+import { addContent, deletePath, deletesByPath, generated, simItems, useJobDataDir } from "../helpers/jobs.js";
 import { type Connected, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
@@ -25,14 +24,7 @@ const CRITERIA = {
   contentTypes: ["all"],
 };
 
-let data: { dir: string; cleanup: () => Promise<void> };
-beforeEach(async () => {
-  data = await tempDataDir();
-});
-afterEach(async () => {
-  await closeJobServices();
-  await data.cleanup();
-});
+const data = useJobDataDir();
 
 const typing =
   (answer: string, seen: { schema?: unknown; message?: string } = {}): ElicitHandler =>
@@ -43,7 +35,7 @@ const typing =
   };
 
 function server(env: Record<string, string> = {}, elicit?: ElicitHandler): Promise<Connected> {
-  return h.inProcess({ env: { VCC_DATA_DIR: data.dir, VCC_RETRY_BASE_MS: "1", ...env }, ...(elicit ? { elicit } : {}) });
+  return h.inProcess({ env: { VCC_DATA_DIR: data.dir(), VCC_RETRY_BASE_MS: "1", ...env }, ...(elicit ? { elicit } : {}) });
 }
 
 /** Polls get_erasure_job until the job is no longer running. */
@@ -63,7 +55,7 @@ describe("plan → approve → job", () => {
   it("a prompt where the person types the number of items starts the job; every planned item is deleted once; the receipt is a resource", async () => {
     const seen: { schema?: unknown; message?: string } = {};
     const expected = simItems(h.sim, generated);
-    const c = await server({ VCC_AUDIT_LOG: `${data.dir}-audit.jsonl` }, typing(String(expected.length), seen));
+    const c = await server({ VCC_AUDIT_LOG: `${data.dir()}-audit.jsonl` }, typing(String(expected.length), seen));
     const started = await c.call(ERASE, CRITERIA);
     const s = structured(started);
     expect(s.status, textOf(started)).toBe("running");
@@ -100,7 +92,7 @@ describe("plan → approve → job", () => {
     expect((md.contents[0] as { text: string; mimeType: string }).mimeType).toBe("text/markdown");
     expect((md.contents[0] as { text: string }).text).toContain(job.receipt.sha256);
 
-    const audit = (await readFile(`${data.dir}-audit.jsonl`, "utf8"))
+    const audit = (await readFile(`${data.dir()}-audit.jsonl`, "utf8"))
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
