@@ -149,9 +149,14 @@ async function memory() {
     const { jobId, planned } = await plannedAndStarted(client);
     const atStart = vmRssMiB(pid);
     let peak = atStart;
-    // Sampled from /proc every 100 ms, independently of the polling.
+    const series = [];
+    const jobStarted = Date.now();
+    // Sampled from /proc every 100 ms, independently of the polling; one sample a second kept.
     const sampler = setInterval(() => {
-      peak = Math.max(peak, vmRssMiB(pid));
+      const rss = vmRssMiB(pid);
+      peak = Math.max(peak, rss);
+      const second = Math.floor((Date.now() - jobStarted) / 1000);
+      if (series.length === 0 || series[series.length - 1][0] < second) series.push([second, Number(rss.toFixed(1))]);
     }, 100);
     const job = await finished(client, jobId);
     clearInterval(sampler);
@@ -165,6 +170,7 @@ async function memory() {
       deleted: job.progress.deleted,
       seconds,
       rssMiB: { atReady, atJobStart: atStart, peakDuringJob: peak, atEnd },
+      rssBySecondMiB: series,
       growthDuringJobMiB: peak - atStart,
       growthFromReadyMiB: peak - atReady,
     };

@@ -208,7 +208,28 @@ export function buildReceipt(input: {
 
 /** The JSON receipt file's text. */
 export function receiptJson(receipt: Receipt): string {
-  return `${JSON.stringify(receipt, null, 2)}\n`;
+  return [...receiptJsonPieces(receipt)].join("");
+}
+
+const ITEMS_MARK = "\u0000items\u0000";
+
+/**
+ * The same text as receiptJson (JSON.stringify with two-space indentation), in pieces: the head, one
+ * piece per item, the tail. A receipt of 10 000 items is written without building its whole text.
+ */
+export function* receiptJsonPieces(receipt: Receipt): Generator<string> {
+  const frame = JSON.stringify({ ...receipt, items: ITEMS_MARK }, null, 2);
+  const mark = JSON.stringify(ITEMS_MARK);
+  const at = frame.indexOf(mark);
+  yield frame.slice(0, at);
+  if (receipt.items.length === 0) yield "[]";
+  else {
+    yield "[\n";
+    for (const [i, item] of receipt.items.entries())
+      yield `${i > 0 ? ",\n" : ""}    ${JSON.stringify(item, null, 2).replace(/\n/g, "\n    ")}`;
+    yield "\n  ]";
+  }
+  yield `${frame.slice(at + mark.length)}\n`;
 }
 
 /** A table cell: no line breaks, pipes escaped. */
@@ -228,6 +249,11 @@ const STATUS_WORDS: Record<FinalStatus, string> = {
 
 /** The Markdown receipt: the same facts as the JSON, for people; the JSON is the record that is hashed. */
 export function receiptMarkdown(receipt: Receipt): string {
+  return [...receiptMarkdownPieces(receipt)].join("");
+}
+
+/** The Markdown receipt in pieces (one per item row), for writing without building it whole. */
+export function* receiptMarkdownPieces(receipt: Receipt): Generator<string> {
   const t = receipt.totals;
   const a = receipt.approval;
   const lines = [
@@ -265,10 +291,7 @@ export function receiptMarkdown(receipt: Receipt): string {
     "",
     "| # | Interaction | Content key | Type | Outcome | HTTP | Time | Note |",
     "| ---: | --- | --- | --- | --- | ---: | --- | --- |",
-    ...receipt.items.map((item, i) => {
-      const note = item.verifiedByAbsence ? "verified by absence" : item.errorCode ? `${item.errorCode}: ${item.message ?? ""}` : "";
-      return `| ${i + 1} | ${cell(item.guid)} | ${cell(item.contentKey)} | ${cell(item.type)} | ${item.outcome} | ${cell(item.httpStatus)} | ${cell(item.time)} | ${cell(note)} |`;
-    }),
+    ROWS,
     "",
     "## Integrity",
     "",
@@ -277,5 +300,15 @@ export function receiptMarkdown(receipt: Receipt): string {
     "This is the SHA-256 (hex) of the JSON receipt (receipt.json) without its `sha256` member, in canonical form: object keys sorted, no whitespace (RFC 8785). This Markdown file is a rendering and is not itself hashed.",
     "",
   ];
-  return lines.filter((line, i) => line !== "" || lines[i - 1] !== "").join("\n");
+  const kept = lines.filter((line, i) => line !== "" || lines[i - 1] !== "");
+  const rows = kept.indexOf(ROWS);
+  yield `${kept.slice(0, rows).join("\n")}\n`;
+  for (const [i, item] of receipt.items.entries()) {
+    const note = item.verifiedByAbsence ? "verified by absence" : item.errorCode ? `${item.errorCode}: ${item.message ?? ""}` : "";
+    yield `| ${i + 1} | ${cell(item.guid)} | ${cell(item.contentKey)} | ${cell(item.type)} | ${item.outcome} | ${cell(item.httpStatus)} | ${cell(item.time)} | ${cell(note)} |\n`;
+  }
+  yield kept.slice(rows + 1).join("\n");
 }
+
+/** Where the item rows go in the Markdown receipt's lines. */
+const ROWS = "\u0000rows\u0000";
