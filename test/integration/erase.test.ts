@@ -2,9 +2,11 @@
 // (typed count in a prompt, token, approval page) → job to completion; a wrong count or a decline
 // sends nothing; cancel; pause after repeated 5xx and resume; receipts as resources; verify; bad
 // input; read-only and dry-run modes. (The killed-server case is test/e2e/erase-process.test.ts.)
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
+import { closeJobServices } from "../../src/jobs/service.js";
 import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
 import { addContent, deletePath, deletesByPath, generated, simItems, useJobDataDir } from "../helpers/jobs.js";
 import { type Connected, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
@@ -222,6 +224,27 @@ describe("steering a job", () => {
     const statuses = [...byPath.values()].map((entries) => entries.map((e) => e.status));
     expect(statuses.filter((s) => s.join() === "204")).toHaveLength(7);
     expect(statuses.filter((s) => s.join() === "503,204")).toHaveLength(5);
+  });
+
+  it("after the approval expired, resuming is refused with how to get a new approval of what is left", async () => {
+    const first = await server({ VCC_MAX_RETRIES: "0" }, typing("12"));
+    h.sim.injectFaults("delete-content", {}, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
+    const started = structured(await first.call(ERASE, CRITERIA));
+    expect((await settled(first, started.jobId)).status).toBe("paused");
+    // The server restarts a day and more later: the stored approval has expired.
+    await closeJobServices();
+    const planFile = join(data.dir(), "jobs", started.jobId, "plan.json");
+    const plan = JSON.parse(await readFile(planFile, "utf8"));
+    plan.approval.expiresAt = "2026-01-01T00:00:00.000Z";
+    await writeFile(planFile, JSON.stringify(plan));
+    const later = await server();
+    const refused = await later.call(RESUME, { jobId: started.jobId });
+    expect(structured(refused).error?.code).toBe("invalid_input");
+    expect(textOf(refused)).toMatch(
+      /expired at 2026-01-01T00:00:00.000Z.*11 approved item\(s\) were not erased.*call erase_interaction_content again/s,
+    );
+    expect(structured(await later.call(GET, { jobId: started.jobId })).job.resumable.ok).toBe(false);
+    expect(h.deletes()).toHaveLength(6);
   });
 
   it("resume and cancel of unknown or ended jobs are refused clearly", async () => {
