@@ -156,6 +156,12 @@ const confirmationItem = (i: PlanItem): ConfirmationItem => ({
   },
 });
 
+/** What a confirmation token carries: the exact plan the person was shown, and whether to verify. */
+interface Approved {
+  proposal: ProposedPlan;
+  verify: boolean;
+}
+
 type Planned = {
   ok: true;
   items: PlanItem[];
@@ -270,7 +276,7 @@ export const eraseInteractionContent = defineTool({
       items: proposal ? proposal.items.map(confirmationItem) : [],
       question,
       token: input.confirmationToken,
-      payload: proposal,
+      payload: proposal ? ({ proposal, verify: Boolean(input.verify) } satisfies Approved) : undefined,
       ...(proposal ? { summary: planSummary(proposal, excluded) } : {}),
       typedCount: proposal?.totals.items,
       signal: extra.signal,
@@ -304,11 +310,14 @@ export const eraseInteractionContent = defineTool({
       case "token_issued": {
         const p = proposal as ProposedPlan;
         const failure = await audit(p, "token_issued", decision.approvalUrl ? "approval" : "token");
-        if (failure)
+        if (failure) {
+          // Never shown to anyone: it must not be redeemable either.
+          context.confirmer.store.withdraw(decision.token);
           return fail({
             code: "audit_failed",
             message: `The audit log (VCC_AUDIT_LOG) could not be written (${failure}), so no approval was offered and nothing was deleted. Ask the administrator to fix it.`,
           });
+        }
         const callAgain = `call ${ERASE_TOOL_NAME} again with the same criteria (or items)`;
         return respond(
           {
@@ -330,7 +339,10 @@ export const eraseInteractionContent = defineTool({
     }
 
     // 3. Start the job with exactly the approved plan.
-    const approved = decision.method === "elicitation" ? proposal : (decision.payload as ProposedPlan | undefined);
+    const carried = decision.method === "elicitation" ? undefined : (decision.payload as Approved | undefined);
+    const approved = decision.method === "elicitation" ? proposal : carried?.proposal;
+    // verify asked for on the planning call or on the call that starts the job.
+    const verify = Boolean(input.verify || carried?.verify);
     const claim = decision.method === "elicitation" ? undefined : decision.claim;
     if (!approved) {
       claim?.release();
@@ -341,21 +353,31 @@ export const eraseInteractionContent = defineTool({
     }
     const started = await service.jobs.start(approved, { method: decision.method });
     if (!started.ok) {
-      claim?.release();
-      return fail(started.error, summary(approved));
+      // The plan may be on disk already (it is written before the start is recorded): then the
+      // approval is used, and the job waits, interrupted, for resume_erasure_job.
+      const recorded = service.jobs.get(approved.jobId).ok;
+      if (recorded) claim?.spend();
+      else claim?.release();
+      const error = recorded
+        ? {
+            ...started.error,
+            message: `${started.error.message} The approved job ${approved.jobId} is recorded as interrupted: once the cause is fixed, continue it with resume_erasure_job.`,
+          }
+        : started.error;
+      return fail(error, { ...summary(approved), ...(recorded ? { jobId: approved.jobId } : {}) });
     }
     claim?.spend();
     const job = started.job;
-    if (input.verify) await service.requestVerification(job.jobId).catch(() => undefined);
+    if (verify) await service.requestVerification(job.jobId).catch(() => undefined);
     return respond(
       {
         status: "running",
         jobId: job.jobId,
         ...summary(approved),
         dryRun: job.dryRun,
-        ...(input.verify ? { verify: true } : {}),
+        ...(verify ? { verify: true } : {}),
       },
-      `Erasure job ${job.jobId} started${job.dryRun ? " as a DRY RUN (VCC_DRY_RUN=true: nothing is deleted)" : ""}: ${approved.totals.items} item(s) of ${approved.totals.interactions} interaction(s), one deletion at a time at the API's pace. It runs in the server, independent of this call. Follow it with ${GET_JOB_TOOL_NAME} (jobId "${job.jobId}"); stop it with ${CANCEL_JOB_TOOL_NAME}.${input.verify ? " When it ends, the search runs again and get_erasure_job lists anything that still matches." : ""}`,
+      `Erasure job ${job.jobId} started${job.dryRun ? " as a DRY RUN (VCC_DRY_RUN=true: nothing is deleted)" : ""}: ${approved.totals.items} item(s) of ${approved.totals.interactions} interaction(s), one deletion at a time at the API's pace. It runs in the server, independent of this call. Follow it with ${GET_JOB_TOOL_NAME} (jobId "${job.jobId}"); stop it with ${CANCEL_JOB_TOOL_NAME}.${verify ? " When it ends, the search runs again and get_erasure_job lists anything that still matches." : ""}`,
     );
   },
 });

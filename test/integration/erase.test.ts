@@ -139,7 +139,8 @@ describe("plan → approve → job", () => {
     // Other criteria cannot use the token.
     const other = await c.call(ERASE, { ...CRITERIA, contentTypes: ["callRecording"], confirmationToken: asked.confirmationToken });
     expect(structured(other).error?.code).toBe("confirmation_invalid");
-    const started = structured(await c.call(ERASE, { ...CRITERIA, verify: true, confirmationToken: asked.confirmationToken }));
+    // verify was asked for when planning: the token carries it.
+    const started = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
     expect(started.status).toBe("running");
     const job = await settled(c, started.jobId);
     expect(job.status).toBe("completed");
