@@ -6,9 +6,10 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { z } from "zod";
 import type { AuditTrail } from "./audit.js";
-import { type Config, credentialsOf } from "./config.js";
+import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
 import { type JobService, jobServiceFor } from "./jobs/service.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
@@ -16,7 +17,6 @@ import type { ToolDefinition } from "./tools/define.js";
 import { receiptUri } from "./tools/erasure-jobs.js";
 import { TOOLS } from "./tools/registry.js";
 import type { VccClient } from "./vcc/client.js";
-import type { RetrySettings } from "./vcc/retry.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
@@ -31,7 +31,7 @@ export interface ServerDeps {
   audit: AuditTrail;
   /** Set in sandbox mode: what the assistant should know about the sample data. */
   sandboxInstructions?: string;
-  /** Mode approval: the approval page server (default: the one of this process, started on first need). */
+  /** Where approvals use the page: the approval page server (default: the one of this process, started on first need). */
   approvals?: ApprovalPages;
   /** The erasure jobs (default: the process's job service for VCC_DATA_DIR, opened on first need). */
   jobs?: () => Promise<JobService>;
@@ -42,11 +42,6 @@ export interface ServerDeps {
    * JSON Schema validator would, and fail the call loudly when it does not match.
    */
   checkResults?: boolean;
-}
-
-/** VCC_MAX_RETRIES, VCC_DEADLINE_MS and VCC_RETRY_BASE_MS as the client takes them. */
-export function retrySettingsOf(config: Config): RetrySettings {
-  return { maxRetries: config.maxRetries, deadlineMs: config.deadlineMs, baseDelayMs: config.retryBaseMs };
 }
 
 /** The API client of this process, created on the first tool call so that start-up stays light. */
@@ -62,18 +57,18 @@ export function lazyApi(config: Config): ToolContext["api"] {
     client ??= (async () => {
       const [{ VccClient }, auth] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
       return new VccClient({
-        apiBaseUrl: config.apiBaseUrl,
-        timeoutMs: config.timeoutMs,
-        retry: retrySettingsOf(config),
+        apiBaseUrl: config.api.baseUrl,
+        timeoutMs: config.api.timeoutMs,
+        retry: config.api.retry,
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
             : auth.clientCredentialsTokens({
-                authUrl: config.authUrl,
+                authUrl: config.api.authUrl,
                 clientId: credentials.clientId,
                 clientSecret: credentials.clientSecret,
-                scopes: config.scopes,
-                timeoutMs: config.timeoutMs,
+                scopes: config.api.scopes,
+                timeoutMs: config.api.timeoutMs,
               }),
       });
     })();
@@ -116,7 +111,7 @@ function registerTools(
   options: { checkResults: boolean },
 ): void {
   for (const tool of tools) {
-    if ((tool.destructive || tool.changesState) && context.config.readOnly) continue;
+    if ((tool.destructive || tool.changesState) && context.config.controls.readOnly) continue;
     const check = options.checkResults ? resultChecker(tool) : undefined;
     server.registerTool(
       tool.name,
@@ -235,12 +230,23 @@ export function createServer(deps: ServerDeps): McpServer {
       server.server.createElicitationCompletionNotifier(elicitationId, relatedRequestId === undefined ? undefined : { relatedRequestId })(),
   };
 
+  const { config } = deps;
+  const passkeys = config.confirmation.passkey === "required" ? processPasskeyStore(config) : undefined;
   const confirmer = new Confirmer({
-    mode: deps.config.confirmation,
-    ttlSeconds: deps.config.confirmationTtlSeconds,
-    elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
+    mode: config.confirmation.mode,
+    ttlSeconds: config.confirmation.ttlSeconds,
+    elicitationTimeoutSeconds: config.confirmation.elicitationTimeoutSeconds,
     channel,
-    approvals: deps.approvals ?? (deps.config.confirmation === "approval" ? processApprovalServer(deps.config.approvalPort) : undefined),
+    approvals:
+      deps.approvals ??
+      (usesApprovalPage(config)
+        ? processApprovalServer(
+            config.confirmation.approvalPort,
+            passkeys ? { key: passkeys.path, gate: passkeyGate(passkeys) } : undefined,
+          )
+        : undefined),
+    pageFallback: config.confirmation.mode === "auto" && usesApprovalPage(config),
+    ...(passkeys ? { passkeys: { registered: async () => (await passkeys.list()).length > 0 } } : {}),
   });
   confirmers.set(server, confirmer);
   // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending
@@ -263,7 +269,7 @@ export function createServer(deps: ServerDeps): McpServer {
       return {
         ...(client ? { client: { name: client.name, version: client.version } } : {}),
         ...(sessionId ? { sessionId } : {}),
-        dryRun: deps.config.dryRun,
+        dryRun: deps.config.controls.dryRun,
         sandbox: deps.config.sandbox,
       };
     },

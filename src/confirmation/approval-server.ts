@@ -2,11 +2,17 @@
 // It holds no approval state itself: each MCP session's ConfirmationStore attaches as a source, and a
 // page is looked up by its unguessable id. Only a same-origin POST carrying the page's anti-forgery
 // value records a decision; a GET never changes anything.
+//
+// With passkeys (VCC_APPROVAL_PASSKEY=required) the page is served at http://localhost:<port> (WebAuthn
+// needs a domain; localhost is a secure context), and an approval also needs a WebAuthn assertion,
+// verified here against a registered passkey, over the page's own challenge. Without one, nothing is
+// approved, whatever the form says. Cancel needs no passkey.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { discardBody, hostRefusal, readBody } from "../http-guards.js";
+import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
-import { messagePage, PAGE_CSP, renderApprovalPage } from "./approval-page.js";
+import { messagePage, PAGE_CSP, PASSKEY_PAGE_CSP, renderApprovalPage } from "./approval-page.js";
+import type { PasskeyGate } from "./passkeys.js";
 import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -14,7 +20,8 @@ const LOOPBACK = "127.0.0.1";
 const PAGE_HOSTS: ReadonlySet<string> = new Set([LOOPBACK, "localhost"]);
 /** Page ids are 32 random bytes in base64url. */
 const PAGE_PATH = /^\/approve\/([A-Za-z0-9_-]{43})$/;
-const MAX_FORM_BYTES = 4096;
+/** Enough for a passkey's answer (about 1 kB) with room to spare. */
+const MAX_FORM_BYTES = 16_384;
 
 const SECURITY_HEADERS: Record<string, string> = {
   "cache-control": "no-store, max-age=0",
@@ -31,11 +38,18 @@ const SECURITY_HEADERS: Record<string, string> = {
 export class ApprovalServer {
   readonly #sources = new Set<ApprovalPageSource>();
   readonly #port: number;
+  readonly #passkeys: PasskeyGate | undefined;
   #listening: Promise<{ server: Server; port: number }> | undefined;
 
-  /** `port` 0 picks a free port. */
-  constructor(options: { port?: number } = {}) {
+  /** `port` 0 picks a free port. With `passkeys`, approving needs a registered passkey. */
+  constructor(options: { port?: number; passkeys?: PasskeyGate } = {}) {
     this.#port = options.port ?? 0;
+    this.#passkeys = options.passkeys;
+  }
+
+  /** The name in the page's links: localhost for passkeys (a WebAuthn relying party must be a domain). */
+  get #hostName(): string {
+    return this.#passkeys ? "localhost" : LOOPBACK;
   }
 
   /** A session's store offers its pages; call the returned function when the session ends. */
@@ -47,7 +61,7 @@ export class ApprovalServer {
   /** The page URL for `pageId`, starting the server if needed. Rejects when it cannot listen. */
   async urlFor(pageId: string): Promise<string> {
     const { port } = await this.#start();
-    return `http://${LOOPBACK}:${port}/approve/${pageId}`;
+    return `http://${this.#hostName}:${port}/approve/${pageId}`;
   }
 
   #start(): Promise<{ server: Server; port: number }> {
@@ -87,20 +101,26 @@ export class ApprovalServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+    // Pages with the passkey script allow it (by hash); the others allow no script at all.
+    const csp: Record<string, string> = this.#passkeys ? { "content-security-policy": PASSKEY_PAGE_CSP } : {};
+    const reply = (status: number, html: string, headers: Record<string, string> = {}) => send(res, status, html, { ...csp, ...headers });
     // DNS rebinding: a page on another name that resolves to 127.0.0.1 arrives with its own Host.
     const host = (req.headers.host ?? "").toLowerCase();
     if (hostRefusal(req, PAGE_HOSTS, port)) {
       log.warn("approval page: refused a request with an unexpected Host or Origin header");
-      return send(res, 403, messagePage("Refused", `This page is only served at http://${LOOPBACK}:${port}.`));
+      return reply(403, messagePage("Refused", `This page is only served at http://${this.#hostName}:${port}.`));
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
+    // Passkeys work on the localhost origin only: a link opened as 127.0.0.1 moves there.
+    if (this.#passkeys && host !== `localhost:${port}` && (req.method === "GET" || req.method === "HEAD"))
+      return reply(308, "", { location: `http://localhost:${port}${path}` });
     const match = PAGE_PATH.exec(path);
-    if (!match) return send(res, 404, messagePage("Not found", "There is nothing here. Use the approval link your assistant gave you."));
+    if (!match) return reply(404, messagePage("Not found", "There is nothing here. Use the approval link your assistant gave you."));
     const pageId = match[1] as string;
 
     const method = req.method ?? "GET";
     if (method !== "GET" && method !== "HEAD" && method !== "POST") {
-      return send(res, 405, messagePage("Not allowed", "This page only accepts GET and POST."), { allow: "GET, HEAD, POST" });
+      return reply(405, messagePage("Not allowed", "This page only accepts GET and POST."), { allow: "GET, HEAD, POST" });
     }
 
     const found = this.#find(pageId);
@@ -115,30 +135,53 @@ export class ApprovalServer {
         ),
       );
     }
-    if (method !== "POST") return send(res, found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path));
+    if (method !== "POST") {
+      const passkey =
+        this.#passkeys && found.view.state === "pending" ? { credentialIds: await this.#passkeys.credentialIds() } : undefined;
+      return reply(found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), passkey));
+    }
 
     const crossSite = crossOriginReason(req, `http://${host}`);
     if (crossSite) {
       await discardBody(req);
       log.warn(`approval page: refused a POST (${crossSite})`);
-      return send(res, 403, messagePage("Refused", "This form can only be sent from the approval page itself. Nothing was changed."));
+      return reply(403, messagePage("Refused", "This form can only be sent from the approval page itself. Nothing was changed."));
     }
     if (!(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
       await discardBody(req);
-      return send(res, 415, messagePage("Refused", "Unexpected form encoding. Nothing was changed."));
+      return reply(415, messagePage("Refused", "Unexpected form encoding. Nothing was changed."));
     }
     const body = await readForm(req);
     const formKey = body?.get("formKey") ?? "";
     const decision = body?.get("decision");
     if (!body || !formKey || (decision !== "approve" && decision !== "reject")) {
-      return send(res, 400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
+      return reply(400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
+    }
+
+    // A passkey approval: the assertion must answer this page's challenge. Checked only where the
+    // form could otherwise approve (pending, its own form key); decide() below checks both again.
+    const view = found.view;
+    if (this.#passkeys && decision === "approve" && view.state === "pending" && sameSecret(formKey, view.formKey)) {
+      const checked = await this.#passkeys.verify(body.get("assertion") ?? "", view.challenge, `http://${host}`);
+      if (!checked.ok) {
+        log.warn(`approval page: refused an approval without a valid passkey assertion (${checked.reason})`);
+        return send(
+          res,
+          403,
+          messagePage(
+            "Not approved: the passkey check failed",
+            "Deleting needs a passkey registered with this server, confirmed on this page. Nothing was approved or deleted. Open the approval link again and choose Delete permanently to try again, or Cancel.",
+          ),
+        );
+      }
+      log.info(`approval page: passkey ${checked.id.slice(0, 8)}… verified`);
     }
 
     const outcome = found.source.decide(pageId, formKey, decision as ApprovalChoice);
     if (outcome.ok) {
       log.info(`approval page: the person ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`);
       // Post/Redirect/Get: reloading the result page never re-sends the form.
-      return send(res, 303, "", { location: path });
+      return reply(303, "", { location: path });
     }
     switch (outcome.reason) {
       case "forged":
@@ -153,17 +196,17 @@ export class ApprovalServer {
         );
       case "decided":
         log.warn("approval page: refused a second decision for the same page");
-        return send(res, 409, renderApprovalPage({ ...found.view, state: outcome.state }, path));
+        return reply(409, renderApprovalPage({ ...found.view, state: outcome.state }, path));
       case "expired":
-        return send(res, 410, renderApprovalPage({ ...found.view, state: "expired" }, path));
+        return reply(410, renderApprovalPage({ ...found.view, state: "expired" }, path));
       case "unknown":
-        return send(res, 404, messagePage("This approval link is not valid", "Nothing was deleted through it."));
+        return reply(404, messagePage("This approval link is not valid", "Nothing was deleted through it."));
     }
   }
 }
 
 /** Why a POST does not come from the page's own origin, or undefined when it does. */
-function crossOriginReason(req: IncomingMessage, origin: string): string | undefined {
+export function crossOriginReason(req: IncomingMessage, origin: string): string | undefined {
   const fetchSite = req.headers["sec-fetch-site"];
   if (fetchSite !== undefined && fetchSite !== "same-origin") return `Sec-Fetch-Site ${String(fetchSite)}`;
   const originHeader = req.headers.origin;
@@ -182,7 +225,8 @@ function describe(view: ApprovalPageView): string {
   return view.items.map((item) => `content '${item.contentKey}' of interaction ${item.guid}`).join(", ");
 }
 
-function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+/** A page (or an empty redirect) with the pages' security headers. */
+export function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     ...(html ? { "content-type": "text/html; charset=utf-8" } : {}),
@@ -193,15 +237,24 @@ function send(res: ServerResponse, status: number, html: string, headers: Record
 }
 
 /** The urlencoded form, or undefined when it is too large or unreadable. */
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const read = await readBody(req, MAX_FORM_BYTES);
   return read.ok ? new URLSearchParams(read.body.toString("utf8")) : undefined;
 }
 
-let processServer: ApprovalServer | undefined;
+const processServers = new Map<string, ApprovalServer>();
 
-/** The approval page server of this process (one for all MCP sessions). */
-export function processApprovalServer(port?: number): ApprovalServer {
-  processServer ??= new ApprovalServer({ port });
-  return processServer;
+/**
+ * The approval page server of this process (one for all MCP sessions). A process has one setting;
+ * servers built in-process with other settings (tests) get their own, so that a page without passkeys
+ * never serves a session that requires them. `passkeys.key` names the passkey store.
+ */
+export function processApprovalServer(port?: number, passkeys?: { key: string; gate: PasskeyGate }): ApprovalServer {
+  const key = passkeys ? `passkeys ${passkeys.key}` : "plain";
+  let server = processServers.get(key);
+  if (!server) {
+    server = new ApprovalServer({ port, passkeys: passkeys?.gate });
+    processServers.set(key, server);
+  }
+  return server;
 }

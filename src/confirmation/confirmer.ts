@@ -82,8 +82,18 @@ export interface ConfirmerOptions {
   ttlSeconds: number;
   elicitationTimeoutSeconds: number;
   channel: ElicitationChannel;
-  /** Required for mode approval. */
+  /** Required for mode approval, for `pageFallback` and with `passkeys`. */
   approvals?: ApprovalPages;
+  /**
+   * Mode auto: when the client cannot show a form prompt (or it fails), the approval page is used
+   * instead of a bare token. Set where the person can reach the page (stdio, HTTP on loopback).
+   */
+  pageFallback?: boolean;
+  /**
+   * Passkeys required (VCC_APPROVAL_PASSKEY=required): every deletion is approved on the approval page
+   * with a passkey, never by a form prompt or a bare token; with none registered, deletions are refused.
+   */
+  passkeys?: { registered(): Promise<boolean> };
   now?: () => number;
 }
 
@@ -146,11 +156,12 @@ export class Confirmer {
   readonly #now: () => number;
 
   constructor(options: ConfirmerOptions) {
-    if (options.mode === "approval" && !options.approvals) throw new Error("confirmation mode approval needs the approval page server");
+    const pages = options.mode === "approval" || options.pageFallback === true || options.passkeys !== undefined;
+    if (pages && !options.approvals) throw new Error("confirming on the approval page needs the approval page server");
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now);
-    this.#detach = options.mode === "approval" && options.approvals ? options.approvals.attach(this.store) : () => {};
+    this.#detach = pages && options.approvals ? options.approvals.attach(this.store) : () => {};
   }
 
   get mode(): ConfirmationMode {
@@ -167,6 +178,7 @@ export class Confirmer {
     if (request.token !== undefined) return this.#redeem(request.token, request.binding);
 
     const { mode, channel } = this.#options;
+    if (this.#options.passkeys) return this.#approveWithPasskey(request);
     if (mode === "token") return this.#issue(request, "mode_token");
     if (mode === "approval") return this.#approve(request);
     if (!channel.supportsForm()) {
@@ -179,7 +191,7 @@ export class Confirmer {
               "This server is configured to confirm deletions with an on-screen prompt (VCC_CONFIRMATION=elicitation), but this MCP client cannot show one. Nothing was deleted. Use a client that supports elicitation, or ask the administrator to set VCC_CONFIRMATION=auto.",
           },
         };
-      return this.#issue(request, "no_elicitation");
+      return this.#options.pageFallback ? this.#approveOnPage(request) : this.#issue(request, "no_elicitation");
     }
 
     const answer = await this.#askForm(request);
@@ -193,9 +205,37 @@ export class Confirmer {
             message: `The confirmation prompt failed or got no answer within ${this.#options.elicitationTimeoutSeconds} s. Nothing was deleted. Ask the user whether they saw the prompt before calling again.`,
           },
         };
-      return this.#issue(request, "elicitation_failed");
+      return this.#options.pageFallback ? this.#approveOnPage(request) : this.#issue(request, "elicitation_failed");
     }
     return answer;
+  }
+
+  /** Passkeys required: the approval page only, and only once a passkey is registered. */
+  async #approveWithPasskey(request: ConfirmationRequest): Promise<Decision> {
+    let registered: boolean;
+    try {
+      registered = await (this.#options.passkeys as { registered(): Promise<boolean> }).registered();
+    } catch (error) {
+      log.error("the registered passkeys could not be read", { error });
+      return {
+        kind: "refused",
+        error: {
+          code: "approval_unavailable",
+          message:
+            "This server requires a passkey to approve deletions, but its list of registered passkeys could not be read. Nothing was deleted. Ask the administrator to check the server's log and its data directory (VCC_DATA_DIR).",
+        },
+      };
+    }
+    if (!registered)
+      return {
+        kind: "refused",
+        error: {
+          code: "passkey_required",
+          message:
+            "This server requires a passkey to approve deletions (VCC_APPROVAL_PASSKEY=required), and none is registered yet. Nothing was deleted. The user must register one themselves: in a terminal on this computer, run `vcc-interaction-content-mcp passkey add` (with the server's settings, e.g. the same VCC_DATA_DIR) and open the link it prints. This cannot be done through this assistant.",
+        },
+      };
+    return this.#approveOnPage(request);
   }
 
   /** The form prompt's decision, or "failed" when the client could not show it or got no answer. */
@@ -228,11 +268,16 @@ export class Confirmer {
    * the loopback approval page, offered through URL-mode elicitation or as a link for the model to show.
    */
   async #approve(request: ConfirmationRequest): Promise<Decision> {
-    const { channel } = this.#options;
-    if (channel.supportsForm()) {
+    if (this.#options.channel.supportsForm()) {
       const answer = await this.#askForm(request);
       if (answer !== "failed") return answer;
     }
+    return this.#approveOnPage(request);
+  }
+
+  /** The loopback approval page, offered through URL-mode elicitation or as a link for the model to show. */
+  async #approveOnPage(request: ConfirmationRequest): Promise<Decision> {
+    const { channel } = this.#options;
     const issued = this.store.issue(request.binding, request.payload, {
       approvalItems: request.items,
       ...(request.summary ? { approvalSummary: request.summary } : {}),
@@ -356,9 +401,8 @@ export class Confirmer {
 
   async #redeem(token: string, binding: string): Promise<Decision> {
     const result = this.store.claim(token, binding);
-    // In mode approval every token is an approval-page token: a successful claim means the person approved there.
-    const method = this.#options.mode === "approval" ? "approval" : "token";
-    if (result.ok) return { kind: "approved", method, claim: result.claim, payload: result.payload };
+    if (result.ok)
+      return { kind: "approved", method: result.approved ? "approval" : "token", claim: result.claim, payload: result.payload };
     if (result.reason === "rejected") return { kind: "declined", method: "approval", action: "reject" };
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);

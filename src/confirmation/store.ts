@@ -6,7 +6,7 @@
 // then pending until the person approves or rejects it on a page found by a separate, unguessable
 // page id, and only an approved token can be claimed. The model sees the token and the page URL, but
 // never the page's anti-forgery value, and a page view (GET) never changes anything.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { sameSecret } from "../http-guards.js";
 import type { ConfirmationItem } from "./confirmer.js";
 
@@ -26,6 +26,8 @@ export type ApprovalChoice = "approve" | "reject";
 interface Approval {
   pageId: string;
   formKey: string;
+  /** The WebAuthn challenge of this page (passkey approvals): bound to the page, the action and its items. */
+  challenge: string;
   state: ApprovalState;
   items: readonly ConfirmationItem[];
   /** Lines of summary shown above the items (e.g. an erasure plan's totals and criteria). */
@@ -59,6 +61,8 @@ export interface ApprovalPageView {
   expiresAt: Date;
   /** The anti-forgery value the page's form must send back. */
   formKey: string;
+  /** What a passkey must sign to approve this page (base64url). */
+  challenge: string;
 }
 
 export type PageDecision =
@@ -75,7 +79,8 @@ export interface ApprovalPageSource {
 export type WaitOutcome = "approved" | "rejected" | "timeout" | "aborted" | "gone";
 
 export type ClaimResult =
-  | { ok: true; claim: Claim; payload?: unknown }
+  /** `approved`: the token needed, and got, a person's approval on its page. */
+  | { ok: true; claim: Claim; payload?: unknown; approved: boolean }
   | { ok: false; reason: Exclude<ClaimFailure, "approval_pending"> }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: Date };
 
@@ -84,6 +89,15 @@ const MAX_ENTRIES = 500;
 
 /** 256 random bits, URL-safe. */
 const randomId = () => randomBytes(32).toString("base64url");
+
+/**
+ * A page's WebAuthn challenge: a hash of the page id, the action's binding, the exact items and 256
+ * random bits. An assertion signed for one page cannot approve another page, nor other items.
+ */
+function approvalChallenge(pageId: string, binding: string, items: readonly ConfirmationItem[]): string {
+  const bound = JSON.stringify([pageId, binding, items.map((item) => [item.guid, item.contentKey]), randomId()]);
+  return createHash("sha256").update(bound, "utf8").digest("base64url");
+}
 
 export class ConfirmationStore implements ApprovalPageSource {
   readonly #entries = new Map<string, Entry>();
@@ -112,9 +126,12 @@ export class ConfirmationStore implements ApprovalPageSource {
     const expiresAt = this.#now() + this.#ttlMs;
     const entry: Entry = { binding, payload, expiresAt, state: "issued" };
     if (options.approvalItems) {
+      const pageId = randomId();
+      const challenge = approvalChallenge(pageId, binding, options.approvalItems);
       entry.approval = {
-        pageId: randomId(),
+        pageId,
         formKey: randomId(),
+        challenge,
         state: "pending",
         items: options.approvalItems,
         ...(options.approvalSummary ? { summary: options.approvalSummary } : {}),
@@ -142,6 +159,7 @@ export class ConfirmationStore implements ApprovalPageSource {
     return {
       ok: true,
       payload: entry.payload,
+      approved: approval !== undefined,
       claim: {
         spend: () => {
           entry.state = "spent";
@@ -201,6 +219,7 @@ export class ConfirmationStore implements ApprovalPageSource {
       state: expired ? "expired" : approval.state,
       expiresAt: new Date(entry.expiresAt),
       formKey: approval.formKey,
+      challenge: approval.challenge,
     };
   }
 

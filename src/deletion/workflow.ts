@@ -18,7 +18,7 @@ import { type InteractionLookup, lookupInteraction, lookupItem } from "./lookup.
 
 /** What the workflow needs of its session. */
 export interface DeletionContext {
-  config: Pick<Config, "allowedContentKeys" | "dryRun">;
+  config: { controls: Pick<Config["controls"], "allowedContentKeys" | "dryRun"> };
   confirmer: Confirmer;
   audit: AuditTrail;
   auditContext(sessionId?: string): AuditContext;
@@ -104,11 +104,14 @@ type AuditFields = Omit<AuditRecord, "tool" | "guid" | "contentKey">;
 /** Runs the whole workflow for `request.items` with `client` (an API client with credentials that work). */
 export async function runDeletion(context: DeletionContext, client: VccClient, asked: DeletionRequest): Promise<DeletionOutcome> {
   // An item named twice (as the API compares them) is one item: it is asked about and deleted once.
-  const identities = new Set<string>();
-  const request = { ...asked, items: asked.items.filter((i) => !identities.has(itemIdentity(i)) && identities.add(itemIdentity(i))) };
-  const results = new Map<string, ItemResult>(
-    request.items.map((i) => [itemIdentity(i), { guid: i.guid, contentKey: i.contentKey, status: "pending" }]),
-  );
+  const unique = new Map<string, ConfirmationItem>();
+  for (const i of asked.items) {
+    const identity = itemIdentity(i);
+    if (!unique.has(identity)) unique.set(identity, i);
+  }
+  const request = unique.size === asked.items.length ? asked : { ...asked, items: [...unique.values()] };
+  const results = new Map<string, ItemResult>();
+  for (const [identity, i] of unique) results.set(identity, { guid: i.guid, contentKey: i.contentKey, status: "pending" });
   const all = () => [...results.values()];
   const resultOf = (ref: ContentRef) => results.get(itemIdentity(ref)) as ItemResult;
   const audit = (ref: ContentRef, fields: AuditFields) => auditItem(context, request, ref, fields);
@@ -164,11 +167,14 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     }
   }
 
-  // 2. Decide: did a person agree?
-  const question = questionFor(
-    plan,
-    all().filter((r) => r.status === "error"),
-  );
+  // 2. Decide: did a person agree? With a token nobody is asked: the question was put when it was issued.
+  const question =
+    request.token === undefined
+      ? questionFor(
+          plan,
+          all().filter((r) => r.status === "error"),
+        )
+      : "";
   const decision = await context.confirmer.decide({
     binding: bindingOf(request.items),
     items: plan.map((p) => p.item),
@@ -268,7 +274,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       if (used) claim?.spend();
       else claim?.release();
     }
-    return { kind: "ran", items: all(), stopped, dryRun: context.config.dryRun, auditWarnings };
+    return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
   });
 }
 
@@ -285,7 +291,7 @@ async function prepare(context: DeletionContext, client: VccClient, request: Del
   for (const item of request.items) {
     const ref = { guid: item.guid, contentKey: item.contentKey };
     if (item.preview) {
-      const notAllowed = checkAllowed(context.config, item.contentKey, item.preview.type);
+      const notAllowed = checkAllowed(context.config.controls, item.contentKey, item.preview.type);
       prepared.push(
         notAllowed
           ? { ref, error: notAllowed }
@@ -305,7 +311,7 @@ async function prepare(context: DeletionContext, client: VccClient, request: Del
       prepared.push({ ref, error: found.error });
       continue;
     }
-    const notAllowed = checkAllowed(context.config, item.contentKey, found.kind === "found" ? found.item.type : undefined);
+    const notAllowed = checkAllowed(context.config.controls, item.contentKey, found.kind === "found" ? found.item.type : undefined);
     if (notAllowed) prepared.push({ ref, error: notAllowed });
     else if (found.kind === "found")
       prepared.push({
@@ -360,10 +366,10 @@ async function performItem(
     : shuttingDown.aborted
       ? SHUTTING_DOWN
       : undefined;
-  if (!stop)
+  if (!stop && request.progress)
     // Sent before each item rather than after: a notification written just before the final result
     // can be dropped by clients that handle results before queued notifications.
-    await request.progress?.step(index, `Deleting ${index + 1} of ${total}: ${ref.guid} / ${ref.contentKey}`);
+    await request.progress.step(index, `Deleting ${index + 1} of ${total}: ${ref.guid} / ${ref.contentKey}`);
 
   const decisionFailure = await audit({ event: "decision", confirmation: method, outcome: "confirmed" });
   if (decisionFailure) return { result: { status: "error", error: AUDIT_FAILED(decisionFailure) }, used: false, stopped: false };
@@ -373,7 +379,7 @@ async function performItem(
     return { result: { status: "not_attempted", error: stop }, used: false, stopped: true, ...(auditWarning ? { auditWarning } : {}) };
   }
 
-  if (context.config.dryRun) {
+  if (context.config.controls.dryRun) {
     const auditWarning = await audit({ event: "deletion", confirmation: method, outcome: "dry_run" });
     return { result: { status: "dry_run" }, used: true, stopped: false, ...(auditWarning ? { auditWarning } : {}) };
   }
@@ -431,14 +437,22 @@ async function performItem(
   };
 }
 
-/** Writes one audit record; resolves to the reason when it could not be written. */
-async function auditItem(
+/** Writes one audit record; resolves to the reason when it could not be written. Nothing to wait for with the audit off. */
+function auditItem(
+  context: DeletionContext,
+  request: DeletionRequest,
+  ref: ContentRef,
+  fields: AuditFields,
+): Promise<string | undefined> | undefined {
+  return context.audit.enabled ? writeAudit(context, request, ref, fields) : undefined;
+}
+
+async function writeAudit(
   context: DeletionContext,
   request: DeletionRequest,
   ref: ContentRef,
   fields: AuditFields,
 ): Promise<string | undefined> {
-  if (!context.audit.enabled) return undefined;
   try {
     await context.audit.write(
       { tool: request.tool, guid: ref.guid, contentKey: ref.contentKey, ...fields },

@@ -47,14 +47,14 @@ const services = new Map<string, Promise<JobService>>();
  * sandbox mode without VCC_DATA_DIR, where jobs against the sample data live in a directory of this
  * process only (they must never be listed, or resumed, by a server that talks to the real API).
  */
-function dataDirOf(config: Config): string {
-  if (config.sandbox && config.dataDir === undefined) return join(tmpdir(), `vcc-sandbox-jobs-${process.pid}`);
+function jobsDataDirOf(config: Config): string {
+  if (config.sandbox && config.jobs.dataDir === undefined) return join(tmpdir(), `vcc-sandbox-jobs-${process.pid}`);
   return jobSettings(config).dataDir;
 }
 
 /** The job service of this process for the configured data directory, opened on first use. */
 export function jobServiceFor(deps: Deps): Promise<JobService> {
-  const dataDir = dataDirOf(deps.config);
+  const dataDir = jobsDataDirOf(deps.config);
   let service = services.get(dataDir);
   if (!service) {
     service = openService(deps);
@@ -113,8 +113,8 @@ export function jobAuditRecord(event: JobEvent): JobAuditRecord {
 }
 
 async function openService(deps: Deps): Promise<JobService> {
-  const settings = { ...jobSettings(deps.config), dataDir: dataDirOf(deps.config) };
-  const auditContext = { dryRun: deps.config.dryRun, sandbox: deps.config.sandbox };
+  const settings = { ...jobSettings(deps.config), dataDir: jobsDataDirOf(deps.config) };
+  const auditContext = { dryRun: deps.config.controls.dryRun, sandbox: deps.config.sandbox };
   // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET. One
   // pacer for the process's jobs: after a 429 they keep to the pace the API accepted (for a minute).
   const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000 });
@@ -152,7 +152,7 @@ async function openService(deps: Deps): Promise<JobService> {
     },
   });
   const opened = jobs;
-  const temporary = deps.config.sandbox && deps.config.dataDir === undefined;
+  const temporary = deps.config.sandbox && deps.config.jobs.dataDir === undefined;
   atShutdown(async () => {
     await opened.close();
     // The sandbox's jobs end with the process that owns its simulator.

@@ -437,14 +437,14 @@ async function plan(
     found = looked.items;
     excluded.notFound = looked.notFound;
   }
-  const allowed = found.filter((i) => !checkAllowed(context.config, i.contentKey, i.type));
+  const allowed = found.filter((i) => !checkAllowed(context.config.controls, i.contentKey, i.type));
   excluded.notAllowed = found.length - allowed.length;
   if (allowed.length === 0 && found.length > 0)
     return {
       ok: false,
       error: {
         code: "not_allowed",
-        message: `All ${found.length} item(s) found are of kinds this server does not delete (VCC_ALLOWED_CONTENT_KEYS: ${context.config.allowedContentKeys?.join(", ")}). Nothing was planned or deleted.`,
+        message: `All ${found.length} item(s) found are of kinds this server does not delete (VCC_ALLOWED_CONTENT_KEYS: ${context.config.controls.allowedContentKeys?.join(", ")}). Nothing was planned or deleted.`,
       },
     };
   return { ok: true, items: allowed, criteria: mode.criteria, binding: mode.binding, excluded };

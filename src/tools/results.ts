@@ -7,7 +7,7 @@ import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
 export const toolErrorSchema = z.object({
   code: z
     .enum(ERROR_CODE_LIST)
-    .describe("Stable machine-readable code (see the README's table), e.g. not_found, forbidden, confirmation_invalid."),
+    .describe("Stable machine-readable code (docs/tools.md lists them all), e.g. not_found, forbidden, confirmation_invalid."),
   message: z.string().describe("What happened and what to do next."),
   httpStatus: z.number().int().optional(),
   retryAfterSeconds: z.number().optional(),
