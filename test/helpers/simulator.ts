@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
 import { loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
+import { passkeyGate, processPasskeyStore } from "../../src/confirmation/passkeys.js";
 import { setLogSink } from "../../src/log.js";
 import { createServer, lazyApi } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
@@ -78,9 +79,12 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       const server = createServer({
         config,
         api: lazyApi(config),
-        audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
-        // Its own approval page server (on a free port, started on first need), like a process of its own.
-        approvals: new ApprovalServer(),
+        audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
+        // Its own approval page server (on a free port, started on first need), like a process of its own;
+        // with passkeys required, one that checks them, as the process's would.
+        approvals: new ApprovalServer(
+          config.confirmation.passkey === "required" ? { passkeys: passkeyGate(processPasskeyStore(config)) } : {},
+        ),
         checkResults: true,
         ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
       });

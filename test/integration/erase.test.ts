@@ -5,9 +5,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
+import { PASSKEY_PAGE_CSP } from "../../src/confirmation/approval-page.js";
+import { PasskeyStore } from "../../src/confirmation/passkeys.js";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
 import { closeJobServices } from "../../src/jobs/service.js";
-import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
+import { decideOnPage, formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
 import { addContent, deletePath, deletesByPath, generated, simItems, useJobDataDir } from "../helpers/jobs.js";
 import { type Connected, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
@@ -174,6 +176,31 @@ describe("plan → approve → job", () => {
     expect(started.status).toBe("running");
     const job = await settled(c, started.jobId);
     expect(job).toMatchObject({ status: "completed", approval: { method: "approval" } });
+  });
+
+  it("with passkeys required: no typed-count prompt; the page shows the plan and asks for the passkey; approving without one approves nothing", async () => {
+    await new PasskeyStore(data.dir()).add({
+      id: "AAAAAAAAAAAA-erase",
+      publicKey: "pQECAyYgASFYIA",
+      counter: 0,
+      createdAt: "2026-12-02T10:00:00.000Z",
+    });
+    const seen: { schema?: unknown } = {};
+    const c = await server({ VCC_APPROVAL_PASSKEY: "required" }, typing("12", seen));
+    const asked = structured(await c.call(ERASE, CRITERIA));
+    expect(asked.status).toBe("confirmation_required");
+    expect(seen.schema).toBeUndefined(); // the person was not asked to type the count: only the page decides
+    expect(asked.approvalUrl).toMatch(/^http:\/\/localhost:\d+\/approve\//);
+    const page = await pageRequest(asked.approvalUrl);
+    expect(page.body).toContain("Permanently erase 12 content item(s) of 6 interaction(s)");
+    expect(page.body).toContain('id="passkey-status"');
+    expect(page.headers["content-security-policy"]).toBe(PASSKEY_PAGE_CSP);
+    const answer = await postDecision(asked.approvalUrl, { formKey: formKeyOf(page.body), decision: "approve" });
+    expect(answer.body).toContain("Not approved: the passkey check failed");
+    const refused = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    expect(refused.error?.code).toBe("approval_pending");
+    expect(h.deletes()).toHaveLength(0);
+    expect(structured(await c.call(GET, {})).jobs).toEqual([]);
   });
 
   it("an explicit list of items: looked up once per interaction, missing ones left out", async () => {
