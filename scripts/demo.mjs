@@ -165,6 +165,49 @@ const withPrompts = await start("demo-assistant-with-prompts", (params) => {
 await step(8, "Ask to delete the transcript; the person declines", withPrompts, { guid: GUID, contentKey: "transcript" }, "cancelled");
 await withPrompts.close();
 
+console.log(dim(`\nClient 3 erases everything a search finds as a background job, with one approval.`));
+console.log(dim(`\n  (The user: "Erase every call recording and voicemail of the caller on +44 1632 960101 since May.")`));
+let typedCount;
+const eraser = await start("demo-assistant-erasure", (params) => {
+  const summary = params.message.split("\n").slice(0, 4).join("\n");
+  console.log(`${paint("35", "  prompt to the person →")} ${summary}\n${paint("35", "                         …")}`);
+  typedCount = /type the number of items: (\d+)/.exec(params.message)?.[1];
+  console.log(`${paint("35", "  the person types     →")} ${typedCount}`);
+  return { action: "accept", content: { count: typedCount } };
+});
+const erasure = await step(
+  9,
+  "Erase what a search finds: the server plans the whole search, the person approves by typing the number of items",
+  eraser,
+  { from: "2026-05-01", to: "2026-11-30", party: ["+441632960101", "01632960101"], contentTypes: ["callRecording", "voicemail"] },
+  (r) => r.structuredContent?.status === "running" && String(r.structuredContent?.plan?.items) === typedCount,
+  "erase_interaction_content",
+);
+const jobId = erasure.structuredContent?.jobId;
+console.log(`\n${bold("10. Watch the job (get_erasure_job)")}`);
+let job;
+for (let polls = 0; polls < 600; polls++) {
+  const result = await eraser.callTool({ name: "get_erasure_job", arguments: { jobId } });
+  job = result.structuredContent?.job;
+  console.log(dim(`    ${job?.status}: ${job?.progress?.done} of ${job?.totals?.items} done, ${job?.progress?.remaining} remaining`));
+  if (job?.status !== "running") break;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
+if (job?.status !== "completed") {
+  failures++;
+  console.log(red(`  ✗ expected the job to complete, it is ${job?.status}`));
+}
+console.log(`\n${bold("11. Read the receipt (an MCP resource)")}`);
+console.log(`${cyan("  assistant →")} resources/read ${job?.receipt?.markdown}`);
+const receipt = await eraser.readResource({ uri: job?.receipt?.markdown ?? "" }).catch(() => undefined);
+const receiptText = receipt?.contents?.[0]?.text ?? "";
+if (!receiptText.includes(job?.receipt?.sha256 ?? "no receipt")) {
+  failures++;
+  console.log(red("  ✗ expected the receipt with its SHA-256"));
+}
+console.log(dim(indent(receiptText.split("\n").slice(0, 24).join("\n"))));
+await eraser.close();
+
 if (failures > 0) {
   console.log(red(`\n${failures} step(s) did not behave as expected.`));
   process.exit(1);

@@ -102,7 +102,7 @@ function hints(tool) {
   if (a.idempotentHint) words.push("idempotent");
   words.push(a.openWorldHint === false ? "closed world" : "open world");
   let text = words.join(", ");
-  if (tool.destructive) text += "; not offered when read-only";
+  if (tool.destructive || tool.changesState) text += "; not offered when read-only";
   return text;
 }
 

@@ -44,6 +44,38 @@ export interface SearchAuditRecord {
   errorCode?: string;
 }
 
+/**
+ * One event of an erasure job (erase_interaction_content and the job tools): its plan, the person's
+ * decision, start, pause, resume, cancel, finish, and each item (before its DELETE and after). Events
+ * of the job as a whole carry no item.
+ */
+export interface JobAuditRecord {
+  event: "job";
+  tool: string;
+  jobId: string;
+  /** What happened. */
+  action: "plan" | "decision" | "approval" | "start" | "resume" | "pause" | "cancel" | "finish" | "item_started" | "item_outcome";
+  /** The item, for item_started and item_outcome. */
+  guid?: string;
+  contentKey?: string;
+  /** decision: token_issued | declined | cancelled | refused; item_outcome: deleted | already_gone | failed | dry_run; finish: the job's status. */
+  outcome?: string;
+  confirmation?: "elicitation" | "token" | "approval";
+  /** plan: the criteria as given (addresses are kept here, never in the stderr log). */
+  criteria?: unknown;
+  items?: number;
+  interactions?: number;
+  bytes?: number;
+  errorCode?: string;
+  reason?: string;
+  httpStatus?: number;
+  attempts?: number;
+  deleteCall?: number;
+  outcomeUnknown?: boolean;
+  verifiedByAbsence?: boolean;
+  receiptSha256?: string;
+}
+
 export interface AuditContext {
   /** Team server: who asked (the identity of the session's access token). */
   requester?: Identity;
@@ -56,7 +88,7 @@ export interface AuditContext {
 export interface AuditTrail {
   readonly enabled: boolean;
   /** Resolves once the line is on disk; rejects when it could not be written. */
-  write(record: AuditRecord | SearchAuditRecord, context: AuditContext): Promise<void>;
+  write(record: AuditRecord | SearchAuditRecord | JobAuditRecord, context: AuditContext): Promise<void>;
 }
 
 export const NO_AUDIT: AuditTrail = { enabled: false, write: async () => {} };

@@ -60,12 +60,24 @@ export async function syncDir(path: string): Promise<void> {
   }
 }
 
-/** Writes the file whole or not at all: a temporary file, flushed, renamed over the target (0600). */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+/** Writes the file whole or not at all: a temporary file, flushed, renamed over the target (0600); the text may come in pieces. */
+export async function writeFileAtomic(path: string, text: string | Iterable<string>): Promise<void> {
   const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   const file = await open(temp, "wx", PRIVATE_FILE_MODE);
   try {
-    await file.writeFile(text, "utf8");
+    if (typeof text === "string") await file.writeFile(text, "utf8");
+    else {
+      // Pieces (e.g. a receipt's items) written in blocks of about 64 kB: never the whole text at once.
+      let block = "";
+      for (const piece of text) {
+        block += piece;
+        if (block.length >= 65_536) {
+          await file.write(block, null, "utf8");
+          block = "";
+        }
+      }
+      if (block) await file.write(block, null, "utf8");
+    }
     await file.sync();
   } catch (error) {
     await file.close();

@@ -18,6 +18,17 @@ export function trackDeletion<T>(work: () => Promise<T>): Promise<T> {
   return promise;
 }
 
+const hooks = new Set<() => Promise<void>>();
+
+/**
+ * Work that stops itself at shutdown (erasure jobs: the item in flight finishes, the job is left
+ * interrupted); awaited within the grace period. Returns a function that removes the hook.
+ */
+export function atShutdown(hook: () => Promise<void>): () => void {
+  hooks.add(hook);
+  return () => hooks.delete(hook);
+}
+
 export function deletionsInFlight(): number {
   return running.size;
 }
@@ -62,7 +73,14 @@ export function handleShutdown(plan: ShutdownPlan): (reason: string) => Promise<
     plan.refuseNewWork?.();
     const waitingFor = describeWork(plan.pending);
     log.info(`shutting down (${reason})${waitingFor ? `: waiting up to ${plan.graceMs / 1000} s for ${waitingFor}` : ""}`);
-    await within(plan.graceMs, Promise.all([Promise.allSettled([...running]), plan.pending?.count() ? plan.pending.settled() : undefined]));
+    await within(
+      plan.graceMs,
+      Promise.all([
+        Promise.allSettled([...running]),
+        Promise.allSettled([...hooks].map((hook) => hook())),
+        plan.pending?.count() ? plan.pending.settled() : undefined,
+      ]),
+    );
     if (running.size > 0)
       log.warn(`exiting with ${running.size} deletion(s) still in flight: their outcome is unknown; check with list_interaction_content`);
     const left = plan.pending?.count() ?? 0;

@@ -1,6 +1,7 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
-import { McpServer, type RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { readFile } from "node:fs/promises";
+import { McpServer, type RegisteredTool, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { z } from "zod";
@@ -10,9 +11,11 @@ import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
 import type { Identity } from "./core/identity.js";
+import { type JobService, jobServiceFor } from "./jobs/service.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
+import { receiptUri } from "./tools/erasure-jobs.js";
 import { TOOLS } from "./tools/registry.js";
 import type { VccClient } from "./vcc/client.js";
 
@@ -31,6 +34,8 @@ export interface ServerDeps {
   sandboxInstructions?: string;
   /** Where approvals use the page: the approval page server (default: the one of this process, started on first need). */
   approvals?: ApprovalPages;
+  /** The erasure jobs (default: the process's job service for VCC_DATA_DIR, opened on first need). */
+  jobs?: () => Promise<JobService>;
   /** The tools to offer (default: all of them, TOOLS). */
   tools?: readonly ToolDefinition[];
   /**
@@ -108,7 +113,7 @@ function registerTools(
 ): Map<string, RegisteredTool> {
   const destructive = new Map<string, RegisteredTool>();
   for (const tool of tools) {
-    if (tool.destructive && context.config.controls.readOnly) continue;
+    if ((tool.destructive || tool.changesState) && context.config.controls.readOnly) continue;
     const check = options.checkResults ? resultChecker(tool) : undefined;
     const registered = server.registerTool(
       tool.name,
@@ -132,7 +137,8 @@ function registerTools(
         return result;
       },
     );
-    if (tool.destructive) destructive.set(tool.name, registered);
+    // What needs the delete scope on a team server: the deleting tools and those that start or stop a job.
+    if (tool.destructive || tool.changesState) destructive.set(tool.name, registered);
   }
   return destructive;
 }
@@ -148,6 +154,52 @@ function resultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
     if (!verdict.valid)
       throw new Error(`tool ${tool.name} returned a result that does not match its output schema: ${verdict.errorMessage}`);
   };
+}
+
+/**
+ * The receipts of ended erasure jobs as MCP resources: vcc-erasure://jobs/<jobId>/receipt.json (the
+ * record) and receipt.md (readable). Listed and read from the job service's data directory.
+ */
+function registerReceipts(server: McpServer, jobs: () => Promise<JobService>): void {
+  const FORMATS = { json: "application/json", md: "text/markdown" } as const;
+  server.registerResource(
+    "erasure-receipt",
+    new ResourceTemplate("vcc-erasure://jobs/{jobId}/receipt.{format}", {
+      list: async () => {
+        const service = await jobs();
+        return {
+          resources: service.jobs
+            .list()
+            .filter((view) => view.receipt)
+            .flatMap((view) =>
+              (["json", "md"] as const).map((format) => ({
+                uri: receiptUri(view.jobId, format),
+                name: `erasure-receipt-${view.jobId}.${format}`,
+                title: `Erasure receipt ${view.jobId} (${view.status}, ${format === "md" ? "readable" : "record"})`,
+                mimeType: FORMATS[format],
+              })),
+            ),
+        };
+      },
+    }),
+    {
+      title: "Erasure job receipts",
+      description:
+        "The receipt of an ended erasure job: criteria, approval, every item with its outcome, totals, start and end, and the receipt's SHA-256.",
+    },
+    async (uri, variables) => {
+      const jobId = String(variables.jobId);
+      const format = String(variables.format);
+      if (format !== "json" && format !== "md")
+        throw new McpError(ErrorCode.InvalidParams, `No such receipt: ${uri.href} (receipt.json or receipt.md).`);
+      const found = (await jobs()).jobs.get(jobId);
+      if (!found.ok) throw new McpError(ErrorCode.InvalidParams, `No such receipt: ${found.error.message}`);
+      const receipt = found.job.receipt;
+      if (!receipt) throw new McpError(ErrorCode.InvalidParams, `Job ${jobId} is ${found.job.status}: a receipt is written when it ends.`);
+      const text = await readFile(format === "json" ? receipt.json : receipt.markdown, "utf8");
+      return { contents: [{ uri: uri.href, mimeType: FORMATS[format], text }] };
+    },
+  );
 }
 
 const confirmers = new WeakMap<McpServer, Confirmer>();
@@ -233,10 +285,12 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
     if (pending > 0) log.info(`session closed: ${pending} confirmation token(s) discarded`);
   };
 
+  const jobs = deps.jobs ?? (() => jobServiceFor({ config: deps.config, api: deps.api, audit: deps.audit }));
   const context: ToolContext = {
     config: deps.config,
     confirmer,
     api: deps.api,
+    jobs,
     audit: deps.audit,
     auditContext: (sessionId) => {
       const client = server.server.getClientVersion();
@@ -252,5 +306,6 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   const destructive = registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults ?? false });
   destructiveTools.set(server, destructive);
   if (caller && !caller.mayDelete) allowDeletion(server, false);
+  registerReceipts(server, jobs);
   return server;
 }

@@ -200,7 +200,10 @@ export function renderApprovalPage(
   passkey?: { credentialIds: readonly string[] },
   viewer?: PageViewer,
 ): string {
-  const items = view.items.map(itemCard).join("\n");
+  const summary = view.summary?.length
+    ? `<div class="card"><ul>${view.summary.map((line) => `<li>${escapeHtml(line)}</li>`).join("")}</ul></div>\n`
+    : "";
+  const items = summary + view.items.map(itemCard).join("\n");
   const count = view.items.length === 1 ? "this content" : `these ${view.items.length} content files`;
   const who = people(view, viewer);
   switch (view.state) {

@@ -25,6 +25,13 @@ export interface ConfirmationRequest {
   signal?: AbortSignal;
   /** The MCP request this confirmation belongs to (HTTP transports route the prompt by it). */
   relatedRequestId?: string | number;
+  /** Lines shown on the approval page above the items (e.g. an erasure plan's totals and criteria). */
+  summary?: readonly string[];
+  /**
+   * In a form prompt, the person confirms by typing this number (of items) instead of ticking a box:
+   * for large erasures, where a checkbox is too easy to tick.
+   */
+  typedCount?: number;
   /** Reports that the call is still waiting for the person (progress notifications); absent when the client asked for none. */
   progress?: (update: { progress: number; total: number; message: string }) => void;
 }
@@ -129,6 +136,30 @@ const CONFIRM_SCHEMA = {
   },
   required: ["confirm"],
 } as const;
+
+/** The form in which the person types the number of items to confirm. */
+function typedCountSchema(count: number): Record<string, unknown> {
+  return {
+    type: "object",
+    properties: {
+      count: {
+        type: "string",
+        title: `Type ${count} to delete all ${count} items permanently`,
+        description: `To confirm, type the number of items that will be deleted (${count}). This cannot be undone.`,
+        maxLength: 20,
+      },
+    },
+    required: ["count"],
+  };
+}
+
+/** Whether the typed answer is the number asked for: digits, optionally grouped by thousands (1,000 or 1 000). */
+function typedCountMatches(answer: unknown, count: number): boolean {
+  if (typeof answer !== "string" && typeof answer !== "number") return false;
+  const text = String(answer).trim();
+  if (!/^(\d+|\d{1,3}([ ,.'\u00a0\u202f]\d{3})+)$/.test(text)) return false;
+  return Number(text.replace(/\D/g, "")) === count;
+}
 
 const CLAIM_FAILURE_TEXT: Record<ClaimFailure, string> = {
   unknown:
@@ -235,7 +266,9 @@ export class Confirmer {
   async #askForm(request: ConfirmationRequest): Promise<Decision | "failed"> {
     let answer: ElicitAnswer;
     try {
-      answer = await this.#options.channel.elicitForm(request.question, CONFIRM_SCHEMA, {
+      const typed = request.typedCount;
+      const message = typed === undefined ? request.question : `${request.question}\n\nTo confirm, type the number of items: ${typed}.`;
+      answer = await this.#options.channel.elicitForm(message, typed === undefined ? CONFIRM_SCHEMA : typedCountSchema(typed), {
         signal: request.signal,
         timeoutMs: this.#options.elicitationTimeoutSeconds * 1000,
         relatedRequestId: request.relatedRequestId,
@@ -244,7 +277,9 @@ export class Confirmer {
       if (request.signal?.aborted) return { kind: "declined", method: "elicitation", action: "cancel" };
       return "failed";
     }
-    if (answer.action === "accept" && answer.content?.confirm === true) return { kind: "approved", method: "elicitation" };
+    const confirmed =
+      request.typedCount === undefined ? answer.content?.confirm === true : typedCountMatches(answer.content?.count, request.typedCount);
+    if (answer.action === "accept" && confirmed) return { kind: "approved", method: "elicitation" };
     return {
       kind: "declined",
       method: "elicitation",
@@ -267,7 +302,10 @@ export class Confirmer {
   /** The loopback approval page, offered through URL-mode elicitation or as a link for the model to show. */
   async #approveOnPage(request: ConfirmationRequest): Promise<Decision> {
     const { channel } = this.#options;
-    const issued = this.store.issue(request.binding, request.payload, { approvalItems: request.items });
+    const issued = this.store.issue(request.binding, request.payload, {
+      approvalItems: request.items,
+      ...(request.summary ? { approvalSummary: request.summary } : {}),
+    });
     let approvalUrl: string;
     try {
       approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(issued.pageId as string);

@@ -34,6 +34,8 @@ interface Approval {
   items: readonly ConfirmationItem[];
   /** Team server: the signed-in person who approved or rejected. */
   approver?: Identity;
+  /** Lines of summary shown above the items (e.g. an erasure plan's totals and criteria). */
+  summary?: readonly string[];
   /** Calls waiting for the person's decision (URL-mode elicitation). */
   waiters: Set<() => void>;
 }
@@ -57,6 +59,8 @@ export interface IssuedToken {
 /** What an approval page shows. `expired`: the token's time is up, whatever was decided. */
 export interface ApprovalPageView {
   items: readonly ConfirmationItem[];
+  /** Lines of summary shown above the items, when the action has one. */
+  summary?: readonly string[];
   state: ApprovalState | "expired";
   expiresAt: Date;
   /** The anti-forgery value the page's form must send back. */
@@ -126,7 +130,11 @@ export class ConfirmationStore implements ApprovalPageSource {
    * when it is claimed. With `approvalItems`, the token is pending until a person approves it on its
    * page (id: 256 random bits, unrelated to the token).
    */
-  issue(binding: string, payload?: unknown, options: { approvalItems?: readonly ConfirmationItem[] } = {}): IssuedToken {
+  issue(
+    binding: string,
+    payload?: unknown,
+    options: { approvalItems?: readonly ConfirmationItem[]; approvalSummary?: readonly string[] } = {},
+  ): IssuedToken {
     this.#prune();
     const token = `vcc-confirm-${randomBytes(24).toString("base64url")}`;
     const expiresAt = this.#now() + this.#ttlMs;
@@ -134,7 +142,15 @@ export class ConfirmationStore implements ApprovalPageSource {
     if (options.approvalItems) {
       const pageId = randomId();
       const challenge = approvalChallenge(pageId, binding, options.approvalItems);
-      entry.approval = { pageId, formKey: randomId(), challenge, state: "pending", items: options.approvalItems, waiters: new Set() };
+      entry.approval = {
+        pageId,
+        formKey: randomId(),
+        challenge,
+        state: "pending",
+        items: options.approvalItems,
+        ...(options.approvalSummary ? { summary: options.approvalSummary } : {}),
+        waiters: new Set(),
+      };
       this.#pages.set(entry.approval.pageId, token);
     }
     this.#entries.set(token, entry);
@@ -219,6 +235,7 @@ export class ConfirmationStore implements ApprovalPageSource {
     const expired = this.#now() >= entry.expiresAt;
     return {
       items: approval.items,
+      ...(approval.summary ? { summary: approval.summary } : {}),
       state: expired ? "expired" : approval.state,
       expiresAt: new Date(entry.expiresAt),
       formKey: approval.formKey,

@@ -37,7 +37,7 @@ import {
   type ProposedPlan,
   proposePlan,
 } from "./plan.js";
-import { buildReceipt, type Receipt, receiptJson, receiptMarkdown } from "./receipt.js";
+import { buildReceipt, type Receipt, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
 
 /** What one DELETE call came to (see vcc.ts for the adapter over VccClient.deleteContent). */
 export type DeleteOutcome =
@@ -628,8 +628,8 @@ export class ErasureJobs {
     });
     const json = join(job.dir, "receipt.json");
     const markdown = join(job.dir, "receipt.md");
-    await writeFileAtomic(json, receiptJson(receipt));
-    await writeFileAtomic(markdown, receiptMarkdown(receipt));
+    await writeFileAtomic(json, receiptJsonPieces(receipt));
+    await writeFileAtomic(markdown, receiptMarkdownPieces(receipt));
     job.receipt = { json, markdown, sha256: receipt.sha256 };
     return receipt;
   }

@@ -1,19 +1,32 @@
 // The engine's DeleteItem over the one HTTP client: VccClient.deleteContent, with its one-DELETE-at-
 // a-time rule for the whole process, its retries and its error mapping.
 import type { VccClient, WaitEvent } from "../vcc/client.js";
+import { type Pacer, pause } from "../vcc/pacer.js";
 import type { DeleteItem } from "./engine.js";
 
 export function vccDeleteItem(
   client: VccClient,
-  options: { stopRetrying?: AbortSignal; onWait?: (event: WaitEvent) => void } = {},
+  options: {
+    stopRetrying?: AbortSignal;
+    onWait?: (event: WaitEvent) => void;
+    /** Paces the DELETEs after a 429 with Retry-After (see vcc/pacer.ts) instead of meeting the limit every second. */
+    pacer?: Pacer;
+  } = {},
 ): DeleteItem {
+  const { pacer } = options;
   return async (item, signal) => {
+    if (pacer) await pause(pacer.waitMs(), signal);
     const result = await client.deleteContent(item.guid, item.contentKey, {
       signal,
       subject: `content '${item.contentKey}' of interaction ${item.guid}`,
       ...(options.stopRetrying ? { stopRetrying: options.stopRetrying } : {}),
-      ...(options.onWait ? { onWait: options.onWait } : {}),
+      onWait: (event) => {
+        if (pacer && event.kind === "retry" && event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0)
+          pacer.limited();
+        options.onWait?.(event);
+      },
     });
+    pacer?.answered();
     if (result.ok)
       return {
         kind: "deleted",

@@ -6,6 +6,7 @@
 import type { ToolError } from "../core/errors.js";
 import type { ApiResult, RequestOptions, WaitEvent } from "../vcc/client.js";
 import type { SearchQuery } from "../vcc/ids.js";
+import { Pacer, pause } from "../vcc/pacer.js";
 import { type FoundInteraction, parseSearchPage } from "../vcc/search.js";
 import type { SearchCriteria } from "./criteria.js";
 import type { SearchPosition } from "./cursors.js";
@@ -17,62 +18,6 @@ export const PAGE_LIMIT = 1000;
 export const DEFAULT_BUDGET_MS = 60_000;
 /** A request gets at least this long, even when the budget is nearly spent. */
 const MIN_REQUEST_MS = 1_000;
-/** Added to each pacing wait, so that a request never arrives a hair before the API's window moves on. */
-const PACE_MARGIN_MS = 5;
-
-/**
- * After a 429 that asked to wait (Retry-After > 0), the search goes no faster than the number of
- * its requests the API had accepted in the second before: at most that many in any one second.
- * The rate limit is shared by every VCC API of the account, so it is better not to meet it again
- * and again; the waits this saves are the ones a 429 would have cost.
- */
-class Pacer {
-  readonly #now: () => number;
-  /**
-   * When the answer to each request of this search arrived, oldest first (the last two seconds).
-   * An answer comes after the request reached the API, so pacing on these never runs early.
-   */
-  #answered: number[] = [];
-  #perSecond: number | undefined;
-
-  constructor(now: () => number) {
-    this.#now = now;
-  }
-
-  answered(): void {
-    const now = this.#now();
-    this.#answered.push(now);
-    while (this.#answered.length > 0 && (this.#answered[0] ?? now) <= now - 2_000) this.#answered.shift();
-  }
-
-  /** A 429 that asked to wait: the requests answered in the second before were what the API allowed. */
-  limited(): void {
-    const now = this.#now();
-    const accepted = this.#answered.filter((t) => t > now - 1_000).length;
-    if (accepted >= 1) this.#perSecond = Math.min(this.#perSecond ?? accepted, accepted);
-  }
-
-  /** How long to wait before the next request (0: go now). */
-  waitMs(): number {
-    if (this.#perSecond === undefined || this.#answered.length < this.#perSecond) return 0;
-    const oldest = this.#answered[this.#answered.length - this.#perSecond] ?? 0;
-    return Math.max(0, oldest + 1_000 + PACE_MARGIN_MS - this.#now());
-  }
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 export type SearchSide = Omit<SearchQuery, "start" | "end" | "limit" | "continuationToken">;
 
 /** The queries made in every window: one per side of each party address, or one with the sides given. */

@@ -17,6 +17,8 @@ export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject, Output 
   annotations: ToolAnnotations;
   /** Destructive tools are not offered at all when the server is read-only. */
   destructive: boolean;
+  /** Not offered when the server is read-only either, though it deletes nothing itself (e.g. cancelling a job). */
+  changesState?: boolean;
   handler(input: z.infer<Input>, context: ToolContext, extra: CallExtra): Promise<CallToolResult>;
 }
 

@@ -3,6 +3,8 @@
 import { bulkDeleteInteractionContent } from "./bulk-delete-interaction-content.js";
 import type { ToolDefinition } from "./define.js";
 import { deleteInteractionContent } from "./delete-interaction-content.js";
+import { eraseInteractionContent } from "./erase-interaction-content.js";
+import { cancelErasureJob, getErasureJob, resumeErasureJob } from "./erasure-jobs.js";
 import { listInteractionContent } from "./list-interaction-content.js";
 import { searchInteractionsDefinition } from "./search-interactions.js";
 
@@ -11,4 +13,8 @@ export const TOOLS: readonly ToolDefinition[] = [
   searchInteractionsDefinition,
   deleteInteractionContent,
   bulkDeleteInteractionContent,
+  eraseInteractionContent,
+  getErasureJob,
+  cancelErasureJob,
+  resumeErasureJob,
 ];

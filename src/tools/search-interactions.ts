@@ -34,36 +34,41 @@ const address = (what: string) =>
     .min(1, { message: `${what} must not be empty` })
     .max(MAX_ADDRESS_LENGTH, { message: `${what} must be at most ${MAX_ADDRESS_LENGTH} characters` });
 
+/** Who, when and what: the criteria fields, shared with erase_interaction_content (one schema, one validation: normaliseCriteria). */
+export const criteriaShape = {
+  from: z
+    .string()
+    .min(10)
+    .max(40)
+    .describe("Start of the period, inclusive: ISO 8601 date (2025-01-31) or date-time (2025-01-31T09:00:00+01:00); UTC when no offset."),
+  to: z
+    .string()
+    .min(10)
+    .max(40)
+    .describe(
+      "End of the period: a date includes that whole day (UTC); a date-time is exclusive. At most two years after from, and not more than a day in the future.",
+    ),
+  party: z
+    .array(address("A party address"))
+    .min(1)
+    .max(MAX_PARTIES)
+    .optional()
+    .describe(
+      `1-${MAX_PARTIES} addresses of the person (phone numbers, emails, chat handles). Each is matched as the party that started OR received the interaction, by how the stored address starts. Numbers are matched exactly as the account stores them: +441632960101 does not match 01632960101, so pass each format the user's number may be stored in (e.g. +441632960101, 441632960101, 01632960101).`,
+    ),
+  connectFrom: address("connectFrom")
+    .optional()
+    .describe("Only the party that started the interaction (starts-with match). Not together with party."),
+  connectTo: address("connectTo")
+    .optional()
+    .describe("Only the party that received the interaction (starts-with match). Not together with party."),
+  handlingAgentId: address("handlingAgentId").optional().describe("An agent's id (e.g. 67833): interactions this agent handled."),
+  direction: z.enum(["inbound", "outbound"]).optional(),
+};
+
 const inputSchema = z
   .object({
-    from: z
-      .string()
-      .min(10)
-      .max(40)
-      .describe("Start of the period, inclusive: ISO 8601 date (2025-01-31) or date-time (2025-01-31T09:00:00+01:00); UTC when no offset."),
-    to: z
-      .string()
-      .min(10)
-      .max(40)
-      .describe(
-        "End of the period: a date includes that whole day (UTC); a date-time is exclusive. At most two years after from, and not more than a day in the future.",
-      ),
-    party: z
-      .array(address("A party address"))
-      .min(1)
-      .max(MAX_PARTIES)
-      .optional()
-      .describe(
-        `1-${MAX_PARTIES} addresses of the person (phone numbers, emails, chat handles). Each is matched as the party that started OR received the interaction, by how the stored address starts. Numbers are matched exactly as the account stores them: +441632960101 does not match 01632960101, so pass each format the user's number may be stored in (e.g. +441632960101, 441632960101, 01632960101).`,
-      ),
-    connectFrom: address("connectFrom")
-      .optional()
-      .describe("Only the party that started the interaction (starts-with match). Not together with party."),
-    connectTo: address("connectTo")
-      .optional()
-      .describe("Only the party that received the interaction (starts-with match). Not together with party."),
-    handlingAgentId: address("handlingAgentId").optional().describe("An agent's id (e.g. 67833): interactions this agent handled."),
-    direction: z.enum(["inbound", "outbound"]).optional(),
+    ...criteriaShape,
     contentTypes: z
       .array(z.string().min(1).max(50))
       .min(1)

@@ -7,8 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { Ajv, type ValidateFunction } from "ajv";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { ERROR_CODE_LIST } from "../../src/core/errors.js";
+import { closeJobServices } from "../../src/jobs/service.js";
 import { SEARCH_SAMPLE, SEED } from "../../src/simulator/seed.js";
 import { decideOnPage } from "../helpers/approval-page.js";
 import { type Connected, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
@@ -20,7 +21,11 @@ const LIST = "list_interaction_content";
 const DELETE = "delete_interaction_content";
 const BULK = "bulk_delete_interaction_content";
 const SEARCH = "search_interactions";
-const TOOLS = [LIST, SEARCH, DELETE, BULK];
+const ERASE = "erase_interaction_content";
+const GET_JOB = "get_erasure_job";
+const CANCEL_JOB = "cancel_erasure_job";
+const RESUME_JOB = "resume_erasure_job";
+const TOOLS = [LIST, SEARCH, DELETE, BULK, ERASE, GET_JOB, CANCEL_JOB, RESUME_JOB];
 
 const accept: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
 const decline: ElicitHandler = () => ({ action: "decline" });
@@ -234,6 +239,85 @@ describe(`${BULK}: every result matches its schema`, () => {
   });
 });
 
+describe(`${ERASE} and the job tools: every result matches its schema`, () => {
+  afterEach(() => closeJobServices());
+  /** The seed's week for caller A: a handful of items. */
+  const criteria = { party: [SEARCH_SAMPLE.callerA], from: "2026-11-23", to: "2026-11-23", contentTypes: ["all"] };
+  const dataDir = () => mkdtempSync(join(tmpdir(), "vcc-contract-jobs-"));
+  /** Types the number the prompt asks for. */
+  const typeCount: ElicitHandler = ({ message }) => ({
+    action: "accept",
+    content: { count: /type the number of items: (\d+)/.exec(message)?.[1] ?? "" },
+  });
+  const until = async (c: Connected, jobId: string, status: string) => {
+    for (let i = 0; i < 500; i++) {
+      const s = structured(await c.call(GET_JOB, { jobId }));
+      if (s.job?.status === status) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`job ${jobId} never became ${status}`);
+  };
+
+  it("planned and declined, token issued and redeemed, job followed to its end with receipt, list, cancel refused", async () => {
+    const env = { VCC_DATA_DIR: dataDir() };
+    const no = await h.inProcess({ env, elicit: decline });
+    await check(no, ERASE, await no.call(ERASE, criteria), { status: "cancelled" });
+    const c = await h.inProcess({ env: { ...env, VCC_CONFIRMATION: "token" } });
+    const asked = await check(c, ERASE, await c.call(ERASE, criteria), { status: "confirmation_required" });
+    const started = await check(c, ERASE, await c.call(ERASE, { ...criteria, confirmationToken: asked.confirmationToken }), {
+      status: "running",
+    });
+    await check(c, ERASE, await c.call(ERASE, { ...criteria, confirmationToken: asked.confirmationToken }), {
+      code: "confirmation_invalid",
+    });
+    await until(c, started.jobId, "completed");
+    const done = await check(c, GET_JOB, await c.call(GET_JOB, { jobId: started.jobId }), {});
+    expect(done.job.receipt.sha256).toMatch(/^[0-9a-f]{64}$/);
+    await check(c, GET_JOB, await c.call(GET_JOB, {}), {});
+    await check(c, CANCEL_JOB, await c.call(CANCEL_JOB, { jobId: started.jobId }), { code: "invalid_input" });
+    await check(c, RESUME_JOB, await c.call(RESUME_JOB, { jobId: started.jobId }), { code: "invalid_input" });
+    await check(c, GET_JOB, await c.call(GET_JOB, { jobId: "00000000-0000-4000-8000-000000000000" }), { code: "not_found" });
+  });
+
+  it("a paused job (with failures), resumed; a running job cancelled; dry run", async () => {
+    const env = { VCC_DATA_DIR: dataDir(), VCC_MAX_RETRIES: "0" };
+    const c = await h.inProcess({ env, elicit: typeCount });
+    h.sim.injectFaults("delete-content", { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+    const wide = { ...criteria, from: "2026-11-01", to: "2026-11-30" };
+    const started = await check(c, ERASE, await c.call(ERASE, wide), { status: "running" });
+    expect(started.plan.items).toBeGreaterThan(5);
+    await until(c, started.jobId, "paused");
+    const paused = await check(c, GET_JOB, await c.call(GET_JOB, { jobId: started.jobId }), {});
+    expect(paused.job.failures.total).toBe(5);
+    h.sim.setStandingFault("delete-content", { latencyMs: 200 });
+    await check(c, RESUME_JOB, await c.call(RESUME_JOB, { jobId: started.jobId }), {});
+    await check(c, CANCEL_JOB, await c.call(CANCEL_JOB, { jobId: started.jobId }), {});
+    await until(c, started.jobId, "cancelled");
+    h.sim.reset();
+    const dry = await h.inProcess({ env: { ...env, VCC_DRY_RUN: "true" }, elicit: typeCount });
+    await check(dry, ERASE, await dry.call(ERASE, criteria), { status: "running" });
+  });
+
+  it("refusals: invalid criteria, nothing found, not_allowed, not_configured, audit_failed, approval pending", async () => {
+    const env = { VCC_DATA_DIR: dataDir() };
+    const c = await h.inProcess({ env });
+    await check(c, ERASE, await c.call(ERASE, { ...criteria, contentTypes: undefined }), { code: "invalid_input" });
+    await check(c, ERASE, await c.call(ERASE, { ...criteria, party: ["+99999"] }), { code: "invalid_input" });
+    const allow = await h.inProcess({ env: { ...env, VCC_ALLOWED_CONTENT_KEYS: "screenRecording" } });
+    await check(allow, ERASE, await allow.call(ERASE, criteria), { code: "not_allowed" });
+    const none = await h.inProcess({ env: { ...env, VCC_ACCESS_TOKEN: "" } });
+    await check(none, ERASE, await none.call(ERASE, criteria), { code: "not_configured" });
+    const unaudited = await h.inProcess({ env: { ...env, VCC_AUDIT_LOG: auditDirectory() } });
+    await check(unaudited, ERASE, await unaudited.call(ERASE, criteria), { code: "audit_failed" });
+    const page = await h.inProcess({ env: { ...env, VCC_CONFIRMATION: "approval" } });
+    const link = await check(page, ERASE, await page.call(ERASE, criteria), { status: "confirmation_required" });
+    await check(page, ERASE, await page.call(ERASE, { ...criteria, confirmationToken: link.confirmationToken }), {
+      code: "approval_pending",
+    });
+    expect(h.deletes()).toHaveLength(0);
+  });
+});
+
 describe("invalid input", () => {
   it("is refused by the SDK before the handler: isError, the reason as text, no structuredContent, nothing sent", async () => {
     const c = await h.inProcess();
@@ -241,6 +325,10 @@ describe("invalid input", () => {
       [LIST, { guid: "nope" }],
       [DELETE, { ...ONE, contentKey: ".." }],
       [BULK, { items: [] }],
+      [ERASE, { items: [] }],
+      [GET_JOB, { page: 0 }],
+      [CANCEL_JOB, {}],
+      [RESUME_JOB, { jobId: "" }],
     ] as const) {
       const result = await c.call(tool, args);
       expect(result.isError).toBe(true);

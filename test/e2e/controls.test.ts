@@ -107,7 +107,8 @@ describe("read-only", () => {
     it(`${label}: the delete tool is not offered; listing and searching still work`, async () => {
       const c = await server(env, approve, [...args]);
       const names = (await c.client.listTools()).tools.map((t) => t.name);
-      expect(names.sort()).toEqual(["list_interaction_content", "search_interactions"]);
+      // The erasure job status stays readable; erasing, cancelling and resuming jobs are not offered.
+      expect(names.sort()).toEqual(["get_erasure_job", "list_interaction_content", "search_interactions"]);
       const list = await c.call("list_interaction_content", { guid: SEED.inboundCall });
       expect(list.isError).toBeFalsy();
       const attempt = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });

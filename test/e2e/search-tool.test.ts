@@ -295,8 +295,9 @@ async function customServer(tool: ReturnType<typeof searchInteractionsTool>): Pr
     api: lazyApi(cfg),
     audit: memoryAudit(),
     auditContext: () => ({ dryRun: false, sandbox: false }),
-    // The search never asks for confirmation.
+    // The search never asks for confirmation, nor starts jobs.
     confirmer: undefined as never,
+    jobs: undefined as never,
   } satisfies ToolContext;
   const { title, description, inputSchema, outputSchema, annotations } = tool;
   server.registerTool(tool.name, { title, description, inputSchema, outputSchema, annotations }, (input, extra) =>

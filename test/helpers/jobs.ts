@@ -3,7 +3,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach, beforeEach } from "vitest";
 import type { PlanItem } from "../../src/jobs/plan.js";
+import { closeJobServices } from "../../src/jobs/service.js";
 import type { JournalEntry, SimContent, SimInteraction, Simulator } from "../../src/simulator/server.js";
 import { contentPath } from "../../src/vcc/ids.js";
 
@@ -53,4 +55,25 @@ export async function tempDataDir(): Promise<{ dir: string; cleanup: () => Promi
   const parent = await mkdtemp(join(tmpdir(), "vcc-jobs-"));
   // A directory that does not exist yet: the engine creates it.
   return { dir: join(parent, "data"), cleanup: () => rm(parent, { recursive: true, force: true }) };
+}
+
+/**
+ * A fresh data directory for each test (created by the engine), and the process's job services
+ * closed after it (jobs of in-process servers stop, as at a shutdown). `dir()` inside tests.
+ */
+export function useJobDataDir(): { dir: () => string } {
+  let data: { dir: string; cleanup: () => Promise<void> } | undefined;
+  beforeEach(async () => {
+    data = await tempDataDir();
+  });
+  afterEach(async () => {
+    await closeJobServices();
+    await data?.cleanup();
+  });
+  return {
+    dir: () => {
+      if (!data) throw new Error("the data directory is created in beforeEach: use it inside tests");
+      return data.dir;
+    },
+  };
 }

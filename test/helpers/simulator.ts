@@ -7,8 +7,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
 import { loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
+import { passkeyGate, processPasskeyStore } from "../../src/confirmation/passkeys.js";
 import { setLogSink } from "../../src/log.js";
-import { createServer, lazyApi } from "../../src/server.js";
+import { createServer, lazyApi, type SessionCaller } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
 import { type Connected, type ConnectOptions, connect, connectClient, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
@@ -33,6 +34,8 @@ export interface SimulatorFixture {
 export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" | "elicitUrl"> {
   /** Offer these tools instead of the registry's (e.g. to test the registration itself). */
   tools?: readonly ToolDefinition[];
+  /** A team server's authenticated caller of the session (as the HTTP transport passes it). */
+  caller?: SessionCaller;
 }
 
 /** Log lines of in-process servers: the logger of this test process writes here once one is used. */
@@ -75,15 +78,21 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
     },
     async inProcess(connectOptions = {}) {
       const config = loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env });
-      const server = createServer({
-        config,
-        api: lazyApi(config),
-        audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
-        // Its own approval page server (on a free port, started on first need), like a process of its own.
-        approvals: new ApprovalServer(),
-        checkResults: true,
-        ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
-      });
+      const server = createServer(
+        {
+          config,
+          api: lazyApi(config),
+          audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
+          // Its own approval page server (on a free port, started on first need), like a process of its own;
+          // with passkeys required, one that checks them, as the process's would.
+          approvals: new ApprovalServer(
+            config.confirmation.passkey === "required" ? { passkeys: passkeyGate(processPasskeyStore(config)) } : {},
+          ),
+          checkResults: true,
+          ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
+        },
+        connectOptions.caller,
+      );
       if (logged === undefined) {
         logged = "";
         setLogSink((line) => {

@@ -24,11 +24,14 @@ const probe = (name: string, handler: () => Promise<unknown>, destructive = fals
   });
 
 describe("the tool registry", () => {
-  it("offers every tool of TOOLS, and no destructive one when read-only", async () => {
+  it("offers every tool of TOOLS, and no destructive or state-changing one when read-only", async () => {
     const all = await h.inProcess();
     expect((await all.client.listTools()).tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
     const readOnly = await h.inProcess({ env: { VCC_READ_ONLY: "true" } });
-    expect((await readOnly.client.listTools()).tools.map((t) => t.name)).toEqual(TOOLS.filter((t) => !t.destructive).map((t) => t.name));
+    expect((await readOnly.client.listTools()).tools.map((t) => t.name)).toEqual(
+      TOOLS.filter((t) => !t.destructive && !t.changesState).map((t) => t.name),
+    );
+    expect(TOOLS.filter((t) => t.changesState).map((t) => t.name)).toEqual(["cancel_erasure_job"]);
   });
 
   it("a handler that throws gets internal_error and the truth about a deletion under way", async () => {

@@ -6,7 +6,15 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 import { ErasureJobs } from "../../src/jobs/engine.js";
 import { defaultDataDir, JournalFile, jobSettings, parseJournal, writeFileAtomic } from "../../src/jobs/files.js";
 import { approvePlan, type Plan, proposePlan } from "../../src/jobs/plan.js";
-import { buildReceipt, canonicalJson, receiptHash, receiptMarkdown, verifyReceipt } from "../../src/jobs/receipt.js";
+import {
+  buildReceipt,
+  canonicalJson,
+  receiptHash,
+  receiptJson,
+  receiptJsonPieces,
+  receiptMarkdown,
+  verifyReceipt,
+} from "../../src/jobs/receipt.js";
 import { tempDataDir } from "../helpers/jobs.js";
 
 const GUID = "b0000000-0000-4000-8000-000000000001";
@@ -194,5 +202,43 @@ describe("receipts", () => {
     const markdown = receiptMarkdown(receipt);
     expect(markdown).toContain(sha256);
     expect(markdown).toContain("| 2 | b0000000-0000-4000-8000-000000000001 | item-1 | voicemail | unknown |");
+  });
+
+  it("writes the JSON receipt in pieces that make exactly JSON.stringify's text; the Markdown's rows in order", () => {
+    for (const n of [1, 3]) {
+      const plan = approvedPlan(n);
+      const receipt = buildReceipt({
+        plan,
+        items: plan.items.map(() => ({
+          result: {
+            outcome: "failed" as const,
+            code: "forbidden" as const,
+            message: "no | pipes\nhere",
+            httpStatus: 403,
+            retryable: false,
+          },
+          at: "2026-12-02T10:02:00.000Z",
+          inFlight: false,
+          deleteCalls: 1,
+          mayHaveReached: false,
+        })),
+        status: "completed_with_errors",
+        endedAt: "2026-12-02T10:03:00.000Z",
+      });
+      const pieces = [...receiptJsonPieces(receipt)];
+      expect(pieces.length).toBe(n + 4);
+      expect(pieces.join("")).toBe(`${JSON.stringify(receipt, null, 2)}\n`);
+      expect(verifyReceipt(receiptJson(receipt))).toBe(true);
+      const rows = receiptMarkdown(receipt)
+        .split("\n")
+        .filter((line) => /^\| \d+ \|/.test(line));
+      expect(rows.map((row) => row.split(" | ")[2])).toEqual(plan.items.map((i) => i.contentKey));
+      expect(rows[0]).toContain("forbidden: no \\| pipes here");
+    }
+    const empty = {
+      ...buildReceipt({ plan: approvedPlan(1), items: [], status: "cancelled", endedAt: "2026-12-02T10:03:00.000Z" }),
+      items: [],
+    };
+    expect([...receiptJsonPieces(empty)].join("")).toBe(`${JSON.stringify(empty, null, 2)}\n`);
   });
 });

@@ -1,0 +1,74 @@
+// The whole search of an erasure: every window of the criteria, without the 60-second budget of one
+// search_interactions call, flattened into the items a plan holds. Used to plan a job and, with
+// `verify`, to look again after it ended. Stops as soon as there are more items than one job may hold.
+import type { ToolError } from "../core/errors.js";
+import type { SearchCriteria } from "../search/criteria.js";
+import type { SearchPosition } from "../search/cursors.js";
+import { runSearch } from "../search/engine.js";
+import type { VccClient, WaitEvent } from "../vcc/client.js";
+import { MAX_PLAN_ITEMS, type PlanItem } from "./plan.js";
+
+export interface Collected {
+  items: PlanItem[];
+  interactions: number;
+  requests: number;
+  /** More than `cap` items match: `items` holds what was found before the search stopped. */
+  overCap: boolean;
+}
+
+export interface CollectOptions {
+  signal?: AbortSignal;
+  /** Default MAX_PLAN_ITEMS. */
+  cap?: number;
+  onProgress?: (report: { windowsDone: number; windowsTotal: number; items: number }) => void;
+  onWait?: (event: WaitEvent) => void;
+}
+
+/** Interactions taken per round; the search goes on from where the round stopped. */
+const ROUND = 500;
+
+export async function collectItems(
+  client: Pick<VccClient, "searchInteractions">,
+  criteria: SearchCriteria,
+  options: CollectOptions = {},
+): Promise<{ ok: true; collected: Collected } | { ok: false; error: ToolError }> {
+  const cap = options.cap ?? MAX_PLAN_ITEMS;
+  const items: PlanItem[] = [];
+  let interactions = 0;
+  let requests = 0;
+  let position: SearchPosition | undefined;
+  for (;;) {
+    const outcome = await runSearch(criteria, ROUND, position, {
+      request: (query, requestOptions) => client.searchInteractions(query, requestOptions),
+      signal: options.signal,
+      // Planning has no time budget: the person waits for the whole set (progress says how far it is).
+      budgetMs: Number.POSITIVE_INFINITY,
+      onProgress: ({ windowsDone, windowsTotal }) => options.onProgress?.({ windowsDone, windowsTotal, items: items.length }),
+      onWait: (_done, event) => options.onWait?.(event),
+    });
+    requests += outcome.requests;
+    for (const found of outcome.interactions) {
+      interactions++;
+      for (const c of found.content)
+        items.push({
+          guid: found.guid,
+          contentKey: c.contentKey,
+          ...(c.type !== undefined ? { type: c.type } : {}),
+          ...(c.contentType !== undefined ? { contentType: c.contentType } : {}),
+          ...(c.contentLength !== undefined ? { contentLength: c.contentLength } : {}),
+          ...(c.lastModified !== undefined ? { lastModified: c.lastModified } : {}),
+          ...(found.start !== undefined ? { interactionStart: found.start } : {}),
+          ...(found.direction !== undefined ? { direction: found.direction } : {}),
+        });
+    }
+    if (items.length > cap) return { ok: true, collected: { items, interactions, requests, overCap: true } };
+    if (outcome.stop === "cancelled")
+      return {
+        ok: false,
+        error: { code: "cancelled", message: "The search was cancelled before it was complete: nothing was planned or deleted." },
+      };
+    if (outcome.error) return { ok: false, error: outcome.error };
+    if (outcome.stop === "complete" || !outcome.next) return { ok: true, collected: { items, interactions, requests, overCap: false } };
+    position = outcome.next;
+  }
+}

@@ -1,0 +1,214 @@
+// The erasure jobs of this process: one engine per data directory, opened at the first need (like
+// the approval page server), deleting through the process's API client with the shutdown signal as
+// stopRetrying, reporting every engine event to the audit trail, and left `interrupted` cleanly when
+// the process shuts down. Also keeps the optional verification of a job (a new search once it ended).
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AuditTrail, JobAuditRecord } from "../audit.js";
+import type { Config } from "../config.js";
+import type { ToolError } from "../core/errors.js";
+import { atShutdown, shuttingDown } from "../lifecycle.js";
+import { log } from "../log.js";
+import { normaliseCriteria, type SearchInput } from "../search/criteria.js";
+import type { ToolContext } from "../tools/context.js";
+import { Pacer } from "../vcc/pacer.js";
+import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
+import { collectItems } from "./collect.js";
+import { type DeleteItem, ErasureJobs, type JobEvent } from "./engine.js";
+import { jobSettings, writeFileAtomic } from "./files.js";
+import type { JsonValue, PlanItem } from "./plan.js";
+import { vccDeleteItem } from "./vcc.js";
+
+export const ERASE_TOOL_NAME = "erase_interaction_content";
+
+/** What a verification found: items that still match the job's criteria after it ended. */
+export interface Verification {
+  status: "pending" | "done" | "failed";
+  at?: string;
+  /** Still matching (for example recorded after planning: the job never touches those). */
+  stillMatching?: { guid: string; contentKey: string; type?: string; interactionStart?: string; inPlan: boolean }[];
+  error?: ToolError;
+}
+
+export interface JobService {
+  readonly jobs: ErasureJobs;
+  /** Asks for a new search once the job has ended (criteria jobs only); kept on disk with the job. */
+  requestVerification(jobId: string): Promise<void>;
+  verification(jobId: string): Promise<Verification | undefined>;
+}
+
+type Deps = { config: Config; api: ToolContext["api"]; audit: AuditTrail };
+
+const services = new Map<string, Promise<JobService>>();
+
+/**
+ * The data directory of this process's jobs: VCC_DATA_DIR or the user's state directory — except in
+ * sandbox mode without VCC_DATA_DIR, where jobs against the sample data live in a directory of this
+ * process only (they must never be listed, or resumed, by a server that talks to the real API).
+ */
+function jobsDataDirOf(config: Config): string {
+  if (config.sandbox && config.jobs.dataDir === undefined) return join(tmpdir(), `vcc-sandbox-jobs-${process.pid}`);
+  return jobSettings(config).dataDir;
+}
+
+/** The job service of this process for the configured data directory, opened on first use. */
+export function jobServiceFor(deps: Deps): Promise<JobService> {
+  const dataDir = jobsDataDirOf(deps.config);
+  let service = services.get(dataDir);
+  if (!service) {
+    service = openService(deps);
+    services.set(dataDir, service);
+    service.catch(() => services.delete(dataDir));
+  }
+  return service;
+}
+
+/** Closes every job service of this process (tests; shutdown does it through the lifecycle hook). */
+export async function closeJobServices(): Promise<void> {
+  const all = [...services.values()];
+  services.clear();
+  await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.jobs.close()));
+}
+
+/** The engine's events as records of the audit trail. */
+export function jobAuditRecord(event: JobEvent): JobAuditRecord {
+  const base = { event: "job" as const, tool: ERASE_TOOL_NAME, jobId: event.jobId };
+  switch (event.type) {
+    case "plan":
+      return {
+        ...base,
+        action: "plan",
+        criteria: event.criteria,
+        items: event.totals.items,
+        interactions: event.totals.interactions,
+        bytes: event.totals.bytes,
+      };
+    case "approval":
+      return { ...base, action: "approval", confirmation: event.approval.method, outcome: "approved" };
+    case "start":
+    case "resume":
+    case "cancel":
+      return { ...base, action: event.type };
+    case "pause":
+      return { ...base, action: "pause", errorCode: event.code, reason: event.reason };
+    case "finish":
+      return { ...base, action: "finish", outcome: event.status, receiptSha256: event.receiptSha256 };
+    case "item": {
+      const item = { guid: event.item.guid, contentKey: event.item.contentKey };
+      if (event.phase === "started") return { ...base, action: "item_started", ...item, deleteCall: event.deleteCall };
+      const r = event.result;
+      return {
+        ...base,
+        action: "item_outcome",
+        ...item,
+        outcome: r.outcome,
+        ...(event.attempts !== undefined ? { attempts: event.attempts } : {}),
+        ...("httpStatus" in r && r.httpStatus !== undefined ? { httpStatus: r.httpStatus } : {}),
+        ...(r.outcome === "deleted" && r.verifiedByAbsence ? { verifiedByAbsence: true } : {}),
+        ...(r.outcome === "failed" ? { errorCode: r.code, ...(r.outcomeUnknown ? { outcomeUnknown: true } : {}) } : {}),
+      };
+    }
+  }
+}
+
+async function openService(deps: Deps): Promise<JobService> {
+  const settings = { ...jobSettings(deps.config), dataDir: jobsDataDirOf(deps.config) };
+  const auditContext = { dryRun: deps.config.controls.dryRun, sandbox: deps.config.sandbox };
+  // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET. One
+  // pacer for the process's jobs: after a 429 they keep to the pace the API accepted (for a minute).
+  const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000 });
+  const deleteItem: DeleteItem = async (item, signal) => {
+    const api = await deps.api(signal, DELETE_SCOPE);
+    if (!api.ok) return { kind: "error", error: api.error, notSent: true };
+    return vccDeleteItem(api.client, { stopRetrying: shuttingDown, pacer })(item, signal);
+  };
+  const verifications = new Map<string, Verification>();
+  let jobs: ErasureJobs | undefined;
+  const verifyFile = (jobId: string, name: string) => join((jobs as ErasureJobs).jobsDir, jobId, name);
+
+  const verify = async (jobId: string): Promise<void> => {
+    const view = jobs?.get(jobId);
+    if (!view?.ok) return;
+    verifications.set(jobId, { status: "pending" });
+    const result = await verifyNow(deps, view.job.criteria, jobId, jobs as ErasureJobs);
+    verifications.set(jobId, result);
+    await writeFileAtomic(verifyFile(jobId, "verification.json"), `${JSON.stringify(result, null, 2)}\n`).catch((error: unknown) =>
+      log.warn("the verification of an erasure job could not be saved", { jobId, error: String(error) }),
+    );
+  };
+
+  jobs = await ErasureJobs.open({
+    dataDir: settings.dataDir,
+    approvalTtlHours: settings.approvalTtlHours,
+    dryRun: settings.dryRun,
+    deleteItem,
+    onEvent: async (event) => {
+      if (deps.audit.enabled) await deps.audit.write(jobAuditRecord(event), auditContext);
+      if (event.type === "finish") {
+        const asked = await readFile(verifyFile(event.jobId, "verify-requested"), "utf8").catch(() => undefined);
+        if (asked !== undefined) void verify(event.jobId);
+      }
+    },
+  });
+  const opened = jobs;
+  const temporary = deps.config.sandbox && deps.config.jobs.dataDir === undefined;
+  atShutdown(async () => {
+    await opened.close();
+    // The sandbox's jobs end with the process that owns its simulator.
+    if (temporary) await rm(settings.dataDir, { recursive: true, force: true });
+  });
+  return {
+    jobs: opened,
+    async requestVerification(jobId) {
+      await writeFileAtomic(verifyFile(jobId, "verify-requested"), "1\n");
+      const view = opened.get(jobId);
+      // Ended before the request was written down (a very short job): verify now.
+      if (view.ok && ["completed", "completed_with_errors", "cancelled"].includes(view.job.status) && !verifications.has(jobId))
+        void verify(jobId);
+      else verifications.set(jobId, { status: "pending" });
+    },
+    async verification(jobId) {
+      const known = verifications.get(jobId);
+      if (known) return known;
+      const saved = await readFile(verifyFile(jobId, "verification.json"), "utf8").catch(() => undefined);
+      if (saved !== undefined) return JSON.parse(saved) as Verification;
+      const asked = await readFile(verifyFile(jobId, "verify-requested"), "utf8").catch(() => undefined);
+      return asked === undefined ? undefined : { status: "pending" };
+    },
+  };
+}
+
+/** Runs the job's search again and lists what still matches. */
+async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: ErasureJobs): Promise<Verification> {
+  const at = () => new Date().toISOString();
+  const stored = (criteria ?? {}) as Record<string, unknown>;
+  const { contentTypes, ...rest } = stored;
+  const input = { ...rest, ...(Array.isArray(contentTypes) && !contentTypes.includes("all") ? { contentTypes } : {}) } as SearchInput;
+  const checked = normaliseCriteria(input, Date.now());
+  if (!checked.ok) return { status: "failed", at: at(), error: checked.error };
+  const api = await deps.api(undefined, READ_SCOPE);
+  if (!api.ok) return { status: "failed", at: at(), error: api.error };
+  const found = await collectItems(api.client, checked.criteria, { signal: shuttingDown });
+  if (!found.ok) return { status: "failed", at: at(), error: found.error };
+  const view = jobs.get(jobId, { pageSize: 0 });
+  const planned = new Set<string>();
+  if (view.ok)
+    for (const item of await planItemsOf(jobs, jobId)) planned.add(`${item.guid.toLowerCase()}/${item.contentKey.toLowerCase()}`);
+  return {
+    status: "done",
+    at: at(),
+    stillMatching: found.collected.items.map((i) => ({
+      guid: i.guid,
+      contentKey: i.contentKey,
+      ...(i.type !== undefined ? { type: i.type } : {}),
+      ...(i.interactionStart !== undefined ? { interactionStart: i.interactionStart } : {}),
+      inPlan: planned.has(`${i.guid.toLowerCase()}/${i.contentKey.toLowerCase()}`),
+    })),
+  };
+}
+
+async function planItemsOf(jobs: ErasureJobs, jobId: string): Promise<PlanItem[]> {
+  const text = await readFile(join(jobs.jobsDir, jobId, "plan.json"), "utf8").catch(() => undefined);
+  return text ? ((JSON.parse(text) as { items: PlanItem[] }).items ?? []) : [];
+}

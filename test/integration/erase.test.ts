@@ -1,0 +1,335 @@
+// erase_interaction_content and the job tools, in process against the simulator: plan → approve
+// (typed count in a prompt, token, approval page) → job to completion; a wrong count or a decline
+// sends nothing; cancel; pause after repeated 5xx and resume; receipts as resources; verify; bad
+// input; read-only and dry-run modes. (The killed-server case is test/e2e/erase-process.test.ts.)
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { PASSKEY_PAGE_CSP } from "../../src/confirmation/approval-page.js";
+import { PasskeyStore } from "../../src/confirmation/passkeys.js";
+import { verifyReceipt } from "../../src/jobs/receipt.js";
+import { closeJobServices } from "../../src/jobs/service.js";
+import { decideOnPage, formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
+import { addContent, deletePath, deletesByPath, generated, simItems, useJobDataDir } from "../helpers/jobs.js";
+import { type Connected, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
+
+const h = useSimulator({ extraInteractions: 6 });
+
+const ERASE = "erase_interaction_content";
+const GET = "get_erasure_job";
+const CANCEL = "cancel_erasure_job";
+const RESUME = "resume_erasure_job";
+/** The generated interactions: one caller, 2026-11-20 10:00, a recording and a transcript each. */
+const CRITERIA = {
+  connectFrom: "+441632960101",
+  from: "2026-11-20T09:00:00Z",
+  to: "2026-11-20T11:00:00Z",
+  contentTypes: ["all"],
+};
+
+const data = useJobDataDir();
+
+const typing =
+  (answer: string, seen: { schema?: unknown; message?: string } = {}): ElicitHandler =>
+  (params) => {
+    seen.schema = params.requestedSchema;
+    seen.message = params.message;
+    return { action: "accept", content: { count: answer } };
+  };
+
+function server(env: Record<string, string> = {}, elicit?: ElicitHandler): Promise<Connected> {
+  return h.inProcess({ env: { VCC_DATA_DIR: data.dir(), VCC_RETRY_BASE_MS: "1", ...env }, ...(elicit ? { elicit } : {}) });
+}
+
+/** Polls get_erasure_job until the job is no longer running. */
+async function settled(c: Connected, jobId: string) {
+  let job: Record<string, unknown> = {};
+  await vi.waitFor(
+    async () => {
+      job = structured(await c.call(GET, { jobId })).job;
+      expect(job.status).not.toBe("running");
+    },
+    { timeout: 10_000, interval: 20 },
+  );
+  return structured(await c.call(GET, { jobId })).job;
+}
+
+describe("plan → approve → job", () => {
+  it("a prompt where the person types the number of items starts the job; every planned item is deleted once; the receipt is a resource", async () => {
+    const seen: { schema?: unknown; message?: string } = {};
+    const expected = simItems(h.sim, generated);
+    const c = await server({ VCC_AUDIT_LOG: `${data.dir()}-audit.jsonl` }, typing(String(expected.length), seen));
+    const started = await c.call(ERASE, CRITERIA);
+    const s = structured(started);
+    expect(s.status, textOf(started)).toBe("running");
+    expect(s.plan).toMatchObject({ interactions: 6, items: 12, byType: { callRecording: { items: 6 }, transcript: { items: 6 } } });
+    expect(s.plan.firstInteractionStart).toBe("2026-11-20T10:00:00.000Z");
+    // A typed count, not a checkbox; the prompt names the number and the first items.
+    expect(JSON.stringify(seen.schema)).toContain('"count"');
+    expect(JSON.stringify(seen.schema)).not.toContain('"boolean"');
+    expect(seen.message).toContain("12 content item(s) of 6 interaction(s)");
+    expect(seen.message).toContain("type the number of items: 12");
+
+    const job = await settled(c, s.jobId);
+    expect(job.status).toBe("completed");
+    expect(job.progress).toMatchObject({ deleted: 12, failed: 0, remaining: 0 });
+    const byPath = deletesByPath(h.sim);
+    expect(byPath.size).toBe(12);
+    for (const item of expected) expect(byPath.get(deletePath(h.sim, item))?.map((e) => e.status)).toEqual([204]);
+    // No lookup per item: the search gave everything the plan needs.
+    expect(h.sim.requests("GET").filter((r) => r.route === "get-interaction")).toHaveLength(0);
+
+    expect(job.receipt.json).toBe(`vcc-erasure://jobs/${s.jobId}/receipt.json`);
+    const { resources } = await c.client.listResources();
+    expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining([job.receipt.json, job.receipt.markdown]));
+    const json = await c.client.readResource({ uri: job.receipt.json });
+    const text = (json.contents[0] as { text: string }).text;
+    expect(verifyReceipt(text)).toBe(true);
+    expect(JSON.parse(text)).toMatchObject({
+      jobId: s.jobId,
+      status: "completed",
+      approval: { method: "elicitation" },
+      totals: { deleted: 12 },
+    });
+    const md = await c.client.readResource({ uri: job.receipt.markdown });
+    expect((md.contents[0] as { text: string; mimeType: string }).mimeType).toBe("text/markdown");
+    expect((md.contents[0] as { text: string }).text).toContain(job.receipt.sha256);
+
+    const audit = (await readFile(`${data.dir()}-audit.jsonl`, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const actions = audit.filter((r) => r.event === "job").map((r) => r.action);
+    for (const a of ["plan", "approval", "start", "finish"]) expect(actions).toContain(a);
+    expect(actions.filter((a) => a === "item_started")).toHaveLength(12);
+    expect(actions.filter((a) => a === "item_outcome")).toHaveLength(12);
+  });
+
+  it("a wrong typed count (or a ticked checkbox) is a refusal: nothing is sent, no job", async () => {
+    for (const answer of ["11", "12 items", "1,2", ""]) {
+      const c = await server({}, typing(answer));
+      const result = await c.call(ERASE, CRITERIA);
+      expect(structured(result).status, textOf(result)).toBe("cancelled");
+      expect(textOf(result)).toMatch(/did not match/);
+    }
+    // A checkbox answer does not fit the form: no approval (in mode auto the model gets a token to ask with).
+    const ticked = await server({}, () => ({ action: "accept", content: { confirm: true } }));
+    expect(structured(await ticked.call(ERASE, CRITERIA)).status).not.toBe("running");
+    const declined = await server({}, () => ({ action: "decline" }));
+    expect(structured(await declined.call(ERASE, CRITERIA)).status).toBe("cancelled");
+    expect(h.deletes()).toHaveLength(0);
+    expect(structured(await declined.call(GET, {})).jobs).toEqual([]);
+  });
+
+  it("the token path: the token carries the exact plan; content added after planning is untouched; verify lists it", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token" });
+    const asked = structured(await c.call(ERASE, { ...CRITERIA, verify: true }));
+    expect(asked.status).toBe("confirmation_required");
+    expect(asked.plan.items).toBe(12);
+    expect(h.deletes()).toHaveLength(0);
+    const [first] = simItems(h.sim, generated);
+    const later = {
+      contentKey: "f0f0f0f0-0000-4000-8000-000000000009",
+      type: "voicemail",
+      contentType: "audio/wav",
+      contentLength: 10,
+      lastModified: "2026-12-01T00:00:00.000Z",
+    };
+    addContent(h.sim, first?.guid ?? "", later);
+
+    // Other criteria cannot use the token.
+    const other = await c.call(ERASE, { ...CRITERIA, contentTypes: ["callRecording"], confirmationToken: asked.confirmationToken });
+    expect(structured(other).error?.code).toBe("confirmation_invalid");
+    // verify was asked for when planning: the token carries it.
+    const started = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    expect(started.status).toBe("running");
+    const job = await settled(c, started.jobId);
+    expect(job.status).toBe("completed");
+    expect(job.approval.method).toBe("token");
+    expect(h.deletes()).toHaveLength(12);
+    expect(h.sim.holds(first?.guid ?? "", later.contentKey)).toBe(true);
+    await vi.waitFor(async () => expect(structured(await c.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"));
+    const verified = await c.call(GET, { jobId: started.jobId });
+    expect(structured(verified).job.verification.stillMatching).toEqual([
+      { guid: first?.guid, contentKey: later.contentKey, type: "voicemail", interactionStart: "2026-11-20T10:00:00.000Z", inPlan: false },
+    ]);
+    expect(textOf(verified)).toContain("1 item(s) still match");
+    // Used once.
+    expect(structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken })).error?.code).toBe(
+      "confirmation_invalid",
+    );
+  });
+
+  it("on a team server, the job, and its receipt name who asked", async () => {
+    const alice = { subject: "alice", issuer: "https://idp.example", name: "Alice Adams", email: "alice@example.com" };
+    const c = await h.inProcess({
+      env: { VCC_DATA_DIR: data.dir(), VCC_RETRY_BASE_MS: "1", VCC_CONFIRMATION: "token" },
+      caller: { identity: alice, mayDelete: true },
+    });
+    const asked = structured(await c.call(ERASE, CRITERIA));
+    const started = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    const job = await settled(c, started.jobId);
+    expect(job.status).toBe("completed");
+    const receipt = await c.client.readResource({ uri: `vcc-erasure://jobs/${started.jobId}/receipt.json` });
+    const text = receipt.contents[0] && "text" in receipt.contents[0] ? receipt.contents[0].text : "";
+    expect(JSON.parse(text).requester).toEqual(alice);
+  });
+
+  it("the approval page path: the page lists every item; the token works after the person approved there", async () => {
+    const c = await server({ VCC_CONFIRMATION: "approval" });
+    const asked = structured(await c.call(ERASE, CRITERIA));
+    expect(asked.status).toBe("confirmation_required");
+    const page = await pageRequest(asked.approvalUrl);
+    for (const item of simItems(h.sim, generated)) expect(page.body).toContain(item.guid);
+    // The plan's summary above the items: totals by type, the date span, the criteria.
+    expect(page.body).toContain("Permanently erase 12 content item(s) of 6 interaction(s): 6 call recordings");
+    expect(page.body).toContain("interactions from 2026-11-20 10:00 UTC");
+    expect(page.body).toContain("+441632960101");
+    await decideOnPage(asked.approvalUrl, "approve");
+    const started = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    expect(started.status).toBe("running");
+    const job = await settled(c, started.jobId);
+    expect(job).toMatchObject({ status: "completed", approval: { method: "approval" } });
+  });
+
+  it("with passkeys required: no typed-count prompt; the page shows the plan and asks for the passkey; approving without one approves nothing", async () => {
+    await new PasskeyStore(data.dir()).add({
+      id: "AAAAAAAAAAAA-erase",
+      publicKey: "pQECAyYgASFYIA",
+      counter: 0,
+      createdAt: "2026-12-02T10:00:00.000Z",
+    });
+    const seen: { schema?: unknown } = {};
+    const c = await server({ VCC_APPROVAL_PASSKEY: "required" }, typing("12", seen));
+    const asked = structured(await c.call(ERASE, CRITERIA));
+    expect(asked.status).toBe("confirmation_required");
+    expect(seen.schema).toBeUndefined(); // the person was not asked to type the count: only the page decides
+    expect(asked.approvalUrl).toMatch(/^http:\/\/localhost:\d+\/approve\//);
+    const page = await pageRequest(asked.approvalUrl);
+    expect(page.body).toContain("Permanently erase 12 content item(s) of 6 interaction(s)");
+    expect(page.body).toContain('id="passkey-status"');
+    expect(page.headers["content-security-policy"]).toBe(PASSKEY_PAGE_CSP);
+    const answer = await postDecision(asked.approvalUrl, { formKey: formKeyOf(page.body), decision: "approve" });
+    expect(answer.body).toContain("Not approved: the passkey check failed");
+    const refused = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    expect(refused.error?.code).toBe("approval_pending");
+    expect(h.deletes()).toHaveLength(0);
+    expect(structured(await c.call(GET, {})).jobs).toEqual([]);
+  });
+
+  it("an explicit list of items: looked up once per interaction, missing ones left out", async () => {
+    const items = simItems(h.sim, generated)
+      .slice(0, 3)
+      .map(({ guid, contentKey }) => ({ guid, contentKey }));
+    const c = await server({}, typing("3"));
+    const missing = { guid: items[0]?.guid ?? "", contentKey: "voicemail-404" };
+    const started = structured(await c.call(ERASE, { items: [...items, missing] }));
+    expect(started.status).toBe("running");
+    expect(started.excluded).toEqual({ notAllowed: 0, notFound: 1 });
+    expect((await settled(c, started.jobId)).progress.deleted).toBe(3);
+    expect(h.deletes()).toHaveLength(3);
+  });
+});
+
+describe("steering a job", () => {
+  it("cancel stops after the item in flight; the receipt lists the rest as not attempted", async () => {
+    const c = await server({}, typing("12"));
+    h.sim.setStandingFault("delete-content", { latencyMs: 150 });
+    const started = structured(await c.call(ERASE, CRITERIA));
+    await vi.waitFor(() => expect(h.deletes().length).toBeGreaterThanOrEqual(1));
+    const cancelled = await c.call(CANCEL, { jobId: started.jobId });
+    expect(cancelled.isError, textOf(cancelled)).toBeFalsy();
+    const job = await settled(c, started.jobId);
+    expect(job.status).toBe("cancelled");
+    const sent = h.deletes().length;
+    expect(sent).toBeLessThan(12);
+    const read = await c.client.readResource({ uri: job.receipt.json });
+    const receipt = JSON.parse((read.contents[0] as { text: string }).text);
+    expect(receipt.totals.notAttempted).toBe(12 - sent);
+    expect(structured(await c.call(CANCEL, { jobId: started.jobId })).error?.code).toBe("invalid_input");
+  });
+
+  it("5 deletions in a row failing with 503 pause the job; resume finishes it, sending nothing twice that got a 204", async () => {
+    const c = await server({ VCC_MAX_RETRIES: "0" }, typing("12"));
+    h.sim.injectFaults("delete-content", {}, {}, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
+    const started = structured(await c.call(ERASE, CRITERIA));
+    const paused = await settled(c, started.jobId);
+    expect(paused.status).toBe("paused");
+    expect(paused.pause.code).toBe("upstream_error");
+    expect(paused.progress).toMatchObject({ deleted: 2, failed: 5 });
+    expect(paused.failures.items).toHaveLength(5);
+    const resumed = await c.call(RESUME, { jobId: started.jobId });
+    expect(resumed.isError, textOf(resumed)).toBeFalsy();
+    const job = await settled(c, started.jobId);
+    expect(job.status).toBe("completed");
+    const byPath = deletesByPath(h.sim);
+    const statuses = [...byPath.values()].map((entries) => entries.map((e) => e.status));
+    expect(statuses.filter((s) => s.join() === "204")).toHaveLength(7);
+    expect(statuses.filter((s) => s.join() === "503,204")).toHaveLength(5);
+  });
+
+  it("after the approval expired, resuming is refused with how to get a new approval of what is left", async () => {
+    const first = await server({ VCC_MAX_RETRIES: "0" }, typing("12"));
+    h.sim.injectFaults("delete-content", {}, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
+    const started = structured(await first.call(ERASE, CRITERIA));
+    expect((await settled(first, started.jobId)).status).toBe("paused");
+    // The server restarts a day and more later: the stored approval has expired.
+    await closeJobServices();
+    const planFile = join(data.dir(), "jobs", started.jobId, "plan.json");
+    const plan = JSON.parse(await readFile(planFile, "utf8"));
+    plan.approval.expiresAt = "2026-01-01T00:00:00.000Z";
+    await writeFile(planFile, JSON.stringify(plan));
+    const later = await server();
+    const refused = await later.call(RESUME, { jobId: started.jobId });
+    expect(structured(refused).error?.code).toBe("invalid_input");
+    expect(textOf(refused)).toMatch(
+      /expired at 2026-01-01T00:00:00.000Z.*11 approved item\(s\) were not erased.*call erase_interaction_content again/s,
+    );
+    expect(structured(await later.call(GET, { jobId: started.jobId })).job.resumable.ok).toBe(false);
+    expect(h.deletes()).toHaveLength(6);
+  });
+
+  it("resume and cancel of unknown or ended jobs are refused clearly", async () => {
+    const c = await server();
+    const unknown = await c.call(RESUME, { jobId: "00000000-0000-4000-8000-000000000000" });
+    expect(structured(unknown).error?.code).toBe("not_found");
+    expect(structured(await c.call(GET, { jobId: "nope" })).error?.code).toBe("not_found");
+  });
+});
+
+describe("bad input and modes", () => {
+  it("refuses unclear requests before anything is searched", async () => {
+    const c = await server();
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ ...CRITERIA, contentTypes: undefined }, /contentTypes is required/],
+      [{ ...CRITERIA, items: [{ guid: simItems(h.sim, generated)[0]?.guid, contentKey: "callRecording" }] }, /not both/],
+      [{ contentTypes: ["all"] }, /Give from and to/],
+      [{ ...CRITERIA, contentTypes: ["all", "voicemail"] }, /either \["all"\]/],
+      [{ ...CRITERIA, connectFrom: undefined }, /at least one of party/],
+      [{ ...CRITERIA, to: "2026-11-20T08:00:00Z" }, /to must be after from/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await c.call(ERASE, JSON.parse(JSON.stringify(args)));
+      expect(structured(result).error?.code, textOf(result)).toBe("invalid_input");
+      expect(textOf(result)).toMatch(message);
+    }
+    expect(h.sim.journal.filter((r) => r.route !== "token")).toHaveLength(0);
+  });
+
+  it("read-only hides erase, cancel and resume; get stays", async () => {
+    const c = await server({ VCC_READ_ONLY: "true" });
+    const names = (await c.client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain(GET);
+    for (const hidden of [ERASE, CANCEL, RESUME]) expect(names).not.toContain(hidden);
+  });
+
+  it("dry run: the job goes through its plan without a DELETE", async () => {
+    const c = await server({ VCC_DRY_RUN: "true" }, typing("12"));
+    const started = structured(await c.call(ERASE, CRITERIA));
+    expect(started.dryRun).toBe(true);
+    const job = await settled(c, started.jobId);
+    expect(job).toMatchObject({ status: "completed", dryRun: true, progress: { dryRun: 12 } });
+    expect(h.deletes()).toHaveLength(0);
+  });
+});
