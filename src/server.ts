@@ -12,7 +12,7 @@ import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
 import { TOOLS } from "./tools/registry.js";
-import type { VccClient } from "./vcc/client.js";
+import type { VccClient, VccClientOptions } from "./vcc/client.js";
 import type { RetrySettings } from "./vcc/retry.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
@@ -44,8 +44,11 @@ export function retrySettingsOf(config: Config): RetrySettings {
   return { maxRetries: config.maxRetries, deadlineMs: config.deadlineMs, baseDelayMs: config.retryBaseMs };
 }
 
-/** The API client of this process, created on the first tool call so that start-up stays light. */
-export function lazyApi(config: Config): ToolContext["api"] {
+/**
+ * The API client of this process, created on the first tool call so that start-up stays light.
+ * `timing`: tests shorten the client's waits (see VccClientOptions).
+ */
+export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {}): ToolContext["api"] {
   let client: Promise<VccClient> | undefined;
   return async (signal, scope) => {
     const credentials = credentialsOf(config);
@@ -60,6 +63,7 @@ export function lazyApi(config: Config): ToolContext["api"] {
         apiBaseUrl: config.apiBaseUrl,
         timeoutMs: config.timeoutMs,
         retry: retrySettingsOf(config),
+        ...timing,
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
@@ -82,18 +86,17 @@ export function lazyApi(config: Config): ToolContext["api"] {
 }
 
 /**
- * The SDK's own validator of elicitation answers, built when the first answer arrives: building it
- * (Ajv with its formats) by default, for every session, costs a few milliseconds of every start.
+ * The SDK's own validator of elicitation answers, built when the first answer arrives and shared by
+ * every session of the process: building it (Ajv with its formats) by default, for every session,
+ * costs a few milliseconds of every start.
  */
-function lazyAjv(): jsonSchemaValidator {
-  let ajv: AjvJsonSchemaValidator | undefined;
-  return {
-    getValidator: (schema) => {
-      ajv ??= new AjvJsonSchemaValidator();
-      return ajv.getValidator(schema);
-    },
-  };
-}
+let elicitationAjv: AjvJsonSchemaValidator | undefined;
+const lazyAjv: jsonSchemaValidator = {
+  getValidator: (schema) => {
+    elicitationAjv ??= new AjvJsonSchemaValidator();
+    return elicitationAjv.getValidator(schema);
+  },
+};
 
 const INTERNAL_ERROR_TEXT =
   "Error (internal_error): the server failed unexpectedly while handling this call (details are in its log). If a deletion was under way, it may or may not have happened: check with list_interaction_content before trying again.";
@@ -138,8 +141,20 @@ function registerTools(
   }
 }
 
-/** Validates a result's structuredContent against the JSON Schema that tools/list publishes, with the SDK's Ajv. */
+/** One checker per tool definition, built on first use: tests create many servers with the same tools. */
+const checkers = new WeakMap<ToolDefinition, (result: CallToolResult) => void>();
+
 function resultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
+  let check = checkers.get(tool);
+  if (!check) {
+    check = newResultChecker(tool);
+    checkers.set(tool, check);
+  }
+  return check;
+}
+
+/** Validates a result's structuredContent against the JSON Schema that tools/list publishes, with the SDK's Ajv. */
+function newResultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
   // zod's JSON Schema type and the SDK's differ only in how they type `$vocabulary`, which is unused here.
   const schema = z.toJSONSchema(tool.outputSchema, { io: "output" }) as JsonSchemaType;
   const validate = new AjvJsonSchemaValidator().getValidator(schema);
@@ -160,7 +175,7 @@ export function holdsConfirmations(server: McpServer): boolean {
 
 export function createServer(deps: ServerDeps): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
-  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv() });
+  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv });
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),

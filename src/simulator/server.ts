@@ -126,6 +126,12 @@ export interface Simulator {
   reset(): void;
   /** Requests in the journal matching method and route. */
   requests(method?: string, route?: RouteName): JournalEntry[];
+  /**
+   * Resolves once no request is being handled (added latency and slow bodies included, also of
+   * requests whose client gave up) and none arrived for one turn of the event loop: what a test
+   * awaits instead of sleeping to see that nothing more happens.
+   */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -224,6 +230,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let deletesInFlight = new Set<number>();
   let arrivals = 0;
   const waits = new Waits();
+  /** Requests received and not yet handled to the end; whoever awaits idle() when it drops to 0. */
+  let handling = 0;
+  let received = 0;
+  const idleWaiters = new Set<() => void>();
 
   /**
    * The normal answer to an API request. The checks run in this order: rate limit (the gateway),
@@ -328,12 +338,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const report = options.onRequest;
       res.on("close", () => report(entry));
     }
-    handle(req, res, entry).catch((error: unknown) => {
-      entry.status = 500;
-      const answer = messageAnswer(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`);
-      if (!res.headersSent) res.writeHead(answer.status, { ...answer.headers, "content-length": answer.body.length }).end(answer.body);
-      else res.destroy();
-    });
+    handling++;
+    received++;
+    handle(req, res, entry)
+      .catch((error: unknown) => {
+        entry.status = 500;
+        const answer = messageAnswer(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) res.writeHead(answer.status, { ...answer.headers, "content-length": answer.body.length }).end(answer.body);
+        else res.destroy();
+      })
+      .finally(() => {
+        if (--handling > 0) return;
+        for (const wake of [...idleWaiters]) wake();
+        idleWaiters.clear();
+      });
   });
 
   // Keep-alive connections must not keep close() waiting.
@@ -382,6 +400,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       deletesInFlight = new Set();
     },
     requests: (method, route) => journal.filter((e) => (!method || e.method === method) && (!route || e.route === route)),
+    idle: async () => {
+      for (;;) {
+        while (handling > 0) await new Promise<void>((resolve) => idleWaiters.add(resolve));
+        const seen = received;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (handling === 0 && received === seen) return;
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         waits.abandonAll();

@@ -5,12 +5,13 @@
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
-import { loadConfig } from "../../src/config.js";
+import { type Config, loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
 import { setLogSink } from "../../src/log.js";
 import { createServer, lazyApi } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
+import type { VccClientOptions } from "../../src/vcc/client.js";
 import { type Connected, type ConnectOptions, connect, connectClient, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
 
 export interface SimulatorFixture {
@@ -33,7 +34,17 @@ export interface SimulatorFixture {
 export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" | "elicitUrl"> {
   /** Offer these tools instead of the registry's (e.g. to test the registration itself). */
   tools?: readonly ToolDefinition[];
+  /**
+   * Settings beyond what the environment may say, applied after it: durations shorter than a user
+   * may configure (e.g. `elicitationTimeoutSeconds: 0.3`, `confirmationTtlSeconds: 0.5`).
+   */
+  config?: Partial<Config>;
+  /** The API client's waits, shortened (e.g. `shortenWait: () => 0`, `slowNoticeMs: 50`). */
+  timing?: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs">;
 }
+
+/** A retry wait of a hundredth of the planned one: the retry rules run as they would, without the wait. */
+export const HUNDREDFOLD: Pick<VccClientOptions, "shortenWait"> = { shortenWait: (ms) => Math.round(ms / 100) };
 
 /** Log lines of in-process servers: the logger of this test process writes here once one is used. */
 let logged: string | undefined;
@@ -74,10 +85,13 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       return c;
     },
     async inProcess(connectOptions = {}) {
-      const config = loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env });
+      const config: Config = {
+        ...loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env }),
+        ...connectOptions.config,
+      };
       const server = createServer({
         config,
-        api: lazyApi(config),
+        api: lazyApi(config, connectOptions.timing),
         audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
         // Its own approval page server (on a free port, started on first need), like a process of its own.
         approvals: new ApprovalServer(),

@@ -33,7 +33,7 @@ export function staleDist(root = ROOT): string | undefined {
 }
 
 /** Files that never start dist/: a run limited to them (e.g. `npx vitest run test/unit/x.test.ts`) needs no build. */
-const WITHOUT_DIST = /^(\.\/)?test\/(unit|integration|contract)\//;
+const WITHOUT_DIST = /^(\.\/)?test\/((unit|integration|contract)\/|simulator\/(?!cli))/;
 
 export default function setup(): void {
   const filters = process.argv.slice(2).filter((a) => a !== "run" && !a.startsWith("-"));
