@@ -52,6 +52,7 @@ let logged: string | undefined;
 export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
   let sim: Simulator | undefined;
   const open: Connected[] = [];
+  const approvalServers: ApprovalServer[] = [];
   beforeAll(async () => {
     sim = await startSimulator({ ...options, staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES, ...options.staticTokens } });
   });
@@ -70,6 +71,7 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       expect(c.stderr()).not.toContain(SECRET_TOKEN);
       await c.close();
     }
+    await Promise.all(approvalServers.splice(0).map((a) => a.close()));
   });
   const fixture: SimulatorFixture = {
     get sim() {
@@ -89,12 +91,14 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
         ...loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env }),
         ...connectOptions.config,
       };
+      const approvals = new ApprovalServer({ port: config.approvalPort });
+      approvalServers.push(approvals);
       const server = createServer({
         config,
         api: lazyApi(config, connectOptions.timing),
         audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
-        // Its own approval page server (on a free port, started on first need), like a process of its own.
-        approvals: new ApprovalServer(),
+        // Its own approval page server (on VCC_APPROVAL_PORT or a free port, started on first need), like a process of its own.
+        approvals,
         checkResults: true,
         ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
       });
