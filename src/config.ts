@@ -76,6 +76,8 @@ export interface Config {
   auditLogPath?: string;
   /** Where erasure jobs keep their plans, journals and receipts; undefined: the user's state directory (src/jobs/files.ts). */
   dataDir?: string;
+  /** How long a shutdown waits for deletions (and HTTP requests) in flight; undefined: the transport's default. */
+  shutdownGraceSeconds?: number;
   /** How long an erasure job's approval stays valid for resuming it. */
   jobApprovalTtlHours: number;
   /** Destructive tools are not registered at all. */
@@ -212,6 +214,7 @@ const envSchema = z.object({
     .string()
     .refine((value) => isAbsolute(value), { message: "VCC_DATA_DIR must be an absolute path" })
     .optional(),
+  VCC_SHUTDOWN_GRACE_SECONDS: integer("VCC_SHUTDOWN_GRACE_SECONDS", 1, 600).optional(),
   VCC_JOB_APPROVAL_TTL_HOURS: integer("VCC_JOB_APPROVAL_TTL_HOURS", 1, 720).default(24),
   VCC_READ_ONLY: boolean("VCC_READ_ONLY").default(false),
   VCC_DRY_RUN: boolean("VCC_DRY_RUN").default(false),
@@ -300,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: e.VCC_LOG_LEVEL,
     auditLogPath: e.VCC_AUDIT_LOG,
     dataDir: e.VCC_DATA_DIR,
+    shutdownGraceSeconds: e.VCC_SHUTDOWN_GRACE_SECONDS,
     jobApprovalTtlHours: e.VCC_JOB_APPROVAL_TTL_HOURS,
     readOnly: e.VCC_READ_ONLY,
     dryRun: e.VCC_DRY_RUN,

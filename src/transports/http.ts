@@ -238,7 +238,7 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
   const { port } = httpServer.address() as AddressInfo;
   allowedHosts = allowedHostnames(config);
   handleShutdown({
-    graceMs: SHUTDOWN_GRACE_MS,
+    graceMs: config.shutdownGraceSeconds !== undefined ? config.shutdownGraceSeconds * 1000 : SHUTDOWN_GRACE_MS,
     refuseNewWork: () => {
       closing = true;
     },
