@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
-import { setLogSink } from "../../src/log.js";
+import { setLogLevel, setLogSink } from "../../src/log.js";
 import { createServer, lazyApi } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
@@ -102,6 +102,8 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
         checkResults: true,
         ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
       });
+      // As the process does at start (the last in-process server of a test decides, e.g. VCC_LOG_LEVEL=debug).
+      setLogLevel(config.logLevel);
       if (logged === undefined) {
         logged = "";
         setLogSink((line) => {
