@@ -48,6 +48,9 @@ export const HUNDREDFOLD: Pick<VccClientOptions, "shortenWait"> = { shortenWait:
 
 /** Log lines of in-process servers: the logger of this test process writes here once one is used. */
 let logged: string | undefined;
+const appendLogged = (line: string): void => {
+  logged = (logged ?? "") + line;
+};
 
 export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
   let sim: Simulator | undefined;
@@ -104,12 +107,9 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       });
       // As the process does at start (the last in-process server of a test decides, e.g. VCC_LOG_LEVEL=debug).
       setLogLevel(config.logLevel);
-      if (logged === undefined) {
-        logged = "";
-        setLogSink((line) => {
-          logged += line;
-        });
-      }
+      // Installed again for every server: another test (or file, in the same worker) may have set its own.
+      logged ??= "";
+      setLogSink(appendLogged);
       const from = logged.length;
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
       await server.connect(serverSide);
