@@ -3,13 +3,14 @@ import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { DELETE_SCOPE } from "../../src/simulator/server.js";
 import { countingApprover, type ElicitHandler, SECRET_TOKEN, structured, textOf } from "../helpers/mcp.js";
-import { useSimulator } from "../helpers/simulator.js";
+import { HUNDREDFOLD, useSimulator } from "../helpers/simulator.js";
 
 const DELETE_ONLY_TOKEN = "e2e-delete-only-token-5b1e";
 const h = useSimulator({ staticTokens: { [DELETE_ONLY_TOKEN]: [DELETE_SCOPE] } });
 
+// Retry waits last a hundredth of the planned time: the rules run as planned, without the wait.
 const server = (options: { token?: string; elicit?: ElicitHandler } = {}) =>
-  h.inProcess({ env: options.token ? { VCC_ACCESS_TOKEN: options.token } : {}, elicit: options.elicit });
+  h.inProcess({ env: options.token ? { VCC_ACCESS_TOKEN: options.token } : {}, elicit: options.elicit, timing: HUNDREDFOLD });
 const deletes = () => h.deletes();
 
 describe("list_interaction_content", () => {
