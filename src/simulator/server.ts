@@ -211,11 +211,9 @@ function acceptsVersion(accept: string | undefined): boolean {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const now = options.now ?? Date.now;
-  const initialData = () => [
-    ...seedInteractions(),
-    ...searchSampleInteractions(),
-    ...generatedInteractions(options.extraInteractions ?? 0),
-  ];
+  // Generated once (a few ms: tests reset before each test, some before each generated case), copied on reset.
+  const template = [...seedInteractions(), ...searchSampleInteractions(), ...generatedInteractions(options.extraInteractions ?? 0)];
+  const initialData = () => template.map(copyInteraction);
   const store: Store = { interactions: initialData(), pageSize: options.pageSize ?? 3, endInclusive: options.searchEndInclusive ?? true };
   const journal: JournalEntry[] = [];
   const tokens = new TokenStore(
@@ -416,6 +414,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }),
   };
   return simulator;
+}
+
+/** A copy that shares nothing mutable with `i` (the routes delete content in place). */
+function copyInteraction(i: SimInteraction): SimInteraction {
+  return {
+    ...i,
+    handlingAgents: i.handlingAgents.map((a) => ({ ...a })),
+    content: i.content.map((c) => ({ ...c, ...(c.owningAgent ? { owningAgent: { ...c.owningAgent } } : {}) })),
+  };
 }
 
 /** Sends an answer, misbehaving on the wire as the fault says (truncated or slow body). */
