@@ -238,7 +238,7 @@ describe("approval page, link path (client cannot prompt)", () => {
   });
 
   it("decisions expire with the token", async () => {
-    const c = await server({ config: { confirmationTtlSeconds: 0.5 } });
+    const c = await server({ durations: { confirmationTtlSeconds: 0.5 } });
     const { token, url } = await ask(c);
     const formKey = formKeyOf((await pageRequest(url)).body);
     // Wait for the expiry itself rather than a fixed time (slow machines).
@@ -454,7 +454,7 @@ describe("approval mode with clients that can prompt", () => {
   });
 
   it("URL-mode elicitation: no decision in time → the link and token to continue later", async () => {
-    const c = await server({ config: { elicitationTimeoutSeconds: 0.3 }, elicitUrl: () => ({ action: "accept" }) });
+    const c = await server({ durations: { elicitationTimeoutSeconds: 0.3 }, elicitUrl: () => ({ action: "accept" }) });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     const s = structured(result);
     expect(s.status).toBe("confirmation_required");

@@ -156,7 +156,7 @@ describe("confirmation by token", () => {
 
   it("refuses an expired token", async () => {
     // A lifetime shorter than a user may configure (the harness sets it past the environment's checks).
-    const c = await h.inProcess({ config: { confirmationTtlSeconds: 0.2 } });
+    const c = await h.inProcess({ durations: { confirmationTtlSeconds: 0.2 } });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
     await new Promise((r) => setTimeout(r, 300));
     const late = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });

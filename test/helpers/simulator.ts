@@ -34,13 +34,17 @@ export interface SimulatorFixture {
 export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" | "elicitUrl"> {
   /** Offer these tools instead of the registry's (e.g. to test the registration itself). */
   tools?: readonly ToolDefinition[];
-  /**
-   * Settings beyond what the environment may say, applied after it: durations shorter than a user
-   * may configure (e.g. `elicitationTimeoutSeconds: 0.3`, `confirmationTtlSeconds: 0.5`).
-   */
-  config?: Partial<Config>;
+  /** Durations shorter than a user may configure, applied after the environment (seconds, fractions allowed). */
+  durations?: ShortDurations;
   /** The API client's waits, shortened (e.g. `shortenWait: () => 0`, `slowNoticeMs: 50`). */
   timing?: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs">;
+}
+
+export interface ShortDurations {
+  /** VCC_CONFIRMATION_TTL_SECONDS */
+  confirmationTtlSeconds?: number;
+  /** VCC_ELICITATION_TIMEOUT_SECONDS */
+  elicitationTimeoutSeconds?: number;
 }
 
 /** A retry wait of a hundredth of the planned one: the retry rules run as they would, without the wait. */
@@ -90,10 +94,10 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       return c;
     },
     async inProcess(connectOptions = {}) {
-      const config: Config = {
-        ...loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env }),
-        ...connectOptions.config,
-      };
+      const config = withDurations(
+        loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env }),
+        connectOptions.durations ?? {},
+      );
       const approvals = new ApprovalServer({ port: config.approvalPort });
       approvalServers.push(approvals);
       const server = createServer({
@@ -120,4 +124,9 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
     deletes: () => fixture.sim.requests("DELETE"),
   };
   return fixture;
+}
+
+/** The configuration with these durations (the one place that knows where they sit in Config). */
+function withDurations(config: Config, durations: ShortDurations): Config {
+  return { ...config, ...durations };
 }
