@@ -1,33 +1,14 @@
 // The floor of the per-call benchmark: the least a stdio JSON-RPC program can do to answer a
 // tools/call by deleting content. No SDK, no validation, no confirmation, no audit: it answers
-// `initialize`, and for every tools/call sends the same DELETE as the server, with undici and the
-// same keep-alive pool settings, to the same API. Never use it for anything but measuring.
+// `initialize` and `ping`, and for every tools/call sends the same DELETE as the server, with undici
+// and the same keep-alive pool settings, to the same API (reference-delete.mjs). Never use it for
+// anything but measuring.
 //
 // Reads VCC_API_BASE_URL and VCC_ACCESS_TOKEN, like the server.
 import { createInterface } from "node:readline";
-import { Pool } from "undici";
-
-const base = new URL(process.env.VCC_API_BASE_URL ?? "");
-const basePath = base.pathname.replace(/\/+$/, "");
-const authorization = `Bearer ${process.env.VCC_ACCESS_TOKEN ?? ""}`;
-const pool = new Pool(base.origin, { connections: 4, keepAliveTimeout: 30_000 });
+import { deleteContent, exitWhenStdinEnds } from "./reference-delete.mjs";
 
 const send = (message) => process.stdout.write(`${JSON.stringify({ jsonrpc: "2.0", ...message })}\n`);
-
-async function deleteContent(guid, contentKey) {
-  const res = await pool.request({
-    method: "DELETE",
-    path: `${basePath}/interactions/${encodeURIComponent(guid)}/content/${encodeURIComponent(contentKey)}`,
-    headers: { accept: "application/vnd.newvoicemedia.v3+json", authorization },
-  });
-  await res.body.text();
-  const deleted = res.statusCode === 204;
-  return {
-    content: [{ type: "text", text: `${deleted ? "Deleted" : "Failed to delete"} ${contentKey} of ${guid} (HTTP ${res.statusCode}).` }],
-    structuredContent: { status: deleted ? "deleted" : "error", guid, contentKey, httpStatus: res.statusCode },
-    ...(deleted ? {} : { isError: true }),
-  };
-}
 
 createInterface({ input: process.stdin }).on("line", (line) => {
   const message = JSON.parse(line);
@@ -37,6 +18,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       id: message.id,
       result: { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "floor", version: "1" } },
     });
+  } else if (message.method === "ping") {
+    send({ id: message.id, result: {} });
   } else if (message.method === "tools/call") {
     const { guid, contentKey } = message.params.arguments;
     deleteContent(guid, contentKey).then(
@@ -47,4 +30,4 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     send({ id: message.id, error: { code: -32601, message: "Method not found" } });
   }
 });
-process.stdin.on("end", () => pool.close().finally(() => process.exit(0)));
+exitWhenStdinEnds();

@@ -34,6 +34,48 @@ const englishOnlyZodLocales = {
   },
 };
 
+const SIMPLEWEBAUTHN = "@simplewebauthn/server";
+/** The attestation verifiers and the helper that read X.509 certificates (with their ASN.1 and DI libraries). */
+const CERTIFICATE_MODULES =
+  /[\\/]@simplewebauthn[\\/]server[\\/]esm[\\/](registration[\\/]verifications[\\/](tpm[\\/])?verifyAttestation\w+|helpers[\\/](convertX509PublicKeyToCOSE|getCertificateInfo|isCertRevoked|validateCertificatePath)|metadata[\\/]verifyMDSBlob)\.js$/;
+
+/**
+ * Passkeys (src/confirmation/webauthn.ts) use three functions of @simplewebauthn/server, and accept
+ * only attestation format "none" (they ask for no attestation; webauthn.ts refuses any other format).
+ * The package's index also loads its metadata service, and its attestation verifiers load an X.509
+ * stack (~450 kB) that "none" never needs. So the bundle takes the three functions from their own
+ * modules, and the certificate-reading modules become stubs that refuse, as webauthn.ts would. The
+ * ASN.1 stack that remains only reads ECDSA signatures: scripts/ecdsa-der.mjs does that instead.
+ */
+const passkeyFunctionsOnly = {
+  name: "passkey-functions-only",
+  setup(b) {
+    b.onResolve({ filter: /^@simplewebauthn\/server$/ }, () => ({ path: SIMPLEWEBAUTHN, namespace: "simplewebauthn" }));
+    b.onLoad({ filter: /.*/, namespace: "simplewebauthn" }, () => {
+      const esm = join(root, "node_modules/@simplewebauthn/server/esm");
+      return {
+        contents: [
+          `export { generateRegistrationOptions } from ${JSON.stringify(join(esm, "registration/generateRegistrationOptions.js"))};`,
+          `export { verifyRegistrationResponse } from ${JSON.stringify(join(esm, "registration/verifyRegistrationResponse.js"))};`,
+          `export { verifyAuthenticationResponse } from ${JSON.stringify(join(esm, "authentication/verifyAuthenticationResponse.js"))};`,
+        ].join("\n"),
+        resolveDir: esm,
+      };
+    });
+    // unwrapEC2Signature.js reads ECDSA signatures with an ASN.1 stack; a strict DER reader does the same.
+    b.onResolve({ filter: /^@peculiar\/asn1-(schema|ecc)$/ }, (args) =>
+      /unwrapEC2Signature\.js$/.test(args.importer) ? { path: join(root, "scripts/ecdsa-der.mjs") } : undefined,
+    );
+    b.onLoad({ filter: CERTIFICATE_MODULES }, (args) => {
+      const name = /(\w+)\.js$/.exec(args.path)[1];
+      return {
+        contents: `export function ${name}() { throw new Error("only attestation format none is accepted"); }`,
+        loader: "js",
+      };
+    });
+  },
+};
+
 const REQUIRE_SHIM = 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);';
 /** `require` as a free identifier: not `__require`, `x.require`, nor the start of a string (ajv has 'require("…")' texts). */
 const USES_REQUIRE = /(?<![\w$.'"`])require(?![\w$])/;
@@ -58,7 +100,7 @@ export function bundleOptions(overrides = {}) {
     minifySyntax: true,
     sourcemap: "linked",
     sourcesContent: false,
-    plugins: [englishOnlyZodLocales],
+    plugins: [englishOnlyZodLocales, passkeyFunctionsOnly],
     logLevel: "warning",
     ...overrides,
   };

@@ -72,10 +72,27 @@ async function step(number, title, client, args, expectStatus, tool = "delete_in
   return result;
 }
 
+/** The person's click on the approval page, sent as the browser would send the page's own form. */
+async function approveOnPage(url) {
+  if (typeof url !== "string") return false;
+  const page = await fetch(url);
+  const formKey = /name="formKey" value="([^"]+)"/.exec(await page.text())?.[1];
+  if (!formKey) return false;
+  const posted = await fetch(url, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(url).origin, referer: url },
+    body: new URLSearchParams({ formKey, decision: "approve" }),
+  });
+  return posted.status === 303;
+}
+
 console.log(bold("VCC Interaction Content MCP server — demo (sandbox: a local simulator with sample data)"));
 
 const assistant = await start("demo-assistant-without-prompts");
-console.log(dim(`\nClient 1 cannot show confirmation prompts, like many chat apps: the server uses a confirmation token.`));
+console.log(
+  dim(`\nClient 1 cannot show confirmation prompts, like many chat apps: the server asks the person on its approval page instead.`),
+);
 console.log(dim(`\n  (The user: "Delete every call recording and transcript of the customer on +44 1632 960101 since May.")`));
 await step(
   1,
@@ -101,11 +118,17 @@ const asked = await step(
   { guid: GUID, contentKey: "callRecording" },
   "confirmation_required",
 );
-console.log(dim(`\n  (The assistant asks the user: "This will permanently delete the call recording. Go ahead?" — the user says yes.)`));
+const approvalUrl = asked.structuredContent?.approvalUrl;
+console.log(dim(`\n  (The assistant shows the user the link; the user opens it and chooses Delete permanently.)`));
+const decided = await approveOnPage(approvalUrl);
+console.log(
+  `${cyan("  person    →")} ${approvalUrl ? `approval page: ${decided ? green("approved") : red("not approved")}` : red("no approval page")}`,
+);
+if (!decided) failures++;
 const token = asked.structuredContent?.confirmationToken;
 await step(
   4,
-  "Call again with the token the user approved: the API answers 204",
+  "Call again with the token, now approved on the page: the API answers 204",
   assistant,
   { guid: GUID, contentKey: "callRecording", confirmationToken: token },
   "deleted",

@@ -59,7 +59,7 @@ export const USER_CONFIG = {
   read_only: {
     type: "boolean",
     title: "Read only",
-    description: "Offer only the listing tool: nothing can be deleted.",
+    description: "Offer only the tools that read (listing, search): nothing can be deleted.",
     default: false,
     required: false,
   },

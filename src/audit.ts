@@ -1,6 +1,7 @@
 // The audit trail: one JSON line per decision and per deletion attempt, appended and flushed to disk
 // before the tool answers. Writing it is a precondition of deleting: if it fails, nothing is sent.
 import { type FileHandle, open } from "node:fs/promises";
+import type { Identity } from "./core/identity.js";
 import { log } from "./log.js";
 
 export interface AuditRecord {
@@ -18,6 +19,8 @@ export interface AuditRecord {
   outcomeUnknown?: boolean;
   /** A retry found the content gone after an attempt whose answer was lost. */
   verifiedByAbsence?: boolean;
+  /** Team server: the signed-in person who approved (or cancelled) on the approval page; the requester is in the context. */
+  approver?: Identity;
 }
 
 /** One search (search_interactions): what was asked, what was found, how long it took. */
@@ -42,6 +45,8 @@ export interface SearchAuditRecord {
 }
 
 export interface AuditContext {
+  /** Team server: who asked (the identity of the session's access token). */
+  requester?: Identity;
   client?: { name: string; version: string };
   sessionId?: string;
   dryRun: boolean;
@@ -68,6 +73,7 @@ export function fileAuditTrail(path: string): AuditTrail {
         ...record,
         client: context.client ? { name: context.client.name, version: context.client.version } : undefined,
         sessionId: context.sessionId,
+        requester: context.requester,
         dryRun: context.dryRun,
         sandbox: context.sandbox,
       })}\n`;

@@ -1,8 +1,9 @@
 // The guards both local HTTP servers (the MCP endpoint and the approval page) put in front of
 // everything else: the request must name this server in Host (and Origin, when sent), its body is
-// read only up to a limit, and secrets are compared in constant time.
+// read only up to a limit, and secrets are compared in constant time. Also: listening on loopback.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
+import type { AddressInfo } from "node:net";
 
 /** The host name a URL (or `host[:port]`) names, as in URLs (lower case, IPv6 in brackets); undefined if unreadable. */
 export function hostnameOf(url: string): string | undefined {
@@ -72,4 +73,15 @@ export function sameSecret(a: string, b: string): boolean {
 
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
+}
+
+/** Starts `server` on 127.0.0.1 (`port` 0: a free one) and resolves to its port; rejects when it cannot listen. */
+export function listenOnLoopback(server: Server, port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }

@@ -3,18 +3,19 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { fileAuditTrail, NO_AUDIT } from "./audit.js";
-import { type Config, ConfigError, credentialsOf, endpointWarnings, loadConfig } from "./config.js";
-import { withEnvFile } from "./env-files.js";
+import { type Config, ConfigError, configReference, credentialsOf, endpointWarnings, loadConfig, secretValues } from "./config.js";
+import { IMPLICIT_ENV_FILE_VARIABLES, withEnvFile } from "./env-files.js";
 import { log, registerSecret, setLogLevel, writeStderr } from "./log.js";
-import { lazyApi, retrySettingsOf, type ServerDeps } from "./server.js";
+import { lazyApi, type ServerDeps } from "./server.js";
 import { serveStdio } from "./transports/stdio.js";
 import { describeEndpoint } from "./vcc/errors.js";
 
-const HELP = `vcc-interaction-content-mcp: an MCP server that deletes Vonage Contact Center interaction
+const USAGE = `vcc-interaction-content-mcp: an MCP server that deletes Vonage Contact Center interaction
 content only after a person confirms.
 
 Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>] [--host <addr>]]
                                    [--env-file <path>] [--help] [--version]
+       vcc-interaction-content-mcp passkey add | list | remove <id>   [--env-file <path>]
 
   (no flags)     serve MCP over stdio: the MCP client starts this process
   --sandbox      try it safely: a local simulator with sample data, no credentials needed
@@ -23,25 +24,55 @@ Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>
   --http         serve MCP Streamable HTTP at http://<host>:<port>/mcp (or VCC_TRANSPORT=http)
   --port <n>     HTTP port, 0 for a free one (VCC_HTTP_PORT, default 3333)
   --host <addr>  address to bind (VCC_HTTP_HOST, default 127.0.0.1); any non-loopback address
-                 requires VCC_HTTP_BEARER
+                 requires VCC_HTTP_BEARER (one private user) or VCC_HTTP_AUTH=oauth (team server)
   --env-file <path>  read settings from this file too (VCC_ENV_FILE); the environment wins
+  passkey ...    manage the passkeys that approve deletions (VCC_APPROVAL_PASSKEY=required):
+                 add prints a one-time link to register one in a browser on this computer
 
 Configuration comes from the environment, or a file named with --env-file or VCC_ENV_FILE.
-A .env found in the working directory supplies credentials only (VCC_CLIENT_ID,
-VCC_CLIENT_SECRET, VCC_ACCESS_TOKEN); nothing else in it is used. Variables:
-  VCC_CLIENT_ID and VCC_CLIENT_SECRET (recommended) or VCC_ACCESS_TOKEN, VCC_SCOPES,
-  VCC_REGION (emea|nam|apac), VCC_API_BASE_URL, VCC_AUTH_URL, VCC_CONFIRMATION
-  (auto|elicitation|token|approval), VCC_CONFIRMATION_TTL_SECONDS, VCC_ELICITATION_TIMEOUT_SECONDS,
-  VCC_APPROVAL_PORT, VCC_TIMEOUT_MS, VCC_MAX_RETRIES, VCC_DEADLINE_MS, VCC_RETRY_BASE_MS,
-  VCC_LOG_LEVEL, VCC_AUDIT_LOG, VCC_READ_ONLY, VCC_DRY_RUN, VCC_SHUTDOWN_GRACE_SECONDS,
-  VCC_ALLOWED_CONTENT_KEYS, VCC_SANDBOX, and for HTTP: VCC_HTTP_BEARER,
-  VCC_HTTP_SESSION_IDLE_SECONDS, VCC_HTTP_MAX_SESSIONS, VCC_HTTP_SESSIONS_PER_MINUTE,
-  VCC_HTTP_ALLOWED_HOSTS. See the README for details.
+A .env found in the working directory supplies credentials only (${IMPLICIT_ENV_FILE_VARIABLES.join(", ")});
+nothing else in it is used. Empty variables count as unset. Variables, by who uses them:
 `;
+
+/** The usage, then every variable of the configuration schema (so the list cannot drift from it). */
+function helpText(width = 100): string {
+  const reference = configReference();
+  const column = Math.max(...reference.map((v) => v.name.length)) + 4;
+  const lines: string[] = [];
+  let group = "";
+  for (const v of reference) {
+    if (v.group !== group) {
+      group = v.group;
+      lines.push(`  ${group}:`);
+    }
+    const notes = [
+      v.default !== undefined ? `default: ${v.default}` : v.defaultNote !== undefined ? `default: ${v.defaultNote}` : undefined,
+      v.flag,
+      v.secret ? "secret" : undefined,
+    ].filter(Boolean);
+    const text = `${v.description}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
+    const wrapped = wrap(text, width - column);
+    lines.push(...wrapped.map((line, i) => `${i === 0 ? `    ${v.name}`.padEnd(column + 2) : " ".repeat(column + 2)}${line}`));
+  }
+  return `${USAGE}${lines.join("\n")}\nDetails: docs/configuration.md in the project's repository.\n`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
 
 const NAME = "vcc-interaction-content-mcp";
 
 async function main(): Promise<void> {
+  let positionals: string[];
   let flags: {
     help?: boolean;
     version?: boolean;
@@ -53,7 +84,7 @@ async function main(): Promise<void> {
     "env-file"?: string;
   };
   try {
-    flags = parseArgs({
+    ({ values: flags, positionals } = parseArgs({
       options: {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
@@ -65,7 +96,7 @@ async function main(): Promise<void> {
         "env-file": { type: "string" },
       },
       allowPositionals: true,
-    }).values;
+    }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
@@ -75,12 +106,19 @@ async function main(): Promise<void> {
   }
   // Asked for, before any protocol starts: these go to stdout.
   if (flags.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(helpText());
     return;
   }
   if (flags.version) {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
     process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+
+  const [command, ...commandArgs] = positionals;
+  if (command !== undefined && command !== "passkey") {
+    writeStderr(`${NAME}: unknown command '${command}' (try --help)\n`);
+    process.exitCode = 2;
     return;
   }
 
@@ -110,13 +148,22 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  registerSecret(config.accessToken);
-  registerSecret(config.clientSecret);
-  registerSecret(config.http.bearer);
-  setLogLevel(config.logLevel);
+  if (command === "passkey") {
+    // A command the person runs in a terminal: it prints to stdout, and it never serves MCP.
+    const { runPasskeyCommand } = await import("./confirmation/passkey-cli.js");
+    const { dataDirOf } = await import("./data-dir.js");
+    process.exitCode = await runPasskeyCommand(commandArgs, {
+      dataDir: dataDirOf(config),
+      out: (text) => process.stdout.write(text),
+      err: (text) => writeStderr(text),
+    });
+    return;
+  }
+  for (const secret of secretValues(config)) registerSecret(secret);
+  setLogLevel(config.log.level);
   for (const warning of [...envFileWarnings, ...endpointWarnings(config)]) log.warn(warning);
   const credentials = credentialsOf(config);
-  if (credentials.kind === "static" && (config.clientId || config.clientSecret))
+  if (credentials.kind === "static" && (config.api.clientId || config.api.clientSecret))
     log.warn(
       "VCC_ACCESS_TOKEN is set, so VCC_CLIENT_ID / VCC_CLIENT_SECRET are ignored and the token will not be renewed; remove VCC_ACCESS_TOKEN to use the client credentials.",
     );
@@ -132,8 +179,8 @@ async function main(): Promise<void> {
   const sandbox = config.sandbox ? await import("./sandbox.js") : undefined;
   const deps: ServerDeps = {
     config,
-    api: sandbox ? sandbox.sandboxApi(config.timeoutMs, retrySettingsOf(config)) : lazyApi(config),
-    audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
+    api: sandbox ? sandbox.sandboxApi(config.api.timeoutMs, config.api.retry) : lazyApi(config),
+    audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
     ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
   };
   const summary = describe(config, credentials.kind);
@@ -147,15 +194,15 @@ async function main(): Promise<void> {
 
 /** One line for stderr at start: where requests go, how deletions are confirmed, which modes are on. */
 function describe(config: Config, credentials: ReturnType<typeof credentialsOf>["kind"]): string {
-  if (config.sandbox) return `SANDBOX (local simulator), confirmation ${config.confirmation}`;
+  if (config.sandbox) return `SANDBOX (local simulator), confirmation ${config.confirmation.mode}`;
   const auth =
     credentials === "client_credentials"
-      ? `client credentials via ${describeEndpoint(config.authUrl)}`
+      ? `client credentials via ${describeEndpoint(config.api.authUrl)}`
       : credentials === "static"
         ? "static access token"
         : "no credentials configured yet: tool calls will say what to set";
-  const modes = `${config.readOnly ? ", READ-ONLY" : ""}${config.dryRun ? ", DRY RUN (nothing is deleted)" : ""}${config.auditLogPath ? `, audit log ${config.auditLogPath}` : ""}`;
-  return `API ${config.apiBaseUrl}, confirmation ${config.confirmation}${modes}, auth: ${auth}`;
+  const modes = `${config.controls.readOnly ? ", READ-ONLY" : ""}${config.controls.dryRun ? ", DRY RUN (nothing is deleted)" : ""}${config.audit.logPath ? `, audit log ${config.audit.logPath}` : ""}`;
+  return `API ${config.api.baseUrl}, confirmation ${config.confirmation.mode}${modes}, auth: ${auth}`;
 }
 
 main().catch((error: unknown) => {

@@ -26,15 +26,22 @@ export class LineLimit extends Transform {
       const wasWithin = this.#length <= this.#max;
       const allowed = Math.max(0, this.#max - this.#length);
       const length = end - start;
+      this.#length += length;
+      if (newline !== -1 && this.#length <= this.#max) {
+        // The usual case: the line ends within the limit; passed on with its newline in one piece,
+        // so that the reader gets one chunk per message.
+        this.push(chunk.subarray(start, newline + 1));
+        this.#length = 0;
+        start = newline + 1;
+        continue;
+      }
       // Within the limit: pass on. Past it: drop the rest of the line, and end the part already
       // passed on with a newline of our own so the reader discards it as one malformed line.
       const passed = Math.min(length, allowed);
       if (passed > 0) this.push(chunk.subarray(start, start + passed));
-      this.#length += length;
       if (wasWithin && this.#length > this.#max) this.push("\n");
       if (newline === -1) break;
-      if (this.#length > this.#max) this.#onCut(this.#length);
-      else this.push("\n");
+      this.#onCut(this.#length);
       this.#length = 0;
       start = newline + 1;
     }

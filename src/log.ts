@@ -37,10 +37,15 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 6) secrets.add(value);
 }
 
+/** A word without which neither pattern of redact() can match. */
+const CREDENTIAL_WORD = /bearer|client_secret|access_token/i;
+
 /** Replace every registered secret, and anything that looks like a bearer credential. */
 export function redact(text: string): string {
   let out = text;
-  for (const secret of secrets) out = out.split(secret).join("[REDACTED]");
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("[REDACTED]");
+  // Most texts (every string of an API answer goes through here) hold none of these words: no copies then.
+  if (!CREDENTIAL_WORD.test(out)) return out;
   return out
     .replace(/(bearer\s+)[^\s"',;]+/gi, "$1[REDACTED]")
     .replace(/((?:client_secret|access_token)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi, "$1[REDACTED]");

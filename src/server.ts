@@ -1,19 +1,20 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer, type RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { z } from "zod";
 import type { AuditTrail } from "./audit.js";
-import { type Config, credentialsOf } from "./config.js";
+import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
+import type { Identity } from "./core/identity.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
 import { TOOLS } from "./tools/registry.js";
 import type { VccClient, VccClientOptions } from "./vcc/client.js";
-import type { RetrySettings } from "./vcc/retry.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
@@ -28,7 +29,7 @@ export interface ServerDeps {
   audit: AuditTrail;
   /** Set in sandbox mode: what the assistant should know about the sample data. */
   sandboxInstructions?: string;
-  /** Mode approval: the approval page server (default: the one of this process, started on first need). */
+  /** Where approvals use the page: the approval page server (default: the one of this process, started on first need). */
   approvals?: ApprovalPages;
   /** The tools to offer (default: all of them, TOOLS). */
   tools?: readonly ToolDefinition[];
@@ -37,11 +38,6 @@ export interface ServerDeps {
    * JSON Schema validator would, and fail the call loudly when it does not match.
    */
   checkResults?: boolean;
-}
-
-/** VCC_MAX_RETRIES, VCC_DEADLINE_MS and VCC_RETRY_BASE_MS as the client takes them. */
-export function retrySettingsOf(config: Config): RetrySettings {
-  return { maxRetries: config.maxRetries, deadlineMs: config.deadlineMs, baseDelayMs: config.retryBaseMs };
 }
 
 /**
@@ -60,19 +56,19 @@ export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenW
     client ??= (async () => {
       const [{ VccClient }, auth] = await Promise.all([import("./vcc/client.js"), import("./vcc/auth.js")]);
       return new VccClient({
-        apiBaseUrl: config.apiBaseUrl,
-        timeoutMs: config.timeoutMs,
-        retry: retrySettingsOf(config),
+        apiBaseUrl: config.api.baseUrl,
+        timeoutMs: config.api.timeoutMs,
+        retry: config.api.retry,
         ...timing,
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
             : auth.clientCredentialsTokens({
-                authUrl: config.authUrl,
+                authUrl: config.api.authUrl,
                 clientId: credentials.clientId,
                 clientSecret: credentials.clientSecret,
-                scopes: config.scopes,
-                timeoutMs: config.timeoutMs,
+                scopes: config.api.scopes,
+                timeoutMs: config.api.timeoutMs,
               }),
       });
     })();
@@ -112,11 +108,12 @@ function registerTools(
   context: ToolContext,
   tools: readonly ToolDefinition[],
   options: { checkResults: boolean },
-): void {
+): Map<string, RegisteredTool> {
+  const destructive = new Map<string, RegisteredTool>();
   for (const tool of tools) {
-    if (tool.destructive && context.config.readOnly) continue;
+    if (tool.destructive && context.config.controls.readOnly) continue;
     const check = options.checkResults ? resultChecker(tool) : undefined;
-    server.registerTool(
+    const registered = server.registerTool(
       tool.name,
       {
         title: tool.title,
@@ -138,7 +135,9 @@ function registerTools(
         return result;
       },
     );
+    if (tool.destructive) destructive.set(tool.name, registered);
   }
+  return destructive;
 }
 
 /** One checker per tool definition, built on first use: tests create many servers with the same tools. */
@@ -167,13 +166,35 @@ function newResultChecker(tool: ToolDefinition): (result: CallToolResult) => voi
 }
 
 const confirmers = new WeakMap<McpServer, Confirmer>();
+/** Each session's destructive tools, by name: hidden from callers who may not delete. */
+const destructiveTools = new WeakMap<McpServer, Map<string, RegisteredTool>>();
+
+/** What one session knows about its caller (team server): who they are, and whether they may delete. */
+export interface SessionCaller {
+  identity: Identity;
+  mayDelete: boolean;
+}
+
+/** Whether `name` is one of the session's destructive tools (calling it needs the delete scope). */
+export function isDestructiveTool(server: McpServer, name: string): boolean {
+  return destructiveTools.get(server)?.has(name) ?? false;
+}
+
+/**
+ * Shows or hides the session's destructive tools as its caller's current token allows: a caller
+ * without the delete scope does not see them; after a token with it, they appear (list_changed).
+ */
+export function allowDeletion(server: McpServer, allowed: boolean): void {
+  for (const tool of destructiveTools.get(server)?.values() ?? []) if (tool.enabled !== allowed) allowed ? tool.enable() : tool.disable();
+}
 
 /** Whether the session served by `server` holds confirmations still to be acted on (ending it would discard them). */
 export function holdsConfirmations(server: McpServer): boolean {
   return (confirmers.get(server)?.store.live ?? 0) > 0;
 }
 
-export function createServer(deps: ServerDeps): McpServer {
+/** `caller`: the team server's authenticated caller of this session (absent on stdio and with the static bearer). */
+export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv });
 
@@ -199,12 +220,24 @@ export function createServer(deps: ServerDeps): McpServer {
       server.server.createElicitationCompletionNotifier(elicitationId, relatedRequestId === undefined ? undefined : { relatedRequestId })(),
   };
 
+  const { config } = deps;
+  const passkeys = config.confirmation.passkey === "required" ? processPasskeyStore(config) : undefined;
   const confirmer = new Confirmer({
-    mode: deps.config.confirmation,
-    ttlSeconds: deps.config.confirmationTtlSeconds,
-    elicitationTimeoutSeconds: deps.config.elicitationTimeoutSeconds,
+    mode: config.confirmation.mode,
+    ttlSeconds: config.confirmation.ttlSeconds,
+    elicitationTimeoutSeconds: config.confirmation.elicitationTimeoutSeconds,
     channel,
-    approvals: deps.approvals ?? (deps.config.confirmation === "approval" ? processApprovalServer(deps.config.approvalPort) : undefined),
+    ...(caller ? { requester: caller.identity } : {}),
+    approvals:
+      deps.approvals ??
+      (usesApprovalPage(config)
+        ? processApprovalServer(
+            config.confirmation.approvalPort,
+            passkeys ? { key: passkeys.path, gate: passkeyGate(passkeys) } : undefined,
+          )
+        : undefined),
+    pageFallback: config.confirmation.mode === "auto" && usesApprovalPage(config),
+    ...(passkeys ? { passkeys: { registered: async () => (await passkeys.list()).length > 0 } } : {}),
   });
   confirmers.set(server, confirmer);
   // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending
@@ -225,11 +258,14 @@ export function createServer(deps: ServerDeps): McpServer {
       return {
         ...(client ? { client: { name: client.name, version: client.version } } : {}),
         ...(sessionId ? { sessionId } : {}),
-        dryRun: deps.config.dryRun,
+        ...(caller ? { requester: caller.identity } : {}),
+        dryRun: deps.config.controls.dryRun,
         sandbox: deps.config.sandbox,
       };
     },
   };
-  registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults ?? false });
+  const destructive = registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults ?? false });
+  destructiveTools.set(server, destructive);
+  if (caller && !caller.mayDelete) allowDeletion(server, false);
   return server;
 }

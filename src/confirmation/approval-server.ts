@@ -2,11 +2,23 @@
 // It holds no approval state itself: each MCP session's ConfirmationStore attaches as a source, and a
 // page is looked up by its unguessable id. Only a same-origin POST carrying the page's anti-forgery
 // value records a decision; a GET never changes anything.
+//
+// With passkeys (VCC_APPROVAL_PASSKEY=required) the page is served at http://localhost:<port> (WebAuthn
+// needs a domain; localhost is a secure context), and an approval also needs a WebAuthn assertion,
+// verified here against a registered passkey, over the page's own challenge. Without one, nothing is
+// approved, whatever the form says. Cancel needs no passkey.
+//
+// On a team server (VCC_HTTP_AUTH=oauth with VCC_OIDC_CLIENT_ID) the same pages are served by the MCP
+// HTTP server on its public origin instead, and a gate (src/auth/approver-signin.ts) decides who is
+// looking: a page is only shown to a person who signed in, and only one the rules allow may decide.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { discardBody, hostRefusal, readBody } from "../http-guards.js";
+import { describeIdentity, type Identity } from "../core/identity.js";
+import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
-import { messagePage, PAGE_CSP, renderApprovalPage } from "./approval-page.js";
+import { messagePage, PAGE_CSP, PASSKEY_PAGE_CSP, type PageViewer, renderApprovalPage } from "./approval-page.js";
+import { approvalPagesNeedSignIn } from "./confirmer.js";
+import type { PasskeyGate } from "./passkeys.js";
 import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -14,7 +26,8 @@ const LOOPBACK = "127.0.0.1";
 const PAGE_HOSTS: ReadonlySet<string> = new Set([LOOPBACK, "localhost"]);
 /** Page ids are 32 random bytes in base64url. */
 const PAGE_PATH = /^\/approve\/([A-Za-z0-9_-]{43})$/;
-const MAX_FORM_BYTES = 4096;
+/** Enough for a passkey's answer (about 1 kB) with room to spare. */
+const MAX_FORM_BYTES = 16_384;
 
 const SECURITY_HEADERS: Record<string, string> = {
   "cache-control": "no-store, max-age=0",
@@ -28,14 +41,54 @@ const SECURITY_HEADERS: Record<string, string> = {
   "cross-origin-resource-policy": "same-origin",
 };
 
+/** Team server: who is looking at an approval page, and what they may do there. */
+export interface ApproverGate {
+  /** Answers the gate's own requests under /approve/ (the sign-in's return); false when `path` is not one. */
+  handleOwn(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
+  /** The person signed in on this browser, if any. */
+  approver(req: IncomingMessage): Identity | undefined;
+  /** Sends the browser to sign in, returning to `returnTo` afterwards. */
+  signIn(req: IncomingMessage, res: ServerResponse, returnTo: string): Promise<void>;
+  /** Why `approver` may not make `choice` on this page (undefined: they may). */
+  refusal(view: ApprovalPageView, approver: Identity, choice: ApprovalChoice): string | undefined;
+}
+
+export interface PublicPages {
+  /** The origin the pages are served at (the team server's public URL). */
+  origin: string;
+  gate: ApproverGate;
+}
+
 export class ApprovalServer {
   readonly #sources = new Set<ApprovalPageSource>();
   readonly #port: number;
+  readonly #passkeys: PasskeyGate | undefined;
+  readonly #public: PublicPages | undefined;
   #listening: Promise<{ server: Server; port: number }> | undefined;
 
-  /** `port` 0 picks a free port. */
-  constructor(options: { port?: number } = {}) {
+  /**
+   * `port` 0 picks a free port. With `passkeys`, approving needs a registered passkey. With
+   * `publicPages` (team server), nothing listens here: the MCP HTTP server passes requests to handle().
+   */
+  constructor(options: { port?: number; passkeys?: PasskeyGate; publicPages?: PublicPages } = {}) {
     this.#port = options.port ?? 0;
+    this.#passkeys = options.passkeys;
+    this.#public = options.publicPages;
+    if (options.publicPages) approvalPagesNeedSignIn(options.publicPages.origin);
+  }
+
+  /** Team server: answers a request under /approve/ that reached the MCP HTTP server (Host already checked). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.#handle(req, res, 0).catch((error: unknown) => {
+      log.error("approval page: request failed", { error });
+      if (!res.headersSent) send(res, 500, messagePage("Something went wrong", "Nothing was changed. Try again."));
+      else res.destroy();
+    });
+  }
+
+  /** The name in the page's links: localhost for passkeys (a WebAuthn relying party must be a domain). */
+  get #hostName(): string {
+    return this.#passkeys ? "localhost" : LOOPBACK;
   }
 
   /** A session's store offers its pages; call the returned function when the session ends. */
@@ -46,8 +99,9 @@ export class ApprovalServer {
 
   /** The page URL for `pageId`, starting the server if needed. Rejects when it cannot listen. */
   async urlFor(pageId: string): Promise<string> {
+    if (this.#public) return `${this.#public.origin}/approve/${pageId}`;
     const { port } = await this.#start();
-    return `http://${LOOPBACK}:${port}/approve/${pageId}`;
+    return `http://${this.#hostName}:${port}/approve/${pageId}`;
   }
 
   /** Stops listening (if it was) and ends open connections; the next need starts it again. */
@@ -99,20 +153,30 @@ export class ApprovalServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+    // Pages with the passkey script allow it (by hash); the others allow no script at all.
+    const csp: Record<string, string> = this.#passkeys ? { "content-security-policy": PASSKEY_PAGE_CSP } : {};
+    const reply = (status: number, html: string, headers: Record<string, string> = {}) => send(res, status, html, { ...csp, ...headers });
     // DNS rebinding: a page on another name that resolves to 127.0.0.1 arrives with its own Host.
+    // (A team server's pages: the MCP HTTP server checked Host already.)
+    const publicPages = this.#public;
     const host = (req.headers.host ?? "").toLowerCase();
-    if (hostRefusal(req, PAGE_HOSTS, port)) {
+    const origin = publicPages ? publicPages.origin : `http://${host}`;
+    if (!publicPages && hostRefusal(req, PAGE_HOSTS, port)) {
       log.warn("approval page: refused a request with an unexpected Host or Origin header");
-      return send(res, 403, messagePage("Refused", `This page is only served at http://${LOOPBACK}:${port}.`));
+      return reply(403, messagePage("Refused", `This page is only served at http://${this.#hostName}:${port}.`));
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
+    if (publicPages && (await publicPages.gate.handleOwn(req, res, path))) return;
+    // Passkeys work on the localhost origin only: a link opened as 127.0.0.1 moves there.
+    if (this.#passkeys && host !== `localhost:${port}` && (req.method === "GET" || req.method === "HEAD"))
+      return reply(308, "", { location: `http://localhost:${port}${path}` });
     const match = PAGE_PATH.exec(path);
-    if (!match) return send(res, 404, messagePage("Not found", "There is nothing here. Use the approval link your assistant gave you."));
+    if (!match) return reply(404, messagePage("Not found", "There is nothing here. Use the approval link your assistant gave you."));
     const pageId = match[1] as string;
 
     const method = req.method ?? "GET";
     if (method !== "GET" && method !== "HEAD" && method !== "POST") {
-      return send(res, 405, messagePage("Not allowed", "This page only accepts GET and POST."), { allow: "GET, HEAD, POST" });
+      return reply(405, messagePage("Not allowed", "This page only accepts GET and POST."), { allow: "GET, HEAD, POST" });
     }
 
     const found = this.#find(pageId);
@@ -127,30 +191,78 @@ export class ApprovalServer {
         ),
       );
     }
-    if (method !== "POST") return send(res, found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path));
+    // Team server: the page shows who asked and what is to be deleted, so only to a person who signed in.
+    const approver = publicPages?.gate.approver(req);
+    if (publicPages && !approver) {
+      if (method === "POST") {
+        await discardBody(req);
+        return reply(403, messagePage("Sign in first", "Nothing was changed. Open the approval link again and sign in."));
+      }
+      return publicPages.gate.signIn(req, res, path);
+    }
+    let viewer: PageViewer | undefined;
+    if (approver && publicPages) {
+      const refusal = publicPages.gate.refusal(found.view, approver, "approve");
+      viewer = {
+        approver,
+        ...(refusal ? { refusal } : {}),
+        mayCancel: publicPages.gate.refusal(found.view, approver, "reject") === undefined,
+      };
+    }
+    if (method !== "POST") {
+      const passkey =
+        this.#passkeys && found.view.state === "pending" ? { credentialIds: await this.#passkeys.credentialIds() } : undefined;
+      return reply(found.view.state === "expired" ? 410 : 200, renderApprovalPage(found.view, path, new Date(), passkey, viewer));
+    }
 
-    const crossSite = crossOriginReason(req, `http://${host}`);
+    const crossSite = crossOriginReason(req, origin);
     if (crossSite) {
       await discardBody(req);
       log.warn(`approval page: refused a POST (${crossSite})`);
-      return send(res, 403, messagePage("Refused", "This form can only be sent from the approval page itself. Nothing was changed."));
+      return reply(403, messagePage("Refused", "This form can only be sent from the approval page itself. Nothing was changed."));
     }
     if (!(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
       await discardBody(req);
-      return send(res, 415, messagePage("Refused", "Unexpected form encoding. Nothing was changed."));
+      return reply(415, messagePage("Refused", "Unexpected form encoding. Nothing was changed."));
     }
     const body = await readForm(req);
     const formKey = body?.get("formKey") ?? "";
     const decision = body?.get("decision");
     if (!body || !formKey || (decision !== "approve" && decision !== "reject")) {
-      return send(res, 400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
+      return reply(400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
     }
 
-    const outcome = found.source.decide(pageId, formKey, decision as ApprovalChoice);
+    // A passkey approval: the assertion must answer this page's challenge. Checked only where the
+    // form could otherwise approve (pending, its own form key); decide() below checks both again.
+    const view = found.view;
+    if (this.#passkeys && decision === "approve" && view.state === "pending" && sameSecret(formKey, view.formKey)) {
+      const checked = await this.#passkeys.verify(body.get("assertion") ?? "", view.challenge, `http://${host}`);
+      if (!checked.ok) {
+        log.warn(`approval page: refused an approval without a valid passkey assertion (${checked.reason})`);
+        return send(
+          res,
+          403,
+          messagePage(
+            "Not approved: the passkey check failed",
+            "Deleting needs a passkey registered with this server, confirmed on this page. Nothing was approved or deleted. Open the approval link again and choose Delete permanently to try again, or Cancel.",
+          ),
+        );
+      }
+      log.info(`approval page: passkey ${checked.id.slice(0, 8)}… verified`);
+    }
+
+    const refused = approver && publicPages?.gate.refusal(found.view, approver, decision);
+    if (approver && refused) {
+      log.warn(`approval page: refused a decision by ${describeIdentity(approver)}: ${refused}`);
+      return reply(403, messagePage("Not allowed", `Nothing was changed: ${refused}`));
+    }
+    const outcome = found.source.decide(pageId, formKey, decision as ApprovalChoice, approver);
     if (outcome.ok) {
-      log.info(`approval page: the person ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`);
+      log.info(
+        `approval page: ${approver ? describeIdentity(approver) : "the person"} ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`,
+      );
       // Post/Redirect/Get: reloading the result page never re-sends the form.
-      return send(res, 303, "", { location: path });
+      return reply(303, "", { location: path });
     }
     switch (outcome.reason) {
       case "forged":
@@ -165,17 +277,17 @@ export class ApprovalServer {
         );
       case "decided":
         log.warn("approval page: refused a second decision for the same page");
-        return send(res, 409, renderApprovalPage({ ...found.view, state: outcome.state }, path));
+        return reply(409, renderApprovalPage({ ...found.view, state: outcome.state }, path));
       case "expired":
-        return send(res, 410, renderApprovalPage({ ...found.view, state: "expired" }, path));
+        return reply(410, renderApprovalPage({ ...found.view, state: "expired" }, path));
       case "unknown":
-        return send(res, 404, messagePage("This approval link is not valid", "Nothing was deleted through it."));
+        return reply(404, messagePage("This approval link is not valid", "Nothing was deleted through it."));
     }
   }
 }
 
 /** Why a POST does not come from the page's own origin, or undefined when it does. */
-function crossOriginReason(req: IncomingMessage, origin: string): string | undefined {
+export function crossOriginReason(req: IncomingMessage, origin: string): string | undefined {
   const fetchSite = req.headers["sec-fetch-site"];
   if (fetchSite !== undefined && fetchSite !== "same-origin") return `Sec-Fetch-Site ${String(fetchSite)}`;
   const originHeader = req.headers.origin;
@@ -194,7 +306,8 @@ function describe(view: ApprovalPageView): string {
   return view.items.map((item) => `content '${item.contentKey}' of interaction ${item.guid}`).join(", ");
 }
 
-function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+/** A page (or an empty redirect) with the pages' security headers. */
+export function send(res: ServerResponse, status: number, html: string, headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     ...(html ? { "content-type": "text/html; charset=utf-8" } : {}),
@@ -205,15 +318,24 @@ function send(res: ServerResponse, status: number, html: string, headers: Record
 }
 
 /** The urlencoded form, or undefined when it is too large or unreadable. */
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const read = await readBody(req, MAX_FORM_BYTES);
   return read.ok ? new URLSearchParams(read.body.toString("utf8")) : undefined;
 }
 
-let processServer: ApprovalServer | undefined;
+const processServers = new Map<string, ApprovalServer>();
 
-/** The approval page server of this process (one for all MCP sessions). */
-export function processApprovalServer(port?: number): ApprovalServer {
-  processServer ??= new ApprovalServer({ port });
-  return processServer;
+/**
+ * The approval page server of this process (one for all MCP sessions). A process has one setting;
+ * servers built in-process with other settings (tests) get their own, so that a page without passkeys
+ * never serves a session that requires them. `passkeys.key` names the passkey store.
+ */
+export function processApprovalServer(port?: number, passkeys?: { key: string; gate: PasskeyGate }): ApprovalServer {
+  const key = passkeys ? `passkeys ${passkeys.key}` : "plain";
+  let server = processServers.get(key);
+  if (!server) {
+    server = new ApprovalServer({ port, passkeys: passkeys?.gate });
+    processServers.set(key, server);
+  }
+  return server;
 }

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { ConfirmationMode } from "../config.js";
 import type { ConfirmationItem } from "../core/content.js";
+import type { Identity } from "../core/identity.js";
 
 export type { ConfirmationItem, ContentPreview } from "../core/content.js";
 
@@ -30,10 +31,12 @@ export interface ConfirmationRequest {
 
 export type Decision =
   | { kind: "approved"; method: "elicitation" }
-  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown }
+  /** `approver`: team server, the signed-in person who approved on the approval page. */
+  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown; approver?: Identity }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
   /** The person chose Cancel on the approval page. */
-  | { kind: "declined"; method: "approval"; action: "reject" }
+  /** `approver`: team server, the signed-in person who cancelled. */
+  | { kind: "declined"; method: "approval"; action: "reject"; approver?: Identity }
   | {
       kind: "token_issued";
       token: string;
@@ -75,9 +78,40 @@ export interface ConfirmerOptions {
   ttlSeconds: number;
   elicitationTimeoutSeconds: number;
   channel: ElicitationChannel;
-  /** Required for mode approval. */
+  /** Required for mode approval, for `pageFallback` and with `passkeys`. */
   approvals?: ApprovalPages;
+  /**
+   * Mode auto: when the client cannot show a form prompt (or it fails), the approval page is used
+   * instead of a bare token. Set where the person can reach the page (stdio, HTTP on loopback).
+   */
+  pageFallback?: boolean;
+  /**
+   * Passkeys required (VCC_APPROVAL_PASSKEY=required): every deletion is approved on the approval page
+   * with a passkey, never by a form prompt or a bare token; with none registered, deletions are refused.
+   */
+  passkeys?: { registered(): Promise<boolean> };
   now?: () => number;
+  /** Team server: who asks in this session (their approval pages say so). */
+  requester?: Identity;
+}
+
+/** Origins whose approval pages need the person to sign in first (a team server's public origin). */
+const signInOrigins = new Set<string>();
+
+/** Team server: the approval pages at `origin` are behind the approvers' sign-in. */
+export function approvalPagesNeedSignIn(origin: string): void {
+  signInOrigins.add(origin);
+}
+
+/**
+ * Where the person opens an approval link: a team server's page anywhere, after signing in (and, with
+ * the four-eyes rule, by another person); the loopback page on this computer.
+ */
+export function whereToOpen(url: string | undefined): string {
+  const parsed = url && URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed && signInOrigins.has(parsed.origin))
+    return "in a browser, where they sign in (if this server requires a second person to approve, they send the link to an approver)";
+  return "in a browser on this computer";
 }
 
 /** How often a call waiting for the approval page tells the client it is still alive. */
@@ -115,11 +149,12 @@ export class Confirmer {
   readonly #now: () => number;
 
   constructor(options: ConfirmerOptions) {
-    if (options.mode === "approval" && !options.approvals) throw new Error("confirmation mode approval needs the approval page server");
+    const pages = options.mode === "approval" || options.pageFallback === true || options.passkeys !== undefined;
+    if (pages && !options.approvals) throw new Error("confirming on the approval page needs the approval page server");
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now);
-    this.#detach = options.mode === "approval" && options.approvals ? options.approvals.attach(this.store) : () => {};
+    this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now, options.requester);
+    this.#detach = pages && options.approvals ? options.approvals.attach(this.store) : () => {};
   }
 
   get mode(): ConfirmationMode {
@@ -136,6 +171,7 @@ export class Confirmer {
     if (request.token !== undefined) return this.#redeem(request.token, request.binding);
 
     const { mode, channel } = this.#options;
+    if (this.#options.passkeys) return this.#approveWithPasskey(request);
     if (mode === "token") return this.#issue(request, "mode_token");
     if (mode === "approval") return this.#approve(request);
     if (!channel.supportsForm()) {
@@ -148,7 +184,7 @@ export class Confirmer {
               "This server is configured to confirm deletions with an on-screen prompt (VCC_CONFIRMATION=elicitation), but this MCP client cannot show one. Nothing was deleted. Use a client that supports elicitation, or ask the administrator to set VCC_CONFIRMATION=auto.",
           },
         };
-      return this.#issue(request, "no_elicitation");
+      return this.#options.pageFallback ? this.#approveOnPage(request) : this.#issue(request, "no_elicitation");
     }
 
     const answer = await this.#askForm(request);
@@ -162,9 +198,37 @@ export class Confirmer {
             message: `The confirmation prompt failed or got no answer within ${this.#options.elicitationTimeoutSeconds} s. Nothing was deleted. Ask the user whether they saw the prompt before calling again.`,
           },
         };
-      return this.#issue(request, "elicitation_failed");
+      return this.#options.pageFallback ? this.#approveOnPage(request) : this.#issue(request, "elicitation_failed");
     }
     return answer;
+  }
+
+  /** Passkeys required: the approval page only, and only once a passkey is registered. */
+  async #approveWithPasskey(request: ConfirmationRequest): Promise<Decision> {
+    let registered: boolean;
+    try {
+      registered = await (this.#options.passkeys as { registered(): Promise<boolean> }).registered();
+    } catch (error) {
+      log.error("the registered passkeys could not be read", { error });
+      return {
+        kind: "refused",
+        error: {
+          code: "approval_unavailable",
+          message:
+            "This server requires a passkey to approve deletions, but its list of registered passkeys could not be read. Nothing was deleted. Ask the administrator to check the server's log and its data directory (VCC_DATA_DIR).",
+        },
+      };
+    }
+    if (!registered)
+      return {
+        kind: "refused",
+        error: {
+          code: "passkey_required",
+          message:
+            "This server requires a passkey to approve deletions (VCC_APPROVAL_PASSKEY=required), and none is registered yet. Nothing was deleted. The user must register one themselves: in a terminal on this computer, run `vcc-interaction-content-mcp passkey add` (with the server's settings, e.g. the same VCC_DATA_DIR) and open the link it prints. This cannot be done through this assistant.",
+        },
+      };
+    return this.#approveOnPage(request);
   }
 
   /** The form prompt's decision, or "failed" when the client could not show it or got no answer. */
@@ -193,11 +257,16 @@ export class Confirmer {
    * the loopback approval page, offered through URL-mode elicitation or as a link for the model to show.
    */
   async #approve(request: ConfirmationRequest): Promise<Decision> {
-    const { channel } = this.#options;
-    if (channel.supportsForm()) {
+    if (this.#options.channel.supportsForm()) {
       const answer = await this.#askForm(request);
       if (answer !== "failed") return answer;
     }
+    return this.#approveOnPage(request);
+  }
+
+  /** The loopback approval page, offered through URL-mode elicitation or as a link for the model to show. */
+  async #approveOnPage(request: ConfirmationRequest): Promise<Decision> {
+    const { channel } = this.#options;
     const issued = this.store.issue(request.binding, request.payload, { approvalItems: request.items });
     let approvalUrl: string;
     try {
@@ -286,7 +355,7 @@ export class Confirmer {
         case "approved":
         case "rejected":
           await channel.completeUrl(elicitationId, request.relatedRequestId).catch(() => {});
-          if (outcome === "rejected") return { kind: "declined", method: "approval", action: "reject" };
+          if (outcome === "rejected") return this.#rejected(token);
           return this.#redeem(token, request.binding);
         case "timeout":
           // The person may still decide: the model gets the link and the token to continue later.
@@ -316,12 +385,23 @@ export class Confirmer {
     return { kind: "token_issued", token, expiresAt, reason };
   }
 
+  /** Cancelled on the approval page, by whom where known (team server). */
+  #rejected(token: string): Decision {
+    const approver = this.store.decidedBy(token);
+    return { kind: "declined", method: "approval", action: "reject", ...(approver ? { approver } : {}) };
+  }
+
   async #redeem(token: string, binding: string): Promise<Decision> {
     const result = this.store.claim(token, binding);
-    // In mode approval every token is an approval-page token: a successful claim means the person approved there.
-    const method = this.#options.mode === "approval" ? "approval" : "token";
-    if (result.ok) return { kind: "approved", method, claim: result.claim, payload: result.payload };
-    if (result.reason === "rejected") return { kind: "declined", method: "approval", action: "reject" };
+    if (result.ok)
+      return {
+        kind: "approved",
+        method: result.approved ? "approval" : "token",
+        claim: result.claim,
+        payload: result.payload,
+        ...(result.approver ? { approver: result.approver } : {}),
+      };
+    if (result.reason === "rejected") return this.#rejected(token);
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
       return {
@@ -329,7 +409,7 @@ export class Confirmer {
         ...(approvalUrl ? { approvalUrl } : {}),
         error: {
           code: "approval_pending",
-          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} in a browser on this computer and choose Delete permanently or Cancel there; call again with the same confirmationToken only after they say they decided.`,
+          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} ${whereToOpen(approvalUrl)} and choose Delete permanently or Cancel there; call again with the same confirmationToken only after they say they decided.`,
         },
       };
     }

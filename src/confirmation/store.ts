@@ -6,7 +6,9 @@
 // then pending until the person approves or rejects it on a page found by a separate, unguessable
 // page id, and only an approved token can be claimed. The model sees the token and the page URL, but
 // never the page's anti-forgery value, and a page view (GET) never changes anything.
-import { randomBytes } from "node:crypto";
+
+import { createHash, randomBytes } from "node:crypto";
+import type { Identity } from "../core/identity.js";
 import { sameSecret } from "../http-guards.js";
 import type { ConfirmationItem } from "./confirmer.js";
 
@@ -26,8 +28,12 @@ export type ApprovalChoice = "approve" | "reject";
 interface Approval {
   pageId: string;
   formKey: string;
+  /** The WebAuthn challenge of this page (passkey approvals): bound to the page, the action and its items. */
+  challenge: string;
   state: ApprovalState;
   items: readonly ConfirmationItem[];
+  /** Team server: the signed-in person who approved or rejected. */
+  approver?: Identity;
   /** Calls waiting for the person's decision (URL-mode elicitation). */
   waiters: Set<() => void>;
 }
@@ -55,6 +61,12 @@ export interface ApprovalPageView {
   expiresAt: Date;
   /** The anti-forgery value the page's form must send back. */
   formKey: string;
+  /** Team server: who asked for the deletion (the session's identity). */
+  requester?: Identity;
+  /** Team server: who decided, once decided. */
+  approver?: Identity;
+  /** What a passkey must sign to approve this page (base64url). */
+  challenge: string;
 }
 
 export type PageDecision =
@@ -65,13 +77,17 @@ export type PageDecision =
 /** What the process-wide approval page server asks each session's store. */
 export interface ApprovalPageSource {
   page(pageId: string): ApprovalPageView | undefined;
-  decide(pageId: string, formKey: string, choice: ApprovalChoice): PageDecision;
+  decide(pageId: string, formKey: string, choice: ApprovalChoice, approver?: Identity): PageDecision;
 }
 
 export type WaitOutcome = "approved" | "rejected" | "timeout" | "aborted" | "gone";
 
 export type ClaimResult =
-  | { ok: true; claim: Claim; payload?: unknown }
+  /**
+   * `approved`: the token needed, and got, a person's approval on its page; `approver`: team server,
+   * the signed-in person who approved there.
+   */
+  | { ok: true; claim: Claim; payload?: unknown; approved: boolean; approver?: Identity }
   | { ok: false; reason: Exclude<ClaimFailure, "approval_pending"> }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: Date };
 
@@ -81,16 +97,28 @@ const MAX_ENTRIES = 500;
 /** 256 random bits, URL-safe. */
 const randomId = () => randomBytes(32).toString("base64url");
 
+/**
+ * A page's WebAuthn challenge: a hash of the page id, the action's binding, the exact items and 256
+ * random bits. An assertion signed for one page cannot approve another page, nor other items.
+ */
+function approvalChallenge(pageId: string, binding: string, items: readonly ConfirmationItem[]): string {
+  const bound = JSON.stringify([pageId, binding, items.map((item) => [item.guid, item.contentKey]), randomId()]);
+  return createHash("sha256").update(bound, "utf8").digest("base64url");
+}
+
 export class ConfirmationStore implements ApprovalPageSource {
   readonly #entries = new Map<string, Entry>();
   /** Approval page id → token. */
   readonly #pages = new Map<string, string>();
   readonly #ttlMs: number;
   readonly #now: () => number;
+  /** Team server: who asks in this session (shown on its approval pages). */
+  readonly requester: Identity | undefined;
 
-  constructor(ttlMs: number, now: () => number = Date.now) {
+  constructor(ttlMs: number, now: () => number = Date.now, requester?: Identity) {
     this.#ttlMs = ttlMs;
     this.#now = now;
+    this.requester = requester;
   }
 
   /**
@@ -104,7 +132,9 @@ export class ConfirmationStore implements ApprovalPageSource {
     const expiresAt = this.#now() + this.#ttlMs;
     const entry: Entry = { binding, payload, expiresAt, state: "issued" };
     if (options.approvalItems) {
-      entry.approval = { pageId: randomId(), formKey: randomId(), state: "pending", items: options.approvalItems, waiters: new Set() };
+      const pageId = randomId();
+      const challenge = approvalChallenge(pageId, binding, options.approvalItems);
+      entry.approval = { pageId, formKey: randomId(), challenge, state: "pending", items: options.approvalItems, waiters: new Set() };
       this.#pages.set(entry.approval.pageId, token);
     }
     this.#entries.set(token, entry);
@@ -127,6 +157,8 @@ export class ConfirmationStore implements ApprovalPageSource {
     return {
       ok: true,
       payload: entry.payload,
+      ...(approval?.approver ? { approver: approval.approver } : {}),
+      approved: approval !== undefined,
       claim: {
         spend: () => {
           entry.state = "spent";
@@ -136,6 +168,11 @@ export class ConfirmationStore implements ApprovalPageSource {
         },
       },
     };
+  }
+
+  /** Who decided on the token's approval page (team server), once decided. */
+  decidedBy(token: string): Identity | undefined {
+    return this.#entries.get(token)?.approval?.approver;
   }
 
   /** The approval page of a pending token is closed: nobody is waiting for it any more. */
@@ -185,11 +222,14 @@ export class ConfirmationStore implements ApprovalPageSource {
       state: expired ? "expired" : approval.state,
       expiresAt: new Date(entry.expiresAt),
       formKey: approval.formKey,
+      ...(this.requester ? { requester: this.requester } : {}),
+      ...(approval.approver ? { approver: approval.approver } : {}),
+      challenge: approval.challenge,
     };
   }
 
   /** The person's click. Single-use: only a pending, unexpired page with its own form key can be decided. */
-  decide(pageId: string, formKey: string, choice: ApprovalChoice): PageDecision {
+  decide(pageId: string, formKey: string, choice: ApprovalChoice, approver?: Identity): PageDecision {
     const found = this.#approvalPage(pageId);
     if (!found) return { ok: false, reason: "unknown" };
     const { entry, approval } = found;
@@ -197,6 +237,7 @@ export class ConfirmationStore implements ApprovalPageSource {
     if (this.#now() >= entry.expiresAt) return { ok: false, reason: "expired" };
     if (approval.state !== "pending") return { ok: false, reason: "decided", state: approval.state };
     approval.state = choice === "approve" ? "approved" : "rejected";
+    if (approver) approval.approver = approver;
     this.#notify(approval);
     return { ok: true, state: approval.state };
   }

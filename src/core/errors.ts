@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   elicitation_unsupported: "Prompts are required (VCC_CONFIRMATION=elicitation) but the client cannot show one.",
   approval_pending: "The person has not decided on the approval page yet.",
   approval_unavailable: "The approval page could not be started or was closed before a decision.",
+  passkey_required: "Approvals need a passkey (VCC_APPROVAL_PASSKEY=required) and none is registered yet.",
   bad_request: "The API refused the request as malformed (400).",
   unauthorized: "The API refused the access token (401).",
   forbidden: "The credentials lack the scope or permission for this (403), or VCC_SCOPES leaves that scope out.",

@@ -9,11 +9,11 @@ import { namedKeyOf } from "../vcc/ids.js";
  * is refused: the allowlist must never be bypassed by a failed lookup.
  */
 export function checkAllowed(
-  config: Pick<Config, "allowedContentKeys">,
+  controls: Pick<Config["controls"], "allowedContentKeys">,
   contentKey: string,
   type: string | undefined,
 ): ToolError | undefined {
-  const allowed = config.allowedContentKeys;
+  const allowed = controls.allowedContentKeys;
   if (!allowed) return undefined;
   const named = namedKeyOf(contentKey);
   const kinds = [named, type].filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase());

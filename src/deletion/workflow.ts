@@ -8,6 +8,7 @@ import type { Confirmer } from "../confirmation/confirmer.js";
 import type { ConfirmationItem, ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
 import { describeInteraction, describePreview } from "../core/format.js";
+import type { Identity } from "../core/identity.js";
 import { shuttingDown, trackDeletion } from "../lifecycle.js";
 import { log } from "../log.js";
 import type { VccClient, WaitEvent } from "../vcc/client.js";
@@ -18,7 +19,7 @@ import { type InteractionLookup, lookupInteraction, lookupItem } from "./lookup.
 
 /** What the workflow needs of its session. */
 export interface DeletionContext {
-  config: Pick<Config, "allowedContentKeys" | "dryRun">;
+  config: { controls: Pick<Config["controls"], "allowedContentKeys" | "dryRun"> };
   confirmer: Confirmer;
   audit: AuditTrail;
   auditContext(sessionId?: string): AuditContext;
@@ -104,11 +105,14 @@ type AuditFields = Omit<AuditRecord, "tool" | "guid" | "contentKey">;
 /** Runs the whole workflow for `request.items` with `client` (an API client with credentials that work). */
 export async function runDeletion(context: DeletionContext, client: VccClient, asked: DeletionRequest): Promise<DeletionOutcome> {
   // An item named twice (as the API compares them) is one item: it is asked about and deleted once.
-  const identities = new Set<string>();
-  const request = { ...asked, items: asked.items.filter((i) => !identities.has(itemIdentity(i)) && identities.add(itemIdentity(i))) };
-  const results = new Map<string, ItemResult>(
-    request.items.map((i) => [itemIdentity(i), { guid: i.guid, contentKey: i.contentKey, status: "pending" }]),
-  );
+  const unique = new Map<string, ConfirmationItem>();
+  for (const i of asked.items) {
+    const identity = itemIdentity(i);
+    if (!unique.has(identity)) unique.set(identity, i);
+  }
+  const request = unique.size === asked.items.length ? asked : { ...asked, items: [...unique.values()] };
+  const results = new Map<string, ItemResult>();
+  for (const [identity, i] of unique) results.set(identity, { guid: i.guid, contentKey: i.contentKey, status: "pending" });
   const all = () => [...results.values()];
   const resultOf = (ref: ContentRef) => results.get(itemIdentity(ref)) as ItemResult;
   const audit = (ref: ContentRef, fields: AuditFields) => auditItem(context, request, ref, fields);
@@ -164,11 +168,14 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     }
   }
 
-  // 2. Decide: did a person agree?
-  const question = questionFor(
-    plan,
-    all().filter((r) => r.status === "error"),
-  );
+  // 2. Decide: did a person agree? With a token nobody is asked: the question was put when it was issued.
+  const question =
+    request.token === undefined
+      ? questionFor(
+          plan,
+          all().filter((r) => r.status === "error"),
+        )
+      : "";
   const decision = await context.confirmer.decide({
     binding: bindingOf(request.items),
     items: plan.map((p) => p.item),
@@ -197,6 +204,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
           event: "decision",
           confirmation: decision.method,
           outcome: decision.action === "cancel" ? "cancelled" : "declined",
+          ...(decision.method === "approval" && decision.approver ? { approver: decision.approver } : {}),
         });
       for (const r of results.values()) if (r.status === "pending") r.status = "cancelled";
       return { kind: "declined", by: decision.method === "approval" ? "page" : "prompt", items: all() };
@@ -246,6 +254,8 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       });
   const todo = request.items.filter((i) => approved.has(itemIdentity(i)));
   const claim = decision.method === "elicitation" ? undefined : decision.claim;
+  // Team server: the person who signed in on the approval page and approved.
+  const approver = decision.method === "elicitation" ? undefined : decision.approver;
 
   // Tracked as one: shutting down lets the item in flight finish, starts no other, and reports.
   return trackDeletion(async () => {
@@ -256,7 +266,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       request.progress?.begin(todo.length);
       for (const [index, ref] of todo.entries()) {
         const r = resultOf(ref);
-        const step = await performItem(context, client, request, ref, decision.method, index, todo.length);
+        const step = await performItem(context, client, request, ref, decision.method, approver, index, todo.length);
         Object.assign(r, step.result);
         used ||= step.used;
         stopped ||= step.stopped;
@@ -268,7 +278,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       if (used) claim?.spend();
       else claim?.release();
     }
-    return { kind: "ran", items: all(), stopped, dryRun: context.config.dryRun, auditWarnings };
+    return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
   });
 }
 
@@ -285,7 +295,7 @@ async function prepare(context: DeletionContext, client: VccClient, request: Del
   for (const item of request.items) {
     const ref = { guid: item.guid, contentKey: item.contentKey };
     if (item.preview) {
-      const notAllowed = checkAllowed(context.config, item.contentKey, item.preview.type);
+      const notAllowed = checkAllowed(context.config.controls, item.contentKey, item.preview.type);
       prepared.push(
         notAllowed
           ? { ref, error: notAllowed }
@@ -305,7 +315,7 @@ async function prepare(context: DeletionContext, client: VccClient, request: Del
       prepared.push({ ref, error: found.error });
       continue;
     }
-    const notAllowed = checkAllowed(context.config, item.contentKey, found.kind === "found" ? found.item.type : undefined);
+    const notAllowed = checkAllowed(context.config.controls, item.contentKey, found.kind === "found" ? found.item.type : undefined);
     if (notAllowed) prepared.push({ ref, error: notAllowed });
     else if (found.kind === "found")
       prepared.push({
@@ -350,20 +360,21 @@ async function performItem(
   request: DeletionRequest,
   ref: ContentRef,
   method: "elicitation" | "token" | "approval",
+  approver: Identity | undefined,
   index: number,
   total: number,
 ): Promise<ItemStep> {
-  const audit = (fields: AuditFields) => auditItem(context, request, ref, fields);
+  const audit = (fields: AuditFields) => auditItem(context, request, ref, approver ? { ...fields, approver } : fields);
   const subject = subjectOf(ref);
   const stop = request.signal.aborted
     ? errorCancelledBetweenAttempts(subject, "delete", 0, false)
     : shuttingDown.aborted
       ? SHUTTING_DOWN
       : undefined;
-  if (!stop)
+  if (!stop && request.progress)
     // Sent before each item rather than after: a notification written just before the final result
     // can be dropped by clients that handle results before queued notifications.
-    await request.progress?.step(index, `Deleting ${index + 1} of ${total}: ${ref.guid} / ${ref.contentKey}`);
+    await request.progress.step(index, `Deleting ${index + 1} of ${total}: ${ref.guid} / ${ref.contentKey}`);
 
   const decisionFailure = await audit({ event: "decision", confirmation: method, outcome: "confirmed" });
   if (decisionFailure) return { result: { status: "error", error: AUDIT_FAILED(decisionFailure) }, used: false, stopped: false };
@@ -373,7 +384,7 @@ async function performItem(
     return { result: { status: "not_attempted", error: stop }, used: false, stopped: true, ...(auditWarning ? { auditWarning } : {}) };
   }
 
-  if (context.config.dryRun) {
+  if (context.config.controls.dryRun) {
     const auditWarning = await audit({ event: "deletion", confirmation: method, outcome: "dry_run" });
     return { result: { status: "dry_run" }, used: true, stopped: false, ...(auditWarning ? { auditWarning } : {}) };
   }
@@ -431,14 +442,22 @@ async function performItem(
   };
 }
 
-/** Writes one audit record; resolves to the reason when it could not be written. */
-async function auditItem(
+/** Writes one audit record; resolves to the reason when it could not be written. Nothing to wait for with the audit off. */
+function auditItem(
+  context: DeletionContext,
+  request: DeletionRequest,
+  ref: ContentRef,
+  fields: AuditFields,
+): Promise<string | undefined> | undefined {
+  return context.audit.enabled ? writeAudit(context, request, ref, fields) : undefined;
+}
+
+async function writeAudit(
   context: DeletionContext,
   request: DeletionRequest,
   ref: ContentRef,
   fields: AuditFields,
 ): Promise<string | undefined> {
-  if (!context.audit.enabled) return undefined;
   try {
     await context.audit.write(
       { tool: request.tool, guid: ref.guid, contentKey: ref.contentKey, ...fields },

@@ -10,6 +10,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContentRef } from "../core/content.js";
 import type { ErrorCode, ToolError } from "../core/errors.js";
+import type { Identity } from "../core/identity.js";
 import { log } from "../log.js";
 import { ensurePrivateDir, JournalFile, parseJournal, writeFileAtomic } from "./files.js";
 import {
@@ -26,7 +27,7 @@ import {
 } from "./journal.js";
 import {
   type Approval,
-  type ApprovalMethod,
+  type ApprovalDecision,
   approvePlan,
   DEFAULT_APPROVAL_TTL_HOURS,
   type JsonValue,
@@ -252,6 +253,7 @@ export class ErasureJobs {
   async propose(input: {
     items: readonly PlanItem[];
     criteria: JsonValue;
+    requester?: Identity;
   }): Promise<{ ok: true; plan: ProposedPlan } | { ok: false; error: ToolError }> {
     const proposed = proposePlan(input, this.#now());
     if (proposed.ok)
@@ -269,7 +271,7 @@ export class ErasureJobs {
    * A person approved the proposal: the plan is written, and the job starts (or waits for the job
    * running now). Refused when the approval or start cannot be recorded.
    */
-  async start(proposal: ProposedPlan, decision: { method: ApprovalMethod; approvedBy?: string }): Promise<JobResult> {
+  async start(proposal: ProposedPlan, decision: ApprovalDecision): Promise<JobResult> {
     if (this.#closing) return { ok: false, error: SHUTTING_DOWN };
     if (this.#jobs.has(proposal.jobId) || this.#starting.has(proposal.jobId))
       return { ok: false, error: { code: "invalid_input", message: `Job ${proposal.jobId} was already started.` } };
@@ -281,7 +283,7 @@ export class ErasureJobs {
     }
   }
 
-  async #create(proposal: ProposedPlan, decision: { method: ApprovalMethod; approvedBy?: string }): Promise<JobResult> {
+  async #create(proposal: ProposedPlan, decision: ApprovalDecision): Promise<JobResult> {
     const plan = approvePlan(proposal, decision, {
       now: this.#now(),
       ttlHours: this.#options.approvalTtlHours ?? DEFAULT_APPROVAL_TTL_HOURS,

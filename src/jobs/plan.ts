@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
+import type { Identity } from "../core/identity.js";
 import { isValidContentKey, isValidGuid } from "../vcc/ids.js";
 
 /** At most this many items per job: beyond, the person cannot meaningfully review what goes. */
@@ -41,6 +42,8 @@ export interface ProposedPlan {
   criteria: JsonValue;
   items: PlanItem[];
   totals: PlanTotals;
+  /** Team server: who asked for the erasure (the identity of their access token). */
+  requester?: Identity;
 }
 
 export type ApprovalMethod = "elicitation" | "token" | "approval";
@@ -50,6 +53,8 @@ export interface Approval {
   approvedAt: string;
   /** Who approved, where known (e.g. the approval page's signed-in user). */
   approvedBy?: string;
+  /** Team server: the person who signed in on the approval page and approved. */
+  approver?: Identity;
   /** Until when the approval is valid for resuming the job. */
   expiresAt: string;
 }
@@ -109,7 +114,7 @@ const invalid = (message: string): { ok: false; error: ToolError } => ({ ok: fal
  * only once, at least one and at most MAX_PLAN_ITEMS.
  */
 export function proposePlan(
-  input: { items: readonly PlanItem[]; criteria: JsonValue },
+  input: { items: readonly PlanItem[]; criteria: JsonValue; requester?: Identity },
   now: Date,
 ): { ok: true; plan: ProposedPlan } | { ok: false; error: ToolError } {
   const seen = new Set<string>();
@@ -129,20 +134,35 @@ export function proposePlan(
     );
   return {
     ok: true,
-    plan: { jobId: randomUUID(), proposedAt: now.toISOString(), criteria: input.criteria, items, totals: planTotals(items) },
+    plan: {
+      jobId: randomUUID(),
+      proposedAt: now.toISOString(),
+      criteria: input.criteria,
+      items,
+      totals: planTotals(items),
+      ...(input.requester ? { requester: input.requester } : {}),
+    },
   };
+}
+
+/** How a person agreed, and who they were where known. */
+export interface ApprovalDecision {
+  method: ApprovalMethod;
+  approvedBy?: string;
+  approver?: Identity;
 }
 
 /** The approval of a proposed plan, valid for resuming for `ttlHours` from now. */
 export function approvePlan(
   proposal: ProposedPlan,
-  decision: { method: ApprovalMethod; approvedBy?: string },
+  decision: ApprovalDecision,
   options: { now: Date; ttlHours: number; dryRun: boolean },
 ): Plan {
   const approval: Approval = {
     method: decision.method,
     approvedAt: options.now.toISOString(),
     ...(decision.approvedBy !== undefined ? { approvedBy: decision.approvedBy } : {}),
+    ...(decision.approver !== undefined ? { approver: decision.approver } : {}),
     expiresAt: new Date(options.now.getTime() + options.ttlHours * 3_600_000).toISOString(),
   };
   return { version: 1, ...proposal, approval, dryRun: options.dryRun };

@@ -2,6 +2,7 @@
 // people), both carrying the SHA-256 of the JSON receipt's canonical form without its `sha256` field.
 import { createHash } from "node:crypto";
 import type { ErrorCode } from "../core/errors.js";
+import { describeIdentity, type Identity } from "../core/identity.js";
 import type { FinalStatus, ItemState } from "./journal.js";
 import type { Approval, JsonValue, Plan, PlanTotals } from "./plan.js";
 
@@ -50,6 +51,8 @@ export interface Receipt {
   status: FinalStatus;
   dryRun: boolean;
   criteria: JsonValue;
+  /** Team server: who asked for the erasure. */
+  requester?: Identity;
   approval: Approval;
   plan: { proposedAt: string; totals: PlanTotals };
   startedAt?: string;
@@ -171,6 +174,7 @@ export function buildReceipt(input: {
     status: input.status,
     dryRun: plan.dryRun,
     criteria: plan.criteria,
+    ...(plan.requester ? { requester: plan.requester } : {}),
     approval: plan.approval,
     plan: { proposedAt: plan.proposedAt, totals: plan.totals },
     ...(input.startedAt !== undefined ? { startedAt: input.startedAt } : {}),
@@ -198,6 +202,13 @@ const STATUS_WORDS: Record<FinalStatus, string> = {
   cancelled: "cancelled",
 };
 
+/** A person on the receipt: name and email where known, and always the subject at its issuer. */
+function who(identity: Identity): string {
+  const described = describeIdentity(identity);
+  const named = described === identity.subject ? "" : `${described}, `;
+  return cell(`${named}subject ${identity.subject} at ${identity.issuer}`);
+}
+
 /** The Markdown receipt: the same facts as the JSON, for people; the JSON is the record that is hashed. */
 export function receiptMarkdown(receipt: Receipt): string {
   const t = receipt.totals;
@@ -207,9 +218,10 @@ export function receiptMarkdown(receipt: Receipt): string {
     "",
     receipt.dryRun ? "**Dry run: no DELETE was sent; nothing was deleted.**\n" : "",
     `- Status: **${STATUS_WORDS[receipt.status]}**`,
+    ...(receipt.requester ? [`- Requested by: ${who(receipt.requester)}`] : []),
     `- Started: ${receipt.startedAt ?? "never (cancelled before it started)"}`,
     `- Ended: ${receipt.endedAt}`,
-    `- Approved: ${a.approvedAt} by ${a.method === "elicitation" ? "a prompt in the client" : a.method === "token" ? "a confirmation token" : "the approval page"}${a.approvedBy ? ` (${a.approvedBy})` : ""}; valid for resuming until ${a.expiresAt}`,
+    `- Approved: ${a.approvedAt} by ${a.method === "elicitation" ? "a prompt in the client" : a.method === "token" ? "a confirmation token" : "the approval page"}${a.approver ? ` (${who(a.approver)})` : a.approvedBy ? ` (${a.approvedBy})` : ""}; valid for resuming until ${a.expiresAt}`,
     `- Planned: ${receipt.plan.totals.items} items of ${receipt.plan.totals.interactions} interactions (${receipt.plan.proposedAt})`,
     "",
     "## Criteria",

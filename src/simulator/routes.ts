@@ -107,8 +107,29 @@ export function findContent(interaction: SimInteraction, contentKey: string): nu
 }
 
 function findLive(store: Store, guid: string): SimInteraction | undefined {
-  const lower = guid.toLowerCase();
-  return store.interactions.find((i) => i.guid.toLowerCase() === lower && i.content.length > 0);
+  return byGuid(store.interactions)
+    .get(guid.toLowerCase())
+    ?.find((i) => i.content.length > 0);
+}
+
+/**
+ * The interactions by lower-cased GUID, in their order, built once per list (a reset brings a new
+ * one): a lookup costs the same however many interactions there are, so that the simulator answers
+ * at once even with thousands of them (the per-call benchmark measures the server, not this).
+ */
+const guidIndexes = new WeakMap<SimInteraction[], { size: number; index: Map<string, SimInteraction[]> }>();
+function byGuid(interactions: SimInteraction[]): Map<string, SimInteraction[]> {
+  const cached = guidIndexes.get(interactions);
+  if (cached && cached.size === interactions.length) return cached.index;
+  const index = new Map<string, SimInteraction[]>();
+  for (const i of interactions) {
+    const key = i.guid.toLowerCase();
+    const list = index.get(key);
+    if (list) list.push(i);
+    else index.set(key, [i]);
+  }
+  guidIndexes.set(interactions, { size: interactions.length, index });
+  return index;
 }
 
 /** Answers a request for one of the six API routes (not "token", not "unknown"). */

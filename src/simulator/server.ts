@@ -6,7 +6,7 @@
 // routes and the GUID/key rules), auth.ts (token endpoint, bearer tokens, scopes), faults.ts,
 // rate-limit.ts, seed.ts (the data), cli.ts (npm run simulator).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "../http-guards.js";
 import { type Answer, messageAnswer } from "./answer.js";
 import {
   type AuthState,
@@ -354,14 +354,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   // Keep-alive connections must not keep close() waiting.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
   const url = `http://127.0.0.1:${port}`;
 
   const simulator: Simulator = {

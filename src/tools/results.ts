@@ -2,12 +2,13 @@
 // the token input, and the one builder of results.
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { whereToOpen } from "../confirmation/confirmer.js";
 import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
 
 export const toolErrorSchema = z.object({
   code: z
     .enum(ERROR_CODE_LIST)
-    .describe("Stable machine-readable code (see the README's table), e.g. not_found, forbidden, confirmation_invalid."),
+    .describe("Stable machine-readable code (docs/tools.md lists them all), e.g. not_found, forbidden, confirmation_invalid."),
   message: z.string().describe("What happened and what to do next."),
   httpStatus: z.number().int().optional(),
   retryAfterSeconds: z.number().optional(),
@@ -34,12 +35,12 @@ export const approvalUrlSchema = z
   .string()
   .optional()
   .describe(
-    "Approval mode: the page (on this computer) where the person approves or cancels. Show it to the user; the confirmationToken works only after they approved there.",
+    "Approval mode: the page where the person approves or cancels (on this computer, or a team server's page where they sign in). Show it to the user; the confirmationToken works only after they approved there.",
   );
 
 /** What the model must do with an approval link: show it, wait for the person, then call again with the token. */
 export function approvalText(issued: { token: string; expiresAt: Date; approvalUrl?: string; reason: string }, callAgain: string): string {
-  return `${issued.reason === "approval_timeout" ? "The person has not decided on the approval page yet. " : ""}Show the user this link and ask them to open it in a browser on this computer, where they can approve or cancel: ${issued.approvalUrl} . Do not open the link yourself. After the user says they decided, ${callAgain} and confirmationToken "${issued.token}" (works only after their approval on the page, single use, expires ${issued.expiresAt.toISOString()}).`;
+  return `${issued.reason === "approval_timeout" ? "The person has not decided on the approval page yet. " : ""}Show the user this link and ask them to open it ${whereToOpen(issued.approvalUrl)}, where they can approve or cancel: ${issued.approvalUrl} . Do not open the link yourself. After the user says they decided, ${callAgain} and confirmationToken "${issued.token}" (works only after their approval on the page, single use, expires ${issued.expiresAt.toISOString()}).`;
 }
 
 export function errorText(error: ToolError): string {

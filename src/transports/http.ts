@@ -1,7 +1,9 @@
 // MCP over Streamable HTTP at /mcp. Each MCP session gets its own McpServer, and so its own
 // confirmations and prompts; all sessions share the process's API client (one connection pool).
 // Before anything else, every request must name this server in Host/Origin (DNS rebinding) and,
-// when VCC_HTTP_BEARER is set, carry it.
+// carry the client's credentials: the static VCC_HTTP_BEARER (one private user), or with
+// VCC_HTTP_AUTH=oauth an access token of the configured authorization server (the team server,
+// src/auth/): then each session belongs to the identity that started it.
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,11 +11,13 @@ import { hostname, networkInterfaces } from "node:os";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { Caller, ResourceServer } from "../auth/resource-server.js";
 import { type Config, isLoopbackHost } from "../config.js";
-import { hostRefusal, readBody, sameSecret } from "../http-guards.js";
+import { describeIdentity, sameIdentity } from "../core/identity.js";
+import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.js";
 import { handleShutdown } from "../lifecycle.js";
 import { log, redact, writeStderr } from "../log.js";
-import { createServer, holdsConfirmations, type ServerDeps } from "../server.js";
+import { allowDeletion, createServer, holdsConfirmations, isDestructiveTool, type ServerDeps } from "../server.js";
 
 export const MCP_PATH = "/mcp";
 /** Tool calls are a few hundred bytes; anything near this is not a real client. */
@@ -34,16 +38,24 @@ interface Session {
   lastActive: number;
   idleTimer?: NodeJS.Timeout;
   endReason?: string;
+  /** Team server: who started the session; only they may use it. */
+  caller?: Caller;
 }
 
 type JsonBody = { ok: true; value: unknown } | { ok: false; status: number; code: number; message: string };
 
 /** Serves until SIGTERM/SIGINT; a port that cannot be bound is one stderr line and exit code 1. */
-export async function serveHttp(deps: ServerDeps, summary: string): Promise<void> {
-  const { config } = deps;
+export async function serveHttp(given: ServerDeps, summary: string): Promise<void> {
+  const { config } = given;
   const idleMs = config.http.sessionIdleSeconds * 1000;
   const abandonedMs = Math.ceil(idleMs * ABANDONED_AFTER_FRACTION);
   const bearer = config.http.bearer;
+  // Loaded only in this mode (jose and the discovery code are not needed otherwise).
+  const team = config.http.oauth ? await (await import("../auth/team.js")).teamServer(config.http.oauth, MCP_PATH) : undefined;
+  const resourceServer = team?.resourceServer;
+  const publicApprovals = team?.approvals;
+  // Team server with sign-in: every session's approval pages are served here, on the public origin.
+  const deps: ServerDeps = publicApprovals ? { ...given, approvals: publicApprovals } : given;
   const sessions = new Map<string, Session>();
   const newSessions = new SessionRate(config.http.sessionsPerMinute);
   let allowedHosts = new Set<string>();
@@ -66,6 +78,18 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
       log.warn(`refused a request: ${message}`);
       return reply(res, 403, message);
     }
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (resourceServer?.metadataPaths.includes(path)) return serveMetadata(req, res, resourceServer);
+    if (publicApprovals && path.startsWith("/approve/")) return publicApprovals.handle(req, res);
+    let caller: Caller | undefined;
+    if (resourceServer && path === MCP_PATH) {
+      const verdict = await resourceServer.verify(req.headers.authorization);
+      if (!verdict.ok) {
+        if (req.method === "POST") await discardBody(req);
+        return reply(res, verdict.status, `${statusWord(verdict.status)}: ${verdict.description}`, -32000, verdict.headers);
+      }
+      caller = verdict.caller;
+    }
     if (bearer !== undefined && !hasBearer(req, bearer)) {
       log.debug(`refused an unauthenticated request (${req.headers.authorization ? "wrong credentials" : "no Authorization header"})`);
       return reply(
@@ -78,8 +102,7 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
         },
       );
     }
-    if (new URL(req.url ?? "/", "http://localhost").pathname !== MCP_PATH)
-      return reply(res, 404, `Not found: the MCP endpoint is ${MCP_PATH}`);
+    if (path !== MCP_PATH) return reply(res, 404, `Not found: the MCP endpoint is ${MCP_PATH}`);
     const method = req.method ?? "";
     if (method !== "GET" && method !== "POST" && method !== "DELETE")
       return reply(res, 405, "Method not allowed: use POST, GET or DELETE", -32000, { allow: "GET, POST, DELETE" });
@@ -102,11 +125,27 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
         log.warn(`refused a new session from ${clientAddress(req)}: more than ${config.http.sessionsPerMinute} per minute`);
         return reply(res, 429, "Too many new sessions from this address; try again later", -32000, { "retry-after": String(wait) });
       }
-      return startSession(req, res, body);
+      return startSession(req, res, body, caller);
     }
     const session = sessions.get(sessionId);
     if (!session)
       return reply(res, 404, "Session not found: it ended (DELETE, idle timeout or restart); start a new session with initialize", -32001);
+    if (resourceServer && caller && session.caller) {
+      // A session id is not a credential: another person's token does not get into it.
+      if (!sameIdentity(session.caller.identity, caller.identity)) {
+        log.warn(
+          `refused a request on session ${short(sessionId)}: it belongs to another identity (${describeIdentity(caller.identity)} tried)`,
+        );
+        return reply(res, 403, "Forbidden: this session was started by another identity; start your own session with initialize");
+      }
+      if (!resourceServer.mayDelete(caller) && messages.some((m) => isToolCall(m) && isDestructiveTool(session.server, m.params.name))) {
+        const refusal = resourceServer.deleteScopeMissing();
+        return reply(res, 403, `Forbidden: ${refusal.description}`, -32000, refusal.headers);
+      }
+      // The token in hand decides what the caller sees (it may have gained or lost the delete scope).
+      session.caller = caller;
+      allowDeletion(session.server, resourceServer.mayDelete(caller));
+    }
     // While shutting down, answers to the server's own prompts (and notifications) still get in,
     // so that calls in progress can finish; new calls and streams do not.
     if (closing && method !== "DELETE" && (method === "GET" || messages.some((m) => isJSONRPCRequest(m))))
@@ -114,25 +153,30 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
     return serveSession(session, req, res, body);
   }
 
-  async function startSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  async function startSession(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller | undefined): Promise<void> {
     if (sessions.size >= config.http.maxSessions && !endAbandoned()) {
       log.warn(`refused a new session: ${sessions.size} sessions open, none abandoned`);
       return reply(res, 503, "Too many sessions in progress; try again later", -32000, { "retry-after": String(secondsUntilRoom()) });
     }
-    const server = createServer(deps);
+    const server = createServer(
+      deps,
+      caller && resourceServer ? { identity: caller.identity, mayDelete: resourceServer.mayDelete(caller) } : undefined,
+    );
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
         session.id = id;
         sessions.set(id, session);
         armIdleTimer(session, idleMs);
-        log.info(`session ${short(id)} started (${sessions.size} open)`);
+        log.info(
+          `session ${short(id)} started${session.caller ? ` by ${describeIdentity(session.caller.identity)}` : ""} (${sessions.size} open)`,
+        );
       },
       onsessionclosed: () => {
         session.endReason ??= "closed by the client";
       },
     });
-    const session: Session = { server, transport, busy: 0, lastActive: Date.now() };
+    const session: Session = { server, transport, busy: 0, lastActive: Date.now(), ...(caller ? { caller } : {}) };
     transport.onclose = () => forget(session);
     server.server.onerror = (error) => log.debug(`session ${short(session.id)}: ${error.message}`);
     await server.connect(transport);
@@ -237,8 +281,10 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
   }
   const { port } = httpServer.address() as AddressInfo;
   allowedHosts = allowedHostnames(config);
+  // Behind a TLS proxy, requests name the public host.
+  if (config.http.oauth) allowedHosts.add(new URL(config.http.oauth.publicUrl).hostname);
   handleShutdown({
-    graceMs: config.shutdownGraceSeconds !== undefined ? config.shutdownGraceSeconds * 1000 : SHUTDOWN_GRACE_MS,
+    graceMs: config.shutdown.graceSeconds !== undefined ? config.shutdown.graceSeconds * 1000 : SHUTDOWN_GRACE_MS,
     refuseNewWork: () => {
       closing = true;
     },
@@ -262,9 +308,7 @@ export async function serveHttp(deps: ServerDeps, summary: string): Promise<void
       `[vcc-mcp] listening on ${url}${wildcard ? ` (all interfaces: clients use this machine's name or address, e.g. http://${hostname()}:${port}${MCP_PATH})` : ""}\n`,
     ),
   );
-  log.info(
-    `ready on Streamable HTTP: ${summary}, ${bearer !== undefined ? "clients must authenticate (VCC_HTTP_BEARER)" : "no client authentication (loopback only)"}, sessions end after ${config.http.sessionIdleSeconds} s idle`,
-  );
+  log.info(`ready on Streamable HTTP: ${summary}, ${authSummary(config)}, sessions end after ${config.http.sessionIdleSeconds} s idle`);
 }
 
 /** The host names clients may use to reach this server, as URL hostnames (IPv6 in brackets). */
@@ -284,6 +328,39 @@ export function allowedHostnames(config: Config): Set<string> {
       for (const iface of list ?? []) names.add(urlHost(iface.address.replace(/%.*$/, "").toLowerCase()));
   }
   return names;
+}
+
+function authSummary(config: Config): string {
+  const oauth = config.http.oauth;
+  if (oauth) return `clients must present access tokens of ${oauth.issuer} for ${oauth.publicUrl}${MCP_PATH} (VCC_HTTP_AUTH=oauth)`;
+  return config.http.bearer !== undefined ? "clients must authenticate (VCC_HTTP_BEARER)" : "no client authentication (loopback only)";
+}
+
+/** RFC 9728: the metadata is public (clients read it before they have a token), and may be read from browsers. */
+function serveMetadata(req: IncomingMessage, res: ServerResponse, resourceServer: ResourceServer): void {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.writeHead(405, { allow: "GET, HEAD" });
+    res.end();
+    return;
+  }
+  const body = JSON.stringify(resourceServer.metadata());
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "cache-control": "max-age=3600",
+    "access-control-allow-origin": "*",
+    "content-length": String(Buffer.byteLength(body)),
+  });
+  res.end(req.method === "HEAD" ? undefined : body);
+}
+
+function statusWord(status: number): string {
+  return status === 401 ? "Unauthorized" : status === 403 ? "Forbidden" : "Service Unavailable";
+}
+
+function isToolCall(message: unknown): message is { method: "tools/call"; params: { name: string } } {
+  if (!isJSONRPCRequest(message) || message.method !== "tools/call") return false;
+  const params = message.params as { name?: unknown } | undefined;
+  return typeof params?.name === "string";
 }
 
 /** Constant-time comparison of the presented bearer with the configured one. */

@@ -17,7 +17,7 @@ export async function serveStdio(deps: ServerDeps, summary: string): Promise<voi
   server.server.onerror = (error) => log.warn(`protocol error (ignored): ${error.message.replace(/\s+/g, " ").slice(0, 300)}`);
 
   const shutdown = handleShutdown({
-    graceMs: deps.config.shutdownGraceSeconds !== undefined ? deps.config.shutdownGraceSeconds * 1000 : SHUTDOWN_GRACE_MS,
+    graceMs: deps.config.shutdown.graceSeconds !== undefined ? deps.config.shutdown.graceSeconds * 1000 : SHUTDOWN_GRACE_MS,
     close: async () => {
       // Let the last results reach stdout before the transport closes.
       await new Promise((resolve) => setImmediate(resolve));

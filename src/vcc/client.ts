@@ -98,6 +98,8 @@ export class VccClient {
   readonly #slowNoticeMs: number;
   /** Settles when every DELETE queued so far has finished (see deleteContent). */
   #deletions: Promise<void> = Promise.resolve();
+  /** DELETE calls begun and not yet finished (sending, or waiting for their turn). */
+  #deletionsUnderWay = 0;
 
   constructor(options: VccClientOptions) {
     const base = new URL(options.apiBaseUrl);
@@ -122,11 +124,15 @@ export class VccClient {
     const mine = new Promise<void>((resolve) => {
       finished = resolve;
     });
-    this.#deletions = previous.then(() => mine);
+    // None under way (the usual case): every earlier one has finished, so this one's turn is now,
+    // with no timer or listener to set up.
+    const idle = this.#deletionsUnderWay === 0;
+    this.#deletions = idle ? mine : previous.then(() => mine);
+    this.#deletionsUnderWay++;
     try {
       const started = Date.now();
       const budget = Math.min(options.deadlineMs ?? this.#retry.deadlineMs, this.#retry.deadlineMs);
-      const turn = await waitForTurn(previous, budget, options.signal);
+      const turn = idle ? (options.signal?.aborted ? "cancelled" : "ready") : await waitForTurn(previous, budget, options.signal);
       if (turn === "cancelled")
         return { ok: false, attempts: 0, error: errorCancelledBetweenAttempts(options.subject, "delete", 0, false) };
       if (turn === "timeout")
@@ -140,6 +146,7 @@ export class VccClient {
         };
       return await this.#send("DELETE", path, { ...options, deadlineMs: budget - (Date.now() - started) });
     } finally {
+      this.#deletionsUnderWay--;
       finished();
     }
   }
@@ -267,15 +274,27 @@ export class VccClient {
     options: RequestOptions,
   ): Promise<Exchange> {
     const operation = method === "GET" ? "read" : "delete";
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // One controller for the attempt, aborted by its timeout or by the caller's signal: a plain timer
+    // and listener, both removed when the attempt ends (AbortSignal.timeout and AbortSignal.any cost
+    // several times more on every request, and keep weak references for the garbage collector).
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
+    }, timeoutMs);
+    const outer = options.signal;
+    const onAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) onAbort();
+    else outer?.addEventListener("abort", onAbort, { once: true });
+    const { signal } = controller;
     const started = Date.now();
     const { onWait } = options;
     const ticker = onWait
       ? setInterval(() => onWait({ kind: "slow", attempt, elapsedMs: Date.now() - started }), this.#slowNoticeMs)
       : undefined;
     const failed = (cause: unknown): Exchange => {
-      const kind = options.signal?.aborted ? "cancelled" : timeout.aborted ? "timeout" : "network";
+      const kind = options.signal?.aborted ? "cancelled" : timedOut ? "timeout" : "network";
       return {
         ok: false,
         error: errorForTransport(cause, options.subject, timeoutMs, kind, operation),
@@ -312,6 +331,8 @@ export class VccClient {
         response: { status: res.statusCode, contentType: header("content-type"), retryAfter: header("retry-after"), body },
       };
     } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onAbort);
       if (ticker) clearInterval(ticker);
     }
   }

@@ -28,10 +28,12 @@ export function isValidContentKey(value: unknown): value is string {
   return typeof value === "string" && CONTENT_KEY_PATTERN.test(value) && value !== "." && value !== "..";
 }
 
+/** Lower-cased once, not on every comparison: token bindings look keys up several times per call. */
+const NAMED_KEYS_BY_LOWER_CASE: ReadonlyMap<string, string> = new Map(NAMED_CONTENT_KEYS.map((k) => [k.toLowerCase(), k]));
+
 /** The named key this key stands for, compared case-insensitively, or undefined for item ids. */
 export function namedKeyOf(contentKey: string): string | undefined {
-  const lower = contentKey.toLowerCase();
-  return NAMED_CONTENT_KEYS.find((k) => k.toLowerCase() === lower);
+  return NAMED_KEYS_BY_LOWER_CASE.get(contentKey.toLowerCase());
 }
 
 const GUID_MESSAGE =

@@ -138,7 +138,7 @@ describe(`${DELETE}: every result matches its schema`, () => {
   });
 
   it("token issued, token redeemed, token refused", async () => {
-    const c = await h.inProcess();
+    const c = await h.inProcess({ env: { VCC_CONFIRMATION: "token" } });
     const asked = await check(c, DELETE, await c.call(DELETE, ONE), { status: "confirmation_required" });
     await check(c, DELETE, await c.call(DELETE, { ...ONE, confirmationToken: asked.confirmationToken }), { status: "deleted" });
     await check(c, DELETE, await c.call(DELETE, { ...ONE, confirmationToken: asked.confirmationToken }), { code: "confirmation_invalid" });
@@ -159,7 +159,7 @@ describe(`${DELETE}: every result matches its schema`, () => {
     await check(c, DELETE, await c.call(DELETE, { ...other, confirmationToken: second.confirmationToken }), { status: "cancelled" });
   });
 
-  it("refusals before anyone is asked: not_found, not_allowed, elicitation_unsupported, not_configured", async () => {
+  it("refusals before anyone is asked: not_found, not_allowed, elicitation_unsupported, not_configured, passkey_required", async () => {
     const c = await h.inProcess({ env: { VCC_ALLOWED_CONTENT_KEYS: "voicemail" } });
     await check(c, DELETE, await c.call(DELETE, { ...ONE, contentKey: "voicemail-999" }), { code: "not_found" });
     await check(c, DELETE, await c.call(DELETE, ONE), { code: "not_allowed" });
@@ -167,6 +167,10 @@ describe(`${DELETE}: every result matches its schema`, () => {
     await check(strict, DELETE, await strict.call(DELETE, ONE), { code: "elicitation_unsupported" });
     const none = await h.inProcess({ env: { VCC_ACCESS_TOKEN: "" } });
     await check(none, DELETE, await none.call(DELETE, ONE), { code: "not_configured" });
+    const noPasskey = await h.inProcess({
+      env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: mkdtempSync(join(tmpdir(), "vcc-contract-passkeys-")) },
+    });
+    await check(noPasskey, DELETE, await noPasskey.call(DELETE, ONE), { code: "passkey_required" });
   });
 
   it("after approval: dry run, audit_failed, API errors, deleted verified by absence", async () => {
@@ -175,7 +179,7 @@ describe(`${DELETE}: every result matches its schema`, () => {
     // A directory is not a writable log file: the decision cannot be recorded, so nothing is sent.
     const unaudited = await h.inProcess({ env: { VCC_AUDIT_LOG: auditDirectory() }, elicit: accept });
     await check(unaudited, DELETE, await unaudited.call(DELETE, ONE), { code: "audit_failed" });
-    const tokenUnaudited = await h.inProcess({ env: { VCC_AUDIT_LOG: auditDirectory() } });
+    const tokenUnaudited = await h.inProcess({ env: { VCC_AUDIT_LOG: auditDirectory(), VCC_CONFIRMATION: "token" } });
     await check(tokenUnaudited, DELETE, await tokenUnaudited.call(DELETE, ONE), { code: "audit_failed" });
     expect(h.deletes()).toHaveLength(0);
 
@@ -209,7 +213,7 @@ describe(`${BULK}: every result matches its schema`, () => {
   });
 
   it("token issued, token redeemed, token refused; approval pending", async () => {
-    const c = await h.inProcess();
+    const c = await h.inProcess({ env: { VCC_CONFIRMATION: "token" } });
     const asked = await check(c, BULK, await c.call(BULK, { items: TWO }), { status: "confirmation_required" });
     await check(c, BULK, await c.call(BULK, { items: TWO, confirmationToken: asked.confirmationToken }), { status: "deleted" });
     await check(c, BULK, await c.call(BULK, { items: TWO, confirmationToken: asked.confirmationToken }), { code: "confirmation_invalid" });

@@ -1,27 +1,17 @@
-// The approval page in a real browser: Debian's chromium driven by playwright-core (no downloaded
-// browsers). A person opens the link the assistant showed, reads the page, clicks, and the deletion
-// reaches the simulator. Runs in CI (CI=true, .ci/run installs chromium); skipped elsewhere only
-// when chromium is not installed.
+// The approval page in a real browser (test/helpers/browser.ts). A person opens the link the
+// assistant showed, reads the page, clicks, and the deletion reaches the simulator.
 //
 // UPDATE_SCREENSHOTS=1 also writes docs/approval-page.png (desktop) and docs/approval-page-phone.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { type Browser, launchChromium, skipWithoutChromium } from "../helpers/browser.js";
 import { type Connected, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const IN_CI = Boolean(process.env.CI) && process.env.CI !== "false";
-const available = existsSync(CHROMIUM);
-if (!available && !IN_CI) {
-  process.stderr.write(
-    `\n[approval-browser] SKIPPED: no chromium at ${CHROMIUM}. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH; CI runs this test.\n\n`,
-  );
-}
 
 // What the functions run inside the page use (the tests are type-checked without the DOM library).
 declare const window: { innerWidth: number; getComputedStyle(element: unknown): { backgroundColor: string } };
@@ -33,35 +23,18 @@ const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 
 let sim: Simulator;
+let browser: Browser;
 let context: BrowserContext;
-let profile: string;
 let shots: string;
 let mcp: Connected;
 
-describe.skipIf(!available && !IN_CI)("approval page in a real browser (chromium)", () => {
+describe.skipIf(skipWithoutChromium("approval-browser"))("approval page in a real browser (chromium)", () => {
   beforeAll(async () => {
-    if (!available) throw new Error(`CI needs chromium at ${CHROMIUM}: .ci/run installs it with apt-get`);
     sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-    profile = mkdtempSync(join(tmpdir(), "vcc-approval-chromium-"));
     shots = process.env.UPDATE_SCREENSHOTS ? DOCS : mkdtempSync(join(tmpdir(), "vcc-approval-shots-"));
     mkdirSync(shots, { recursive: true });
-    // A fresh profile each run; no network beyond loopback, no background services.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-      ],
-      viewport: PHONE,
-    });
+    browser = await launchChromium(PHONE);
+    context = browser.context;
     mcp = await connect({
       env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "approval" },
     });
@@ -69,9 +42,8 @@ describe.skipIf(!available && !IN_CI)("approval page in a real browser (chromium
 
   afterAll(async () => {
     await mcp?.close();
-    await context?.close();
+    await browser?.close();
     await sim?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   beforeEach(() => sim.reset());

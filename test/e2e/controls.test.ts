@@ -49,7 +49,7 @@ describe("audit log", () => {
 
   it("records token requests, token decisions, declines, refusals and failed attempts", async () => {
     const path = tempFile("audit.jsonl");
-    const c = await server({ VCC_AUDIT_LOG: path, VCC_RETRY_BASE_MS: "10" });
+    const c = await server({ VCC_AUDIT_LOG: path, VCC_RETRY_BASE_MS: "10", VCC_CONFIRMATION: "token" });
     const token = structured(
       await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" }),
     ).confirmationToken;
@@ -145,7 +145,7 @@ describe("dry run", () => {
   });
 
   it("spends the confirmation token like a real deletion", async () => {
-    const c = await server({ VCC_DRY_RUN: "true" });
+    const c = await server({ VCC_DRY_RUN: "true", VCC_CONFIRMATION: "token" });
     const token = structured(
       await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" }),
     ).confirmationToken;

@@ -11,6 +11,8 @@ const h = useSimulator();
 
 // Tool logic: in process (fast); the spawned server is covered by the process, http and bundle tests.
 const server = (options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) => h.inProcess(options);
+/** Bare tokens are used only when chosen (auto mode uses the approval page where the client cannot prompt). */
+const TOKEN_MODE = { VCC_CONFIRMATION: "token" };
 
 const deletes = () => h.deletes();
 const hasContent = (guid: string, key: string) => h.sim.holds(guid, key);
@@ -106,7 +108,7 @@ describe("confirmation by elicitation", () => {
 
 describe("confirmation by token", () => {
   it("asks first, then deletes exactly once with the token; a second use is refused", async () => {
-    const c = await server();
+    const c = await server({ env: TOKEN_MODE });
     const first = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" });
     expect(first.isError).toBeFalsy();
     const s = structured(first);
@@ -128,7 +130,7 @@ describe("confirmation by token", () => {
   });
 
   it("a token is spent by its first use even when the API answers an error", async () => {
-    const c = await server({ env: { VCC_MAX_RETRIES: "0" } });
+    const c = await server({ env: { VCC_MAX_RETRIES: "0", ...TOKEN_MODE } });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
     h.sim.injectFaults("delete-content", { status: 500, body: '{"message":"boom"}' });
     const failed = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
@@ -139,7 +141,7 @@ describe("confirmation by token", () => {
   });
 
   it("refuses a token issued for another item, and a made-up token; nothing is sent", async () => {
-    const c = await server();
+    const c = await server({ env: TOKEN_MODE });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
     const other = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording", confirmationToken: token });
     expect(structured(other).error.code).toBe("confirmation_invalid");
@@ -166,8 +168,8 @@ describe("confirmation by token", () => {
   });
 
   it("a token from one server process is unknown to another", async () => {
-    const a = await server();
-    const b = await server();
+    const a = await server({ env: TOKEN_MODE });
+    const b = await server({ env: TOKEN_MODE });
     const token = structured(await a.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
     const result = await b.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(result).error.code).toBe("confirmation_invalid");
@@ -310,7 +312,7 @@ describe("bad input is refused before anything is sent", () => {
   });
 
   it("encodes every path segment", async () => {
-    const c = await server();
+    const c = await server({ env: TOKEN_MODE });
     h.sim.injectFaults("get-interaction", { status: 403 }); // no preview
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "a!'()*" })).confirmationToken;
     await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "a!'()*", confirmationToken: token });

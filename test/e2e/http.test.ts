@@ -5,6 +5,7 @@ import { createServer as createNetServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { decideOnPage } from "../helpers/approval-page.js";
 import { connectHttp, type HttpConnected, type HttpServer, INITIALIZE, rawRequest, startHttpServer, waitUntil } from "../helpers/http.js";
 import { type ElicitHandler, runNode, SECRET_TOKEN, SECRET_TOKEN_SCOPES, SERVER_ENTRY, structured, textOf } from "../helpers/mcp.js";
 
@@ -128,6 +129,9 @@ describe("one process, many sessions", () => {
     const args = { guid: SEED.inboundCall, contentKey: "transcript" };
     const issued = structured(await a.call(TOOL, args));
     expect(issued.status).toBe("confirmation_required");
+    // Bound to loopback, a client that cannot prompt gets the approval page (the safer default).
+    expect(issued.approvalUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/approve\//);
+    await decideOnPage(issued.approvalUrl, "approve");
 
     const elsewhere = await b.call(TOOL, { ...args, confirmationToken: issued.confirmationToken });
     expect(elsewhere.isError).toBe(true);
@@ -197,7 +201,7 @@ describe("one process, many sessions", () => {
 describe("with VCC_HTTP_BEARER", () => {
   let server: HttpServer;
   beforeAll(async () => {
-    server = await start({ VCC_HTTP_BEARER: BEARER });
+    server = await start({ VCC_HTTP_BEARER: BEARER, VCC_CONFIRMATION: "token" });
   });
 
   it("refuses requests without it or with a wrong one (401), even with a valid session id", async () => {
@@ -268,7 +272,7 @@ describe("session limits", () => {
   const args = { guid: SEED.inboundCall, contentKey: "transcript" };
 
   it("beyond the cap, new sessions get 503 with Retry-After; the open sessions and their confirmations stay", async () => {
-    const server = await start({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSIONS_PER_MINUTE: "1000" });
+    const server = await start({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSIONS_PER_MINUTE: "1000", VCC_CONFIRMATION: "token" });
     const a = await session(server);
     const token = structured(await a.call(TOOL, args)).confirmationToken;
     const b = await session(server);
@@ -298,7 +302,12 @@ describe("session limits", () => {
 
   it("an abandoned session (idle a tenth of the idle timeout, no confirmation) makes room; one holding a token does not", async () => {
     // Abandoned after 1 s idle; the idle timeout itself (10 s) ends nothing during this test.
-    const server = await start({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSION_IDLE_SECONDS: "10", VCC_HTTP_SESSIONS_PER_MINUTE: "1000" });
+    const server = await start({
+      VCC_HTTP_MAX_SESSIONS: "2",
+      VCC_HTTP_SESSION_IDLE_SECONDS: "10",
+      VCC_HTTP_SESSIONS_PER_MINUTE: "1000",
+      VCC_CONFIRMATION: "token",
+    });
     const holder = await session(server);
     const token = structured(await holder.call(TOOL, args)).confirmationToken;
     const idle = await open(server);

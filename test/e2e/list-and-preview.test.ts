@@ -8,8 +8,8 @@ import { HUNDREDFOLD, useSimulator } from "../helpers/simulator.js";
 const DELETE_ONLY_TOKEN = "e2e-delete-only-token-5b1e";
 const h = useSimulator({ staticTokens: { [DELETE_ONLY_TOKEN]: [DELETE_SCOPE] } });
 
-const server = (options: { token?: string; elicit?: ElicitHandler } = {}) =>
-  h.inProcess({ env: options.token ? { VCC_ACCESS_TOKEN: options.token } : {}, elicit: options.elicit });
+const server = (options: { token?: string; elicit?: ElicitHandler; env?: Record<string, string> } = {}) =>
+  h.inProcess({ env: { ...(options.token ? { VCC_ACCESS_TOKEN: options.token } : {}), ...options.env }, elicit: options.elicit });
 const deletes = () => h.deletes();
 
 describe("list_interaction_content", () => {
@@ -166,7 +166,7 @@ describe("preview before confirmation", () => {
   });
 
   it("the token call does not look the interaction up again", async () => {
-    const c = await server();
+    const c = await server({ env: { VCC_CONFIRMATION: "token" } });
     const token = structured(
       await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" }),
     ).confirmationToken;

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configReference } from "../../src/config.js";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { childEnv, SECRET_TOKEN, SECRET_TOKEN_SCOPES, SERVER_ENTRY } from "../helpers/mcp.js";
@@ -129,6 +130,8 @@ describe("command line", () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^vcc-interaction-content-mcp: .*\n\nUsage: /s);
     expect(help.stdout).toMatch(/--env-file <path>/);
+    // The variable list comes from the configuration schema: every variable is there.
+    for (const v of configReference()) expect(help.stdout, v.name).toContain(`    ${v.name} `);
     expect(help.stderr).toBe("");
     const wrong = await run({ args: ["--frobnicate"] });
     expect(wrong.code).toBe(2);

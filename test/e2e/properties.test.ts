@@ -17,7 +17,7 @@ import {
 } from "../helpers/arbitraries.js";
 import { type Connected, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
 
-/** Generated cases per property (the README states the totals these tests run). */
+/** Generated cases per property. */
 const SINGLE_RUNS = 1_000;
 const BULK_RUNS = 300;
 /**

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { decideOnPage } from "../helpers/approval-page.js";
 import { type Connected, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
 
 let decoy: Simulator;
@@ -33,6 +34,8 @@ describe("sandbox mode", () => {
       expect(structured(list)).toMatchObject({ sandbox: true, guid: SEED.inboundCall });
       const asked = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });
       expect(structured(asked)).toMatchObject({ status: "confirmation_required", sandbox: true });
+      // This client cannot prompt: the person approves on the approval page.
+      expect((await decideOnPage(structured(asked).approvalUrl, "approve")).status).toBe(303);
       const done = await c.call("delete_interaction_content", {
         guid: SEED.inboundCall,
         contentKey: "callRecording",

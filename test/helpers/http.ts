@@ -2,7 +2,9 @@
 // client, as an IDE or a shared team setup would.
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type Connected, childEnv, connectClient, type ElicitHandler, SERVER_ENTRY } from "./mcp.js";
 
@@ -55,10 +57,17 @@ export interface HttpConnected extends Connected {
   transport: StreamableHTTPClientTransport;
 }
 
-/** An SDK client session over Streamable HTTP; `bearer` is sent as Authorization on every request. */
-export async function connectHttp(server: HttpServer, options: { elicit?: ElicitHandler; bearer?: string } = {}): Promise<HttpConnected> {
-  const transport = new StreamableHTTPClientTransport(new URL(server.url), {
+/**
+ * An SDK client session over Streamable HTTP; `bearer` is sent as Authorization on every request, or
+ * the SDK's own OAuth support gets tokens through `authProvider`. `url`: the server's public URL.
+ */
+export async function connectHttp(
+  server: HttpServer,
+  options: { elicit?: ElicitHandler; bearer?: string; authProvider?: OAuthClientProvider; url?: string } = {},
+): Promise<HttpConnected> {
+  const transport = new StreamableHTTPClientTransport(new URL(options.url ?? server.url), {
     requestInit: options.bearer ? { headers: { authorization: `Bearer ${options.bearer}` } } : undefined,
+    ...(options.authProvider ? { authProvider: options.authProvider } : {}),
   });
   const connected = await connectClient(transport, options, server.stderr);
   return { ...connected, transport };
@@ -114,4 +123,14 @@ export async function waitUntil(check: () => boolean, what: string, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A port free right now (for a server whose public URL must be known before it starts). */
+export async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const address = probe.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }

@@ -98,19 +98,19 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
         loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env }),
         connectOptions.durations ?? {},
       );
-      const approvals = new ApprovalServer({ port: config.approvalPort });
+      const approvals = new ApprovalServer({ port: config.confirmation.approvalPort });
       approvalServers.push(approvals);
       const server = createServer({
         config,
         api: lazyApi(config, connectOptions.timing),
-        audit: config.auditLogPath ? fileAuditTrail(config.auditLogPath) : NO_AUDIT,
+        audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
         // Its own approval page server (on VCC_APPROVAL_PORT or a free port, started on first need), like a process of its own.
         approvals,
         checkResults: true,
         ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
       });
       // As the process does at start (the last in-process server of a test decides, e.g. VCC_LOG_LEVEL=debug).
-      setLogLevel(config.logLevel);
+      setLogLevel(config.log.level);
       // Installed again for every server: another test (or file, in the same worker) may have set its own.
       logged ??= "";
       setLogSink(appendLogged);
@@ -128,5 +128,13 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
 
 /** The configuration with these durations (the one place that knows where they sit in Config). */
 function withDurations(config: Config, durations: ShortDurations): Config {
-  return { ...config, ...durations };
+  const { confirmationTtlSeconds: ttlSeconds, elicitationTimeoutSeconds } = durations;
+  return {
+    ...config,
+    confirmation: {
+      ...config.confirmation,
+      ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+      ...(elicitationTimeoutSeconds !== undefined ? { elicitationTimeoutSeconds } : {}),
+    },
+  };
 }

@@ -21,7 +21,7 @@ const ITEMS = [
 
 describe("one confirmation for the whole set", () => {
   it("token: lists every item, then deletes exactly that set one at a time, in any order", async () => {
-    const c = await server();
+    const c = await server({ VCC_CONFIRMATION: "token" });
     const asked = await c.call(TOOL, { items: ITEMS });
     const s = structured(asked);
     expect(s.status).toBe("confirmation_required");
@@ -103,7 +103,7 @@ describe("per-item outcomes", () => {
   });
 
   it("items already gone are reported and left out of the confirmation and the deletion", async () => {
-    const c = await server();
+    const c = await server({ VCC_CONFIRMATION: "token" });
     const items = [
       ...ITEMS.slice(0, 2),
       { guid: SEED.inboundCall, contentKey: "voicemail-999" },

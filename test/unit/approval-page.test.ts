@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { PAGE_CSP, renderApprovalPage } from "../../src/confirmation/approval-page.js";
+import { PAGE_CSP, PASSKEY_PAGE_CSP, renderApprovalPage } from "../../src/confirmation/approval-page.js";
 import type { ApprovalPageView } from "../../src/confirmation/store.js";
 
 const GUID = "5f1c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f11";
@@ -12,6 +12,7 @@ function view(overrides: Partial<ApprovalPageView> = {}): ApprovalPageView {
     state: "pending",
     expiresAt: new Date("2026-11-28T12:05:00.000Z"),
     formKey: "form-key-123",
+    challenge: "challenge-456",
     ...overrides,
   };
 }
@@ -83,12 +84,32 @@ describe("approval page HTML", () => {
     }
   });
 
-  it("the CSP allows exactly the page's stylesheet and nothing else", () => {
-    const html = renderApprovalPage(view(), "/approve/abc", now);
+  it("the CSPs allow exactly the page's stylesheet and, with passkeys, its script; nothing else", () => {
+    const html = renderApprovalPage(view(), "/approve/abc", now, { credentialIds: ["cred-1"] });
+    const sha = (text: string) => createHash("sha256").update(text, "utf8").digest("base64");
     const css = /<style>([\s\S]*)<\/style>/.exec(html)?.[1] ?? "";
-    const hash = createHash("sha256").update(css, "utf8").digest("base64");
-    expect(PAGE_CSP).toContain(`style-src 'sha256-${hash}'`);
-    expect(PAGE_CSP).toContain("default-src 'none'");
-    expect(PAGE_CSP).toContain("frame-ancestors 'none'");
+    const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? "";
+    expect(script).not.toBe("");
+    const common = [
+      "default-src 'none'",
+      `style-src 'sha256-${sha(css)}'`,
+      "form-action 'self'",
+      "base-uri 'none'",
+      "frame-ancestors 'none'",
+    ];
+    expect(PAGE_CSP.split("; ").sort()).toEqual(common.sort());
+    expect(PASSKEY_PAGE_CSP.split("; ").sort()).toEqual([...common, `script-src 'sha256-${sha(script)}'`].sort());
+  });
+
+  it("with passkeys, the pending form carries the page's challenge and the registered ids, and says what happens without a script", () => {
+    const html = renderApprovalPage(view(), "/approve/abc", now, { credentialIds: ["cred-1", "cred-2"] });
+    const data = /data-passkey="([^"]*)"/.exec(html)?.[1] ?? "";
+    expect(JSON.parse(data.replace(/&#34;/g, '"'))).toEqual({ approve: { challenge: "challenge-456", ids: ["cred-1", "cred-2"] } });
+    expect(html).toContain('name="decision" value="reject">Cancel</button>');
+    expect(html).toMatch(/<noscript>.*Cancel works without it/);
+    // No inline handlers: the one script is allowed by its hash, nothing else runs.
+    expect(html).not.toMatch(/javascript:|\son[a-z]+=/i);
+    for (const state of ["approved", "rejected", "expired"] as const)
+      expect(renderApprovalPage(view({ state }), "/approve/abc", now, { credentialIds: ["cred-1"] })).not.toContain("<script");
   });
 });

@@ -13,7 +13,7 @@ import {
   validGuid,
 } from "../helpers/arbitraries.js";
 
-/** Cases per property (the README states the total these tests run). */
+/** Cases per property. */
 const RUNS = 5_000;
 
 describe("ids: properties", () => {

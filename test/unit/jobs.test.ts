@@ -125,6 +125,28 @@ describe("erasure jobs", () => {
     expect(events.at(-1)).toMatchObject({ type: "finish", status: "completed", receiptSha256: receipt.sha256 });
   });
 
+  it("team server: the requester and the approver are in the plan and in the hashed receipt", async () => {
+    const { jobs } = await openEngine();
+    const requester = { subject: "alice", issuer: "https://idp.example.test", name: "Alice Asker", email: "alice@example.test" };
+    const approver = { subject: "bob", issuer: "https://idp.example.test", name: "Bob Approver" };
+    const proposed = await jobs.propose({ items: simItems(sim, generated), criteria: CRITERIA, requester });
+    if (!proposed.ok) throw new Error(proposed.error.message);
+    expect(proposed.plan.requester).toEqual(requester);
+    const started = await jobs.start(proposed.plan, { method: "approval", approvedBy: "Bob Approver", approver });
+    if (!started.ok) throw new Error(started.error.message);
+    const view = await jobs.settled(started.job.jobId);
+    const stored = JSON.parse(await readFile(join(data.dir, "jobs", view.jobId, "plan.json"), "utf8")) as ProposedPlan;
+    expect(stored.requester).toEqual(requester);
+    const { text, receipt, markdown } = await readReceipt(view);
+    expect(receipt.requester).toEqual(requester);
+    expect(receipt.approval.approver).toEqual(approver);
+    expect(verifyReceipt(text)).toBe(true);
+    // Changing who asked breaks the hash: the record of who did what cannot be edited unnoticed.
+    expect(verifyReceipt(text.replace('"subject": "alice"', '"subject": "mallory"'))).toBe(false);
+    expect(markdown).toContain("Requested by: Alice Asker <alice@example.test>, subject alice at https://idp.example.test");
+    expect(markdown).toContain("Bob Approver, subject bob at https://idp.example.test");
+  });
+
   it("keeps its files private: 0700 directories, 0600 files", async () => {
     const { jobs } = await openEngine();
     const view = await jobs.settled(await startJob(jobs, await propose(jobs)));

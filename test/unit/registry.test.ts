@@ -2,7 +2,8 @@
 // configuration the server actually reads; package.json is publishable.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { USER_CONFIG, USER_CONFIG_ENV } from "../../scripts/mcpb.mjs";
+import { ConfigError, configReference, loadConfig } from "../../src/config.js";
 
 interface EnvironmentVariable {
   name: string;
@@ -94,6 +95,14 @@ describe("server.json (MCP Registry entry)", () => {
     for (const v of variables) expect(v.description, v.name).toBeTruthy();
   });
 
+  it("lists only variables of the configuration schema, marked secret exactly when the schema says so", () => {
+    const schema = new Map(configReference().map((v) => [v.name, v]));
+    for (const v of variables) {
+      expect(schema.has(v.name), `${v.name} is not a variable of the schema in src/config.ts`).toBe(true);
+      expect(v.isSecret ?? false, v.name).toBe(schema.get(v.name)?.secret);
+    }
+  });
+
   it("offers only values the server accepts, for variables the server reads", () => {
     const checked = variables.filter((v) => v.choices || v.format === "boolean");
     expect(checked.length).toBeGreaterThan(0);
@@ -105,6 +114,17 @@ describe("server.json (MCP Registry entry)", () => {
     for (const v of checked) {
       expect(() => loadConfig({ [v.name]: "not-a-valid-value" }), v.name).toThrow(ConfigError);
       expect(() => loadConfig({ [v.name]: "not-a-valid-value" }), v.name).toThrow(v.name);
+    }
+  });
+});
+
+describe("MCPB manifest settings (scripts/mcpb.mjs)", () => {
+  it("become variables of the configuration schema, sensitive exactly when the variable is secret", () => {
+    const schema = new Map(configReference().map((v) => [v.name, v]));
+    expect(Object.keys(USER_CONFIG_ENV).sort()).toEqual(Object.keys(USER_CONFIG).sort());
+    for (const [key, name] of Object.entries(USER_CONFIG_ENV)) {
+      expect(schema.has(name), `${key} -> ${name}`).toBe(true);
+      expect(USER_CONFIG[key]?.sensitive ?? false, key).toBe(schema.get(name)?.secret);
     }
   });
 });

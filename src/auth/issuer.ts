@@ -1,0 +1,36 @@
+// The authorization server (OpenID provider) of the team server: its metadata, found by discovery
+// (RFC 8414 or OpenID Connect Discovery, with the SDK's own discovery code), and its signing keys.
+// Fetched on first need and again after a failure.
+import { discoverAuthorizationServerMetadata } from "@modelcontextprotocol/sdk/client/auth.js";
+import type { AuthorizationServerMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+
+export interface IssuerInfo {
+  metadata: AuthorizationServerMetadata;
+  keys: JWTVerifyGetKey;
+}
+
+export class Issuer {
+  readonly url: string;
+  #info: Promise<IssuerInfo> | undefined;
+
+  constructor(url: string) {
+    this.url = url;
+  }
+
+  /** The metadata and key set; rejects when the issuer cannot be reached or describes itself as another. */
+  info(): Promise<IssuerInfo> {
+    this.#info ??= (async () => {
+      const metadata = await discoverAuthorizationServerMetadata(this.url);
+      if (!metadata) throw new Error(`no authorization server metadata at ${this.url}`);
+      if (metadata.issuer.replace(/\/+$/, "") !== this.url)
+        throw new Error(`the metadata at ${this.url} names another issuer (${metadata.issuer})`);
+      if (!metadata.jwks_uri) throw new Error(`the authorization server ${this.url} publishes no jwks_uri`);
+      return { metadata, keys: createRemoteJWKSet(new URL(metadata.jwks_uri)) };
+    })();
+    this.#info.catch(() => {
+      this.#info = undefined;
+    });
+    return this.#info;
+  }
+}

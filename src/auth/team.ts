@@ -1,0 +1,22 @@
+// The team server's parts (VCC_HTTP_AUTH=oauth), built once per process and loaded only in this mode:
+// the resource server in front of /mcp and, with VCC_OIDC_CLIENT_ID, the approval pages on the public
+// origin behind the approvers' sign-in.
+import type { OAuthConfig } from "../config.js";
+import { ApprovalServer } from "../confirmation/approval-server.js";
+import { ApproverSignIn } from "./approver-signin.js";
+import { Issuer } from "./issuer.js";
+import { ResourceServer } from "./resource-server.js";
+
+export interface TeamServer {
+  resourceServer: ResourceServer;
+  /** The approval pages on the public origin (requests under /approve/ go to its handle()). */
+  approvals?: ApprovalServer;
+}
+
+export async function teamServer(config: OAuthConfig, mcpPath: string): Promise<TeamServer> {
+  const issuer = new Issuer(config.issuer);
+  const resourceServer = new ResourceServer(config, { mcpPath, issuer });
+  if (!config.oidc) return { resourceServer };
+  const gate = new ApproverSignIn({ config, issuer, scope: config.oidc.scope });
+  return { resourceServer, approvals: new ApprovalServer({ publicPages: { origin: config.publicUrl, gate } }) };
+}

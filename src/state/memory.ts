@@ -1,0 +1,292 @@
+// Shared state kept in this process: the default for one machine. Every operation is synchronous
+// underneath (so a claim is atomic by construction) and async only to match the interface.
+import { randomBytes } from "node:crypto";
+import type { ConfirmationItem } from "../core/content.js";
+import { sameSecret } from "../http-guards.js";
+import {
+  type ApprovalState,
+  type ApprovalView,
+  type ChallengeStore,
+  type CursorEntry,
+  type CursorResult,
+  type CursorStore,
+  cursorVerdict,
+  type DecideResult,
+  type DecisionOutcome,
+  type JsonValue,
+  type Lease,
+  type LeaseStore,
+  type SharedState,
+  type StateTimings,
+  type TokenClaimResult,
+  type TokenIssue,
+  type TokenStore,
+} from "./types.js";
+
+export const DEFAULT_RETAIN_MS = 10 * 60_000;
+
+/** The random id of one lease acquisition (not a secret: it only tells acquisitions apart). */
+export const leaseId = (): string => randomBytes(12).toString("base64url");
+
+interface TokenEntry {
+  binding: string;
+  payload?: JsonValue;
+  owner: string;
+  expiresAt: number;
+  state: "issued" | "claimed" | "spent";
+  /** Distinguishes claims: a late spend/release of an earlier claim changes nothing. */
+  claims: number;
+  pageId?: string;
+}
+
+interface PageEntry {
+  token: string;
+  formKey: string;
+  items: ConfirmationItem[];
+  state: ApprovalState;
+  expiresAt: number;
+  waiters: Set<() => void>;
+}
+
+/** JSON in, a copy out: what a caller keeps cannot change what is stored (as with Redis). */
+const copy = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+
+class MemoryTokens implements TokenStore {
+  readonly #tokens = new Map<string, TokenEntry>();
+  readonly #pages = new Map<string, PageEntry>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly retainMs: number,
+  ) {}
+
+  async issue(token: string, issue: TokenIssue): Promise<{ expiresAt: number }> {
+    this.#prune();
+    if (this.#tokens.has(token) || (issue.approval && this.#pages.has(issue.approval.pageId)))
+      throw new Error("a token or approval page with this id exists already");
+    const expiresAt = this.now() + issue.ttlMs;
+    this.#tokens.set(token, {
+      binding: issue.binding,
+      payload: copy(issue.payload),
+      owner: issue.owner,
+      expiresAt,
+      state: "issued",
+      claims: 0,
+      pageId: issue.approval?.pageId,
+    });
+    if (issue.approval)
+      this.#pages.set(issue.approval.pageId, {
+        token,
+        formKey: issue.approval.formKey,
+        items: copy([...issue.approval.items]),
+        state: "pending",
+        expiresAt,
+        waiters: new Set(),
+      });
+    return { expiresAt };
+  }
+
+  async claim(token: string, binding: string, owner: string): Promise<TokenClaimResult> {
+    const entry = this.#tokens.get(token);
+    if (!entry || entry.owner !== owner) return { ok: false, reason: "unknown" };
+    if (entry.state === "spent") return { ok: false, reason: "used" };
+    if (this.now() >= entry.expiresAt) return { ok: false, reason: "expired" };
+    if (entry.binding !== binding) return { ok: false, reason: "mismatch" };
+    const page = entry.pageId === undefined ? undefined : this.#pages.get(entry.pageId);
+    if (entry.pageId !== undefined && page?.state === "pending")
+      return { ok: false, reason: "approval_pending", pageId: entry.pageId, expiresAt: entry.expiresAt };
+    if (entry.pageId !== undefined && page?.state !== "approved") return { ok: false, reason: "rejected" };
+    if (entry.state === "claimed") return { ok: false, reason: "in_use" };
+    entry.state = "claimed";
+    const claim = ++entry.claims;
+    const mine = () => entry.state === "claimed" && entry.claims === claim;
+    return {
+      ok: true,
+      ...(entry.payload !== undefined ? { payload: copy(entry.payload) } : {}),
+      claim: {
+        spend: async () => {
+          if (mine()) entry.state = "spent";
+        },
+        release: async () => {
+          if (mine()) entry.state = "issued";
+        },
+      },
+    };
+  }
+
+  async page(pageId: string): Promise<ApprovalView | undefined> {
+    const page = this.#pages.get(pageId);
+    if (!page) return undefined;
+    return {
+      items: copy(page.items),
+      state: this.now() >= page.expiresAt ? "expired" : page.state,
+      expiresAt: page.expiresAt,
+      formKey: page.formKey,
+    };
+  }
+
+  async decide(pageId: string, formKey: string, choice: "approve" | "reject"): Promise<DecideResult> {
+    const page = this.#pages.get(pageId);
+    if (!page) return { ok: false, reason: "unknown" };
+    if (!sameSecret(formKey, page.formKey)) return { ok: false, reason: "forged" };
+    if (this.now() >= page.expiresAt) return { ok: false, reason: "expired" };
+    if (page.state !== "pending") return { ok: false, reason: "decided", state: page.state };
+    page.state = choice === "approve" ? "approved" : "rejected";
+    this.#notify(page);
+    return { ok: true, state: page.state };
+  }
+
+  async withdraw(token: string, owner: string): Promise<void> {
+    const entry = this.#tokens.get(token);
+    if (!entry || entry.owner !== owner || entry.pageId === undefined) return;
+    const page = this.#pages.get(entry.pageId);
+    if (page?.state !== "pending") return;
+    page.state = "withdrawn";
+    entry.state = "spent";
+    this.#notify(page);
+  }
+
+  async waitForDecision(pageId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<DecisionOutcome> {
+    const outcome = (): DecisionOutcome | undefined => {
+      const page = this.#pages.get(pageId);
+      if (!page || page.state === "withdrawn") return "gone";
+      return page.state === "pending" ? undefined : page.state;
+    };
+    const now = outcome();
+    if (now) return now;
+    if (options.signal?.aborted) return "aborted";
+    const page = this.#pages.get(pageId) as PageEntry;
+    return new Promise((resolve) => {
+      const finish = (result: DecisionOutcome) => {
+        clearTimeout(timer);
+        page.waiters.delete(check);
+        options.signal?.removeEventListener("abort", onAbort);
+        resolve(result);
+      };
+      const check = () => finish(outcome() ?? "gone");
+      const onAbort = () => finish("aborted");
+      const timer = setTimeout(() => finish("timeout"), options.timeoutMs);
+      page.waiters.add(check);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #notify(page: PageEntry): void {
+    for (const waiter of [...page.waiters]) waiter();
+  }
+
+  /** Forgets what expired more than retainMs ago (a claimed token is kept: its holder still answers). */
+  #prune(): void {
+    const horizon = this.now() - this.retainMs;
+    for (const [token, entry] of this.#tokens) {
+      if (entry.expiresAt > horizon || entry.state === "claimed") continue;
+      this.#tokens.delete(token);
+      const page = entry.pageId === undefined ? undefined : this.#pages.get(entry.pageId);
+      if (entry.pageId !== undefined) this.#pages.delete(entry.pageId);
+      if (page) this.#notify(page);
+    }
+  }
+}
+
+class MemoryChallenges implements ChallengeStore {
+  readonly #values = new Map<string, { value: JsonValue; expiresAt: number }>();
+
+  constructor(private readonly now: () => number) {}
+
+  async put(id: string, value: JsonValue, ttlMs: number): Promise<void> {
+    const now = this.now();
+    for (const [key, entry] of this.#values) if (entry.expiresAt <= now) this.#values.delete(key);
+    this.#values.set(id, { value: copy(value), expiresAt: now + ttlMs });
+  }
+
+  async take(id: string): Promise<JsonValue | undefined> {
+    const entry = this.#values.get(id);
+    this.#values.delete(id);
+    return entry && entry.expiresAt > this.now() ? entry.value : undefined;
+  }
+}
+
+class MemoryCursors implements CursorStore {
+  readonly #entries = new Map<string, CursorEntry & { expiresAt: number }>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly retainMs: number,
+  ) {}
+
+  async put(cursor: string, entry: CursorEntry, ttlMs: number): Promise<{ expiresAt: number }> {
+    const now = this.now();
+    for (const [key, old] of this.#entries) if (old.expiresAt + this.retainMs <= now) this.#entries.delete(key);
+    const expiresAt = now + ttlMs;
+    this.#entries.set(cursor, { ...entry, position: copy(entry.position), expiresAt });
+    return { expiresAt };
+  }
+
+  async get(cursor: string, owner: string, criteria: string): Promise<CursorResult> {
+    const stored = this.#entries.get(cursor);
+    return cursorVerdict(stored && { ...stored, position: copy(stored.position) }, { owner, criteria, now: this.now() });
+  }
+}
+
+class MemoryLeases implements LeaseStore {
+  readonly #held = new Map<string, { holder: string; fence: number; id: string; expiresAt: number }>();
+  readonly #fences = new Map<string, number>();
+
+  constructor(private readonly now: () => number) {}
+
+  #current(lease: Lease, minRemainingMs = 0) {
+    const held = this.#held.get(lease.name);
+    return held && held.id === lease.id && held.fence === lease.fence && held.expiresAt - this.now() > minRemainingMs ? held : undefined;
+  }
+
+  async acquire(name: string, holder: string, leaseMs: number): Promise<Lease | undefined> {
+    const held = this.#held.get(name);
+    if (held && held.expiresAt > this.now()) return undefined;
+    const fence = (this.#fences.get(name) ?? 0) + 1;
+    this.#fences.set(name, fence);
+    const id = leaseId();
+    this.#held.set(name, { holder, fence, id, expiresAt: this.now() + leaseMs });
+    return { name, holder, fence, id };
+  }
+
+  async renew(lease: Lease, leaseMs: number): Promise<boolean> {
+    const held = this.#current(lease);
+    if (held) held.expiresAt = this.now() + leaseMs;
+    return held !== undefined;
+  }
+
+  async check(lease: Lease, minRemainingMs = 0): Promise<boolean> {
+    return this.#current(lease, minRemainingMs) !== undefined;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    if (this.#current(lease)) this.#held.delete(lease.name);
+  }
+
+  async holder(name: string): Promise<{ holder: string; fence: number; remainingMs: number } | undefined> {
+    const held = this.#held.get(name);
+    const remainingMs = held ? held.expiresAt - this.now() : 0;
+    return held && remainingMs > 0 ? { holder: held.holder, fence: held.fence, remainingMs } : undefined;
+  }
+}
+
+export class MemoryState implements SharedState {
+  readonly kind = "memory";
+  readonly tokens: TokenStore;
+  readonly challenges: ChallengeStore;
+  readonly cursors: CursorStore;
+  readonly leases: LeaseStore;
+
+  constructor(options: StateTimings & { now?: () => number } = {}) {
+    const now = options.now ?? Date.now;
+    const retainMs = options.retainMs ?? DEFAULT_RETAIN_MS;
+    this.tokens = new MemoryTokens(now, retainMs);
+    this.challenges = new MemoryChallenges(now);
+    this.cursors = new MemoryCursors(now, retainMs);
+    this.leases = new MemoryLeases(now);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,536 @@
+// Shared state in Redis (or Valkey): what lets two or more replicas act as one server. Loaded only
+// when VCC_STATE_URL is set (src/state/index.ts imports this module dynamically, so the client
+// library is its own chunk of the bundle).
+//
+// Keys (all under a prefix, default "vcc:"; ids are stored as SHA-256 hashes, so a look at Redis
+// shows no usable token, page id, challenge or cursor):
+//   tok:<h>     hash: one confirmation token with its claim state and, if it needs one, its
+//               approval (page id, form key, items, decision). Kept until expiry + retainMs.
+//   page:<h>    string: the token key behind an approval page id (same lifetime)
+//   ch:<h>      string: a challenge's JSON value, taken once with GETDEL
+//   cur:<h>     string: a search cursor's JSON (owner, criteria, position, expiry), kept until expiry + retainMs
+//   lease:<n>   string "<fence>:<id>:<holder>" with the lease as its expiry
+//   fence:<n>   integer: the last fencing token given out for the name (never expires)
+//   decided     pub/sub channel: "<h>" of a page that was decided or withdrawn
+//
+// Everything that must be atomic across replicas is one Lua script on one key. Fail closed: no
+// offline queue (a command while disconnected fails at once), no resending of commands whose answer
+// was lost (a resent claim could not tell its own earlier success from another's), a command
+// timeout; the client reconnects by itself, forever, with a capped backoff.
+import { createHash } from "node:crypto";
+import { Redis } from "ioredis";
+import type { ConfirmationItem } from "../core/content.js";
+import { sameSecret } from "../http-guards.js";
+import { log } from "../log.js";
+import { DEFAULT_RETAIN_MS, leaseId } from "./memory.js";
+import {
+  type ApprovalState,
+  type ApprovalView,
+  type ChallengeStore,
+  type ClaimRefusal,
+  type CursorEntry,
+  type CursorResult,
+  type CursorStore,
+  cursorVerdict,
+  type DecideResult,
+  type DecisionOutcome,
+  type JsonValue,
+  type Lease,
+  type LeaseStore,
+  type SharedState,
+  type StateTimings,
+  StateUnavailableError,
+  type TokenClaimResult,
+  type TokenIssue,
+  type TokenStore,
+} from "./types.js";
+
+export interface RedisStateOptions extends StateTimings {
+  /** redis://… or rediss://… (validated by the configuration). */
+  url: string;
+  /** Prefix of every key and channel (several deployments may share one Redis). */
+  prefix?: string;
+  /** A command without an answer for this long fails (and may have been applied). */
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Longest pause between reconnection attempts. */
+  maxReconnectDelayMs?: number;
+}
+
+const hash = (id: string) => createHash("sha256").update(id, "utf8").digest("base64url");
+
+// ---------------------------------------------------------------------------------------------------
+// Lua scripts. Times are milliseconds; `now` comes from the replica (token expiry is what the
+// replica told the model), lease expiry from Redis itself (PX), so a paused replica cannot extend
+// its own lease by its clock.
+
+const ISSUE = `
+if redis.call('EXISTS', KEYS[1]) == 1 or (KEYS[2] ~= KEYS[1] and redis.call('EXISTS', KEYS[2]) == 1) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+if KEYS[2] ~= KEYS[1] then redis.call('SET', KEYS[2], KEYS[1], 'PXAT', ARGV[1]) end
+return 1`;
+
+// ARGV: binding, owner, now → {'ok', claimNo, payload|false} | {reason} | {'approval_pending', pageId, exp}
+const CLAIM = `
+local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload')
+if not t[1] or t[1] ~= ARGV[2] then return {'unknown'} end
+if t[2] == 'spent' then return {'used'} end
+if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
+if t[4] ~= ARGV[1] then return {'mismatch'} end
+if t[5] then
+  if t[6] == 'pending' then return {'approval_pending', t[5], t[3]} end
+  if t[6] ~= 'approved' then return {'rejected'} end
+end
+if t[2] == 'claimed' then return {'in_use'} end
+local n = redis.call('HINCRBY', KEYS[1], 'claims', 1)
+redis.call('HSET', KEYS[1], 'state', 'claimed')
+return {'ok', tostring(n), t[7] or false}`;
+
+// ARGV: claimNo, new state ('spent' | 'issued'): only the claim that holds the token changes it.
+const SETTLE = `
+local t = redis.call('HMGET', KEYS[1], 'state', 'claims')
+if t[1] == 'claimed' and t[2] == ARGV[1] then redis.call('HSET', KEYS[1], 'state', ARGV[2]) return 1 end
+return 0`;
+
+// ARGV: pageId, decision, now, channel, message
+const DECIDE = `
+local t = redis.call('HMGET', KEYS[1], 'page', 'pstate', 'exp')
+if not t[1] or t[1] ~= ARGV[1] then return {'unknown'} end
+if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
+if t[2] ~= 'pending' then return {'decided', t[2]} end
+redis.call('HSET', KEYS[1], 'pstate', ARGV[2])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return {'ok', ARGV[2]}`;
+
+// ARGV: owner, channel, message
+const WITHDRAW = `
+local t = redis.call('HMGET', KEYS[1], 'owner', 'pstate')
+if t[1] ~= ARGV[1] or t[2] ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'pstate', 'withdrawn', 'state', 'spent')
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`;
+
+// KEYS: lease, fence. ARGV: "<id>:<holder>", leaseMs → fence | nil
+const ACQUIRE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local f = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], f .. ':' .. ARGV[1], 'PX', ARGV[2])
+return f`;
+
+// ARGV: "<fence>:<id>:<holder>", leaseMs → 1 | 0
+const RENEW = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// ARGV: "<fence>:<id>:<holder>" → remaining ms, or -1 when the lease is not this one
+const REMAINING = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+return redis.call('PTTL', KEYS[1])`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0`;
+
+const HOLDER = `
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+return {v, redis.call('PTTL', KEYS[1])}`;
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+const script = (source: string): Script => ({ source, sha: createHash("sha1").update(source).digest("hex") });
+const SCRIPTS = {
+  issue: script(ISSUE),
+  claim: script(CLAIM),
+  settle: script(SETTLE),
+  decide: script(DECIDE),
+  withdraw: script(WITHDRAW),
+  acquire: script(ACQUIRE),
+  renew: script(RENEW),
+  remaining: script(REMAINING),
+  release: script(RELEASE),
+  holder: script(HOLDER),
+};
+
+type Arg = string | number;
+
+/** The connection with fail-closed error handling: every call answers or throws StateUnavailableError. */
+class Connection {
+  readonly client: Redis;
+  #subscriber: Redis | undefined;
+  #subscribed: Promise<unknown> | undefined;
+  #down = false;
+  #closing = false;
+
+  constructor(
+    url: string,
+    private readonly options: RedisStateOptions,
+  ) {
+    this.client = new Redis(url, this.#clientOptions());
+    this.client.on("error", (error: Error) => this.#onDown((error as NodeJS.ErrnoException).code ?? error.name));
+    this.client.on("close", () => {
+      if (!this.#closing) this.#onDown("connection closed");
+    });
+    this.client.on("ready", () => {
+      if (this.#down) log.info("shared state (Redis) is reachable again");
+      this.#down = false;
+    });
+  }
+
+  #clientOptions() {
+    const maxDelay = this.options.maxReconnectDelayMs ?? 2_000;
+    return {
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: this.options.commandTimeoutMs ?? 2_000,
+      connectTimeout: this.options.connectTimeoutMs ?? 5_000,
+      retryStrategy: (attempt: number) => Math.min(25 * 2 ** Math.min(attempt, 10), maxDelay),
+      // READONLY: this connection reached a replica after a failover; reconnect (without resending).
+      reconnectOnError: (error: Error) => error.message.startsWith("READONLY"),
+    };
+  }
+
+  #onDown(reason: string): void {
+    // One line per outage; the URL (which may hold a password) is never part of it.
+    if (this.#down) return;
+    this.#down = true;
+    log.warn("shared state (Redis) is unreachable: destructive calls are refused until it is back", { reason });
+  }
+
+  /**
+   * A subscriber connection for decisions (created on first use; it resubscribes after
+   * reconnecting). Resolves once subscribed, so that a decision published later is heard.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<unknown> {
+    if (this.#subscribed) return this.#subscribed;
+    const sub = this.client.duplicate({ enableOfflineQueue: true });
+    sub.on("error", () => {});
+    sub.on("message", (_channel: string, message: string) => onMessage(message));
+    this.#subscriber = sub;
+    this.#subscribed = sub.subscribe(channel);
+    // A failed subscription is retried by the next waiter.
+    this.#subscribed.catch(() => {
+      this.#subscribed = undefined;
+      sub.disconnect();
+    });
+    return this.#subscribed;
+  }
+
+  async run<T>(what: string, call: (client: Redis) => Promise<T>): Promise<T> {
+    if (this.client.status !== "ready")
+      throw new StateUnavailableError(`The shared state (Redis) is not reachable, so ${what} could not be done.`);
+    try {
+      return await call(this.client);
+    } catch (error) {
+      throw new StateUnavailableError(`The shared state (Redis) did not answer, so whether ${what} was done is unknown.`, {
+        cause: error,
+        mayHaveApplied: true,
+      });
+    }
+  }
+
+  /** Runs a script by its SHA; loads it when Redis does not know it (first use, or after a restart). */
+  eval(what: string, s: Script, keys: string[], args: Arg[]): Promise<unknown> {
+    return this.run(what, async (client) => {
+      try {
+        return await client.evalsha(s.sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+        return await client.eval(s.source, keys.length, ...keys, ...args);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#subscriber?.disconnect();
+    this.client.disconnect();
+  }
+}
+
+class RedisTokens implements TokenStore {
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly c: Connection,
+    private readonly prefix: string,
+    private readonly timings: Required<StateTimings>,
+  ) {}
+
+  #token = (token: string) => `${this.prefix}tok:${hash(token)}`;
+  #page = (pageId: string) => `${this.prefix}page:${hash(pageId)}`;
+  get #channel() {
+    return `${this.prefix}decided`;
+  }
+
+  async issue(token: string, issue: TokenIssue): Promise<{ expiresAt: number }> {
+    const expiresAt = Date.now() + issue.ttlMs;
+    const fields: Arg[] = ["owner", issue.owner, "binding", issue.binding, "exp", expiresAt, "state", "issued", "claims", 0];
+    if (issue.payload !== undefined) fields.push("payload", JSON.stringify(issue.payload));
+    const approval = issue.approval;
+    if (approval)
+      fields.push("page", approval.pageId, "pstate", "pending", "formKey", approval.formKey, "items", JSON.stringify(approval.items));
+    const key = this.#token(token);
+    const created = await this.c.eval(
+      "issuing a confirmation token",
+      SCRIPTS.issue,
+      [key, approval ? this.#page(approval.pageId) : key],
+      [expiresAt + this.timings.retainMs, ...fields],
+    );
+    if (created !== 1) throw new Error("a token or approval page with this id exists already");
+    return { expiresAt };
+  }
+
+  async claim(token: string, binding: string, owner: string): Promise<TokenClaimResult> {
+    const key = this.#token(token);
+    const reply = (await this.c.eval("claiming the confirmation token", SCRIPTS.claim, [key], [binding, owner, Date.now()])) as (
+      | string
+      | null
+    )[];
+    const [kind, a, b] = reply;
+    if (kind === "approval_pending") return { ok: false, reason: "approval_pending", pageId: String(a), expiresAt: Number(b) };
+    if (kind !== "ok") return { ok: false, reason: kind as ClaimRefusal };
+    const claimNo = String(a);
+    const settle = (state: "spent" | "issued") => async () => {
+      await this.c.eval(state === "spent" ? "spending the token" : "releasing the token", SCRIPTS.settle, [key], [claimNo, state]);
+    };
+    return {
+      ok: true,
+      ...(typeof b === "string" ? { payload: JSON.parse(b) as JsonValue } : {}),
+      claim: { spend: settle("spent"), release: settle("issued") },
+    };
+  }
+
+  /** The token key behind a page id, if the page exists. */
+  async #pageKey(pageId: string): Promise<string | undefined> {
+    return (await this.c.run("reading the approval page", (client) => client.get(this.#page(pageId)))) ?? undefined;
+  }
+
+  async page(pageId: string): Promise<ApprovalView | undefined> {
+    const key = await this.#pageKey(pageId);
+    if (!key) return undefined;
+    const [page, state, exp, formKey, items] = await this.c.run("reading the approval page", (client) =>
+      client.hmget(key, "page", "pstate", "exp", "formKey", "items"),
+    );
+    if (page !== pageId || !state || !exp || !formKey || !items) return undefined;
+    const expiresAt = Number(exp);
+    return {
+      items: JSON.parse(items) as ConfirmationItem[],
+      state: Date.now() >= expiresAt ? "expired" : (state as ApprovalState),
+      expiresAt,
+      formKey,
+    };
+  }
+
+  async decide(pageId: string, formKey: string, choice: "approve" | "reject"): Promise<DecideResult> {
+    const key = await this.#pageKey(pageId);
+    if (!key) return { ok: false, reason: "unknown" };
+    const stored = await this.c.run("reading the approval page", (client) => client.hget(key, "formKey"));
+    if (stored === null) return { ok: false, reason: "unknown" };
+    if (!sameSecret(formKey, stored)) return { ok: false, reason: "forged" };
+    const decision = choice === "approve" ? "approved" : "rejected";
+    const [kind, state] = (await this.c.eval(
+      "recording the decision",
+      SCRIPTS.decide,
+      [key],
+      [pageId, decision, Date.now(), this.#channel, hash(pageId)],
+    )) as string[];
+    if (kind === "ok") return { ok: true, state: decision };
+    if (kind === "decided") return { ok: false, reason: "decided", state: state as ApprovalState };
+    return { ok: false, reason: kind === "expired" ? "expired" : "unknown" };
+  }
+
+  async withdraw(token: string, owner: string): Promise<void> {
+    const key = this.#token(token);
+    const pageId = await this.c.run("closing the approval page", (client) => client.hget(key, "page"));
+    if (pageId === null) return;
+    await this.c.eval("closing the approval page", SCRIPTS.withdraw, [key], [owner, this.#channel, hash(pageId)]);
+  }
+
+  async waitForDecision(pageId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<DecisionOutcome> {
+    if (options.signal?.aborted) return "aborted";
+    const id = hash(pageId);
+    const subscribed = this.c.subscribe(this.#channel, (message) => {
+      for (const wake of this.#waiters.get(message) ?? []) wake();
+    });
+    const outcome = async (): Promise<DecisionOutcome | undefined> => {
+      const key = await this.#pageKey(pageId);
+      const state = key ? await this.c.run("reading the decision", (client) => client.hget(key, "pstate")) : null;
+      if (state === null || state === "withdrawn") return "gone";
+      return state === "pending" ? undefined : (state as "approved" | "rejected");
+    };
+    return new Promise((resolve) => {
+      let delay = this.timings.pollMinMs;
+      let poll: NodeJS.Timeout | undefined;
+      let done = false;
+      const waiters = this.#waiters.get(id) ?? new Set();
+      this.#waiters.set(id, waiters);
+      const finish = (result: DecisionOutcome) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        clearTimeout(poll);
+        waiters.delete(check);
+        if (waiters.size === 0) this.#waiters.delete(id);
+        options.signal?.removeEventListener("abort", onAbort);
+        resolve(result);
+      };
+      // While Redis is unreachable nothing is decided here: the wait goes on (and may time out).
+      // One read at a time: a message arriving during a read asks for one more read after it.
+      let reading = false;
+      let again = false;
+      const check = () => {
+        if (reading) {
+          again = true;
+          return;
+        }
+        reading = true;
+        clearTimeout(poll);
+        const next = (result?: DecisionOutcome) => {
+          reading = false;
+          if (result) finish(result);
+          else if (again) {
+            again = false;
+            check();
+          } else schedule();
+        };
+        outcome().then(next, () => next());
+      };
+      const schedule = () => {
+        if (done) return;
+        poll = setTimeout(check, delay);
+        delay = Math.min(delay * 2, this.timings.pollMaxMs);
+      };
+      const onAbort = () => finish("aborted");
+      const timer = setTimeout(() => finish("timeout"), options.timeoutMs);
+      waiters.add(check);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      // The first read once subscribed: a decision after it is then announced to this replica.
+      subscribed.then(check, check);
+    });
+  }
+}
+
+class RedisChallenges implements ChallengeStore {
+  constructor(
+    private readonly c: Connection,
+    private readonly prefix: string,
+  ) {}
+
+  async put(id: string, value: JsonValue, ttlMs: number): Promise<void> {
+    await this.c.run("storing the challenge", (client) => client.set(`${this.prefix}ch:${hash(id)}`, JSON.stringify(value), "PX", ttlMs));
+  }
+
+  async take(id: string): Promise<JsonValue | undefined> {
+    const value = await this.c.run("taking the challenge", (client) => client.getdel(`${this.prefix}ch:${hash(id)}`));
+    return value === null ? undefined : (JSON.parse(value) as JsonValue);
+  }
+}
+
+class RedisCursors implements CursorStore {
+  constructor(
+    private readonly c: Connection,
+    private readonly prefix: string,
+    private readonly retainMs: number,
+  ) {}
+
+  async put(cursor: string, entry: CursorEntry, ttlMs: number): Promise<{ expiresAt: number }> {
+    const key = `${this.prefix}cur:${hash(cursor)}`;
+    const expiresAt = Date.now() + ttlMs;
+    const value = JSON.stringify({ ...entry, expiresAt });
+    await this.c.run("storing the search cursor", (client) => client.set(key, value, "PXAT", expiresAt + this.retainMs));
+    return { expiresAt };
+  }
+
+  async get(cursor: string, owner: string, criteria: string): Promise<CursorResult> {
+    const value = await this.c.run("reading the search cursor", (client) => client.get(`${this.prefix}cur:${hash(cursor)}`));
+    const stored = value === null ? undefined : (JSON.parse(value) as CursorEntry & { expiresAt: number });
+    return cursorVerdict(stored, { owner, criteria, now: Date.now() });
+  }
+}
+
+class RedisLeases implements LeaseStore {
+  constructor(
+    private readonly c: Connection,
+    private readonly prefix: string,
+  ) {}
+
+  #key = (name: string) => `${this.prefix}lease:${name}`;
+  #value = (lease: Lease) => `${lease.fence}:${lease.id}:${lease.holder}`;
+
+  async acquire(name: string, holder: string, leaseMs: number): Promise<Lease | undefined> {
+    const id = leaseId();
+    const fence = await this.c.eval(
+      `taking the lease ${name}`,
+      SCRIPTS.acquire,
+      [this.#key(name), `${this.prefix}fence:${name}`],
+      [`${id}:${holder}`, leaseMs],
+    );
+    return typeof fence === "number" ? { name, holder, fence, id } : undefined;
+  }
+
+  async renew(lease: Lease, leaseMs: number): Promise<boolean> {
+    return (
+      (await this.c.eval(`renewing the lease ${lease.name}`, SCRIPTS.renew, [this.#key(lease.name)], [this.#value(lease), leaseMs])) === 1
+    );
+  }
+
+  async check(lease: Lease, minRemainingMs = 0): Promise<boolean> {
+    const remaining = await this.c.eval(
+      `checking the lease ${lease.name}`,
+      SCRIPTS.remaining,
+      [this.#key(lease.name)],
+      [this.#value(lease)],
+    );
+    return typeof remaining === "number" && remaining > minRemainingMs;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await this.c.eval(`releasing the lease ${lease.name}`, SCRIPTS.release, [this.#key(lease.name)], [this.#value(lease)]);
+  }
+
+  async holder(name: string): Promise<{ holder: string; fence: number; remainingMs: number } | undefined> {
+    const reply = (await this.c.eval(`reading the lease ${name}`, SCRIPTS.holder, [this.#key(name)], [])) as [string, number] | null;
+    if (!reply) return undefined;
+    const [value, remainingMs] = reply;
+    const [fence = "", , ...holder] = value.split(":");
+    return { holder: holder.join(":"), fence: Number(fence), remainingMs };
+  }
+}
+
+export class RedisState implements SharedState {
+  readonly kind = "redis";
+  readonly tokens: TokenStore;
+  readonly challenges: ChallengeStore;
+  readonly cursors: CursorStore;
+  readonly leases: LeaseStore;
+  readonly #connection: Connection;
+
+  constructor(options: RedisStateOptions) {
+    const prefix = options.prefix ?? "vcc:";
+    const timings = {
+      retainMs: options.retainMs ?? DEFAULT_RETAIN_MS,
+      pollMinMs: options.pollMinMs ?? 100,
+      pollMaxMs: options.pollMaxMs ?? 2_000,
+    };
+    this.#connection = new Connection(options.url, options);
+    this.tokens = new RedisTokens(this.#connection, prefix, timings);
+    this.challenges = new RedisChallenges(this.#connection, prefix);
+    this.cursors = new RedisCursors(this.#connection, prefix, timings.retainMs);
+    this.leases = new RedisLeases(this.#connection, prefix);
+  }
+
+  async ping(): Promise<void> {
+    await this.#connection.run("reaching it", (client) => client.ping());
+  }
+
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+}

@@ -1,0 +1,195 @@
+// The state that replicas of one server must share (issue 22): confirmation tokens and their
+// single-use claims, approval decisions, passkey challenges, search cursors, the one-deletion-at-a-
+// time lock, and erasure job leases. Two implementations behind one interface: in-process memory
+// (one machine, the default) and Redis (VCC_STATE_URL). Both pass the same contract tests
+// (test/integration/state.test.ts).
+//
+// Rules every implementation keeps:
+//   - Every operation is async and either answers or throws StateUnavailableError: nothing is
+//     guessed. A caller refuses destructive work on that error and keeps serving reads.
+//   - Ids (tokens, page ids, challenge ids, cursors) are made by the caller, with enough randomness;
+//     the store only keeps them. Values are JSON.
+//   - Durations (time to live, leases) are given per call, so tests can use short ones.
+import type { ConfirmationItem } from "../core/content.js";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * The shared state could not be read or written (Redis unreachable, timed out, or answering an
+ * error). `mayHaveApplied`: the request may have reached the store, so a write may have happened
+ * (a claim may be held, a decision recorded): the caller must not assume either way.
+ */
+export class StateUnavailableError extends Error {
+  override name = "StateUnavailableError";
+  readonly mayHaveApplied: boolean;
+
+  constructor(message: string, options: { cause?: unknown; mayHaveApplied?: boolean } = {}) {
+    super(message, { cause: options.cause });
+    this.mayHaveApplied = options.mayHaveApplied ?? false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Confirmation tokens and approvals
+
+export interface TokenIssue {
+  /** The action the token is for; a claim must name the same. */
+  binding: string;
+  /** What exactly was confirmed (e.g. a bulk plan), handed back by a successful claim. */
+  payload?: JsonValue;
+  /**
+   * Whose token it is: the MCP session id without OAuth, the person's subject with it. A claim by
+   * another owner is answered `unknown`, as if the token did not exist.
+   */
+  owner: string;
+  ttlMs: number;
+  /** The token needs a person's decision on an approval page first. */
+  approval?: { pageId: string; formKey: string; items: readonly ConfirmationItem[] };
+}
+
+export type ClaimRefusal = "unknown" | "expired" | "used" | "mismatch" | "in_use" | "rejected";
+
+export type TokenClaimResult =
+  | { ok: true; claim: SharedClaim; payload?: JsonValue }
+  | { ok: false; reason: ClaimRefusal }
+  | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: number };
+
+/** A token taken by exactly one caller across all replicas, until it is spent or released. */
+export interface SharedClaim {
+  /** The token is used up (the API was called, whatever it answered). */
+  spend(): Promise<void>;
+  /** Nothing was attempted: the token can be claimed again. */
+  release(): Promise<void>;
+}
+
+export type ApprovalState = "pending" | "approved" | "rejected" | "withdrawn";
+
+export interface ApprovalView {
+  items: ConfirmationItem[];
+  /** `expired`: the token's time is up, whatever was decided. */
+  state: ApprovalState | "expired";
+  expiresAt: number;
+  /** The anti-forgery value the page's form must send back (compare with sameSecret). */
+  formKey: string;
+}
+
+export type DecideResult =
+  | { ok: true; state: "approved" | "rejected" }
+  | { ok: false; reason: "unknown" | "expired" | "forged" }
+  | { ok: false; reason: "decided"; state: ApprovalState };
+
+export type DecisionOutcome = "approved" | "rejected" | "timeout" | "aborted" | "gone";
+
+export interface TokenStore {
+  /** Records a new token (and its approval page, if any). Throws if the token already exists. */
+  issue(token: string, issue: TokenIssue): Promise<{ expiresAt: number }>;
+  /** Takes the token, atomically across replicas: of any number of concurrent claims, one wins. */
+  claim(token: string, binding: string, owner: string): Promise<TokenClaimResult>;
+  /** The approval page behind `pageId`; undefined when there is none (or no longer). */
+  page(pageId: string): Promise<ApprovalView | undefined>;
+  /**
+   * Records the person's decision: only a pending, unexpired page with its own form key (compared in
+   * constant time) can be decided, once across all replicas.
+   */
+  decide(pageId: string, formKey: string, choice: "approve" | "reject"): Promise<DecideResult>;
+  /** The call that asked is gone: a pending page is closed and its token can never be used. */
+  withdraw(token: string, owner: string): Promise<void>;
+  /** Resolves once the page was decided (seen from any replica), or the wait ends otherwise. */
+  waitForDecision(pageId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<DecisionOutcome>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Short-lived values: passkey challenges and search cursors
+
+export interface ChallengeStore {
+  put(id: string, value: JsonValue, ttlMs: number): Promise<void>;
+  /** The value, once: a second take (on any replica) finds nothing. */
+  take(id: string): Promise<JsonValue | undefined>;
+}
+
+export type CursorRefusal = "unknown" | "expired" | "other_owner" | "other_criteria";
+
+export interface CursorEntry {
+  owner: string;
+  criteria: string;
+  position: JsonValue;
+}
+
+export type CursorResult = { ok: true; position: JsonValue } | { ok: false; reason: CursorRefusal };
+
+export interface CursorStore {
+  put(cursor: string, entry: CursorEntry, ttlMs: number): Promise<{ expiresAt: number }>;
+  /** Usable more than once, by its owner with the same criteria, until it expires. */
+  get(cursor: string, owner: string, criteria: string): Promise<CursorResult>;
+}
+
+/** What a stored cursor (or none) means for this request: the one rule both implementations apply. */
+export function cursorVerdict(
+  stored: (CursorEntry & { expiresAt: number }) | undefined,
+  request: { owner: string; criteria: string; now: number },
+): CursorResult {
+  if (!stored) return { ok: false, reason: "unknown" };
+  if (stored.expiresAt <= request.now) return { ok: false, reason: "expired" };
+  if (stored.owner !== request.owner) return { ok: false, reason: "other_owner" };
+  if (stored.criteria !== request.criteria) return { ok: false, reason: "other_criteria" };
+  return { ok: true, position: stored.position };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Leases: the deletion lock and erasure jobs
+
+/** The name of the process-wide (now: deployment-wide) one-deletion-at-a-time lock. */
+export const DELETION_LOCK = "deletion";
+/** The lease name of an erasure job. */
+export const jobLease = (jobId: string): string => `job:${jobId}`;
+
+/**
+ * A lease held on a name. `fence` grows with every acquisition of that name (also across restarts
+ * of a Redis that keeps its data), so a later holder always has a larger one. `id` is random per
+ * acquisition: after a Redis restart without data, when fences start again from 1, an old lease
+ * still never passes for a new one.
+ */
+export interface Lease {
+  readonly name: string;
+  readonly holder: string;
+  readonly fence: number;
+  readonly id: string;
+}
+
+export interface LeaseStore {
+  /** Takes the name if it is free or its lease lapsed; undefined while someone else holds it. */
+  acquire(name: string, holder: string, leaseMs: number): Promise<Lease | undefined>;
+  /** Extends the lease; false when it was lost (lapsed, and perhaps taken by another). */
+  renew(lease: Lease, leaseMs: number): Promise<boolean>;
+  /**
+   * Whether this lease is still the current one with at least `minRemainingMs` left: the fencing
+   * check a holder makes right before an irreversible step (a DELETE). False → do not send.
+   */
+  check(lease: Lease, minRemainingMs?: number): Promise<boolean>;
+  /** Frees the name if this lease still holds it (a lapsed lease never frees another's). */
+  release(lease: Lease): Promise<void>;
+  /** Who holds the name now, if anyone. */
+  holder(name: string): Promise<{ holder: string; fence: number; remainingMs: number } | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+export interface SharedState {
+  readonly kind: "memory" | "redis";
+  readonly tokens: TokenStore;
+  readonly challenges: ChallengeStore;
+  readonly cursors: CursorStore;
+  readonly leases: LeaseStore;
+  /** Resolves when the store answers now; throws StateUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Timing of an implementation; defaults suit production, tests pass short ones. */
+export interface StateTimings {
+  /** How long expired tokens and cursors are remembered, so a replay says "expired"/"used", not "unknown". */
+  retainMs?: number;
+  /** Polling of a pending approval: first and longest pause (the Redis one is woken by pub/sub too). */
+  pollMinMs?: number;
+  pollMaxMs?: number;
+}

@@ -1,0 +1,82 @@
+// A real redis-server for tests (Debian's package; .ci/run installs it): on 127.0.0.1 with a free
+// port, in a temporary directory, without persistence. stop() and start() again keep the port, so
+// that clients can reconnect to "the same Redis" (empty again, as after a restart without disk).
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** Stops the server (SIGTERM) and waits until it has exited. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port; resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** Stops it for good and removes its directory. */
+  close(): Promise<void>;
+}
+
+const BINARY = process.env.REDIS_SERVER ?? "redis-server";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), "vcc-redis-"));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"];
+      const proc = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
+      child = proc;
+      let output = "";
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Ready to accept connections")) {
+          proc.stdout?.off("data", onData);
+          resolve();
+        }
+      };
+      proc.stdout?.on("data", onData);
+      proc.stderr?.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      proc.on("error", (error) =>
+        reject(new Error(`${BINARY} could not be started (${error.message}); install it with: apt-get install -y redis-server`)),
+      );
+      proc.on("exit", (code) => reject(new Error(`${BINARY} exited (${code}) before it was ready:\n${output.slice(-2000)}`)));
+    });
+
+  const stop = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    proc.kill("SIGTERM");
+    await exited;
+  };
+
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start,
+    close: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
