@@ -95,7 +95,8 @@ describe("audit log", () => {
     expect(textOf(result)).toMatch(/nothing was deleted/);
     expect(deletes()).toHaveLength(0);
 
-    const t = await server({ VCC_AUDIT_LOG: join(dir, "not-a-directory", "audit.jsonl") });
+    // A client that cannot prompt, in token mode (auto would offer the approval page): no token is handed out either.
+    const t = await server({ VCC_AUDIT_LOG: join(dir, "not-a-directory", "audit.jsonl"), VCC_CONFIRMATION: "token" });
     const tokenResult = await t.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(tokenResult).error.code).toBe("audit_failed");
     expect(structured(tokenResult).confirmationToken).toBeUndefined();

@@ -129,7 +129,8 @@ describe("preview before confirmation", () => {
   });
 
   it("an interaction with no content left is not_found at once", async () => {
-    const c = await server();
+    // Token mode: the answer would otherwise carry a token (auto would offer the approval page instead).
+    const c = await server({ env: { VCC_CONFIRMATION: "token" } });
     const result = await c.call("delete_interaction_content", { guid: SEED.empty, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "not_found" } });
     expect(structured(result).confirmationToken).toBeUndefined();
