@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
-import { setLogLevel, setLogSink } from "../../src/log.js";
+import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
 import { createServer, lazyApi } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
@@ -63,8 +63,14 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
   beforeAll(async () => {
     sim = await startSimulator({ ...options, staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES, ...options.staticTokens } });
   });
+  let changedLogging = false;
   afterAll(async () => {
     await sim?.close();
+    // Workers run several files in one process (isolate: false): leave the logger as the process starts it.
+    if (changedLogging) {
+      setLogLevel("info");
+      setLogSink(writeStderr);
+    }
   });
   beforeEach(() => sim?.reset());
   afterEach(async () => {
@@ -111,6 +117,7 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       });
       // As the process does at start (the last in-process server of a test decides, e.g. VCC_LOG_LEVEL=debug).
       setLogLevel(config.log.level);
+      changedLogging = true;
       // Installed again for every server: another test (or file, in the same worker) may have set its own.
       logged ??= "";
       setLogSink(appendLogged);
