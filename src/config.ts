@@ -401,6 +401,13 @@ const SCHEMA = {
     flag: "--http",
     description: "stdio or http (Streamable HTTP at http://<host>:<port>/mcp).",
   }),
+  shutdown: {
+    graceSeconds: setting("VCC_SHUTDOWN_GRACE_SECONDS", integer("VCC_SHUTDOWN_GRACE_SECONDS", 1, 600), {
+      defaultNote: "5 (stdio), 10 (HTTP)",
+      description:
+        "On SIGTERM, SIGINT or stdin closed: how long to wait for deletions (and HTTP requests) in flight before exiting; one still running is reported with an unknown outcome, in seconds (1-600).",
+    }),
+  },
   http: {
     port: setting("VCC_HTTP_PORT", integer("VCC_HTTP_PORT", 0, 65_535, "VCC_HTTP_PORT (--port)"), {
       default: "3333",

@@ -17,7 +17,7 @@ import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
 import { receiptUri } from "./tools/erasure-jobs.js";
 import { TOOLS } from "./tools/registry.js";
-import type { VccClient } from "./vcc/client.js";
+import type { VccClient, VccClientOptions } from "./vcc/client.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
@@ -45,8 +45,11 @@ export interface ServerDeps {
   checkResults?: boolean;
 }
 
-/** The API client of this process, created on the first tool call so that start-up stays light. */
-export function lazyApi(config: Config): ToolContext["api"] {
+/**
+ * The API client of this process, created on the first tool call so that start-up stays light.
+ * `timing`: tests shorten the client's waits (see VccClientOptions).
+ */
+export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {}): ToolContext["api"] {
   let client: Promise<VccClient> | undefined;
   return async (signal, scope) => {
     const credentials = credentialsOf(config);
@@ -61,6 +64,7 @@ export function lazyApi(config: Config): ToolContext["api"] {
         apiBaseUrl: config.api.baseUrl,
         timeoutMs: config.api.timeoutMs,
         retry: config.api.retry,
+        ...timing,
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
@@ -83,18 +87,17 @@ export function lazyApi(config: Config): ToolContext["api"] {
 }
 
 /**
- * The SDK's own validator of elicitation answers, built when the first answer arrives: building it
- * (Ajv with its formats) by default, for every session, costs a few milliseconds of every start.
+ * The SDK's own validator of elicitation answers, built when the first answer arrives and shared by
+ * every session of the process: building it (Ajv with its formats) by default, for every session,
+ * costs a few milliseconds of every start.
  */
-function lazyAjv(): jsonSchemaValidator {
-  let ajv: AjvJsonSchemaValidator | undefined;
-  return {
-    getValidator: (schema) => {
-      ajv ??= new AjvJsonSchemaValidator();
-      return ajv.getValidator(schema);
-    },
-  };
-}
+let elicitationAjv: AjvJsonSchemaValidator | undefined;
+const lazyAjv: jsonSchemaValidator = {
+  getValidator: (schema) => {
+    elicitationAjv ??= new AjvJsonSchemaValidator();
+    return elicitationAjv.getValidator(schema);
+  },
+};
 
 const INTERNAL_ERROR_TEXT =
   "Error (internal_error): the server failed unexpectedly while handling this call (details are in its log). If a deletion was under way, it may or may not have happened: check with list_interaction_content before trying again.";
@@ -143,8 +146,20 @@ function registerTools(
   return destructive;
 }
 
-/** Validates a result's structuredContent against the JSON Schema that tools/list publishes, with the SDK's Ajv. */
+/** One checker per tool definition, built on first use: tests create many servers with the same tools. */
+const checkers = new WeakMap<ToolDefinition, (result: CallToolResult) => void>();
+
 function resultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
+  let check = checkers.get(tool);
+  if (!check) {
+    check = newResultChecker(tool);
+    checkers.set(tool, check);
+  }
+  return check;
+}
+
+/** Validates a result's structuredContent against the JSON Schema that tools/list publishes, with the SDK's Ajv. */
+function newResultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
   // zod's JSON Schema type and the SDK's differ only in how they type `$vocabulary`, which is unused here.
   const schema = z.toJSONSchema(tool.outputSchema, { io: "output" }) as JsonSchemaType;
   const validate = new AjvJsonSchemaValidator().getValidator(schema);
@@ -233,7 +248,7 @@ export function holdsConfirmations(server: McpServer): boolean {
 /** `caller`: the team server's authenticated caller of this session (absent on stdio and with the static bearer). */
 export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServer {
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
-  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv() });
+  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv });
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),

@@ -104,6 +104,18 @@ export class ApprovalServer {
     return `http://${this.#hostName}:${port}/approve/${pageId}`;
   }
 
+  /** Stops listening (if it was) and ends open connections; the next need starts it again. */
+  async close(): Promise<void> {
+    const listening = this.#listening;
+    this.#listening = undefined;
+    const started = await listening?.catch(() => undefined);
+    if (!started) return;
+    await new Promise<void>((resolve) => {
+      started.server.close(() => resolve());
+      started.server.closeAllConnections();
+    });
+  }
+
   #start(): Promise<{ server: Server; port: number }> {
     this.#listening ??= new Promise<{ server: Server; port: number }>((resolve, reject) => {
       const server = createServer((req, res) => {

@@ -126,6 +126,12 @@ export interface Simulator {
   reset(): void;
   /** Requests in the journal matching method and route. */
   requests(method?: string, route?: RouteName): JournalEntry[];
+  /**
+   * Resolves once no request is being handled (added latency and slow bodies included, also of
+   * requests whose client gave up) and none arrived for one turn of the event loop: what a test
+   * awaits instead of sleeping to see that nothing more happens.
+   */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -205,11 +211,9 @@ function acceptsVersion(accept: string | undefined): boolean {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const now = options.now ?? Date.now;
-  const initialData = () => [
-    ...seedInteractions(),
-    ...searchSampleInteractions(),
-    ...generatedInteractions(options.extraInteractions ?? 0),
-  ];
+  // Generated once (a few ms: tests reset before each test, some before each generated case), copied on reset.
+  const template = [...seedInteractions(), ...searchSampleInteractions(), ...generatedInteractions(options.extraInteractions ?? 0)];
+  const initialData = () => template.map(copyInteraction);
   const store: Store = { interactions: initialData(), pageSize: options.pageSize ?? 3, endInclusive: options.searchEndInclusive ?? true };
   const journal: JournalEntry[] = [];
   const tokens = new TokenStore(
@@ -224,6 +228,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let deletesInFlight = new Set<number>();
   let arrivals = 0;
   const waits = new Waits();
+  /** Requests received and not yet handled to the end; whoever awaits idle() when it drops to 0. */
+  let handling = 0;
+  let received = 0;
+  const idleWaiters = new Set<() => void>();
 
   /**
    * The normal answer to an API request. The checks run in this order: rate limit (the gateway),
@@ -328,12 +336,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const report = options.onRequest;
       res.on("close", () => report(entry));
     }
-    handle(req, res, entry).catch((error: unknown) => {
-      entry.status = 500;
-      const answer = messageAnswer(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`);
-      if (!res.headersSent) res.writeHead(answer.status, { ...answer.headers, "content-length": answer.body.length }).end(answer.body);
-      else res.destroy();
-    });
+    handling++;
+    received++;
+    handle(req, res, entry)
+      .catch((error: unknown) => {
+        entry.status = 500;
+        const answer = messageAnswer(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) res.writeHead(answer.status, { ...answer.headers, "content-length": answer.body.length }).end(answer.body);
+        else res.destroy();
+      })
+      .finally(() => {
+        if (--handling > 0) return;
+        for (const wake of [...idleWaiters]) wake();
+        idleWaiters.clear();
+      });
   });
 
   // Keep-alive connections must not keep close() waiting.
@@ -375,6 +391,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       deletesInFlight = new Set();
     },
     requests: (method, route) => journal.filter((e) => (!method || e.method === method) && (!route || e.route === route)),
+    idle: async () => {
+      for (;;) {
+        while (handling > 0) await new Promise<void>((resolve) => idleWaiters.add(resolve));
+        const seen = received;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (handling === 0 && received === seen) return;
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         waits.abandonAll();
@@ -383,6 +407,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }),
   };
   return simulator;
+}
+
+/** A copy that shares nothing mutable with `i` (the routes delete content in place). */
+function copyInteraction(i: SimInteraction): SimInteraction {
+  return {
+    ...i,
+    handlingAgents: i.handlingAgents.map((a) => ({ ...a })),
+    content: i.content.map((c) => ({ ...c, ...(c.owningAgent ? { owningAgent: { ...c.owningAgent } } : {}) })),
+  };
 }
 
 /** Sends an answer, misbehaving on the wire as the fault says (truncated or slow body). */

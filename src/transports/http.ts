@@ -284,7 +284,7 @@ export async function serveHttp(given: ServerDeps, summary: string): Promise<voi
   // Behind a TLS proxy, requests name the public host.
   if (config.http.oauth) allowedHosts.add(new URL(config.http.oauth.publicUrl).hostname);
   handleShutdown({
-    graceMs: SHUTDOWN_GRACE_MS,
+    graceMs: config.shutdown.graceSeconds !== undefined ? config.shutdown.graceSeconds * 1000 : SHUTDOWN_GRACE_MS,
     refuseNewWork: () => {
       closing = true;
     },

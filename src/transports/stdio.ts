@@ -5,7 +5,7 @@ import { LineLimit, MAX_LINE_BYTES } from "../line-limit.js";
 import { log } from "../log.js";
 import { createServer, type ServerDeps } from "../server.js";
 
-/** How long a shutdown waits for deletions in flight. */
+/** How long a shutdown waits for deletions in flight, unless VCC_SHUTDOWN_GRACE_SECONDS says otherwise. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
 /** `summary`: one line on what the server talks to and how, for stderr. */
@@ -17,7 +17,7 @@ export async function serveStdio(deps: ServerDeps, summary: string): Promise<voi
   server.server.onerror = (error) => log.warn(`protocol error (ignored): ${error.message.replace(/\s+/g, " ").slice(0, 300)}`);
 
   const shutdown = handleShutdown({
-    graceMs: SHUTDOWN_GRACE_MS,
+    graceMs: deps.config.shutdown.graceSeconds !== undefined ? deps.config.shutdown.graceSeconds * 1000 : SHUTDOWN_GRACE_MS,
     close: async () => {
       // Let the last results reach stdout before the transport closes.
       await new Promise((resolve) => setImmediate(resolve));

@@ -77,6 +77,13 @@ export interface VccClientOptions {
   /** One token per scope: GETs are sent with the read scope's, DELETEs with the delete scope's. */
   tokens: ScopedTokens;
   retry?: RetrySettings;
+  /**
+   * Tests: how long a wait between attempts really lasts, given the planned one (default: as
+   * planned). The plan, its deadline check and what the caller is told keep the planned figure.
+   */
+  shortenWait?: (plannedMs: number) => number;
+  /** How often a slow answer is announced to onWait (default SLOW_NOTICE_MS; tests shorten it). */
+  slowNoticeMs?: number;
 }
 
 type Exchange = { ok: true; response: ApiResponse } | { ok: false; error: ToolError; retryable: boolean; cancelled: boolean };
@@ -87,6 +94,8 @@ export class VccClient {
   readonly #timeoutMs: number;
   readonly #tokens: ScopedTokens;
   readonly #retry: RetrySettings;
+  readonly #shortenWait: (plannedMs: number) => number;
+  readonly #slowNoticeMs: number;
   /** Settles when every DELETE queued so far has finished (see deleteContent). */
   #deletions: Promise<void> = Promise.resolve();
   /** DELETE calls begun and not yet finished (sending, or waiting for their turn). */
@@ -99,6 +108,8 @@ export class VccClient {
     this.#timeoutMs = options.timeoutMs;
     this.#tokens = options.tokens;
     this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.#shortenWait = options.shortenWait ?? ((ms) => ms);
+    this.#slowNoticeMs = options.slowNoticeMs ?? SLOW_NOTICE_MS;
   }
 
   /**
@@ -247,7 +258,7 @@ export class VccClient {
       retries++;
       log.debug(`retrying ${method} ${options.subject} in ${plan.delayMs} ms after ${error.code}`, { attempt: attempts });
       options.onWait?.({ kind: "retry", attempt: attempts, delayMs: plan.delayMs, fromRetryAfter: plan.fromRetryAfter, reason: error });
-      const waited = await sleep(plan.delayMs, options.signal, options.stopRetrying);
+      const waited = await sleep(this.#shortenWait(plan.delayMs), options.signal, options.stopRetrying);
       if (waited === "cancelled") return cancelled();
       if (waited === "stopped") return fail(error);
     }
@@ -280,7 +291,7 @@ export class VccClient {
     const started = Date.now();
     const { onWait } = options;
     const ticker = onWait
-      ? setInterval(() => onWait({ kind: "slow", attempt, elapsedMs: Date.now() - started }), SLOW_NOTICE_MS)
+      ? setInterval(() => onWait({ kind: "slow", attempt, elapsedMs: Date.now() - started }), this.#slowNoticeMs)
       : undefined;
     const failed = (cause: unknown): Exchange => {
       const kind = options.signal?.aborted ? "cancelled" : timedOut ? "timeout" : "network";

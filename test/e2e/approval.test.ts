@@ -1,6 +1,9 @@
-// Confirmation mode `approval` end to end: the built server over stdio, driven by the SDK Client,
-// the approval page over real HTTP on 127.0.0.1 (played by node:http requests, as a browser or an
-// attacker would send them), and the simulator recording what reached "the API".
+// Confirmation mode `approval` end to end: the server driven by the SDK Client, the approval page
+// over real HTTP on 127.0.0.1 (played by node:http requests, as a browser or an attacker would send
+// them), and the simulator recording what reached "the API". The first test runs the built server
+// over stdio; the others run it in this process (each server with its own approval page server, as
+// a process of its own has), which lets them shorten the token lifetime and the prompt's timeout
+// below what a user may configure.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer as createNetServer, type Server as NetServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,15 +12,16 @@ import type { ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { decideOnPage, formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
-import { type Connected, type ConnectOptions, countingApprover, structured, textOf } from "../helpers/mcp.js";
-import { useSimulator } from "../helpers/simulator.js";
+import { type Connected, countingApprover, structured, textOf } from "../helpers/mcp.js";
+import { type InProcessOptions, useSimulator } from "../helpers/simulator.js";
 
 const TOOL = "delete_interaction_content";
 const URL_PATTERN = /^http:\/\/127\.0\.0\.1:\d+\/approve\/[A-Za-z0-9_-]{43}$/;
 const h = useSimulator();
 
-const server = (options: Omit<ConnectOptions, "env"> & { env?: Record<string, string> } = {}) =>
-  h.connect({ ...options, env: { VCC_CONFIRMATION: "approval", ...options.env } });
+const server = (options: InProcessOptions = {}) => h.inProcess({ ...options, env: { VCC_CONFIRMATION: "approval", ...options.env } });
+/** The built server in its own process. */
+const spawned = () => h.connect({ env: { VCC_CONFIRMATION: "approval" } });
 
 const deletes = () => h.deletes();
 const hasContent = (guid: string, key: string) => h.sim.holds(guid, key);
@@ -32,8 +36,8 @@ async function ask(c: Connected, guid: string = SEED.inboundCall, contentKey = "
 }
 
 describe("approval page, link path (client cannot prompt)", () => {
-  it("pending → approved on the page → deleted, once", async () => {
-    const c = await server();
+  it("pending → approved on the page → deleted, once (the built server over stdio)", async () => {
+    const c = await spawned();
     const { result, token, url } = await ask(c);
     expect(url).toMatch(URL_PATTERN);
     expect(url).not.toContain(token.replace("vcc-confirm-", ""));
@@ -234,7 +238,7 @@ describe("approval page, link path (client cannot prompt)", () => {
   });
 
   it("decisions expire with the token", async () => {
-    const c = await server({ env: { VCC_CONFIRMATION_TTL_SECONDS: "2" } });
+    const c = await server({ durations: { confirmationTtlSeconds: 0.5 } });
     const { token, url } = await ask(c);
     const formKey = formKeyOf((await pageRequest(url)).body);
     // Wait for the expiry itself rather than a fixed time (slow machines).
@@ -450,7 +454,7 @@ describe("approval mode with clients that can prompt", () => {
   });
 
   it("URL-mode elicitation: no decision in time → the link and token to continue later", async () => {
-    const c = await server({ env: { VCC_ELICITATION_TIMEOUT_SECONDS: "5" }, elicitUrl: () => ({ action: "accept" }) });
+    const c = await server({ durations: { elicitationTimeoutSeconds: 0.3 }, elicitUrl: () => ({ action: "accept" }) });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     const s = structured(result);
     expect(s.status).toBe("confirmation_required");

@@ -1,12 +1,13 @@
-// Authentication end to end: the built server over stdio with client credentials (or a static token)
-// against the simulator's token endpoint and API. Asserts what the user sees, what reached the token
-// endpoint and the API, and that no secret appears in any result or on stderr.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+// Authentication end to end: the server with client credentials (or a static token) against the
+// simulator's token endpoint and API. Asserts what the user sees, what reached the token endpoint and
+// the API, and that no secret appears in any result or on stderr. In this process (the same
+// createServer and API client, debug logging captured), except where what the process says at start
+// is asserted: those run the built server over stdio.
+import { afterEach, describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { DEFAULT_CLIENTS, type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { DEFAULT_CLIENTS } from "../../src/simulator/server.js";
 import {
   type Connected,
-  connect,
   countingApprover,
   type ElicitHandler,
   SECRET_TOKEN,
@@ -14,6 +15,7 @@ import {
   structured,
   textOf,
 } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
 
 const TOOL = "delete_interaction_content";
 const CLIENT_ID = "e2e-client";
@@ -22,20 +24,12 @@ const WRONG_SECRET = "e2e-wrong-secret-81d2e4";
 /** A pasted token the API no longer accepts (unknown to the simulator: 401). */
 const STALE_TOKEN = "e2e-stale-pasted-token-3a6c";
 
-let sim: Simulator;
+const h = useSimulator({ clients: { ...DEFAULT_CLIENTS, [CLIENT_ID]: { secret: CLIENT_SECRET, scopes: SECRET_TOKEN_SCOPES } } });
 const open: { c: Connected; secrets: string[] }[] = [];
 
-beforeAll(async () => {
-  sim = await startSimulator({
-    clients: { ...DEFAULT_CLIENTS, [CLIENT_ID]: { secret: CLIENT_SECRET, scopes: SECRET_TOKEN_SCOPES } },
-    staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES },
-  });
-});
-afterAll(async () => {
-  await sim.close();
-});
-beforeEach(() => sim.reset());
+// Before the fixture closes the servers (after-hooks run last-registered first).
 afterEach(async () => {
+  const sim = h.sim;
   const issued = sim.issuedTokens();
   for (const { c, secrets } of open.splice(0)) {
     // Neither the client secret nor any access token may reach a result or a log line.
@@ -49,26 +43,29 @@ afterEach(async () => {
 
 const approve = () => ({ action: "accept" as const, content: { confirm: true } });
 
-async function server(options: { env?: Record<string, string>; elicit?: ElicitHandler } = {}) {
+/** `spawn`: the built server over stdio (where what it says at start matters). */
+async function server(options: { env?: Record<string, string>; elicit?: ElicitHandler; spawn?: true } = {}) {
   const env: Record<string, string> = {
+    // The fixture's static token would win over the client credentials.
+    VCC_ACCESS_TOKEN: "",
     VCC_CLIENT_ID: CLIENT_ID,
     VCC_CLIENT_SECRET: CLIENT_SECRET,
-    VCC_API_BASE_URL: sim.apiBaseUrl,
-    VCC_AUTH_URL: sim.authUrl,
+    VCC_API_BASE_URL: h.sim.apiBaseUrl,
+    VCC_AUTH_URL: h.sim.authUrl,
     VCC_LOG_LEVEL: "debug",
     ...options.env,
   };
-  const c = await connect({ env, elicit: options.elicit });
+  const c = options.spawn ? await h.connect({ env, elicit: options.elicit }) : await h.inProcess({ env, elicit: options.elicit });
   open.push({ c, secrets: [env.VCC_CLIENT_SECRET, env.VCC_ACCESS_TOKEN].filter((s): s is string => Boolean(s)) });
   return c;
 }
 
-const tokenRequests = () => sim.requests("POST", "token");
+const tokenRequests = () => h.sim.requests("POST", "token");
 /** The scope each token request named (the form's `scope`, exactly as sent). */
 const requestedScopes = () => tokenRequests().map((t) => new URLSearchParams(t.body ?? "").getAll("scope"));
-const apiRequests = () => sim.journal.filter((e) => e.route !== "token");
-const deletes = () => sim.requests("DELETE");
-const hasContent = (guid: string, key: string) => sim.holds(guid, key);
+const apiRequests = () => h.sim.journal.filter((e) => e.route !== "token");
+const deletes = () => h.sim.requests("DELETE");
+const hasContent = (guid: string, key: string) => h.sim.holds(guid, key);
 
 const ITEMS: [string, string][] = [
   [SEED.inboundCall, "callRecording"],
@@ -80,7 +77,7 @@ const ITEMS: [string, string][] = [
 
 describe("client credentials", () => {
   it("one token per scope serves many calls: each requested alone, as the documented form", async () => {
-    const c = await server({ elicit: approve });
+    const c = await server({ elicit: approve, spawn: true });
     for (const [guid, contentKey] of ITEMS) {
       const result = await c.call(TOOL, { guid, contentKey });
       expect(structured(result), contentKey).toMatchObject({ status: "deleted", httpStatus: 204 });
@@ -104,11 +101,12 @@ describe("client credentials", () => {
   });
 
   it("renews the token before it expires", async () => {
-    sim.setTokenExpiresIn(2);
+    // Renewed 10 % of the lifetime before expiry: 1.8 s after issue (the first call must finish within it).
+    h.sim.setTokenExpiresIn(2);
     const c = await server({ elicit: approve });
     expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" })).status).toBe("deleted");
     expect(tokenRequests()).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 1900));
     expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).status).toBe("deleted");
     // Each scope's token renewed on its own.
     expect(requestedScopes()).toEqual([
@@ -128,7 +126,7 @@ describe("client credentials", () => {
       "deleted",
     );
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
-    sim.expireTokens(); // the API now refuses the cached token
+    h.sim.expireTokens(); // the API now refuses the cached token
     // The call with a token goes straight to the DELETE (no lookup), so the 401 is the DELETE's.
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 204 });
@@ -141,7 +139,7 @@ describe("client credentials", () => {
   it("a second 401 gives unauthorized, is not retried again, and spends the confirmation token", async () => {
     const c = await server({ env: { VCC_CONFIRMATION: "token" } });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
-    sim.injectFaults("delete-content", { status: 401 }, { status: 401 });
+    h.sim.injectFaults("delete-content", { status: 401 }, { status: 401 });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(result.isError).toBe(true);
     expect(structured(result).error.code).toBe("unauthorized");
@@ -200,14 +198,14 @@ describe("client credentials", () => {
     expect(requestedScopes()).toEqual([["interaction-content:delete"], ["interaction-content:read"]]);
     expect(tokenRequests().map((t) => t.status)).toEqual([200, 400]);
 
-    sim.reset();
+    h.sim.reset();
     const configured = await server({
       env: { VCC_CLIENT_ID: "delete-only-client", VCC_CLIENT_SECRET: "delete-only-secret", VCC_SCOPES: "interaction-content:delete" },
       elicit: approve,
     });
     expect(structured(await configured.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" })).status).toBe("deleted");
     expect(requestedScopes()).toEqual([["interaction-content:delete"]]);
-    expect(sim.requests("GET")).toHaveLength(0);
+    expect(h.sim.requests("GET")).toHaveLength(0);
     const listed = await configured.call("list_interaction_content", { guid: SEED.inboundCall });
     expect(structured(listed).error).toMatchObject({
       code: "forbidden",
@@ -219,17 +217,17 @@ describe("client credentials", () => {
   it("a definite 401 on the lookup (after one renewal) ends the call with unauthorized before anyone is asked", async () => {
     const approver = countingApprover();
     const c = await server({ elicit: approver.handler });
-    sim.injectFaults("get-interaction", { status: 401 }, { status: 401 });
+    h.sim.injectFaults("get-interaction", { status: 401 }, { status: 401 });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(result.isError).toBe(true);
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "unauthorized" } });
     expect(approver.asked).toBe(0);
-    expect(sim.requests("GET").map((r) => r.status)).toEqual([401, 401]);
+    expect(h.sim.requests("GET").map((r) => r.status)).toEqual([401, 401]);
     expect(deletes()).toHaveLength(0);
     expect(hasContent(SEED.inboundCall, "callRecording")).toBe(true);
 
     // The bulk tool too: nobody is asked, nothing is deleted.
-    sim.injectFaults("get-interaction", { status: 401 }, { status: 401 });
+    h.sim.injectFaults("get-interaction", { status: 401 }, { status: 401 });
     const bulk = await c.call("bulk_delete_interaction_content", {
       items: [
         { guid: SEED.inboundCall, contentKey: "transcript" },
@@ -245,8 +243,8 @@ describe("client credentials", () => {
     const c = await server({ env: { VCC_CONFIRMATION: "token" } });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
     expect(token).toBeTruthy();
-    sim.expireTokens();
-    sim.injectFaults("token", { status: 401, body: '{"error":"invalid_client"}' });
+    h.sim.expireTokens();
+    h.sim.injectFaults("token", { status: 401, body: '{"error":"invalid_client"}' });
     const failed = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(failed)).toMatchObject({ status: "error", error: { code: "auth_failed" } });
     expect(structured(failed).error.message).toMatch(/invalid_client/);
@@ -266,12 +264,12 @@ describe("client credentials", () => {
     expect(structured(result).error.code).toBe("auth_failed");
     expect(structured(result).error.message).toMatch(/ECONNREFUSED/);
     expect(structured(result).error.message).toMatch(/VCC_AUTH_URL/);
-    expect(sim.journal).toHaveLength(0);
+    expect(h.sim.journal).toHaveLength(0);
   });
 
   it("a token endpoint that does not answer in time: auth_failed, nothing sent", async () => {
     const c = await server({ env: { VCC_TIMEOUT_MS: "300" }, elicit: approve });
-    sim.injectFaults("token", { latencyMs: 1500 });
+    h.sim.injectFaults("token", { latencyMs: 1500 });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result).error.code).toBe("auth_failed");
     expect(structured(result).error.message).toMatch(/did not answer within 300 ms/);
@@ -279,12 +277,14 @@ describe("client credentials", () => {
   });
 
   it("only one half of the client credentials: not_configured naming the missing variable", async () => {
-    const c = await connect({ env: { VCC_CLIENT_ID: CLIENT_ID, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_AUTH_URL: sim.authUrl } });
+    const c = await h.inProcess({
+      env: { VCC_ACCESS_TOKEN: "", VCC_CLIENT_ID: CLIENT_ID, VCC_API_BASE_URL: h.sim.apiBaseUrl, VCC_AUTH_URL: h.sim.authUrl },
+    });
     open.push({ c, secrets: [] });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result).error.code).toBe("not_configured");
     expect(structured(result).error.message).toMatch(/VCC_CLIENT_SECRET is not/);
-    expect(sim.journal).toHaveLength(0);
+    expect(h.sim.journal).toHaveLength(0);
   });
 });
 
@@ -298,13 +298,13 @@ describe("static access token", () => {
     expect(structured(result).error.message).toMatch(/VCC_CLIENT_ID and VCC_CLIENT_SECRET/);
     // The lookup's 401 ends the call: nobody is asked to approve what cannot be carried out.
     expect(approver.asked).toBe(0);
-    expect(sim.requests("GET").map((r) => r.status)).toEqual([401]);
+    expect(h.sim.requests("GET").map((r) => r.status)).toEqual([401]);
     expect(deletes()).toHaveLength(0);
     expect(tokenRequests()).toHaveLength(0);
   });
 
   it("wins over client credentials, with one warning on stderr", async () => {
-    const c = await server({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN }, elicit: approve });
+    const c = await server({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN }, elicit: approve, spawn: true });
     const result = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(result).status).toBe("deleted");
     expect(tokenRequests()).toHaveLength(0);

@@ -1,4 +1,6 @@
-// Controls for administrators (issue 8): audit log, read-only, dry-run, allowlist.
+// Controls for administrators (issue 8): audit log, read-only, dry-run, allowlist. In this process
+// (the same createServer with the same environment), except what needs one: a command-line flag and
+// a start that fails.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +11,9 @@ import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator();
 
-const server = (env: Record<string, string>, elicit?: ElicitHandler, args: string[] = []) => h.connect({ env, elicit, args });
+/** With command-line `args`: the built server in its own process. */
+const server = (env: Record<string, string>, elicit?: ElicitHandler, args: string[] = []) =>
+  args.length > 0 ? h.connect({ env, elicit, args }) : h.inProcess({ env, elicit });
 const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
 const deletes = () => h.deletes();
 const tempFile = (name: string) => join(mkdtempSync(join(tmpdir(), "vcc-audit-")), name);
@@ -91,7 +95,8 @@ describe("audit log", () => {
     expect(textOf(result)).toMatch(/nothing was deleted/);
     expect(deletes()).toHaveLength(0);
 
-    const t = await server({ VCC_AUDIT_LOG: join(dir, "not-a-directory", "audit.jsonl") });
+    // A client that cannot prompt, in token mode (auto would offer the approval page): no token is handed out either.
+    const t = await server({ VCC_AUDIT_LOG: join(dir, "not-a-directory", "audit.jsonl"), VCC_CONFIRMATION: "token" });
     const tokenResult = await t.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });
     expect(structured(tokenResult).error.code).toBe("audit_failed");
     expect(structured(tokenResult).confirmationToken).toBeUndefined();
@@ -202,6 +207,6 @@ describe("allowlist", () => {
   });
 
   it("a malformed list stops the server at start", async () => {
-    await expect(server({ VCC_ALLOWED_CONTENT_KEYS: "call recording" })).rejects.toThrow();
+    await expect(h.connect({ env: { VCC_ALLOWED_CONTENT_KEYS: "call recording" } })).rejects.toThrow();
   });
 });

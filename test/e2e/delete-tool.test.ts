@@ -157,9 +157,10 @@ describe("confirmation by token", () => {
   });
 
   it("refuses an expired token", async () => {
-    const c = await server({ env: { VCC_CONFIRMATION_TTL_SECONDS: "1" } });
+    // A lifetime shorter than a user may configure (the harness sets it past the environment's checks).
+    const c = await h.inProcess({ durations: { confirmationTtlSeconds: 0.2 } });
     const token = structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).confirmationToken;
-    await new Promise((r) => setTimeout(r, 1300));
+    await new Promise((r) => setTimeout(r, 300));
     const late = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     expect(structured(late).error.code).toBe("confirmation_invalid");
     expect(structured(late).error.message).toMatch(/expired/);

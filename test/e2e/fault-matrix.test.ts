@@ -1,53 +1,51 @@
 // The fault matrix: every fault the simulator can inject, against one approved deletion, with what
 // the user is told (status, error.code, outcomeUnknown, verifiedByAbsence), how many DELETEs reached
 // the API, how many attempts the audit log recorded, and that nothing but the target changed.
+// In process (the HTTP client against the simulator over real HTTP is what is tested, not the
+// process): waits between attempts last a hundredth of the planned time, and a request the client
+// gave up on is awaited with the simulator's idle() instead of a sleep.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SimInteraction } from "../../src/simulator/seed.js";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
-import { type Fault, type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { type Connected, connect, type ElicitHandler, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
+import type { Fault } from "../../src/simulator/server.js";
+import { type Connected, type ElicitHandler, structured, textOf } from "../helpers/mcp.js";
+import { HUNDREDFOLD, useSimulator } from "../helpers/simulator.js";
 
 const TOOL = "delete_interaction_content";
 const TARGET = { guid: SEED.inboundCall, contentKey: "callRecording" };
 /** Per-attempt timeout in this suite: long enough for a healthy local request on a slow machine. */
 const TIMEOUT_MS = 1000;
+/** The shorter per-attempt timeout of the rows that wait for it to pass. */
+const SHORT_TIMEOUT_MS = 400;
+/** A latency that makes SHORT_TIMEOUT_MS pass: the client gives up, then the simulator acts. */
+const LATE_MS = SHORT_TIMEOUT_MS + 100;
 /** An error body long enough to be cut or sent in pieces. */
 const LONG_BODY = JSON.stringify({ message: `Service unavailable: ${"x".repeat(400)}` });
 const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let sim: Simulator;
-const servers: Connected[] = [];
-beforeAll(async () => {
-  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-});
-afterAll(async () => {
-  for (const c of servers.splice(0)) await c.close();
-  await sim.close();
-});
+const h = useSimulator();
 
 interface Server {
   c: Connected;
   audit: string;
 }
 
-async function server(env: Record<string, string> = {}): Promise<Server> {
+/** A server in this process; `realWaits`: waits between attempts last as long as planned. */
+async function server(env: Record<string, string> = {}, realWaits = false): Promise<Server> {
   const audit = join(mkdtempSync(join(tmpdir(), "vcc-matrix-")), "audit.jsonl");
-  const c = await connect({
+  const c = await h.inProcess({
     env: {
-      VCC_ACCESS_TOKEN: SECRET_TOKEN,
-      VCC_API_BASE_URL: sim.apiBaseUrl,
       VCC_TIMEOUT_MS: String(TIMEOUT_MS),
       VCC_RETRY_BASE_MS: "5",
       VCC_AUDIT_LOG: audit,
       ...env,
     },
     elicit: approve,
+    ...(realWaits ? {} : { timing: HUNDREDFOLD }),
   });
-  servers.push(c);
   return { c, audit };
 }
 
@@ -61,7 +59,7 @@ function lastDeletion(audit: string): Record<string, unknown> | undefined {
     .at(-1);
 }
 
-const snapshot = (): SimInteraction[] => structuredClone([...sim.interactions()]);
+const snapshot = (): SimInteraction[] => structuredClone([...h.sim.interactions()]);
 /** The data as it should be: `before`, less the target when it was deleted. */
 function expectedAfter(before: SimInteraction[], gone: boolean): SimInteraction[] {
   if (!gone) return before;
@@ -93,22 +91,26 @@ interface Row {
   lookupFaults?: Fault[];
   lookupStanding?: Fault;
   expect: Expectation;
-  /** How long a request the client gave up on keeps the simulator busy. */
-  settleMs?: number;
+  /** The rows that time out: the server's per-attempt timeout is SHORT_TIMEOUT_MS. */
+  shortTimeout?: true;
+  /** Waits between attempts last as long as planned (where the deadline is tested). */
+  realWaits?: true;
 }
 
 /** An HTTP date 1-2 s ahead (the format has whole seconds). */
 const retryAfterDate = () => new Date(Date.now() + 2000).toUTCString();
 
-async function run(s: Server, row: Row): Promise<void> {
-  sim.reset();
+async function run(row: Row, env: Record<string, string> = {}): Promise<void> {
+  const s = await server(row.shortTimeout ? { ...env, VCC_TIMEOUT_MS: String(SHORT_TIMEOUT_MS) } : env, row.realWaits);
+  const sim = h.sim;
   const before = snapshot();
   if (row.faults) sim.injectFaults("delete-content", ...(typeof row.faults === "function" ? row.faults() : row.faults));
   if (row.standing) sim.setStandingFault("delete-content", row.standing);
   if (row.lookupFaults) sim.injectFaults("get-interaction", ...row.lookupFaults);
   if (row.lookupStanding) sim.setStandingFault("get-interaction", row.lookupStanding);
   const result = await s.c.call(TOOL, TARGET);
-  if (row.settleMs) await sleep(row.settleMs);
+  // A request the client gave up on may still act: wait until the simulator has finished with it.
+  await sim.idle();
   sim.setStandingFault("delete-content", undefined);
   sim.setStandingFault("get-interaction", undefined);
 
@@ -264,21 +266,21 @@ const ROWS: Row[] = [
   },
   {
     name: "no answer in time, then success: deleted by the retry",
-    faults: [{ latencyMs: TIMEOUT_MS + 1500 }],
+    faults: [{ latencyMs: LATE_MS }],
     expect: { status: "deleted", httpStatus: 204, deletes: 2, gone: true },
-    settleMs: 1500,
+    shortTimeout: true,
   },
   {
     name: "no answer in time, then 404: deleted, confirmed by absence",
-    faults: [{ latencyMs: TIMEOUT_MS + 1500 }, { status: 404 }],
+    faults: [{ latencyMs: LATE_MS }, { status: 404 }],
     expect: { status: "deleted", verifiedByAbsence: true, httpStatus: 404, deletes: 2, gone: true },
-    settleMs: 1500,
+    shortTimeout: true,
   },
   {
     name: "no answer in time on every attempt: timeout, outcome unknown",
-    standing: { latencyMs: TIMEOUT_MS + 1500 },
+    standing: { latencyMs: LATE_MS },
     expect: { status: "error", code: "timeout", outcomeUnknown: true, deletes: 4, gone: true },
-    settleMs: 1500,
+    shortTimeout: true,
   },
   {
     name: "a slow but timely answer",
@@ -297,8 +299,9 @@ const ROWS: Row[] = [
   },
   {
     name: "a 503 whose body comes slower than the timeout: the status decides, retried",
-    faults: [{ status: 503, body: LONG_BODY, slowBodyMs: TIMEOUT_MS }],
+    faults: [{ status: 503, body: LONG_BODY, slowBodyMs: SHORT_TIMEOUT_MS }],
     expect: { status: "deleted", httpStatus: 204, deletes: 2, gone: true },
+    shortTimeout: true,
   },
   // The lookup before the prompt (GET) is retried within its own short limit.
   {
@@ -318,20 +321,18 @@ const ROWS: Row[] = [
   },
   {
     name: "lookup: an answer slower than the timeout is retried",
-    lookupFaults: [{ slowBodyMs: TIMEOUT_MS }],
+    lookupFaults: [{ slowBodyMs: SHORT_TIMEOUT_MS }],
     expect: { status: "deleted", httpStatus: 204, deletes: 1, gone: true },
+    shortTimeout: true,
   },
 ];
 
 describe("fault matrix: one deletion, VCC_MAX_RETRIES=3", () => {
-  let s: Server;
-  beforeAll(async () => {
-    s = await server();
-  });
-  for (const row of ROWS) it(row.name, () => run(s, row));
+  for (const row of ROWS) it(row.name, () => run(row));
 
   it("the lookup's retries give the person a preview after a transient 503", async () => {
-    sim.reset();
+    const s = await server();
+    const sim = h.sim;
     sim.injectFaults("get-interaction", { status: 503 });
     const result = await s.c.call(TOOL, TARGET);
     expect(structured(result).preview).toMatchObject({ type: "callRecording" });
@@ -339,7 +340,8 @@ describe("fault matrix: one deletion, VCC_MAX_RETRIES=3", () => {
   });
 
   it("a retried deletion touches only its own item", async () => {
-    sim.reset();
+    const s = await server();
+    const sim = h.sim;
     const before = snapshot();
     sim.injectFaults("delete-content", { drop: "after" });
     const result = await s.c.call(TOOL, { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail });
@@ -352,10 +354,6 @@ describe("fault matrix: one deletion, VCC_MAX_RETRIES=3", () => {
 });
 
 describe("fault matrix: retries disabled (VCC_MAX_RETRIES=0)", () => {
-  let s: Server;
-  beforeAll(async () => {
-    s = await server({ VCC_MAX_RETRIES: "0" });
-  });
   const rows: Row[] = [
     {
       name: "503: one attempt, upstream_error",
@@ -384,35 +382,37 @@ describe("fault matrix: retries disabled (VCC_MAX_RETRIES=0)", () => {
     },
     {
       name: "no answer in time: timeout, outcome unknown",
-      faults: [{ latencyMs: TIMEOUT_MS + 1000 }],
+      faults: [{ latencyMs: LATE_MS }],
       expect: { status: "error", code: "timeout", outcomeUnknown: true, deletes: 1, gone: true },
-      settleMs: 1000,
+      shortTimeout: true,
     },
   ];
-  for (const row of rows) it(row.name, () => run(s, row));
+  for (const row of rows) it(row.name, () => run(row, { VCC_MAX_RETRIES: "0" }));
 });
 
 describe("fault matrix: the deadline (VCC_DEADLINE_MS=2500)", () => {
   it("stops waiting for Retry-After once the next attempt could not finish before the deadline", async () => {
-    const s = await server({ VCC_DEADLINE_MS: "2500" });
-    await run(s, {
-      name: "deadline",
-      standing: { status: 429, retryAfter: "1" },
-      // 429 at 0 s; waits 1 s; 429 at ~1 s; a third attempt would need 1 s + up to 1 s, past 2.5 s.
-      expect: { status: "error", code: "rate_limited", retryAfterSeconds: 1, deletes: 2, gone: false },
-    });
+    await run(
+      {
+        name: "deadline",
+        standing: { status: 429, retryAfter: "1" },
+        realWaits: true,
+        // 429 at 0 s; waits 1 s; 429 at ~1 s; a third attempt would need 1 s + up to 1 s, past 2.5 s.
+        expect: { status: "error", code: "rate_limited", retryAfterSeconds: 1, deletes: 2, gone: false },
+      },
+      { VCC_DEADLINE_MS: "2500" },
+    );
   });
 });
 
 describe("fault matrix: nothing listening", () => {
   it("refused connections are retried, and nothing was sent or deleted", async () => {
     const s = await server({ VCC_API_BASE_URL: "http://127.0.0.1:9/interaction-content" });
-    sim.reset();
     const result = await s.c.call(TOOL, TARGET);
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "network_error" } });
     expect(structured(result).error.outcomeUnknown).toBeUndefined();
     expect(textOf(result)).toMatch(/Nothing was sent/);
     expect(lastDeletion(s.audit)).toMatchObject({ outcome: "error", errorCode: "network_error", attempts: 4 });
-    expect(sim.journal).toHaveLength(0);
+    expect(h.sim.journal).toHaveLength(0);
   });
 });

@@ -335,7 +335,8 @@ describe("graceful shutdown", () => {
   it("SIGTERM refuses new sessions, lets the call in progress finish, then exits 0", async () => {
     const server = await start();
     const c = await session(server, { elicit: approve });
-    sim.injectFaults("delete-content", { latencyMs: 4000 });
+    // Long enough for the steps below while it is in flight, well within the grace of 10 s.
+    sim.injectFaults("delete-content", { latencyMs: 1500 });
     const call = c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     await waitUntil(() => deletes().length === 1, "the DELETE to reach the API");
 

@@ -123,8 +123,8 @@ describe("bad input never ends the session", () => {
 
 describe("shutting down during a deletion", () => {
   /** Starts a server in token mode, gets a confirmation token, and sends the approved call (id 2) with a slow DELETE. */
-  async function deletionInFlight(latencyMs: number): Promise<RawServer> {
-    const server = new RawServer({ ...env(), VCC_CONFIRMATION: "token" });
+  async function deletionInFlight(latencyMs: number, extraEnv: Record<string, string> = {}): Promise<RawServer> {
+    const server = new RawServer({ ...env(), VCC_CONFIRMATION: "token", ...extraEnv });
     await server.initialize();
     server.callTool(1, "delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" });
     const token = (await server.waitForResponse(1)).result.structuredContent.confirmationToken;
@@ -136,7 +136,8 @@ describe("shutting down during a deletion", () => {
 
   for (const ending of ["SIGTERM", "SIGINT", "stdin closed"] as const) {
     it(`${ending}: the deletion in flight finishes, is reported, and the process exits 0`, async () => {
-      const server = await deletionInFlight(1500);
+      // Long enough to be in flight when the signal arrives, well within the default grace of 5 s.
+      const server = await deletionInFlight(800);
       if (ending === "stdin closed") server.child.stdin.end();
       else server.child.kill(ending);
       const { code } = await server.exited;
@@ -152,10 +153,11 @@ describe("shutting down during a deletion", () => {
   }
 
   it("a deletion slower than the grace period: exits 0 anyway and says its outcome is unknown", async () => {
-    const server = await deletionInFlight(8000);
+    const server = await deletionInFlight(4000, { VCC_SHUTDOWN_GRACE_SECONDS: "1" });
     server.child.kill("SIGTERM");
     const { code } = await server.exited;
     expect(code).toBe(0);
+    expect(server.stderr).toMatch(/waiting up to 1 s for 1 deletion/);
     expect(server.stderr).toMatch(/1 deletion\(s\) still in flight: their outcome is unknown/);
     expectOnlyJsonRpc(server);
   });
@@ -170,7 +172,7 @@ describe("shutting down during a deletion", () => {
     ];
     server.callTool(1, "bulk_delete_interaction_content", { items });
     const token = (await server.waitForResponse(1)).result.structuredContent.confirmationToken;
-    sim.setStandingFault("delete-content", { latencyMs: 800 });
+    sim.setStandingFault("delete-content", { latencyMs: 500 });
     server.callTool(2, "bulk_delete_interaction_content", { items, confirmationToken: token });
     await server.until(() => sim.requests("DELETE").length === 1, "the first DELETE");
     server.child.kill("SIGTERM");

@@ -19,7 +19,7 @@ const FIXTURE = fileURLToPath(new URL("../fixtures/erasure-job.mjs", import.meta
 const BUILT = fileURLToPath(new URL("../../dist/jobs/index.js", import.meta.url));
 const TOKEN = "jobs-process-token-5b7e20";
 /** The DELETE that is in flight when the process is killed: long enough to kill it first, short enough to wait for. */
-const SLOW_MS = 3_000;
+const SLOW_MS = 1_000;
 
 let sim: Simulator;
 let data: { dir: string; cleanup: () => Promise<void> };

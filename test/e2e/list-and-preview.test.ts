@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { DELETE_SCOPE } from "../../src/simulator/server.js";
 import { countingApprover, type ElicitHandler, SECRET_TOKEN, structured, textOf } from "../helpers/mcp.js";
-import { useSimulator } from "../helpers/simulator.js";
+import { HUNDREDFOLD, useSimulator } from "../helpers/simulator.js";
 
 const DELETE_ONLY_TOKEN = "e2e-delete-only-token-5b1e";
 const h = useSimulator({ staticTokens: { [DELETE_ONLY_TOKEN]: [DELETE_SCOPE] } });
@@ -129,7 +129,8 @@ describe("preview before confirmation", () => {
   });
 
   it("an interaction with no content left is not_found at once", async () => {
-    const c = await server();
+    // Token mode: the answer would otherwise carry a token (auto would offer the approval page instead).
+    const c = await server({ env: { VCC_CONFIRMATION: "token" } });
     const result = await c.call("delete_interaction_content", { guid: SEED.empty, contentKey: "callRecording" });
     expect(structured(result)).toMatchObject({ status: "error", error: { code: "not_found" } });
     expect(structured(result).confirmationToken).toBeUndefined();
@@ -154,7 +155,8 @@ describe("preview before confirmation", () => {
   });
 
   it("when the API cannot be reached for the lookup, the token text says no preview was available", async () => {
-    const c = await server();
+    // Retry waits last a hundredth of the planned time: the lookup's rules run as planned, without the wait.
+    const c = await h.inProcess({ timing: HUNDREDFOLD });
     // Every attempt (the lookup retries within its 5 s) loses its connection.
     h.sim.setStandingFault("get-interaction", { drop: "before" });
     const result = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" });

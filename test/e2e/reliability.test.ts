@@ -1,6 +1,8 @@
 // Waiting and giving up: progress notifications while a call waits for the API (backoff,
 // Retry-After, a slow answer), cancellation in flight and between attempts, and a bulk run paced by
-// the simulator's rate limit.
+// the simulator's rate limit. In process: what is tested is the server's logic over real HTTP to the
+// simulator, not the process; retry waits last a hundredth of the planned time and a slow answer is
+// announced every SLOW_NOTICE_MS instead of every second, where the test does not measure them.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,15 +10,21 @@ import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.j
 import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { type Connected, type ElicitHandler, structured } from "../helpers/mcp.js";
-import { useSimulator } from "../helpers/simulator.js";
+import { HUNDREDFOLD, useSimulator } from "../helpers/simulator.js";
 
 const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
 const TARGET = { guid: SEED.inboundCall, contentKey: "callRecording" };
 const h = useSimulator();
 
-async function server(env: Record<string, string> = {}): Promise<{ c: Connected; audit: string }> {
+/** How often this file's servers announce a slow answer; SLOW_MS is a latency that gets announced. */
+const SLOW_NOTICE_MS = 50;
+const SLOW_MS = 400;
+
+/** A server in this process; `realWaits`: waits between attempts last as long as planned. */
+async function server(env: Record<string, string> = {}, realWaits = false): Promise<{ c: Connected; audit: string }> {
   const audit = join(mkdtempSync(join(tmpdir(), "vcc-rel-")), "audit.jsonl");
-  const c = await h.connect({ env: { VCC_AUDIT_LOG: audit, ...env }, elicit: approve });
+  const timing = { slowNoticeMs: SLOW_NOTICE_MS, ...(realWaits ? {} : HUNDREDFOLD) };
+  const c = await h.inProcess({ env: { VCC_AUDIT_LOG: audit, ...env }, elicit: approve, timing });
   return { c, audit };
 }
 
@@ -84,7 +92,7 @@ describe("progress while waiting", () => {
 
   it("a slow answer is announced while it is awaited", async () => {
     const { c } = await server();
-    h.sim.injectFaults("delete-content", { latencyMs: 2500 });
+    h.sim.injectFaults("delete-content", { latencyMs: SLOW_MS });
     const { result, progress } = await callWithProgress(c, "delete_interaction_content", TARGET);
     expect(structured(result as CallToolResult)).toMatchObject({ status: "deleted" });
     expect(progress.map((p) => p.message)).toContainEqual(expect.stringMatching(/Still waiting for the VCC API to answer/));
@@ -108,7 +116,7 @@ describe("progress while waiting", () => {
 describe("cancellation", () => {
   it("in flight: the request is aborted, nothing is retried, and the audit says the outcome is unknown", async () => {
     const { c, audit } = await server();
-    h.sim.injectFaults("delete-content", { latencyMs: 2500 });
+    h.sim.injectFaults("delete-content", { latencyMs: SLOW_MS });
     const controller = new AbortController();
     // Cancelled once the server says it is still waiting for the DELETE's answer: it is in flight.
     const { error } = await callWithProgress(c, "delete_interaction_content", TARGET, {
@@ -124,12 +132,13 @@ describe("cancellation", () => {
       () => /the outcome of deleting content 'callRecording' of interaction .* is unknown/.test(c.stderr()),
       "the warning on stderr",
     );
-    await until(() => h.sim.requests("DELETE")[0]?.status !== undefined, "the simulator to finish the DELETE");
+    await h.sim.idle();
     expect(h.sim.requests("DELETE")).toHaveLength(1);
   });
 
   it("while waiting to retry: no request in flight, so nothing was deleted, and no further attempt", async () => {
-    const { c, audit } = await server();
+    // The 5 s wait is real (the cancellation ends it): a shortened one could end before the cancellation arrives.
+    const { c, audit } = await server({}, true);
     h.sim.setStandingFault("delete-content", { status: 429, retryAfter: "5" });
     const controller = new AbortController();
     const { error } = await callWithProgress(c, "delete_interaction_content", TARGET, {
@@ -150,7 +159,8 @@ describe("cancellation", () => {
 
 describe("bulk deletion against the rate limit", () => {
   it("every item is deleted exactly once, each 429 followed by a wait of at least its Retry-After", async () => {
-    const { c, audit } = await server();
+    // Real waits: the test measures them.
+    const { c, audit } = await server({}, true);
     const items = [
       { guid: SEED.inboundCall, contentKey: "callRecording" },
       { guid: SEED.inboundCall, contentKey: "transcript" },
@@ -160,8 +170,9 @@ describe("bulk deletion against the rate limit", () => {
       { guid: SEED.chat, contentKey: "chatTranscript" },
     ];
     const before = structuredClone([...h.sim.interactions()]);
-    // Two requests a second, lookups included; the simulator answers 429 with Retry-After beyond that.
-    h.sim.setRateLimit(2);
+    // Four requests a second, lookups included (twelve requests in all); the simulator answers 429
+    // with Retry-After beyond that.
+    h.sim.setRateLimit(4);
     const result = await c.call("bulk_delete_interaction_content", { items });
     expect(structured(result)).toMatchObject({ status: "deleted", deleted: 6, failed: 0 });
 
@@ -205,7 +216,7 @@ describe("one deletion at a time across calls", () => {
 
   it("a call cancelled while waiting for its turn sends nothing", async () => {
     const { c } = await server();
-    h.sim.setStandingFault("delete-content", { latencyMs: 800 });
+    h.sim.setStandingFault("delete-content", { latencyMs: SLOW_MS });
     const first = c.call("delete_interaction_content", TARGET);
     await until(() => h.sim.requests("DELETE").length === 1, "the first DELETE");
     const controller = new AbortController();
@@ -219,7 +230,7 @@ describe("one deletion at a time across calls", () => {
     controller.abort();
     await second;
     expect(structured(await first).status).toBe("deleted");
-    await new Promise((r) => setTimeout(r, 300));
+    await h.sim.idle();
     expect(h.sim.requests("DELETE")).toHaveLength(1);
     expect(h.sim.holds(SEED.inboundCall, "transcript")).toBe(true);
   });
@@ -231,7 +242,7 @@ describe("a token whose deletion was never sent", () => {
     const other = { guid: SEED.inboundCall, contentKey: "transcript" };
     const token = structured(await c.call("delete_interaction_content", other)).confirmationToken;
     const first = structured(await c.call("delete_interaction_content", TARGET)).confirmationToken;
-    h.sim.setStandingFault("delete-content", { latencyMs: 800 });
+    h.sim.setStandingFault("delete-content", { latencyMs: SLOW_MS });
     const slow = c.call("delete_interaction_content", { ...TARGET, confirmationToken: first });
     await until(() => h.sim.requests("DELETE").length === 1, "the first DELETE");
     const controller = new AbortController();

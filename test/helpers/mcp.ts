@@ -13,6 +13,8 @@ import {
   ElicitRequestSchema,
   type ElicitResult,
 } from "@modelcontextprotocol/sdk/types.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { JsonSchemaValidator, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 
 const PACKAGE_ROOT = new URL("../../", import.meta.url);
 const BIN = (JSON.parse(readFileSync(new URL("package.json", PACKAGE_ROOT), "utf8")) as { bin: Record<string, string> }).bin;
@@ -112,6 +114,26 @@ export async function connectCommand(
   return connectClient(transport, options, () => stderr);
 }
 
+/**
+ * The clients' JSON Schema validator, shared and caching by schema: each SDK Client would otherwise
+ * build its own Ajv and compile every output schema again at tools/list (tens of ms per client).
+ */
+const sharedValidator: jsonSchemaValidator = (() => {
+  const ajv = new AjvJsonSchemaValidator();
+  const compiled = new Map<string, JsonSchemaValidator<unknown>>();
+  return {
+    getValidator: <T>(schema: Parameters<jsonSchemaValidator["getValidator"]>[0]) => {
+      const key = JSON.stringify(schema);
+      let validate = compiled.get(key);
+      if (!validate) {
+        validate = ajv.getValidator(schema);
+        compiled.set(key, validate);
+      }
+      return validate as JsonSchemaValidator<T>;
+    },
+  };
+})();
+
 /** Connects an SDK Client over `transport`, declaring form (`elicit`) and URL-mode (`elicitUrl`) elicitation when given. */
 export async function connectClient(
   transport: Transport,
@@ -124,7 +146,7 @@ export async function connectClient(
   };
   const client = new Client(
     { name: "e2e-test-client", version: "1.0.0" },
-    { capabilities: options.elicit || options.elicitUrl ? { elicitation } : {} },
+    { capabilities: options.elicit || options.elicitUrl ? { elicitation } : {}, jsonSchemaValidator: sharedValidator },
   );
   if (options.elicit || options.elicitUrl) {
     const { elicit, elicitUrl } = options;

@@ -5,13 +5,14 @@
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
-import { loadConfig } from "../../src/config.js";
+import { type Config, loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
 import { passkeyGate, processPasskeyStore } from "../../src/confirmation/passkeys.js";
-import { setLogSink } from "../../src/log.js";
+import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
 import { createServer, lazyApi, type SessionCaller } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
+import type { VccClientOptions } from "../../src/vcc/client.js";
 import { type Connected, type ConnectOptions, connect, connectClient, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
 
 export interface SimulatorFixture {
@@ -36,19 +37,43 @@ export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" 
   tools?: readonly ToolDefinition[];
   /** A team server's authenticated caller of the session (as the HTTP transport passes it). */
   caller?: SessionCaller;
+  /** Durations shorter than a user may configure, applied after the environment (seconds, fractions allowed). */
+  durations?: ShortDurations;
+  /** The API client's waits, shortened (e.g. `shortenWait: () => 0`, `slowNoticeMs: 50`). */
+  timing?: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs">;
 }
+
+export interface ShortDurations {
+  /** VCC_CONFIRMATION_TTL_SECONDS */
+  confirmationTtlSeconds?: number;
+  /** VCC_ELICITATION_TIMEOUT_SECONDS */
+  elicitationTimeoutSeconds?: number;
+}
+
+/** A retry wait of a hundredth of the planned one: the retry rules run as they would, without the wait. */
+export const HUNDREDFOLD: Pick<VccClientOptions, "shortenWait"> = { shortenWait: (ms) => Math.round(ms / 100) };
 
 /** Log lines of in-process servers: the logger of this test process writes here once one is used. */
 let logged: string | undefined;
+const appendLogged = (line: string): void => {
+  logged = (logged ?? "") + line;
+};
 
 export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
   let sim: Simulator | undefined;
   const open: Connected[] = [];
+  const approvalServers: ApprovalServer[] = [];
   beforeAll(async () => {
     sim = await startSimulator({ ...options, staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES, ...options.staticTokens } });
   });
+  let changedLogging = false;
   afterAll(async () => {
     await sim?.close();
+    // Workers run several files in one process (isolate: false): leave the logger as the process starts it.
+    if (changedLogging) {
+      setLogLevel("info");
+      setLogSink(writeStderr);
+    }
   });
   beforeEach(() => sim?.reset());
   afterEach(async () => {
@@ -62,6 +87,7 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       expect(c.stderr()).not.toContain(SECRET_TOKEN);
       await c.close();
     }
+    await Promise.all(approvalServers.splice(0).map((a) => a.close()));
   });
   const fixture: SimulatorFixture = {
     get sim() {
@@ -77,28 +103,34 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
       return c;
     },
     async inProcess(connectOptions = {}) {
-      const config = loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env });
+      const config = withDurations(
+        loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env }),
+        connectOptions.durations ?? {},
+      );
+      // With passkeys required, one that checks them, as the process's would.
+      const approvals = new ApprovalServer({
+        port: config.confirmation.approvalPort,
+        ...(config.confirmation.passkey === "required" ? { passkeys: passkeyGate(processPasskeyStore(config)) } : {}),
+      });
+      approvalServers.push(approvals);
       const server = createServer(
         {
           config,
-          api: lazyApi(config),
+          api: lazyApi(config, connectOptions.timing),
           audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
-          // Its own approval page server (on a free port, started on first need), like a process of its own;
-          // with passkeys required, one that checks them, as the process's would.
-          approvals: new ApprovalServer(
-            config.confirmation.passkey === "required" ? { passkeys: passkeyGate(processPasskeyStore(config)) } : {},
-          ),
+          // Its own approval page server (on VCC_APPROVAL_PORT or a free port, started on first need), like a process of its own.
+          approvals,
           checkResults: true,
           ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
         },
         connectOptions.caller,
       );
-      if (logged === undefined) {
-        logged = "";
-        setLogSink((line) => {
-          logged += line;
-        });
-      }
+      // As the process does at start (the last in-process server of a test decides, e.g. VCC_LOG_LEVEL=debug).
+      setLogLevel(config.log.level);
+      changedLogging = true;
+      // Installed again for every server: another test (or file, in the same worker) may have set its own.
+      logged ??= "";
+      setLogSink(appendLogged);
       const from = logged.length;
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
       await server.connect(serverSide);
@@ -109,4 +141,17 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
     deletes: () => fixture.sim.requests("DELETE"),
   };
   return fixture;
+}
+
+/** The configuration with these durations (the one place that knows where they sit in Config). */
+function withDurations(config: Config, durations: ShortDurations): Config {
+  const { confirmationTtlSeconds: ttlSeconds, elicitationTimeoutSeconds } = durations;
+  return {
+    ...config,
+    confirmation: {
+      ...config.confirmation,
+      ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+      ...(elicitationTimeoutSeconds !== undefined ? { elicitationTimeoutSeconds } : {}),
+    },
+  };
 }

@@ -332,6 +332,32 @@ describe("journal", () => {
   });
 });
 
+describe("idle()", () => {
+  it("resolves at once when nothing is going on", async () => {
+    await sim.idle();
+    expect(sim.journal).toHaveLength(0);
+  });
+
+  it("waits for a request whose client gave up: its deletion still takes effect first", async () => {
+    sim.injectFaults("delete-content", { latencyMs: 300 });
+    const gaveUp = await outcome(api(recordingPath, { method: "DELETE", signal: AbortSignal.timeout(50) }));
+    expect(gaveUp).toMatch(/^failed/);
+    expect(hasRecording()).toBe(true);
+    await sim.idle();
+    expect(hasRecording()).toBe(false);
+    expect(sim.journal[0]).toMatchObject({ status: 204 });
+  });
+
+  it("waits for every request in flight", async () => {
+    sim.injectFaults("get-interaction", { latencyMs: 50 }, { latencyMs: 250 });
+    const both = Promise.all([api(`/interactions/${SEED.chat}`), api(`/interactions/${SEED.chat}`)]);
+    await waitFor(() => sim.journal.length === 2);
+    await sim.idle();
+    expect(sim.journal.map((e) => e.status)).toEqual([200, 200]);
+    await both;
+  });
+});
+
 describe("reset()", () => {
   it("brings back the seed data and clears the journal and every fault", async () => {
     await deleteRecording();

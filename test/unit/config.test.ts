@@ -115,6 +115,17 @@ describe("retries and the deadline", () => {
   });
 });
 
+describe("shutdown grace", () => {
+  it("is the transport's default unless VCC_SHUTDOWN_GRACE_SECONDS (1-600) is set", () => {
+    expect(loadConfig({}).shutdown.graceSeconds).toBeUndefined();
+    expect(loadConfig({ VCC_SHUTDOWN_GRACE_SECONDS: "1" }).shutdown.graceSeconds).toBe(1);
+    expect(() => loadConfig({ VCC_SHUTDOWN_GRACE_SECONDS: "0" })).toThrow(
+      /VCC_SHUTDOWN_GRACE_SECONDS must be a whole number from 1 to 600/,
+    );
+    expect(() => loadConfig({ VCC_SHUTDOWN_GRACE_SECONDS: "0.5" })).toThrow(/VCC_SHUTDOWN_GRACE_SECONDS/);
+  });
+});
+
 describe("credentials", () => {
   it("client credentials need both halves; the message names the missing one", () => {
     expect(credentialsOf(loadConfig({ VCC_CLIENT_ID: "id", VCC_CLIENT_SECRET: "secret" }))).toEqual({
