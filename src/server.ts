@@ -17,7 +17,7 @@ import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
 import { receiptUri } from "./tools/erasure-jobs.js";
 import { TOOLS } from "./tools/registry.js";
-import type { VccClient, VccClientOptions } from "./vcc/client.js";
+import type { ApiAccess, VccClient, VccClientOptions } from "./vcc/client.js";
 
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
@@ -28,7 +28,7 @@ const INSTRUCTIONS =
 /** Shared by all sessions of one process: the API client (one connection pool), the approval page server. */
 export interface ServerDeps {
   config: Config;
-  api: ToolContext["api"];
+  api: ApiAccess;
   audit: AuditTrail;
   /** Set in sandbox mode: what the assistant should know about the sample data. */
   sandboxInstructions?: string;
@@ -49,7 +49,7 @@ export interface ServerDeps {
  * The API client of this process, created on the first tool call so that start-up stays light.
  * `timing`: tests shorten the client's waits (see VccClientOptions).
  */
-export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {}): ToolContext["api"] {
+export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {}): ApiAccess {
   let client: Promise<VccClient> | undefined;
   return async (signal, scope) => {
     const credentials = credentialsOf(config);

@@ -11,7 +11,7 @@ import type { ToolError } from "../core/errors.js";
 import { atShutdown, shuttingDown } from "../lifecycle.js";
 import { log } from "../log.js";
 import { normaliseCriteria, type SearchInput } from "../search/criteria.js";
-import type { ToolContext } from "../tools/context.js";
+import type { ApiAccess } from "../vcc/client.js";
 import { Pacer } from "../vcc/pacer.js";
 import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
 import { collectItems } from "./collect.js";
@@ -38,7 +38,7 @@ export interface JobService {
   verification(jobId: string): Promise<Verification | undefined>;
 }
 
-type Deps = { config: Config; api: ToolContext["api"]; audit: AuditTrail };
+type Deps = { config: Config; api: ApiAccess; audit: AuditTrail };
 
 const services = new Map<string, Promise<JobService>>();
 

@@ -71,6 +71,16 @@ export interface RequestOptions {
   stopRetrying?: AbortSignal;
 }
 
+/**
+ * The API client as the application reaches it: created on first use, with the access token of
+ * `scope` at hand (the scope the caller cannot do without); an error when credentials are missing
+ * or cannot get that token.
+ */
+export type ApiAccess = (
+  signal: AbortSignal | undefined,
+  scope: Scope,
+) => Promise<{ ok: true; client: VccClient } | { ok: false; error: ToolError }>;
+
 export interface VccClientOptions {
   apiBaseUrl: string;
   timeoutMs: number;
