@@ -206,3 +206,19 @@ describe("the four-eyes rule of a team server (VCC_APPROVAL_SEPARATE_APPROVER)",
     expect(h.deletes()).toHaveLength(0);
   });
 });
+
+describe("a deletion confirmed by the content's absence", () => {
+  it("after a 502 that came after the deletion, says so: not that the attempt got no answer", async () => {
+    const c = await h.inProcess({
+      env: { VCC_CONFIRMATION: "elicitation", VCC_RETRY_BASE_MS: "1" },
+      elicit: () => ({ action: "accept", content: { confirm: true } }),
+    });
+    const ref = { guid: SEED.inboundCall, contentKey: "callRecording" };
+    h.sim.injectFaults("delete-content", { status: 502, body: "Bad Gateway", afterAction: true });
+    const result = await c.call(DELETE, ref);
+    expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 404, verifiedByAbsence: true });
+    expect(h.deletes().map((e) => e.status)).toEqual([502, 404]);
+    expect(textOf(result)).not.toMatch(/got no answer \(timeout or broken connection\)/);
+    expect(textOf(result)).toMatch(/HTTP 500\/502\/504/);
+  });
+});
