@@ -290,6 +290,8 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
         : undefined),
     pageFallback: config.confirmation.mode === "auto" && usesApprovalPage(config),
     ...(passkeys ? { passkeys: { registered: async () => (await passkeys.list()).length > 0 } } : {}),
+    // Four eyes: only the approval page, where the approver signs in, can tell who approves.
+    ...(config.transport === "http" && config.http.oauth?.separateApprover ? { pageOnly: true } : {}),
   });
   confirmers.set(server, confirmer);
   // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending

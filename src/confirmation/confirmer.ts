@@ -97,6 +97,11 @@ export interface ConfirmerOptions {
    * with a passkey, never by a form prompt or a bare token; with none registered, deletions are refused.
    */
   passkeys?: { registered(): Promise<boolean> };
+  /**
+   * Team server with the four-eyes rule (VCC_APPROVAL_SEPARATE_APPROVER): every deletion is approved
+   * on the approval page, where the approver signs in; never by the requester's own form prompt.
+   */
+  pageOnly?: boolean;
   now?: () => number;
   /** Team server: who asks in this session (their approval pages say so). */
   requester?: Identity;
@@ -180,7 +185,8 @@ export class Confirmer {
   readonly #now: () => number;
 
   constructor(options: ConfirmerOptions) {
-    const pages = options.mode === "approval" || options.pageFallback === true || options.passkeys !== undefined;
+    const pages =
+      options.mode === "approval" || options.pageFallback === true || options.passkeys !== undefined || options.pageOnly === true;
     if (pages && !options.approvals) throw new Error("confirming on the approval page needs the approval page server");
     this.#options = options;
     this.#now = options.now ?? Date.now;
@@ -203,6 +209,7 @@ export class Confirmer {
 
     const { mode, channel } = this.#options;
     if (this.#options.passkeys) return this.#approveWithPasskey(request);
+    if (this.#options.pageOnly) return this.#approveOnPage(request);
     if (mode === "token") return this.#issue(request, "mode_token");
     if (mode === "approval") return this.#approve(request);
     if (!channel.supportsForm()) {

@@ -55,7 +55,7 @@ export type ItemStatus = "pending" | "deleted" | "dry_run" | "cancelled" | "not_
 export interface ItemResult extends ContentRef {
   status: ItemStatus;
   httpStatus?: number;
-  /** Deleted: an earlier attempt got no answer and a retry found the content gone. */
+  /** Deleted: an earlier attempt got no answer or a 500/502/504, and a retry found the content gone. */
   verifiedByAbsence?: true;
   preview?: ContentPreview;
   error?: ToolError;

@@ -535,6 +535,9 @@ export class ErasureJobs {
           return;
         }
         await job.journal.append({ at, event: "item_started", index } satisfies JournalEntry);
+        // Still in flight from an earlier call of this process (its outcome could not be journalled):
+        // that call may have deleted the item, as after a restart (replayJournal).
+        if (state.inFlight) state.mayHaveReached = true;
         state.inFlight = true;
         state.deleteCalls++;
         const outcome = await this.#callDelete(planned);

@@ -40,7 +40,7 @@ const outputSchema = z.object({
         .boolean()
         .optional()
         .describe(
-          "With status deleted: an earlier attempt got no answer and a retry found the content gone (404), confirming the deletion.",
+          "With status deleted: an earlier attempt got no answer or a gateway error (HTTP 500/502/504) and a retry found the content gone (404), confirming the deletion.",
         ),
       preview: previewSchema.optional(),
       error: toolErrorSchema.optional(),
@@ -190,7 +190,7 @@ function summarize(
   const warning = auditWarningText(outcome.auditWarnings);
   const lines = results.map(
     (r) =>
-      `- ${r.guid} / ${r.contentKey}: ${r.status}${r.httpStatus ? ` (HTTP ${r.httpStatus})` : ""}${r.verifiedByAbsence ? " — confirmed by the content's absence after an attempt whose answer was lost" : ""}${r.error ? ` — ${r.error.code}: ${r.error.message}` : ""}`,
+      `- ${r.guid} / ${r.contentKey}: ${r.status}${r.httpStatus ? ` (HTTP ${r.httpStatus})` : ""}${r.verifiedByAbsence ? " — confirmed by the content's absence after an attempt whose answer was lost or a gateway error (HTTP 500/502/504)" : ""}${r.error ? ` — ${r.error.code}: ${r.error.message}` : ""}`,
   );
   if (outcome.dryRun && count("dry_run") > 0)
     return respond(

@@ -32,7 +32,7 @@ const outputSchema = z.object({
     .boolean()
     .optional()
     .describe(
-      "With status deleted: an earlier attempt got no answer (timeout or broken connection) and a retry found the content gone (404), which confirms the deletion.",
+      "With status deleted: an earlier attempt got no answer or a gateway error (timeout, broken connection, HTTP 500/502/504) and a retry found the content gone (404), which confirms the deletion.",
     ),
   confirmationToken: z.string().optional(),
   expiresAt: z.string().optional(),
@@ -145,7 +145,7 @@ export const deleteInteractionContent = defineTool({
           return result(
             context,
             { status: "deleted", ...withPreview, httpStatus, verifiedByAbsence: true },
-            `Deleted ${subject}; the deletion was confirmed by the content's absence: an earlier attempt got no answer (timeout or broken connection), and a retry found the content gone (HTTP ${httpStatus}). This cannot be undone.${warning}`,
+            `Deleted ${subject}; the deletion was confirmed by the content's absence: an earlier attempt got no answer or a gateway error (timeout, broken connection, HTTP 500/502/504) and may have deleted it, and a retry found the content gone (HTTP ${httpStatus}). This cannot be undone.${warning}`,
           );
         return result(
           context,

@@ -174,3 +174,51 @@ describe("progress", () => {
     for (let i = 1; i < progress.length; i++) expect(progress[i]?.progress).toBeGreaterThan(progress[i - 1]?.progress ?? -1);
   });
 });
+
+describe("the four-eyes rule of a team server (VCC_APPROVAL_SEPARATE_APPROVER)", () => {
+  const FOUR_EYES = {
+    VCC_TRANSPORT: "http",
+    VCC_HTTP_HOST: "0.0.0.0",
+    VCC_HTTP_AUTH: "oauth",
+    VCC_OAUTH_ISSUER: "https://login.example.com/realms/ops/",
+    VCC_HTTP_PUBLIC_URL: "https://vcc-mcp.example.com/",
+    VCC_OIDC_CLIENT_ID: "vcc-mcp",
+    VCC_CONFIRMATION: "approval",
+    VCC_APPROVAL_SEPARATE_APPROVER: "true",
+    VCC_APPROVER_CLAIM: "groups:vcc-approvers",
+  };
+  const alice = { subject: "alice", issuer: "https://login.example.com/realms/ops" };
+
+  it("the requester's own form prompt never approves: the deletion waits for the approval page", async () => {
+    let prompts = 0;
+    const c = await h.inProcess({
+      env: FOUR_EYES,
+      caller: { identity: alice, mayDelete: true },
+      elicit: () => {
+        prompts++;
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    const result = await c.call(DELETE, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(prompts).toBe(0);
+    expect(structured(result)).toMatchObject({ status: "confirmation_required" });
+    expect(structured(result).approvalUrl).toMatch(/\/approve\//);
+    expect(h.deletes()).toHaveLength(0);
+  });
+});
+
+describe("a deletion confirmed by the content's absence", () => {
+  it("after a 502 that came after the deletion, says so: not that the attempt got no answer", async () => {
+    const c = await h.inProcess({
+      env: { VCC_CONFIRMATION: "elicitation", VCC_RETRY_BASE_MS: "1" },
+      elicit: () => ({ action: "accept", content: { confirm: true } }),
+    });
+    const ref = { guid: SEED.inboundCall, contentKey: "callRecording" };
+    h.sim.injectFaults("delete-content", { status: 502, body: "Bad Gateway", afterAction: true });
+    const result = await c.call(DELETE, ref);
+    expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 404, verifiedByAbsence: true });
+    expect(h.deletes().map((e) => e.status)).toEqual([502, 404]);
+    expect(textOf(result)).not.toMatch(/got no answer \(timeout or broken connection\)/);
+    expect(textOf(result)).toMatch(/HTTP 500\/502\/504/);
+  });
+});

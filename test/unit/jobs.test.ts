@@ -1,8 +1,9 @@
 // The erasure-job engine against the in-process simulator over real HTTP, through the real VccClient.
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type DeleteItem, ErasureJobs, type ErasureJobsOptions, type JobEvent, type JobView } from "../../src/jobs/engine.js";
+import { JournalFile } from "../../src/jobs/files.js";
 import type { PlanItem, ProposedPlan } from "../../src/jobs/plan.js";
 import { type Receipt, verifyReceipt } from "../../src/jobs/receipt.js";
 import { vccDeleteItem } from "../../src/jobs/vcc.js";
@@ -381,6 +382,40 @@ describe("a job whose process died", () => {
       expect(events.map((e) => e.type)).toEqual(["resume", ...Array(10).fill("item"), "finish"]);
     });
   }
+
+  it("after a journal line could not be written, resume in the same process reports the item this job deleted as deleted (404 verified by absence), not already gone", async () => {
+    const { jobs } = await openEngine();
+    const plan = await propose(jobs);
+    // The line after the first DELETE cannot be written (disk full): the job stops, interrupted.
+    const append = JournalFile.prototype.append;
+    let failed = false;
+    const spy = vi.spyOn(JournalFile.prototype, "append").mockImplementation(function (this: JournalFile, entry: object) {
+      if (!failed && (entry as { event?: string }).event === "item_outcome") {
+        failed = true;
+        return Promise.reject(new Error("ENOSPC: no space left on device"));
+      }
+      return append.call(this, entry);
+    });
+    try {
+      const jobId = await startJob(jobs, plan);
+      expect((await jobs.settled(jobId)).status).toBe("interrupted");
+      spy.mockRestore();
+      expect((await jobs.resume(jobId)).ok).toBe(true);
+      const view = await jobs.settled(jobId);
+      expect(view.status).toBe("completed");
+      expect(view.progress).toMatchObject({ deleted: 8, alreadyGone: 0 });
+      const first = plan.items[0] as PlanItem;
+      expect(
+        deletesByPath(sim)
+          .get(deletePath(sim, first))
+          ?.map((e) => e.status),
+      ).toEqual([204, 404]);
+      const { receipt } = await readReceipt(view);
+      expect(receipt.items[0]).toMatchObject({ outcome: "deleted", httpStatus: 404, verifiedByAbsence: true, deleteCalls: 2 });
+    } finally {
+      spy.mockRestore();
+    }
+  });
 
   it("cancelling an interrupted job ends it at once; the item in flight is 'unknown' in the receipt", async () => {
     const { jobId } = await dieWhileDeleting(1, true);
