@@ -74,7 +74,7 @@ export function applyOutcome(state: ItemState, result: ItemResult, at: string): 
   state.result = result;
   state.at = at;
   state.inFlight = false;
-  if (result.outcome === "failed" && !result.notSent && (result.outcomeUnknown || (result.httpStatus ?? 0) >= 500))
+  if (result.outcome === "failed" && !result.notSent && result.outcomeUnknown)
     state.mayHaveReached = true;
 }
 

@@ -220,6 +220,29 @@ describe("erasure jobs", () => {
     expect(events.filter((e) => e.type === "pause" || e.type === "resume").map((e) => e.type)).toEqual(["pause", "resume"]);
   });
 
+  it("a 503 was not carried out: if the item is gone when the job is resumed, it is 'already gone', not deleted by this job", async () => {
+    const { jobs } = await openEngine();
+    const plan = await propose(jobs);
+    const FAIL_503 = { status: 503, body: JSON.stringify({ message: "Simulated 503" }) };
+    sim.injectFaults("delete-content", FAIL_503, FAIL_503, FAIL_503, FAIL_503, FAIL_503);
+    const jobId = await startJob(jobs, plan);
+    expect((await jobs.settled(jobId)).status).toBe("paused");
+    // Someone else removes the first item meanwhile (the API has no other way: take it out of the live data).
+    const [first] = plan.items;
+    if (!first) throw new Error("no items");
+    const interaction = sim.interactions().find((i) => i.guid === first.guid);
+    const content = interaction?.content as { contentKey: string }[] | undefined;
+    content?.splice(
+      content.findIndex((c) => c.contentKey === first.contentKey),
+      1,
+    );
+    expect((await jobs.resume(jobId)).ok).toBe(true);
+    const view = await jobs.settled(jobId);
+    const { receipt } = await readReceipt(view);
+    expect(receipt.items[0]).toMatchObject({ outcome: "already_gone", httpStatus: 404 });
+    expect(receipt.items.slice(1).every((i) => i.outcome === "deleted")).toBe(true);
+  });
+
   it("fewer than 5 failures in a row do not pause: the job goes on and ends with errors", async () => {
     const { jobs } = await openEngine();
     sim.injectFaults("delete-content", FAIL_500, FAIL_500, FAIL_500, FAIL_500, {}, FAIL_500);
