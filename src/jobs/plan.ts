@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
 import type { Identity } from "../core/identity.js";
+import { itemIdentity } from "../deletion/binding.js";
 import { isValidContentKey, isValidGuid } from "../vcc/ids.js";
 
 /** At most this many items per job: beyond, the person cannot meaningfully review what goes. */
@@ -65,11 +66,6 @@ export interface Plan extends ProposedPlan {
   approval: Approval;
   /** No DELETE is sent: every item is recorded as dry_run. */
   dryRun: boolean;
-}
-
-/** The comparison the API makes: GUIDs and content keys case-insensitively. */
-export function itemIdentity(ref: ContentRef): string {
-  return `${ref.guid.toLowerCase()}/${ref.contentKey.toLowerCase()}`;
 }
 
 export function planTotals(items: readonly PlanItem[]): PlanTotals {

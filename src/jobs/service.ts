@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { AuditTrail, JobAuditRecord } from "../audit.js";
 import type { Config } from "../config.js";
 import type { ToolError } from "../core/errors.js";
+import { itemIdentity } from "../deletion/binding.js";
 import { atShutdown, shuttingDown } from "../lifecycle.js";
 import { log } from "../log.js";
 import { normaliseCriteria, type SearchInput } from "../search/criteria.js";
@@ -193,8 +194,7 @@ async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: E
   if (!found.ok) return { status: "failed", at: at(), error: found.error };
   const view = jobs.get(jobId, { pageSize: 0 });
   const planned = new Set<string>();
-  if (view.ok)
-    for (const item of await planItemsOf(jobs, jobId)) planned.add(`${item.guid.toLowerCase()}/${item.contentKey.toLowerCase()}`);
+  if (view.ok) for (const item of await planItemsOf(jobs, jobId)) planned.add(itemIdentity(item));
   return {
     status: "done",
     at: at(),
@@ -203,7 +203,7 @@ async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: E
       contentKey: i.contentKey,
       ...(i.type !== undefined ? { type: i.type } : {}),
       ...(i.interactionStart !== undefined ? { interactionStart: i.interactionStart } : {}),
-      inPlan: planned.has(`${i.guid.toLowerCase()}/${i.contentKey.toLowerCase()}`),
+      inPlan: planned.has(itemIdentity(i)),
     })),
   };
 }
