@@ -74,8 +74,7 @@ export function applyOutcome(state: ItemState, result: ItemResult, at: string): 
   state.result = result;
   state.at = at;
   state.inFlight = false;
-  if (result.outcome === "failed" && !result.notSent && result.outcomeUnknown)
-    state.mayHaveReached = true;
+  if (result.outcome === "failed" && !result.notSent && result.outcomeUnknown) state.mayHaveReached = true;
 }
 
 export function replayJournal(plan: Plan, entries: readonly unknown[]): ReplayedJob {
