@@ -15,7 +15,7 @@ import { type JobService, jobServiceFor } from "./jobs/service.js";
 import { log } from "./log.js";
 import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
-import { receiptUri } from "./tools/erasure-jobs.js";
+import { mayAccessJob, ownJob, receiptUri } from "./tools/erasure-jobs.js";
 import { TOOLS } from "./tools/registry.js";
 import type { ApiAccess, VccClient, VccClientOptions } from "./vcc/client.js";
 
@@ -175,7 +175,7 @@ function newResultChecker(tool: ToolDefinition): (result: CallToolResult) => voi
  * The receipts of ended erasure jobs as MCP resources: vcc-erasure://jobs/<jobId>/receipt.json (the
  * record) and receipt.md (readable). Listed and read from the job service's data directory.
  */
-function registerReceipts(server: McpServer, jobs: () => Promise<JobService>): void {
+function registerReceipts(server: McpServer, jobs: () => Promise<JobService>, caller: Identity | undefined): void {
   const FORMATS = { json: "application/json", md: "text/markdown" } as const;
   server.registerResource(
     "erasure-receipt",
@@ -185,7 +185,7 @@ function registerReceipts(server: McpServer, jobs: () => Promise<JobService>): v
         return {
           resources: service.jobs
             .list()
-            .filter((view) => view.receipt)
+            .filter((view) => view.receipt && mayAccessJob(view, caller))
             .flatMap((view) =>
               (["json", "md"] as const).map((format) => ({
                 uri: receiptUri(view.jobId, format),
@@ -207,7 +207,7 @@ function registerReceipts(server: McpServer, jobs: () => Promise<JobService>): v
       const format = String(variables.format);
       if (format !== "json" && format !== "md")
         throw new McpError(ErrorCode.InvalidParams, `No such receipt: ${uri.href} (receipt.json or receipt.md).`);
-      const found = (await jobs()).jobs.get(jobId);
+      const found = ownJob((await jobs()).jobs, jobId, caller);
       if (!found.ok) throw new McpError(ErrorCode.InvalidParams, `No such receipt: ${found.error.message}`);
       const receipt = found.job.receipt;
       if (!receipt) throw new McpError(ErrorCode.InvalidParams, `Job ${jobId} is ${found.job.status}: a receipt is written when it ends.`);
@@ -323,6 +323,6 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   const destructive = registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults ?? false });
   destructiveTools.set(server, destructive);
   if (caller && !caller.mayDelete) allowDeletion(server, false);
-  registerReceipts(server, jobs);
+  registerReceipts(server, jobs, caller?.identity);
   return server;
 }

@@ -95,6 +95,8 @@ export interface JobView {
   status: JobStatus;
   dryRun: boolean;
   criteria: JsonValue;
+  /** Team server: who asked for the erasure. */
+  requester?: Identity;
   approval: Approval;
   totals: PlanTotals;
   progress: {
@@ -679,6 +681,7 @@ export class ErasureJobs {
       status: job.status,
       dryRun: job.plan.dryRun,
       criteria: job.plan.criteria,
+      ...(job.plan.requester ? { requester: job.plan.requester } : {}),
       approval: job.plan.approval,
       totals: job.plan.totals,
       progress: { done: deleted + alreadyGone + dryRun, deleted, alreadyGone, dryRun, failed: failures.length, remaining },

@@ -5,7 +5,8 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
 import { formatBytes } from "../core/format.js";
-import type { JobView } from "../jobs/engine.js";
+import { type Identity, sameIdentity } from "../core/identity.js";
+import type { JobResult, JobView } from "../jobs/engine.js";
 import { ERASE_TOOL_NAME, type JobService, type Verification } from "../jobs/service.js";
 import type { ToolContext } from "./context.js";
 import { defineTool } from "./define.js";
@@ -37,6 +38,10 @@ const jobSchema = z.object({
   status: jobStatus,
   dryRun: z.boolean(),
   criteria: z.unknown().describe("What the job was planned from, as given."),
+  requester: z
+    .object({ subject: z.string(), issuer: z.string(), name: z.string().optional(), email: z.string().optional() })
+    .optional()
+    .describe("Team server: who asked for the erasure (as the identity provider names them)."),
   approval: z.object({
     method: z.enum(["elicitation", "token", "approval"]),
     approvedAt: z.string(),
@@ -193,6 +198,28 @@ function fail(context: ToolContext, error: ToolError): CallToolResult {
   return toolResult({ error } satisfies Output, errorText(error), { isError: true, sandbox: context.config.sandbox });
 }
 
+/**
+ * Team server: a caller sees and acts on the jobs they asked for, not everyone's (a job's criteria
+ * name the data subject). Without sign-in (stdio, the static bearer) there is one user: every job.
+ */
+export function mayAccessJob(view: Pick<JobView, "requester">, caller: Identity | undefined): boolean {
+  return caller === undefined || (view.requester !== undefined && sameIdentity(view.requester, caller));
+}
+
+/** The job, when the caller may access it; the same answer as an unknown job otherwise. */
+export function ownJob(jobs: JobService["jobs"], jobId: string, caller: Identity | undefined, page?: number): JobResult {
+  const found = jobs.get(jobId, page !== undefined ? { page } : {});
+  if (found.ok && !mayAccessJob(found.job, caller))
+    return {
+      ok: false,
+      error: {
+        code: "not_found",
+        message: `No erasure job ${jobId} of yours: check the jobId (get_erasure_job without one lists your jobs).`,
+      },
+    };
+  return found;
+}
+
 async function service(context: ToolContext): Promise<{ ok: true; service: JobService } | { ok: false; error: ToolError }> {
   try {
     return { ok: true, service: await context.jobs() };
@@ -235,17 +262,21 @@ export const getErasureJob = defineTool({
   outputSchema,
   annotations: annotationsOf("Erasure job status", true, true),
   destructive: false,
-  async handler({ jobId, page }, context) {
+  async handler({ jobId, page }, context, extra) {
     const s = await service(context);
     if (!s.ok) return fail(context, s.error);
+    const caller = context.auditContext(extra.sessionId).requester;
     if (jobId === undefined) {
-      const jobs = s.service.jobs.list().map((v) => ({
-        jobId: v.jobId,
-        status: v.status,
-        items: v.totals.items,
-        remaining: v.progress.remaining,
-        ...(v.endedAt ? { endedAt: v.endedAt } : {}),
-      }));
+      const jobs = s.service.jobs
+        .list()
+        .filter((v) => mayAccessJob(v, caller))
+        .map((v) => ({
+          jobId: v.jobId,
+          status: v.status,
+          items: v.totals.items,
+          remaining: v.progress.remaining,
+          ...(v.endedAt ? { endedAt: v.endedAt } : {}),
+        }));
       const text =
         jobs.length === 0
           ? "No erasure jobs."
@@ -255,7 +286,7 @@ export const getErasureJob = defineTool({
             ].join("\n");
       return toolResult({ jobs } satisfies Output, text, { sandbox: context.config.sandbox });
     }
-    const found = s.service.jobs.get(jobId, page !== undefined ? { page } : {});
+    const found = ownJob(s.service.jobs, jobId, caller, page);
     if (!found.ok) return fail(context, found.error);
     return answer(context, s.service, found.job);
   },
@@ -270,9 +301,11 @@ export const cancelErasureJob = defineTool({
   annotations: annotationsOf("Cancel an erasure job", false, true),
   destructive: false,
   changesState: true,
-  async handler({ jobId }, context) {
+  async handler({ jobId }, context, extra) {
     const s = await service(context);
     if (!s.ok) return fail(context, s.error);
+    const own = ownJob(s.service.jobs, jobId, context.auditContext(extra.sessionId).requester);
+    if (!own.ok) return fail(context, own.error);
     const result = await s.service.jobs.cancel(jobId);
     if (!result.ok) return fail(context, result.error);
     const lead = result.job.status === "running" ? "Cancellation requested: the job stops after the item in flight.\n" : "Cancelled.\n";
@@ -288,9 +321,11 @@ export const resumeErasureJob = defineTool({
   outputSchema,
   annotations: { ...annotationsOf("Resume an erasure job", false, false), destructiveHint: true, openWorldHint: true },
   destructive: true,
-  async handler({ jobId }, context) {
+  async handler({ jobId }, context, extra) {
     const s = await service(context);
     if (!s.ok) return fail(context, s.error);
+    const own = ownJob(s.service.jobs, jobId, context.auditContext(extra.sessionId).requester);
+    if (!own.ok) return fail(context, own.error);
     const result = await s.service.jobs.resume(jobId);
     if (!result.ok)
       return fail(

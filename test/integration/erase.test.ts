@@ -176,6 +176,32 @@ describe("plan → approve → job", () => {
     expect(JSON.parse(text).requester).toEqual(alice);
   });
 
+  it("on a team server, a caller sees and acts on their own jobs only: not another person's, nor its receipt", async () => {
+    const alice = { subject: "alice", issuer: "https://idp.example" };
+    const bob = { subject: "bob", issuer: "https://idp.example" };
+    const as = (identity: typeof alice) =>
+      h.inProcess({
+        env: { VCC_DATA_DIR: data.dir(), VCC_RETRY_BASE_MS: "1", VCC_CONFIRMATION: "token" },
+        caller: { identity, mayDelete: true },
+      });
+    const a = await as(alice);
+    const asked = structured(await a.call(ERASE, CRITERIA));
+    const started = structured(await a.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    const job = await settled(a, started.jobId);
+    expect(job.status).toBe("completed");
+    expect(job.requester).toEqual(alice);
+    const uri = `vcc-erasure://jobs/${started.jobId}/receipt.json`;
+    expect((await a.client.listResources()).resources.map((r) => r.uri)).toContain(uri);
+
+    const b = await as(bob);
+    expect(structured(await b.call(GET, {})).jobs).toEqual([]);
+    expect(structured(await b.call(GET, { jobId: started.jobId })).error?.code).toBe("not_found");
+    expect(structured(await b.call(CANCEL, { jobId: started.jobId })).error?.code).toBe("not_found");
+    expect(structured(await b.call(RESUME, { jobId: started.jobId })).error?.code).toBe("not_found");
+    expect((await b.client.listResources()).resources.map((r) => r.uri)).not.toContain(uri);
+    await expect(b.client.readResource({ uri })).rejects.toThrow(/No such receipt/);
+  });
+
   it("the approval page path: the page lists every item; the token works after the person approved there", async () => {
     const c = await server({ VCC_CONFIRMATION: "approval" });
     const asked = structured(await c.call(ERASE, CRITERIA));
