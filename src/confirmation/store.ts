@@ -191,10 +191,19 @@ export class ConfirmationStore implements ApprovalPageSource {
     return this.#entries.get(token)?.approval?.approver;
   }
 
-  /** The approval page of a pending token is closed: nobody is waiting for it any more. */
+  /**
+   * The token will never be shown or is no longer wanted: a plain token that was not claimed becomes
+   * unusable; an approval page still pending is closed (nobody is waiting for it any more). A page
+   * already decided is left as it is.
+   */
   withdraw(token: string): void {
     const entry = this.#entries.get(token);
-    if (entry?.approval?.state !== "pending") return;
+    if (entry?.state !== "issued") return;
+    if (!entry.approval) {
+      entry.state = "spent";
+      return;
+    }
+    if (entry.approval.state !== "pending") return;
     entry.approval.state = "withdrawn";
     entry.state = "spent";
     this.#notify(entry.approval);

@@ -217,7 +217,11 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
           confirmation: approvalUrl ? "approval" : "token",
           outcome: "token_issued",
         });
-        if (failure) return { kind: "refused", error: AUDIT_FAILED(failure), items: notAttempted() };
+        if (failure) {
+          // A token that was never recorded is never shown, and never works.
+          context.confirmer.store.withdraw(decision.token);
+          return { kind: "refused", error: AUDIT_FAILED(failure), items: notAttempted() };
+        }
       }
       return {
         kind: "awaiting",

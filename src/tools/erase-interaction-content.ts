@@ -374,16 +374,22 @@ export const eraseInteractionContent = defineTool({
     }
     claim?.spend();
     const job = started.job;
-    if (verify) await service.requestVerification(job.jobId).catch(() => undefined);
+    // The job runs whatever happens here; a verification that could not be arranged is said, not hidden.
+    const verifyArranged = verify
+      ? await service.requestVerification(job.jobId).then(
+          () => true,
+          () => false,
+        )
+      : false;
     return respond(
       {
         status: "running",
         jobId: job.jobId,
         ...summary(approved),
         dryRun: job.dryRun,
-        ...(verify ? { verify: true } : {}),
+        ...(verifyArranged ? { verify: true } : {}),
       },
-      `Erasure job ${job.jobId} started${job.dryRun ? " as a DRY RUN (VCC_DRY_RUN=true: nothing is deleted)" : ""}: ${approved.totals.items} item(s) of ${approved.totals.interactions} interaction(s), one deletion at a time at the API's pace. It runs in the server, independent of this call. Follow it with ${GET_JOB_TOOL_NAME} (jobId "${job.jobId}"); stop it with ${CANCEL_JOB_TOOL_NAME}.${verify ? " When it ends, the search runs again and get_erasure_job lists anything that still matches." : ""}`,
+      `Erasure job ${job.jobId} started${job.dryRun ? " as a DRY RUN (VCC_DRY_RUN=true: nothing is deleted)" : ""}: ${approved.totals.items} item(s) of ${approved.totals.interactions} interaction(s), one deletion at a time at the API's pace. It runs in the server, independent of this call. Follow it with ${GET_JOB_TOOL_NAME} (jobId "${job.jobId}"); stop it with ${CANCEL_JOB_TOOL_NAME}.${verifyArranged ? " When it ends, the search runs again and get_erasure_job lists anything that still matches." : verify ? " The check after the job (verify) could not be arranged (its file in the data directory could not be written): run search_interactions with the same criteria once the job has ended." : ""}`,
     );
   },
 });

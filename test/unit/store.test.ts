@@ -46,6 +46,19 @@ describe("confirmation tokens", () => {
     expect(store.claim(token, "b")).toEqual({ ok: false, reason: "used" });
   });
 
+  it("a withdrawn token never works (e.g. one whose audit record could not be written); a claimed one is not touched", () => {
+    const store = new ConfirmationStore(60_000);
+    const { token } = store.issue("b");
+    store.withdraw(token);
+    expect(store.claim(token, "b")).toEqual({ ok: false, reason: "used" });
+    const other = store.issue("b");
+    const claimed = store.claim(other.token, "b");
+    store.withdraw(other.token);
+    expect(claimed.ok).toBe(true);
+    if (claimed.ok) claimed.claim.release();
+    expect(store.claim(other.token, "b").ok).toBe(true);
+  });
+
   it("stays bounded when a model loops", () => {
     const store = new ConfirmationStore(60_000);
     for (let i = 0; i < 2_000; i++) store.issue(`b${i}`);
