@@ -655,13 +655,23 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 }
 
 /** The values of the secret variables that are set (for the log's redaction). */
+/** The password of a URL-valued secret (e.g. redis://:pw@host), decoded as it would appear on its own. */
+function passwordOf(value: string): string[] {
+  try {
+    const { password } = new URL(value);
+    return password ? [decodeURIComponent(password)] : [];
+  } catch {
+    return [];
+  }
+}
+
 export function secretValues(config: Config): string[] {
   const values: string[] = [];
   for (const { path, setting } of settings()) {
     if (!setting.secret) continue;
     let node: unknown = config;
     for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
-    if (typeof node === "string") values.push(node);
+    if (typeof node === "string") values.push(node, ...passwordOf(node));
   }
   return values;
 }

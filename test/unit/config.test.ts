@@ -339,5 +339,10 @@ describe("the schema's reference (for --help, docs and registry checks)", () => 
       [bearer, "s3cret"].sort(),
     );
     expect(secretValues(loadConfig({}))).toEqual([]);
+    // A URL's password is a secret on its own too (decoded, as it would appear in a message).
+    expect(secretValues(loadConfig({ VCC_STATE_URL: "redis://:p%40ss-w0rd@127.0.0.1:6379" }))).toEqual([
+      "redis://:p%40ss-w0rd@127.0.0.1:6379",
+      "p@ss-w0rd",
+    ]);
   });
 });
