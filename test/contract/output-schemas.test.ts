@@ -32,11 +32,23 @@ const decline: ElicitHandler = () => ({ action: "decline" });
 const ONE = { guid: SEED.inboundCall, contentKey: "callRecording" };
 const TWO = [ONE, { guid: SEED.voicemails, contentKey: "voicemail-123" }];
 
-/** Validators compiled from what tools/list publishes (draft 2020-12, as zod writes it). */
+const ajv = new Ajv({ strict: false, allErrors: true });
+/** Compiled once per distinct schema text: compiling every schema for every check was most of this file's CPU. */
+const compiled = new Map<string, ValidateFunction>();
+function compile(schema: object): ValidateFunction {
+  const text = JSON.stringify(schema);
+  let validate = compiled.get(text);
+  if (!validate) {
+    validate = ajv.compile(JSON.parse(text) as object);
+    compiled.set(text, validate);
+  }
+  return validate;
+}
+
+/** Validators of what tools/list publishes now (draft 2020-12, as zod writes it). */
 async function validatorsOf(c: Connected): Promise<Map<string, ValidateFunction>> {
   const { tools } = await c.client.listTools();
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  return new Map(tools.map((t: Tool) => [t.name, ajv.compile(t.outputSchema ?? {})]));
+  return new Map(tools.map((t: Tool) => [t.name, compile(t.outputSchema ?? {})]));
 }
 
 async function check(c: Connected, tool: string, result: CallToolResult, expected: { status?: string; code?: string }) {

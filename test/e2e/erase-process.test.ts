@@ -13,8 +13,12 @@ import { type Connected, childEnv, connectClient, SECRET_TOKEN, SERVER_ENTRY, st
 import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator({ extraInteractions: 5 });
-/** The DELETE in flight when the server is killed: long enough to kill it first, short enough to wait for. */
-const SLOW_MS = 3_000;
+/**
+ * The DELETE in flight when the server is killed: long enough to kill it first (the simulator runs in
+ * this process, so the poll that sees the DELETE arrive, and kills, runs before its latency ends),
+ * short enough to wait for.
+ */
+const SLOW_MS = 1_000;
 const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
 
 let data: { dir: string; cleanup: () => Promise<void> };
@@ -62,7 +66,7 @@ it("SIGKILL of the server mid-job, start again, resume_erasure_job: one 204 per 
   const started = structured(await first.c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
   expect(started.status).toBe("running");
   const jobId: string = started.jobId;
-  await vi.waitFor(() => expect(h.deletes()).toHaveLength(3), { timeout: SLOW_MS, interval: 10 });
+  await vi.waitFor(() => expect(h.deletes()).toHaveLength(3), { timeout: 10_000, interval: 10 });
   process.kill(first.transport.pid ?? 0, "SIGKILL");
 
   // Recorded after planning: never touched.
@@ -75,7 +79,7 @@ it("SIGKILL of the server mid-job, start again, resume_erasure_job: one 204 per 
   };
   addContent(h.sim, items[0]?.guid ?? "", later);
   await vi.waitFor(() => expect(h.sim.holds(items[2]?.guid ?? "", items[2]?.contentKey ?? "")).toBe(false), {
-    timeout: SLOW_MS * 3,
+    timeout: SLOW_MS + 10_000,
     interval: 20,
   });
 

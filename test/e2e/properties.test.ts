@@ -1,10 +1,10 @@
-// Property-based, end to end: generated arguments against one spawned server and the simulator.
+// Property-based, end to end: generated arguments against one server (in process: what is tested is
+// the validation and encoding of arguments, not the stdio framing) and the simulator.
 // Invalid arguments never produce an HTTP request and never crash the server; valid ones produce
 // exactly the expected, encoded requests. The lookup is refused (403) so every valid pair reaches
 // the prompt and the DELETE, whatever it names.
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   contentKeyLike,
   deleteArguments,
@@ -15,43 +15,37 @@ import {
   isGuidByDocs,
   validPair,
 } from "../helpers/arbitraries.js";
-import { type Connected, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
+import { type Connected, structured } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
 
 /** Generated cases per property. */
 const SINGLE_RUNS = 1_000;
 const BULK_RUNS = 300;
-/**
- * A fixed amount of work (about 7 s of CPU on an idle machine, shared by this process, the server
- * and the simulator) that a machine busy with other work stretches past the default 30 s.
- */
+/** A fixed amount of work that a machine busy with other work stretches past the default 30 s. */
 const LONG = { timeout: 120_000 };
 const BASE = "/interaction-content/interactions";
 
-let sim: Simulator;
+const h = useSimulator();
+const sim = () => h.sim;
 let c: Connected;
 let asked = 0;
-beforeAll(async () => {
-  sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-  c = await connect({
-    env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_MAX_RETRIES: "0" },
+beforeEach(async () => {
+  c = await h.inProcess({
+    env: { VCC_MAX_RETRIES: "0" },
     elicit: () => {
       asked++;
       return { action: "accept", content: { confirm: true } };
     },
   });
 });
-afterAll(async () => {
-  await c.close();
-  await sim.close();
-});
 
 /** Fresh data and journal; the lookup refused so that no preview decides anything. */
 function resetSimulator(): void {
-  sim.reset();
-  sim.setStandingFault("get-interaction", { status: 403 });
+  sim().reset();
+  sim().setStandingFault("get-interaction", { status: 403 });
 }
 
-const sent = () => sim.journal.map((r) => `${r.method} ${r.path}`);
+const sent = () => sim().journal.map((r) => `${r.method} ${r.path}`);
 
 describe("generated arguments, end to end", () => {
   it(`delete_interaction_content: ${SINGLE_RUNS} argument objects`, LONG, async () => {
@@ -63,7 +57,7 @@ describe("generated arguments, end to end", () => {
         const result = await c.call("delete_interaction_content", args);
         if (!deleteArgumentsValid(args)) {
           expect(result.isError).toBe(true);
-          expect(sim.journal).toEqual([]);
+          expect(sim().journal).toEqual([]);
           expect(asked).toBe(0);
           return;
         }
@@ -113,7 +107,7 @@ describe("generated arguments, end to end", () => {
         const allValid = items.length > 0 && items.every(itemValid) && new Set(ids).size === ids.length;
         if (!allValid) {
           expect(result.isError).toBe(true);
-          expect(sim.journal).toEqual([]);
+          expect(sim().journal).toEqual([]);
           expect(asked).toBe(0);
           return;
         }
