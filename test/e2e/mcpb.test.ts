@@ -8,9 +8,10 @@ import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getMcpConfigForManifest, type McpbManifestAny, type McpbUserConfigValues } from "@anthropic-ai/mcpb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildMcpb, type Manifest, mcpb, shippedFiles, summary, USER_CONFIG_ENV } from "../../scripts/mcpb.mjs";
+import { buildMcpb, distFiles, type Manifest, mcpb, summary, USER_CONFIG_ENV } from "../../scripts/mcpb.mjs";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Connected, childEnv, connectCommand, structured } from "../helpers/mcp.js";
+import { packed } from "../helpers/packed.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string; engines: { node: string } };
@@ -19,11 +20,14 @@ const SECRET = "mcpb-test-client-secret-4b7e91";
 let out: string;
 let unpacked: string;
 let manifest: Manifest;
+/** The server's files as npm packs them (the run's one `npm pack`, test/setup/packed.ts; `npm run bundle:mcpb` asks `npm pack --dry-run`). */
+let server: string[];
 const open: Connected[] = [];
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "vcc-mcpb-"));
-  const built = await buildMcpb(out);
+  server = distFiles(packed().report);
+  const built = await buildMcpb(out, server);
   unpacked = join(out, "unpacked");
   mcpb(["unpack", built.file, unpacked]);
   manifest = JSON.parse(readFileSync(join(unpacked, "manifest.json"), "utf8")) as Manifest;
@@ -71,8 +75,8 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
   });
 
   it("holds the server as the single esbuild bundle the npm package runs: no node_modules, no source maps", () => {
-    const server = shippedFiles().map((file) => `server/${file.slice("dist/".length)}`);
-    expect(filesUnder(unpacked)).toEqual(["LICENSE", "manifest.json", "package.json", ...server].sort());
+    const files = server.map((file) => `server/${file.slice("dist/".length)}`);
+    expect(filesUnder(unpacked)).toEqual(["LICENSE", "manifest.json", "package.json", ...files].sort());
     expect(manifest.server).toMatchObject({ type: "node", entry_point: "server/index.js" });
   });
 
