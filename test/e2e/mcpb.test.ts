@@ -1,12 +1,12 @@
 // The Claude Desktop bundle (issue 19): built as `npm run bundle:mcpb` builds it, validated by the mcpb
-// CLI, unpacked, and started the way Claude Desktop starts it: the manifest's own mcp_config with the
-// user's settings substituted by the mcpb library's getMcpConfigForManifest (the code Claude Desktop
-// uses), in sandbox mode.
+// CLI, unpacked by the mcpb library, and started the way Claude Desktop starts it: the manifest's own
+// mcp_config with the user's settings substituted by the mcpb library's getMcpConfigForManifest (the
+// code Claude Desktop uses), in sandbox mode.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getMcpConfigForManifest, type McpbManifestAny, type McpbUserConfigValues } from "@anthropic-ai/mcpb";
+import { getMcpConfigForManifest, type McpbManifestAny, type McpbUserConfigValues, unpackExtension } from "@anthropic-ai/mcpb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildMcpb, distFiles, type Manifest, mcpb, summary, USER_CONFIG_ENV } from "../../scripts/mcpb.mjs";
 import { SEED } from "../../src/simulator/seed.js";
@@ -29,7 +29,8 @@ beforeAll(async () => {
   server = distFiles(packed().report);
   const built = await buildMcpb(out, server);
   unpacked = join(out, "unpacked");
-  mcpb(["unpack", built.file, unpacked]);
+  // The mcpb library's unpack (what `mcpb unpack` runs), in this process: a CLI process less.
+  expect(await unpackExtension({ mcpbPath: built.file, outputDir: unpacked, silent: true })).toBe(true);
   manifest = JSON.parse(readFileSync(join(unpacked, "manifest.json"), "utf8")) as Manifest;
 }, 60_000);
 afterEach(async () => {
