@@ -89,7 +89,23 @@ async function approveOnPage(url) {
 
 console.log(bold("VCC Interaction Content MCP server — demo (sandbox: a local simulator with sample data)"));
 
-const assistant = await start("demo-assistant-without-prompts");
+let typedCount;
+// The three clients' servers start together (each ~0.3 s, independent: a sandbox of its own per process).
+const [assistant, withPrompts, eraser] = await Promise.all([
+  start("demo-assistant-without-prompts"),
+  start("demo-assistant-with-prompts", (params) => {
+    console.log(`${paint("35", "  prompt to the person →")} ${params.message}`);
+    console.log(`${paint("35", "  the person           →")} declines`);
+    return { action: "decline" };
+  }),
+  start("demo-assistant-erasure", (params) => {
+    const summary = params.message.split("\n").slice(0, 4).join("\n");
+    console.log(`${paint("35", "  prompt to the person →")} ${summary}\n${paint("35", "                         …")}`);
+    typedCount = /type the number of items: (\d+)/.exec(params.message)?.[1];
+    console.log(`${paint("35", "  the person types     →")} ${typedCount}`);
+    return { action: "accept", content: { count: typedCount } };
+  }),
+]);
 console.log(
   dim(`\nClient 1 cannot show confirmation prompts, like many chat apps: the server asks the person on its approval page instead.`),
 );
@@ -157,24 +173,11 @@ await step(
 await assistant.close();
 
 console.log(dim(`\nClient 2 can show prompts (elicitation): the person answers directly — here they decline.`));
-const withPrompts = await start("demo-assistant-with-prompts", (params) => {
-  console.log(`${paint("35", "  prompt to the person →")} ${params.message}`);
-  console.log(`${paint("35", "  the person           →")} declines`);
-  return { action: "decline" };
-});
 await step(8, "Ask to delete the transcript; the person declines", withPrompts, { guid: GUID, contentKey: "transcript" }, "cancelled");
 await withPrompts.close();
 
 console.log(dim(`\nClient 3 erases everything a search finds as a background job, with one approval.`));
 console.log(dim(`\n  (The user: "Erase every call recording and voicemail of the caller on +44 1632 960101 since May.")`));
-let typedCount;
-const eraser = await start("demo-assistant-erasure", (params) => {
-  const summary = params.message.split("\n").slice(0, 4).join("\n");
-  console.log(`${paint("35", "  prompt to the person →")} ${summary}\n${paint("35", "                         …")}`);
-  typedCount = /type the number of items: (\d+)/.exec(params.message)?.[1];
-  console.log(`${paint("35", "  the person types     →")} ${typedCount}`);
-  return { action: "accept", content: { count: typedCount } };
-});
 const erasure = await step(
   9,
   "Erase what a search finds: the server plans the whole search, the person approves by typing the number of items",
@@ -186,12 +189,13 @@ const erasure = await step(
 const jobId = erasure.structuredContent?.jobId;
 console.log(`\n${bold("10. Watch the job (get_erasure_job)")}`);
 let job;
-for (let polls = 0; polls < 600; polls++) {
+// Polled soon at first (the sandbox's job takes a fraction of a second), then every 200 ms: 2 minutes at most.
+for (let polls = 0, interval = 25; polls < 600; polls++, interval = Math.min(interval * 2, 200)) {
   const result = await eraser.callTool({ name: "get_erasure_job", arguments: { jobId } });
   job = result.structuredContent?.job;
   console.log(dim(`    ${job?.status}: ${job?.progress?.done} of ${job?.totals?.items} done, ${job?.progress?.remaining} remaining`));
   if (job?.status !== "running") break;
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await new Promise((resolve) => setTimeout(resolve, interval));
 }
 if (job?.status !== "completed") {
   failures++;

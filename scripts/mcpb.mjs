@@ -82,7 +82,11 @@ export function shippedFiles() {
     shell: process.platform === "win32",
   });
   if (run.status !== 0) throw new Error(`npm pack --dry-run failed: ${run.stderr}`);
-  const [report] = JSON.parse(run.stdout);
+  return distFiles(JSON.parse(run.stdout)[0]);
+}
+
+/** The server's files (paths under dist/) in a report of `npm pack --json`, e.g. of the tests' one pack. */
+export function distFiles(report) {
   const files = report.files.map((f) => f.path).filter((path) => path.startsWith("dist/"));
   if (!files.includes("dist/index.js")) throw new Error("dist/index.js is missing: run npm run build first");
   return files;
@@ -151,11 +155,11 @@ export function manifestFor(pkg, tools) {
   };
 }
 
-/** Writes the bundle's directory `dir`: the server files, package.json, LICENSE and manifest.json. */
-export async function stage(dir) {
+/** Writes the bundle's directory `dir`: the server `files` (shippedFiles()), package.json, LICENSE and manifest.json. */
+export async function stage(dir, files = shippedFiles()) {
   const pkg = require(join(root, "package.json"));
   rmSync(dir, { recursive: true, force: true });
-  for (const file of shippedFiles()) {
+  for (const file of files) {
     const target = join(dir, "server", relative("dist", file));
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(join(root, file), target);
@@ -175,10 +179,13 @@ export function mcpb(args) {
   return run.stdout;
 }
 
-/** Stages the bundle in `outDir`/mcpb and packs it (mcpb pack validates the manifest) to `outDir`/<name>-<version>.mcpb. */
-export async function buildMcpb(outDir) {
+/**
+ * Stages the bundle with the server `files` (shippedFiles()) in `outDir`/mcpb and packs it (mcpb pack
+ * validates the manifest) to `outDir`/<name>-<version>.mcpb.
+ */
+export async function buildMcpb(outDir, files = shippedFiles()) {
   const stageDir = join(outDir, "mcpb");
-  const manifest = await stage(stageDir);
+  const manifest = await stage(stageDir, files);
   const file = join(outDir, `${manifest.name}-${manifest.version}.mcpb`);
   mcpb(["pack", stageDir, file]);
   return { file, stageDir, manifest };

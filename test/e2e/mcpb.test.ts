@@ -1,16 +1,17 @@
 // The Claude Desktop bundle (issue 19): built as `npm run bundle:mcpb` builds it, validated by the mcpb
-// CLI, unpacked, and started the way Claude Desktop starts it: the manifest's own mcp_config with the
-// user's settings substituted by the mcpb library's getMcpConfigForManifest (the code Claude Desktop
-// uses), in sandbox mode.
+// CLI, unpacked by the mcpb library, and started the way Claude Desktop starts it: the manifest's own
+// mcp_config with the user's settings substituted by the mcpb library's getMcpConfigForManifest (the
+// code Claude Desktop uses), in sandbox mode.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getMcpConfigForManifest, type McpbManifestAny, type McpbUserConfigValues } from "@anthropic-ai/mcpb";
+import { getMcpConfigForManifest, type McpbManifestAny, type McpbUserConfigValues, unpackExtension } from "@anthropic-ai/mcpb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildMcpb, type Manifest, mcpb, shippedFiles, summary, USER_CONFIG_ENV } from "../../scripts/mcpb.mjs";
+import { buildMcpb, distFiles, type Manifest, mcpb, summary, USER_CONFIG_ENV } from "../../scripts/mcpb.mjs";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Connected, childEnv, connectCommand, structured } from "../helpers/mcp.js";
+import { packed } from "../helpers/packed.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string; engines: { node: string } };
@@ -19,13 +20,17 @@ const SECRET = "mcpb-test-client-secret-4b7e91";
 let out: string;
 let unpacked: string;
 let manifest: Manifest;
+/** The server's files as npm packs them (the run's one `npm pack`, test/setup/packed.ts; `npm run bundle:mcpb` asks `npm pack --dry-run`). */
+let server: string[];
 const open: Connected[] = [];
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "vcc-mcpb-"));
-  const built = await buildMcpb(out);
+  server = distFiles(packed().report);
+  const built = await buildMcpb(out, server);
   unpacked = join(out, "unpacked");
-  mcpb(["unpack", built.file, unpacked]);
+  // The mcpb library's unpack (what `mcpb unpack` runs), in this process: a CLI process less.
+  expect(await unpackExtension({ mcpbPath: built.file, outputDir: unpacked, silent: true })).toBe(true);
   manifest = JSON.parse(readFileSync(join(unpacked, "manifest.json"), "utf8")) as Manifest;
 }, 60_000);
 afterEach(async () => {
@@ -71,8 +76,8 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
   });
 
   it("holds the server as the single esbuild bundle the npm package runs: no node_modules, no source maps", () => {
-    const server = shippedFiles().map((file) => `server/${file.slice("dist/".length)}`);
-    expect(filesUnder(unpacked)).toEqual(["LICENSE", "manifest.json", "package.json", ...server].sort());
+    const files = server.map((file) => `server/${file.slice("dist/".length)}`);
+    expect(filesUnder(unpacked)).toEqual(["LICENSE", "manifest.json", "package.json", ...files].sort());
     expect(manifest.server).toMatchObject({ type: "node", entry_point: "server/index.js" });
   });
 

@@ -1,6 +1,7 @@
-// The npm package (issue 19): packed with `npm pack`, installed from the tarball alone into an empty
-// directory outside the repository with an empty npm cache and no network (`--offline`), and started
-// through npx in sandbox mode, as `npx -y vcc-interaction-content-mcp` would start it.
+// The npm package (issue 19): packed with `npm pack` (once per run, test/setup/packed.ts), installed
+// from the tarball alone into an empty directory outside the repository with an empty npm cache and
+// no network (`--offline`), and started through npx in sandbox mode, as `npx -y
+// vcc-interaction-content-mcp` would start it.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,19 +9,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Connected, childEnv, connect, connectCommand, SECRET_TOKEN } from "../helpers/mcp.js";
+import { type PackReport, packed } from "../helpers/packed.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string; bin: Record<string, string> };
 const BIN = "vcc-interaction-content-mcp";
 /** What a package that runs may hold: the manifest, the readme, the licence, and the esbuild bundle. */
 const SHIPPED = /^(package\.json|README\.md|LICENSE|dist\/index\.js|dist\/bundle\.js|dist\/chunks\/[\w-]+\.js)$/;
-
-interface PackReport {
-  filename: string;
-  size: number;
-  unpackedSize: number;
-  files: { path: string; size: number }[];
-}
 
 let dir: string;
 let app: string;
@@ -43,11 +38,8 @@ beforeAll(() => {
     npm_config_fund: "false",
     npm_config_update_notifier: "false",
   });
-  // --ignore-scripts: prepack would rebuild dist/ under the feet of the other test files; `npm test` built it.
-  const packed = npm("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], root);
-  expect(packed.status, packed.stderr).toBe(0);
-  [report] = JSON.parse(packed.stdout) as [PackReport];
-  tarball = join(dir, report.filename);
+  // Packed once for the run (`npm pack --ignore-scripts`: `npm test` built dist/), shared with mcpb.test.ts.
+  ({ tarball, report } = packed());
   app = join(dir, "app");
   mkdirSync(app);
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));
