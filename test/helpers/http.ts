@@ -6,7 +6,7 @@ import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { NO_AUDIT } from "../../src/audit.js";
+import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
 import { loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
 import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
@@ -80,7 +80,7 @@ const appendLogged = (line: string): void => {
 
 /**
  * The HTTP transport in this process (listenHttp), configured from `env` as `--http --port 0` would
- * be, with its own approval page server, every tool result checked against its output schema.
+ * be (VCC_HTTP_PORT in `env` wins), with its own approval page server, every tool result checked against its output schema.
  * `sessionIdleSeconds` is applied after the environment and may be shorter than a user may set.
  * For what needs no process; start-up lines, exit codes and signals need startHttpServer.
  */
@@ -99,7 +99,8 @@ export async function startInProcessHttp(
   running++;
   const from = logged.length;
   try {
-    const handle = await listenHttp({ config, api: lazyApi(config), audit: NO_AUDIT, approvals, checkResults: true }, "in process");
+    const audit = config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT;
+    const handle = await listenHttp({ config, api: lazyApi(config), audit, approvals, checkResults: true }, "in process");
     return {
       url: handle.url,
       stderr: () => logged.slice(from),
