@@ -15,7 +15,7 @@ import type { Caller, ResourceServer } from "../auth/resource-server.js";
 import { type Config, isLoopbackHost } from "../config.js";
 import { describeIdentity, sameIdentity } from "../core/identity.js";
 import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.js";
-import { handleShutdown } from "../lifecycle.js";
+import { handleShutdown, type ShutdownPlan } from "../lifecycle.js";
 import { log, redact, writeStderr } from "../log.js";
 import { allowDeletion, createServer, holdsConfirmations, isDestructiveTool, type ServerDeps } from "../server.js";
 
@@ -44,8 +44,87 @@ interface Session {
 
 type JsonBody = { ok: true; value: unknown } | { ok: false; status: number; code: number; message: string };
 
+/** A server listening in this process (tests, embedders): no signal handlers, never exits the process. */
+export interface HttpHandle {
+  /** http://<host>:<port>/mcp */
+  url: string;
+  /** Refuses new work, ends every session (releasing its confirmations) and stops listening. */
+  close(): Promise<void>;
+}
+
+interface Started {
+  url: string;
+  port: number;
+  /** What the process's one shutdown (lifecycle.ts) needs, without its grace period. */
+  plan: Required<Omit<ShutdownPlan, "graceMs">>;
+}
+
 /** Serves until SIGTERM/SIGINT; a port that cannot be bound is one stderr line and exit code 1. */
 export async function serveHttp(given: ServerDeps, summary: string): Promise<void> {
+  const { config } = given;
+  let started: Started;
+  try {
+    started = await startHttp(given);
+  } catch (error) {
+    if (!(error instanceof CannotListen)) throw error;
+    const code = error.code;
+    const advice = code === "EADDRINUSE" ? ": the port is taken; choose another with --port or VCC_HTTP_PORT (0 picks a free one)" : "";
+    writeStderr(
+      `vcc-interaction-content-mcp: cannot listen on ${config.http.host}:${config.http.port} (${code || error.message})${advice}\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  handleShutdown({
+    graceMs: config.shutdown.graceSeconds !== undefined ? config.shutdown.graceSeconds * 1000 : SHUTDOWN_GRACE_MS,
+    ...started.plan,
+  });
+  const { url, port } = started;
+  const wildcard = config.http.host === "0.0.0.0" || config.http.host === "::";
+  // Always printed, whatever the log level: with --port 0 this is the only way to learn the port.
+  writeStderr(
+    redact(
+      `[vcc-mcp] listening on ${url}${wildcard ? ` (all interfaces: clients use this machine's name or address, e.g. http://${hostname()}:${port}${MCP_PATH})` : ""}\n`,
+    ),
+  );
+  logReady(config, summary);
+}
+
+/**
+ * The same server started in this process: resolves once it listens (rejects if it cannot), logs its
+ * ready line, and leaves signals and the process's exit to the caller. The CLI uses serveHttp.
+ */
+export async function listenHttp(deps: ServerDeps, summary: string): Promise<HttpHandle> {
+  const { url, plan } = await startHttp(deps);
+  logReady(deps.config, summary);
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    close: () => {
+      closed ??= (async () => {
+        plan.refuseNewWork();
+        await plan.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** A port that could not be bound. */
+class CannotListen extends Error {
+  constructor(
+    readonly code: string,
+    cause: unknown,
+  ) {
+    super(String(cause));
+  }
+}
+
+function logReady(config: Config, summary: string): void {
+  log.info(`ready on Streamable HTTP: ${summary}, ${authSummary(config)}, sessions end after ${config.http.sessionIdleSeconds} s idle`);
+}
+
+async function startHttp(given: ServerDeps): Promise<Started> {
   const { config } = given;
   const idleMs = config.http.sessionIdleSeconds * 1000;
   const abandonedMs = Math.ceil(idleMs * ABANDONED_AFTER_FRACTION);
@@ -271,44 +350,31 @@ export async function serveHttp(given: ServerDeps, summary: string): Promise<voi
       });
     });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    const advice = code === "EADDRINUSE" ? ": the port is taken; choose another with --port or VCC_HTTP_PORT (0 picks a free one)" : "";
-    writeStderr(
-      `vcc-interaction-content-mcp: cannot listen on ${config.http.host}:${config.http.port} (${code || String(error)})${advice}\n`,
-    );
-    process.exitCode = 1;
-    return;
+    throw new CannotListen((error as NodeJS.ErrnoException).code ?? "", error);
   }
   const { port } = httpServer.address() as AddressInfo;
   allowedHosts = allowedHostnames(config);
   // Behind a TLS proxy, requests name the public host.
   if (config.http.oauth) allowedHosts.add(new URL(config.http.oauth.publicUrl).hostname);
-  handleShutdown({
-    graceMs: config.shutdown.graceSeconds !== undefined ? config.shutdown.graceSeconds * 1000 : SHUTDOWN_GRACE_MS,
-    refuseNewWork: () => {
-      closing = true;
+  return {
+    url: `http://${urlHost(config.http.host)}:${port}${MCP_PATH}`,
+    port,
+    plan: {
+      refuseNewWork: () => {
+        closing = true;
+      },
+      pending: {
+        what: "request(s) in progress",
+        count: () => inFlight,
+        settled: () => new Promise<void>((resolve) => (drained = resolve)),
+      },
+      close: async () => {
+        await Promise.all([...sessions.values()].map((session) => end(session, "server shutting down")));
+        httpServer.close();
+        httpServer.closeAllConnections();
+      },
     },
-    pending: {
-      what: "request(s) in progress",
-      count: () => inFlight,
-      settled: () => new Promise<void>((resolve) => (drained = resolve)),
-    },
-    close: async () => {
-      await Promise.all([...sessions.values()].map((session) => end(session, "server shutting down")));
-      httpServer.close();
-      httpServer.closeAllConnections();
-    },
-  });
-
-  const url = `http://${urlHost(config.http.host)}:${port}${MCP_PATH}`;
-  const wildcard = config.http.host === "0.0.0.0" || config.http.host === "::";
-  // Always printed, whatever the log level: with --port 0 this is the only way to learn the port.
-  writeStderr(
-    redact(
-      `[vcc-mcp] listening on ${url}${wildcard ? ` (all interfaces: clients use this machine's name or address, e.g. http://${hostname()}:${port}${MCP_PATH})` : ""}\n`,
-    ),
-  );
-  log.info(`ready on Streamable HTTP: ${summary}, ${authSummary(config)}, sessions end after ${config.http.sessionIdleSeconds} s idle`);
+  };
 }
 
 /** The host names clients may use to reach this server, as URL hostnames (IPv6 in brackets). */

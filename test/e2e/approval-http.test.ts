@@ -1,20 +1,21 @@
-// Mode approval over Streamable HTTP: one process serves many MCP sessions and one approval page
-// server, but each session keeps its own approvals, and they end with the session.
+// Mode approval over Streamable HTTP: one server serves many MCP sessions and one approval page
+// server, but each session keeps its own approvals, and they end with the session. The HTTP transport
+// runs in this process (real HTTP on free ports); nothing here needs a process of its own.
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
-import { connectHttp, type HttpConnected, type HttpServer, startHttpServer, waitUntil } from "../helpers/http.js";
+import { connectHttp, type HttpConnected, type InProcessHttp, startInProcessHttp, waitUntil } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
 
 const TOOL = "delete_interaction_content";
 let sim: Simulator;
-let server: HttpServer;
+let server: InProcessHttp;
 const clients: HttpConnected[] = [];
 
 beforeAll(async () => {
   sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
-  server = await startHttpServer({
+  server = await startInProcessHttp({
     env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "approval" },
   });
 });

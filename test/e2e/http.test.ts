@@ -1,12 +1,25 @@
-// The built server over Streamable HTTP (--http, a free port), driven by the SDK's HTTP client and
+// The server over Streamable HTTP on a free port, driven by the SDK's HTTP client over real HTTP and
 // pointed at the simulator: confirmations belong to their session, sessions end and release their
-// state, the bearer and DNS-rebinding checks hold, and SIGTERM lets a call in progress finish.
+// state, the bearer and DNS-rebinding checks hold (the HTTP transport started in this process), and
+// the built server (--http) prints its URL, exits with the right codes, and on SIGTERM lets a call in
+// progress finish.
 import { createServer as createNetServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { decideOnPage } from "../helpers/approval-page.js";
-import { connectHttp, type HttpConnected, type HttpServer, INITIALIZE, rawRequest, startHttpServer, waitUntil } from "../helpers/http.js";
+import {
+  connectHttp,
+  type HttpConnected,
+  type HttpEndpoint,
+  type HttpServer,
+  INITIALIZE,
+  type InProcessHttp,
+  rawRequest,
+  startHttpServer,
+  startInProcessHttp,
+  waitUntil,
+} from "../helpers/http.js";
 import { type ElicitHandler, runNode, SECRET_TOKEN, SECRET_TOKEN_SCOPES, SERVER_ENTRY, structured, textOf } from "../helpers/mcp.js";
 
 const TOOL = "delete_interaction_content";
@@ -14,7 +27,8 @@ const BEARER = "http-bearer-for-tests-0b5f7e2a9c41d3";
 const approve: ElicitHandler = () => ({ action: "accept", content: { confirm: true } });
 
 let sim: Simulator;
-const servers: HttpServer[] = [];
+/** Spawned and in-process servers alike: stopped after the file, their logs checked after each test. */
+const servers: (HttpEndpoint & { stop(): Promise<unknown> })[] = [];
 const clients: HttpConnected[] = [];
 
 beforeAll(async () => {
@@ -36,13 +50,26 @@ afterEach(async () => {
   }
 });
 
-async function start(env: Record<string, string> = {}): Promise<HttpServer> {
-  const server = await startHttpServer({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, ...env } });
+const simEnv = () => ({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl });
+
+/** The built server, spawned: for what needs the process (its start-up line, signals, exit). */
+async function spawnServer(env: Record<string, string> = {}): Promise<HttpServer> {
+  const server = await startHttpServer({ env: { ...simEnv(), ...env } });
   servers.push(server);
   return server;
 }
 
-async function session(server: HttpServer, options: Parameters<typeof connectHttp>[1] = {}): Promise<HttpConnected> {
+/** The same HTTP transport in this process, over real HTTP on a free port. */
+async function start(env: Record<string, string> = {}, sessionIdleSeconds?: number): Promise<InProcessHttp> {
+  const server = await startInProcessHttp({
+    env: { ...simEnv(), ...env },
+    ...(sessionIdleSeconds !== undefined ? { sessionIdleSeconds } : {}),
+  });
+  servers.push(server);
+  return server;
+}
+
+async function session(server: HttpEndpoint, options: Parameters<typeof connectHttp>[1] = {}): Promise<HttpConnected> {
   const c = await connectHttp(server, options);
   clients.push(c);
   return c;
@@ -50,23 +77,26 @@ async function session(server: HttpServer, options: Parameters<typeof connectHtt
 
 const deletes = () => sim.requests("DELETE");
 const hasContent = (guid: string, key: string) => sim.holds(guid, key);
-const port = (server: HttpServer) => new URL(server.url).port;
+const port = (server: HttpEndpoint) => new URL(server.url).port;
 /** A request on an existing session, as the SDK client would send it. */
-const onSession = (server: HttpServer, sessionId: string, body: unknown = { jsonrpc: "2.0", id: 9, method: "tools/list" }) =>
+const onSession = (server: HttpEndpoint, sessionId: string, body: unknown = { jsonrpc: "2.0", id: 9, method: "tools/list" }) =>
   rawRequest(server.url, { body, headers: { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" } });
 
-describe("one process, many sessions", () => {
-  let server: HttpServer;
-  beforeAll(async () => {
-    server = await start();
-  });
-
+describe("the process", () => {
   it("prints http://127.0.0.1:<port>/mcp on stderr and serves the tool", async () => {
+    const server = await spawnServer();
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const c = await session(server);
     const { tools } = await c.client.listTools();
     expect(tools.map((t) => t.name)).toContain(TOOL);
     expect(c.transport.sessionId).toBeTruthy();
+  });
+});
+
+describe("one server, many sessions", () => {
+  let server: InProcessHttp;
+  beforeAll(async () => {
+    server = await start();
   });
 
   it("elicitation accept: the prompt reaches this client, then exactly one DELETE", async () => {
@@ -199,7 +229,7 @@ describe("one process, many sessions", () => {
 });
 
 describe("with VCC_HTTP_BEARER", () => {
-  let server: HttpServer;
+  let server: InProcessHttp;
   beforeAll(async () => {
     server = await start({ VCC_HTTP_BEARER: BEARER, VCC_CONFIRMATION: "token" });
   });
@@ -232,9 +262,10 @@ describe("with VCC_HTTP_BEARER", () => {
 });
 
 describe("idle sessions", () => {
-  let server: HttpServer;
+  let server: InProcessHttp;
   beforeAll(async () => {
-    server = await start({ VCC_HTTP_SESSION_IDLE_SECONDS: "1" });
+    // Shorter than a user may set (whole seconds): the timers run as they would, without the wait.
+    server = await start({}, 0.2);
   });
 
   it("end after the idle timeout, releasing their tokens", async () => {
@@ -242,7 +273,7 @@ describe("idle sessions", () => {
     const args = { guid: SEED.inboundCall, contentKey: "transcript" };
     const token = structured(await a.call(TOOL, args)).confirmationToken;
     const id = a.transport.sessionId ?? "";
-    await waitUntil(() => server.stderr().includes(`session ${id.slice(0, 8)}… ended (idle for 1 s)`), "the idle timeout");
+    await waitUntil(() => server.stderr().includes(`session ${id.slice(0, 8)}… ended (idle for 0.2 s)`), "the idle timeout");
     expect((await onSession(server, id)).status).toBe(404);
     const b = await session(server);
     expect(structured(await b.call(TOOL, { ...args, confirmationToken: token })).error.code).toBe("confirmation_invalid");
@@ -268,7 +299,7 @@ describe("idle sessions", () => {
 });
 
 describe("session limits", () => {
-  const open = (server: HttpServer) => rawRequest(server.url, { body: INITIALIZE });
+  const open = (server: HttpEndpoint) => rawRequest(server.url, { body: INITIALIZE });
   const args = { guid: SEED.inboundCall, contentKey: "transcript" };
 
   it("beyond the cap, new sessions get 503 with Retry-After; the open sessions and their confirmations stay", async () => {
@@ -301,13 +332,8 @@ describe("session limits", () => {
   });
 
   it("an abandoned session (idle a tenth of the idle timeout, no confirmation) makes room; one holding a token does not", async () => {
-    // Abandoned after 1 s idle; the idle timeout itself (10 s) ends nothing during this test.
-    const server = await start({
-      VCC_HTTP_MAX_SESSIONS: "2",
-      VCC_HTTP_SESSION_IDLE_SECONDS: "10",
-      VCC_HTTP_SESSIONS_PER_MINUTE: "1000",
-      VCC_CONFIRMATION: "token",
-    });
+    // Abandoned after 0.4 s idle; the idle timeout itself (4 s) ends nothing during this test.
+    const server = await start({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSIONS_PER_MINUTE: "1000", VCC_CONFIRMATION: "token" }, 4);
     const holder = await session(server);
     const token = structured(await holder.call(TOOL, args)).confirmationToken;
     const idle = await open(server);
@@ -333,7 +359,7 @@ describe("session limits", () => {
 
 describe("graceful shutdown", () => {
   it("SIGTERM refuses new sessions, lets the call in progress finish, then exits 0", async () => {
-    const server = await start();
+    const server = await spawnServer();
     const c = await session(server, { elicit: approve });
     // Long enough for the steps below while it is in flight, well within the grace of 10 s.
     sim.injectFaults("delete-content", { latencyMs: 1500 });
@@ -355,7 +381,7 @@ describe("graceful shutdown", () => {
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     it(`${signal} with an idle client connected exits 0 and closes its session`, async () => {
-      const server = await start();
+      const server = await spawnServer();
       await session(server);
       expect(await server.stop(signal)).toEqual({ code: 0, signal: null });
       expect(server.stderr()).toMatch(/ended \(server shutting down\); 0 open/);

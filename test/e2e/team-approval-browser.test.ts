@@ -14,7 +14,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { connectHttp, type HttpConnected, type HttpServer } from "../helpers/http.js";
+import { connectHttp, type HttpConnected, type InProcessHttp } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
 import { DESKTOP, type OpenIdProvider, PEOPLE, startTeamServer, TEAM_SERVER, type TeamSetup } from "../helpers/openid-provider.js";
 
@@ -30,7 +30,7 @@ const DESKTOP_REDIRECT = "http://127.0.0.1:9/desktop-callback";
 
 let sim: Simulator;
 let op: OpenIdProvider;
-let server: HttpServer;
+let server: InProcessHttp;
 let browser: Browser;
 let publicUrl: string;
 let dir: string;

@@ -8,7 +8,7 @@ import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEARCH_SAMPLE, SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { connectHttp, type HttpConnected, type HttpServer, INITIALIZE, rawRequest } from "../helpers/http.js";
+import { connectHttp, type HttpConnected, INITIALIZE, type InProcessHttp, rawRequest } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
 import {
   DELETE_SCOPE,
@@ -27,7 +27,7 @@ const DESTRUCTIVE = ["delete_interaction_content", "bulk_delete_interaction_cont
 
 let sim: Simulator;
 let op: OpenIdProvider;
-let server: HttpServer;
+let server: InProcessHttp;
 let publicUrl: string;
 let resource: string;
 let dir: string;

@@ -1,11 +1,17 @@
-// Spawns the built server with --http on a free port and drives it with the SDK's Streamable HTTP
-// client, as an IDE or a shared team setup would.
+// Spawns the built server with --http on a free port (or starts the same HTTP transport in this
+// process) and drives it with the SDK's Streamable HTTP client, as an IDE or a shared team setup would.
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
+import { loadConfig } from "../../src/config.js";
+import { ApprovalServer } from "../../src/confirmation/approval-server.js";
+import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
+import { lazyApi } from "../../src/server.js";
+import { listenHttp } from "../../src/transports/http.js";
 import { type Connected, childEnv, connectClient, type ElicitHandler, SERVER_ENTRY } from "./mcp.js";
 
 export interface Exit {
@@ -13,11 +19,18 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-export interface HttpServer {
+/** What a client needs of an HTTP server, spawned or in process. */
+export interface HttpEndpoint {
+  /** http://127.0.0.1:<port>/mcp */
+  url: string;
+  /** What the server logged (a process: its stderr). */
+  stderr(): string;
+}
+
+export interface HttpServer extends HttpEndpoint {
   /** http://127.0.0.1:<port>/mcp, as printed on stderr. */
   url: string;
   child: ChildProcess;
-  stderr(): string;
   exited: Promise<Exit>;
   /** Sends the signal (SIGTERM by default) and resolves with how the process ended. */
   stop(signal?: NodeJS.Signals): Promise<Exit>;
@@ -53,6 +66,65 @@ export function startHttpServer(options: { env?: Record<string, string>; args?: 
   });
 }
 
+export interface InProcessHttp extends HttpEndpoint {
+  /** Ends its sessions, stops listening and closes its approval page server. */
+  stop(): Promise<void>;
+}
+
+/** Log lines of the in-process HTTP servers of this test process, and how many are running. */
+let logged = "";
+let running = 0;
+const appendLogged = (line: string): void => {
+  logged += line;
+};
+
+/**
+ * The HTTP transport in this process (listenHttp), configured from `env` as `--http --port 0` would
+ * be (VCC_HTTP_PORT in `env` wins), with its own approval page server, every tool result checked against its output schema.
+ * `sessionIdleSeconds` is applied after the environment and may be shorter than a user may set.
+ * For what needs no process; start-up lines, exit codes and signals need startHttpServer.
+ */
+export async function startInProcessHttp(
+  options: { env?: Record<string, string>; sessionIdleSeconds?: number } = {},
+): Promise<InProcessHttp> {
+  const loaded = loadConfig({ VCC_TRANSPORT: "http", VCC_HTTP_PORT: "0", ...options.env });
+  const config =
+    options.sessionIdleSeconds === undefined
+      ? loaded
+      : { ...loaded, http: { ...loaded.http, sessionIdleSeconds: options.sessionIdleSeconds } };
+  const approvals = new ApprovalServer({ port: config.confirmation.approvalPort });
+  // As the process does at start; installed for every server (another file in this worker may have set its own).
+  setLogLevel(config.log.level);
+  setLogSink(appendLogged);
+  running++;
+  const from = logged.length;
+  try {
+    const audit = config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT;
+    const handle = await listenHttp({ config, api: lazyApi(config), audit, approvals, checkResults: true }, "in process");
+    return {
+      url: handle.url,
+      stderr: () => logged.slice(from),
+      stop: async () => {
+        await handle.close();
+        await approvals.close();
+        stopped();
+      },
+    };
+  } catch (error) {
+    await approvals.close();
+    stopped();
+    throw error;
+  }
+}
+
+/** The last one stopped: the logger goes back to how the process starts it (workers run several files). */
+function stopped(): void {
+  if (--running > 0) return;
+  setLogLevel("info");
+  setLogSink(writeStderr);
+  logged = "";
+}
+
 export interface HttpConnected extends Connected {
   transport: StreamableHTTPClientTransport;
 }
@@ -62,7 +134,7 @@ export interface HttpConnected extends Connected {
  * the SDK's own OAuth support gets tokens through `authProvider`. `url`: the server's public URL.
  */
 export async function connectHttp(
-  server: HttpServer,
+  server: HttpEndpoint,
   options: { elicit?: ElicitHandler; bearer?: string; authProvider?: OAuthClientProvider; url?: string } = {},
 ): Promise<HttpConnected> {
   const transport = new StreamableHTTPClientTransport(new URL(options.url ?? server.url), {

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { type JWK, SignJWT } from "jose";
 import Provider, { errors, type KoaContextWithOIDC } from "oidc-provider";
-import { freePort, type HttpServer, startHttpServer } from "./http.js";
+import { freePort, type InProcessHttp, startInProcessHttp } from "./http.js";
 
 export const READ_SCOPE = "vcc.read";
 export const DELETE_SCOPE = "vcc.delete";
@@ -172,7 +172,8 @@ export async function startOpenIdProvider(options: ProviderOptions): Promise<Ope
 
 export interface TeamSetup {
   op: OpenIdProvider;
-  server: HttpServer;
+  /** The HTTP transport in this process (real HTTP, its own port). */
+  server: InProcessHttp;
   /** http://127.0.0.1:<port>: the team server's public origin (no TLS proxy in tests). */
   publicUrl: string;
   /** publicUrl + /mcp: the resource tokens must be issued for. */
@@ -181,8 +182,8 @@ export interface TeamSetup {
 }
 
 /**
- * The built server as a team server (VCC_HTTP_AUTH=oauth) with its own OpenID provider: the port is
- * chosen first, since the provider must know the server's resource URL and redirect URI.
+ * The server as a team server (VCC_HTTP_AUTH=oauth), in this process, with its own OpenID provider:
+ * the port is chosen first, since the provider must know the server's resource URL and redirect URI.
  */
 export async function startTeamServer(options: {
   env: Record<string, string>;
@@ -198,9 +199,14 @@ export async function startTeamServer(options: {
     ...(teamServerRedirect ? { teamServerRedirect: new URL(teamServerRedirect, publicUrl).href } : {}),
     resources: [resource, ...otherResources],
   });
-  const server = await startHttpServer({
-    args: ["--http", "--port", String(port)],
-    env: { VCC_HTTP_AUTH: "oauth", VCC_OAUTH_ISSUER: op.issuer, VCC_HTTP_PUBLIC_URL: publicUrl, ...options.env },
+  const server = await startInProcessHttp({
+    env: {
+      VCC_HTTP_PORT: String(port),
+      VCC_HTTP_AUTH: "oauth",
+      VCC_OAUTH_ISSUER: op.issuer,
+      VCC_HTTP_PUBLIC_URL: publicUrl,
+      ...options.env,
+    },
   }).catch(async (error: unknown) => {
     await op.close();
     throw error;
