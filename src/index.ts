@@ -7,6 +7,7 @@ import { type Config, ConfigError, configReference, credentialsOf, endpointWarni
 import { IMPLICIT_ENV_FILE_VARIABLES, withEnvFile } from "./env-files.js";
 import { log, registerSecret, setLogLevel, writeStderr } from "./log.js";
 import { lazyApi, type ServerDeps } from "./server.js";
+import { openSharedState } from "./state/index.js";
 import { serveStdio } from "./transports/stdio.js";
 import { describeEndpoint } from "./vcc/errors.js";
 
@@ -183,6 +184,10 @@ async function main(): Promise<void> {
     audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
     ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
   };
+  if (config.state.url) {
+    // Replicas share their state in Redis (issue 22); the client library is loaded only then.
+    deps.state = await openSharedState({ url: config.state.url });
+  }
   const summary = describe(config, credentials.kind);
 
   // Load only the transport in use: the HTTP module is never loaded by a stdio server.

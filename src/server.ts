@@ -13,6 +13,7 @@ import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
 import type { Identity } from "./core/identity.js";
 import { type JobService, jobServiceFor } from "./jobs/service.js";
 import { log } from "./log.js";
+import { processState, type SharedState } from "./state/index.js";
 import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
 import { mayAccessJob, ownJob, receiptUri } from "./tools/erasure-jobs.js";
@@ -36,6 +37,11 @@ export interface ServerDeps {
   approvals?: ApprovalPages;
   /** The erasure jobs (default: the process's job service for VCC_DATA_DIR, opened on first need). */
   jobs?: () => Promise<JobService>;
+  /**
+   * What replicas share (issue 22): in Redis when VCC_STATE_URL is set (opened by index.ts), else the
+   * process's own in-memory state (default).
+   */
+  state?: SharedState;
   /** The tools to offer (default: all of them, TOOLS). */
   tools?: readonly ToolDefinition[];
   /**
@@ -305,6 +311,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   const jobs = deps.jobs ?? (() => jobServiceFor({ config: deps.config, api: deps.api, audit: deps.audit }));
   const context: ToolContext = {
     config: deps.config,
+    state: deps.state ?? processState(),
     confirmer,
     api: deps.api,
     jobs,

@@ -17,3 +17,11 @@ export async function openSharedState(options: OpenStateOptions = {}): Promise<S
   const { RedisState } = await import("./redis.js");
   return new RedisState({ ...rest, url });
 }
+
+let processWide: SharedState | undefined;
+
+/** The in-memory state of this process (one machine, no VCC_STATE_URL): one per process, made on first use. */
+export function processState(): SharedState {
+  processWide ??= new MemoryState();
+  return processWide;
+}

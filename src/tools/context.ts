@@ -3,10 +3,13 @@
 import type { Config } from "../config.js";
 import type { DeletionContext } from "../deletion/workflow.js";
 import type { JobService } from "../jobs/service.js";
+import type { SharedState } from "../state/types.js";
 import type { ApiAccess } from "../vcc/client.js";
 
 export interface ToolContext extends DeletionContext {
   config: Config;
+  /** What replicas share: Redis with VCC_STATE_URL, this process's memory otherwise. */
+  state: SharedState;
   /** The API client, created on first use, with the access token of the scope asked for at hand. */
   api: ApiAccess;
   /** The erasure jobs of this process (opened from VCC_DATA_DIR at the first call). */

@@ -9,6 +9,7 @@ import type { AuditContext, AuditRecord, AuditTrail, SearchAuditRecord } from ".
 import { loadConfig } from "../../src/config.js";
 import { createServer, lazyApi } from "../../src/server.js";
 import { SEARCH_SAMPLE } from "../../src/simulator/server.js";
+import { MemoryState } from "../../src/state/index.js";
 import type { ToolContext } from "../../src/tools/context.js";
 import { SEARCH_TOOL_NAME, searchInteractionsTool } from "../../src/tools/search-interactions.js";
 import { type Loose, SECRET_TOKEN, structured, textOf } from "../helpers/mcp.js";
@@ -293,6 +294,7 @@ async function customServer(tool: ReturnType<typeof searchInteractionsTool>): Pr
   const context = {
     config: cfg,
     api: lazyApi(cfg),
+    state: new MemoryState(),
     audit: memoryAudit(),
     auditContext: () => ({ dryRun: false, sandbox: false }),
     // The search never asks for confirmation, nor starts jobs.
