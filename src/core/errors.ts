@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   cancelled: "The call was cancelled, or the server is shutting down.",
   not_allowed: "The administrator does not allow deleting this kind of content (VCC_ALLOWED_CONTENT_KEYS).",
   audit_failed: "The audit log could not be written, so nothing was deleted.",
+  state_unavailable:
+    "The state the server's replicas share (Redis, VCC_STATE_URL) could not be reached, so nothing was deleted; try again shortly.",
   internal_error: "The server failed unexpectedly; details are in its log.",
 } as const;
 

@@ -1,9 +1,11 @@
 // Opens the shared state: in this process by default, in Redis when VCC_STATE_URL is set. The Redis
 // module (and the client library) is imported only then, so a server that does not use it never
 // loads it (in the bundle it is a chunk of its own).
+
+import type { ToolError } from "../core/errors.js";
 import { MemoryState } from "./memory.js";
 import type { RedisStateOptions } from "./redis.js";
-import type { SharedState, StateTimings } from "./types.js";
+import type { SharedState, StateTimings, StateUnavailableError } from "./types.js";
 
 export { MemoryState } from "./memory.js";
 export * from "./types.js";
@@ -24,4 +26,17 @@ let processWide: SharedState | undefined;
 export function processState(): SharedState {
   processWide ??= new MemoryState();
   return processWide;
+}
+
+/**
+ * The one mapping of a shared-state failure to what a tool answers: `state_unavailable`, and when the
+ * store may have applied the write (a claim taken, a decision recorded), the outcome is unknown.
+ * `what`: what was not done, e.g. "Nothing was deleted".
+ */
+export function stateUnavailable(error: StateUnavailableError, what = "Nothing was deleted"): ToolError {
+  return {
+    code: "state_unavailable",
+    message: `${what}: the shared state (VCC_STATE_URL) cannot be reached right now (${error.message}). Try again in a little while; reads such as list_interaction_content still work.`,
+    ...(error.mayHaveApplied ? { outcomeUnknown: true } : {}),
+  };
 }
