@@ -70,6 +70,12 @@ export interface RequestOptions {
   onWait?: (event: WaitEvent) => void;
   /** Once aborted, no further attempt starts; the one in flight may finish (used at shutdown). */
   stopRetrying?: AbortSignal;
+  /**
+   * A fencing check (issue 22) made right before each attempt is sent, given that attempt's time
+   * limit: a lease that must still be held for at least that long. An error answer stops the call
+   * there, without sending that attempt (earlier attempts keep what they may have done).
+   */
+  beforeAttempt?: (attemptTimeoutMs: number) => Promise<ToolError | undefined>;
 }
 
 /**
@@ -224,6 +230,10 @@ export class VccClient {
       }
       // Bounded by the deadline, but never so short that an attempt is pointless (at most ~1 s over).
       const timeoutMs = Math.min(attemptLimit, Math.max(deadline - Date.now(), Math.min(attemptLimit, 1_000)));
+      if (options.beforeAttempt) {
+        const refused = await options.beforeAttempt(timeoutMs);
+        if (refused) return attempts === 0 ? { ok: false, error: refused, attempts } : fail(refused);
+      }
       attempts++;
       const sent = await this.#exchange(method, path, token.value, timeoutMs, attempts, options);
       if (sent.ok ? sent.response.status !== 401 : sent.error.outcomeUnknown) reached = true;

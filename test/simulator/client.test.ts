@@ -147,6 +147,37 @@ describe("a DELETE answered 500, 502 or 504 may have been carried out", () => {
   });
 });
 
+describe("beforeAttempt: a fencing check before each DELETE attempt is sent", () => {
+  const refusal = { code: "busy", message: "lease lost" } as const;
+
+  it("refused before the first attempt: nothing is sent, and the refusal is the answer", async () => {
+    const limits: number[] = [];
+    const outcome = await client().deleteContent(SEED.inboundCall, "callRecording", {
+      subject: SUBJECT,
+      beforeAttempt: async (timeoutMs) => {
+        limits.push(timeoutMs);
+        return refusal;
+      },
+    });
+    expect(outcome).toEqual({ ok: false, attempts: 0, error: refusal });
+    expect(limits).toEqual([2_000]);
+    expect(sim.journal.filter((e) => e.route === "delete-content")).toEqual([]);
+    expect(sim.holds(SEED.inboundCall, "callRecording")).toBe(true);
+  });
+
+  it("refused before a retry after a 502: the retry is not sent and the outcome stays unknown", async () => {
+    sim.injectFaults("delete-content", { status: 502, afterAction: true });
+    let checks = 0;
+    const outcome = await client().deleteContent(SEED.inboundCall, "callRecording", {
+      subject: SUBJECT,
+      beforeAttempt: async () => (++checks === 1 ? undefined : refusal),
+    });
+    expect(checks).toBe(2);
+    expect(outcome).toMatchObject({ ok: false, attempts: 1, error: { code: "busy", outcomeUnknown: true } });
+    expect(sim.journal.filter((e) => e.route === "delete-content")).toHaveLength(1);
+  });
+});
+
 describe("no secret in what the API says back", () => {
   // A stand-in for the token endpoint and the API whose errors echo the request's Authorization header.
   const ISSUED = "standin-issued-access-token-9f3b27c1";
