@@ -1,0 +1,310 @@
+// Replicas sharing state in Redis (docs/replicas.md), end to end with real parts: one redis-server,
+// the simulator over real HTTP, and two or three processes of the built server (`--http`) behind a
+// sticky round-robin load balancer (test/helpers/replicas.ts). Clients are the SDK's, through the
+// load balancer, and list the tools first. Two deployments share the one Redis, one after the other:
+// a static bearer (tokens bound to their MCP session; loopback approval pages), and a team server
+// (OAuth: a token belongs to the person and works in any of their sessions on any replica).
+import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
+import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
+import { connectHttp, freePort, type HttpConnected } from "../helpers/http.js";
+import { deletePath, deletesByPath, generated, simItems } from "../helpers/jobs.js";
+import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
+import { DELETE_SCOPE, MACHINE, type OpenIdProvider, READ_SCOPE, startOpenIdProvider } from "../helpers/openid-provider.js";
+import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { type Replica, type ReplicaSet, startReplicas } from "../helpers/replicas.js";
+
+const DELETE = "delete_interaction_content";
+const LIST = "list_interaction_content";
+const BEARER = "replicas-bearer-for-tests-5d2e9a71c3";
+const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
+/** The DELETE in flight when a replica is killed: long enough to kill it first, short enough to wait for. */
+const SLOW_MS = 1_000;
+
+let sim: Simulator;
+let redis: RedisServer;
+/** Every set of replicas started (their logs checked for secrets after each test). */
+const sets: ReplicaSet[] = [];
+const clients: HttpConnected[] = [];
+/** Secrets that must appear in no result and no log: credentials, confirmation tokens, page ids. */
+const secrets = new Set<string>([SECRET_TOKEN, BEARER]);
+
+beforeAll(async () => {
+  [sim, redis] = await Promise.all([
+    startSimulator({ extraInteractions: 5, staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } }),
+    startRedis(),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all(sets.splice(0).map((s) => s.close()));
+  await Promise.all([sim?.close(), redis?.close()]);
+});
+beforeEach(() => sim.reset());
+afterEach(async () => {
+  for (const c of clients.splice(0)) {
+    for (const r of c.results) for (const secret of [SECRET_TOKEN, BEARER]) expect(JSON.stringify(r)).not.toContain(secret);
+    await c.close().catch(() => undefined);
+  }
+  for (const set of sets) for (const secret of secrets) expect(set.stderr()).not.toContain(secret);
+  for (const set of sets) expect(set.stderr()).not.toContain(redis.url);
+});
+
+const simEnv = () => ({
+  VCC_ACCESS_TOKEN: SECRET_TOKEN,
+  VCC_API_BASE_URL: sim.apiBaseUrl,
+  VCC_LOG_LEVEL: "debug",
+  // Every session comes from the load balancer's one address.
+  VCC_HTTP_SESSIONS_PER_MINUTE: "10000",
+});
+const deletes = () => sim.requests("DELETE");
+
+/** Remembers a confirmation token or a page id so that the logs are checked for it. */
+function secret<T extends string | undefined>(value: T): T {
+  if (value) secrets.add(value);
+  return value;
+}
+
+type Session = HttpConnected & { replica: Replica };
+
+/** A session through the load balancer, on the replica its round-robin picks (known from the session id). */
+async function sessionThrough(set: ReplicaSet, options: Parameters<typeof connectHttp>[1]): Promise<Session> {
+  const c = await connectHttp({ url: set.proxy.url, stderr: set.stderr }, options);
+  clients.push(c);
+  const replica = set.proxy.replicaOf(c.transport.sessionId);
+  if (!replica) throw new Error("the load balancer did not see the session being created");
+  return { ...c, replica };
+}
+
+/** Two sessions on different replicas (the round-robin moves on with each new session). */
+async function twoReplicas(session: () => Promise<Session>): Promise<readonly [Session, Session]> {
+  const a = await session();
+  for (let tries = 0; tries < 4; tries++) {
+    const b = await session();
+    if (b.replica !== a.replica) return [a, b];
+  }
+  throw new Error("every new session landed on the same replica");
+}
+
+describe("a static bearer (tokens bound to their session)", () => {
+  let set: ReplicaSet;
+  beforeAll(async () => {
+    set = await startReplicas({
+      count: 2,
+      redis,
+      env: { ...simEnv(), VCC_HTTP_BEARER: BEARER, VCC_CONFIRMATION: "approval" },
+    });
+    sets.push(set);
+  });
+
+  const session = () => sessionThrough(set, { bearer: BEARER });
+  const sessionsOnTwoReplicas = () => twoReplicas(session);
+
+  it("keeps each session on the replica that created it, and spreads new sessions over the replicas", async () => {
+    const [a, b] = await sessionsOnTwoReplicas();
+    const before = { ...set.proxy.forwarded };
+    for (let i = 0; i < 3; i++) {
+      expect((await a.call(LIST, { guid: SEED.inboundCall })).isError).toBeFalsy();
+      expect((await b.call(LIST, { guid: SEED.chat })).isError).toBeFalsy();
+    }
+    expect(set.proxy.forwarded[a.replica.name]).toBe((before[a.replica.name] ?? 0) + 3);
+    expect(set.proxy.forwarded[b.replica.name]).toBe((before[b.replica.name] ?? 0) + 3);
+  });
+
+  it("a token stays bound to its session: refused in a session on another replica, redeemed once in its own", async () => {
+    const [a, b] = await sessionsOnTwoReplicas();
+    const args = { guid: SEED.inboundCall, contentKey: "transcript" };
+    const issued = structured(await a.call(DELETE, args));
+    expect(issued.status).toBe("confirmation_required");
+    secret(issued.confirmationToken);
+    secret(/\/approve\/(.+)$/.exec(issued.approvalUrl ?? "")?.[1]);
+    expect((await decideOnPage(issued.approvalUrl, "approve")).status).toBe(303);
+
+    const elsewhere = await b.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
+    expect(structured(elsewhere).error?.code).toBe("confirmation_invalid");
+    expect(deletes()).toHaveLength(0);
+
+    const own = await a.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
+    expect(structured(own), textOf(own)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes()).toHaveLength(1);
+  });
+
+  it("an approval page issued by one replica is shown and decided on another, and the first sees the decision", async () => {
+    const [a, b] = await sessionsOnTwoReplicas();
+    // B's page server starts with its first page (it listens on its own loopback port).
+    const warm = structured(await b.call(DELETE, { guid: SEED.chat, contentKey: "chatTranscript" }));
+    expect(warm.approvalUrl).toContain(`:${b.replica.approvalPort}/approve/`);
+    secret(warm.confirmationToken);
+    secret(/\/approve\/(.+)$/.exec(warm.approvalUrl ?? "")?.[1]);
+
+    const args = { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail };
+    const issued = structured(await a.call(DELETE, args));
+    expect(issued.approvalUrl).toContain(`:${a.replica.approvalPort}/approve/`);
+    secret(issued.confirmationToken);
+    const pageId = secret(/\/approve\/(.+)$/.exec(issued.approvalUrl)?.[1] as string);
+    const onB = `http://127.0.0.1:${b.replica.approvalPort}/approve/${pageId}`;
+
+    const page = await pageRequest(onB);
+    expect(page.status, "replica B shows a page replica A issued").toBe(200);
+    expect(page.body).toContain(SEED.voicemails);
+    expect((await decideOnPage(onB, "approve")).status).toBe(303);
+
+    const redeemed = await a.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
+    expect(structured(redeemed), textOf(redeemed)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes().map((d) => d.path)).toEqual([deletePath(sim, args)]);
+  });
+});
+
+describe("a team server (OAuth: a token belongs to the person, in any of their sessions)", () => {
+  let set: ReplicaSet;
+  let op: OpenIdProvider;
+  let auth: ClientCredentialsProvider;
+  beforeAll(async () => {
+    // The provider must know the resource (the load balancer's origin + /mcp) before the replicas start.
+    const proxyPort = await freePort();
+    op = await startOpenIdProvider({ resources: [`http://127.0.0.1:${proxyPort}/mcp`] });
+    auth = new ClientCredentialsProvider({ ...MACHINE, scope: `${READ_SCOPE} ${DELETE_SCOPE}`, expectedIssuer: op.issuer });
+    set = await startReplicas({
+      count: 3,
+      redis,
+      proxyPort,
+      publicUrlIsProxy: true,
+      env: { ...simEnv(), VCC_HTTP_AUTH: "oauth", VCC_OAUTH_ISSUER: op.issuer, VCC_CONFIRMATION: "token" },
+    });
+    sets.push(set);
+  });
+  afterAll(async () => {
+    await op?.close();
+  });
+
+  /** A session of one person (the machine client); every session uses its one access token. */
+  async function session() {
+    const c = await sessionThrough(set, { authProvider: auth });
+    secret(auth.tokens()?.access_token);
+    return c;
+  }
+  const sessionsOnTwoReplicas = () => twoReplicas(session);
+
+  it("a token issued in a session on one replica is redeemed in the same person's session on another", async () => {
+    const [a, b] = await sessionsOnTwoReplicas();
+    const args = { guid: SEED.inboundCall, contentKey: "callRecording" };
+    const issued = structured(await a.call(DELETE, args));
+    expect(issued.status).toBe("confirmation_required");
+    secret(issued.confirmationToken);
+    expect(deletes()).toHaveLength(0);
+
+    const redeemed = await b.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
+    expect(structured(redeemed), textOf(redeemed)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes().map((d) => d.path)).toEqual([deletePath(sim, args)]);
+    // Used: neither replica accepts it again.
+    const again = await a.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
+    expect(structured(again).error?.code).toBe("confirmation_invalid");
+    expect(deletes()).toHaveLength(1);
+  });
+
+  it("the same token redeemed on two replicas at once: exactly one DELETE, the other call told it is in use or used", async () => {
+    const [a, b] = await sessionsOnTwoReplicas();
+    const args = { guid: SEED.chat, contentKey: "chatTranscript" };
+    const issued = structured(await a.call(DELETE, args));
+    secret(issued.confirmationToken);
+    // The winner's DELETE takes a while: the other call arrives while the token is claimed.
+    sim.injectFaults("delete-content", { latencyMs: 300 });
+    const results = await Promise.all([a, b].map((c) => c.call(DELETE, { ...args, confirmationToken: issued.confirmationToken })));
+    const outcomes = results.map((r) => structured(r));
+    expect(outcomes.filter((o) => o.status === "deleted")).toHaveLength(1);
+    const loser = outcomes.find((o) => o.status !== "deleted");
+    expect(loser?.error?.code).toBe("confirmation_invalid");
+    // Not "unknown": the other replica knew the token, and found it claimed (or already spent).
+    expect(loser?.error?.message).toMatch(/being used by another call|already been used/);
+    await sim.idle();
+    expect(deletes().map((d) => d.path)).toEqual([deletePath(sim, args)]);
+  });
+
+  it("Redis stopped: destructive calls answer state_unavailable with nothing deleted, reads work; Redis back: works again, no restart", async () => {
+    const c = await session();
+    const args = { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail };
+    const issued = structured(await c.call(DELETE, args));
+    secret(issued.confirmationToken);
+    await redis.stop();
+    try {
+      const refused = await c.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
+      expect(refused.isError).toBe(true);
+      expect(structured(refused).error?.code, textOf(refused)).toBe("state_unavailable");
+      const ask = await c.call(DELETE, { guid: SEED.inboundCall, contentKey: "transcript" });
+      expect(structured(ask).error?.code, textOf(ask)).toBe("state_unavailable");
+      // Reads need no shared state.
+      const listed = await c.call(LIST, { guid: SEED.voicemails });
+      expect(listed.isError, textOf(listed)).toBeFalsy();
+      // Any replica, through a new session: the same.
+      const other = await session();
+      expect(structured(await other.call(DELETE, args)).error?.code).toBe("state_unavailable");
+      await sim.idle();
+      expect(deletes()).toHaveLength(0);
+      expect(sim.holds(args.guid, args.contentKey)).toBe(true);
+    } finally {
+      await redis.start();
+    }
+    // Redis came back empty (no persistence): the old token is unknown, a new one works, on every replica.
+    const stale = await c.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
+    expect(structured(stale).error?.code).toBe("confirmation_invalid");
+    let fresh: Record<string, unknown> = {};
+    await vi.waitFor(
+      async () => {
+        fresh = structured(await c.call(DELETE, args));
+        expect(fresh.status).toBe("confirmation_required");
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    secret(fresh.confirmationToken as string);
+    const redeemed = await c.call(DELETE, { ...args, confirmationToken: fresh.confirmationToken });
+    expect(structured(redeemed), textOf(redeemed)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes()).toHaveLength(1);
+    expect(set.replicas.every((r) => r.alive())).toBe(true);
+  });
+
+  // Last in this block: it kills a replica.
+  it("a replica killed mid erasure job: another takes the job over and finishes it, each item deleted once (the one in flight at most twice)", async () => {
+    const items = simItems(sim, generated);
+    expect(items).toHaveLength(10);
+    const c = await session();
+    const asked = structured(await c.call("erase_interaction_content", CRITERIA));
+    expect(asked.status).toBe("confirmation_required");
+    secret(asked.confirmationToken);
+    // The third DELETE is slow: the replica is killed while it is in flight; the API still carries it out.
+    sim.injectFaults("delete-content", {}, {}, { latencyMs: SLOW_MS });
+    const started = structured(await c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    expect(started.status, JSON.stringify(started)).toBe("running");
+    const jobId: string = started.jobId;
+    await vi.waitFor(() => expect(deletes()).toHaveLength(3), { timeout: 10_000, interval: 10 });
+    const killed = c.replica;
+    await set.kill(killed);
+
+    // No client does anything: a surviving replica's sweeper finds the lapsed lease and resumes the job.
+    await vi.waitFor(() => expect(items.filter((item) => sim.holds(item.guid, item.contentKey))).toEqual([]), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    const survivor = await session();
+    expect(survivor.replica).not.toBe(killed);
+    let job: Record<string, unknown> = {};
+    await vi.waitFor(
+      async () => {
+        job = structured(await survivor.call("get_erasure_job", { jobId })).job ?? {};
+        expect(job.status).toBe("completed");
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+
+    await sim.idle();
+    const byPath = deletesByPath(sim);
+    const planned = new Set(items.map((item) => deletePath(sim, item)));
+    expect([...byPath.keys()].filter((path) => !planned.has(path))).toEqual([]);
+    const statuses = items.map((item) => byPath.get(deletePath(sim, item))?.map((e) => e.status));
+    // Exactly one 204 each; the item in flight when the replica died may have been sent once more (404).
+    for (const s of statuses) expect(s?.filter((status) => status === 204)).toEqual([204]);
+    const repeated = statuses.filter((s) => (s?.length ?? 0) > 1);
+    expect(repeated.length).toBeLessThanOrEqual(1);
+    for (const s of repeated) expect(s).toEqual([204, 404]);
+  });
+});
