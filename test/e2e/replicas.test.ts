@@ -170,7 +170,17 @@ describe("a team server (OAuth: a token belongs to the person, in any of their s
       redis,
       proxyPort,
       publicUrlIsProxy: true,
-      env: { ...simEnv(), VCC_HTTP_AUTH: "oauth", VCC_OAUTH_ISSUER: op.issuer, VCC_CONFIRMATION: "token" },
+      env: {
+        ...simEnv(),
+        VCC_HTTP_AUTH: "oauth",
+        VCC_OAUTH_ISSUER: op.issuer,
+        VCC_CONFIRMATION: "token",
+        // Short leases, so that a dead replica's job is taken over soon: a job's lease is at least
+        // twice the request timeout (which must still outlast the slow DELETE), looked for often.
+        VCC_TIMEOUT_MS: String(SLOW_MS * 2),
+        VCC_JOB_LEASE_MS: String(SLOW_MS * 4),
+        VCC_JOB_SWEEP_MS: "100",
+      },
     });
     sets.push(set);
   });
