@@ -255,19 +255,27 @@ describe("a team server (OAuth: a token belongs to the person, in any of their s
     } finally {
       await redis.start();
     }
-    // Redis came back empty (no persistence): the old token is unknown, a new one works, on every replica.
-    const stale = await c.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
-    expect(structured(stale).error?.code).toBe("confirmation_invalid");
+    // Redis came back empty (no persistence): the replicas reconnect by themselves; the old token is
+    // unknown now, a new one is issued on one replica and redeemed on another.
+    const [x, y] = await sessionsOnTwoReplicas();
     let fresh: Record<string, unknown> = {};
     await vi.waitFor(
       async () => {
-        fresh = structured(await c.call(DELETE, args));
+        fresh = structured(await x.call(DELETE, args));
         expect(fresh.status).toBe("confirmation_required");
       },
       { timeout: 10_000, interval: 100 },
     );
     secret(fresh.confirmationToken as string);
-    const redeemed = await c.call(DELETE, { ...args, confirmationToken: fresh.confirmationToken });
+    // The first session's replica too (asked until it has reconnected).
+    await vi.waitFor(
+      async () => {
+        const stale = await c.call(DELETE, { ...args, confirmationToken: issued.confirmationToken });
+        expect(structured(stale).error?.code, textOf(stale)).toBe("confirmation_invalid");
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    const redeemed = await y.call(DELETE, { ...args, confirmationToken: fresh.confirmationToken });
     expect(structured(redeemed), textOf(redeemed)).toMatchObject({ status: "deleted", httpStatus: 204 });
     expect(deletes()).toHaveLength(1);
     expect(set.replicas.every((r) => r.alive())).toBe(true);
