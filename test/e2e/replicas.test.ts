@@ -231,6 +231,25 @@ describe("a team server (OAuth: a token belongs to the person, in any of their s
     expect(deletes().map((d) => d.path)).toEqual([deletePath(sim, args)]);
   });
 
+  it("two deletions confirmed on two replicas at once go to the API one after the other (the deployment-wide lock)", async () => {
+    const [a, b] = await sessionsOnTwoReplicas();
+    const onA = { guid: SEED.inboundCall, contentKey: "transcript" };
+    const onB = { guid: SEED.screenRecording, contentKey: SEED_ITEM_KEYS.screenRecording };
+    const tokenA = secret(structured(await a.call(DELETE, onA)).confirmationToken as string);
+    const tokenB = secret(structured(await b.call(DELETE, onB)).confirmationToken as string);
+    // Each DELETE takes a while: without a lock shared by the replicas the two would overlap, and the
+    // API answers a deletion that arrives while another is being answered with 429.
+    sim.injectFaults("delete-content", { latencyMs: 300 }, { latencyMs: 300 });
+    const [ra, rb] = await Promise.all([
+      a.call(DELETE, { ...onA, confirmationToken: tokenA }),
+      b.call(DELETE, { ...onB, confirmationToken: tokenB }),
+    ]);
+    expect(structured(ra), textOf(ra)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(structured(rb), textOf(rb)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    await sim.idle();
+    expect(deletes().map((d) => d.status)).toEqual([204, 204]);
+  });
+
   it("Redis stopped: destructive calls answer state_unavailable with nothing deleted, reads work; Redis back: works again, no restart", async () => {
     const c = await session();
     const args = { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail };
