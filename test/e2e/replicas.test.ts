@@ -8,11 +8,20 @@ import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
+import { decideOnPage, formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
+import { CookieBrowser } from "../helpers/cookie-browser.js";
 import { connectHttp, freePort, type HttpConnected } from "../helpers/http.js";
 import { deletePath, deletesByPath, generated, simItems } from "../helpers/jobs.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
-import { DELETE_SCOPE, MACHINE, type OpenIdProvider, READ_SCOPE, startOpenIdProvider } from "../helpers/openid-provider.js";
+import {
+  DELETE_SCOPE,
+  MACHINE,
+  type OpenIdProvider,
+  type ProviderOptions,
+  READ_SCOPE,
+  startOpenIdProvider,
+  TEAM_SERVER,
+} from "../helpers/openid-provider.js";
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
 import { type Replica, type ReplicaSet, startReplicas } from "../helpers/replicas.js";
 
@@ -29,7 +38,7 @@ let redis: RedisServer;
 const sets: ReplicaSet[] = [];
 const clients: HttpConnected[] = [];
 /** Secrets that must appear in no result and no log: credentials, confirmation tokens, page ids. */
-const secrets = new Set<string>([SECRET_TOKEN, BEARER]);
+const secrets = new Set<string>([SECRET_TOKEN, BEARER, TEAM_SERVER.clientSecret, MACHINE.clientSecret]);
 
 beforeAll(async () => {
   [sim, redis] = await Promise.all([
@@ -85,6 +94,50 @@ async function twoReplicas(session: () => Promise<Session>): Promise<readonly [S
     if (b.replica !== a.replica) return [a, b];
   }
   throw new Error("every new session landed on the same replica");
+}
+
+interface TeamDeployment {
+  set: ReplicaSet;
+  op: OpenIdProvider;
+  /** A session of one person (the machine client); every session uses its one access token. */
+  session(): Promise<Session>;
+}
+
+/**
+ * Replicas as a team server (VCC_HTTP_AUTH=oauth) behind the load balancer, with their own OpenID
+ * provider: the load balancer's port is chosen first, since the provider must know the resource URL
+ * (and the sign-in's redirect URI) before the replicas start.
+ */
+async function teamDeployment(count: number, env: Record<string, string>, provider: Omit<ProviderOptions, "resources"> = {}) {
+  const proxyPort = await freePort();
+  const origin = `http://127.0.0.1:${proxyPort}`;
+  const op = await startOpenIdProvider({
+    ...provider,
+    ...(provider.teamServerRedirect ? { teamServerRedirect: new URL(provider.teamServerRedirect, origin).href } : {}),
+    resources: [`${origin}/mcp`],
+  });
+  const set = await startReplicas({
+    count,
+    redis,
+    proxyPort,
+    publicUrlIsProxy: true,
+    env: { ...simEnv(), VCC_HTTP_AUTH: "oauth", VCC_OAUTH_ISSUER: op.issuer, ...env },
+  }).catch(async (error: unknown) => {
+    await op.close();
+    throw error;
+  });
+  sets.push(set);
+  const auth = new ClientCredentialsProvider({ ...MACHINE, scope: `${READ_SCOPE} ${DELETE_SCOPE}`, expectedIssuer: op.issuer });
+  const deployment: TeamDeployment = {
+    set,
+    op,
+    session: async () => {
+      const c = await sessionThrough(set, { authProvider: auth });
+      secret(auth.tokens()?.access_token);
+      return c;
+    },
+  };
+  return deployment;
 }
 
 describe("a static bearer (tokens bound to their session)", () => {
@@ -156,44 +209,80 @@ describe("a static bearer (tokens bound to their session)", () => {
   });
 });
 
-describe("a team server (OAuth: a token belongs to the person, in any of their sessions)", () => {
-  let set: ReplicaSet;
-  let op: OpenIdProvider;
-  let auth: ClientCredentialsProvider;
+describe("a team server's approval pages (sign-in with the identity provider) through the round-robin", () => {
+  let team: TeamDeployment;
   beforeAll(async () => {
-    // The provider must know the resource (the load balancer's origin + /mcp) before the replicas start.
-    const proxyPort = await freePort();
-    op = await startOpenIdProvider({ resources: [`http://127.0.0.1:${proxyPort}/mcp`] });
-    auth = new ClientCredentialsProvider({ ...MACHINE, scope: `${READ_SCOPE} ${DELETE_SCOPE}`, expectedIssuer: op.issuer });
-    set = await startReplicas({
-      count: 3,
-      redis,
-      proxyPort,
-      publicUrlIsProxy: true,
-      env: {
-        ...simEnv(),
-        VCC_HTTP_AUTH: "oauth",
-        VCC_OAUTH_ISSUER: op.issuer,
-        VCC_CONFIRMATION: "token",
-        // Short leases, so that a dead replica's job is taken over soon: a job's lease is at least
-        // twice the request timeout (which must still outlast the slow DELETE), looked for often.
-        VCC_TIMEOUT_MS: String(SLOW_MS * 2),
-        VCC_JOB_LEASE_MS: String(SLOW_MS * 4),
-        VCC_JOB_SWEEP_MS: "100",
+    team = await teamDeployment(
+      2,
+      {
+        VCC_CONFIRMATION: "approval",
+        VCC_OIDC_CLIENT_ID: TEAM_SERVER.clientId,
+        VCC_OIDC_CLIENT_SECRET: TEAM_SERVER.clientSecret,
+        VCC_OIDC_SCOPE: "openid profile email groups",
+        VCC_APPROVER_CLAIM: "groups:vcc-approvers",
       },
-    });
-    sets.push(set);
+      { teamServerRedirect: "/approve/callback" },
+    );
   });
   afterAll(async () => {
-    await op?.close();
+    await team?.op.close();
   });
 
-  /** A session of one person (the machine client); every session uses its one access token. */
-  async function session() {
-    const c = await sessionThrough(set, { authProvider: auth });
-    secret(auth.tokens()?.access_token);
-    return c;
-  }
+  it("the approver signs in and decides with every page request going to the next replica; the session redeems its token", async () => {
+    const c = await team.session();
+    const args = { guid: SEED.inboundCall, contentKey: "callRecording" };
+    const asked = structured(await c.call(DELETE, args));
+    expect(asked.status).toBe("confirmation_required");
+    secret(asked.confirmationToken);
+    const approvalUrl: string = asked.approvalUrl;
+    expect(approvalUrl.startsWith(`${team.set.proxy.origin}/approve/`)).toBe(true);
+    secret(/\/approve\/(.+)$/.exec(approvalUrl)?.[1]);
+
+    // Bob (an approver) opens the link: sent to sign in, back through the load balancer to another
+    // replica (the sign-in's return), then the page itself on the next one.
+    const before = { ...team.set.proxy.forwarded };
+    const browser = new CookieBrowser();
+    const login = await browser.go(approvalUrl);
+    expect(login.url.startsWith(team.op.issuer), `sent to sign in: ${login.status}`).toBe(true);
+    let shown = await browser.submit(login, { prompt: "login", login: "bob", password: "any" });
+    if (shown.body.includes('value="consent"')) shown = await browser.submit(shown, { prompt: "consent" });
+    expect(shown.url, `back on the page after signing in (${shown.status})`).toBe(approvalUrl);
+    expect(shown.status).toBe(200);
+    expect(shown.body).toContain(SEED.inboundCall);
+    // Both replicas answered page requests of this one sign-in.
+    for (const r of team.set.replicas) expect(team.set.proxy.forwarded[r.name]).toBeGreaterThan(before[r.name] ?? 0);
+
+    const decided = await postDecision(
+      approvalUrl,
+      { formKey: formKeyOf(shown.body), decision: "approve" },
+      { headers: { cookie: browser.cookieFor(approvalUrl) } },
+    );
+    expect(decided.status).toBe(303);
+    const redeemed = await c.call(DELETE, { ...args, confirmationToken: asked.confirmationToken });
+    expect(structured(redeemed), textOf(redeemed)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes().map((d) => d.path)).toEqual([deletePath(sim, args)]);
+  });
+});
+
+describe("a team server (OAuth: a token belongs to the person, in any of their sessions)", () => {
+  let team: TeamDeployment;
+  let set: ReplicaSet;
+  beforeAll(async () => {
+    team = await teamDeployment(3, {
+      VCC_CONFIRMATION: "token",
+      // Short leases, so that a dead replica's job is taken over soon: a job's lease is at least
+      // twice the request timeout (which must still outlast the slow DELETE), looked for often.
+      VCC_TIMEOUT_MS: String(SLOW_MS * 2),
+      VCC_JOB_LEASE_MS: String(SLOW_MS * 4),
+      VCC_JOB_SWEEP_MS: "100",
+    });
+    set = team.set;
+  });
+  afterAll(async () => {
+    await team?.op.close();
+  });
+
+  const session = () => team.session();
   const sessionsOnTwoReplicas = () => twoReplicas(session);
 
   it("a token issued in a session on one replica is redeemed in the same person's session on another", async () => {
