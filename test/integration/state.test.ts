@@ -15,7 +15,7 @@ import {
   StateUnavailableError,
 } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
-import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { eventually, type RedisServer, startRedis } from "../helpers/redis-server.js";
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -32,16 +32,6 @@ afterEach(async () => {
 });
 
 const id = (label: string) => `${label}-${randomBytes(16).toString("base64url")}`;
-
-/** Polls an async condition (errors count as "not yet") until it holds. */
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function redisReady(state: SharedState): Promise<SharedState> {
   await eventually(() => state.ping().then(() => true), "Redis to answer");
