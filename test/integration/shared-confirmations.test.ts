@@ -44,9 +44,9 @@ async function tokensInRedis(): Promise<number> {
 }
 
 /** Two replicas' connections to the one Redis, with a key prefix of this test's own. */
-async function replicas(): Promise<[SharedState, SharedState]> {
+async function replicas(options: { commandTimeoutMs?: number } = {}): Promise<[SharedState, SharedState]> {
   prefix = `t-${randomBytes(8).toString("hex")}:`;
-  const open = () => new RedisState({ url: redis.url, prefix, pollMinMs: 10, pollMaxMs: 50, maxReconnectDelayMs: 50 });
+  const open = () => new RedisState({ url: redis.url, prefix, pollMinMs: 10, pollMaxMs: 50, maxReconnectDelayMs: 50, ...options });
   const states: [SharedState, SharedState] = [open(), open()];
   opened.push(...states);
   for (const state of states) await eventually(() => state.ping().then(() => true), "Redis to answer");
@@ -222,5 +222,29 @@ describe("Redis unreachable: fail closed", () => {
     const done = await b.call(TOOL, { ...ITEM, confirmationToken: asked.confirmationToken });
     expect(structured(done)).toMatchObject({ status: "deleted", httpStatus: 204 });
     expect(h.deletes()).toHaveLength(1);
+  });
+
+  it("a claim whose answer is lost: state_unavailable with the outcome unknown, nothing sent, and the token never redeemed after", async () => {
+    const [stateA, stateB] = await replicas({ commandTimeoutMs: 100 });
+    const caller = { identity: ALICE, mayDelete: true };
+    const a = await server(stateA, { caller });
+    const b = await server(stateB, { caller });
+    const asked = structured(await a.call(TOOL, ITEM));
+    // Redis holds every write (scripts included) for a while: the claim is sent, its answer comes too late.
+    const admin = new Redis(redis.url);
+    try {
+      await admin.call("CLIENT", "PAUSE", "1000", "WRITE");
+      const lost = structured(await b.call(TOOL, { ...ITEM, confirmationToken: asked.confirmationToken }));
+      expect(lost.error).toMatchObject({ code: "state_unavailable", outcomeUnknown: true });
+      expect(h.deletes()).toHaveLength(0);
+      await admin.call("CLIENT", "UNPAUSE");
+    } finally {
+      admin.disconnect();
+    }
+    // The claim was applied when Redis resumed: held by nobody, the token is never usable again.
+    const after = structured(await a.call(TOOL, { ...ITEM, confirmationToken: asked.confirmationToken }));
+    expect(after.error).toMatchObject({ code: "confirmation_invalid" });
+    expect(after.error.message).toMatch(/being used by another call/);
+    expect(h.deletes()).toHaveLength(0);
   });
 });
