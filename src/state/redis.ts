@@ -117,7 +117,8 @@ redis.call('HSET', KEYS[1], 'pstate', 'withdrawn', 'state', 'spent')
 redis.call('PUBLISH', ARGV[2], t[3])
 return 1`;
 
-// ARGV: owner, channel, page key prefix. Forgets an unclaimed token and its page.
+// ARGV: owner, channel, page key prefix. Forgets an unclaimed token and its page (whose key is
+// derived from 'ph' here: the caller does not know the page id; one more reason Cluster is not supported).
 const DISCARD = `
 local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'ph')
 if not t[1] or t[1] ~= ARGV[1] or t[2] == 'claimed' then return 0 end
