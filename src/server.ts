@@ -279,12 +279,14 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   };
 
   const { config } = deps;
+  const state = deps.state ?? processState();
   const passkeys = config.confirmation.passkey === "required" ? processPasskeyStore(config) : undefined;
   const confirmer = new Confirmer({
     mode: config.confirmation.mode,
     ttlSeconds: config.confirmation.ttlSeconds,
     elicitationTimeoutSeconds: config.confirmation.elicitationTimeoutSeconds,
     channel,
+    tokens: state.tokens,
     ...(caller ? { requester: caller.identity } : {}),
     approvals:
       deps.approvals ??
@@ -302,16 +304,17 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   confirmers.set(server, confirmer);
   // When the session ends (transport closed, stdio EOF, HTTP DELETE or idle timeout), its pending
   // confirmations and approval pages go with it; in-flight prompts are rejected by the SDK.
+  // With OAuth they stay the person's, usable in their next session (on any replica).
   server.server.onclose = () => {
-    const pending = confirmer.store.size;
-    confirmer.dispose();
-    if (pending > 0) log.info(`session closed: ${pending} confirmation token(s) discarded`);
+    void confirmer.dispose().then((discarded) => {
+      if (discarded > 0) log.info(`session closed: ${discarded} confirmation token(s) discarded`);
+    });
   };
 
   const jobs = deps.jobs ?? (() => jobServiceFor({ config: deps.config, api: deps.api, audit: deps.audit }));
   const context: ToolContext = {
     config: deps.config,
-    state: deps.state ?? processState(),
+    state,
     confirmer,
     api: deps.api,
     jobs,

@@ -3,6 +3,7 @@
 // origin behind the approvers' sign-in.
 import type { OAuthConfig } from "../config.js";
 import { ApprovalServer } from "../confirmation/approval-server.js";
+import type { TokenStore } from "../state/types.js";
 import { ApproverSignIn } from "./approver-signin.js";
 import { Issuer } from "./issuer.js";
 import { ResourceServer } from "./resource-server.js";
@@ -13,10 +14,11 @@ export interface TeamServer {
   approvals?: ApprovalServer;
 }
 
-export async function teamServer(config: OAuthConfig, mcpPath: string): Promise<TeamServer> {
+/** `tokens`: the shared state's tokens, whose approval pages are served (from any replica). */
+export async function teamServer(config: OAuthConfig, mcpPath: string, tokens: TokenStore): Promise<TeamServer> {
   const issuer = new Issuer(config.issuer);
   const resourceServer = new ResourceServer(config, { mcpPath, issuer });
   if (!config.oidc) return { resourceServer };
   const gate = new ApproverSignIn({ config, issuer, scope: config.oidc.scope });
-  return { resourceServer, approvals: new ApprovalServer({ publicPages: { origin: config.publicUrl, gate } }) };
+  return { resourceServer, approvals: new ApprovalServer({ publicPages: { origin: config.publicUrl, gate }, tokens }) };
 }

@@ -29,6 +29,10 @@ button{flex:1 1 12rem;min-height:3rem;padding:.75rem 1rem;border-radius:.5rem;fo
 .secondary{background:#fff;color:var(--ink);border:1px solid #8e8e99}
 button:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
 .small{color:var(--muted);font-size:.875rem}
+details.card summary{cursor:pointer;font-weight:600}
+table{border-collapse:collapse;width:100%;margin-top:.75rem;font-size:.875rem}
+th,td{text-align:left;padding:.3rem .5rem .3rem 0;border-top:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th{color:var(--muted);font-weight:600}
 @media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dd{margin-bottom:.5rem}h1{font-size:1.3rem}code{font-size:.85em}}
 `.trim();
 
@@ -131,6 +135,39 @@ function itemCard(item: ConfirmationItem): string {
   return `<section class="card">${list}${note}</section>`;
 }
 
+/** Up to this many items are shown as cards; a longer list (a bulk request, an erasure) as one table. */
+export const CARDS_AT_MOST = 10;
+
+/** One row of the long list: the same facts as a card, "unknown" where the API left one out. */
+function itemRow(item: ConfirmationItem, index: number): string {
+  const preview = item.preview;
+  const cells = [
+    String(index + 1),
+    `<code>${escapeHtml(item.guid)}</code>`,
+    `<code>${escapeHtml(item.contentKey)}</code>`,
+    escapeHtml(preview ? (preview.type ? humanType(preview.type) : "unknown") : "no preview"),
+    escapeHtml(preview ? (preview.contentLength !== undefined ? formatBytes(preview.contentLength) : "unknown") : "no preview"),
+    escapeHtml(preview ? (preview.lastModified ? formatDate(preview.lastModified) : "unknown") : "no preview"),
+  ];
+  return `<tr>${cells.map((cell) => `<td>${cell}</td>`).join("")}</tr>`;
+}
+
+/**
+ * What the person is asked about: a card per item for a few, and for a long list the first few as
+ * cards and every item (those first ones included) in one table behind "Show all", so that a page of
+ * thousands of items stays readable and still lists each one.
+ */
+function itemsOf(items: readonly ConfirmationItem[]): string {
+  if (items.length <= CARDS_AT_MOST) return items.map(itemCard).join("\n");
+  const first = items.slice(0, CARDS_AT_MOST).map(itemCard).join("\n");
+  const head = ["#", "Interaction", "Content key", "Type", "Size", "Last modified"].map((h) => `<th scope="col">${h}</th>`).join("");
+  return `${first}
+<details class="card" id="all-items"><summary>Show all ${items.length.toLocaleString("en-US")} items (the ${CARDS_AT_MOST} above and ${(items.length - CARDS_AT_MOST).toLocaleString("en-US")} more)</summary>
+<table><thead><tr>${head}</tr></thead><tbody>
+${items.map(itemRow).join("\n")}
+</tbody></table></details>`;
+}
+
 /** A whole page: the shared head and stylesheet, `body`, and the passkey script where `script` is set. */
 export function pageDocument(title: string, body: string, options: { eyebrow?: string; script?: boolean } = {}): string {
   return `<!doctype html>
@@ -203,7 +240,7 @@ export function renderApprovalPage(
   const summary = view.summary?.length
     ? `<div class="card"><ul>${view.summary.map((line) => `<li>${escapeHtml(line)}</li>`).join("")}</ul></div>\n`
     : "";
-  const items = summary + view.items.map(itemCard).join("\n");
+  const items = summary + itemsOf(view.items);
   const count = view.items.length === 1 ? "this content" : `these ${view.items.length} content files`;
   const who = people(view, viewer);
   switch (view.state) {

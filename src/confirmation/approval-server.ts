@@ -1,7 +1,10 @@
 // The loopback approval page server: one per process, started on first need, bound to 127.0.0.1.
-// It holds no approval state itself: each MCP session's ConfirmationStore attaches as a source, and a
-// page is looked up by its unguessable id. Only a same-origin POST carrying the page's anti-forgery
-// value records a decision; a GET never changes anything.
+// It holds no approval state itself: pages and decisions live in the shared state (`state.tokens`,
+// attached by the sessions that use pages, or given at construction), so a page opened through any
+// replica works, and the call waiting on the replica that issued it learns the decision. A page is
+// looked up by its unguessable id. Only a same-origin POST carrying the page's anti-forgery value
+// records a decision; a GET never changes anything. While the shared state cannot be reached, pages
+// answer that nothing can be shown or decided now (fail closed).
 //
 // With passkeys (VCC_APPROVAL_PASSKEY=required) the page is served at http://localhost:<port> (WebAuthn
 // needs a domain; localhost is a secure context), and an approval also needs a WebAuthn assertion,
@@ -16,10 +19,11 @@ import type { AddressInfo } from "node:net";
 import { describeIdentity, type Identity } from "../core/identity.js";
 import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
+import { StateUnavailableError, type TokenStore } from "../state/types.js";
 import { messagePage, PAGE_CSP, PASSKEY_PAGE_CSP, type PageViewer, renderApprovalPage } from "./approval-page.js";
 import { approvalPagesNeedSignIn } from "./confirmer.js";
 import type { PasskeyGate } from "./passkeys.js";
-import type { ApprovalChoice, ApprovalPageSource, ApprovalPageView } from "./store.js";
+import { type ApprovalChoice, type ApprovalPageView, pageView } from "./store.js";
 
 const LOOPBACK = "127.0.0.1";
 /** The names the page may be reached by (with its port). */
@@ -60,7 +64,8 @@ export interface PublicPages {
 }
 
 export class ApprovalServer {
-  readonly #sources = new Set<ApprovalPageSource>();
+  /** The shared states whose pages this serves (normally one), with how many sessions attached each. */
+  readonly #sources = new Map<TokenStore, number>();
   readonly #port: number;
   readonly #passkeys: PasskeyGate | undefined;
   readonly #public: PublicPages | undefined;
@@ -70,7 +75,9 @@ export class ApprovalServer {
    * `port` 0 picks a free port. With `passkeys`, approving needs a registered passkey. With
    * `publicPages` (team server), nothing listens here: the MCP HTTP server passes requests to handle().
    */
-  constructor(options: { port?: number; passkeys?: PasskeyGate; publicPages?: PublicPages } = {}) {
+  constructor(options: { port?: number; passkeys?: PasskeyGate; publicPages?: PublicPages; tokens?: TokenStore } = {}) {
+    // A store given here is served for good (a team server's pages are reachable before any session).
+    if (options.tokens) this.#sources.set(options.tokens, Number.POSITIVE_INFINITY);
     this.#port = options.port ?? 0;
     this.#passkeys = options.passkeys;
     this.#public = options.publicPages;
@@ -91,10 +98,17 @@ export class ApprovalServer {
     return this.#passkeys ? "localhost" : LOOPBACK;
   }
 
-  /** A session's store offers its pages; call the returned function when the session ends. */
-  attach(source: ApprovalPageSource): () => void {
-    this.#sources.add(source);
-    return () => this.#sources.delete(source);
+  /** A session's shared state offers its pages; call the returned function when the session ends. */
+  attach(tokens: TokenStore): () => void {
+    this.#sources.set(tokens, (this.#sources.get(tokens) ?? 0) + 1);
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      const count = (this.#sources.get(tokens) ?? 1) - 1;
+      if (count > 0) this.#sources.set(tokens, count);
+      else this.#sources.delete(tokens);
+    };
   }
 
   /** The page URL for `pageId`, starting the server if needed. Rejects when it cannot listen. */
@@ -144,15 +158,39 @@ export class ApprovalServer {
     return this.#listening;
   }
 
-  #find(pageId: string): { source: ApprovalPageSource; view: ApprovalPageView } | undefined {
-    for (const source of this.#sources) {
-      const view = source.page(pageId);
-      if (view) return { source, view };
+  /** The page and the store that holds it; throws StateUnavailableError. */
+  async #find(pageId: string): Promise<{ source: TokenStore; view: ApprovalPageView } | undefined> {
+    for (const source of this.#sources.keys()) {
+      const view = await source.page(pageId);
+      if (view) return { source, view: pageView(view) };
     }
     return undefined;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+    try {
+      return await this.#serve(req, res, port);
+    } catch (error) {
+      if (!(error instanceof StateUnavailableError)) throw error;
+      log.warn("approval page: the shared state is unreachable; nothing was shown or decided", { reason: error.message });
+      if (res.headersSent) return void res.destroy();
+      if (!req.readableEnded) await discardBody(req).catch(() => {});
+      const unknown = error.mayHaveApplied && req.method === "POST";
+      return send(
+        res,
+        503,
+        messagePage(
+          "Decisions cannot be recorded right now",
+          unknown
+            ? "The server's shared state stopped answering while your decision was being recorded, so whether it was recorded is unknown. Nothing was deleted through this page yet. Reload this page in a little while to see the decision."
+            : "The server's shared state cannot be reached right now, so this page cannot be shown and no decision can be recorded. Nothing was changed or deleted. Try again in a little while.",
+        ),
+        { "retry-after": "5" },
+      );
+    }
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
     // Pages with the passkey script allow it (by hash); the others allow no script at all.
     const csp: Record<string, string> = this.#passkeys ? { "content-security-policy": PASSKEY_PAGE_CSP } : {};
     const reply = (status: number, html: string, headers: Record<string, string> = {}) => send(res, status, html, { ...csp, ...headers });
@@ -179,7 +217,7 @@ export class ApprovalServer {
       return reply(405, messagePage("Not allowed", "This page only accepts GET and POST."), { allow: "GET, HEAD, POST" });
     }
 
-    const found = this.#find(pageId);
+    const found = await this.#find(pageId);
     if (!found) {
       if (method === "POST") await discardBody(req);
       return send(
@@ -236,7 +274,9 @@ export class ApprovalServer {
     // form could otherwise approve (pending, its own form key); decide() below checks both again.
     const view = found.view;
     if (this.#passkeys && decision === "approve" && view.state === "pending" && sameSecret(formKey, view.formKey)) {
-      const checked = await this.#passkeys.verify(body.get("assertion") ?? "", view.challenge, `http://${host}`);
+      const checked = view.challenge
+        ? await this.#passkeys.verify(body.get("assertion") ?? "", view.challenge, `http://${host}`)
+        : ({ ok: false, reason: "the page has no challenge" } as const);
       if (!checked.ok) {
         log.warn(`approval page: refused an approval without a valid passkey assertion (${checked.reason})`);
         return send(
@@ -256,7 +296,7 @@ export class ApprovalServer {
       log.warn(`approval page: refused a decision by ${describeIdentity(approver)}: ${refused}`);
       return reply(403, messagePage("Not allowed", `Nothing was changed: ${refused}`));
     }
-    const outcome = found.source.decide(pageId, formKey, decision as ApprovalChoice, approver);
+    const outcome = await found.source.decide(pageId, formKey, decision as ApprovalChoice, approver);
     if (outcome.ok) {
       log.info(
         `approval page: ${approver ? describeIdentity(approver) : "the person"} ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`,

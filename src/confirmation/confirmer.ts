@@ -9,7 +9,8 @@ export type { ConfirmationItem, ContentPreview } from "../core/content.js";
 
 import type { ToolError } from "../core/errors.js";
 import { log } from "../log.js";
-import { type ApprovalPageSource, type Claim, type ClaimFailure, ConfirmationStore, type IssuedToken, type WaitOutcome } from "./store.js";
+import { processState, StateUnavailableError, stateUnavailable, type TokenStore } from "../state/index.js";
+import { type Claim, type ClaimFailure, ConfirmationStore, type IssuedToken, type WaitOutcome } from "./store.js";
 
 /** What the person is asked about. `binding` identifies the exact action a token may perform. */
 export interface ConfirmationRequest {
@@ -76,7 +77,8 @@ export interface ElicitOptions {
 
 /** The process-wide approval page server, as a session sees it. */
 export interface ApprovalPages {
-  attach(source: ApprovalPageSource): () => void;
+  /** The shared state whose pages it serves (idempotent per store); call the returned function when done. */
+  attach(tokens: TokenStore): () => void;
   urlFor(pageId: string): Promise<string>;
 }
 
@@ -103,8 +105,13 @@ export interface ConfirmerOptions {
    */
   pageOnly?: boolean;
   now?: () => number;
-  /** Team server: who asks in this session (their approval pages say so). */
+  /**
+   * Team server: who asks in this session (their approval pages say so). Their tokens are theirs, in
+   * any of their sessions; without one, the tokens belong to this session.
+   */
   requester?: Identity;
+  /** Where tokens live: the server's shared state (default: this process's memory). */
+  tokens?: TokenStore;
 }
 
 /** Origins whose approval pages need the person to sign in first (a team server's public origin). */
@@ -168,7 +175,7 @@ function typedCountMatches(answer: unknown, count: number): boolean {
 
 const CLAIM_FAILURE_TEXT: Record<ClaimFailure, string> = {
   unknown:
-    "is not known to this server session: it was issued by another session or before a restart, or it was discarded because too many confirmations were waiting at once",
+    "is not known for this caller: it was issued in another session (or to another person), or before the server's state was lost, or it was discarded because too many confirmations were waiting at once",
   expired: "has expired",
   used: "has already been used; each token works once",
   mismatch: "was issued for a different interaction or content key",
@@ -190,21 +197,43 @@ export class Confirmer {
     if (pages && !options.approvals) throw new Error("confirming on the approval page needs the approval page server");
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.store = new ConfirmationStore(options.ttlSeconds * 1000, options.now, options.requester);
-    this.#detach = pages && options.approvals ? options.approvals.attach(this.store) : () => {};
+    const tokens = options.tokens ?? processState().tokens;
+    this.store = new ConfirmationStore(tokens, {
+      ttlMs: options.ttlSeconds * 1000,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.requester ? { requester: options.requester } : {}),
+    });
+    this.#detach = pages && options.approvals ? options.approvals.attach(tokens) : () => {};
   }
 
   get mode(): ConfirmationMode {
     return this.#options.mode;
   }
 
-  /** The session ended: its tokens and approval pages are gone. */
-  dispose(): void {
+  /**
+   * The session ended: without OAuth its tokens and approval pages are gone; with OAuth they stay the
+   * person's. Answers how many were discarded.
+   */
+  dispose(): Promise<number> {
     this.#detach();
-    this.store.clear();
+    return this.store.close();
   }
 
+  /**
+   * Whether a person agreed. Fails closed: when the shared state cannot be reached, nothing is issued
+   * or claimed, and the answer is `state_unavailable`.
+   */
   async decide(request: ConfirmationRequest): Promise<Decision> {
+    try {
+      return await this.#decide(request);
+    } catch (error) {
+      if (!(error instanceof StateUnavailableError)) throw error;
+      log.warn("a confirmation was refused: the shared state is unreachable", { reason: error.message });
+      return { kind: "refused", error: stateUnavailable(error) };
+    }
+  }
+
+  async #decide(request: ConfirmationRequest): Promise<Decision> {
     if (request.token !== undefined) return this.#redeem(request.token, request.binding);
 
     const { mode, channel } = this.#options;
@@ -309,7 +338,7 @@ export class Confirmer {
   /** The loopback approval page, offered through URL-mode elicitation or as a link for the model to show. */
   async #approveOnPage(request: ConfirmationRequest): Promise<Decision> {
     const { channel } = this.#options;
-    const issued = this.store.issue(request.binding, request.payload, {
+    const issued = await this.store.issue(request.binding, request.payload, {
       approvalItems: request.items,
       ...(request.summary ? { approvalSummary: request.summary } : {}),
     });
@@ -317,7 +346,7 @@ export class Confirmer {
     try {
       approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(issued.pageId as string);
     } catch (error) {
-      this.store.withdraw(issued.token);
+      await this.store.withdraw(issued.token);
       log.error("the approval page server could not start", { error });
       return {
         kind: "refused",
@@ -351,7 +380,9 @@ export class Confirmer {
     if (request.signal?.aborted) stop.abort();
     let progressTimer: NodeJS.Timeout | undefined;
     try {
-      const decided = this.store.waitForDecision(token, { timeoutMs, signal: stop.signal }).then((outcome) => ({ outcome }));
+      const decided = this.store
+        .waitForDecision(issued.pageId as string, { timeoutMs, signal: stop.signal })
+        .then((outcome) => ({ outcome }));
       const asked = channel
         .elicitUrl(`${request.question} Open the approval page to decide.`, approvalUrl, elicitationId, {
           signal: stop.signal,
@@ -369,14 +400,14 @@ export class Confirmer {
       else {
         if (first.answer === undefined) {
           if (request.signal?.aborted) {
-            this.store.withdraw(token);
+            await this.store.withdraw(token);
             return { kind: "declined", method: "elicitation", action: "cancel" };
           }
           // The client could not offer the page: hand the link to the model instead; the page stays the gate.
           return { kind: "token_issued", token, expiresAt: issued.expiresAt, reason: "approval_page", approvalUrl };
         }
         if (first.answer.action !== "accept") {
-          this.store.withdraw(token);
+          await this.store.withdraw(token);
           return { kind: "declined", method: "elicitation", action: first.answer.action };
         }
         const report = request.progress;
@@ -400,13 +431,13 @@ export class Confirmer {
         case "approved":
         case "rejected":
           await channel.completeUrl(elicitationId, request.relatedRequestId).catch(() => {});
-          if (outcome === "rejected") return this.#rejected(token);
+          // One path for both: the claim says approved (and takes the token) or rejected (and by whom).
           return this.#redeem(token, request.binding);
         case "timeout":
           // The person may still decide: the model gets the link and the token to continue later.
           return { kind: "token_issued", token, expiresAt: issued.expiresAt, reason: "approval_timeout", approvalUrl };
         case "aborted":
-          this.store.withdraw(token);
+          await this.store.withdraw(token);
           return { kind: "declined", method: "elicitation", action: "cancel" };
       }
       // "gone": the session ended or the token was evicted while waiting.
@@ -425,19 +456,13 @@ export class Confirmer {
     }
   }
 
-  #issue(request: ConfirmationRequest, reason: "mode_token" | "no_elicitation" | "elicitation_failed"): Decision {
-    const { token, expiresAt } = this.store.issue(request.binding, request.payload);
+  async #issue(request: ConfirmationRequest, reason: "mode_token" | "no_elicitation" | "elicitation_failed"): Promise<Decision> {
+    const { token, expiresAt } = await this.store.issue(request.binding, request.payload);
     return { kind: "token_issued", token, expiresAt, reason };
   }
 
-  /** Cancelled on the approval page, by whom where known (team server). */
-  #rejected(token: string): Decision {
-    const approver = this.store.decidedBy(token);
-    return { kind: "declined", method: "approval", action: "reject", ...(approver ? { approver } : {}) };
-  }
-
   async #redeem(token: string, binding: string): Promise<Decision> {
-    const result = this.store.claim(token, binding);
+    const result = await this.store.claim(token, binding);
     if (result.ok)
       return {
         kind: "approved",
@@ -446,7 +471,9 @@ export class Confirmer {
         payload: result.payload,
         ...(result.approver ? { approver: result.approver } : {}),
       };
-    if (result.reason === "rejected") return this.#rejected(token);
+    // Cancelled on the approval page, by whom where known (team server).
+    if (result.reason === "rejected")
+      return { kind: "declined", method: "approval", action: "reject", ...(result.approver ? { approver: result.approver } : {}) };
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
       return {

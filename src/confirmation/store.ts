@@ -1,53 +1,38 @@
-// Confirmation tokens of one MCP session: issued when no person could be asked directly, bound to
-// exactly one action, single-use, and short-lived. Claiming is synchronous, so two concurrent
-// calls with the same token can never both proceed.
+// Confirmation tokens as one MCP session sees them: issued when no person could be asked directly,
+// bound to exactly one action, single-use, and short-lived. They live in the shared state
+// (`SharedState.tokens`: this process's memory by default, Redis with VCC_STATE_URL), so that a
+// token issued through one replica can be redeemed through another, and a claim is atomic across all
+// of them. This class adds what a session needs on top: random ids, its owner, a count of what it
+// still holds, and what ending the session does to them.
 //
-// A token may also need a person's approval on the loopback approval page (mode `approval`): it is
-// then pending until the person approves or rejects it on a page found by a separate, unguessable
-// page id, and only an approved token can be claimed. The model sees the token and the page URL, but
-// never the page's anti-forgery value, and a page view (GET) never changes anything.
+// Owner: without OAuth, the MCP session (a random id per session): another session, on this replica
+// or another, is told `unknown`, and ending the session discards its tokens. With OAuth (team
+// server), the person: their tokens work in any of their sessions on any replica, and a session
+// ending discards nothing (a client whose replica died starts a new session and carries on).
+//
+// A token may also need a person's approval on an approval page: it is then pending until the
+// person approves or rejects it on a page found by a separate, unguessable page id, and only an
+// approved token can be claimed. The model sees the token and the page URL, but never the page's
+// anti-forgery value, and a page view (GET) never changes anything.
 
 import { createHash, randomBytes } from "node:crypto";
+import type { ConfirmationItem } from "../core/content.js";
 import type { Identity } from "../core/identity.js";
-import { sameSecret } from "../http-guards.js";
-import type { ConfirmationItem } from "./confirmer.js";
+import { log } from "../log.js";
+import type { ApprovalState, ApprovalView, ClaimRefusal, DecisionOutcome, JsonValue, TokenStore } from "../state/types.js";
 
-export type ClaimFailure = "unknown" | "expired" | "used" | "mismatch" | "in_use" | "approval_pending" | "rejected";
+export type { ApprovalState } from "../state/types.js";
+
+export type ClaimFailure = ClaimRefusal | "approval_pending";
 
 export interface Claim {
   /** The token is used up (the API was called, whatever it answered). */
-  spend(): void;
+  spend(): Promise<void>;
   /** Nothing was attempted (e.g. authentication failed): the token stays usable. */
-  release(): void;
+  release(): Promise<void>;
 }
 
-/** Where a token stands on its approval page. `withdrawn`: the call that asked was cancelled. */
-export type ApprovalState = "pending" | "approved" | "rejected" | "withdrawn";
 export type ApprovalChoice = "approve" | "reject";
-
-interface Approval {
-  pageId: string;
-  formKey: string;
-  /** The WebAuthn challenge of this page (passkey approvals): bound to the page, the action and its items. */
-  challenge: string;
-  state: ApprovalState;
-  items: readonly ConfirmationItem[];
-  /** Team server: the signed-in person who approved or rejected. */
-  approver?: Identity;
-  /** Lines of summary shown above the items (e.g. an erasure plan's totals and criteria). */
-  summary?: readonly string[];
-  /** Calls waiting for the person's decision (URL-mode elicitation). */
-  waiters: Set<() => void>;
-}
-
-interface Entry {
-  binding: string;
-  /** What exactly was confirmed, when the binding alone does not say (e.g. a bulk plan). */
-  payload?: unknown;
-  expiresAt: number;
-  state: "issued" | "claimed" | "spent";
-  approval?: Approval;
-}
 
 export interface IssuedToken {
   token: string;
@@ -70,21 +55,16 @@ export interface ApprovalPageView {
   /** Team server: who decided, once decided. */
   approver?: Identity;
   /** What a passkey must sign to approve this page (base64url). */
-  challenge: string;
+  challenge?: string;
 }
 
-export type PageDecision =
-  | { ok: true; state: "approved" | "rejected" }
-  | { ok: false; reason: "unknown" | "expired" | "forged" }
-  | { ok: false; reason: "decided"; state: ApprovalState };
-
-/** What the process-wide approval page server asks each session's store. */
-export interface ApprovalPageSource {
-  page(pageId: string): ApprovalPageView | undefined;
-  decide(pageId: string, formKey: string, choice: ApprovalChoice, approver?: Identity): PageDecision;
+/** The shared state's page as the approval page shows it. */
+export function pageView(view: ApprovalView): ApprovalPageView {
+  const { expiresAt, ...rest } = view;
+  return { ...rest, expiresAt: new Date(expiresAt) };
 }
 
-export type WaitOutcome = "approved" | "rejected" | "timeout" | "aborted" | "gone";
+export type WaitOutcome = DecisionOutcome;
 
 export type ClaimResult =
   /**
@@ -92,10 +72,11 @@ export type ClaimResult =
    * the signed-in person who approved there.
    */
   | { ok: true; claim: Claim; payload?: unknown; approved: boolean; approver?: Identity }
-  | { ok: false; reason: Exclude<ClaimFailure, "approval_pending"> }
+  | { ok: false; reason: Exclude<ClaimFailure, "approval_pending" | "rejected"> }
+  | { ok: false; reason: "rejected"; approver?: Identity }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: Date };
 
-/** Entries kept per session at most; the oldest go first. Bounds memory against a looping model. */
+/** Tokens tracked per session at most; the oldest are discarded first. Bounds a looping model. */
 const MAX_ENTRIES = 500;
 
 /** 256 random bits, URL-safe. */
@@ -110,214 +91,165 @@ function approvalChallenge(pageId: string, binding: string, items: readonly Conf
   return createHash("sha256").update(bound, "utf8").digest("base64url");
 }
 
-export class ConfirmationStore implements ApprovalPageSource {
-  readonly #entries = new Map<string, Entry>();
-  /** Approval page id → token. */
-  readonly #pages = new Map<string, string>();
+/** The owner of a session's tokens in the shared state: the person with OAuth, else the session. */
+export function tokenOwner(requester: Identity | undefined): { key: string; sessionBound: boolean } {
+  if (requester) return { key: `person:${JSON.stringify([requester.issuer, requester.subject])}`, sessionBound: false };
+  return { key: `session:${randomId()}`, sessionBound: true };
+}
+
+interface Tracked {
+  expiresAt: number;
+  /** Nothing more will come of it: spent, withdrawn, rejected, or refused for good. */
+  settled: boolean;
+}
+
+export class ConfirmationStore {
+  readonly #tokens: TokenStore;
   readonly #ttlMs: number;
+  readonly #owner: string;
+  readonly #sessionBound: boolean;
   readonly #now: () => number;
+  /** This session's tokens, oldest first (what `live` counts and what closing discards). */
+  readonly #tracked = new Map<string, Tracked>();
   /** Team server: who asks in this session (shown on its approval pages). */
   readonly requester: Identity | undefined;
 
-  constructor(ttlMs: number, now: () => number = Date.now, requester?: Identity) {
-    this.#ttlMs = ttlMs;
-    this.#now = now;
-    this.requester = requester;
+  constructor(tokens: TokenStore, options: { ttlMs: number; requester?: Identity; now?: () => number }) {
+    this.#tokens = tokens;
+    this.#ttlMs = options.ttlMs;
+    this.#now = options.now ?? Date.now;
+    this.requester = options.requester;
+    const owner = tokenOwner(options.requester);
+    this.#owner = owner.key;
+    this.#sessionBound = owner.sessionBound;
   }
 
   /**
-   * A new token (192 random bits) for the action described by `binding`; `payload` is handed back
-   * when it is claimed. With `approvalItems`, the token is pending until a person approves it on its
-   * page (id: 256 random bits, unrelated to the token).
+   * A new token (192 random bits) for the action described by `binding`; `payload` (JSON) is handed
+   * back when it is claimed. With `approvalItems`, the token is pending until a person approves it on
+   * its page (id: 256 random bits, unrelated to the token). Throws StateUnavailableError.
    */
-  issue(
+  async issue(
     binding: string,
     payload?: unknown,
     options: { approvalItems?: readonly ConfirmationItem[]; approvalSummary?: readonly string[] } = {},
-  ): IssuedToken {
-    this.#prune();
+  ): Promise<IssuedToken> {
+    await this.#makeRoom();
     const token = `vcc-confirm-${randomBytes(24).toString("base64url")}`;
-    const expiresAt = this.#now() + this.#ttlMs;
-    const entry: Entry = { binding, payload, expiresAt, state: "issued" };
-    if (options.approvalItems) {
-      const pageId = randomId();
-      const challenge = approvalChallenge(pageId, binding, options.approvalItems);
-      entry.approval = {
-        pageId,
-        formKey: randomId(),
-        challenge,
-        state: "pending",
-        items: options.approvalItems,
-        ...(options.approvalSummary ? { summary: options.approvalSummary } : {}),
-        waiters: new Set(),
-      };
-      this.#pages.set(entry.approval.pageId, token);
-    }
-    this.#entries.set(token, entry);
-    return { token, expiresAt: new Date(expiresAt), ...(entry.approval ? { pageId: entry.approval.pageId } : {}) };
+    const items = options.approvalItems;
+    const pageId = items ? randomId() : undefined;
+    const { expiresAt } = await this.#tokens.issue(token, {
+      binding,
+      // Payloads are plans and item lists: JSON by construction.
+      ...(payload !== undefined ? { payload: payload as JsonValue } : {}),
+      owner: this.#owner,
+      ttlMs: this.#ttlMs,
+      ...(items && pageId
+        ? {
+            approval: {
+              pageId,
+              formKey: randomId(),
+              items,
+              ...(options.approvalSummary ? { summary: options.approvalSummary } : {}),
+              ...(this.requester ? { requester: this.requester } : {}),
+              challenge: approvalChallenge(pageId, binding, items),
+            },
+          }
+        : {}),
+    });
+    this.#tracked.set(token, { expiresAt, settled: false });
+    return { token, expiresAt: new Date(expiresAt), ...(pageId ? { pageId } : {}) };
   }
 
-  /** Takes the token for `binding` if it is valid (and approved, where it needs approval); the caller must spend or release the claim. */
-  claim(token: string, binding: string): ClaimResult {
-    const entry = this.#entries.get(token);
-    if (!entry) return { ok: false, reason: "unknown" };
-    if (entry.state === "spent") return { ok: false, reason: "used" };
-    if (this.#now() >= entry.expiresAt) return { ok: false, reason: "expired" };
-    if (entry.binding !== binding) return { ok: false, reason: "mismatch" };
-    const approval = entry.approval;
-    if (approval?.state === "pending")
-      return { ok: false, reason: "approval_pending", pageId: approval.pageId, expiresAt: new Date(entry.expiresAt) };
-    if (approval && approval.state !== "approved") return { ok: false, reason: "rejected" };
-    if (entry.state === "claimed") return { ok: false, reason: "in_use" };
-    entry.state = "claimed";
+  /**
+   * Takes the token for `binding` if it is valid (and approved, where it needs approval), atomically
+   * across replicas; the caller must spend or release the claim. Throws StateUnavailableError.
+   */
+  async claim(token: string, binding: string): Promise<ClaimResult> {
+    const result = await this.#tokens.claim(token, binding, this.#owner);
+    if (!result.ok) {
+      if (result.reason === "approval_pending") return { ...result, expiresAt: new Date(result.expiresAt) };
+      if (result.reason !== "in_use" && result.reason !== "mismatch") this.#settle(token, true);
+      return result;
+    }
+    const { claim, ...rest } = result;
     return {
-      ok: true,
-      payload: entry.payload,
-      ...(approval?.approver ? { approver: approval.approver } : {}),
-      approved: approval !== undefined,
+      ...rest,
       claim: {
-        spend: () => {
-          entry.state = "spent";
+        // A failure to settle leaves the token claimed until it expires: never usable twice.
+        spend: async () => {
+          this.#settle(token, true);
+          await claim.spend().catch((error: unknown) => log.warn("a used confirmation token could not be marked used", { error }));
         },
-        release: () => {
-          if (entry.state === "claimed") entry.state = "issued";
-        },
+        release: () =>
+          claim
+            .release()
+            .catch((error: unknown) =>
+              log.warn("a confirmation token could not be released (it stays in use until it expires)", { error }),
+            ),
       },
     };
   }
 
-  /** Who decided on the token's approval page (team server), once decided. */
-  decidedBy(token: string): Identity | undefined {
-    return this.#entries.get(token)?.approval?.approver;
-  }
-
   /**
-   * The token will never be shown or is no longer wanted: a plain token that was not claimed becomes
-   * unusable; an approval page still pending is closed (nobody is waiting for it any more). A page
-   * already decided is left as it is.
+   * The token will never be shown or is no longer wanted: an unclaimed token becomes unusable; an
+   * approval page still pending is closed. Never throws: a token that could not be withdrawn expires.
    */
-  withdraw(token: string): void {
-    const entry = this.#entries.get(token);
-    if (entry?.state !== "issued") return;
-    if (!entry.approval) {
-      entry.state = "spent";
-      return;
-    }
-    if (entry.approval.state !== "pending") return;
-    entry.approval.state = "withdrawn";
-    entry.state = "spent";
-    this.#notify(entry.approval);
-  }
-
-  /** Resolves when the person decided on the token's page, or the wait ends for another reason. */
-  waitForDecision(token: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome> {
-    const outcome = (): WaitOutcome | undefined => {
-      const approval = this.#entries.get(token)?.approval;
-      if (!approval || approval.state === "withdrawn") return "gone";
-      if (approval.state === "pending") return undefined;
-      return approval.state;
-    };
-    const current = outcome();
-    if (current) return Promise.resolve(current);
-    const approval = this.#entries.get(token)?.approval;
-    if (!approval) return Promise.resolve("gone");
-    if (options.signal?.aborted) return Promise.resolve("aborted");
-    return new Promise((resolve) => {
-      const finish = (result: WaitOutcome) => {
-        clearTimeout(timer);
-        approval.waiters.delete(check);
-        options.signal?.removeEventListener("abort", onAbort);
-        resolve(result);
-      };
-      const check = () => finish(outcome() ?? "gone");
-      const onAbort = () => finish("aborted");
-      const timer = setTimeout(() => finish("timeout"), options.timeoutMs);
-      approval.waiters.add(check);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
+  async withdraw(token: string): Promise<void> {
+    this.#settle(token, true);
+    await this.#tokens.withdraw(token, this.#owner).catch((error: unknown) => {
+      log.warn("a confirmation token could not be withdrawn; it expires by itself", { error });
     });
   }
 
-  page(pageId: string): ApprovalPageView | undefined {
-    const found = this.#approvalPage(pageId);
-    if (!found) return undefined;
-    const { entry, approval } = found;
-    const expired = this.#now() >= entry.expiresAt;
-    return {
-      items: approval.items,
-      ...(approval.summary ? { summary: approval.summary } : {}),
-      state: expired ? "expired" : approval.state,
-      expiresAt: new Date(entry.expiresAt),
-      formKey: approval.formKey,
-      ...(this.requester ? { requester: this.requester } : {}),
-      ...(approval.approver ? { approver: approval.approver } : {}),
-      challenge: approval.challenge,
-    };
+  /** Resolves when the person decided on the page (through any replica), or the wait ends otherwise. */
+  waitForDecision(pageId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome> {
+    return this.#tokens.waitForDecision(pageId, options);
   }
 
-  /** The person's click. Single-use: only a pending, unexpired page with its own form key can be decided. */
-  decide(pageId: string, formKey: string, choice: ApprovalChoice, approver?: Identity): PageDecision {
-    const found = this.#approvalPage(pageId);
-    if (!found) return { ok: false, reason: "unknown" };
-    const { entry, approval } = found;
-    if (!sameSecret(formKey, approval.formKey)) return { ok: false, reason: "forged" };
-    if (this.#now() >= entry.expiresAt) return { ok: false, reason: "expired" };
-    if (approval.state !== "pending") return { ok: false, reason: "decided", state: approval.state };
-    approval.state = choice === "approve" ? "approved" : "rejected";
-    if (approver) approval.approver = approver;
-    this.#notify(approval);
-    return { ok: true, state: approval.state };
+  /**
+   * The session ended. Without OAuth its tokens and approval pages go with it (a call waiting on one
+   * learns `gone`); with OAuth they stay the person's. Answers how many were discarded.
+   */
+  async close(): Promise<number> {
+    const tokens = [...this.#tracked.keys()];
+    this.#tracked.clear();
+    if (!this.#sessionBound) return 0;
+    await Promise.all(tokens.map((token) => this.#discard(token)));
+    return tokens.length;
   }
 
-  /** Forget everything (the session ended). */
-  clear(): void {
-    const approvals = [...this.#entries.values()].flatMap((entry) => (entry.approval ? [entry.approval] : []));
-    this.#entries.clear();
-    this.#pages.clear();
-    for (const approval of approvals) this.#notify(approval);
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  /** Tokens still to be acted on: in use, or unexpired and neither spent nor rejected (pending approval included). */
+  /**
+   * Tokens that ending this session would discard and that are still to be acted on: unexpired and
+   * not settled (pending approval included). Always 0 with OAuth (ending a session discards nothing).
+   */
   get live(): number {
+    if (!this.#sessionBound) return 0;
     const now = this.#now();
     let count = 0;
-    for (const entry of this.#entries.values())
-      if (entry.state === "claimed" || (entry.state === "issued" && now < entry.expiresAt && entry.approval?.state !== "rejected")) count++;
+    for (const entry of this.#tracked.values()) if (!entry.settled && now < entry.expiresAt) count++;
     return count;
   }
 
-  #approvalPage(pageId: string): { entry: Entry; approval: Approval } | undefined {
-    const token = this.#pages.get(pageId);
-    const entry = token === undefined ? undefined : this.#entries.get(token);
-    return entry?.approval ? { entry, approval: entry.approval } : undefined;
+  #settle(token: string, settled: boolean): void {
+    const entry = this.#tracked.get(token);
+    if (entry) entry.settled = settled;
   }
 
-  #notify(approval: Approval): void {
-    for (const waiter of [...approval.waiters]) waiter();
+  #discard(token: string): Promise<void> {
+    return this.#tokens.discard(token, this.#owner).catch((error: unknown) => {
+      log.warn("a confirmation token of an ended session could not be discarded; it expires by itself", { error });
+    });
   }
 
-  #delete(token: string): void {
-    const entry = this.#entries.get(token);
-    this.#entries.delete(token);
-    if (entry?.approval) {
-      this.#pages.delete(entry.approval.pageId);
-      this.#notify(entry.approval);
-    }
-  }
-
-  #prune(): void {
+  /** Forgets what expired or was settled; beyond the bound, discards the oldest (they stop working). */
+  async #makeRoom(): Promise<void> {
     const now = this.#now();
-    for (const [token, entry] of this.#entries) {
-      // Spent tokens are kept until they expire so that a replay says "used", not "unknown".
-      if (now >= entry.expiresAt && entry.state !== "claimed") this.#delete(token);
-    }
-    while (this.#entries.size >= MAX_ENTRIES) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#delete(oldest);
-    }
+    for (const [token, entry] of this.#tracked) if (now >= entry.expiresAt || entry.settled) this.#tracked.delete(token);
+    const excess = this.#tracked.size - MAX_ENTRIES + 1;
+    if (excess <= 0) return;
+    const oldest = [...this.#tracked.keys()].slice(0, excess);
+    for (const token of oldest) this.#tracked.delete(token);
+    await Promise.all(oldest.map((token) => this.#discard(token)));
   }
 }

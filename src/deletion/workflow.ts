@@ -219,7 +219,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
         });
         if (failure) {
           // A token that was never recorded is never shown, and never works.
-          context.confirmer.store.withdraw(decision.token);
+          await context.confirmer.store.withdraw(decision.token);
           return { kind: "refused", error: AUDIT_FAILED(failure), items: notAttempted() };
         }
       }
@@ -279,8 +279,8 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     } finally {
       // The token's claim is settled once: used up if a DELETE may have been sent (or a dry run
       // stood in for it); usable again only when nothing was.
-      if (used) claim?.spend();
-      else claim?.release();
+      if (used) await claim?.spend();
+      else await claim?.release();
     }
     return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
   });

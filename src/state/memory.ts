@@ -1,9 +1,10 @@
 // Shared state kept in this process: the default for one machine. Every operation is synchronous
 // underneath (so a claim is atomic by construction) and async only to match the interface.
 import { randomBytes } from "node:crypto";
-import type { ConfirmationItem } from "../core/content.js";
+import type { Identity } from "../core/identity.js";
 import { sameSecret } from "../http-guards.js";
 import {
+  type ApprovalIssue,
   type ApprovalState,
   type ApprovalView,
   type ChallengeStore,
@@ -41,9 +42,9 @@ interface TokenEntry {
 
 interface PageEntry {
   token: string;
-  formKey: string;
-  items: ConfirmationItem[];
+  issue: ApprovalIssue;
   state: ApprovalState;
+  approver?: Identity;
   expiresAt: number;
   waiters: Set<() => void>;
 }
@@ -77,8 +78,7 @@ class MemoryTokens implements TokenStore {
     if (issue.approval)
       this.#pages.set(issue.approval.pageId, {
         token,
-        formKey: issue.approval.formKey,
-        items: copy([...issue.approval.items]),
+        issue: copy(issue.approval),
         state: "pending",
         expiresAt,
         waiters: new Set(),
@@ -95,7 +95,8 @@ class MemoryTokens implements TokenStore {
     const page = entry.pageId === undefined ? undefined : this.#pages.get(entry.pageId);
     if (entry.pageId !== undefined && page?.state === "pending")
       return { ok: false, reason: "approval_pending", pageId: entry.pageId, expiresAt: entry.expiresAt };
-    if (entry.pageId !== undefined && page?.state !== "approved") return { ok: false, reason: "rejected" };
+    if (entry.pageId !== undefined && page?.state !== "approved")
+      return { ok: false, reason: "rejected", ...(page?.approver ? { approver: copy(page.approver) } : {}) };
     if (entry.state === "claimed") return { ok: false, reason: "in_use" };
     entry.state = "claimed";
     const claim = ++entry.claims;
@@ -103,6 +104,8 @@ class MemoryTokens implements TokenStore {
     return {
       ok: true,
       ...(entry.payload !== undefined ? { payload: copy(entry.payload) } : {}),
+      approved: page !== undefined,
+      ...(page?.approver ? { approver: copy(page.approver) } : {}),
       claim: {
         spend: async () => {
           if (mine()) entry.state = "spent";
@@ -117,33 +120,53 @@ class MemoryTokens implements TokenStore {
   async page(pageId: string): Promise<ApprovalView | undefined> {
     const page = this.#pages.get(pageId);
     if (!page) return undefined;
+    const { items, summary, formKey, requester, challenge } = copy(page.issue);
     return {
-      items: copy(page.items),
+      items: [...items],
+      ...(summary ? { summary: [...summary] } : {}),
       state: this.now() >= page.expiresAt ? "expired" : page.state,
       expiresAt: page.expiresAt,
-      formKey: page.formKey,
+      formKey,
+      ...(requester ? { requester } : {}),
+      ...(page.approver ? { approver: copy(page.approver) } : {}),
+      ...(challenge ? { challenge } : {}),
     };
   }
 
-  async decide(pageId: string, formKey: string, choice: "approve" | "reject"): Promise<DecideResult> {
+  async decide(pageId: string, formKey: string, choice: "approve" | "reject", approver?: Identity): Promise<DecideResult> {
     const page = this.#pages.get(pageId);
     if (!page) return { ok: false, reason: "unknown" };
-    if (!sameSecret(formKey, page.formKey)) return { ok: false, reason: "forged" };
+    if (!sameSecret(formKey, page.issue.formKey)) return { ok: false, reason: "forged" };
     if (this.now() >= page.expiresAt) return { ok: false, reason: "expired" };
     if (page.state !== "pending") return { ok: false, reason: "decided", state: page.state };
     page.state = choice === "approve" ? "approved" : "rejected";
+    if (approver) page.approver = copy(approver);
     this.#notify(page);
     return { ok: true, state: page.state };
   }
 
   async withdraw(token: string, owner: string): Promise<void> {
     const entry = this.#tokens.get(token);
-    if (!entry || entry.owner !== owner || entry.pageId === undefined) return;
-    const page = this.#pages.get(entry.pageId);
-    if (page?.state !== "pending") return;
-    page.state = "withdrawn";
+    if (!entry || entry.owner !== owner || entry.state !== "issued") return;
+    const page = entry.pageId === undefined ? undefined : this.#pages.get(entry.pageId);
+    if (page && page.state !== "pending") return;
     entry.state = "spent";
+    if (!page) return;
+    page.state = "withdrawn";
     this.#notify(page);
+  }
+
+  async discard(token: string, owner: string): Promise<void> {
+    const entry = this.#tokens.get(token);
+    if (!entry || entry.owner !== owner || entry.state === "claimed") return;
+    this.#forget(token, entry);
+  }
+
+  #forget(token: string, entry: TokenEntry): void {
+    this.#tokens.delete(token);
+    const page = entry.pageId === undefined ? undefined : this.#pages.get(entry.pageId);
+    if (entry.pageId !== undefined) this.#pages.delete(entry.pageId);
+    if (page) this.#notify(page);
   }
 
   async waitForDecision(pageId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<DecisionOutcome> {
@@ -180,10 +203,7 @@ class MemoryTokens implements TokenStore {
     const horizon = this.now() - this.retainMs;
     for (const [token, entry] of this.#tokens) {
       if (entry.expiresAt > horizon || entry.state === "claimed") continue;
-      this.#tokens.delete(token);
-      const page = entry.pageId === undefined ? undefined : this.#pages.get(entry.pageId);
-      if (entry.pageId !== undefined) this.#pages.delete(entry.pageId);
-      if (page) this.#notify(page);
+      this.#forget(token, entry);
     }
   }
 }

@@ -6,12 +6,13 @@
 // shows no usable token, page id, challenge or cursor):
 //   tok:<h>     hash: one confirmation token with its claim state and, if it needs one, its
 //               approval (page id, form key, items, decision). Kept until expiry + retainMs.
+//               The hash of the page id is kept too ('ph'), to name the page in messages and keys.
 //   page:<h>    string: the token key behind an approval page id (same lifetime)
 //   ch:<h>      string: a challenge's JSON value, taken once with GETDEL
 //   cur:<h>     string: a search cursor's JSON (owner, criteria, position, expiry), kept until expiry + retainMs
 //   lease:<n>   string "<fence>:<id>:<holder>" with the lease as its expiry
 //   fence:<n>   integer: the last fencing token given out for the name (never expires)
-//   decided     pub/sub channel: "<h>" of a page that was decided or withdrawn
+//   decided     pub/sub channel: "<h>" of a page that was decided, withdrawn or discarded
 //
 // Everything that must be atomic across replicas is one Lua script on one key. Fail closed: no
 // offline queue (a command while disconnected fails at once), no resending of commands whose answer
@@ -20,6 +21,7 @@
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import type { ConfirmationItem } from "../core/content.js";
+import type { Identity } from "../core/identity.js";
 import { sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
 import { DEFAULT_RETAIN_MS, leaseId } from "./memory.js";
@@ -71,21 +73,22 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 if KEYS[2] ~= KEYS[1] then redis.call('SET', KEYS[2], KEYS[1], 'PXAT', ARGV[1]) end
 return 1`;
 
-// ARGV: binding, owner, now → {'ok', claimNo, payload|false} | {reason} | {'approval_pending', pageId, exp}
+// ARGV: binding, owner, now → {'ok', claimNo, payload|false, page|false, approver|false} | {reason}
+//   | {'rejected', approver|false} | {'approval_pending', pageId, exp}
 const CLAIM = `
-local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload')
+local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload', 'approver')
 if not t[1] or t[1] ~= ARGV[2] then return {'unknown'} end
 if t[2] == 'spent' then return {'used'} end
 if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
 if t[4] ~= ARGV[1] then return {'mismatch'} end
 if t[5] then
   if t[6] == 'pending' then return {'approval_pending', t[5], t[3]} end
-  if t[6] ~= 'approved' then return {'rejected'} end
+  if t[6] ~= 'approved' then return {'rejected', t[8] or false} end
 end
 if t[2] == 'claimed' then return {'in_use'} end
 local n = redis.call('HINCRBY', KEYS[1], 'claims', 1)
 redis.call('HSET', KEYS[1], 'state', 'claimed')
-return {'ok', tostring(n), t[7] or false}`;
+return {'ok', tostring(n), t[7] or false, t[5] and '1' or false, t[8] or false}`;
 
 // ARGV: claimNo, new state ('spent' | 'issued'): only the claim that holds the token changes it.
 const SETTLE = `
@@ -93,22 +96,37 @@ local t = redis.call('HMGET', KEYS[1], 'state', 'claims')
 if t[1] == 'claimed' and t[2] == ARGV[1] then redis.call('HSET', KEYS[1], 'state', ARGV[2]) return 1 end
 return 0`;
 
-// ARGV: pageId, decision, now, channel, message
+// ARGV: pageId, decision, now, channel, message, approver JSON ('' when unknown)
 const DECIDE = `
 local t = redis.call('HMGET', KEYS[1], 'page', 'pstate', 'exp')
 if not t[1] or t[1] ~= ARGV[1] then return {'unknown'} end
 if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
 if t[2] ~= 'pending' then return {'decided', t[2]} end
 redis.call('HSET', KEYS[1], 'pstate', ARGV[2])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'approver', ARGV[6]) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return {'ok', ARGV[2]}`;
 
-// ARGV: owner, channel, message
+// ARGV: owner, channel. An unclaimed token is spent; its page, if pending, withdrawn (else untouched).
 const WITHDRAW = `
-local t = redis.call('HMGET', KEYS[1], 'owner', 'pstate')
-if t[1] ~= ARGV[1] or t[2] ~= 'pending' then return 0 end
+local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'ph', 'pstate')
+if t[1] ~= ARGV[1] or t[2] ~= 'issued' then return 0 end
+if not t[3] then redis.call('HSET', KEYS[1], 'state', 'spent') return 1 end
+if t[4] ~= 'pending' then return 0 end
 redis.call('HSET', KEYS[1], 'pstate', 'withdrawn', 'state', 'spent')
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('PUBLISH', ARGV[2], t[3])
+return 1`;
+
+// ARGV: owner, channel, page key prefix. Forgets an unclaimed token and its page (whose key is
+// derived from 'ph' here: the caller does not know the page id; one more reason Cluster is not supported).
+const DISCARD = `
+local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'ph')
+if not t[1] or t[1] ~= ARGV[1] or t[2] == 'claimed' then return 0 end
+redis.call('DEL', KEYS[1])
+if t[3] then
+  redis.call('DEL', ARGV[3] .. t[3])
+  redis.call('PUBLISH', ARGV[2], t[3])
+end
 return 1`;
 
 // KEYS: lease, fence. ARGV: "<id>:<holder>", leaseMs → fence | nil
@@ -150,6 +168,7 @@ const SCRIPTS = {
   settle: script(SETTLE),
   decide: script(DECIDE),
   withdraw: script(WITHDRAW),
+  discard: script(DISCARD),
   acquire: script(ACQUIRE),
   renew: script(RENEW),
   remaining: script(REMAINING),
@@ -274,8 +293,13 @@ class RedisTokens implements TokenStore {
     const fields: Arg[] = ["owner", issue.owner, "binding", issue.binding, "exp", expiresAt, "state", "issued", "claims", 0];
     if (issue.payload !== undefined) fields.push("payload", JSON.stringify(issue.payload));
     const approval = issue.approval;
-    if (approval)
-      fields.push("page", approval.pageId, "pstate", "pending", "formKey", approval.formKey, "items", JSON.stringify(approval.items));
+    if (approval) {
+      fields.push("page", approval.pageId, "ph", hash(approval.pageId), "pstate", "pending", "formKey", approval.formKey);
+      fields.push("items", JSON.stringify(approval.items));
+      if (approval.summary) fields.push("summary", JSON.stringify(approval.summary));
+      if (approval.requester) fields.push("requester", JSON.stringify(approval.requester));
+      if (approval.challenge) fields.push("challenge", approval.challenge);
+    }
     const key = this.#token(token);
     const created = await this.c.eval(
       "issuing a confirmation token",
@@ -293,9 +317,11 @@ class RedisTokens implements TokenStore {
       | string
       | null
     )[];
-    const [kind, a, b] = reply;
+    const [kind, a, b, page, approver] = reply;
     if (kind === "approval_pending") return { ok: false, reason: "approval_pending", pageId: String(a), expiresAt: Number(b) };
-    if (kind !== "ok") return { ok: false, reason: kind as ClaimRefusal };
+    if (kind === "rejected")
+      return { ok: false, reason: "rejected", ...(typeof a === "string" ? { approver: JSON.parse(a) as Identity } : {}) };
+    if (kind !== "ok") return { ok: false, reason: kind as Exclude<ClaimRefusal, "rejected"> };
     const claimNo = String(a);
     const settle = (state: "spent" | "issued") => async () => {
       await this.c.eval(state === "spent" ? "spending the token" : "releasing the token", SCRIPTS.settle, [key], [claimNo, state]);
@@ -303,6 +329,8 @@ class RedisTokens implements TokenStore {
     return {
       ok: true,
       ...(typeof b === "string" ? { payload: JSON.parse(b) as JsonValue } : {}),
+      approved: typeof page === "string",
+      ...(typeof approver === "string" ? { approver: JSON.parse(approver) as Identity } : {}),
       claim: { spend: settle("spent"), release: settle("issued") },
     };
   }
@@ -315,20 +343,25 @@ class RedisTokens implements TokenStore {
   async page(pageId: string): Promise<ApprovalView | undefined> {
     const key = await this.#pageKey(pageId);
     if (!key) return undefined;
-    const [page, state, exp, formKey, items] = await this.c.run("reading the approval page", (client) =>
-      client.hmget(key, "page", "pstate", "exp", "formKey", "items"),
+    const [page, state, exp, formKey, items, summary, requester, approver, challenge] = await this.c.run(
+      "reading the approval page",
+      (client) => client.hmget(key, "page", "pstate", "exp", "formKey", "items", "summary", "requester", "approver", "challenge"),
     );
     if (page !== pageId || !state || !exp || !formKey || !items) return undefined;
     const expiresAt = Number(exp);
     return {
       items: JSON.parse(items) as ConfirmationItem[],
+      ...(summary ? { summary: JSON.parse(summary) as string[] } : {}),
       state: Date.now() >= expiresAt ? "expired" : (state as ApprovalState),
       expiresAt,
       formKey,
+      ...(requester ? { requester: JSON.parse(requester) as Identity } : {}),
+      ...(approver ? { approver: JSON.parse(approver) as Identity } : {}),
+      ...(challenge ? { challenge } : {}),
     };
   }
 
-  async decide(pageId: string, formKey: string, choice: "approve" | "reject"): Promise<DecideResult> {
+  async decide(pageId: string, formKey: string, choice: "approve" | "reject", approver?: Identity): Promise<DecideResult> {
     const key = await this.#pageKey(pageId);
     if (!key) return { ok: false, reason: "unknown" };
     const stored = await this.c.run("reading the approval page", (client) => client.hget(key, "formKey"));
@@ -339,7 +372,7 @@ class RedisTokens implements TokenStore {
       "recording the decision",
       SCRIPTS.decide,
       [key],
-      [pageId, decision, Date.now(), this.#channel, hash(pageId)],
+      [pageId, decision, Date.now(), this.#channel, hash(pageId), approver ? JSON.stringify(approver) : ""],
     )) as string[];
     if (kind === "ok") return { ok: true, state: decision };
     if (kind === "decided") return { ok: false, reason: "decided", state: state as ApprovalState };
@@ -347,10 +380,16 @@ class RedisTokens implements TokenStore {
   }
 
   async withdraw(token: string, owner: string): Promise<void> {
-    const key = this.#token(token);
-    const pageId = await this.c.run("closing the approval page", (client) => client.hget(key, "page"));
-    if (pageId === null) return;
-    await this.c.eval("closing the approval page", SCRIPTS.withdraw, [key], [owner, this.#channel, hash(pageId)]);
+    await this.c.eval("withdrawing the confirmation token", SCRIPTS.withdraw, [this.#token(token)], [owner, this.#channel]);
+  }
+
+  async discard(token: string, owner: string): Promise<void> {
+    await this.c.eval(
+      "discarding the confirmation token",
+      SCRIPTS.discard,
+      [this.#token(token)],
+      [owner, this.#channel, `${this.prefix}page:`],
+    );
   }
 
   async waitForDecision(pageId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<DecisionOutcome> {

@@ -11,6 +11,7 @@
 //     the store only keeps them. Values are JSON.
 //   - Durations (time to live, leases) are given per call, so tests can use short ones.
 import type { ConfirmationItem } from "../core/content.js";
+import type { Identity } from "../core/identity.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -44,14 +45,34 @@ export interface TokenIssue {
   owner: string;
   ttlMs: number;
   /** The token needs a person's decision on an approval page first. */
-  approval?: { pageId: string; formKey: string; items: readonly ConfirmationItem[] };
+  approval?: ApprovalIssue;
+}
+
+/** An approval page: what the person sees and what they must send back to decide. */
+export interface ApprovalIssue {
+  pageId: string;
+  /** The anti-forgery value the page's form must send back. */
+  formKey: string;
+  items: readonly ConfirmationItem[];
+  /** Lines shown above the items (e.g. an erasure plan's totals and criteria). */
+  summary?: readonly string[];
+  /** Team server: who asked (shown on the page; the four-eyes rule compares the approver with it). */
+  requester?: Identity;
+  /** What a passkey must sign to approve this page (base64url), bound to the page and its items. */
+  challenge?: string;
 }
 
 export type ClaimRefusal = "unknown" | "expired" | "used" | "mismatch" | "in_use" | "rejected";
 
 export type TokenClaimResult =
-  | { ok: true; claim: SharedClaim; payload?: JsonValue }
-  | { ok: false; reason: ClaimRefusal }
+  /**
+   * `approved`: the token needed, and got, a person's approval on its page; `approver`: who approved
+   * there, where the page knew (team server).
+   */
+  | { ok: true; claim: SharedClaim; payload?: JsonValue; approved: boolean; approver?: Identity }
+  | { ok: false; reason: Exclude<ClaimRefusal, "rejected"> }
+  /** `approver`: who rejected on the page, where known. */
+  | { ok: false; reason: "rejected"; approver?: Identity }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: number };
 
 /** A token taken by exactly one caller across all replicas, until it is spent or released. */
@@ -66,11 +87,16 @@ export type ApprovalState = "pending" | "approved" | "rejected" | "withdrawn";
 
 export interface ApprovalView {
   items: ConfirmationItem[];
+  summary?: string[];
   /** `expired`: the token's time is up, whatever was decided. */
   state: ApprovalState | "expired";
   expiresAt: number;
   /** The anti-forgery value the page's form must send back (compare with sameSecret). */
   formKey: string;
+  requester?: Identity;
+  /** Who decided, once decided (when the decision named them). */
+  approver?: Identity;
+  challenge?: string;
 }
 
 export type DecideResult =
@@ -88,12 +114,22 @@ export interface TokenStore {
   /** The approval page behind `pageId`; undefined when there is none (or no longer). */
   page(pageId: string): Promise<ApprovalView | undefined>;
   /**
-   * Records the person's decision: only a pending, unexpired page with its own form key (compared in
-   * constant time) can be decided, once across all replicas.
+   * Records the person's decision (and `approver`, who made it, where known): only a pending,
+   * unexpired page with its own form key (compared in constant time) can be decided, once across all
+   * replicas.
    */
-  decide(pageId: string, formKey: string, choice: "approve" | "reject"): Promise<DecideResult>;
-  /** The call that asked is gone: a pending page is closed and its token can never be used. */
+  decide(pageId: string, formKey: string, choice: "approve" | "reject", approver?: Identity): Promise<DecideResult>;
+  /**
+   * The token is no longer wanted (never shown, or the call that asked is gone): an unclaimed token
+   * can never be used (a claim says `used`); a pending page is closed (`withdrawn`). A claimed token
+   * and a decided page are left as they are.
+   */
   withdraw(token: string, owner: string): Promise<void>;
+  /**
+   * Forgets the token and its page (the MCP session that owned it ended): a claim says `unknown`,
+   * the page is gone, a waiting call learns `gone`. A claimed token is left to its holder.
+   */
+  discard(token: string, owner: string): Promise<void>;
   /** Resolves once the page was decided (seen from any replica), or the wait ends otherwise. */
   waitForDecision(pageId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<DecisionOutcome>;
 }

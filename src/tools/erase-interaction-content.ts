@@ -317,7 +317,7 @@ export const eraseInteractionContent = defineTool({
         const failure = await audit(p, "token_issued", decision.approvalUrl ? "approval" : "token");
         if (failure) {
           // Never shown to anyone: it must not be redeemable either.
-          context.confirmer.store.withdraw(decision.token);
+          await context.confirmer.store.withdraw(decision.token);
           return fail({
             code: "audit_failed",
             message: `The audit log (VCC_AUDIT_LOG) could not be written (${failure}), so no approval was offered and nothing was deleted. Ask the administrator to fix it.`,
@@ -350,7 +350,7 @@ export const eraseInteractionContent = defineTool({
     const verify = Boolean(input.verify || carried?.verify);
     const claim = decision.method === "elicitation" ? undefined : decision.claim;
     if (!approved) {
-      claim?.release();
+      await claim?.release();
       return fail({
         code: "confirmation_invalid",
         message: "The confirmation carries no plan. Nothing was deleted. Call again without a token.",
@@ -362,8 +362,8 @@ export const eraseInteractionContent = defineTool({
       // The plan may be on disk already (it is written before the start is recorded): then the
       // approval is used, and the job waits, interrupted, for resume_erasure_job.
       const recorded = service.jobs.get(approved.jobId).ok;
-      if (recorded) claim?.spend();
-      else claim?.release();
+      if (recorded) await claim?.spend();
+      else await claim?.release();
       const error = recorded
         ? {
             ...started.error,
@@ -372,7 +372,7 @@ export const eraseInteractionContent = defineTool({
         : started.error;
       return fail(error, { ...summary(approved), ...(recorded ? { jobId: approved.jobId } : {}) });
     }
-    claim?.spend();
+    await claim?.spend();
     const job = started.job;
     // The job runs whatever happens here; a verification that could not be arranged is said, not hidden.
     const verifyArranged = verify

@@ -18,6 +18,7 @@ import { discardBody, hostRefusal, readBody, sameSecret } from "../http-guards.j
 import { handleShutdown, type ShutdownPlan } from "../lifecycle.js";
 import { log, redact, writeStderr } from "../log.js";
 import { allowDeletion, createServer, holdsConfirmations, isDestructiveTool, type ServerDeps } from "../server.js";
+import { processState } from "../state/index.js";
 
 export const MCP_PATH = "/mcp";
 /** Tool calls are a few hundred bytes; anything near this is not a real client. */
@@ -130,11 +131,14 @@ async function startHttp(given: ServerDeps): Promise<Started> {
   const abandonedMs = Math.ceil(idleMs * ABANDONED_AFTER_FRACTION);
   const bearer = config.http.bearer;
   // Loaded only in this mode (jose and the discovery code are not needed otherwise).
-  const team = config.http.oauth ? await (await import("../auth/team.js")).teamServer(config.http.oauth, MCP_PATH) : undefined;
+  const state = given.state ?? processState();
+  const team = config.http.oauth
+    ? await (await import("../auth/team.js")).teamServer(config.http.oauth, MCP_PATH, state.tokens)
+    : undefined;
   const resourceServer = team?.resourceServer;
   const publicApprovals = team?.approvals;
   // Team server with sign-in: every session's approval pages are served here, on the public origin.
-  const deps: ServerDeps = publicApprovals ? { ...given, approvals: publicApprovals } : given;
+  const deps: ServerDeps = { ...given, state, ...(publicApprovals ? { approvals: publicApprovals } : {}) };
   const sessions = new Map<string, Session>();
   const newSessions = new SessionRate(config.http.sessionsPerMinute);
   let allowedHosts = new Set<string>();

@@ -80,3 +80,13 @@ export async function startRedis(): Promise<RedisServer> {
     },
   };
 }
+
+/** Polls an async condition (errors count as "not yet") until it holds, e.g. a client reconnected. */
+export async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -15,7 +15,7 @@ import {
   StateUnavailableError,
 } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
-import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { eventually, type RedisServer, startRedis } from "../helpers/redis-server.js";
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -32,16 +32,6 @@ afterEach(async () => {
 });
 
 const id = (label: string) => `${label}-${randomBytes(16).toString("base64url")}`;
-
-/** Polls an async condition (errors count as "not yet") until it holds. */
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function redisReady(state: SharedState): Promise<SharedState> {
   await eventually(() => state.ping().then(() => true), "Redis to answer");
@@ -182,6 +172,88 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     controller.abort();
     expect(await aborted).toBe("aborted");
     expect(await b.tokens.waitForDecision(id("page"), { timeoutMs: 10_000 })).toBe("gone");
+  });
+
+  it("keeps what an approval page shows (summary, requester, passkey challenge) and who decided, for every replica", async () => {
+    const [a, b] = await pair();
+    const requester = { subject: "alice-sub", issuer: "https://idp.example", name: "Alice" };
+    const approver = { subject: "bob-sub", issuer: "https://idp.example", email: "bob@example.com" };
+    const issue = async () => {
+      const token = id("tok");
+      const pageId = id("page");
+      const formKey = id("form");
+      const approval = { pageId, formKey, items: ITEMS, summary: ["2 items", "criteria: x"], requester, challenge: id("ch") };
+      await a.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000, approval });
+      return { token, pageId, formKey, challenge: approval.challenge };
+    };
+    const approved = await issue();
+    expect(await b.tokens.page(approved.pageId)).toEqual({
+      items: ITEMS,
+      summary: ["2 items", "criteria: x"],
+      state: "pending",
+      expiresAt: expect.any(Number),
+      formKey: approved.formKey,
+      requester,
+      challenge: approved.challenge,
+    });
+    expect(await b.tokens.decide(approved.pageId, approved.formKey, "approve", approver)).toEqual({ ok: true, state: "approved" });
+    expect(await a.tokens.page(approved.pageId)).toMatchObject({ state: "approved", approver });
+    expect(await a.tokens.claim(approved.token, "d", "o")).toMatchObject({ ok: true, approved: true, approver });
+
+    const rejected = await issue();
+    await a.tokens.decide(rejected.pageId, rejected.formKey, "reject", approver);
+    expect(await b.tokens.claim(rejected.token, "d", "o")).toEqual({ ok: false, reason: "rejected", approver });
+
+    // Without a page, a claim is no approval; a page decided without a name records none.
+    const plain = id("tok");
+    await a.tokens.issue(plain, { binding: "d", owner: "o", ttlMs: 60_000 });
+    const claimed = await b.tokens.claim(plain, "d", "o");
+    expect(claimed).toMatchObject({ ok: true, approved: false });
+    expect(claimed).not.toHaveProperty("approver");
+    const anonymous = await issue();
+    await b.tokens.decide(anonymous.pageId, anonymous.formKey, "approve");
+    expect(await a.tokens.page(anonymous.pageId)).not.toHaveProperty("approver");
+  });
+
+  it("withdraws an unclaimed token for good, leaves a claimed one to its holder, and only for its owner", async () => {
+    const [a, b] = await pair();
+    const token = id("tok");
+    await a.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000 });
+    await b.tokens.withdraw(token, "someone else");
+    await b.tokens.withdraw(token, "o");
+    expect(await a.tokens.claim(token, "d", "o")).toEqual({ ok: false, reason: "used" });
+
+    const held = id("tok");
+    await a.tokens.issue(held, { binding: "d", owner: "o", ttlMs: 60_000 });
+    const claim = await a.tokens.claim(held, "d", "o");
+    if (!claim.ok) throw new Error(claim.reason);
+    await b.tokens.withdraw(held, "o");
+    await claim.claim.release();
+    expect((await b.tokens.claim(held, "d", "o")).ok).toBe(true);
+  });
+
+  it("discards a token and its page when its session ends: unknown, page gone, a waiter told; not another owner's, not a claimed one", async () => {
+    const [a, b] = await pair();
+    const token = id("tok");
+    const pageId = id("page");
+    const formKey = id("form");
+    await a.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000, approval: { pageId, formKey, items: ITEMS } });
+    await b.tokens.discard(token, "someone else");
+    expect((await a.tokens.page(pageId))?.state).toBe("pending");
+    const waiting = b.tokens.waitForDecision(pageId, { timeoutMs: 10_000 });
+    await a.tokens.discard(token, "o");
+    expect(await waiting).toBe("gone");
+    expect(await b.tokens.page(pageId)).toBeUndefined();
+    expect(await b.tokens.decide(pageId, formKey, "approve")).toEqual({ ok: false, reason: "unknown" });
+    expect(await b.tokens.claim(token, "d", "o")).toEqual({ ok: false, reason: "unknown" });
+
+    const held = id("tok");
+    await a.tokens.issue(held, { binding: "d", owner: "o", ttlMs: 60_000 });
+    const claim = await b.tokens.claim(held, "d", "o");
+    if (!claim.ok) throw new Error(claim.reason);
+    await a.tokens.discard(held, "o");
+    await claim.claim.spend();
+    expect(await a.tokens.claim(held, "d", "o")).toEqual({ ok: false, reason: "used" });
   });
 
   it("refuses a decision on an expired page", async () => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { PAGE_CSP, PASSKEY_PAGE_CSP, renderApprovalPage } from "../../src/confirmation/approval-page.js";
+import { CARDS_AT_MOST, PAGE_CSP, PASSKEY_PAGE_CSP, renderApprovalPage } from "../../src/confirmation/approval-page.js";
 import type { ApprovalPageView } from "../../src/confirmation/store.js";
 
 const GUID = "5f1c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f11";
@@ -31,6 +31,36 @@ describe("approval page HTML", () => {
     expect(html).toContain("2026-11-28 12:05 UTC (in about 5 minutes)");
     expect(html).toContain('name="viewport"');
     expect(html).not.toMatch(/<script|javascript:|\son[a-z]+=/i);
+  });
+
+  it("a long list: the first items as cards and every item, each once, in one table (unknown facts as unknown)", () => {
+    const guid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
+    const items = Array.from({ length: 2_500 }, (_, i) => ({
+      guid: guid(i),
+      contentKey: "callRecording",
+      ...(i % 2 ? { preview: { type: "callRecording", contentLength: 2_048 } } : {}),
+    }));
+    const html = renderApprovalPage(view({ items }), "/approve/abc", now);
+    expect(html).toContain("<h1>Delete these 2500 content files permanently?</h1>");
+    expect(html.match(/<section class="card">/g)).toHaveLength(CARDS_AT_MOST);
+    expect(html).toContain(`Show all 2,500 items (the ${CARDS_AT_MOST} above and 2,490 more)`);
+    const rows = html.match(/<tr><td>\d+<\/td>[^\n]*<\/tr>/g) ?? [];
+    expect(rows).toHaveLength(2_500);
+    for (const i of [0, 9, 10, 1_234, 2_499]) expect(rows[i]).toContain(`<code>${guid(i)}</code>`);
+    expect(rows[0]).toContain("<td>no preview</td>");
+    // Present in the preview: type and size; left out by the API: the date, shown as unknown.
+    expect(rows[1]).toContain("<td>call recording</td><td>2.0 kB</td><td>unknown</td>");
+    expect(html).not.toMatch(/<script|javascript:|\son[a-z]+=/i);
+  });
+
+  it("up to CARDS_AT_MOST items: cards only, no table", () => {
+    const items = Array.from({ length: CARDS_AT_MOST }, (_, i) => ({
+      guid: `${GUID.slice(0, -2)}${String(i).padStart(2, "0")}`,
+      contentKey: "callRecording",
+    }));
+    const html = renderApprovalPage(view({ items }), "/approve/abc", now);
+    expect(html.match(/<section class="card">/g)).toHaveLength(CARDS_AT_MOST);
+    expect(html).not.toContain("<table");
   });
 
   it("shows the preview where there is one", () => {

@@ -3,6 +3,7 @@
 // the page only, never a prompt, and a refusal while no passkey is registered.
 import { describe, expect, it } from "vitest";
 import { type ApprovalPages, Confirmer, type ConfirmerOptions, type ElicitationChannel } from "../../src/confirmation/confirmer.js";
+import { MemoryState } from "../../src/state/index.js";
 
 const ITEM = { guid: "5f1c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f11", contentKey: "transcript" };
 
@@ -49,7 +50,9 @@ describe("mode auto when the client cannot prompt", () => {
   });
 
   it("a token from the page counts as an approval on the page, not a bare token", async () => {
+    const state = new MemoryState();
     const confirmer = new Confirmer({
+      tokens: state.tokens,
       mode: "auto",
       ttlSeconds: 60,
       elicitationTimeoutSeconds: 5,
@@ -60,8 +63,8 @@ describe("mode auto when the client cannot prompt", () => {
     const issued = await confirmer.decide({ binding: "one", items: [ITEM], question: "Delete?" });
     if (issued.kind !== "token_issued") throw new Error(issued.kind);
     const pageId = new URL(issued.approvalUrl ?? "").pathname.split("/").pop() ?? "";
-    const view = confirmer.store.page(pageId);
-    expect(confirmer.store.decide(pageId, view?.formKey ?? "", "approve")).toEqual({ ok: true, state: "approved" });
+    const view = await state.tokens.page(pageId);
+    expect(await state.tokens.decide(pageId, view?.formKey ?? "", "approve")).toEqual({ ok: true, state: "approved" });
     expect(await confirmer.decide({ binding: "one", items: [ITEM], question: "Delete?", token: issued.token })).toMatchObject({
       kind: "approved",
       method: "approval",
