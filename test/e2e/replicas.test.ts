@@ -1,9 +1,10 @@
 // Replicas sharing state in Redis (docs/replicas.md), end to end with real parts: one redis-server,
 // the simulator over real HTTP, and two or three processes of the built server (`--http`) behind a
 // sticky round-robin load balancer (test/helpers/replicas.ts). Clients are the SDK's, through the
-// load balancer, and list the tools first. Two deployments share the one Redis, one after the other:
-// a static bearer (tokens bound to their MCP session; loopback approval pages), and a team server
-// (OAuth: a token belongs to the person and works in any of their sessions on any replica).
+// load balancer, and list the tools first. Three deployments share the one Redis, one after the
+// other: a static bearer (tokens bound to their MCP session; loopback approval pages), a team server
+// whose approvers sign in on its approval pages, and a team server with confirmation tokens (OAuth:
+// a token belongs to the person and works in any of their sessions on any replica).
 import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
