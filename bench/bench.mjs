@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generatedGuid, SEARCH_SAMPLE } from "../dist/simulator/seed.js";
 import { startSimulator } from "../dist/simulator/server.js";
-import { startBenchRedis } from "./redis.mjs";
+import { commandsBetween, redisCommandCounts, startBenchRedis } from "./redis.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const int = (name, fallback) => {
@@ -507,7 +507,16 @@ async function measureStateCalls(sim, redis, offset) {
         }
       }
     }
-    const problems = checkExactlyOnce(sim, Object.values(items).flat(), journalStart);
+    // Redis commands of one more confirmed deletion (of the ask, and of the confirmation), from Redis's own counters.
+    const extraItem = itemsFor(offset + stateBlock() * STATE_PROGRAMS.length, 1)[0];
+    const beforeAsk = await redisCommandCounts(redis.url);
+    const asked = await peers.redis.callTool(DELETE_TOOL, extraItem);
+    const token = structured(asked.result, "confirmation_required").confirmationToken;
+    const afterAsk = await redisCommandCounts(redis.url);
+    structured((await peers.redis.callTool(DELETE_TOOL, { ...extraItem, confirmationToken: token })).result, "deleted");
+    const afterConfirm = await redisCommandCounts(redis.url);
+    const redisCommands = { ask: commandsBetween(beforeAsk, afterAsk), confirm: commandsBetween(afterAsk, afterConfirm) };
+    const problems = checkExactlyOnce(sim, [...Object.values(items).flat(), extraItem], journalStart);
     if (problems.length > 0) throw new Error(`state benchmark: ${problems.slice(0, 5).join("; ")}`);
     const measured = Object.fromEntries(
       STATE_PROGRAMS.map((name) => [
@@ -517,6 +526,7 @@ async function measureStateCalls(sim, redis, offset) {
     );
     return {
       redisVersion: redis.version,
+      redisCommands,
       ...measured,
       ratio: measured.redis.confirm.median / measured.memory.confirm.median,
       ratioAskAndConfirm: measured.redis.askAndConfirm.median / measured.memory.askAndConfirm.median,
@@ -552,7 +562,7 @@ async function main() {
   const reference = JSON.parse(readFileSync(join(root, "node_modules/@modelcontextprotocol/server-filesystem/package.json"), "utf8"));
   // Generated interactions (two items each): the per-call blocks, the throughput run's, then the shared-state figure's.
   const stateOffset = callBlock() * PER_CALL_PROGRAMS.length + Math.ceil(THROUGHPUT_DELETIONS / 2);
-  const extra = stateOffset + stateBlock() * STATE_PROGRAMS.length + 1;
+  const extra = stateOffset + stateBlock() * STATE_PROGRAMS.length + 2;
   const loadBefore = Number(loadavg()[0]?.toFixed(2));
   const sim = await startSimulator({ extraInteractions: extra });
   try {
@@ -734,7 +744,7 @@ async function main() {
       `throughput: ${throughput.deletions} deletions in ${fmt(throughput.seconds, 2)} s, ${throughput.apiRequestsAccepted} API requests accepted, ${throughput.apiRequestsRefused429} answered 429, ${throughput.rateLimitedResults} rate_limited results; every item deleted exactly once: ${throughput.problems.length === 0 ? "yes" : `NO (${throughput.problems.slice(0, 3).join("; ")})`}`,
       `search: ${search.interactionsFound} interactions in ${search.windows} windows, ${fmt(search.seconds, 2)} s for the call, ${search.apiRequestsAccepted} requests accepted and ${search.apiRequestsRefused429} answered 429`,
       state
-        ? `shared state (Redis ${state.redisVersion} on this machine): ask + confirm ${fmt(state.redis.askAndConfirm.median, 2)} ms vs ${fmt(state.memory.askAndConfirm.median, 2)} ms in the process (${fmt(state.ratioAskAndConfirm, 2)}x); the ask alone ${fmt(state.redis.ask.median, 2)} vs ${fmt(state.memory.ask.median, 2)} ms${state.redisUnreachable ? "; REDIS WAS UNREACHABLE during the run" : ""}`
+        ? `shared state (Redis ${state.redisVersion} on this machine): ask + confirm ${fmt(state.redis.askAndConfirm.median, 2)} ms vs ${fmt(state.memory.askAndConfirm.median, 2)} ms in the process (${fmt(state.ratioAskAndConfirm, 2)}x); the ask alone ${fmt(state.redis.ask.median, 2)} vs ${fmt(state.memory.ask.median, 2)} ms; Redis commands per deletion (INFO commandstats, the commands a script runs included): ${state.redisCommands.ask.total} for the ask (${JSON.stringify(state.redisCommands.ask.byCommand)}), ${state.redisCommands.confirm.total} for the confirmation (${JSON.stringify(state.redisCommands.confirm.byCommand)})${state.redisUnreachable ? "; REDIS WAS UNREACHABLE during the run" : ""}`
         : "shared state: skipped (no redis-server on this machine)",
       "written: bench/results.json",
     ];

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 
 const BINARY = process.env.REDIS_SERVER ?? "redis-server";
 
@@ -51,4 +52,26 @@ export async function startBenchRedis(what) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Commands Redis has run so far by name (INFO commandstats), without the INFO calls themselves. */
+export async function redisCommandCounts(url) {
+  const client = new Redis(url, { lazyConnect: true });
+  try {
+    await client.connect();
+    const stats = await client.info("commandstats");
+    const counts = {};
+    for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+      if (!["info", "client", "hello"].includes(match[1])) counts[match[1]] = Number(match[2]);
+    return counts;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** What ran between two redisCommandCounts: { total, byCommand }. */
+export function commandsBetween(before, after) {
+  const byCommand = {};
+  for (const [name, calls] of Object.entries(after)) if (calls > (before[name] ?? 0)) byCommand[name] = calls - (before[name] ?? 0);
+  return { total: Object.values(byCommand).reduce((a, b) => a + b, 0), byCommand };
 }
