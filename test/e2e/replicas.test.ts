@@ -284,7 +284,7 @@ describe("a team server (OAuth: a token belongs to the person, in any of their s
   let team: TeamDeployment;
   let set: ReplicaSet;
   beforeAll(async () => {
-    team = await teamDeployment(3, {
+    team = await teamDeployment(2, {
       VCC_CONFIRMATION: "token",
       // Short leases, so that a dead replica's job is taken over soon: a job's lease is at least
       // twice the request timeout (which must still outlast the slow DELETE), looked for often.
