@@ -49,18 +49,41 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all(sets.splice(0).map((s) => s.close()));
+  await Promise.all([...sets].map(retire));
   await Promise.all([sim?.close(), redis?.close()]);
 });
 beforeEach(() => sim.reset());
 afterEach(async () => {
   for (const c of clients.splice(0)) {
-    for (const r of c.results) for (const secret of [SECRET_TOKEN, BEARER]) expect(JSON.stringify(r)).not.toContain(secret);
+    for (const r of c.results) expect(credentialsIn(JSON.stringify(r)), "a credential in a tool result").toEqual([]);
     await c.close().catch(() => undefined);
   }
-  for (const set of sets) for (const secret of secrets) expect(set.stderr()).not.toContain(secret);
-  for (const set of sets) expect(set.stderr()).not.toContain(redis.url);
+  for (const set of sets) expect(leaked(set.stderr()), "a secret in a replica's log").toEqual([]);
 });
+
+/** Which credentials `text` contains, by name (never the value: a failing check must not print it). */
+function credentialsIn(text: string): string[] {
+  const found: string[] = [];
+  if (text.includes(SECRET_TOKEN)) found.push("the API token");
+  if (text.includes(BEARER)) found.push("the bearer");
+  if (text.includes(redis.url)) found.push("Redis's URL");
+  if (text.includes(TEAM_SERVER.clientSecret) || text.includes(MACHINE.clientSecret)) found.push("a client secret");
+  return found;
+}
+
+/** Credentials, and also the access tokens, confirmation tokens and page ids seen: none belongs in a log. */
+function leaked(text: string): string[] {
+  const others = [...secrets].filter((s) => text.includes(s)).length;
+  return [...credentialsIn(text), ...(others > 0 ? [`${others} other secret(s): tokens or page ids`] : [])];
+}
+
+/** Stops a deployment's replicas once its tests are done (less load for the next), checking their last log lines too. */
+async function retire(set: ReplicaSet | undefined): Promise<void> {
+  if (!set || !sets.includes(set)) return;
+  sets.splice(sets.indexOf(set), 1);
+  await set.close();
+  expect(leaked(set.stderr()), "a secret in a replica's log").toEqual([]);
+}
 
 const simEnv = () => ({
   VCC_ACCESS_TOKEN: SECRET_TOKEN,
@@ -166,6 +189,7 @@ describe("a static bearer (tokens bound to their session)", () => {
     });
     sets.push(set);
   });
+  afterAll(() => retire(set));
 
   const session = () => sessionThrough(set, { bearer: BEARER });
   const sessionsOnTwoReplicas = () => twoReplicas(session);
@@ -241,6 +265,7 @@ describe("a team server's approval pages (sign-in with the identity provider) th
     );
   });
   afterAll(async () => {
+    await retire(team?.set);
     await team?.op.close();
   });
 
@@ -295,6 +320,7 @@ describe("a team server (OAuth: a token belongs to the person, in any of their s
     set = team.set;
   });
   afterAll(async () => {
+    await retire(team?.set);
     await team?.op.close();
   });
 
