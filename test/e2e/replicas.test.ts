@@ -393,9 +393,12 @@ describe("a team server (OAuth: a token belongs to the person, in any of their s
       expect(structured(refused).error?.code, said(refused)).toBe("state_unavailable");
       const ask = await c.call(DELETE, { guid: SEED.inboundCall, contentKey: "transcript" });
       expect(structured(ask).error?.code, said(ask)).toBe("state_unavailable");
-      // Reads need no shared state.
+      // Reads need no shared state: listing, and a search from its start.
       const listed = await c.call(LIST, { guid: SEED.voicemails });
       expect(listed.isError, said(listed)).toBeFalsy();
+      const found = await c.call("search_interactions", { from: "2026-11-20", to: "2026-11-20", party: [CRITERIA.connectFrom] });
+      expect(found.isError, said(found)).toBeFalsy();
+      expect(structured(found).interactions.length).toBeGreaterThan(0);
       // Any replica, through a new session: the same.
       const other = await session();
       expect(structured(await other.call(DELETE, args)).error?.code).toBe("state_unavailable");
