@@ -68,7 +68,7 @@ const NAMES = ["A", "B", "C"];
 /** Request headers that concern one hop only. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
-/** Starts redis-server, the proxy's port, then the replicas (in parallel) and the proxy. */
+/** Starts redis-server (unless given one), the replicas (in parallel), then the proxy in front of them. */
 export async function startReplicas(options: ReplicaOptions): Promise<ReplicaSet> {
   const ownRedis = options.redis === undefined;
   const redis = options.redis ?? (await startRedis());
@@ -78,7 +78,7 @@ export async function startReplicas(options: ReplicaOptions): Promise<ReplicaSet
   try {
     const proxyPort = options.proxyPort ?? (await freePort());
     const origin = `http://127.0.0.1:${proxyPort}`;
-    const replicas = await Promise.all(
+    const starting = await Promise.allSettled(
       NAMES.slice(0, options.count).map(async (name) => {
         const approvalPort = await freePort();
         const dataDir = join(dirs, name);
@@ -104,6 +104,11 @@ export async function startReplicas(options: ReplicaOptions): Promise<ReplicaSet
         return replica;
       }),
     );
+    // All settled first, so that none is still starting when the others are stopped.
+    const replicas = starting.map((outcome) => {
+      if (outcome.status === "rejected") throw outcome.reason;
+      return outcome.value;
+    });
     const proxy = await startStickyProxy(replicas, proxyPort);
     return {
       redis,
