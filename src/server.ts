@@ -320,6 +320,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   const context: ToolContext = {
     config: deps.config,
     state: deps.state ?? processState(),
+    ...(caller ? { requester: caller.identity } : {}),
     confirmer,
     api: deps.api,
     jobs,

@@ -50,11 +50,7 @@ export function deletionLockOf(state: SharedState | undefined, options: Deletion
 }
 
 /** The shared state was not reachable: nothing was sent (the lease itself may have been taken; it lapses). */
-function unavailable(error: StateUnavailableError, what: string): ToolError {
-  // `outcomeUnknown` would speak of the deletion, whose outcome is known: it was not sent.
-  const { outcomeUnknown: _, ...refusal } = stateUnavailable(error, what);
-  return refusal;
-}
+const unavailable = (error: StateUnavailableError, what: string): ToolError => stateUnavailable(error, what, { outcomeKnown: true });
 
 export function sharedDeletionLock(state: SharedState, options: DeletionLockOptions = {}): DeletionLock {
   const { leases } = state;

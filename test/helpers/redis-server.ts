@@ -80,3 +80,17 @@ export async function startRedis(): Promise<RedisServer> {
     },
   };
 }
+
+/** Resolves once the shared state answers (`true`) or refuses (`false`), polling every few ms (at most 10 s). */
+export async function untilReachable(state: { ping(): Promise<void> }, wanted: boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const answers = () =>
+    state.ping().then(
+      () => true,
+      () => false,
+    );
+  while ((await answers()) !== wanted) {
+    if (Date.now() > deadline) throw new Error(`the shared state did not become ${wanted ? "reachable" : "unreachable"}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -12,7 +12,7 @@ import { RedisState } from "../../src/state/redis.js";
 import { staticTokens } from "../../src/vcc/auth.js";
 import { type ApiResult, VccClient } from "../../src/vcc/client.js";
 import type { RetrySettings } from "../../src/vcc/retry.js";
-import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { type RedisServer, startRedis, untilReachable } from "../helpers/redis-server.js";
 
 let redis: RedisServer;
 let sim: Simulator;
@@ -45,24 +45,10 @@ afterEach(async () => {
 
 const prefix = () => `t-${randomBytes(8).toString("base64url")}:`;
 
-/** Resolves once the state answers (true) or refuses (false), polling. */
-async function reachable(state: SharedState, wanted: boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (
-    (await state.ping().then(
-      () => true,
-      () => false,
-    )) !== wanted
-  ) {
-    if (Date.now() > deadline) throw new Error(`the shared state did not become ${wanted ? "reachable" : "unreachable"}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 async function connect(url: string, keyPrefix: string): Promise<SharedState> {
   const state = new RedisState({ url, prefix: keyPrefix, maxReconnectDelayMs: 50, commandTimeoutMs: 1_000 });
   opened.push(state);
-  await reachable(state, true);
+  await untilReachable(state, true);
   return state;
 }
 
@@ -219,7 +205,7 @@ describe("the deletion lock when Redis is unreachable", () => {
     const second = anItem(first);
     await own.stop();
     // Wait until the client has seen the connection go (a refusal is then immediate).
-    await reachable(state, false);
+    await untilReachable(state, false);
     const refused = await del(a, first);
     expect(refused).toMatchObject({ ok: false, attempts: 0, error: { code: "state_unavailable" } });
     if (!refused.ok) {
@@ -230,7 +216,7 @@ describe("the deletion lock when Redis is unreachable", () => {
     expect(deletes()).toEqual([]);
 
     await own.start();
-    await reachable(state, true);
+    await untilReachable(state, true);
     expect(await del(a, second)).toMatchObject({ ok: true, response: { status: 204 } });
     expect(lines.filter((line) => line.includes("is unreachable"))).toHaveLength(1);
   });
