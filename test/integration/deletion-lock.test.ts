@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { setLogSink, writeStderr } from "../../src/log.js";
 import type { Simulator } from "../../src/simulator/server.js";
 import { startSimulator } from "../../src/simulator/server.js";
-import { type DeletionLockOptions, deletionLockOf, sharedDeletionLock } from "../../src/state/deletion-lock.js";
+import { DELETION_WAITING, type DeletionLockOptions, deletionLockOf, sharedDeletionLock } from "../../src/state/deletion-lock.js";
 import { DELETION_LOCK, MemoryState, type SharedState } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
 import { staticTokens } from "../../src/vcc/auth.js";
@@ -71,12 +71,10 @@ function replica(
   return client;
 }
 
-/** The first 12 content items of the simulator's data, as (guid, contentKey). */
-const someItems = () =>
-  sim
-    .interactions()
-    .flatMap((i) => i.content.map((c) => ({ guid: i.guid, contentKey: c.contentKey })))
-    .slice(0, 12);
+/** Every content item of the simulator's data, as (guid, contentKey). */
+const allItems = () => sim.interactions().flatMap((i) => i.content.map((c) => ({ guid: i.guid, contentKey: c.contentKey })));
+/** The first 12 of them. */
+const someItems = () => allItems().slice(0, 12);
 /** An item of the data: the first, or the first of another interaction than `not`. */
 function anItem(not?: { guid: string }): { guid: string; contentKey: string } {
   const found = someItems().find((item) => item.guid !== not?.guid);
@@ -110,6 +108,55 @@ describe("the deletion lock across replicas (Redis)", () => {
       return span;
     });
     for (const item of items) expect(sim.holds(item.guid, item.contentKey)).toBe(false);
+  });
+
+  it("lets a waiting replica in between the back-to-back deletions of another (an erasure job)", async () => {
+    const keyPrefix = prefix();
+    const a = replica(await connect(redis.url, keyPrefix));
+    const b = replica(await connect(redis.url, keyPrefix), { retry: { deadlineMs: 600 } });
+    // A: 40 deletions in a row (about 20 ms each), queued in its process at once.
+    const stream = Array.from({ length: 40 }, (_, i) => someItems()[i % 12]).filter((item) => item !== undefined);
+    const streamed = Promise.all(stream.map((item) => del(a, item)));
+    while (deletes().length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    // B's item is not among A's.
+    const other = allItems()[100];
+    if (!other) throw new Error("the simulator has too few items");
+    const resultB = await del(b, other);
+    await streamed;
+    // B got its turn within its 600 ms, long before A's stream ended.
+    expect(resultB.ok ? "sent" : resultB.error.code).toBe("sent");
+    const order = deletes().map((e) => (e.path.includes(other.guid) ? "B" : "A"));
+    expect(order.indexOf("B")).toBeLessThan(20);
+    expect(
+      deletes()
+        .map((e) => e.status)
+        .filter((status) => status === 429),
+    ).toEqual([]);
+  });
+
+  it("takes turns: a replica that has just released the lock lets an announced waiter go first", async () => {
+    const keyPrefix = prefix();
+    const stateA = await connect(redis.url, keyPrefix);
+    const lockA = sharedDeletionLock(stateA, { holder: "replica-a", pollMinMs: 5, pollMaxMs: 20 });
+    // B polls rarely: without taking turns, A would take the lock again long before B's next poll.
+    const lockB = sharedDeletionLock(await connect(redis.url, keyPrefix), { holder: "replica-b", pollMinMs: 200, pollMaxMs: 200 });
+    const request = { subject: "x", attemptMs: 1_000 };
+    const first = await lockA.acquire({ ...request, budgetMs: 0 });
+    if (!first.ok) throw new Error("A could not take the free lock");
+    const waitingB = lockB.acquire({ ...request, budgetMs: 5_000 });
+    while ((await stateA.leases.holder(DELETION_WAITING))?.holder !== "replica-b") await new Promise((resolve) => setTimeout(resolve, 2));
+
+    await first.held.release();
+    const again = await lockA.acquire({ ...request, budgetMs: 50 });
+    expect(again).toMatchObject({ ok: false, error: { code: "busy" } });
+    const b = await waitingB;
+    expect(b.ok).toBe(true);
+    expect((await stateA.leases.holder(DELETION_LOCK))?.holder).toBe("replica-b");
+    // B's announcement ended when it got the lock.
+    expect(await stateA.leases.holder(DELETION_WAITING)).toBeUndefined();
+    if (b.ok) await b.held.release();
+    // With no one announced, A takes it at once, however recently it released it.
+    expect((await lockA.acquire({ ...request, budgetMs: 0 })).ok).toBe(true);
   });
 
   it("refuses the next attempt of a holder whose lease lapsed (a paused replica): nothing more is sent, the answer says so", async () => {
