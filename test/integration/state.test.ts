@@ -277,6 +277,16 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
   });
 });
 
+describe("shared state: memory", () => {
+  it("keeps at most 1000 search cursors, dropping the oldest first", async () => {
+    const state = new MemoryState(TIMINGS);
+    for (let i = 0; i <= 1000; i++) await state.cursors.put(`sc_${i}`, { owner: "o", criteria: "c", position: i }, 60_000);
+    expect(await state.cursors.get("sc_0", "o", "c")).toEqual({ ok: false, reason: "unknown" });
+    expect(await state.cursors.get("sc_1", "o", "c")).toEqual({ ok: true, position: 1 });
+    expect(await state.cursors.get("sc_1000", "o", "c")).toEqual({ ok: true, position: 1000 });
+  });
+});
+
 describe("shared state: Redis going away", () => {
   it("fails closed while Redis is down and recovers by itself when it is back", async () => {
     const lines: string[] = [];
