@@ -78,11 +78,11 @@ const passkeyFunctionsOnly = {
 
 /**
  * The API client (src/vcc/) uses two things of undici: `Pool` and `request`. Its index also loads
- * fetch, WebSocket, EventSource, the caches (with SQLite), the mocks and the proxy agents (~400 kB of
- * the bundle, none of it reachable from this server). The bundle takes the two from their own
+ * fetch, WebSocket, EventSource, the caches (with SQLite), the mocks and the proxy agents (~180 kB
+ * of the bundle, none of it reachable from this server). The bundle takes the two from their own
  * modules, set up as undici's index sets them up: the request API on Dispatcher's prototype, and
- * `request` on the global dispatcher (what the index's `request` does for a URL string and options
- * without `path`, `agent` or `dispatcher`, the only way src/vcc/auth.ts calls it).
+ * `request` called on the global dispatcher (what the index's `request` does for a URL string and
+ * options without `path`, `agent` or `dispatcher`: the only way src/vcc/auth.ts calls it).
  */
 const undiciPoolAndRequest = {
   name: "undici-pool-and-request",
@@ -92,12 +92,13 @@ const undiciPoolAndRequest = {
       contents: [
         "'use strict'",
         "const Dispatcher = require('./lib/dispatcher/dispatcher')",
-        "Object.assign(Dispatcher.prototype, require('./lib/api'))",
+        "const api = require('./lib/api')",
+        "Object.assign(Dispatcher.prototype, api)",
         "const { getGlobalDispatcher } = require('./lib/global')",
         "module.exports.Pool = require('./lib/dispatcher/pool')",
         "module.exports.request = (url, opts) => {",
         "  const u = new URL(url)",
-        "  return getGlobalDispatcher().request({ ...opts, origin: u.origin, path: u.pathname + u.search, method: opts.method || (opts.body ? 'PUT' : 'GET') })",
+        "  return api.request.call(getGlobalDispatcher(), { ...opts, origin: u.origin, path: u.pathname + u.search, method: opts.method || (opts.body ? 'PUT' : 'GET') })",
         "}",
       ].join("\n"),
       resolveDir: join(root, "node_modules/undici"),
