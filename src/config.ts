@@ -381,9 +381,20 @@ const SCHEMA = {
     url: setting("VCC_STATE_URL", stateUrl, {
       defaultNote: "none: state in this process",
       description:
-        "Groundwork for replicas, not used yet (docs/replicas.md): rediss://[user:password@]host[:port][/db] of a shared Redis or Valkey 6.2+; plain redis:// on this machine only.",
+        "Replicas (docs/replicas.md): rediss://[user:password@]host[:port][/db] of a shared Redis or Valkey 6.2+; plain redis:// on this machine only.",
       secret: true,
     }),
+    keyPrefix: setting(
+      "VCC_STATE_KEY_PREFIX",
+      z.string().regex(/^[\x21-\x7E]{1,64}$/, {
+        message: "VCC_STATE_KEY_PREFIX must be 1-64 printable ASCII characters without spaces, e.g. vcc:prod:",
+      }),
+      {
+        default: "vcc:",
+        description:
+          "With VCC_STATE_URL: the prefix of every Redis key and channel of this deployment, so that several deployments can share one Redis (each with its own).",
+      },
+    ),
   },
   log: {
     level: setting("VCC_LOG_LEVEL", oneOf("VCC_LOG_LEVEL", LOG_LEVELS), {

@@ -13,6 +13,7 @@ import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
 import type { Identity } from "./core/identity.js";
 import { type JobService, jobServiceFor } from "./jobs/service.js";
 import { log } from "./log.js";
+import { deletionLockOf } from "./state/deletion-lock.js";
 import { processState, type SharedState } from "./state/index.js";
 import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
@@ -53,9 +54,15 @@ export interface ServerDeps {
 
 /**
  * The API client of this process, created on the first tool call so that start-up stays light.
- * `timing`: tests shorten the client's waits (see VccClientOptions).
+ * `timing`: tests shorten the client's waits (see VccClientOptions). `state`: with Redis, the
+ * deletions of every replica go one at a time (the shared deletion lock).
  */
-export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {}): ApiAccess {
+export function lazyApi(
+  config: Config,
+  timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {},
+  state?: SharedState,
+): ApiAccess {
+  const deletionLock = deletionLockOf(state);
   let client: Promise<VccClient> | undefined;
   return async (signal, scope) => {
     const credentials = credentialsOf(config);
@@ -71,6 +78,7 @@ export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenW
         timeoutMs: config.api.timeoutMs,
         retry: config.api.retry,
         ...timing,
+        ...(deletionLock ? { deletionLock } : {}),
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
@@ -315,6 +323,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   const context: ToolContext = {
     config: deps.config,
     state,
+    ...(caller ? { requester: caller.identity } : {}),
     confirmer,
     api: deps.api,
     jobs,

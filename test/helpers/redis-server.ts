@@ -90,3 +90,13 @@ export async function eventually(check: () => Promise<boolean>, what: string, ti
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Resolves once the shared state answers (`true`) or refuses (`false`), polling every few ms (at most 10 s). */
+export function untilReachable(state: { ping(): Promise<void> }, wanted: boolean): Promise<void> {
+  const reachable = () =>
+    state.ping().then(
+      () => true,
+      () => false,
+    );
+  return eventually(async () => (await reachable()) === wanted, `the shared state to become ${wanted ? "reachable" : "unreachable"}`);
+}

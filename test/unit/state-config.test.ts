@@ -38,3 +38,12 @@ describe("VCC_STATE_URL (shared state of replicas)", () => {
     expect(configReference().find((v) => v.name === "VCC_STATE_URL")).toMatchObject({ secret: true });
   });
 });
+
+describe("VCC_STATE_KEY_PREFIX (several deployments on one Redis)", () => {
+  it("is vcc: by default and takes printable characters without spaces", () => {
+    expect(loadConfig({}).state.keyPrefix).toBe("vcc:");
+    expect(loadConfig({ VCC_STATE_KEY_PREFIX: "vcc:prod-eu:" }).state.keyPrefix).toBe("vcc:prod-eu:");
+    for (const prefix of ["with space:", "x".repeat(65), "vcc:é:"])
+      expect(() => loadConfig({ VCC_STATE_KEY_PREFIX: prefix })).toThrow(/VCC_STATE_KEY_PREFIX must be 1-64 printable/);
+  });
+});
