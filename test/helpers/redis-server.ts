@@ -1,6 +1,8 @@
 // A real redis-server for tests (Debian's package; .ci/run installs it): on 127.0.0.1 with a free
-// port, in a temporary directory, without persistence. stop() and start() again keep the port, so
-// that clients can reconnect to "the same Redis" (empty again, as after a restart without disk).
+// port, in a temporary directory, without persistence unless asked (`aof`: appendonly with fsync at
+// every write, as docs/replicas.md asks for erasure jobs). stop() and start() again keep the port, so
+// that clients can reconnect to "the same Redis" (empty again without `aof`, as after a restart
+// without disk; with `aof`, holding what was written).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -31,14 +33,15 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { aof?: boolean } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "vcc-redis-"));
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"];
+      const persistence = options.aof ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence, "--daemonize", "no"];
       const proc = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
       child = proc;
       let output = "";
