@@ -442,14 +442,14 @@ export class ErasureJobs {
     } catch (error) {
       // Nothing was sent; the job stays as it was (a new one: interrupted, resumable).
       job.status = before;
-      this.#letGo(job);
+      await this.#letGo(job);
       return { ok: false, error: auditFailed(error, what) };
     }
     try {
       await this.#append(job, { at, event: "run", kind }, true);
     } catch (error) {
       job.status = before;
-      this.#letGo(job);
+      await this.#letGo(job);
       if (error instanceof StateUnavailableError)
         return { ok: false, error: stateUnavailable(error, `${capitalise(what)}: nothing was deleted`) };
       return {
@@ -603,7 +603,7 @@ export class ErasureJobs {
       job.queued = false;
       this.#settle(job, "interrupted");
     }
-    if (this.#replicas) for (const job of [...this.#jobs.values()]) this.#letGo(job);
+    if (this.#replicas) await Promise.all([...this.#jobs.values()].map((job) => this.#letGo(job)));
     await this.#store.close();
   }
 
@@ -635,7 +635,7 @@ export class ErasureJobs {
   #settle(job: Job, status: JobStatus): void {
     job.status = status;
     if (job.run) job.run.endedMs ??= this.#now().getTime();
-    if (status === "interrupted" && this.#replicas) this.#letGo(job);
+    if (status === "interrupted" && this.#replicas) void this.#letGo(job);
     for (const wake of job.waiters.splice(0)) wake();
   }
 
@@ -676,14 +676,15 @@ export class ErasureJobs {
   }
 
   /** This replica no longer runs the job: no renewal, the lease released (unless lost), views read from the store. */
-  #letGo(job: Job): void {
+  async #letGo(job: Job): Promise<void> {
     const r = this.#replicas;
     if (!r) return;
     clearInterval(job.renewal);
     if (this.#jobs.get(job.plan.jobId) === job) this.#jobs.delete(job.plan.jobId);
     const lease = job.lease;
     job.lease = undefined;
-    if (lease && !job.lost) void r.leases.release(lease).catch(() => {});
+    // Not releasable now (Redis away): it lapses by itself.
+    if (lease && !job.lost) await r.leases.release(lease).catch(() => {});
   }
 
   /** The job stops on this replica without writing anything: another replica (or this one's sweeper) continues it. */
@@ -693,7 +694,7 @@ export class ErasureJobs {
       reason,
     });
     this.#lose(job, reason);
-    this.#letGo(job);
+    void this.#letGo(job);
     job.status = "running";
     if (job.run) job.run.endedMs ??= this.#now().getTime();
     for (const wake of job.waiters.splice(0)) wake();
@@ -755,7 +756,7 @@ export class ErasureJobs {
       } catch (error) {
         log.warn("an erasure job could not be taken over", { jobId, error: errorText(error) });
         const job = this.#jobs.get(jobId);
-        if (job) this.#letGo(job);
+        if (job) await this.#letGo(job);
         else await r.leases.release(lease).catch(() => {});
       }
     }
@@ -921,7 +922,7 @@ export class ErasureJobs {
     await this.#append(job, { at, event: "pause", code, reason }, false);
     job.pause = { code, reason, at };
     this.#settle(job, "paused");
-    this.#letGo(job);
+    await this.#letGo(job);
     await this.#report({ type: "pause", at, jobId: job.plan.jobId, code, reason });
   }
 
@@ -934,7 +935,7 @@ export class ErasureJobs {
     job.status = status;
     const receipt = await this.#writeReceipt(job);
     this.#settle(job, status);
-    this.#letGo(job);
+    await this.#letGo(job);
     await this.#store.release(job.plan.jobId);
     await this.#report({ type: "finish", at, jobId: job.plan.jobId, status, receiptSha256: receipt.sha256 });
   }

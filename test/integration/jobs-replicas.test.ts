@@ -59,12 +59,15 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, what: 
   }
 }
 
-/** A lease store whose renewals can be stopped, as a replica that died (or froze) stops renewing. */
-function freezable(leases: LeaseStore): { leases: LeaseStore; freeze: () => void } {
+/** A lease store whose renewals can be stopped, as a replica that froze stops renewing (until it thaws). */
+function freezable(leases: LeaseStore): { leases: LeaseStore; freeze: () => void; thaw: () => void } {
   let frozen = false;
   return {
     freeze: () => {
       frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
     },
     leases: {
       acquire: (...args) => leases.acquire(...args),
@@ -169,73 +172,78 @@ function gate(): { wait: () => Promise<void>; open: () => void; reached: Promise
 }
 
 describe("erasure jobs on two replicas (one Redis)", () => {
-  it("a job survives its replica: A's lease lapses mid-DELETE, B's sweeper takes it over and finishes; A, waking up, sends and writes nothing", async () => {
-    const prefix = `r-${randomUUID()}:`;
-    let planned: PlanItem[] = [];
-    const frozen = freezable(undefined as unknown as LeaseStore);
-    const paused = gate();
-    const a = await replica("A", prefix, {
-      sweepMs: 0,
-      leases: (leases) => {
-        const f = freezable(leases);
-        frozen.freeze = f.freeze;
-        return f.leases;
-      },
-      // Item 3 is deleted (204), then A freezes before it can record that: no renewals, no journal.
-      deleteItem: holdAt(
-        3,
-        () => planned,
-        async () => {
-          frozen.freeze();
-          await paused.wait();
+  for (const sendFirst of [true, false])
+    it(`a job survives its replica: A freezes ${sendFirst ? "after" : "before"} sending a DELETE, its lease lapses, B's sweeper takes the job over and finishes; A, waking up, sends and writes nothing`, async () => {
+      const prefix = `r-${randomUUID()}:`;
+      let planned: PlanItem[] = [];
+      let control: ReturnType<typeof freezable> | undefined;
+      const paused = gate();
+      const a = await replica("A", prefix, {
+        sweepMs: 0,
+        leases: (leases) => {
+          control = freezable(leases);
+          return control.leases;
         },
-        true,
-      ),
+        // At item 3, A freezes (no renewals, nothing written) after or before its DELETE is sent.
+        deleteItem: holdAt(
+          3,
+          () => planned,
+          async () => {
+            control?.freeze();
+            await paused.wait();
+          },
+          sendFirst,
+        ),
+      });
+      cleanups.push(async () => paused.open());
+      const { jobId, items } = await startJob(a);
+      planned = items;
+      const lease = await a.state.leases.holder(jobLease(jobId));
+      expect(lease?.holder).toBe("A");
+      await paused.reached;
+
+      // B only now: its sweeper finds the running job, waits for the lease to lapse, takes it over.
+      const b = await replica("B", prefix);
+      const done = await statusOn(b, jobId, "completed");
+      // Released once it finished.
+      await eventually(async () => (await b.state.leases.holder(jobLease(jobId))) === undefined, "B to release the lease");
+      expect(logged.some((line) => line.includes("taking over an erasure job whose lease lapsed") && line.includes(jobId))).toBe(true);
+      expect(done.progress).toMatchObject({ deleted: 8, failed: 0, remaining: 0 });
+
+      // Each approved item deleted exactly once; the one in flight when A froze repeated once if A had sent it (404: gone).
+      const expected = (index: number) => (index === 3 && sendFirst ? [204, 404] : [204]);
+      const byPath = deletesByPath(sim);
+      expect(byPath.size).toBe(8);
+      items.forEach((item, index) => {
+        expect(byPath.get(deletePath(sim, item))?.map((e) => e.status)).toEqual(expected(index));
+      });
+
+      // Status and receipt from B.
+      const receiptText = await b.jobs.receiptText(jobId, "json");
+      expect(receiptText && verifyReceipt(receiptText)).toBe(true);
+      const receipt = JSON.parse(receiptText ?? "{}") as { items: { outcome: string; verifiedByAbsence?: boolean; deleteCalls: number }[] };
+      expect(receipt.items[3]).toMatchObject(
+        sendFirst ? { outcome: "deleted", verifiedByAbsence: true, deleteCalls: 2 } : { outcome: "deleted", deleteCalls: 2 },
+      );
+      expect(await b.jobs.receiptText(jobId, "md")).toContain(done.receipt?.sha256);
+
+      // A wakes up: its lease check before the DELETE fails (nothing sent), or its outcome line is
+      // refused (nothing written over B's work); either way it sends nothing more.
+      const journal = await b.state.jobs?.journal(jobId);
+      const settledOnA = a.jobs.settled(jobId);
+      control?.thaw();
+      paused.open();
+      await settledOnA;
+      await sim.idle();
+      const after = deletesByPath(sim);
+      items.forEach((item, index) => {
+        expect(after.get(deletePath(sim, item))?.map((e) => e.status)).toEqual(expected(index));
+      });
+      expect(await b.state.jobs?.journal(jobId)).toEqual(journal);
+      // A, no longer running it, answers from the shared records too.
+      const fromA = await a.jobs.get(jobId);
+      expect(fromA.ok && fromA.job).toMatchObject({ status: "completed", receipt: { sha256: done.receipt?.sha256 } });
     });
-    cleanups.push(async () => paused.open());
-    const { jobId, items } = await startJob(a);
-    planned = items;
-    const lease = await a.state.leases.holder(jobLease(jobId));
-    expect(lease?.holder).toBe("A");
-    await paused.reached;
-
-    // B only now: its sweeper finds the running job, waits for the lease to lapse, takes it over.
-    const b = await replica("B", prefix);
-    const done = await statusOn(b, jobId, "completed");
-    const taken = await b.state.leases.holder(jobLease(jobId));
-    expect(taken).toBeUndefined(); // released when it finished
-    expect(logged.some((line) => line.includes("taking over an erasure job whose lease lapsed") && line.includes(jobId))).toBe(true);
-    expect(done.progress).toMatchObject({ deleted: 8, failed: 0, remaining: 0 });
-
-    // Each approved item deleted exactly once; the one in flight when A froze repeated once (404: gone).
-    const byPath = deletesByPath(sim);
-    expect(byPath.size).toBe(8);
-    items.forEach((item, index) => {
-      expect(byPath.get(deletePath(sim, item))?.map((e) => e.status)).toEqual(index === 3 ? [204, 404] : [204]);
-    });
-
-    // Status and receipt from B (and from A: the records are shared).
-    const receiptText = await b.jobs.receiptText(jobId, "json");
-    expect(receiptText && verifyReceipt(receiptText)).toBe(true);
-    const receipt = JSON.parse(receiptText ?? "{}") as { items: { outcome: string; verifiedByAbsence?: boolean; deleteCalls: number }[] };
-    expect(receipt.items[3]).toMatchObject({ outcome: "deleted", verifiedByAbsence: true, deleteCalls: 2 });
-    expect(await b.jobs.receiptText(jobId, "md")).toContain(done.receipt?.sha256);
-
-    // A wakes up: it may not record its (stale) outcome over B's work, and it sends nothing more.
-    const journal = await b.state.jobs?.journal(jobId);
-    const deletes = sim.requests("DELETE").length;
-    const settledOnA = a.jobs.settled(jobId);
-    paused.open();
-    await settledOnA;
-    await sim.idle();
-    expect(sim.requests("DELETE")).toHaveLength(deletes);
-    expect(await b.state.jobs?.journal(jobId)).toEqual(journal);
-    const after = await b.jobs.get(jobId);
-    expect(after.ok && after.job.status).toBe("completed");
-    // A, no longer running it, answers from the shared records too.
-    const fromA = await a.jobs.get(jobId);
-    expect(fromA.ok && fromA.job).toMatchObject({ status: "completed", receipt: { sha256: done.receipt?.sha256 } });
-  });
 
   it("a cancellation on B stops the job A runs before its next item", async () => {
     const prefix = `r-${randomUUID()}:`;
