@@ -59,7 +59,8 @@ export function replicaTiming(config: Config): { leaseMs: number; sweepMs: numbe
   return { leaseMs, sweepMs: config.state.jobSweepMs ?? 15_000 };
 }
 
-const services = new Map<string, Promise<JobService>>();
+/** By data directory; with replicas, by shared state (two in-process "replicas" have one each). */
+const services = new Map<string | SharedState, Promise<JobService>>();
 
 /**
  * The data directory of this process's jobs: VCC_DATA_DIR or the user's state directory — except in
@@ -71,14 +72,17 @@ function jobsDataDirOf(config: Config): string {
   return jobSettings(config).dataDir;
 }
 
-/** The job service of this process for the configured data directory, opened on first use. */
+/**
+ * The job service of this process for the configured data directory (with Redis state: for that
+ * state, whose records it uses and whose sweeper it runs), opened on first use.
+ */
 export function jobServiceFor(deps: Deps): Promise<JobService> {
-  const dataDir = `${deps.state?.jobs ? "shared:" : ""}${jobsDataDirOf(deps.config)}`;
-  let service = services.get(dataDir);
+  const key = deps.state?.jobs ? deps.state : jobsDataDirOf(deps.config);
+  let service = services.get(key);
   if (!service) {
     service = openService(deps);
-    services.set(dataDir, service);
-    service.catch(() => services.delete(dataDir));
+    services.set(key, service);
+    service.catch(() => services.delete(key));
   }
   return service;
 }

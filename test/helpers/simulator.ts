@@ -11,6 +11,7 @@ import { passkeyGate, processPasskeyStore } from "../../src/confirmation/passkey
 import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
 import { createServer, lazyApi, type SessionCaller } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
+import type { SharedState } from "../../src/state/types.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
 import type { VccClientOptions } from "../../src/vcc/client.js";
 import { type Connected, type ConnectOptions, connect, connectClient, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
@@ -41,6 +42,8 @@ export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" 
   durations?: ShortDurations;
   /** The API client's waits, shortened (e.g. `shortenWait: () => 0`, `slowNoticeMs: 50`). */
   timing?: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs">;
+  /** The shared state (e.g. a RedisState: this server is then one replica of several), as index.ts passes it. */
+  state?: SharedState;
 }
 
 export interface ShortDurations {
@@ -122,6 +125,7 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
           approvals,
           checkResults: true,
           ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
+          ...(connectOptions.state ? { state: connectOptions.state } : {}),
         },
         connectOptions.caller,
       );
