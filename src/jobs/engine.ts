@@ -932,19 +932,19 @@ export class ErasureJobs {
     await this.#append(job, { at, event: "finish", status }, false);
     job.endedAt = at;
     job.pause = undefined;
-    job.status = status;
-    const receipt = await this.#writeReceipt(job);
+    // The status changes once the receipt is there: a job seen ended always has one.
+    const receipt = await this.#writeReceipt(job, status);
     this.#settle(job, status);
     await this.#letGo(job);
     await this.#store.release(job.plan.jobId);
     await this.#report({ type: "finish", at, jobId: job.plan.jobId, status, receiptSha256: receipt.sha256 });
   }
 
-  async #writeReceipt(job: Job): Promise<StoredReceipt> {
+  async #writeReceipt(job: Job, status = job.status as FinalStatus): Promise<StoredReceipt> {
     const receipt = buildReceipt({
       plan: job.plan,
       items: job.items,
-      status: job.status as FinalStatus,
+      status,
       startedAt: job.startedAt,
       endedAt: job.endedAt ?? this.#now().toISOString(),
     });
