@@ -381,7 +381,7 @@ const SCHEMA = {
     url: setting("VCC_STATE_URL", stateUrl, {
       defaultNote: "none: state in this process",
       description:
-        "Groundwork for replicas, not used yet (docs/replicas.md): rediss://[user:password@]host[:port][/db] of a shared Redis or Valkey 6.2+; plain redis:// on this machine only.",
+        "Replicas share state here (docs/replicas.md; wired so far: erasure jobs, which need Redis with AOF): rediss://[user:password@]host[:port][/db] of a shared Redis or Valkey 6.2+; plain redis:// on this machine only.",
       secret: true,
     }),
     jobLeaseMs: setting("VCC_JOB_LEASE_MS", integer("VCC_JOB_LEASE_MS", 200, 3_600_000), {
