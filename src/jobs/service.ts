@@ -63,6 +63,14 @@ export function replicaTiming(config: Config): { leaseMs: number; sweepMs: numbe
 const services = new Map<string | SharedState, Promise<JobService>>();
 
 /**
+ * The shared state whose job records this service uses, if any: Redis (VCC_STATE_URL), except in
+ * sandbox mode (jobs against the sample data must never be seen, or resumed, by a real server).
+ */
+function sharedState(deps: Deps): SharedState | undefined {
+  return deps.state?.jobs && !deps.config.sandbox ? deps.state : undefined;
+}
+
+/**
  * The data directory of this process's jobs: VCC_DATA_DIR or the user's state directory — except in
  * sandbox mode without VCC_DATA_DIR, where jobs against the sample data live in a directory of this
  * process only (they must never be listed, or resumed, by a server that talks to the real API).
@@ -77,7 +85,7 @@ function jobsDataDirOf(config: Config): string {
  * state, whose records it uses and whose sweeper it runs), opened on first use.
  */
 export function jobServiceFor(deps: Deps): Promise<JobService> {
-  const key = deps.state?.jobs ? deps.state : jobsDataDirOf(deps.config);
+  const key = sharedState(deps) ?? jobsDataDirOf(deps.config);
   let service = services.get(key);
   if (!service) {
     service = openService(deps);
@@ -146,9 +154,9 @@ async function openService(deps: Deps): Promise<JobService> {
     if (!api.ok) return { kind: "error", error: api.error, notSent: true };
     return vccDeleteItem(api.client, { stopRetrying: shuttingDown, pacer })(item, signal, guard);
   };
-  const shared = deps.state?.jobs;
-  const replicas: ReplicaOptions | undefined =
-    shared && deps.state ? { leases: deps.state.leases, holder: REPLICA, ...replicaTiming(deps.config) } : undefined;
+  const state = sharedState(deps);
+  const shared = state?.jobs;
+  const replicas: ReplicaOptions | undefined = state ? { leases: state.leases, holder: REPLICA, ...replicaTiming(deps.config) } : undefined;
   const verifications = new Map<string, Verification>();
   let jobs: ErasureJobs | undefined;
   const verifyFile = (jobId: string, name: string) => join((jobs as ErasureJobs).jobsDir, jobId, name);
