@@ -5,7 +5,7 @@
 // approved item deleted once plus the one in flight repeated; B's tools answer with the job and its
 // receipt. Spawns the built server (npm run build).
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import { type DeleteItem, ErasureJobs } from "../../src/jobs/engine.js";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
 import { vccDeleteItem } from "../../src/jobs/vcc.js";
@@ -15,26 +15,16 @@ import { staticTokens } from "../../src/vcc/auth.js";
 import { VccClient } from "../../src/vcc/client.js";
 import { deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
 import { SECRET_TOKEN, structured } from "../helpers/mcp.js";
-import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { useRedis } from "../helpers/redis-server.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator({ extraInteractions: 3 });
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const r = useRedis();
 
 it("a replica process takes over, by itself, the job of a replica that stopped renewing its lease", async () => {
   const prefix = "vcc:"; // the server's own prefix
-  const state = new RedisState({ url: redis.url, prefix });
+  const state = new RedisState({ url: r.redis.url, prefix });
   await vi.waitFor(() => state.ping(), { timeout: 10_000, interval: 10 });
   const data = await tempDataDir();
   const client = new VccClient({ apiBaseUrl: h.sim.apiBaseUrl, timeoutMs: 500, tokens: staticTokens(SECRET_TOKEN) });
@@ -73,7 +63,7 @@ it("a replica process takes over, by itself, the job of a replica that stopped r
     replicas: { leases, holder: `A-${randomUUID()}`, leaseMs: 1_500, renewMs: 200, sweepMs: 0 },
     deleteItem: dying,
   });
-  cleanups.push(async () => {
+  r.defer(async () => {
     wake();
     await a.close({ abortInFlight: true });
     await client.close();
@@ -90,14 +80,14 @@ it("a replica process takes over, by itself, the job of a replica that stopped r
   // Replica B: the built server, with the same Redis and short lease and sweep settings.
   const b = await h.connect({
     env: {
-      VCC_STATE_URL: redis.url,
+      VCC_STATE_URL: r.redis.url,
       VCC_JOB_LEASE_MS: "1500",
       VCC_JOB_SWEEP_MS: "50",
       VCC_TIMEOUT_MS: "500",
       VCC_DATA_DIR: `${data.dir}-b`,
     },
   });
-  cleanups.push(() => b.close());
+  r.defer(() => b.close());
   // No tool call yet: the process's sweeper alone takes the job over and deletes the rest.
   await vi.waitFor(() => expect(h.deletes()).toHaveLength(items.length + 1), { timeout: 15_000, interval: 50 });
   expect(b.stderr()).toMatch(new RegExp(`taking over an erasure job whose lease lapsed jobId=${jobId}`));

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, afterEach, beforeAll } from "vitest";
 
 export interface RedisServer {
   readonly port: number;
@@ -80,6 +81,33 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<Redis
     close: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A redis-server for the tests of one file (started before them, closed after), and `defer`: work
+ * that runs after each test, the last deferred first (closing engines and connections).
+ */
+export function useRedis(options: { aof?: boolean } = {}): { readonly redis: RedisServer; defer(cleanup: () => Promise<void>): void } {
+  let redis: RedisServer | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    redis = await startRedis(options);
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    get redis() {
+      if (!redis) throw new Error("redis-server is started in beforeAll: use it inside tests");
+      return redis;
+    },
+    defer: (cleanup) => {
+      cleanups.push(cleanup);
     },
   };
 }

@@ -1,25 +1,14 @@
 // The erasure job records contract (JobRecords, src/state/types.ts): one suite, run against the disk
 // records (one machine, the default) and the Redis records (replicas; a real redis-server).
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DiskJobRecords } from "../../src/jobs/disk-store.js";
 import { type JobRecords, jobLease, LeaseLostError, StateUnavailableError } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
 import { tempDataDir } from "../helpers/jobs.js";
-import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { startRedis, useRedis } from "../helpers/redis-server.js";
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const r = useRedis();
 
 async function ready(state: RedisState): Promise<RedisState> {
   const deadline = Date.now() + 10_000;
@@ -42,7 +31,7 @@ const IMPLEMENTATIONS: { name: string; pair: () => Promise<{ a: JobRecords; b: J
       const data = await tempDataDir();
       const a = await new DiskJobRecords(data.dir).open();
       const b = await new DiskJobRecords(data.dir).open();
-      cleanups.push(async () => {
+      r.defer(async () => {
         await a.close();
         await b.close();
         await data.cleanup();
@@ -54,9 +43,9 @@ const IMPLEMENTATIONS: { name: string; pair: () => Promise<{ a: JobRecords; b: J
     name: "redis",
     pair: async () => {
       const prefix = `t-${randomUUID()}:`;
-      const sa = await ready(new RedisState({ url: redis.url, prefix }));
-      const sb = await ready(new RedisState({ url: redis.url, prefix }));
-      cleanups.push(async () => {
+      const sa = await ready(new RedisState({ url: r.redis.url, prefix }));
+      const sb = await ready(new RedisState({ url: r.redis.url, prefix }));
+      r.defer(async () => {
         await sa.close();
         await sb.close();
       });

@@ -3,38 +3,27 @@
 // read through B (tools and resources), and B's tools answer state_unavailable while Redis is away.
 // The takeover of a job whose replica died is tested at the engine (jobs-replicas.test.ts).
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
 import { RedisState } from "../../src/state/redis.js";
 import { generated, simItems, useJobDataDir } from "../helpers/jobs.js";
 import { type Connected, structured, textOf } from "../helpers/mcp.js";
-import { type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { useRedis } from "../helpers/redis-server.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator({ extraInteractions: 4 });
 const data = useJobDataDir();
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis({ aof: true });
-});
-afterAll(async () => {
-  await redis?.close();
-});
+const r = useRedis({ aof: true });
 
 /** Lease and sweep shortened; one API attempt (VCC_TIMEOUT_MS) well within the lease. */
 const ENV = { VCC_JOB_LEASE_MS: "1500", VCC_JOB_SWEEP_MS: "50", VCC_TIMEOUT_MS: "500", VCC_RETRY_BASE_MS: "1" };
 
-const states: RedisState[] = [];
-afterEach(async () => {
-  for (const state of states.splice(0)) await state.close();
-});
-
 async function replicas(): Promise<[Connected, Connected]> {
   const prefix = `m-${randomUUID()}:`;
   const open = async () => {
-    const state = new RedisState({ url: redis.url, prefix });
-    states.push(state);
+    const state = new RedisState({ url: r.redis.url, prefix });
+    r.defer(() => state.close());
     await vi.waitFor(() => state.ping(), { timeout: 10_000, interval: 10 });
     return h.inProcess({
       env: { ...ENV, VCC_DATA_DIR: data.dir() },
@@ -90,7 +79,7 @@ describe("job tools and receipts from any replica", () => {
   it("without Redis, starting a job answers state_unavailable and sends nothing; reads of jobs say so too", async () => {
     const [a] = await replicas();
     const items = simItems(h.sim, generated).map(({ guid, contentKey }) => ({ guid, contentKey }));
-    await redis.stop();
+    await r.redis.stop();
     try {
       const refused = await a.call("erase_interaction_content", { items: items.slice(0, 2) });
       expect(structured(refused).error, textOf(refused)).toMatchObject({ code: "state_unavailable" });
@@ -98,7 +87,7 @@ describe("job tools and receipts from any replica", () => {
       expect(structured(await a.call("get_erasure_job", {})).error).toMatchObject({ code: "state_unavailable" });
       expect(h.deletes()).toHaveLength(0);
     } finally {
-      await redis.start();
+      await r.redis.start();
     }
   });
 });
