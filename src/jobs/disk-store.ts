@@ -3,6 +3,7 @@
 //   <jobId>/plan.json      the approved plan, written once
 //   <jobId>/journal.jsonl  append-only; every line fdatasync'ed before append() resolves
 //   <jobId>/receipt.json, receipt.md   written when the job ends
+//   <jobId>/verify-requested, verification.json   notes: the verification after the job
 // The same contract as the Redis records (src/state/redis.ts), tested by one suite
 // (test/integration/job-store.test.ts). Leases are for replicas: one machine has no other holder,
 // so `lease` is not checked here.
@@ -126,6 +127,19 @@ export class DiskJobRecords implements JobRecords {
 
   async receiptText(jobId: string, format: "json" | "md"): Promise<string | undefined> {
     return readFile(join(this.#dir(jobId), format === "json" ? "receipt.json" : "receipt.md"), "utf8").catch(() => undefined);
+  }
+
+  /** A file of the job's directory named after the note (e.g. verify-requested, verification.json). */
+  async putNote(jobId: string, name: string, value: unknown): Promise<void> {
+    if (!/^[a-z][a-z.-]*$/.test(name)) throw new Error(`'${name}' is not a note name`);
+    await ensurePrivateDir(this.#dir(jobId), true);
+    await writeFileAtomic(join(this.#dir(jobId), name), `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  async note(jobId: string, name: string): Promise<unknown> {
+    if (!/^[a-z][a-z.-]*$/.test(name)) throw new Error(`'${name}' is not a note name`);
+    const text = await readFile(join(this.#dir(jobId), name), "utf8").catch(() => undefined);
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
   }
 
   async release(jobId: string): Promise<void> {

@@ -573,6 +573,15 @@ export class ErasureJobs {
     return plan?.items ?? [];
   }
 
+  /** A small JSON value kept with the job (see JobRecords.putNote), in whichever store holds it. */
+  putNote(jobId: string, name: string, value: unknown): Promise<void> {
+    return this.#store.putNote(jobId, name, value);
+  }
+
+  note(jobId: string, name: string): Promise<unknown> {
+    return this.#store.note(jobId, name);
+  }
+
   /** The text of an ended job's receipt, from wherever it is stored. */
   receiptText(jobId: string, format: "json" | "md"): Promise<string | undefined> {
     return this.#store.receiptText(jobId, format);

@@ -3,7 +3,7 @@
 // stopRetrying, reporting every engine event to the audit trail, and left `interrupted` cleanly when
 // the process shuts down. Also keeps the optional verification of a job (a new search once it ended).
 import { randomBytes } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AuditTrail, JobAuditRecord } from "../audit.js";
@@ -19,7 +19,7 @@ import { Pacer } from "../vcc/pacer.js";
 import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
 import { collectItems } from "./collect.js";
 import { type DeleteItem, ErasureJobs, type JobEvent, type ReplicaOptions } from "./engine.js";
-import { ensurePrivateDir, jobSettings, writeFileAtomic } from "./files.js";
+import { jobSettings } from "./files.js";
 import type { JsonValue } from "./plan.js";
 import { vccDeleteItem } from "./vcc.js";
 
@@ -159,7 +159,9 @@ async function openService(deps: Deps): Promise<JobService> {
   const replicas: ReplicaOptions | undefined = state ? { leases: state.leases, holder: REPLICA, ...replicaTiming(deps.config) } : undefined;
   const verifications = new Map<string, Verification>();
   let jobs: ErasureJobs | undefined;
-  const verifyFile = (jobId: string, name: string) => join((jobs as ErasureJobs).jobsDir, jobId, name);
+  // Kept with the job's records (disk, or Redis: then any replica that ends the job verifies it).
+  const REQUESTED = "verify-requested";
+  const RESULT = "verification.json";
 
   const verify = async (jobId: string): Promise<void> => {
     const view = await jobs?.get(jobId);
@@ -167,9 +169,9 @@ async function openService(deps: Deps): Promise<JobService> {
     verifications.set(jobId, { status: "pending" });
     const result = await verifyNow(deps, view.job.criteria, jobId, jobs as ErasureJobs);
     verifications.set(jobId, result);
-    await writeFileAtomic(verifyFile(jobId, "verification.json"), `${JSON.stringify(result, null, 2)}\n`).catch((error: unknown) =>
-      log.warn("the verification of an erasure job could not be saved", { jobId, error: String(error) }),
-    );
+    await jobs
+      ?.putNote(jobId, RESULT, result)
+      .catch((error: unknown) => log.warn("the verification of an erasure job could not be saved", { jobId, error: String(error) }));
   };
 
   jobs = await ErasureJobs.open({
@@ -181,7 +183,7 @@ async function openService(deps: Deps): Promise<JobService> {
     onEvent: async (event) => {
       if (deps.audit.enabled) await deps.audit.write(jobAuditRecord(event), auditContext);
       if (event.type === "finish") {
-        const asked = await readFile(verifyFile(event.jobId, "verify-requested"), "utf8").catch(() => undefined);
+        const asked = await jobs?.note(event.jobId, REQUESTED).catch(() => undefined);
         if (asked !== undefined) void verify(event.jobId);
       }
     },
@@ -196,9 +198,7 @@ async function openService(deps: Deps): Promise<JobService> {
   return {
     jobs: opened,
     async requestVerification(jobId) {
-      // With replicas the request stays on this replica's disk: the replica that ends the job verifies only if it is this one.
-      await ensurePrivateDir(join(opened.jobsDir, jobId), true);
-      await writeFileAtomic(verifyFile(jobId, "verify-requested"), "1\n");
+      await opened.putNote(jobId, REQUESTED, 1);
       const view = await opened.get(jobId);
       // Ended before the request was written down (a very short job): verify now.
       if (view.ok && ["completed", "completed_with_errors", "cancelled"].includes(view.job.status) && !verifications.has(jobId))
@@ -208,9 +208,9 @@ async function openService(deps: Deps): Promise<JobService> {
     async verification(jobId) {
       const known = verifications.get(jobId);
       if (known) return known;
-      const saved = await readFile(verifyFile(jobId, "verification.json"), "utf8").catch(() => undefined);
-      if (saved !== undefined) return JSON.parse(saved) as Verification;
-      const asked = await readFile(verifyFile(jobId, "verify-requested"), "utf8").catch(() => undefined);
+      const saved = await opened.note(jobId, RESULT).catch(() => undefined);
+      if (saved !== undefined) return saved as Verification;
+      const asked = await opened.note(jobId, REQUESTED).catch(() => undefined);
       return asked === undefined ? undefined : { status: "pending" };
     },
   };

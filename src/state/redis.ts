@@ -19,6 +19,7 @@
 //                     appends are fenced: only while its lease is the job's current one)
 //   job:<id>:cancel   string: a cancellation was asked for (read before each item)
 //   job:<id>:receipt  hash: json, md, sha256
+//   job:<id>:notes    hash: small JSON values kept with the job (the verification after it)
 // Jobs must survive a Redis restart: run Redis with AOF (docs/replicas.md).
 //
 // Everything that must be atomic across replicas is one Lua script on one key. Fail closed: no
@@ -627,6 +628,15 @@ class RedisJobRecords implements JobRecords {
 
   async receiptText(jobId: string, format: "json" | "md"): Promise<string | undefined> {
     return (await this.c.run("reading the receipt", (client) => client.hget(this.#key(jobId, "receipt"), format))) ?? undefined;
+  }
+
+  async putNote(jobId: string, name: string, value: unknown): Promise<void> {
+    await this.c.run("storing a note of the job", (client) => client.hset(this.#key(jobId, "notes"), name, JSON.stringify(value)));
+  }
+
+  async note(jobId: string, name: string): Promise<unknown> {
+    const text = await this.c.run("reading a note of the job", (client) => client.hget(this.#key(jobId, "notes"), name));
+    return text === null ? undefined : (JSON.parse(text) as unknown);
   }
 
   async release(): Promise<void> {}

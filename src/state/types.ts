@@ -219,6 +219,9 @@ export interface JobRecords {
   putReceipt(jobId: string, receipt: { sha256: string; json: Iterable<string>; markdown: Iterable<string> }): Promise<StoredReceipt>;
   receipt(jobId: string): Promise<StoredReceipt | undefined>;
   receiptText(jobId: string, format: "json" | "md"): Promise<string | undefined>;
+  /** Keeps a small JSON value with the job under a name (e.g. a verification asked for, and its result). */
+  putNote(jobId: string, name: string, value: unknown): Promise<void>;
+  note(jobId: string, name: string): Promise<unknown>;
   /** Lets go of what is held open for the job (disk: its journal file). */
   release(jobId: string): Promise<void>;
   close(): Promise<void>;

@@ -121,6 +121,17 @@ describe.each(IMPLEMENTATIONS)("job records: $name", ({ pair }) => {
     expect(await b.receiptText(jobId, "json")).toBe(`{"a":1,"sha256":"${sha256}"}\n`);
     expect(await b.receiptText(jobId, "md")).toBe("# R\n");
   });
+
+  it("keeps notes with a job (the verification after it), readable from the other handle", async () => {
+    const { a, b } = await pair();
+    const jobId = randomUUID();
+    await a.create(jobId, plan(jobId));
+    expect(await b.note(jobId, "verify-requested")).toBeUndefined();
+    await a.putNote(jobId, "verify-requested", 1);
+    await a.putNote(jobId, "verification.json", { status: "done", stillMatching: [] });
+    expect(await b.note(jobId, "verify-requested")).toBe(1);
+    expect(await b.note(jobId, "verification.json")).toEqual({ status: "done", stillMatching: [] });
+  });
 });
 
 describe("job records in Redis: leases and failures", () => {

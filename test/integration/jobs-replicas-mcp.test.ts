@@ -16,37 +16,41 @@ const data = useJobDataDir();
 
 const r = useRedis({ aof: true });
 
+/** The generated interactions: one caller, 2026-11-20 10:00, a recording and a transcript each. */
+const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
+
 /** Lease and sweep shortened; one API attempt (VCC_TIMEOUT_MS) well within the lease. */
 const ENV = { VCC_JOB_LEASE_MS: "1500", VCC_JOB_SWEEP_MS: "50", VCC_TIMEOUT_MS: "500", VCC_RETRY_BASE_MS: "1" };
 
 async function replicas(): Promise<[Connected, Connected]> {
   const prefix = `m-${randomUUID()}:`;
-  const open = async () => {
+  // Each its own data directory: what they share is in Redis.
+  const open = async (name: string) => {
     const state = new RedisState({ url: r.redis.url, prefix });
     r.defer(() => state.close());
     await vi.waitFor(() => state.ping(), { timeout: 10_000, interval: 10 });
     return h.inProcess({
-      env: { ...ENV, VCC_DATA_DIR: data.dir() },
+      env: { ...ENV, VCC_DATA_DIR: `${data.dir()}-${name}` },
       state,
       elicit: (params) => ({ action: "accept", content: { count: /type the number of items: (\d+)/.exec(params.message)?.[1] ?? "" } }),
     });
   };
-  return [await open(), await open()];
+  return [await open("a"), await open("b")];
 }
 
 describe("job tools and receipts from any replica", () => {
-  it("a job started through A: B lists it, follows it to the end and reads its receipt; a second job cancelled through B stops", async () => {
+  it("a job started through A: B lists it, follows it to the end, reads its receipt and its verification; a second job cancelled through B stops", async () => {
     const [a, b] = await replicas();
-    const items = simItems(h.sim, generated).map(({ guid, contentKey }) => ({ guid, contentKey }));
-    const started = structured(await a.call("erase_interaction_content", { items: items.slice(0, 4) }));
-    expect(started.status).toBe("running");
+    const planned = simItems(h.sim, generated);
+    const started = structured(await a.call("erase_interaction_content", { ...CRITERIA, verify: true }));
+    expect(started).toMatchObject({ status: "running", verify: true, plan: { items: planned.length } });
     const listed = structured(await b.call("get_erasure_job", {}));
     expect(listed.jobs.map((j: { jobId: string }) => j.jobId)).toContain(started.jobId);
     let job: Record<string, unknown> = {};
     await vi.waitFor(
       async () => {
         job = structured(await b.call("get_erasure_job", { jobId: started.jobId })).job;
-        expect(job.status).toBe("completed");
+        expect(job).toMatchObject({ status: "completed", verification: { status: "done", stillMatching: [] } });
       },
       { timeout: 10_000, interval: 20 },
     );
@@ -54,12 +58,16 @@ describe("job tools and receipts from any replica", () => {
     const read = await b.client.readResource({ uri: receipt.json });
     const text = String((read.contents[0] as { text?: string }).text);
     expect(verifyReceipt(text)).toBe(true);
-    expect(JSON.parse(text)).toMatchObject({ jobId: started.jobId, status: "completed", totals: { deleted: 4 } });
+    expect(JSON.parse(text)).toMatchObject({ jobId: started.jobId, status: "completed", totals: { deleted: planned.length } });
     const resources = await b.client.listResources();
     expect(resources.resources.map((r) => r.uri)).toContain(receipt.markdown);
 
-    // A second job, cancelled through B (A runs it, or it already ended: either answer is true).
-    const second = structured(await a.call("erase_interaction_content", { items: items.slice(4) }));
+    // A second job (other interactions), cancelled through B: A runs it, or it already ended.
+    const others = simItems(h.sim, (i) => !generated(i))
+      .slice(0, 3)
+      .map(({ guid, contentKey }) => ({ guid, contentKey }));
+    const second = structured(await a.call("erase_interaction_content", { items: others }));
+    expect(second.status).toBe("running");
     const cancelled = await b.call("cancel_erasure_job", { jobId: second.jobId });
     const answer = structured(cancelled);
     if (answer.error) expect(answer.error.message, textOf(cancelled)).toMatch(/already ended/);
