@@ -411,15 +411,19 @@ export class ErasureJobs {
             error: { code: "invalid_input", message: `Job ${job.plan.jobId} is being run by another replica right now.` },
           };
         // What it is now that no one else can change it.
-        const fresh = await this.#read(job.plan.jobId).catch((error: unknown) => error);
-        resumable = fresh && !(fresh instanceof Error) ? this.#resumable(fresh as Job) : { ok: false, reason: "" };
-        if (!fresh || fresh instanceof Error || !resumable.ok) {
+        let fresh: Job | undefined;
+        try {
+          fresh = await this.#read(job.plan.jobId);
+        } catch (error) {
           await r.leases.release(lease).catch(() => {});
-          if (fresh instanceof StateUnavailableError) throw fresh;
-          if (fresh instanceof Error) throw fresh;
+          throw error;
+        }
+        resumable = fresh ? this.#resumable(fresh) : { ok: false, reason: `There is no erasure job ${jobId}.` };
+        if (!fresh || !resumable.ok) {
+          await r.leases.release(lease).catch(() => {});
           return { ok: false, error: { code: "invalid_input", message: resumable.ok ? "" : resumable.reason } };
         }
-        job = fresh as Job;
+        job = fresh;
         this.#jobs.set(jobId.trim().toLowerCase(), job);
         this.#hold(job, lease);
       }

@@ -281,6 +281,25 @@ describe("erasure jobs on two replicas (one Redis)", () => {
     expect(await a.state.leases.holder(jobLease(jobId))).toBeUndefined();
   });
 
+  it("resumes on B a job paused on A: B runs it to the end, the failed items sent again, the deleted ones never", async () => {
+    const prefix = `r-${randomUUID()}:`;
+    const a = await replica("A", prefix);
+    const b = await replica("B", prefix);
+    const FAIL = { status: 500, body: JSON.stringify({ message: "Simulated 500" }) };
+    sim.injectFaults("delete-content", {}, FAIL, FAIL, FAIL, FAIL, FAIL);
+    const { jobId, items } = await startJob(a);
+    expect((await a.jobs.settled(jobId)).status).toBe("paused");
+    const [resumed, twice] = await Promise.all([b.jobs.resume(jobId), a.jobs.resume(jobId)]);
+    // One of the two replicas runs it; the other is refused.
+    expect([resumed.ok, twice.ok].sort()).toEqual([false, true]);
+    const done = await statusOn(b, jobId, "completed");
+    expect(done.progress).toMatchObject({ deleted: 8, failed: 0 });
+    const byPath = deletesByPath(sim);
+    items.forEach((item, index) => {
+      expect(byPath.get(deletePath(sim, item))?.map((e) => e.status)).toEqual(index >= 1 && index < 6 ? [500, 204] : [204]);
+    });
+  });
+
   it("fails closed without Redis: nothing starts, a running job stops sending and continues once Redis is back", async () => {
     const prefix = `r-${randomUUID()}:`;
     let planned: PlanItem[] = [];
