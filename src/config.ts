@@ -395,6 +395,16 @@ const SCHEMA = {
           "With VCC_STATE_URL: the prefix of every Redis key and channel of this deployment, so that several deployments can share one Redis (each with its own).",
       },
     ),
+    jobLeaseMs: setting("VCC_JOB_LEASE_MS", integer("VCC_JOB_LEASE_MS", 200, 3_600_000), {
+      default: "60000",
+      description:
+        "With VCC_STATE_URL: how long a replica's lease on a running erasure job lasts unless renewed; another replica takes the job over this long after its replica died. At least twice VCC_TIMEOUT_MS (raised to that otherwise), in milliseconds (200-3600000; tests shorten it).",
+    }),
+    jobSweepMs: setting("VCC_JOB_SWEEP_MS", integer("VCC_JOB_SWEEP_MS", 50, 600_000), {
+      default: "15000",
+      description:
+        "With VCC_STATE_URL: how often each replica looks for running erasure jobs whose lease lapsed, to take them over, in milliseconds (50-600000; tests shorten it).",
+    }),
   },
   log: {
     level: setting("VCC_LOG_LEVEL", oneOf("VCC_LOG_LEVEL", LOG_LEVELS), {

@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { fileAuditTrail, NO_AUDIT } from "./audit.js";
 import { type Config, ConfigError, configReference, credentialsOf, endpointWarnings, loadConfig, secretValues } from "./config.js";
 import { IMPLICIT_ENV_FILE_VARIABLES, withEnvFile } from "./env-files.js";
+import { jobServiceFor } from "./jobs/service.js";
 import { log, registerSecret, setLogLevel, writeStderr } from "./log.js";
 import { lazyApi, type ServerDeps } from "./server.js";
 import { openSharedState } from "./state/index.js";
@@ -187,6 +188,11 @@ async function main(): Promise<void> {
     ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
     ...(state ? { state } : {}),
   };
+  if (state)
+    // Every replica runs the erasure job sweeper: it takes over jobs whose replica died.
+    jobServiceFor({ config, api: deps.api, audit: deps.audit, state }).catch((error: unknown) =>
+      log.error("the erasure jobs could not be opened", { error }),
+    );
   const summary = describe(config, credentials.kind);
 
   // Load only the transport in use: the HTTP module is never loaded by a stdio server.
