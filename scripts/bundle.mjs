@@ -76,6 +76,37 @@ const passkeyFunctionsOnly = {
   },
 };
 
+/**
+ * The API client (src/vcc/) uses two things of undici: `Pool` and `request`. Its index also loads
+ * fetch, WebSocket, EventSource, the caches (with SQLite), the mocks and the proxy agents (~180 kB
+ * of the bundle, none of it reachable from this server). The bundle takes the two from their own
+ * modules, set up as undici's index sets them up: the request API on Dispatcher's prototype, and
+ * `request` called on the global dispatcher (what the index's `request` does for a URL string and
+ * options without `path`, `agent` or `dispatcher`: the only way src/vcc/auth.ts calls it).
+ */
+const undiciPoolAndRequest = {
+  name: "undici-pool-and-request",
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: "undici", namespace: "undici-parts" }));
+    b.onLoad({ filter: /.*/, namespace: "undici-parts" }, () => ({
+      contents: [
+        "'use strict'",
+        "const Dispatcher = require('./lib/dispatcher/dispatcher')",
+        "const api = require('./lib/api')",
+        "Object.assign(Dispatcher.prototype, api)",
+        "const { getGlobalDispatcher } = require('./lib/global')",
+        "module.exports.Pool = require('./lib/dispatcher/pool')",
+        "module.exports.request = (url, opts) => {",
+        "  const u = new URL(url)",
+        "  return api.request.call(getGlobalDispatcher(), { ...opts, origin: u.origin, path: u.pathname + u.search, method: opts.method || (opts.body ? 'PUT' : 'GET') })",
+        "}",
+      ].join("\n"),
+      resolveDir: join(root, "node_modules/undici"),
+      loader: "js",
+    }));
+  },
+};
+
 const REQUIRE_SHIM = 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);';
 /** `require` as a free identifier: not `__require`, `x.require`, nor the start of a string (ajv has 'require("…")' texts). */
 const USES_REQUIRE = /(?<![\w$.'"`])require(?![\w$])/;
@@ -100,7 +131,7 @@ export function bundleOptions(overrides = {}) {
     minifySyntax: true,
     sourcemap: "linked",
     sourcesContent: false,
-    plugins: [englishOnlyZodLocales, passkeyFunctionsOnly],
+    plugins: [englishOnlyZodLocales, passkeyFunctionsOnly, undiciPoolAndRequest],
     logLevel: "warning",
     ...overrides,
   };

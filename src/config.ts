@@ -381,8 +381,29 @@ const SCHEMA = {
     url: setting("VCC_STATE_URL", stateUrl, {
       defaultNote: "none: state in this process",
       description:
-        "Groundwork for replicas, not used yet (docs/replicas.md): rediss://[user:password@]host[:port][/db] of a shared Redis or Valkey 6.2+; plain redis:// on this machine only.",
+        "Replicas (docs/replicas.md): rediss://[user:password@]host[:port][/db] of a shared Redis or Valkey 6.2+; plain redis:// on this machine only.",
       secret: true,
+    }),
+    keyPrefix: setting(
+      "VCC_STATE_KEY_PREFIX",
+      z.string().regex(/^[\x21-\x7E]{1,64}$/, {
+        message: "VCC_STATE_KEY_PREFIX must be 1-64 printable ASCII characters without spaces, e.g. vcc:prod:",
+      }),
+      {
+        default: "vcc:",
+        description:
+          "With VCC_STATE_URL: the prefix of every Redis key and channel of this deployment, so that several deployments can share one Redis (each with its own).",
+      },
+    ),
+    jobLeaseMs: setting("VCC_JOB_LEASE_MS", integer("VCC_JOB_LEASE_MS", 200, 3_600_000), {
+      default: "60000",
+      description:
+        "With VCC_STATE_URL: how long a replica's lease on a running erasure job lasts unless renewed; another replica takes the job over this long after its replica died. At least twice VCC_TIMEOUT_MS (raised to that otherwise), in milliseconds (200-3600000; tests shorten it).",
+    }),
+    jobSweepMs: setting("VCC_JOB_SWEEP_MS", integer("VCC_JOB_SWEEP_MS", 50, 600_000), {
+      default: "15000",
+      description:
+        "With VCC_STATE_URL: how often each replica looks for running erasure jobs whose lease lapsed, to take them over, in milliseconds (50-600000; tests shorten it).",
     }),
   },
   log: {

@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { fileAuditTrail, NO_AUDIT } from "./audit.js";
 import { type Config, ConfigError, configReference, credentialsOf, endpointWarnings, loadConfig, secretValues } from "./config.js";
 import { IMPLICIT_ENV_FILE_VARIABLES, withEnvFile } from "./env-files.js";
+import { jobServiceFor } from "./jobs/service.js";
 import { log, registerSecret, setLogLevel, writeStderr } from "./log.js";
 import { lazyApi, type ServerDeps } from "./server.js";
 import { openSharedState } from "./state/index.js";
@@ -178,16 +179,20 @@ async function main(): Promise<void> {
   // in the bundle each import() is a file of its own to load (see docs/benchmarks.md). What only
   // some starts need stays behind import(): the sandbox, the HTTP transport.
   const sandbox = config.sandbox ? await import("./sandbox.js") : undefined;
+  // Replicas share their state in Redis (issue 22); the client library is loaded only then.
+  const state = config.state.url ? await openSharedState({ url: config.state.url, prefix: config.state.keyPrefix }) : undefined;
   const deps: ServerDeps = {
     config,
-    api: sandbox ? sandbox.sandboxApi(config.api.timeoutMs, config.api.retry) : lazyApi(config),
+    api: sandbox ? sandbox.sandboxApi(config.api.timeoutMs, config.api.retry, state) : lazyApi(config, {}, state),
     audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
     ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
+    ...(state ? { state } : {}),
   };
-  if (config.state.url) {
-    // Replicas share their state in Redis (issue 22); the client library is loaded only then.
-    deps.state = await openSharedState({ url: config.state.url });
-  }
+  if (state)
+    // Every replica runs the erasure job sweeper: it takes over jobs whose replica died.
+    jobServiceFor({ config, api: deps.api, audit: deps.audit, state }).catch((error: unknown) =>
+      log.error("the erasure jobs could not be opened", { error }),
+    );
   const summary = describe(config, credentials.kind);
 
   // Load only the transport in use: the HTTP module is never loaded by a stdio server.

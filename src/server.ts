@@ -1,5 +1,4 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
-import { readFile } from "node:fs/promises";
 import { McpServer, type RegisteredTool, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
@@ -13,6 +12,7 @@ import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
 import type { Identity } from "./core/identity.js";
 import { type JobService, jobServiceFor } from "./jobs/service.js";
 import { log } from "./log.js";
+import { deletionLockOf } from "./state/deletion-lock.js";
 import { processState, type SharedState } from "./state/index.js";
 import type { ToolContext } from "./tools/context.js";
 import type { ToolDefinition } from "./tools/define.js";
@@ -53,9 +53,15 @@ export interface ServerDeps {
 
 /**
  * The API client of this process, created on the first tool call so that start-up stays light.
- * `timing`: tests shorten the client's waits (see VccClientOptions).
+ * `timing`: tests shorten the client's waits (see VccClientOptions). `state`: with Redis, the
+ * deletions of every replica go one at a time (the shared deletion lock).
  */
-export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {}): ApiAccess {
+export function lazyApi(
+  config: Config,
+  timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {},
+  state?: SharedState,
+): ApiAccess {
+  const deletionLock = deletionLockOf(state);
   let client: Promise<VccClient> | undefined;
   return async (signal, scope) => {
     const credentials = credentialsOf(config);
@@ -71,6 +77,7 @@ export function lazyApi(config: Config, timing: Pick<VccClientOptions, "shortenW
         timeoutMs: config.api.timeoutMs,
         retry: config.api.retry,
         ...timing,
+        ...(deletionLock ? { deletionLock } : {}),
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
@@ -179,7 +186,7 @@ function newResultChecker(tool: ToolDefinition): (result: CallToolResult) => voi
 
 /**
  * The receipts of ended erasure jobs as MCP resources: vcc-erasure://jobs/<jobId>/receipt.json (the
- * record) and receipt.md (readable). Listed and read from the job service's data directory.
+ * record) and receipt.md (readable). Listed and read from the job records (disk, or Redis from any replica).
  */
 function registerReceipts(server: McpServer, jobs: () => Promise<JobService>, caller: Identity | undefined): void {
   const FORMATS = { json: "application/json", md: "text/markdown" } as const;
@@ -189,8 +196,7 @@ function registerReceipts(server: McpServer, jobs: () => Promise<JobService>, ca
       list: async () => {
         const service = await jobs();
         return {
-          resources: service.jobs
-            .list()
+          resources: (await service.jobs.list())
             .filter((view) => view.receipt && mayAccessJob(view, caller))
             .flatMap((view) =>
               (["json", "md"] as const).map((format) => ({
@@ -213,11 +219,13 @@ function registerReceipts(server: McpServer, jobs: () => Promise<JobService>, ca
       const format = String(variables.format);
       if (format !== "json" && format !== "md")
         throw new McpError(ErrorCode.InvalidParams, `No such receipt: ${uri.href} (receipt.json or receipt.md).`);
-      const found = ownJob((await jobs()).jobs, jobId, caller);
+      const service = await jobs();
+      const found = await ownJob(service.jobs, jobId, caller);
       if (!found.ok) throw new McpError(ErrorCode.InvalidParams, `No such receipt: ${found.error.message}`);
-      const receipt = found.job.receipt;
-      if (!receipt) throw new McpError(ErrorCode.InvalidParams, `Job ${jobId} is ${found.job.status}: a receipt is written when it ends.`);
-      const text = await readFile(format === "json" ? receipt.json : receipt.markdown, "utf8");
+      if (!found.job.receipt)
+        throw new McpError(ErrorCode.InvalidParams, `Job ${jobId} is ${found.job.status}: a receipt is written when it ends.`);
+      const text = await service.jobs.receiptText(found.job.jobId, format);
+      if (text === undefined) throw new McpError(ErrorCode.InternalError, `The receipt of job ${jobId} could not be read.`);
       return { contents: [{ uri: uri.href, mimeType: FORMATS[format], text }] };
     },
   );
@@ -311,10 +319,13 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
     });
   };
 
-  const jobs = deps.jobs ?? (() => jobServiceFor({ config: deps.config, api: deps.api, audit: deps.audit }));
+  const jobs =
+    deps.jobs ??
+    (() => jobServiceFor({ config: deps.config, api: deps.api, audit: deps.audit, ...(deps.state ? { state: deps.state } : {}) }));
   const context: ToolContext = {
     config: deps.config,
     state,
+    ...(caller ? { requester: caller.identity } : {}),
     confirmer,
     api: deps.api,
     jobs,

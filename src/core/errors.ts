@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   forbidden: "The credentials lack the scope or permission for this (403), or VCC_SCOPES leaves that scope out.",
   not_found: "No such interaction or content item (404), or it was not part of what was approved.",
   rate_limited: "The API's rate limit was reached (429) and retries ran out.",
-  busy: "Other deletions of this server were still running, so this one was not sent.",
+  busy: "Other deletions of this server (or of its other replicas) were still running, or this replica lost the deletion lock, so this one was not sent.",
   upstream_error: "The API failed (5xx) or answered something this server cannot read.",
   unexpected_status: "The API answered with a status this server does not expect.",
   network_error: "The API could not be reached or the connection broke.",

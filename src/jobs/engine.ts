@@ -1,18 +1,29 @@
-// Erasure jobs: approved plans carried out one DELETE at a time, each outcome on disk before the
+// Erasure jobs: approved plans carried out one DELETE at a time, each outcome recorded before the
 // next item, so that a process killed at any moment can resume without deleting anything twice or
 // anything that was not approved. Independent of MCP: tools call this API.
 //
-// On disk (all under <dataDir>/jobs, 0700 directories, 0600 files):
-//   <jobId>/plan.json      the approved plan, written once, atomically
-//   <jobId>/journal.jsonl  append-only; every line fdatasync'ed before the engine goes on
-//   <jobId>/receipt.json, receipt.md   written when the job ends
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+// Where the records live (JobRecords, src/state/types.ts): on this machine's disk by default
+// (src/jobs/disk-store.ts), or in Redis shared by replicas (VCC_STATE_URL). With replicas, the
+// replica that runs a job holds its lease (src/state: fencing numbers), renews it while it runs,
+// checks it before each DELETE attempt and writes its journal only while the lease is its own; a
+// sweeper on every replica takes over running jobs whose lease lapsed (their replica died) and
+// resumes them by the restart rules (the item in flight repeated, nothing recorded as deleted sent
+// again). A replica that lost a job's lease stops it at once, sending and writing nothing more.
 import type { ContentRef } from "../core/content.js";
 import type { ErrorCode, ToolError } from "../core/errors.js";
 import type { Identity } from "../core/identity.js";
 import { log } from "../log.js";
-import { ensurePrivateDir, JournalFile, parseJournal, writeFileAtomic } from "./files.js";
+import { stateUnavailable } from "../state/index.js";
+import {
+  type JobRecords,
+  jobLease,
+  type Lease,
+  LeaseLostError,
+  type LeaseStore,
+  StateUnavailableError,
+  type StoredReceipt,
+} from "../state/types.js";
+import { DiskJobRecords } from "./disk-store.js";
 import {
   applyOutcome,
   emptyItemState,
@@ -37,7 +48,7 @@ import {
   type ProposedPlan,
   proposePlan,
 } from "./plan.js";
-import { buildReceipt, type Receipt, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
+import { buildReceipt, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
 
 /** What one DELETE call came to (see vcc.ts for the adapter over VccClient.deleteContent). */
 export type DeleteOutcome =
@@ -50,7 +61,13 @@ export type DeleteOutcome =
       notSent?: boolean;
     };
 
-export type DeleteItem = (item: PlanItem, signal: AbortSignal) => Promise<DeleteOutcome>;
+/**
+ * A check right before each DELETE attempt is sent, given the attempt's time limit (replicas: the
+ * job's lease must still be held for that long); an error answer means that attempt is not sent.
+ */
+export type AttemptGuard = (attemptTimeoutMs: number) => Promise<ToolError | undefined>;
+
+export type DeleteItem = (item: PlanItem, signal: AbortSignal, guard?: AttemptGuard) => Promise<DeleteOutcome>;
 
 /** What the engine reports for the audit trail. Awaited: a rejected "item started" means no DELETE is sent. */
 export type JobEvent =
@@ -63,9 +80,30 @@ export type JobEvent =
   | { type: "item"; at: string; jobId: string; index: number; item: ContentRef; phase: "started"; deleteCall: number }
   | { type: "item"; at: string; jobId: string; index: number; item: ContentRef; phase: "outcome"; result: ItemResult; attempts?: number };
 
+/** Replicas sharing jobs in Redis: leases, their timing, and the sweeper. */
+export interface ReplicaOptions {
+  /** The shared state's leases (the same Redis as the job records). */
+  leases: LeaseStore;
+  /** This replica's name as a lease holder (for the log and `holder()`). */
+  holder: string;
+  /** How long a job's lease lasts unless renewed (default 60 s): longer than one DELETE attempt may take. */
+  leaseMs?: number;
+  /** How often a running job's lease is renewed (default a quarter of leaseMs). */
+  renewMs?: number;
+  /** How often this replica looks for running jobs whose lease lapsed (default 15 s; 0: never). */
+  sweepMs?: number;
+}
+
+export const DEFAULT_JOB_LEASE_MS = 60_000;
+export const DEFAULT_JOB_SWEEP_MS = 15_000;
+
 export interface ErasureJobsOptions {
-  /** The data directory (VCC_DATA_DIR, or defaultDataDir()). */
+  /** The data directory (VCC_DATA_DIR, or defaultDataDir()): where jobs live unless `store` says otherwise. */
   dataDir: string;
+  /** Where the jobs' records live (default: on disk under dataDir). With `replicas`: the shared (Redis) records. */
+  store?: JobRecords;
+  /** Several replicas run jobs from one shared store (Redis): leases and the sweeper. */
+  replicas?: ReplicaOptions;
   deleteItem: DeleteItem;
   onEvent?: (event: JobEvent) => void | Promise<void>;
   /** Jobs approved from now on send no DELETE (VCC_DRY_RUN). */
@@ -123,7 +161,7 @@ export interface JobView {
   /** Whether resuming is possible now, and if not, why. */
   resumable?: { ok: true } | { ok: false; reason: string };
   failures: { page: number; pageSize: number; total: number; items: FailureView[]; nextPage?: number };
-  receipt?: { json: string; markdown: string; sha256: string };
+  receipt?: StoredReceipt;
 }
 
 export type JobResult = { ok: true; job: JobView } | { ok: false; error: ToolError };
@@ -135,8 +173,6 @@ const AUTH: ReadonlySet<ErrorCode> = new Set(["unauthorized", "auth_failed", "no
 
 interface Job {
   plan: Plan;
-  dir: string;
-  journal: JournalFile;
   items: ItemState[];
   status: JobStatus;
   queued: boolean;
@@ -144,16 +180,31 @@ interface Job {
   pause?: { code: ErrorCode; reason: string; at: string };
   startedAt?: string;
   endedAt?: string;
-  receipt?: { json: string; markdown: string; sha256: string };
+  receipt?: StoredReceipt;
   /** The current (or last) run, for the rate: items processed in it. */
   run?: { startedMs: number; endedMs?: number; processed: number };
   waiters: (() => void)[];
+  /** Replicas: this replica's lease on the job while it runs (or waits to run) here, and its renewal. */
+  lease?: Lease;
+  renewal?: NodeJS.Timeout;
+  /** Replicas: why the lease is lost or cannot be verified; the job then stops here, sending nothing more. */
+  lost?: string;
+}
+
+type Found = { ok: true; job: Job } | { ok: false; error: ToolError };
+
+/** The job stops on this replica without writing anything more (its lease is lost or cannot be checked). */
+class Abandon extends Error {
+  override name = "Abandon";
 }
 
 export class ErasureJobs {
   readonly dataDir: string;
   readonly jobsDir: string;
   readonly #options: ErasureJobsOptions;
+  readonly #store: JobRecords;
+  readonly #replicas: (Required<Omit<ReplicaOptions, "renewMs">> & { renewMs: number }) | undefined;
+  /** Disk: every job. Replicas: the jobs this replica holds (running or queued here); others are read from the store. */
   readonly #jobs = new Map<string, Job>();
   readonly #queue: Job[] = [];
   #closing = false;
@@ -161,30 +212,44 @@ export class ErasureJobs {
   readonly #starting = new Set<string>();
   readonly #abort = new AbortController();
   #pumping: Promise<void> = Promise.resolve();
+  #sweeper: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> = Promise.resolve();
 
-  private constructor(options: ErasureJobsOptions) {
+  private constructor(options: ErasureJobsOptions, store: JobRecords) {
     this.#options = options;
+    this.#store = store;
     this.dataDir = options.dataDir;
-    this.jobsDir = join(options.dataDir, "jobs");
+    this.jobsDir = store instanceof DiskJobRecords ? store.jobsDir : `${options.dataDir}/jobs`;
+    const r = options.replicas;
+    if (r) {
+      const leaseMs = r.leaseMs ?? DEFAULT_JOB_LEASE_MS;
+      this.#replicas = {
+        leases: r.leases,
+        holder: r.holder,
+        leaseMs,
+        renewMs: r.renewMs ?? Math.max(1, Math.floor(leaseMs / 4)),
+        sweepMs: r.sweepMs ?? DEFAULT_JOB_SWEEP_MS,
+      };
+    }
   }
 
   /**
-   * Opens the data directory and loads every job. A job that was running when its process stopped
-   * is `interrupted` (resume it); one whose cancellation was asked for is finished as cancelled.
+   * Opens the jobs' records. On disk, loads every job: one that was running when its process stopped
+   * is `interrupted` (resume it); one whose cancellation was asked for is finished as cancelled. With
+   * replicas, starts the sweeper (its first look at once).
    */
   static async open(options: ErasureJobsOptions): Promise<ErasureJobs> {
-    const engine = new ErasureJobs(options);
-    await ensurePrivateDir(options.dataDir, false);
-    await ensurePrivateDir(engine.jobsDir, true);
-    for (const name of (await readdir(engine.jobsDir)).sort()) {
-      if (!JOB_ID.test(name)) continue;
+    const store = options.store ?? (await new DiskJobRecords(options.dataDir).open());
+    const engine = new ErasureJobs(options, store);
+    if (engine.#replicas) {
+      engine.#startSweeper();
+      return engine;
+    }
+    for (const jobId of await store.ids()) {
       try {
-        await engine.#load(name);
+        await engine.#load(jobId);
       } catch (error) {
-        log.error("an erasure job could not be loaded and is ignored", {
-          jobId: name,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        log.error("an erasure job could not be loaded and is ignored", { jobId, error: errorText(error) });
       }
     }
     return engine;
@@ -203,37 +268,26 @@ export class ErasureJobs {
     try {
       await this.#emit(event);
     } catch (error) {
-      log.error("an erasure job event could not be recorded", {
-        type: event.type,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      log.error("an erasure job event could not be recorded", { type: event.type, error: errorText(error) });
     }
   }
 
-  async #load(jobId: string): Promise<void> {
-    const dir = join(this.jobsDir, jobId);
-    let planText: string;
-    try {
-      planText = await readFile(join(dir, "plan.json"), "utf8");
-    } catch {
-      // The plan is written before anything else happens: without it, the job never existed.
-      return;
-    }
-    const plan = JSON.parse(planText) as Plan;
-    if (plan.jobId !== jobId || !Array.isArray(plan.items)) throw new Error("plan.json does not describe this job");
-    let text = "";
-    try {
-      text = await readFile(join(dir, "journal.jsonl"), "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-    const replayed = replayJournal(plan, parseJournal(text));
+  /**
+   * A job as its records say (plan and journal replayed). Without a plan the job never existed. With
+   * replicas, a job that stopped while running is `running` while it is in the running set (run here
+   * or elsewhere, or about to be taken over), `interrupted` otherwise.
+   */
+  async #read(jobId: string): Promise<Job | undefined> {
+    const plan = (await this.#store.plan(jobId)) as Plan | undefined;
+    if (plan === undefined) return undefined;
+    if (plan.jobId !== jobId || !Array.isArray(plan.items)) throw new Error("the plan does not describe this job");
+    const replayed = replayJournal(plan, await this.#store.journal(jobId));
+    let status: JobStatus = replayed.finish?.status ?? (replayed.stoppedWhileRunning ? "interrupted" : "paused");
+    if (this.#replicas && status === "interrupted" && (await this.#store.running()).includes(jobId)) status = "running";
     const job: Job = {
       plan,
-      dir,
-      journal: new JournalFile(join(dir, "journal.jsonl")),
       items: replayed.items,
-      status: replayed.finish?.status ?? (replayed.stoppedWhileRunning ? "interrupted" : "paused"),
+      status,
       queued: false,
       cancelRequested: replayed.cancelRequested,
       pause: replayed.stoppedWhileRunning ? undefined : replayed.pause,
@@ -241,14 +295,19 @@ export class ErasureJobs {
       endedAt: replayed.finish?.at,
       waiters: [],
     };
-    this.#jobs.set(jobId, job);
     if (replayed.finish) {
-      job.receipt = await this.#readReceipt(job).catch(() => undefined);
-      // Finished, but the process died before the receipt was written.
-      if (!job.receipt) await this.#writeReceipt(job);
-    } else if (job.cancelRequested) {
-      await this.#finish(job, "cancelled");
+      // Finished, but the process died before the receipt was stored: it follows from the journal
+      // alone (the same text whoever writes it), so it is written now.
+      job.receipt = (await this.#store.receipt(jobId)) ?? (await this.#writeReceipt(job));
     }
+    return job;
+  }
+
+  async #load(jobId: string): Promise<void> {
+    const job = await this.#read(jobId);
+    if (!job) return;
+    this.#jobs.set(jobId, job);
+    if (job.cancelRequested && !isFinal(job.status)) await this.#finish(job, "cancelled");
   }
 
   /** Fixes the items to approve (no job exists yet). Emits `plan`. */
@@ -275,11 +334,14 @@ export class ErasureJobs {
    */
   async start(proposal: ProposedPlan, decision: ApprovalDecision): Promise<JobResult> {
     if (this.#closing) return { ok: false, error: SHUTTING_DOWN };
-    if (this.#jobs.has(proposal.jobId) || this.#starting.has(proposal.jobId))
-      return { ok: false, error: { code: "invalid_input", message: `Job ${proposal.jobId} was already started.` } };
+    if (this.#jobs.has(proposal.jobId) || this.#starting.has(proposal.jobId)) return alreadyStarted(proposal.jobId);
     this.#starting.add(proposal.jobId);
     try {
       return await this.#create(proposal, decision);
+    } catch (error) {
+      if (error instanceof StateUnavailableError)
+        return { ok: false, error: stateUnavailable(error, `Job ${proposal.jobId} was not started and nothing was deleted`) };
+      throw error;
     } finally {
       this.#starting.delete(proposal.jobId);
     }
@@ -296,23 +358,30 @@ export class ErasureJobs {
     } catch (error) {
       return { ok: false, error: auditFailed(error, "the job was not started") };
     }
-    const dir = join(this.jobsDir, plan.jobId);
+    // Replicas: the lease first, so that the job is never in the running set without a holder.
+    const r = this.#replicas;
+    const lease = r ? await r.leases.acquire(jobLease(plan.jobId), r.holder, r.leaseMs) : undefined;
+    if (r && !lease) return alreadyStarted(plan.jobId);
+    let created: boolean;
     try {
-      await ensurePrivateDir(dir, true);
-      await writeFileAtomic(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+      created = await this.#store.create(plan.jobId, plan);
     } catch (error) {
+      if (lease) await r?.leases.release(lease).catch(() => {});
+      if (error instanceof StateUnavailableError) throw error;
       return {
         ok: false,
         error: {
           code: "internal_error",
-          message: `The job's plan could not be written to ${dir} (${errorText(error)}), so the job was not started: nothing was deleted. Check VCC_DATA_DIR.`,
+          message: `The job's plan could not be written to ${this.jobsDir} (${errorText(error)}), so the job was not started: nothing was deleted. Check VCC_DATA_DIR.`,
         },
       };
     }
+    if (!created) {
+      if (lease) await r?.leases.release(lease).catch(() => {});
+      return alreadyStarted(plan.jobId);
+    }
     const job: Job = {
       plan,
-      dir,
-      journal: new JournalFile(join(dir, "journal.jsonl")),
       items: plan.items.map(emptyItemState),
       status: "running",
       queued: false,
@@ -320,18 +389,50 @@ export class ErasureJobs {
       waiters: [],
     };
     this.#jobs.set(plan.jobId, job);
+    if (lease) this.#hold(job, lease);
     return this.#begin(job, "start");
   }
 
   /** Continues a paused or interrupted job while its approval is valid. */
   async resume(jobId: string): Promise<JobResult> {
-    const job = this.#find(jobId);
-    if (!job.ok) return job;
-    const j = job.job;
-    if (this.#closing) return { ok: false, error: SHUTTING_DOWN };
-    const resumable = this.#resumable(j);
-    if (!resumable.ok) return { ok: false, error: { code: "invalid_input", message: resumable.reason } };
-    return this.#begin(j, "resume");
+    try {
+      const found = await this.#find(jobId);
+      if (!found.ok) return found;
+      let job = found.job;
+      if (this.#closing) return { ok: false, error: SHUTTING_DOWN };
+      let resumable = this.#resumable(job);
+      if (!resumable.ok) return { ok: false, error: { code: "invalid_input", message: resumable.reason } };
+      const r = this.#replicas;
+      if (r && !this.#jobs.has(job.plan.jobId)) {
+        const lease = await r.leases.acquire(jobLease(job.plan.jobId), r.holder, r.leaseMs);
+        if (!lease)
+          return {
+            ok: false,
+            error: { code: "invalid_input", message: `Job ${job.plan.jobId} is being run by another replica right now.` },
+          };
+        // What it is now that no one else can change it.
+        let fresh: Job | undefined;
+        try {
+          fresh = await this.#read(job.plan.jobId);
+        } catch (error) {
+          await r.leases.release(lease).catch(() => {});
+          throw error;
+        }
+        resumable = fresh ? this.#resumable(fresh) : { ok: false, reason: `There is no erasure job ${jobId}.` };
+        if (!fresh || !resumable.ok) {
+          await r.leases.release(lease).catch(() => {});
+          return { ok: false, error: { code: "invalid_input", message: resumable.ok ? "" : resumable.reason } };
+        }
+        job = fresh;
+        this.#jobs.set(jobId.trim().toLowerCase(), job);
+        this.#hold(job, lease);
+      }
+      return await this.#begin(job, "resume");
+    } catch (error) {
+      if (error instanceof StateUnavailableError)
+        return { ok: false, error: stateUnavailable(error, `Job ${jobId} was not resumed and nothing was deleted`) };
+      throw error;
+    }
   }
 
   async #begin(job: Job, kind: "start" | "resume"): Promise<JobResult> {
@@ -345,12 +446,16 @@ export class ErasureJobs {
     } catch (error) {
       // Nothing was sent; the job stays as it was (a new one: interrupted, resumable).
       job.status = before;
+      await this.#letGo(job);
       return { ok: false, error: auditFailed(error, what) };
     }
     try {
-      await job.journal.append({ at, event: "run", kind } satisfies JournalEntry);
+      await this.#append(job, { at, event: "run", kind }, true);
     } catch (error) {
       job.status = before;
+      await this.#letGo(job);
+      if (error instanceof StateUnavailableError)
+        return { ok: false, error: stateUnavailable(error, `${capitalise(what)}: nothing was deleted`) };
       return {
         ok: false,
         error: {
@@ -367,36 +472,71 @@ export class ErasureJobs {
     return { ok: true, job: this.#view(job) };
   }
 
+  /** One journal line; with replicas, only while this replica's lease is the job's (else LeaseLostError). */
+  #append(job: Job, entry: JournalEntry, running?: boolean): Promise<void> {
+    return this.#store.append(job.plan.jobId, entry, {
+      ...(job.lease ? { lease: job.lease } : {}),
+      ...(running !== undefined ? { running } : {}),
+    });
+  }
+
   /**
-   * Stops a job: a running one after the item in flight, a paused or interrupted one at once. The
-   * items not attempted stay; the receipt says so.
+   * Stops a job: a running one after the item in flight (on whichever replica runs it), a paused or
+   * interrupted one at once. The items not attempted stay; the receipt says so.
    */
   async cancel(jobId: string): Promise<JobResult> {
-    const found = this.#find(jobId);
+    let found: Found;
+    try {
+      found = await this.#find(jobId);
+    } catch (error) {
+      if (error instanceof StateUnavailableError) return { ok: false, error: stateUnavailable(error, `Job ${jobId} was not cancelled`) };
+      throw error;
+    }
     if (!found.ok) return found;
-    const job = found.job;
+    let job = found.job;
     if (job.status !== "running" && job.status !== "paused" && job.status !== "interrupted")
       return {
         ok: false,
         error: { code: "invalid_input", message: `Job ${jobId} has already ended (${job.status}); there is nothing to cancel.` },
       };
+    const local = this.#jobs.get(job.plan.jobId) === job;
     try {
       if (!job.cancelRequested) {
         // Seen by the runner before its next item, even while the line is being written.
         job.cancelRequested = true;
         const at = this.#now().toISOString();
-        await job.journal.append({ at, event: "cancel" } satisfies JournalEntry);
-        await this.#report({ type: "cancel", at, jobId });
+        await this.#store.requestCancel(job.plan.jobId, { at, event: "cancel" } satisfies JournalEntry);
+        await this.#report({ type: "cancel", at, jobId: job.plan.jobId });
       }
-      // Meanwhile the job may have ended by itself.
-      if (isFinal(job.status)) return { ok: true, job: this.#view(job) };
-      if (job.status !== "running" || job.queued) {
-        const index = this.#queue.indexOf(job);
-        if (index >= 0) this.#queue.splice(index, 1);
-        job.queued = false;
-        await this.#finish(job, "cancelled");
+      if (local) {
+        // Meanwhile the job may have ended by itself.
+        if (isFinal(job.status)) return { ok: true, job: this.#view(job) };
+        if (job.status !== "running" || job.queued) {
+          const index = this.#queue.indexOf(job);
+          if (index >= 0) this.#queue.splice(index, 1);
+          job.queued = false;
+          await this.#finish(job, "cancelled");
+        }
+      } else if (this.#replicas) {
+        // Not run here: run by another replica (which stops before its next item), or by no one.
+        const r = this.#replicas;
+        const lease = await r.leases.acquire(jobLease(job.plan.jobId), r.holder, r.leaseMs);
+        if (lease) {
+          const fresh = await this.#read(job.plan.jobId).catch(async (error: unknown) => {
+            await r.leases.release(lease).catch(() => {});
+            throw error;
+          });
+          if (!fresh || isFinal(fresh.status)) await r.leases.release(lease).catch(() => {});
+          else {
+            fresh.lease = lease;
+            await this.#finish(fresh, "cancelled");
+          }
+          if (fresh) job = fresh;
+        }
       }
     } catch (error) {
+      if (error instanceof StateUnavailableError)
+        return { ok: false, error: stateUnavailable(error, `The cancellation of job ${jobId} was not recorded`) };
       // Asked for but not recorded: a running job still stops after the item in flight.
       return {
         ok: false,
@@ -410,42 +550,79 @@ export class ErasureJobs {
   }
 
   /** The job's state; failures 50 a page by default, pages from 1. */
-  get(jobId: string, options: { page?: number; pageSize?: number } = {}): JobResult {
-    const found = this.#find(jobId);
-    return found.ok ? { ok: true, job: this.#view(found.job, options) } : found;
+  async get(jobId: string, options: { page?: number; pageSize?: number } = {}): Promise<JobResult> {
+    try {
+      const found = await this.#find(jobId);
+      return found.ok ? { ok: true, job: this.#view(found.job, options) } : found;
+    } catch (error) {
+      if (error instanceof StateUnavailableError) return { ok: false, error: stateUnavailable(error, `Job ${jobId} could not be read`) };
+      throw error;
+    }
   }
 
-  list(): JobView[] {
-    return [...this.#jobs.values()].map((job) => this.#view(job, { pageSize: 0 }));
+  /** Every job (with replicas: every replica's). Throws StateUnavailableError when the shared records cannot be read. */
+  async list(): Promise<JobView[]> {
+    if (!this.#replicas) return [...this.#jobs.values()].map((job) => this.#view(job, { pageSize: 0 }));
+    const views: JobView[] = [];
+    for (const jobId of (await this.#store.ids()).sort()) {
+      const job = this.#jobs.get(jobId) ?? (await this.#read(jobId).catch(rethrowUnavailable));
+      if (job) views.push(this.#view(job, { pageSize: 0 }));
+    }
+    return views;
   }
 
-  /** Resolves once the job is no longer running (paused, ended, or interrupted by close()). */
-  settled(jobId: string): Promise<JobView> {
+  /** The approved plan's items (empty for an unknown job). */
+  async planItems(jobId: string): Promise<PlanItem[]> {
+    const plan = (await this.#store.plan(jobId)) as Plan | undefined;
+    return plan?.items ?? [];
+  }
+
+  /** A small JSON value kept with the job (see JobRecords.putNote), in whichever store holds it. */
+  putNote(jobId: string, name: string, value: unknown): Promise<void> {
+    return this.#store.putNote(jobId, name, value);
+  }
+
+  note(jobId: string, name: string): Promise<unknown> {
+    return this.#store.note(jobId, name);
+  }
+
+  /** The text of an ended job's receipt, from wherever it is stored. */
+  receiptText(jobId: string, format: "json" | "md"): Promise<string | undefined> {
+    return this.#store.receiptText(jobId, format);
+  }
+
+  /** Resolves once the job is no longer running here (paused, ended, stopped on this replica, or interrupted by close()). */
+  async settled(jobId: string): Promise<JobView> {
     const job = this.#jobs.get(jobId);
-    if (!job) return Promise.reject(new Error(`no job ${jobId}`));
-    if (job.status !== "running") return Promise.resolve(this.#view(job));
-    return new Promise((resolve) => job.waiters.push(() => resolve(this.#view(job))));
+    if (job?.status === "running") return new Promise((resolve) => job.waiters.push(() => resolve(this.#view(job))));
+    const found = await this.get(jobId);
+    if (!found.ok) throw new Error(`no job ${jobId}: ${found.error.message}`);
+    return found.job;
   }
 
   /**
    * Stops taking work: the job running now stops after the item in flight and stays `interrupted`
-   * (resumable by the next process). With `abortInFlight`, the DELETE in flight is abandoned too
+   * (resumable by the next process; with replicas, its lease is released and another replica, or
+   * this one's successor, takes it over). With `abortInFlight`, the DELETE in flight is abandoned too
    * (its outcome is then recorded as unknown).
    */
   async close(options: { abortInFlight?: boolean } = {}): Promise<void> {
     this.#closing = true;
+    clearTimeout(this.#sweeper);
     if (options.abortInFlight) this.#abort.abort();
+    await this.#sweeping;
     await this.#pumping;
     for (const job of this.#queue.splice(0)) {
       job.queued = false;
       this.#settle(job, "interrupted");
     }
-    await Promise.all([...this.#jobs.values()].map((job) => job.journal.close()));
+    if (this.#replicas) await Promise.all([...this.#jobs.values()].map((job) => this.#letGo(job)));
+    await this.#store.close();
   }
 
-  #find(jobId: string): { ok: true; job: Job } | { ok: false; error: ToolError } {
+  async #find(jobId: string): Promise<Found> {
     const id = jobId.trim().toLowerCase();
-    const job = JOB_ID.test(id) ? this.#jobs.get(id) : undefined;
+    const job = JOB_ID.test(id) ? (this.#jobs.get(id) ?? (this.#replicas ? await this.#read(id) : undefined)) : undefined;
     if (!job) return { ok: false, error: { code: "not_found", message: `There is no erasure job ${jobId}.` } };
     return { ok: true, job };
   }
@@ -453,6 +630,10 @@ export class ErasureJobs {
   #resumable(job: Job): { ok: true } | { ok: false; reason: string } {
     if (job.status !== "paused" && job.status !== "interrupted")
       return { ok: false, reason: `Job ${job.plan.jobId} is ${job.status}: only a paused or interrupted job can be resumed.` };
+    return this.#approvalValid(job);
+  }
+
+  #approvalValid(job: Job): { ok: true } | { ok: false; reason: string } {
     const expires = Date.parse(job.plan.approval.expiresAt);
     if (this.#now().getTime() >= expires) {
       const left = job.items.filter(needsWork).length;
@@ -467,8 +648,160 @@ export class ErasureJobs {
   #settle(job: Job, status: JobStatus): void {
     job.status = status;
     if (job.run) job.run.endedMs ??= this.#now().getTime();
+    if (status === "interrupted" && this.#replicas) void this.#letGo(job);
     for (const wake of job.waiters.splice(0)) wake();
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replicas: leases, their renewal, and the sweeper
+
+  /** This replica holds the job's lease from now on, renewing it while the job runs or waits here. */
+  #hold(job: Job, lease: Lease): void {
+    const r = this.#replicas;
+    if (!r) return;
+    job.lease = lease;
+    job.lost = undefined;
+    let renewing = false;
+    job.renewal = setInterval(() => {
+      if (renewing) return;
+      renewing = true;
+      r.leases
+        .renew(lease, r.leaseMs)
+        .then(
+          (held) => {
+            if (!held && job.lease === lease)
+              this.#lose(job, "its lease lapsed before it was renewed (another replica may have taken the job over)");
+          },
+          // Unreachable now: the check before the next DELETE refuses, and the job stops there.
+          () => {},
+        )
+        .finally(() => {
+          renewing = false;
+        });
+    }, r.renewMs);
+    job.renewal.unref();
+  }
+
+  /** The lease is lost (or cannot be verified): no renewal, nothing more sent or written for the job here. */
+  #lose(job: Job, reason: string): void {
+    job.lost ??= reason;
+    clearInterval(job.renewal);
+  }
+
+  /** This replica no longer runs the job: no renewal, the lease released (unless lost), views read from the store. */
+  async #letGo(job: Job): Promise<void> {
+    const r = this.#replicas;
+    if (!r) return;
+    clearInterval(job.renewal);
+    if (this.#jobs.get(job.plan.jobId) === job) this.#jobs.delete(job.plan.jobId);
+    const lease = job.lease;
+    job.lease = undefined;
+    // Not releasable now (Redis away): it lapses by itself.
+    if (lease && !job.lost) await r.leases.release(lease).catch(() => {});
+  }
+
+  /** The job stops on this replica without writing anything: another replica (or this one's sweeper) continues it. */
+  #abandon(job: Job, reason: string): void {
+    log.warn("an erasure job stops on this replica: nothing more is sent for it here; once its lease lapses, a replica takes it over", {
+      jobId: job.plan.jobId,
+      reason,
+    });
+    this.#lose(job, reason);
+    void this.#letGo(job);
+    job.status = "running";
+    if (job.run) job.run.endedMs ??= this.#now().getTime();
+    for (const wake of job.waiters.splice(0)) wake();
+  }
+
+  /** The fencing check before each DELETE attempt: the lease renewed, and held for at least the attempt's time limit. */
+  #guard(job: Job): AttemptGuard {
+    return async (attemptTimeoutMs) => {
+      const r = this.#replicas;
+      const lease = job.lease;
+      if (!r || !lease) return undefined;
+      if (!job.lost) {
+        try {
+          if ((await r.leases.renew(lease, r.leaseMs)) && (await r.leases.check(lease, attemptTimeoutMs))) return undefined;
+          this.#lose(job, `its lease is lost or has less than ${attemptTimeoutMs} ms left`);
+        } catch (error) {
+          this.#lose(job, `its lease could not be checked (${errorText(error)})`);
+        }
+      }
+      return {
+        code: "state_unavailable",
+        message: `The job's lease could not be confirmed (${job.lost}), so this replica sent nothing.`,
+      };
+    };
+  }
+
+  #startSweeper(): void {
+    const r = this.#replicas;
+    if (!r || r.sweepMs <= 0) return;
+    const tick = () => {
+      if (this.#closing) return;
+      this.#sweeping = this.sweep()
+        .then(() => {})
+        .catch((error: unknown) => log.debug("the erasure job sweeper could not look at the shared state", { error: errorText(error) }))
+        .finally(() => {
+          if (this.#closing) return;
+          this.#sweeper = setTimeout(tick, r.sweepMs);
+          this.#sweeper.unref();
+        });
+    };
+    tick();
+  }
+
+  /**
+   * Takes over running jobs whose lease lapsed (their replica died or lost the shared state): a new
+   * lease (a larger fence), then the job resumes here by the restart rules. Returns the jobs taken.
+   */
+  async sweep(): Promise<string[]> {
+    const r = this.#replicas;
+    if (!r || this.#closing) return [];
+    const taken: string[] = [];
+    for (const jobId of await this.#store.running()) {
+      if (this.#closing) break;
+      if (this.#jobs.has(jobId) || (await r.leases.holder(jobLease(jobId)))) continue;
+      const lease = await r.leases.acquire(jobLease(jobId), r.holder, r.leaseMs);
+      if (!lease) continue;
+      try {
+        if (await this.#takeOver(jobId, lease)) taken.push(jobId);
+      } catch (error) {
+        log.warn("an erasure job could not be taken over", { jobId, error: errorText(error) });
+        const job = this.#jobs.get(jobId);
+        if (job) await this.#letGo(job);
+        else await r.leases.release(lease).catch(() => {});
+      }
+    }
+    return taken;
+  }
+
+  async #takeOver(jobId: string, lease: Lease): Promise<boolean> {
+    const r = this.#replicas;
+    if (!r) return false;
+    const job = await this.#read(jobId);
+    if (job?.status !== "running") {
+      await r.leases.release(lease).catch(() => {});
+      return false;
+    }
+    this.#jobs.set(jobId, job);
+    this.#hold(job, lease);
+    log.info("taking over an erasure job whose lease lapsed", { jobId, fence: lease.fence });
+    if (job.cancelRequested) {
+      await this.#finish(job, "cancelled");
+      return true;
+    }
+    const valid = this.#approvalValid(job);
+    if (!valid.ok) {
+      await this.#pause(job, "confirmation_invalid", valid.reason);
+      return true;
+    }
+    const begun = await this.#begin(job, "resume");
+    if (!begun.ok) log.warn("an erasure job could not be taken over", { jobId, error: begun.error.message });
+    return begun.ok;
+  }
+
+  // ---------------------------------------------------------------------------------------------
 
   async #pump(): Promise<void> {
     for (;;) {
@@ -482,11 +815,12 @@ export class ErasureJobs {
       try {
         await this.#run(job);
       } catch (error) {
+        if (this.#replicas && (error instanceof Abandon || error instanceof LeaseLostError || error instanceof StateUnavailableError)) {
+          this.#abandon(job, errorText(error));
+          continue;
+        }
         // The journal could not be written: the job cannot go on safely. It stays resumable.
-        log.error("an erasure job stopped: its journal could not be written", {
-          jobId: job.plan.jobId,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        log.error("an erasure job stopped: its journal could not be written", { jobId: job.plan.jobId, error: errorText(error) });
         job.pause = {
           code: "internal_error",
           reason: `The job's journal could not be written (${errorText(error)}).`,
@@ -499,11 +833,15 @@ export class ErasureJobs {
 
   async #run(job: Job): Promise<void> {
     const limit = this.#options.pauseAfterFailures ?? 5;
+    const jobId = job.plan.jobId;
     job.run = { startedMs: this.#now().getTime(), processed: 0 };
     let consecutive = 0;
     for (let index = 0; index < job.items.length; index++) {
       const state = job.items[index];
       if (!state || !needsWork(state)) continue;
+      if (job.lost) throw new Abandon(job.lost);
+      // Replicas: a cancellation may have been asked for on another replica.
+      if (this.#replicas && !job.cancelRequested && (await this.#store.cancelRequested(jobId))) job.cancelRequested = true;
       if (job.cancelRequested) break;
       if (this.#closing) {
         this.#settle(job, "interrupted");
@@ -519,15 +857,7 @@ export class ErasureJobs {
       } else {
         const at = this.#now().toISOString();
         try {
-          await this.#emit({
-            type: "item",
-            at,
-            jobId: job.plan.jobId,
-            index,
-            item: ref,
-            phase: "started",
-            deleteCall: state.deleteCalls + 1,
-          });
+          await this.#emit({ type: "item", at, jobId, index, item: ref, phase: "started", deleteCall: state.deleteCalls + 1 });
         } catch (error) {
           await this.#pause(
             job,
@@ -536,30 +866,26 @@ export class ErasureJobs {
           );
           return;
         }
-        await job.journal.append({ at, event: "item_started", index } satisfies JournalEntry);
+        await this.#append(job, { at, event: "item_started", index });
         // Still in flight from an earlier call of this process (its outcome could not be journalled):
         // that call may have deleted the item, as after a restart (replayJournal).
         if (state.inFlight) state.mayHaveReached = true;
         state.inFlight = true;
         state.deleteCalls++;
-        const outcome = await this.#callDelete(planned);
+        const outcome = await this.#callDelete(planned, job.lease ? this.#guard(job) : undefined);
+        // The lease was lost meanwhile: the new holder repeats this item (in flight); nothing is written here.
+        if (job.lost) throw new Abandon(job.lost);
         attempts = outcome.attempts;
         result = classify(outcome, state);
       }
       const at = this.#now().toISOString();
-      await job.journal.append({
-        at,
-        event: "item_outcome",
-        index,
-        ...(attempts !== undefined ? { attempts } : {}),
-        result,
-      } satisfies JournalEntry);
+      await this.#append(job, { at, event: "item_outcome", index, ...(attempts !== undefined ? { attempts } : {}), result });
       applyOutcome(state, result, at);
       job.run.processed++;
       await this.#report({
         type: "item",
         at,
-        jobId: job.plan.jobId,
+        jobId,
         index,
         item: ref,
         phase: "outcome",
@@ -581,15 +907,16 @@ export class ErasureJobs {
         return;
       }
     }
+    if (job.lost) throw new Abandon(job.lost);
     // Cancelled during the last item: every item was attempted, so the job completed (with or without errors).
     const cancelled = job.cancelRequested && job.items.some((s) => s.inFlight || !s.result);
     const failed = job.items.some((s) => s.inFlight || !s.result || s.result.outcome === "failed");
     await this.#finish(job, cancelled ? "cancelled" : failed ? "completed_with_errors" : "completed");
   }
 
-  async #callDelete(item: PlanItem): Promise<DeleteOutcome> {
+  async #callDelete(item: PlanItem, guard: AttemptGuard | undefined): Promise<DeleteOutcome> {
     try {
-      return await this.#options.deleteItem(item, this.#abort.signal);
+      return await this.#options.deleteItem(item, this.#abort.signal, guard);
     } catch (error) {
       // The adapter broke its promise to answer with a value: whether the DELETE went out is unknown.
       return {
@@ -605,25 +932,28 @@ export class ErasureJobs {
 
   async #pause(job: Job, code: ErrorCode, reason: string): Promise<void> {
     const at = this.#now().toISOString();
-    await job.journal.append({ at, event: "pause", code, reason } satisfies JournalEntry);
+    await this.#append(job, { at, event: "pause", code, reason }, false);
     job.pause = { code, reason, at };
     this.#settle(job, "paused");
+    await this.#letGo(job);
     await this.#report({ type: "pause", at, jobId: job.plan.jobId, code, reason });
   }
 
   async #finish(job: Job, status: FinalStatus): Promise<void> {
     if (isFinal(job.status) && job.endedAt) return;
     const at = this.#now().toISOString();
-    await job.journal.append({ at, event: "finish", status } satisfies JournalEntry);
+    await this.#append(job, { at, event: "finish", status }, false);
     job.endedAt = at;
     job.pause = undefined;
+    // The status changes once the receipt is there: a job seen ended always has one.
     const receipt = await this.#writeReceipt(job, status);
     this.#settle(job, status);
-    await job.journal.close();
+    await this.#letGo(job);
+    await this.#store.release(job.plan.jobId);
     await this.#report({ type: "finish", at, jobId: job.plan.jobId, status, receiptSha256: receipt.sha256 });
   }
 
-  async #writeReceipt(job: Job, status = job.status as FinalStatus): Promise<Receipt> {
+  async #writeReceipt(job: Job, status = job.status as FinalStatus): Promise<StoredReceipt> {
     const receipt = buildReceipt({
       plan: job.plan,
       items: job.items,
@@ -631,19 +961,12 @@ export class ErasureJobs {
       startedAt: job.startedAt,
       endedAt: job.endedAt ?? this.#now().toISOString(),
     });
-    const json = join(job.dir, "receipt.json");
-    const markdown = join(job.dir, "receipt.md");
-    await writeFileAtomic(json, receiptJsonPieces(receipt));
-    await writeFileAtomic(markdown, receiptMarkdownPieces(receipt));
-    job.receipt = { json, markdown, sha256: receipt.sha256 };
-    return receipt;
-  }
-
-  async #readReceipt(job: Job): Promise<JobView["receipt"]> {
-    const json = join(job.dir, "receipt.json");
-    const receipt = JSON.parse(await readFile(json, "utf8")) as Receipt;
-    await readFile(join(job.dir, "receipt.md"));
-    return { json, markdown: join(job.dir, "receipt.md"), sha256: receipt.sha256 };
+    job.receipt = await this.#store.putReceipt(job.plan.jobId, {
+      sha256: receipt.sha256,
+      json: receiptJsonPieces(receipt),
+      markdown: receiptMarkdownPieces(receipt),
+    });
+    return job.receipt;
   }
 
   #view(job: Job, options: { page?: number; pageSize?: number } = {}): JobView {
@@ -718,6 +1041,21 @@ const SHUTTING_DOWN: ToolError = {
 
 function isFinal(status: JobStatus): status is FinalStatus {
   return (FINAL_STATUSES as readonly string[]).includes(status);
+}
+
+function alreadyStarted(jobId: string): JobResult {
+  return { ok: false, error: { code: "invalid_input", message: `Job ${jobId} was already started.` } };
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A read failure of the shared state goes to the caller; any other failure to read one job leaves it out. */
+function rethrowUnavailable(error: unknown): undefined {
+  if (error instanceof StateUnavailableError) throw error;
+  log.error("an erasure job could not be read and is left out", { error: errorText(error) });
+  return undefined;
 }
 
 function errorText(error: unknown): string {

@@ -2,8 +2,9 @@
 // the approval page server), deleting through the process's API client with the shutdown signal as
 // stopRetrying, reporting every engine event to the audit trail, and left `interrupted` cleanly when
 // the process shuts down. Also keeps the optional verification of a job (a new search once it ended).
-import { readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AuditTrail, JobAuditRecord } from "../audit.js";
 import type { Config } from "../config.js";
@@ -12,13 +13,14 @@ import { itemIdentity } from "../deletion/binding.js";
 import { atShutdown, shuttingDown } from "../lifecycle.js";
 import { log } from "../log.js";
 import { normaliseCriteria, type SearchInput } from "../search/criteria.js";
+import type { SharedState } from "../state/types.js";
 import type { ApiAccess } from "../vcc/client.js";
 import { Pacer } from "../vcc/pacer.js";
 import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
 import { collectItems } from "./collect.js";
-import { type DeleteItem, ErasureJobs, type JobEvent } from "./engine.js";
-import { jobSettings, writeFileAtomic } from "./files.js";
-import type { JsonValue, PlanItem } from "./plan.js";
+import { type DeleteItem, ErasureJobs, type JobEvent, type ReplicaOptions } from "./engine.js";
+import { jobSettings } from "./files.js";
+import type { JsonValue } from "./plan.js";
 import { vccDeleteItem } from "./vcc.js";
 
 export const ERASE_TOOL_NAME = "erase_interaction_content";
@@ -39,9 +41,34 @@ export interface JobService {
   verification(jobId: string): Promise<Verification | undefined>;
 }
 
-type Deps = { config: Config; api: ApiAccess; audit: AuditTrail };
+/** `state`: with Redis (VCC_STATE_URL), jobs live there and are leased, and a sweeper takes over lapsed ones. */
+type Deps = { config: Config; api: ApiAccess; audit: AuditTrail; state?: SharedState };
 
-const services = new Map<string, Promise<JobService>>();
+/** This process's name as a lease holder: host, process id and a random part (not a secret). */
+const REPLICA = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+
+/**
+ * The lease and sweep timing for replicas from the configuration: the lease at least twice one API
+ * attempt's time limit, so that the check before each DELETE (that much left) can pass.
+ */
+export function replicaTiming(config: Config): { leaseMs: number; sweepMs: number } {
+  const configured = config.state.jobLeaseMs ?? 60_000;
+  const leaseMs = Math.max(configured, 2 * config.api.timeoutMs);
+  if (leaseMs > configured)
+    log.warn(`VCC_JOB_LEASE_MS is raised to ${leaseMs}: a job's lease must outlast twice one API attempt (VCC_TIMEOUT_MS)`);
+  return { leaseMs, sweepMs: config.state.jobSweepMs ?? 15_000 };
+}
+
+/** By data directory; with replicas, by shared state (two in-process "replicas" have one each). */
+const services = new Map<string | SharedState, Promise<JobService>>();
+
+/**
+ * The shared state whose job records this service uses, if any: Redis (VCC_STATE_URL), except in
+ * sandbox mode (jobs against the sample data must never be seen, or resumed, by a real server).
+ */
+function sharedState(deps: Deps): SharedState | undefined {
+  return deps.state?.jobs && !deps.config.sandbox ? deps.state : undefined;
+}
 
 /**
  * The data directory of this process's jobs: VCC_DATA_DIR or the user's state directory — except in
@@ -53,14 +80,17 @@ function jobsDataDirOf(config: Config): string {
   return jobSettings(config).dataDir;
 }
 
-/** The job service of this process for the configured data directory, opened on first use. */
+/**
+ * The job service of this process for the configured data directory (with Redis state: for that
+ * state, whose records it uses and whose sweeper it runs), opened on first use.
+ */
 export function jobServiceFor(deps: Deps): Promise<JobService> {
-  const dataDir = jobsDataDirOf(deps.config);
-  let service = services.get(dataDir);
+  const key = sharedState(deps) ?? jobsDataDirOf(deps.config);
+  let service = services.get(key);
   if (!service) {
     service = openService(deps);
-    services.set(dataDir, service);
-    service.catch(() => services.delete(dataDir));
+    services.set(key, service);
+    service.catch(() => services.delete(key));
   }
   return service;
 }
@@ -119,24 +149,29 @@ async function openService(deps: Deps): Promise<JobService> {
   // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET. One
   // pacer for the process's jobs: after a 429 they keep to the pace the API accepted (for a minute).
   const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000 });
-  const deleteItem: DeleteItem = async (item, signal) => {
+  const deleteItem: DeleteItem = async (item, signal, guard) => {
     const api = await deps.api(signal, DELETE_SCOPE);
     if (!api.ok) return { kind: "error", error: api.error, notSent: true };
-    return vccDeleteItem(api.client, { stopRetrying: shuttingDown, pacer })(item, signal);
+    return vccDeleteItem(api.client, { stopRetrying: shuttingDown, pacer })(item, signal, guard);
   };
+  const state = sharedState(deps);
+  const shared = state?.jobs;
+  const replicas: ReplicaOptions | undefined = state ? { leases: state.leases, holder: REPLICA, ...replicaTiming(deps.config) } : undefined;
   const verifications = new Map<string, Verification>();
   let jobs: ErasureJobs | undefined;
-  const verifyFile = (jobId: string, name: string) => join((jobs as ErasureJobs).jobsDir, jobId, name);
+  // Kept with the job's records (disk, or Redis: then any replica that ends the job verifies it).
+  const REQUESTED = "verify-requested";
+  const RESULT = "verification.json";
 
   const verify = async (jobId: string): Promise<void> => {
-    const view = jobs?.get(jobId);
+    const view = await jobs?.get(jobId);
     if (!view?.ok) return;
     verifications.set(jobId, { status: "pending" });
     const result = await verifyNow(deps, view.job.criteria, jobId, jobs as ErasureJobs);
     verifications.set(jobId, result);
-    await writeFileAtomic(verifyFile(jobId, "verification.json"), `${JSON.stringify(result, null, 2)}\n`).catch((error: unknown) =>
-      log.warn("the verification of an erasure job could not be saved", { jobId, error: String(error) }),
-    );
+    await jobs
+      ?.putNote(jobId, RESULT, result)
+      .catch((error: unknown) => log.warn("the verification of an erasure job could not be saved", { jobId, error: String(error) }));
   };
 
   jobs = await ErasureJobs.open({
@@ -144,10 +179,11 @@ async function openService(deps: Deps): Promise<JobService> {
     approvalTtlHours: settings.approvalTtlHours,
     dryRun: settings.dryRun,
     deleteItem,
+    ...(shared && replicas ? { store: shared, replicas } : {}),
     onEvent: async (event) => {
       if (deps.audit.enabled) await deps.audit.write(jobAuditRecord(event), auditContext);
       if (event.type === "finish") {
-        const asked = await readFile(verifyFile(event.jobId, "verify-requested"), "utf8").catch(() => undefined);
+        const asked = await jobs?.note(event.jobId, REQUESTED).catch(() => undefined);
         if (asked !== undefined) void verify(event.jobId);
       }
     },
@@ -162,8 +198,8 @@ async function openService(deps: Deps): Promise<JobService> {
   return {
     jobs: opened,
     async requestVerification(jobId) {
-      await writeFileAtomic(verifyFile(jobId, "verify-requested"), "1\n");
-      const view = opened.get(jobId);
+      await opened.putNote(jobId, REQUESTED, 1);
+      const view = await opened.get(jobId);
       // Ended before the request was written down (a very short job): verify now.
       if (view.ok && ["completed", "completed_with_errors", "cancelled"].includes(view.job.status) && !verifications.has(jobId))
         void verify(jobId);
@@ -172,9 +208,9 @@ async function openService(deps: Deps): Promise<JobService> {
     async verification(jobId) {
       const known = verifications.get(jobId);
       if (known) return known;
-      const saved = await readFile(verifyFile(jobId, "verification.json"), "utf8").catch(() => undefined);
-      if (saved !== undefined) return JSON.parse(saved) as Verification;
-      const asked = await readFile(verifyFile(jobId, "verify-requested"), "utf8").catch(() => undefined);
+      const saved = await opened.note(jobId, RESULT).catch(() => undefined);
+      if (saved !== undefined) return saved as Verification;
+      const asked = await opened.note(jobId, REQUESTED).catch(() => undefined);
       return asked === undefined ? undefined : { status: "pending" };
     },
   };
@@ -192,9 +228,8 @@ async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: E
   if (!api.ok) return { status: "failed", at: at(), error: api.error };
   const found = await collectItems(api.client, checked.criteria, { signal: shuttingDown });
   if (!found.ok) return { status: "failed", at: at(), error: found.error };
-  const view = jobs.get(jobId, { pageSize: 0 });
   const planned = new Set<string>();
-  if (view.ok) for (const item of await planItemsOf(jobs, jobId)) planned.add(itemIdentity(item));
+  for (const item of await jobs.planItems(jobId).catch(() => [])) planned.add(itemIdentity(item));
   return {
     status: "done",
     at: at(),
@@ -206,9 +241,4 @@ async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: E
       inPlan: planned.has(itemIdentity(i)),
     })),
   };
-}
-
-async function planItemsOf(jobs: ErasureJobs, jobId: string): Promise<PlanItem[]> {
-  const text = await readFile(join(jobs.jobsDir, jobId, "plan.json"), "utf8").catch(() => undefined);
-  return text ? ((JSON.parse(text) as { items: PlanItem[] }).items ?? []) : [];
 }

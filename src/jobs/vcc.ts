@@ -1,5 +1,6 @@
 // The engine's DeleteItem over the one HTTP client: VccClient.deleteContent, with its one-DELETE-at-
-// a-time rule for the whole process, its retries and its error mapping.
+// a-time rule for the whole process, its retries and its error mapping; the engine's attempt guard
+// (a job's lease, with replicas) goes in as RequestOptions.beforeAttempt.
 import type { VccClient, WaitEvent } from "../vcc/client.js";
 import { type Pacer, pause } from "../vcc/pacer.js";
 import type { DeleteItem } from "./engine.js";
@@ -14,10 +15,12 @@ export function vccDeleteItem(
   } = {},
 ): DeleteItem {
   const { pacer } = options;
-  return async (item, signal) => {
+  return async (item, signal, guard) => {
     if (pacer) await pause(pacer.waitMs(), signal);
     const result = await client.deleteContent(item.guid, item.contentKey, {
       signal,
+      // Replicas: the job's lease checked right before each attempt is sent (engine.ts #guard).
+      ...(guard ? { beforeAttempt: guard } : {}),
       subject: `content '${item.contentKey}' of interaction ${item.guid}`,
       ...(options.stopRetrying ? { stopRetrying: options.stopRetrying } : {}),
       onWait: (event) => {

@@ -1,11 +1,14 @@
-// Where a search stopped, kept on the server: the assistant gets an opaque random id. A cursor is
-// usable only by the MCP session that received it, only with the same criteria, and until it
-// expires. It can be used more than once (a repeated call gets the same continuation).
+// Where a search stopped, kept in the shared state (src/state/: this process's memory, or Redis with
+// VCC_STATE_URL, so that a cursor works from any replica): the assistant gets an opaque random id.
+// A cursor is usable only by its owner (the MCP session that received it, or on a team server the
+// person), only with the same criteria, and until it expires. It can be used more than once (a
+// repeated call gets the same continuation).
 import { randomBytes } from "node:crypto";
+import type { Identity } from "../core/identity.js";
+import type { CursorRefusal, CursorStore, JsonValue } from "../state/types.js";
 import type { FoundInteraction } from "../vcc/search.js";
 
 export const CURSOR_TTL_MS = 30 * 60_000;
-const MAX_CURSORS = 1000;
 
 /** Where to go on: the window, the side (query) within it, the API's token for the next page. */
 export interface SearchPosition {
@@ -19,65 +22,44 @@ export interface SearchPosition {
   seen: string[];
 }
 
-interface Entry {
-  owner: object;
-  criteria: string;
-  position: SearchPosition;
-  expiresAt: number;
+/**
+ * Whose cursors these are: the person on a team server (any of their sessions, on any replica), else
+ * this one session (a random id made once per session: stdio and in-memory sessions have no id).
+ */
+export function cursorOwner(requester: Identity | undefined): string {
+  return requester ? `person:${JSON.stringify([requester.issuer, requester.subject])}` : `session:${randomBytes(18).toString("base64url")}`;
 }
 
-export type CursorRefusal = "unknown" | "expired" | "other_session" | "other_criteria";
+/** Keeps a position for `owner` and these criteria; returns the cursor. Throws StateUnavailableError. */
+export async function issueCursor(
+  store: CursorStore,
+  owner: string,
+  criteria: string,
+  position: SearchPosition,
+  ttlMs = CURSOR_TTL_MS,
+): Promise<{ cursor: string; expiresAt: number }> {
+  const cursor = `sc_${randomBytes(18).toString("base64url")}`;
+  // A position is plain JSON (numbers, strings, arrays of found interactions).
+  const { expiresAt } = await store.put(cursor, { owner, criteria, position: position as unknown as JsonValue }, ttlMs);
+  return { cursor, expiresAt };
+}
 
-export class CursorStore {
-  readonly #entries = new Map<string, Entry>();
-  readonly #ttlMs: number;
-  readonly #now: () => number;
-
-  constructor(options: { ttlMs?: number; now?: () => number } = {}) {
-    this.#ttlMs = options.ttlMs ?? CURSOR_TTL_MS;
-    this.#now = options.now ?? Date.now;
-  }
-
-  /** Keeps a position for `owner` (one object per MCP session) and these criteria; returns the cursor. */
-  issue(owner: object, criteria: string, position: SearchPosition): { cursor: string; expiresAt: number } {
-    this.#sweep();
-    while (this.#entries.size >= MAX_CURSORS) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
-    const cursor = `sc_${randomBytes(18).toString("base64url")}`;
-    const expiresAt = this.#now() + this.#ttlMs;
-    this.#entries.set(cursor, { owner, criteria, position, expiresAt });
-    return { cursor, expiresAt };
-  }
-
-  take(cursor: string, owner: object, criteria: string): { ok: true; position: SearchPosition } | { ok: false; reason: CursorRefusal } {
-    const entry = this.#entries.get(cursor);
-    if (!entry) return { ok: false, reason: "unknown" };
-    if (entry.expiresAt <= this.#now()) {
-      this.#entries.delete(cursor);
-      return { ok: false, reason: "expired" };
-    }
-    if (entry.owner !== owner) return { ok: false, reason: "other_session" };
-    if (entry.criteria !== criteria) return { ok: false, reason: "other_criteria" };
-    return { ok: true, position: entry.position };
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  #sweep(): void {
-    const now = this.#now();
-    for (const [cursor, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(cursor);
-  }
+/** The position behind a cursor, for its owner and criteria. Throws StateUnavailableError. */
+export async function continueCursor(
+  store: CursorStore,
+  cursor: string,
+  owner: string,
+  criteria: string,
+): Promise<{ ok: true; position: SearchPosition } | { ok: false; reason: CursorRefusal }> {
+  const found = await store.get(cursor, owner, criteria);
+  return found.ok ? { ok: true, position: found.position as unknown as SearchPosition } : found;
 }
 
 export const CURSOR_REFUSALS: Record<CursorRefusal, string> = {
   unknown: "This cursor is unknown (the server may have restarted). Search again without a cursor.",
   expired: "This cursor has expired. Search again without a cursor.",
-  other_session: "This cursor was issued to another MCP session and works only there. Search again without a cursor.",
+  other_owner:
+    "This cursor was issued to another MCP session (on a team server: to another person) and works only there. Search again without a cursor.",
   other_criteria:
     "This cursor belongs to a search with other criteria (from, to, party, connectFrom, connectTo, handlingAgentId, direction, contentTypes): pass exactly the same criteria with it, or search again without a cursor.",
 };

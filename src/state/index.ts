@@ -31,12 +31,17 @@ export function processState(): SharedState {
 /**
  * The one mapping of a shared-state failure to what a tool answers: `state_unavailable`, and when the
  * store may have applied the write (a claim taken, a decision recorded), the outcome is unknown.
- * `what`: what was not done, e.g. "Nothing was deleted".
+ * `what`: what was not done, e.g. "Nothing was deleted". `outcomeKnown`: whatever the store did, the
+ * call's outcome is known (nothing was sent to the API: a lease taken or a cursor kept changes nothing).
  */
-export function stateUnavailable(error: StateUnavailableError, what = "Nothing was deleted"): ToolError {
+export function stateUnavailable(
+  error: StateUnavailableError,
+  what = "Nothing was deleted",
+  options: { outcomeKnown?: boolean } = {},
+): ToolError {
   return {
     code: "state_unavailable",
     message: `${what}: the shared state (VCC_STATE_URL) cannot be reached right now (${error.message}). Try again in a little while; reads such as list_interaction_content still work.`,
-    ...(error.mayHaveApplied ? { outcomeUnknown: true } : {}),
+    ...(error.mayHaveApplied && !options.outcomeKnown ? { outcomeUnknown: true } : {}),
   };
 }

@@ -25,6 +25,8 @@ import {
 } from "./types.js";
 
 export const DEFAULT_RETAIN_MS = 10 * 60_000;
+/** Search cursors kept in one process at most (a cursor holds what its search has seen). */
+const MAX_CURSORS = 1000;
 
 /** The random id of one lease acquisition (not a secret: it only tells acquisitions apart). */
 export const leaseId = (): string => randomBytes(12).toString("base64url");
@@ -237,6 +239,11 @@ class MemoryCursors implements CursorStore {
   async put(cursor: string, entry: CursorEntry, ttlMs: number): Promise<{ expiresAt: number }> {
     const now = this.now();
     for (const [key, old] of this.#entries) if (old.expiresAt + this.retainMs <= now) this.#entries.delete(key);
+    // Bounded: past MAX_CURSORS the oldest goes first (it then answers "unknown": search again).
+    for (const key of this.#entries.keys()) {
+      if (this.#entries.size < MAX_CURSORS) break;
+      this.#entries.delete(key);
+    }
     const expiresAt = now + ttlMs;
     this.#entries.set(cursor, { ...entry, position: copy(entry.position), expiresAt });
     return { expiresAt };

@@ -13,6 +13,15 @@
 //   lease:<n>   string "<fence>:<id>:<holder>" with the lease as its expiry
 //   fence:<n>   integer: the last fencing token given out for the name (never expires)
 //   decided     pub/sub channel: "<h>" of a page that was decided, withdrawn or discarded
+//   jobs        set: every erasure job's id;  jobs:running  set: jobs to be run (a sweeper takes
+//               over those whose lease lapsed)
+//   job:<id>:plan     string: the approved plan (JSON), written once
+//   job:<id>:journal  list: the journal, one JSON entry per element, appended only (a holder's
+//                     appends are fenced: only while its lease is the job's current one)
+//   job:<id>:cancel   string: a cancellation was asked for (read before each item)
+//   job:<id>:receipt  hash: json, md, sha256
+//   job:<id>:notes    hash: small JSON values kept with the job (the verification after it)
+// Jobs must survive a Redis restart: run Redis with AOF (docs/replicas.md).
 //
 // Everything that must be atomic across replicas is one Lua script on one key. Fail closed: no
 // offline queue (a command while disconnected fails at once), no resending of commands whose answer
@@ -36,12 +45,16 @@ import {
   cursorVerdict,
   type DecideResult,
   type DecisionOutcome,
+  type JobRecords,
   type JsonValue,
+  jobLease,
   type Lease,
+  LeaseLostError,
   type LeaseStore,
   type SharedState,
   type StateTimings,
   StateUnavailableError,
+  type StoredReceipt,
   type TokenClaimResult,
   type TokenIssue,
   type TokenStore,
@@ -156,6 +169,26 @@ local v = redis.call('GET', KEYS[1])
 if not v then return false end
 return {v, redis.call('PTTL', KEYS[1])}`;
 
+// KEYS: plan, jobs. ARGV: plan JSON, jobId → 1 | 0 (exists)
+const JOB_CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1`;
+
+// KEYS: journal, lease, running. ARGV: entry, lease value ('' = none), running ('1' | '0' | ''), jobId
+const JOB_APPEND = `
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+if ARGV[3] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) elseif ARGV[3] == '0' then redis.call('SREM', KEYS[3], ARGV[4]) end
+return 1`;
+
+// KEYS: journal, cancel. ARGV: entry
+const JOB_CANCEL = `
+redis.call('SET', KEYS[2], '1')
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return 1`;
+
 interface Script {
   source: string;
   sha: string;
@@ -174,7 +207,13 @@ const SCRIPTS = {
   remaining: script(REMAINING),
   release: script(RELEASE),
   holder: script(HOLDER),
+  jobCreate: script(JOB_CREATE),
+  jobAppend: script(JOB_APPEND),
+  jobCancel: script(JOB_CANCEL),
 };
+
+const leaseKey = (prefix: string, name: string) => `${prefix}lease:${name}`;
+const leaseValue = (lease: Lease) => `${lease.fence}:${lease.id}:${lease.holder}`;
 
 type Arg = string | number;
 
@@ -500,8 +539,8 @@ class RedisLeases implements LeaseStore {
     private readonly prefix: string,
   ) {}
 
-  #key = (name: string) => `${this.prefix}lease:${name}`;
-  #value = (lease: Lease) => `${lease.fence}:${lease.id}:${lease.holder}`;
+  #key = (name: string) => leaseKey(this.prefix, name);
+  #value = leaseValue;
 
   async acquire(name: string, holder: string, leaseMs: number): Promise<Lease | undefined> {
     const id = leaseId();
@@ -543,12 +582,114 @@ class RedisLeases implements LeaseStore {
   }
 }
 
+class RedisJobRecords implements JobRecords {
+  readonly kind = "redis";
+
+  constructor(
+    private readonly c: Connection,
+    private readonly prefix: string,
+  ) {}
+
+  #key = (jobId: string, part: string) => `${this.prefix}job:${jobId}:${part}`;
+  get #running() {
+    return `${this.prefix}jobs:running`;
+  }
+
+  ids(): Promise<string[]> {
+    return this.c.run("listing the erasure jobs", (client) => client.smembers(`${this.prefix}jobs`));
+  }
+
+  running(): Promise<string[]> {
+    return this.c.run("listing the running erasure jobs", (client) => client.smembers(this.#running));
+  }
+
+  async create(jobId: string, plan: object): Promise<boolean> {
+    const created = await this.c.eval(
+      "recording the job's plan",
+      SCRIPTS.jobCreate,
+      [this.#key(jobId, "plan"), `${this.prefix}jobs`],
+      [JSON.stringify(plan), jobId],
+    );
+    return created === 1;
+  }
+
+  async plan(jobId: string): Promise<unknown> {
+    const text = await this.c.run("reading the job's plan", (client) => client.get(this.#key(jobId, "plan")));
+    return text === null ? undefined : JSON.parse(text);
+  }
+
+  async journal(jobId: string): Promise<unknown[]> {
+    const lines = await this.c.run("reading the job's journal", (client) => client.lrange(this.#key(jobId, "journal"), 0, -1));
+    return lines.map((line) => JSON.parse(line) as unknown);
+  }
+
+  async append(jobId: string, entry: object, options: { lease?: Lease; running?: boolean } = {}): Promise<void> {
+    const written = await this.c.eval(
+      "writing the job's journal",
+      SCRIPTS.jobAppend,
+      [this.#key(jobId, "journal"), leaseKey(this.prefix, jobLease(jobId)), this.#running],
+      [
+        JSON.stringify(entry),
+        options.lease ? leaseValue(options.lease) : "",
+        options.running === undefined ? "" : options.running ? "1" : "0",
+        jobId,
+      ],
+    );
+    if (written !== 1) throw new LeaseLostError(`the lease of job ${jobId} is no longer this replica's`);
+  }
+
+  async requestCancel(jobId: string, entry: object): Promise<void> {
+    await this.c.eval(
+      "recording the cancellation",
+      SCRIPTS.jobCancel,
+      [this.#key(jobId, "journal"), this.#key(jobId, "cancel")],
+      [JSON.stringify(entry)],
+    );
+  }
+
+  async cancelRequested(jobId: string): Promise<boolean> {
+    return (await this.c.run("reading the cancellation", (client) => client.exists(this.#key(jobId, "cancel")))) === 1;
+  }
+
+  async putReceipt(jobId: string, receipt: { sha256: string; json: Iterable<string>; markdown: Iterable<string> }): Promise<StoredReceipt> {
+    const key = this.#key(jobId, "receipt");
+    const json = [...receipt.json].join("");
+    const markdown = [...receipt.markdown].join("");
+    await this.c.run("storing the receipt", (client) => client.hset(key, "json", json, "md", markdown, "sha256", receipt.sha256));
+    return { sha256: receipt.sha256, json: `${key}#json`, markdown: `${key}#md` };
+  }
+
+  async receipt(jobId: string): Promise<StoredReceipt | undefined> {
+    const key = this.#key(jobId, "receipt");
+    const sha256 = await this.c.run("reading the receipt", (client) => client.hget(key, "sha256"));
+    return sha256 === null ? undefined : { sha256, json: `${key}#json`, markdown: `${key}#md` };
+  }
+
+  async receiptText(jobId: string, format: "json" | "md"): Promise<string | undefined> {
+    return (await this.c.run("reading the receipt", (client) => client.hget(this.#key(jobId, "receipt"), format))) ?? undefined;
+  }
+
+  async putNote(jobId: string, name: string, value: unknown): Promise<void> {
+    await this.c.run("storing a note of the job", (client) => client.hset(this.#key(jobId, "notes"), name, JSON.stringify(value)));
+  }
+
+  async note(jobId: string, name: string): Promise<unknown> {
+    const text = await this.c.run("reading a note of the job", (client) => client.hget(this.#key(jobId, "notes"), name));
+    return text === null ? undefined : (JSON.parse(text) as unknown);
+  }
+
+  async release(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
+
 export class RedisState implements SharedState {
   readonly kind = "redis";
   readonly tokens: TokenStore;
   readonly challenges: ChallengeStore;
   readonly cursors: CursorStore;
   readonly leases: LeaseStore;
+  readonly jobs: JobRecords;
   readonly #connection: Connection;
 
   constructor(options: RedisStateOptions) {
@@ -563,6 +704,7 @@ export class RedisState implements SharedState {
     this.challenges = new RedisChallenges(this.#connection, prefix);
     this.cursors = new RedisCursors(this.#connection, prefix, timings.retainMs);
     this.leases = new RedisLeases(this.#connection, prefix);
+    this.jobs = new RedisJobRecords(this.#connection, prefix);
   }
 
   async ping(): Promise<void> {

@@ -209,6 +209,61 @@ export interface LeaseStore {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Erasure job records: where replicas keep a job's plan, journal and receipt (src/jobs/ uses them;
+// the disk implementation for one machine is src/jobs/disk-store.ts)
+
+/**
+ * The job's lease is no longer held by the caller (it lapsed and perhaps another replica took the
+ * job over): nothing was written.
+ */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+}
+
+/** A job's receipt as stored: its SHA-256, and where each text is (a file path, or a key). */
+export interface StoredReceipt {
+  sha256: string;
+  json: string;
+  markdown: string;
+}
+
+/**
+ * The records of erasure jobs, shared by every engine that opens the same store. Values are JSON
+ * objects the engine made (plan, journal entries); the store keeps them as given, in order.
+ */
+export interface JobRecords {
+  readonly kind: "disk" | "redis";
+  /** Every job's id. */
+  ids(): Promise<string[]>;
+  /** Jobs started or resumed and not paused or ended since: what a sweeper takes over when their lease lapsed. */
+  running(): Promise<string[]>;
+  /** Records a new job's plan, once: false when a job with this id exists already. */
+  create(jobId: string, plan: object): Promise<boolean>;
+  plan(jobId: string): Promise<unknown>;
+  journal(jobId: string): Promise<unknown[]>;
+  /**
+   * Appends one journal entry; resolves once it is stored durably (disk: fdatasync; Redis: written,
+   * durable as its AOF setting makes it). With `lease`: only while that lease is the job's current
+   * one, else LeaseLostError and nothing is written. `running`: the job enters (true) or leaves
+   * (false) the running set in the same step.
+   */
+  append(jobId: string, entry: object, options?: { lease?: Lease; running?: boolean }): Promise<void>;
+  /** Records a cancellation (its journal entry and a flag any replica reads before its next item). */
+  requestCancel(jobId: string, entry: object): Promise<void>;
+  cancelRequested(jobId: string): Promise<boolean>;
+  /** Stores the receipt (pieces of its JSON and Markdown texts). */
+  putReceipt(jobId: string, receipt: { sha256: string; json: Iterable<string>; markdown: Iterable<string> }): Promise<StoredReceipt>;
+  receipt(jobId: string): Promise<StoredReceipt | undefined>;
+  receiptText(jobId: string, format: "json" | "md"): Promise<string | undefined>;
+  /** Keeps a small JSON value with the job under a name (e.g. a verification asked for, and its result). */
+  putNote(jobId: string, name: string, value: unknown): Promise<void>;
+  note(jobId: string, name: string): Promise<unknown>;
+  /** Lets go of what is held open for the job (disk: its journal file). */
+  release(jobId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 export interface SharedState {
   readonly kind: "memory" | "redis";
@@ -216,6 +271,8 @@ export interface SharedState {
   readonly challenges: ChallengeStore;
   readonly cursors: CursorStore;
   readonly leases: LeaseStore;
+  /** Erasure job records shared by replicas (Redis only; one machine keeps them on disk). */
+  readonly jobs?: JobRecords;
   /** Resolves when the store answers now; throws StateUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -361,7 +361,7 @@ export const eraseInteractionContent = defineTool({
     if (!started.ok) {
       // The plan may be on disk already (it is written before the start is recorded): then the
       // approval is used, and the job waits, interrupted, for resume_erasure_job.
-      const recorded = service.jobs.get(approved.jobId).ok;
+      const recorded = (await service.jobs.get(approved.jobId)).ok;
       if (recorded) await claim?.spend();
       else await claim?.release();
       const error = recorded

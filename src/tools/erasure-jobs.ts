@@ -8,6 +8,7 @@ import { formatBytes } from "../core/format.js";
 import { type Identity, sameIdentity } from "../core/identity.js";
 import type { JobResult, JobView } from "../jobs/engine.js";
 import { ERASE_TOOL_NAME, type JobService, type Verification } from "../jobs/service.js";
+import { StateUnavailableError, stateUnavailable } from "../state/index.js";
 import type { ToolContext } from "./context.js";
 import { defineTool } from "./define.js";
 import { errorText, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
@@ -207,8 +208,8 @@ export function mayAccessJob(view: Pick<JobView, "requester">, caller: Identity 
 }
 
 /** The job, when the caller may access it; the same answer as an unknown job otherwise. */
-export function ownJob(jobs: JobService["jobs"], jobId: string, caller: Identity | undefined, page?: number): JobResult {
-  const found = jobs.get(jobId, page !== undefined ? { page } : {});
+export async function ownJob(jobs: JobService["jobs"], jobId: string, caller: Identity | undefined, page?: number): Promise<JobResult> {
+  const found = await jobs.get(jobId, page !== undefined ? { page } : {});
   if (found.ok && !mayAccessJob(found.job, caller))
     return {
       ok: false,
@@ -267,8 +268,14 @@ export const getErasureJob = defineTool({
     if (!s.ok) return fail(context, s.error);
     const caller = context.auditContext(extra.sessionId).requester;
     if (jobId === undefined) {
-      const jobs = s.service.jobs
-        .list()
+      let all: JobView[];
+      try {
+        all = await s.service.jobs.list();
+      } catch (error) {
+        if (error instanceof StateUnavailableError) return fail(context, stateUnavailable(error, "The erasure jobs could not be listed"));
+        throw error;
+      }
+      const jobs = all
         .filter((v) => mayAccessJob(v, caller))
         .map((v) => ({
           jobId: v.jobId,
@@ -286,7 +293,7 @@ export const getErasureJob = defineTool({
             ].join("\n");
       return toolResult({ jobs } satisfies Output, text, { sandbox: context.config.sandbox });
     }
-    const found = ownJob(s.service.jobs, jobId, caller, page);
+    const found = await ownJob(s.service.jobs, jobId, caller, page);
     if (!found.ok) return fail(context, found.error);
     return answer(context, s.service, found.job);
   },
@@ -304,7 +311,7 @@ export const cancelErasureJob = defineTool({
   async handler({ jobId }, context, extra) {
     const s = await service(context);
     if (!s.ok) return fail(context, s.error);
-    const own = ownJob(s.service.jobs, jobId, context.auditContext(extra.sessionId).requester);
+    const own = await ownJob(s.service.jobs, jobId, context.auditContext(extra.sessionId).requester);
     if (!own.ok) return fail(context, own.error);
     const result = await s.service.jobs.cancel(jobId);
     if (!result.ok) return fail(context, result.error);
@@ -324,7 +331,7 @@ export const resumeErasureJob = defineTool({
   async handler({ jobId }, context, extra) {
     const s = await service(context);
     if (!s.ok) return fail(context, s.error);
-    const own = ownJob(s.service.jobs, jobId, context.auditContext(extra.sessionId).requester);
+    const own = await ownJob(s.service.jobs, jobId, context.auditContext(extra.sessionId).requester);
     if (!own.ok) return fail(context, own.error);
     const result = await s.service.jobs.resume(jobId);
     if (!result.ok)

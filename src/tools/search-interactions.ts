@@ -18,8 +18,9 @@ import {
   normaliseCriteria,
   type SearchCriteria,
 } from "../search/criteria.js";
-import { CURSOR_REFUSALS, CursorStore, type SearchPosition } from "../search/cursors.js";
+import { CURSOR_REFUSALS, continueCursor, cursorOwner, issueCursor, type SearchPosition } from "../search/cursors.js";
 import { DEFAULT_BUDGET_MS, runSearch, type SearchOutcome } from "../search/engine.js";
+import { StateUnavailableError, stateUnavailable } from "../state/index.js";
 import { READ_SCOPE } from "../vcc/scopes.js";
 import type { FoundInteraction } from "../vcc/search.js";
 import type { ToolContext } from "./context.js";
@@ -141,24 +142,17 @@ const outputSchema = z.object({
 type Output = z.infer<typeof outputSchema>;
 
 export interface SearchToolOptions {
-  cursors?: CursorStore;
   budgetMs?: number;
   now?: () => number;
 }
 
-/** One key object per MCP session (context) and session id: a cursor works only for its owner. */
-const owners = new WeakMap<ToolContext, Map<string, object>>();
-function ownerOf(context: ToolContext, sessionId: string | undefined): object {
-  let bySession = owners.get(context);
-  if (!bySession) {
-    bySession = new Map();
-    owners.set(context, bySession);
-  }
-  const key = sessionId ?? "";
-  let owner = bySession.get(key);
-  if (!owner) {
-    owner = {};
-    bySession.set(key, owner);
+/** The owner of one session's cursors (a ToolContext per session): the person on a team server, else the session. */
+const owners = new WeakMap<ToolContext, string>();
+function ownerOf(context: ToolContext): string {
+  let owner = owners.get(context);
+  if (owner === undefined) {
+    owner = cursorOwner(context.requester);
+    owners.set(context, owner);
   }
   return owner;
 }
@@ -260,9 +254,8 @@ function searchRecord(
   };
 }
 
-/** The tool, with its cursor store, budget and clock (tests pass their own). */
+/** The tool, with its budget and clock (tests pass their own). Cursors are kept in `context.state`. */
 export function searchInteractionsTool(options: SearchToolOptions = {}) {
-  const cursors = options.cursors ?? new CursorStore({ now: options.now });
   const now = options.now ?? Date.now;
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
 
@@ -316,10 +309,21 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
       if (!checked.ok) return fail(checked.error);
       const criteria = checked.criteria;
       const key = criteriaKey(criteria);
-      const owner = ownerOf(context, extra.sessionId);
+      const owner = ownerOf(context);
       let position: SearchPosition | undefined;
       if (input.cursor !== undefined) {
-        const taken = cursors.take(input.cursor, owner, key);
+        let taken: Awaited<ReturnType<typeof continueCursor>>;
+        try {
+          taken = await continueCursor(context.state.cursors, input.cursor, owner, key);
+        } catch (error) {
+          if (!(error instanceof StateUnavailableError)) throw error;
+          return fail(
+            stateUnavailable(error, "Nothing was searched: the cursor could not be read (a search without a cursor still works)", {
+              outcomeKnown: true,
+            }),
+            criteria,
+          );
+        }
         if (!taken.ok) return fail({ code: "invalid_input", message: `${CURSOR_REFUSALS[taken.reason]} Nothing was searched.` }, criteria);
         position = taken.position;
       }
@@ -375,9 +379,21 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
           output,
         );
       if (outcome.next) {
-        const issued = cursors.issue(owner, key, outcome.next);
-        output.cursor = issued.cursor;
-        output.cursorExpiresAt = iso(issued.expiresAt);
+        try {
+          const issued = await issueCursor(context.state.cursors, owner, key, outcome.next);
+          output.cursor = issued.cursor;
+          output.cursorExpiresAt = iso(issued.expiresAt);
+        } catch (error) {
+          if (!(error instanceof StateUnavailableError)) throw error;
+          // What was found is returned; only the way to continue is missing.
+          return fail(
+            stateUnavailable(error, "What was found so far is included, but no cursor could be kept to continue this search", {
+              outcomeKnown: true,
+            }),
+            criteria,
+            output,
+          );
+        }
       }
       if (outcome.error) return fail(outcome.error, criteria, output);
       const auditError = await audit(searchRecord(criteria, output, continued, now() - started, output.complete ? "complete" : "partial"));

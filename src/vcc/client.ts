@@ -101,6 +101,33 @@ export interface VccClientOptions {
   shortenWait?: (plannedMs: number) => number;
   /** How often a slow answer is announced to onWait (default SLOW_NOTICE_MS; tests shorten it). */
   slowNoticeMs?: number;
+  /**
+   * The one-deletion-at-a-time rule across replicas (issue 22): taken after this process's own turn,
+   * checked right before every attempt, released after the call. Absent on one machine: the
+   * in-process queue is the whole rule there.
+   */
+  deletionLock?: DeletionLock;
+}
+
+/** A lock shared by every replica that deletes through the same API account (see src/state/deletion-lock.ts). */
+export interface DeletionLock {
+  /**
+   * Takes the lock within `budgetMs` (polling while another replica holds it), for a call whose
+   * attempts take at most `attemptMs` each. An error (busy, cancelled, state_unavailable): nothing
+   * was sent.
+   */
+  acquire(request: {
+    subject: string;
+    budgetMs: number;
+    attemptMs: number;
+    signal?: AbortSignal;
+  }): Promise<{ ok: true; held: HeldDeletionLock } | { ok: false; error: ToolError }>;
+}
+
+export interface HeldDeletionLock {
+  /** The fencing check right before an attempt: undefined while the lock is held with more than `attemptMs` left. */
+  check(attemptMs: number): Promise<ToolError | undefined>;
+  release(): Promise<void>;
 }
 
 type Exchange = { ok: true; response: ApiResponse } | { ok: false; error: ToolError; retryable: boolean; cancelled: boolean };
@@ -113,6 +140,7 @@ export class VccClient {
   readonly #retry: RetrySettings;
   readonly #shortenWait: (plannedMs: number) => number;
   readonly #slowNoticeMs: number;
+  readonly #deletionLock: DeletionLock | undefined;
   /** Settles when every DELETE queued so far has finished (see deleteContent). */
   #deletions: Promise<void> = Promise.resolve();
   /** DELETE calls begun and not yet finished (sending, or waiting for their turn). */
@@ -127,12 +155,15 @@ export class VccClient {
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#shortenWait = options.shortenWait ?? ((ms) => ms);
     this.#slowNoticeMs = options.slowNoticeMs ?? SLOW_NOTICE_MS;
+    this.#deletionLock = options.deletionLock;
   }
 
   /**
    * DELETE /interactions/{guid}/content/{contentKey}: 204 is success. VCC answers concurrent
    * deletions with 429, so the deletions of this process (every session, every tool) go one at a
-   * time. Waiting for the turn counts against the call's deadline and stops on cancellation.
+   * time, and with a `deletionLock` those of every replica too: after its turn here, a call takes
+   * the shared lock, checks it right before every attempt and releases it at the end. Waiting for
+   * the turn and the lock counts against the call's deadline and stops on cancellation.
    */
   async deleteContent(guid: string, contentKey: string, options: RequestOptions): Promise<ApiResult> {
     const path = contentPath(guid, contentKey);
@@ -161,7 +192,27 @@ export class VccClient {
             message: `Other deletions of this server were still in progress after ${Math.round(budget / 1000)} s (VCC accepts one deletion at a time), so this one was not sent: ${options.subject} was not deleted. Try again shortly.`,
           },
         };
-      return await this.#send("DELETE", path, { ...options, deadlineMs: budget - (Date.now() - started) });
+      const lock = this.#deletionLock;
+      if (!lock) return await this.#send("DELETE", path, { ...options, deadlineMs: budget - (Date.now() - started) });
+      const attemptMs = Math.min(options.timeoutMs ?? this.#timeoutMs, this.#timeoutMs);
+      const taken = await lock.acquire({
+        subject: options.subject,
+        budgetMs: Math.max(0, budget - (Date.now() - started)),
+        attemptMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (!taken.ok) return { ok: false, attempts: 0, error: taken.error };
+      const { held } = taken;
+      const own = options.beforeAttempt;
+      try {
+        return await this.#send("DELETE", path, {
+          ...options,
+          deadlineMs: budget - (Date.now() - started),
+          beforeAttempt: async (timeoutMs) => (await held.check(timeoutMs)) ?? (await own?.(timeoutMs)),
+        });
+      } finally {
+        await held.release();
+      }
     } finally {
       this.#deletionsUnderWay--;
       finished();

@@ -183,7 +183,8 @@ describe("search_interactions", () => {
   it("a cursor expires", async () => {
     let now = Date.parse("2026-12-02T10:00:00Z");
     const tool = searchInteractionsTool({ now: () => now });
-    const client = await customServer(tool);
+    // The cursor's expiry is the shared state's: it has the same clock.
+    const client = await customServer(tool, new MemoryState({ now: () => now }));
     const first = structured(await call(client, { ...CALLER_A, maxResults: 1 }));
     now += 31 * 60_000;
     const late = await call(client, { ...CALLER_A, maxResults: 1, cursor: first.cursor });
@@ -288,13 +289,13 @@ describe("search_interactions", () => {
 });
 
 /** A server with only this search tool, registered as server.ts registers it. */
-async function customServer(tool: ReturnType<typeof searchInteractionsTool>): Promise<Client> {
+async function customServer(tool: ReturnType<typeof searchInteractionsTool>, state = new MemoryState()): Promise<Client> {
   const cfg = config();
   const server = new McpServer({ name: "search-only", version: "1" });
   const context = {
     config: cfg,
     api: lazyApi(cfg),
-    state: new MemoryState(),
+    state,
     audit: memoryAudit(),
     auditContext: () => ({ dryRun: false, sandbox: false }),
     // The search never asks for confirmation, nor starts jobs.

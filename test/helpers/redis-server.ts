@@ -1,11 +1,14 @@
 // A real redis-server for tests (Debian's package; .ci/run installs it): on 127.0.0.1 with a free
-// port, in a temporary directory, without persistence. stop() and start() again keep the port, so
-// that clients can reconnect to "the same Redis" (empty again, as after a restart without disk).
+// port, in a temporary directory, without persistence unless asked (`aof`: appendonly with fsync at
+// every write, as docs/replicas.md asks for erasure jobs). stop() and start() again keep the port, so
+// that clients can reconnect to "the same Redis" (empty again without `aof`, as after a restart
+// without disk; with `aof`, holding what was written).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, afterEach, beforeAll } from "vitest";
 
 export interface RedisServer {
   readonly port: number;
@@ -31,14 +34,15 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { aof?: boolean } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "vcc-redis-"));
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"];
+      const persistence = options.aof ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence, "--daemonize", "no"];
       const proc = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
       child = proc;
       let output = "";
@@ -89,4 +93,41 @@ export async function eventually(check: () => Promise<boolean>, what: string, ti
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Resolves once the shared state answers (`true`) or refuses (`false`), polling every few ms (at most 10 s). */
+export function untilReachable(state: { ping(): Promise<void> }, wanted: boolean): Promise<void> {
+  const reachable = () =>
+    state.ping().then(
+      () => true,
+      () => false,
+    );
+  return eventually(async () => (await reachable()) === wanted, `the shared state to become ${wanted ? "reachable" : "unreachable"}`);
+}
+
+/**
+ * A redis-server for the tests of one file (started before them, closed after), and `defer`: work
+ * that runs after each test, the last deferred first (closing engines and connections).
+ */
+export function useRedis(options: { aof?: boolean } = {}): { readonly redis: RedisServer; defer(cleanup: () => Promise<void>): void } {
+  let redis: RedisServer | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    redis = await startRedis(options);
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    get redis() {
+      if (!redis) throw new Error("redis-server is started in beforeAll: use it inside tests");
+      return redis;
+    },
+    defer: (cleanup) => {
+      cleanups.push(cleanup);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 // The shared-state contract (src/state/): one suite, run against the in-process implementation and
 // against Redis (a real redis-server). Durations are short and injected; waits are on conditions.
 import { randomBytes } from "node:crypto";
+import { createServer as createNetServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ConfirmationItem } from "../../src/core/content.js";
@@ -348,6 +349,16 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
   });
 });
 
+describe("shared state: memory", () => {
+  it("keeps at most 1000 search cursors, dropping the oldest first", async () => {
+    const state = new MemoryState(TIMINGS);
+    for (let i = 0; i <= 1000; i++) await state.cursors.put(`sc_${i}`, { owner: "o", criteria: "c", position: i }, 60_000);
+    expect(await state.cursors.get("sc_0", "o", "c")).toEqual({ ok: false, reason: "unknown" });
+    expect(await state.cursors.get("sc_1", "o", "c")).toEqual({ ok: true, position: 1 });
+    expect(await state.cursors.get("sc_1000", "o", "c")).toEqual({ ok: true, position: 1000 });
+  });
+});
+
 describe("shared state: Redis going away", () => {
   it("fails closed while Redis is down and recovers by itself when it is back", async () => {
     const lines: string[] = [];
@@ -389,6 +400,38 @@ describe("shared state: Redis going away", () => {
     }
   });
 
+  it("logs one warning per outage, however many reconnection attempts fail, and one line when Redis is back", async () => {
+    const lines: string[] = [];
+    setLogSink((line) => lines.push(line));
+    try {
+      const state = new RedisState({ url: redis.url, prefix: `${id("t")}:`, ...TIMINGS, maxReconnectDelayMs: 20, commandTimeoutMs: 1_000 });
+      opened.push(state);
+      await redisReady(state);
+      const count = () => ({
+        down: lines.filter((line) => line.includes("is unreachable")).length,
+        back: lines.filter((line) => line.includes("reachable again")).length,
+      });
+      for (const outage of [1, 2]) {
+        await redis.stop();
+        // While it is down, a stand-in on its port takes every reconnection attempt and hangs up.
+        let attempts = 0;
+        const standIn = createNetServer((socket) => {
+          attempts++;
+          socket.destroy();
+        });
+        await new Promise<void>((resolve) => standIn.listen(redis.port, "127.0.0.1", resolve));
+        await eventually(async () => attempts >= 3, "three failed reconnection attempts");
+        await new Promise<void>((resolve) => standIn.close(() => resolve()));
+        await redis.start();
+        await eventually(() => state.ping().then(() => true), "the client to reconnect");
+        expect(count()).toEqual({ down: outage, back: outage });
+      }
+      expect(lines.join("\n")).not.toContain(redis.url);
+    } finally {
+      setLogSink(writeStderr);
+    }
+  });
+
   it("wakes a waiter on another replica by pub/sub, not by polling", async () => {
     const prefix = `${id("t")}:`;
     // The first read happens at once; the next poll would come only after a minute.
@@ -425,6 +468,25 @@ describe("shared state: Redis going away", () => {
     await redisReady(plain);
     await expect(state.ping()).rejects.toBeInstanceOf(StateUnavailableError);
     await expect(state.tokens.claim(id("tok"), "d", "o")).rejects.toBeInstanceOf(StateUnavailableError);
+  });
+
+  it("keeps deployments with different key prefixes apart on one Redis", async () => {
+    const base = id("t");
+    const prod = await openSharedState({ ...TIMINGS, url: redis.url, prefix: `${base}:prod:` });
+    const test = await openSharedState({ ...TIMINGS, url: redis.url, prefix: `${base}:test:` });
+    opened.push(prod, test);
+    await redisReady(prod);
+    await redisReady(test);
+    const token = id("tok");
+    await prod.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000 });
+    // The same token id and owner in the other deployment: unknown there, and issuable there too.
+    expect(await test.tokens.claim(token, "d", "o")).toEqual({ ok: false, reason: "unknown" });
+    await test.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000 });
+    expect(await prod.leases.acquire(DELETION_LOCK, "p", 60_000)).toBeDefined();
+    expect(await test.leases.acquire(DELETION_LOCK, "t", 60_000)).toBeDefined();
+    await prod.cursors.put("sc_x", { owner: "o", criteria: "c", position: 1 }, 60_000);
+    expect(await test.cursors.get("sc_x", "o", "c")).toEqual({ ok: false, reason: "unknown" });
+    expect((await prod.tokens.claim(token, "d", "o")).ok).toBe(true);
   });
 
   it("is only loaded and used when a URL is given", async () => {

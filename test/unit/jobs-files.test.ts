@@ -111,7 +111,7 @@ describe("files", () => {
       deleteItem: () => Promise.reject(new Error("not used")),
       now: () => Date.parse("2026-12-02T11:00:00.000Z"),
     });
-    const view = jobs.get(plan.jobId);
+    const view = await jobs.get(plan.jobId);
     expect(view.ok && view.job).toMatchObject({ status: "interrupted", progress: { deleted: 1, remaining: 2 }, resumable: { ok: true } });
     await jobs.close();
   });
@@ -138,7 +138,7 @@ describe("loading jobs", () => {
     const plan = approvedPlan(2);
     const dir = await writeJob(plan, [RUN, DONE(0), DONE(1), { at: "2026-12-02T10:01:03.000Z", event: "finish", status: "completed" }]);
     const jobs = await open();
-    const view = jobs.get(plan.jobId);
+    const view = await jobs.get(plan.jobId);
     expect(view.ok && view.job).toMatchObject({ status: "completed", endedAt: "2026-12-02T10:01:03.000Z" });
     expect(verifyReceipt(await readFile(join(dir, "receipt.json"), "utf8"))).toBe(true);
     await jobs.close();
@@ -153,7 +153,7 @@ describe("loading jobs", () => {
       { at: "2026-12-02T10:01:03.500Z", event: "cancel" },
     ]);
     const jobs = await open();
-    const view = jobs.get(plan.jobId);
+    const view = await jobs.get(plan.jobId);
     expect(view.ok && view.job).toMatchObject({ status: "cancelled", progress: { deleted: 1, remaining: 2 } });
     await jobs.close();
   });
@@ -162,8 +162,8 @@ describe("loading jobs", () => {
     const plan = approvedPlan(1);
     await writeJob(plan, [RUN, DONE(5)]);
     const jobs = await open();
-    expect(jobs.list()).toEqual([]);
-    expect(jobs.get(plan.jobId).ok).toBe(false);
+    expect(await jobs.list()).toEqual([]);
+    expect((await jobs.get(plan.jobId)).ok).toBe(false);
     await jobs.close();
   });
 });

@@ -179,7 +179,7 @@ describe("erasure jobs", () => {
     expect(receipt.items.map((i) => i.outcome)).toEqual([...Array(3).fill("deleted"), ...Array(5).fill("not_attempted")]);
     expect(opened.events.filter((e) => e.type === "cancel")).toHaveLength(1);
     expect(await jobs.cancel(view.jobId)).toMatchObject({ ok: false, error: { code: "invalid_input" } });
-    expect(jobs.get("../../etc")).toMatchObject({ ok: false, error: { code: "not_found" } });
+    expect(await jobs.get("../../etc")).toMatchObject({ ok: false, error: { code: "not_found" } });
   });
 
   it("pauses after 5 consecutive 5xx and resumes: the failed items are sent again, the deleted ones never", async () => {
@@ -194,8 +194,8 @@ describe("erasure jobs", () => {
     expect(paused.progress).toMatchObject({ deleted: 2, failed: 5, remaining: 1 });
     expect(paused.resumable).toEqual({ ok: true });
     // Failures page by page.
-    const page1 = jobs.get(jobId.toUpperCase(), { pageSize: 2 });
-    const page3 = jobs.get(jobId, { page: 3, pageSize: 2 });
+    const page1 = await jobs.get(jobId.toUpperCase(), { pageSize: 2 });
+    const page3 = await jobs.get(jobId, { page: 3, pageSize: 2 });
     expect(page1.ok && page1.job.failures).toMatchObject({
       total: 5,
       nextPage: 2,
@@ -317,7 +317,7 @@ describe("erasure jobs", () => {
     });
     const started = await jobs.start(await propose(jobs), { method: "token" });
     expect(started).toMatchObject({ ok: false, error: { code: "audit_failed" } });
-    expect(jobs.list()).toEqual([]);
+    expect(await jobs.list()).toEqual([]);
     expect(sim.requests("DELETE")).toHaveLength(0);
   });
 
@@ -327,11 +327,11 @@ describe("erasure jobs", () => {
     let jobs: ErasureJobs | undefined;
     const opened = await openEngine({
       now: () => clock,
-      onEvent: (event) => {
+      onEvent: async (event) => {
         // Each DELETE takes 2 s of this clock: 30 a minute.
         if (event.type === "item" && event.phase === "started") clock += 2_000;
         if (event.type === "item" && event.phase === "outcome" && event.index === 3) {
-          const view = jobs?.get(event.jobId);
+          const view = await jobs?.get(event.jobId);
           during = view?.ok ? view.job : undefined;
         }
       },
@@ -380,7 +380,7 @@ describe("a job whose process died", () => {
     it(`is interrupted on the next start; resume repeats only the DELETE in flight (${sendFirst ? "it had deleted the item: 404, verified by absence" : "it never arrived: 204"})`, async () => {
       const { jobId, plan } = await dieWhileDeleting(3, sendFirst);
       const { jobs, events } = await openEngine();
-      const loaded = jobs.get(jobId);
+      const loaded = await jobs.get(jobId);
       expect(loaded.ok && loaded.job).toMatchObject({
         status: "interrupted",
         progress: { deleted: 3, remaining: 5 },
@@ -463,7 +463,7 @@ describe("a job whose process died", () => {
     expect(refused.ok ? "" : refused.error.message).toMatch(/expired at 2026-12-03T09:00:00\.000Z.*8 approved item\(s\).*approved again/);
     // The same after a restart.
     const again = await openEngine({ now });
-    const view = again.jobs.get(jobId);
+    const view = await again.jobs.get(jobId);
     expect(view.ok && view.job.resumable).toMatchObject({ ok: false });
     expect((await again.jobs.resume(jobId)).ok).toBe(false);
     expect(sim.requests("DELETE")).toHaveLength(5);
