@@ -204,12 +204,14 @@ describe("a static bearer (tokens bound to their session)", () => {
   it("keeps each session on the replica that created it, and spreads new sessions over the replicas", async () => {
     const [a, b] = await sessionsOnTwoReplicas();
     const before = { ...set.proxy.forwarded };
+    // A session's request on the other replica would be answered 404 (unknown session): every call
+    // succeeding is what shows the affinity (the counts may include the SDK's own event stream).
     for (let i = 0; i < 3; i++) {
       expect((await a.call(LIST, { guid: SEED.inboundCall })).isError).toBeFalsy();
       expect((await b.call(LIST, { guid: SEED.chat })).isError).toBeFalsy();
     }
-    expect(set.proxy.forwarded[a.replica.name]).toBe((before[a.replica.name] ?? 0) + 3);
-    expect(set.proxy.forwarded[b.replica.name]).toBe((before[b.replica.name] ?? 0) + 3);
+    expect(set.proxy.forwarded[a.replica.name]).toBeGreaterThanOrEqual((before[a.replica.name] ?? 0) + 3);
+    expect(set.proxy.forwarded[b.replica.name]).toBeGreaterThanOrEqual((before[b.replica.name] ?? 0) + 3);
   });
 
   it("a token stays bound to its session: refused in a session on another replica, redeemed once in its own", async () => {
@@ -424,15 +426,19 @@ describe("a team server (OAuth: a token belongs to the person, in any of their s
     // Redis came back empty (no persistence): the replicas reconnect by themselves; the old token is
     // unknown now, a new one is issued on one replica and redeemed on another.
     const [x, y] = await sessionsOnTwoReplicas();
-    let fresh: Record<string, unknown> = {};
-    await vi.waitFor(
-      async () => {
-        fresh = structured(await x.call(DELETE, args));
-        expect(fresh.status).toBe("confirmation_required");
-      },
-      { timeout: 10_000, interval: 100 },
-    );
-    secret(fresh.confirmationToken as string);
+    // A replica has reconnected once it issues a token again (asked until then; y's token is not used).
+    const issuedOnceBack = (s: Session) =>
+      vi.waitFor(
+        async () => {
+          const asked = structured(await s.call(DELETE, args));
+          secret(asked.confirmationToken);
+          expect(asked.status).toBe("confirmation_required");
+          return asked;
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+    const fresh = await issuedOnceBack(x);
+    await issuedOnceBack(y);
     // The first session's replica too (asked until it has reconnected).
     await vi.waitFor(
       async () => {
