@@ -8,7 +8,9 @@
 //               approval (page id, form key, items, decision). Kept until expiry + retainMs.
 //               The hash of the page id is kept too ('ph'), to name the page in messages and keys.
 //   page:<h>    string: the token key behind an approval page id (same lifetime)
-//   ch:<h>      string: a challenge's JSON value, taken once with GETDEL
+//   ch:<h>      string: a challenge's JSON value, taken once with GETDEL (also the team server's
+//               sign-ins in progress)
+//   ses:<h>     string: a signed-in approver's session (JSON), expiring with the sign-in
 //   cur:<h>     string: a search cursor's JSON (owner, criteria, position, expiry), kept until expiry + retainMs
 //   lease:<n>   string "<fence>:<id>:<holder>" with the lease as its expiry
 //   fence:<n>   integer: the last fencing token given out for the name (never expires)
@@ -51,6 +53,7 @@ import {
   type Lease,
   LeaseLostError,
   type LeaseStore,
+  type SessionStore,
   type SharedState,
   type StateTimings,
   StateUnavailableError,
@@ -511,6 +514,28 @@ class RedisChallenges implements ChallengeStore {
   }
 }
 
+class RedisSessions implements SessionStore {
+  constructor(
+    private readonly c: Connection,
+    private readonly prefix: string,
+  ) {}
+
+  #key = (id: string) => `${this.prefix}ses:${hash(id)}`;
+
+  async put(id: string, value: JsonValue, ttlMs: number): Promise<void> {
+    await this.c.run("storing the sign-in", (client) => client.set(this.#key(id), JSON.stringify(value), "PX", Math.max(1, ttlMs)));
+  }
+
+  async get(id: string): Promise<JsonValue | undefined> {
+    const value = await this.c.run("reading the sign-in", (client) => client.get(this.#key(id)));
+    return value === null ? undefined : (JSON.parse(value) as JsonValue);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.c.run("ending the sign-in", (client) => client.del(this.#key(id)));
+  }
+}
+
 class RedisCursors implements CursorStore {
   constructor(
     private readonly c: Connection,
@@ -687,6 +712,7 @@ export class RedisState implements SharedState {
   readonly kind = "redis";
   readonly tokens: TokenStore;
   readonly challenges: ChallengeStore;
+  readonly sessions: SessionStore;
   readonly cursors: CursorStore;
   readonly leases: LeaseStore;
   readonly jobs: JobRecords;
@@ -702,6 +728,7 @@ export class RedisState implements SharedState {
     this.#connection = new Connection(options.url, options);
     this.tokens = new RedisTokens(this.#connection, prefix, timings);
     this.challenges = new RedisChallenges(this.#connection, prefix);
+    this.sessions = new RedisSessions(this.#connection, prefix);
     this.cursors = new RedisCursors(this.#connection, prefix, timings.retainMs);
     this.leases = new RedisLeases(this.#connection, prefix);
     this.jobs = new RedisJobRecords(this.#connection, prefix);

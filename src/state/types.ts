@@ -135,12 +135,25 @@ export interface TokenStore {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Short-lived values: passkey challenges and search cursors
+// Short-lived values: passkey challenges, sign-ins, approvers' sessions and search cursors
 
 export interface ChallengeStore {
   put(id: string, value: JsonValue, ttlMs: number): Promise<void>;
   /** The value, once: a second take (on any replica) finds nothing. */
   take(id: string): Promise<JsonValue | undefined>;
+}
+
+/**
+ * Values read any number of times (on any replica) until they expire or are deleted: the team
+ * server's signed-in approvers (src/auth/approver-signin.ts). Bounds on how many are kept are the
+ * caller's (it knows which entries it made).
+ */
+export interface SessionStore {
+  /** Keeps `value` under `id` for `ttlMs` (replacing what was there). */
+  put(id: string, value: JsonValue, ttlMs: number): Promise<void>;
+  /** The value, as often as asked, until it expires or is deleted; undefined after. */
+  get(id: string): Promise<JsonValue | undefined>;
+  delete(id: string): Promise<void>;
 }
 
 export type CursorRefusal = "unknown" | "expired" | "other_owner" | "other_criteria";
@@ -268,7 +281,10 @@ export interface JobRecords {
 export interface SharedState {
   readonly kind: "memory" | "redis";
   readonly tokens: TokenStore;
+  /** Taken once: passkey challenges, the team server's sign-ins in progress. */
   readonly challenges: ChallengeStore;
+  /** The team server's signed-in approvers (cookie id → who, until their sign-in ends). */
+  readonly sessions: SessionStore;
   readonly cursors: CursorStore;
   readonly leases: LeaseStore;
   /** Erasure job records shared by replicas (Redis only; one machine keeps them on disk). */
