@@ -276,6 +276,9 @@ export class Confirmer {
     try {
       registered = await (this.#options.passkeys as { registered(): Promise<boolean> }).registered();
     } catch (error) {
+      // Kept in the shared state (VCC_STATE_URL), which cannot be reached now: the usual answer.
+      if (error instanceof StateUnavailableError)
+        return { kind: "refused", error: stateUnavailable(error, "Nothing was deleted", { outcomeKnown: true }) };
       log.error("the registered passkeys could not be read", { error });
       return {
         kind: "refused",

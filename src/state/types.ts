@@ -277,6 +277,36 @@ export interface JobRecords {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Approval passkeys (VCC_APPROVAL_PASSKEY=required) shared by replicas; one machine keeps them in a
+// file of its data directory (src/confirmation/passkeys.ts). Public keys only: no secret, but whoever
+// can change them decides whose gesture counts.
+
+export interface PasskeyRecord {
+  /** The credential id, base64url. */
+  id: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter at its last use (0 for authenticators that keep none). */
+  counter: number;
+  transports?: string[];
+  createdAt: string;
+  lastUsedAt?: string;
+}
+
+export interface PasskeyRecords {
+  /** Every registered passkey, with its latest counter. */
+  list(): Promise<PasskeyRecord[]>;
+  /** Registers a passkey; false when one with this id is registered already. */
+  add(passkey: PasskeyRecord): Promise<boolean>;
+  /** Removes the passkey with exactly this id; false when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** After a verified assertion: the counter only ever grows (seen at once by every replica). */
+  recordUse(id: string, counter: number, at: Date): Promise<void>;
+  /** The WebAuthn user handle of this deployment's one user (made on first need, then kept). */
+  userId(): Promise<string>;
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 export interface SharedState {
   readonly kind: "memory" | "redis";
@@ -289,6 +319,8 @@ export interface SharedState {
   readonly leases: LeaseStore;
   /** Erasure job records shared by replicas (Redis only; one machine keeps them on disk). */
   readonly jobs?: JobRecords;
+  /** Approval passkeys shared by replicas (Redis only; one machine keeps them in its data directory). */
+  readonly passkeys?: PasskeyRecords;
   /** Resolves when the store answers now; throws StateUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
