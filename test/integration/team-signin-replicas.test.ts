@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
@@ -44,6 +45,7 @@ let dir: string;
 let publicUrl: string;
 let a: Replica;
 let b: Replica;
+let prefix: string;
 const clients: HttpConnected[] = [];
 
 beforeAll(async () => {
@@ -53,7 +55,7 @@ beforeAll(async () => {
   // Nothing listens on the public origin: the test is the load balancer.
   publicUrl = `http://127.0.0.1:${await freePort()}`;
   op = await startOpenIdProvider({ resources: [`${publicUrl}/mcp`], teamServerRedirect: `${publicUrl}/approve/callback` });
-  const prefix = `t-${Date.now()}:`;
+  prefix = `t-${Date.now()}:`;
   const replica = async (name: string): Promise<Replica> => {
     const state = new RedisState({
       url: redis.url,
@@ -265,6 +267,24 @@ describe("approvers' sign-in shared by replicas (Redis)", () => {
       expect(again.body).toMatch(/Sign-in not recognised/);
     }
     expect(replay.jar.has("vcc_approver")).toBe(false);
+    // Neither the sign-in's state nor the session cookie reaches a log (Redis keeps only their hashes).
+    const secrets = [
+      new URL(callback).searchParams.get("state") ?? "",
+      bob.jar.get("vcc_approver") ?? "",
+      new URL(callback).searchParams.get("code") ?? "",
+    ];
+    for (const secret of secrets) {
+      expect(secret.length).toBeGreaterThan(20);
+      for (const r of [a, b]) expect(r.server.stderr()).not.toContain(secret);
+    }
+    const admin = new Redis(redis.url);
+    try {
+      const keys = await admin.keys(`${prefix}*`);
+      expect(keys.some((key) => key.startsWith(`${prefix}ses:`))).toBe(true);
+      for (const secret of secrets) expect(keys.join(" ")).not.toContain(secret);
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it("a sign-in return is refused on any replica when this browser did not start it", async () => {
