@@ -210,6 +210,14 @@ async function main(): Promise<void> {
     ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
     ...(state ? { state } : {}),
   };
+  // Passkeys left in the data directory are not the replicas' (docs/replicas.md): say so once Redis answers.
+  const sharedPasskeyRecords = state?.passkeys;
+  if (state && sharedPasskeyRecords && config.confirmation.passkey === "required")
+    void untilAnswering(state)
+      .then(() => import("./confirmation/passkeys.js"))
+      .then(({ unsharedPasskeysWarning }) => unsharedPasskeysWarning(config, sharedPasskeyRecords))
+      .then((warning) => warning && log.warn(warning))
+      .catch(() => {});
   if (state)
     // Every replica runs the erasure job sweeper: it takes over jobs whose replica died.
     jobServiceFor({ config, api: deps.api, audit: deps.audit, state }).catch((error: unknown) =>

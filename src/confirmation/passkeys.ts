@@ -221,6 +221,19 @@ export function processPasskeys(config: Pick<Config, "jobs" | "state">, state?: 
   return processPasskeyStore(config);
 }
 
+/**
+ * With replicas (VCC_STATE_URL) the passkeys of the data directory are not used: what to tell the
+ * operator at start when that directory has some and the shared state none (they would be refused
+ * with passkey_required until they enrol again). Undefined when there is nothing to say (or it
+ * cannot be known now: the first approval says what is wrong then).
+ */
+export async function unsharedPasskeysWarning(config: Pick<Config, "jobs" | "state">, shared: PasskeyRecords): Promise<string | undefined> {
+  const store = processPasskeyStore(config);
+  const onDisk = await store.list().catch(() => []);
+  if (onDisk.length === 0 || (await shared.list().catch(() => [undefined])).length > 0) return undefined;
+  return `${onDisk.length} passkey(s) are registered in ${store.path}, but with VCC_STATE_URL the replicas use those in ${sharedLocation(config.state.keyPrefix)}, where none is registered: deletions are refused until one is enrolled there (run \`vcc-interaction-content-mcp passkey add\` with the same VCC_STATE_URL and VCC_STATE_KEY_PREFIX).`;
+}
+
 /** How the shared passkeys are named to the person: the key, never the URL (it may carry a password). */
 export const sharedLocation = (keyPrefix: string): string => `the shared state (VCC_STATE_URL), key ${keyPrefix}passkeys`;
 

@@ -6,7 +6,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { PasskeyFileError, PasskeyStore, type Passkeys, sharedLocation, sharedPasskeys } from "../../src/confirmation/passkeys.js";
+import { loadConfig } from "../../src/config.js";
+import {
+  PasskeyFileError,
+  PasskeyStore,
+  type Passkeys,
+  sharedLocation,
+  sharedPasskeys,
+  unsharedPasskeysWarning,
+} from "../../src/confirmation/passkeys.js";
 import { RedisState } from "../../src/state/redis.js";
 import { StateUnavailableError } from "../../src/state/types.js";
 import { runNode, SERVER_ENTRY } from "../helpers/mcp.js";
@@ -113,6 +121,21 @@ describe("approval passkeys in the shared state", () => {
     } finally {
       await redis.start();
     }
+  });
+
+  it("at start, a server whose data directory has passkeys and the shared state none is told to enrol there", async () => {
+    const prefix = `t-${unique()}:`;
+    const state = await redisState(prefix);
+    const dataDir = join(dir, unique());
+    const config = loadConfig({ VCC_STATE_URL: redis.url, VCC_STATE_KEY_PREFIX: prefix, VCC_DATA_DIR: dataDir });
+    expect(await unsharedPasskeysWarning(config, state.passkeys)).toBeUndefined();
+    await new PasskeyStore(dataDir).add(passkey("abcdefgh-on-disk"));
+    const warning = await unsharedPasskeysWarning(config, state.passkeys);
+    expect(warning).toContain(`with VCC_STATE_URL the replicas use those in the shared state (VCC_STATE_URL), key ${prefix}passkeys`);
+    expect(warning).toContain("passkey add");
+    expect(warning).not.toContain(redis.url);
+    await sharedPasskeys(state.passkeys, location(prefix)).add(passkey("abcdefgh-shared"));
+    expect(await unsharedPasskeysWarning(config, state.passkeys)).toBeUndefined();
   });
 
   it("`passkey list` and `passkey remove` of the built server manage them with VCC_STATE_URL", async () => {
