@@ -116,7 +116,12 @@ export class ApproverSignIn implements ApproverGate {
     }
     this.#prune();
     if (this.#started.length >= MAX_PENDING)
-      return page(res, 503, "Too many sign-ins", "Too many sign-ins are in progress. Try again in a minute.");
+      return page(
+        res,
+        503,
+        "Too many sign-ins",
+        "Too many sign-ins were started through this server in the last few minutes. Try again in a few minutes.",
+      );
     const state = randomId();
     const nonce = randomId();
     const { authorizationUrl, codeVerifier } = await startAuthorization(this.#issuer.url, {
