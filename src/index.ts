@@ -8,9 +8,22 @@ import { IMPLICIT_ENV_FILE_VARIABLES, withEnvFile } from "./env-files.js";
 import { jobServiceFor } from "./jobs/service.js";
 import { log, registerSecret, setLogLevel, writeStderr } from "./log.js";
 import { lazyApi, type ServerDeps } from "./server.js";
-import { openSharedState } from "./state/index.js";
+import { openSharedState, type SharedState } from "./state/index.js";
 import { serveStdio } from "./transports/stdio.js";
 import { describeEndpoint } from "./vcc/errors.js";
+
+/** Waits (at most a few seconds) for a freshly opened shared state to answer; a command then reports what it could not do. */
+async function untilAnswering(state: SharedState): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    try {
+      return await state.ping();
+    } catch {
+      if (Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
 
 const USAGE = `vcc-interaction-content-mcp: an MCP server that deletes Vonage Contact Center interaction
 content only after a person confirms.
@@ -154,11 +167,20 @@ async function main(): Promise<void> {
     // A command the person runs in a terminal: it prints to stdout, and it never serves MCP.
     const { runPasskeyCommand } = await import("./confirmation/passkey-cli.js");
     const { dataDirOf } = await import("./data-dir.js");
-    process.exitCode = await runPasskeyCommand(commandArgs, {
-      dataDir: dataDirOf(config),
-      out: (text) => process.stdout.write(text),
-      err: (text) => writeStderr(text),
-    });
+    // With VCC_STATE_URL the passkeys are the replicas' shared ones (the server reads the same).
+    const shared = config.state.url ? await openSharedState({ url: config.state.url, prefix: config.state.keyPrefix }) : undefined;
+    try {
+      if (shared) await untilAnswering(shared);
+      const { sharedLocation, sharedPasskeys } = await import("./confirmation/passkeys.js");
+      process.exitCode = await runPasskeyCommand(commandArgs, {
+        dataDir: dataDirOf(config),
+        ...(shared?.passkeys ? { passkeys: sharedPasskeys(shared.passkeys, sharedLocation(config.state.keyPrefix)) } : {}),
+        out: (text) => process.stdout.write(text),
+        err: (text) => writeStderr(text),
+      });
+    } finally {
+      await shared?.close();
+    }
     return;
   }
   for (const secret of secretValues(config)) registerSecret(secret);
@@ -188,6 +210,14 @@ async function main(): Promise<void> {
     ...(sandbox ? { sandboxInstructions: sandbox.SANDBOX_INSTRUCTIONS } : {}),
     ...(state ? { state } : {}),
   };
+  // Passkeys left in the data directory are not the replicas' (docs/replicas.md): say so once Redis answers.
+  const sharedPasskeyRecords = state?.passkeys;
+  if (state && sharedPasskeyRecords && config.confirmation.passkey === "required")
+    void untilAnswering(state)
+      .then(() => import("./confirmation/passkeys.js"))
+      .then(({ unsharedPasskeysWarning }) => unsharedPasskeysWarning(config, sharedPasskeyRecords))
+      .then((warning) => warning && log.warn(warning))
+      .catch(() => {});
   if (state)
     // Every replica runs the erasure job sweeper: it takes over jobs whose replica died.
     jobServiceFor({ config, api: deps.api, audit: deps.audit, state }).catch((error: unknown) =>

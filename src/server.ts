@@ -8,7 +8,7 @@ import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
-import { passkeyGate, processPasskeyStore } from "./confirmation/passkeys.js";
+import { passkeyGate, processPasskeys } from "./confirmation/passkeys.js";
 import type { Identity } from "./core/identity.js";
 import { type JobService, jobServiceFor } from "./jobs/service.js";
 import { log } from "./log.js";
@@ -288,7 +288,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
 
   const { config } = deps;
   const state = deps.state ?? processState();
-  const passkeys = config.confirmation.passkey === "required" ? processPasskeyStore(config) : undefined;
+  const passkeys = config.confirmation.passkey === "required" ? processPasskeys(config, state) : undefined;
   const confirmer = new Confirmer({
     mode: config.confirmation.mode,
     ttlSeconds: config.confirmation.ttlSeconds,
@@ -301,7 +301,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
       (usesApprovalPage(config)
         ? processApprovalServer(
             config.confirmation.approvalPort,
-            passkeys ? { key: passkeys.path, gate: passkeyGate(passkeys) } : undefined,
+            passkeys ? { key: passkeys.location, gate: passkeyGate(passkeys) } : undefined,
           )
         : undefined),
     pageFallback: config.confirmation.mode === "auto" && usesApprovalPage(config),

@@ -3,6 +3,12 @@
 // own OAuth helpers build the authorization request and redeem the code; jose checks the ID token
 // (signature against the issuer's keys, issuer, audience = our client id, expiry, nonce). A signed-in
 // approver is remembered by an HttpOnly, SameSite=Lax cookie naming a random server-side session.
+//
+// Both the sign-ins in progress and the signed-in approvers are kept in the shared state (src/state/,
+// Redis with VCC_STATE_URL), so that behind a load balancer the return from the identity provider and
+// every later page view or decision may reach any replica. A sign-in in progress is taken once
+// (`challenges`); a session is read as often as needed until it ends (`sessions`). While the shared
+// state cannot be reached, signing in and the pages answer 503 and nothing is decided.
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { exchangeAuthorization, startAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
@@ -14,6 +20,7 @@ import type { ApprovalChoice, ApprovalPageView } from "../confirmation/store.js"
 import { describeIdentity, type Identity, identityFromClaims, sameIdentity } from "../core/identity.js";
 import { sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
+import { type JsonValue, type SharedState, StateUnavailableError } from "../state/types.js";
 import type { Issuer } from "./issuer.js";
 
 export const CALLBACK_PATH = "/approve/callback";
@@ -23,9 +30,16 @@ const STATE_COOKIE = "vcc_signin";
 const SIGN_IN_MS = 10 * 60_000;
 /** At most this long an approver stays signed in (less when their ID token expires sooner). */
 const MAX_SESSION_MS = 60 * 60_000;
-/** Bounds on what unauthenticated browsers can make this server hold. */
+/**
+ * Bounds on what browsers can make the shared state hold, per replica: sign-ins started here in the
+ * last SIGN_IN_MS (each expires after it), and sessions made here that have not expired (beyond, the
+ * oldest made here ends). Starting a sign-in needs a valid approval link, and a session a person who
+ * signed in at the identity provider; everything expires by itself (in Redis by its key's TTL).
+ */
 const MAX_PENDING = 1000;
 const MAX_SESSIONS = 10_000;
+/** Sign-ins in progress are kept among the challenges under this prefix (their ids never meet a passkey challenge's). */
+const PENDING_KEY = "signin:";
 
 interface PendingSignIn {
   verifier: string;
@@ -42,6 +56,8 @@ interface ApproverSession {
 
 export interface ApproverSignInOptions {
   config: OAuthConfig;
+  /** Where sign-ins in progress and signed-in approvers are kept (shared by the replicas). */
+  state: SharedState;
   issuer: Issuer;
   /** The scopes asked for at sign-in (VCC_OIDC_SCOPE). */
   scope: string;
@@ -56,8 +72,11 @@ export class ApproverSignIn implements ApproverGate {
   readonly #now: () => number;
   readonly #redirectUri: string;
   readonly #secure: boolean;
-  readonly #pending = new Map<string, PendingSignIn>();
-  readonly #sessions = new Map<string, ApproverSession>();
+  readonly #state: SharedState;
+  /** When each sign-in started here expires (the bound MAX_PENDING). */
+  #started: number[] = [];
+  /** The sessions made here, oldest first, with when each ends (the bound MAX_SESSIONS). */
+  readonly #made = new Map<string, number>();
   /** The ID token claims of each signed-in identity object handed out by approver(). */
   readonly #claims = new WeakMap<Identity, Record<string, unknown>>();
 
@@ -67,14 +86,15 @@ export class ApproverSignIn implements ApproverGate {
     this.#config = options.config;
     this.#client = { client_id: oidc.clientId, ...(oidc.clientSecret ? { client_secret: oidc.clientSecret } : {}) };
     this.#issuer = options.issuer;
+    this.#state = options.state;
     this.#scope = options.scope;
     this.#now = options.now ?? Date.now;
     this.#redirectUri = `${options.config.publicUrl}${CALLBACK_PATH}`;
     this.#secure = options.config.publicUrl.startsWith("https:");
   }
 
-  approver(req: IncomingMessage): Identity | undefined {
-    return this.#session(req)?.identity;
+  async approver(req: IncomingMessage): Promise<Identity | undefined> {
+    return (await this.#session(req))?.identity;
   }
 
   refusal(view: ApprovalPageView, approver: Identity, choice: ApprovalChoice): string | undefined {
@@ -95,8 +115,13 @@ export class ApproverSignIn implements ApproverGate {
       );
     }
     this.#prune();
-    if (this.#pending.size >= MAX_PENDING)
-      return page(res, 503, "Too many sign-ins", "Too many sign-ins are in progress. Try again in a minute.");
+    if (this.#started.length >= MAX_PENDING)
+      return page(
+        res,
+        503,
+        "Too many sign-ins",
+        "Too many sign-ins were started through this server in the last few minutes. Try again in a few minutes.",
+      );
     const state = randomId();
     const nonce = randomId();
     const { authorizationUrl, codeVerifier } = await startAuthorization(this.#issuer.url, {
@@ -107,7 +132,15 @@ export class ApproverSignIn implements ApproverGate {
       state,
     });
     authorizationUrl.searchParams.set("nonce", nonce);
-    this.#pending.set(state, { verifier: codeVerifier, nonce, returnTo, expiresAt: this.#now() + SIGN_IN_MS });
+    const expiresAt = this.#now() + SIGN_IN_MS;
+    const pending: PendingSignIn = { verifier: codeVerifier, nonce, returnTo, expiresAt };
+    try {
+      await this.#state.challenges.put(PENDING_KEY + state, { ...pending }, SIGN_IN_MS);
+    } catch (error) {
+      if (error instanceof StateUnavailableError) return stateDown(res, error);
+      throw error;
+    }
+    this.#started.push(expiresAt);
     // The state also goes into a cookie of this browser: a sign-in started elsewhere cannot be completed here.
     send(res, 302, "", {
       location: authorizationUrl.href,
@@ -123,14 +156,23 @@ export class ApproverSignIn implements ApproverGate {
     }
     const params = new URL(req.url ?? "/", "http://localhost").searchParams;
     const state = params.get("state") ?? "";
-    const pending = this.#pending.get(state);
     const cookieState = cookies(req).get(STATE_COOKIE) ?? "";
-    if (!pending || !state || !sameSecret(cookieState, state) || pending.expiresAt <= this.#now()) {
+    // Taken (once, on whichever replica the return reaches) only by the browser that started it.
+    let pending: PendingSignIn | undefined;
+    try {
+      pending = state && sameSecret(cookieState, state) ? pendingSignIn(await this.#state.challenges.take(PENDING_KEY + state)) : undefined;
+    } catch (error) {
+      if (error instanceof StateUnavailableError) {
+        stateDown(res, error);
+        return true;
+      }
+      throw error;
+    }
+    if (!pending || pending.expiresAt <= this.#now()) {
       log.warn("approval page: refused a sign-in return that this browser did not start (or that expired)");
       page(res, 400, "Sign-in not recognised", "This sign-in was not started here, or took too long. Open the approval link again.");
       return true;
     }
-    this.#pending.delete(state);
     const error = params.get("error");
     const code = params.get("code");
     if (error || !code) {
@@ -152,9 +194,15 @@ export class ApproverSignIn implements ApproverGate {
       return true;
     }
     const id = randomId();
-    if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string);
-    this.#sessions.set(id, signedIn);
-    this.#claims.set(signedIn.identity, signedIn.claims);
+    try {
+      await this.#remember(id, signedIn);
+    } catch (failure) {
+      if (failure instanceof StateUnavailableError) {
+        stateDown(res, failure);
+        return true;
+      }
+      throw failure;
+    }
     log.info(`approval page: ${describeIdentity(signedIn.identity)} signed in`);
     send(res, 303, "", {
       location: pending.returnTo,
@@ -190,14 +238,26 @@ export class ApproverSignIn implements ApproverGate {
     return { identity, claims: payload, expiresAt: Math.min(exp, this.#now() + MAX_SESSION_MS) };
   }
 
-  #session(req: IncomingMessage): ApproverSession | undefined {
-    const id = cookies(req).get(SESSION_COOKIE);
-    const session = id ? this.#sessions.get(id) : undefined;
-    if (!session || !id) return undefined;
-    if (session.expiresAt <= this.#now()) {
-      this.#sessions.delete(id);
-      return undefined;
+  /** Keeps a new session in the shared state; past MAX_SESSIONS made here, the oldest of them ends. */
+  async #remember(id: string, session: ApproverSession): Promise<void> {
+    this.#prune();
+    for (const [oldest] of this.#made) {
+      if (this.#made.size < MAX_SESSIONS) break;
+      await this.#state.sessions.delete(oldest);
+      this.#made.delete(oldest);
     }
+    const value: JsonValue = { identity: { ...session.identity }, claims: session.claims as JsonValue, expiresAt: session.expiresAt };
+    await this.#state.sessions.put(id, value, session.expiresAt - this.#now());
+    this.#made.set(id, session.expiresAt);
+  }
+
+  /** The session named by the browser's cookie (on any replica); throws StateUnavailableError. */
+  async #session(req: IncomingMessage): Promise<ApproverSession | undefined> {
+    const id = cookies(req).get(SESSION_COOKIE);
+    if (!id) return undefined;
+    const session = approverSession(await this.#state.sessions.get(id));
+    if (!session || session.expiresAt <= this.#now()) return undefined;
+    this.#claims.set(session.identity, session.claims);
     return session;
   }
 
@@ -207,8 +267,8 @@ export class ApproverSignIn implements ApproverGate {
 
   #prune(): void {
     const now = this.#now();
-    for (const [state, pending] of this.#pending) if (pending.expiresAt <= now) this.#pending.delete(state);
-    for (const [id, session] of this.#sessions) if (session.expiresAt <= now) this.#sessions.delete(id);
+    this.#started = this.#started.filter((expiresAt) => expiresAt > now);
+    for (const [id, expiresAt] of this.#made) if (expiresAt <= now) this.#made.delete(id);
   }
 }
 
@@ -255,6 +315,39 @@ function cookies(req: IncomingMessage): Map<string, string> {
 }
 
 const randomId = () => randomBytes(32).toString("base64url");
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A sign-in in progress as stored (undefined when there is none, or it is not one). */
+function pendingSignIn(value: JsonValue | undefined): PendingSignIn | undefined {
+  if (!isRecord(value)) return undefined;
+  const { verifier, nonce, returnTo, expiresAt } = value;
+  return typeof verifier === "string" && typeof nonce === "string" && typeof returnTo === "string" && typeof expiresAt === "number"
+    ? { verifier, nonce, returnTo, expiresAt }
+    : undefined;
+}
+
+/** A signed-in approver as stored. */
+function approverSession(value: JsonValue | undefined): ApproverSession | undefined {
+  if (!isRecord(value) || !isRecord(value.identity) || !isRecord(value.claims) || typeof value.expiresAt !== "number") return undefined;
+  const identity = value.identity as unknown as Identity;
+  if (typeof identity.subject !== "string" || typeof identity.issuer !== "string") return undefined;
+  return { identity, claims: value.claims, expiresAt: value.expiresAt };
+}
+
+/** The shared state cannot be reached: nothing was started, completed or decided. */
+function stateDown(res: ServerResponse, error: StateUnavailableError): void {
+  log.warn("approval page: the shared state is unreachable; sign-in refused", { reason: error.message });
+  send(
+    res,
+    503,
+    messagePage(
+      "Sign-in is unavailable right now",
+      "The server's shared state cannot be reached, so signing in cannot be started or completed now. Nothing was changed or deleted. Open the approval link again in a little while.",
+    ),
+    { "retry-after": "5" },
+  );
+}
 
 function page(res: ServerResponse, status: number, title: string, text: string): void {
   send(res, status, messagePage(title, text));

@@ -3,7 +3,7 @@
 // origin behind the approvers' sign-in.
 import type { OAuthConfig } from "../config.js";
 import { ApprovalServer } from "../confirmation/approval-server.js";
-import type { TokenStore } from "../state/types.js";
+import type { SharedState } from "../state/types.js";
 import { ApproverSignIn } from "./approver-signin.js";
 import { Issuer } from "./issuer.js";
 import { ResourceServer } from "./resource-server.js";
@@ -14,11 +14,14 @@ export interface TeamServer {
   approvals?: ApprovalServer;
 }
 
-/** `tokens`: the shared state's tokens, whose approval pages are served (from any replica). */
-export async function teamServer(config: OAuthConfig, mcpPath: string, tokens: TokenStore): Promise<TeamServer> {
+/**
+ * `state`: the shared state, whose approval pages are served (from any replica) and which keeps the
+ * approvers' sign-ins, so that a sign-in started through one replica completes through another.
+ */
+export async function teamServer(config: OAuthConfig, mcpPath: string, state: SharedState): Promise<TeamServer> {
   const issuer = new Issuer(config.issuer);
   const resourceServer = new ResourceServer(config, { mcpPath, issuer });
   if (!config.oidc) return { resourceServer };
-  const gate = new ApproverSignIn({ config, issuer, scope: config.oidc.scope });
-  return { resourceServer, approvals: new ApprovalServer({ publicPages: { origin: config.publicUrl, gate }, tokens }) };
+  const gate = new ApproverSignIn({ config, state, issuer, scope: config.oidc.scope });
+  return { resourceServer, approvals: new ApprovalServer({ publicPages: { origin: config.publicUrl, gate }, tokens: state.tokens }) };
 }

@@ -49,8 +49,8 @@ const SECURITY_HEADERS: Record<string, string> = {
 export interface ApproverGate {
   /** Answers the gate's own requests under /approve/ (the sign-in's return); false when `path` is not one. */
   handleOwn(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
-  /** The person signed in on this browser, if any. */
-  approver(req: IncomingMessage): Identity | undefined;
+  /** The person signed in on this browser, if any (throws StateUnavailableError when that cannot be known). */
+  approver(req: IncomingMessage): Promise<Identity | undefined>;
   /** Sends the browser to sign in, returning to `returnTo` afterwards. */
   signIn(req: IncomingMessage, res: ServerResponse, returnTo: string): Promise<void>;
   /** Why `approver` may not make `choice` on this page (undefined: they may). */
@@ -230,7 +230,7 @@ export class ApprovalServer {
       );
     }
     // Team server: the page shows who asked and what is to be deleted, so only to a person who signed in.
-    const approver = publicPages?.gate.approver(req);
+    const approver = publicPages ? await publicPages.gate.approver(req) : undefined;
     if (publicPages && !approver) {
       if (method === "POST") {
         await discardBody(req);

@@ -276,6 +276,9 @@ export class Confirmer {
     try {
       registered = await (this.#options.passkeys as { registered(): Promise<boolean> }).registered();
     } catch (error) {
+      // Kept in the shared state (VCC_STATE_URL), which cannot be reached now: the usual answer.
+      if (error instanceof StateUnavailableError)
+        return { kind: "refused", error: stateUnavailable(error, "Nothing was deleted", { outcomeKnown: true }) };
       log.error("the registered passkeys could not be read", { error });
       return {
         kind: "refused",
@@ -292,7 +295,7 @@ export class Confirmer {
         error: {
           code: "passkey_required",
           message:
-            "This server requires a passkey to approve deletions (VCC_APPROVAL_PASSKEY=required), and none is registered yet. Nothing was deleted. The user must register one themselves: in a terminal on this computer, run `vcc-interaction-content-mcp passkey add` (with the server's settings, e.g. the same VCC_DATA_DIR) and open the link it prints. This cannot be done through this assistant.",
+            "This server requires a passkey to approve deletions (VCC_APPROVAL_PASSKEY=required), and none is registered yet. Nothing was deleted. The user must register one themselves: in a terminal on this computer, run `vcc-interaction-content-mcp passkey add` (with the server's settings: the same VCC_DATA_DIR, or with replicas the same VCC_STATE_URL and VCC_STATE_KEY_PREFIX) and open the link it prints. This cannot be done through this assistant.",
         },
       };
     return this.#approveOnPage(request);

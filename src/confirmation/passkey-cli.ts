@@ -1,8 +1,10 @@
 // `vcc-interaction-content-mcp passkey add|list|remove <id>`: managing approval passkeys from a
 // terminal, the one place a person (and not an assistant through MCP) is sure to be. Output goes to
 // stdout: this is a command, not the serving process.
+
+import { StateUnavailableError } from "../state/types.js";
 import { startEnrolment } from "./passkey-enrolment.js";
-import { PasskeyFileError, PasskeyStore } from "./passkeys.js";
+import { PasskeyFileError, PasskeyStore, type Passkeys } from "./passkeys.js";
 
 export const PASSKEY_USAGE = `Usage: vcc-interaction-content-mcp passkey add | list | remove <id>
 
@@ -11,8 +13,9 @@ export const PASSKEY_USAGE = `Usage: vcc-interaction-content-mcp passkey add | l
   list          show the registered passkeys
   remove <id>   remove a passkey (its id from list, or the first 8+ characters of it)
 
-Passkeys are kept in <data dir>/passkeys/ (VCC_DATA_DIR). The server asks for one to approve
-deletions when VCC_APPROVAL_PASSKEY=required.
+Passkeys are kept in <data dir>/passkeys/ (VCC_DATA_DIR), or with VCC_STATE_URL (replicas) in the
+shared state, for every replica. The server asks for one to approve deletions when
+VCC_APPROVAL_PASSKEY=required.
 `;
 
 interface Output {
@@ -20,20 +23,27 @@ interface Output {
   err(text: string): void;
 }
 
+/** Where the passkeys are: `passkeys` (the shared state's, with VCC_STATE_URL), else those of `dataDir`. */
+type Place = { dataDir: string; passkeys?: Passkeys };
+
 /** Runs the subcommand; resolves to the exit code. */
-export async function runPasskeyCommand(args: string[], options: { dataDir: string } & Output): Promise<number> {
+export async function runPasskeyCommand(args: string[], options: Place & Output): Promise<number> {
   try {
     return await run(args, options);
   } catch (error) {
+    if (error instanceof StateUnavailableError) {
+      options.err(`vcc-interaction-content-mcp passkey: ${error.message} Nothing was changed; try again when it is reachable.\n`);
+      return 1;
+    }
     if (!(error instanceof PasskeyFileError)) throw error;
     options.err(`vcc-interaction-content-mcp passkey: ${error.message}\n`);
     return 1;
   }
 }
 
-async function run(args: string[], options: { dataDir: string } & Output): Promise<number> {
+async function run(args: string[], options: Place & Output): Promise<number> {
   const { out, err } = options;
-  const store = new PasskeyStore(options.dataDir);
+  const store = options.passkeys ?? new PasskeyStore(options.dataDir);
   const [command, ...rest] = args;
   switch (command) {
     case "add": {
@@ -51,7 +61,7 @@ async function run(args: string[], options: { dataDir: string } & Output): Promi
       process.off("SIGTERM", stop);
       await enrolment.close();
       if (result.kind === "enrolled") {
-        out(`Passkey added: ${result.passkey.id}\nIt is stored in ${store.path}.\n`);
+        out(`Passkey added: ${result.passkey.id}\nIt is stored in ${store.location}.\n`);
         return 0;
       }
       err(

@@ -9,7 +9,7 @@ import { discardBody, hostRefusal, listenOnLoopback, sameSecret } from "../http-
 import { log } from "../log.js";
 import { escapeHtml, messagePage, PASSKEY_PAGE_CSP, pageDocument } from "./approval-page.js";
 import { crossOriginReason, readForm, send as sendPage } from "./approval-server.js";
-import type { PasskeyStore, StoredPasskey } from "./passkeys.js";
+import type { Passkeys, StoredPasskey } from "./passkeys.js";
 
 export type EnrolmentResult = { kind: "enrolled"; passkey: StoredPasskey } | { kind: "expired" } | { kind: "refused" };
 
@@ -36,7 +36,7 @@ function send(res: ServerResponse, status: number, html: string, headers: Record
 }
 
 /** Starts the enrolment page on 127.0.0.1 (`port` 0: a free one) and resolves to its link. */
-export async function startEnrolment(options: { store: PasskeyStore; ttlMs?: number; port?: number }): Promise<Enrolment> {
+export async function startEnrolment(options: { store: Passkeys; ttlMs?: number; port?: number }): Promise<Enrolment> {
   const { store } = options;
   const ttlMs = options.ttlMs ?? ENROLMENT_TTL_MS;
   const webauthn = await import("./webauthn.js");

@@ -6,26 +6,36 @@
 // The file is read afresh for each approval, so a passkey added or removed with
 // `vcc-interaction-content-mcp passkey add|remove` counts at once, without restarting the server.
 // The WebAuthn checks themselves live in webauthn.ts, loaded only when a passkey is used.
+//
+// With VCC_STATE_URL (replicas), the passkeys live in the shared state instead (`state.passkeys`,
+// sharedPasskeys() below): every replica knows the same ones, and a counter raised by a use on one
+// replica is seen by all. The `passkey` command loads the same configuration, so it manages those.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config.js";
 import { dataDirOf, ensurePrivateDir, writeFileAtomic } from "../data-dir.js";
+import type { PasskeyRecord, PasskeyRecords } from "../state/types.js";
 
 /** The relying party: WebAuthn needs a domain, and `localhost` is a secure context over plain http. */
 export const RP_ID = "localhost";
 export const RP_NAME = "VCC interaction content deletions";
 
-export interface StoredPasskey {
-  /** The credential id, base64url. */
-  id: string;
-  /** The COSE public key, base64url. */
-  publicKey: string;
-  /** The authenticator's signature counter at its last use (0 for authenticators that keep none). */
-  counter: number;
-  transports?: string[];
-  createdAt: string;
-  lastUsedAt?: string;
+export type StoredPasskey = PasskeyRecord;
+
+/** The registered passkeys, wherever they are kept: a file of the data directory, or the shared state. */
+export interface Passkeys {
+  /** Where they are kept, in words for the person (never a secret). */
+  readonly location: string;
+  list(): Promise<StoredPasskey[]>;
+  /** Throws PasskeyFileError when this passkey is registered already. */
+  add(passkey: StoredPasskey): Promise<void>;
+  /** Removes the passkey whose id is `id` or starts with it (at least 8 characters); resolves to the removed one. */
+  remove(id: string): Promise<StoredPasskey | undefined>;
+  /** After a verified assertion: the authenticator's new counter and when it was used. */
+  recordUse(id: string, counter: number, at: Date): Promise<void>;
+  /** The user handle for a new registration. */
+  userId(): Promise<string>;
 }
 
 interface PasskeyFile {
@@ -39,7 +49,7 @@ export class PasskeyFileError extends Error {
   override name = "PasskeyFileError";
 }
 
-export class PasskeyStore {
+export class PasskeyStore implements Passkeys {
   readonly dataDir: string;
   readonly dir: string;
   readonly path: string;
@@ -50,6 +60,10 @@ export class PasskeyStore {
     this.dataDir = dataDir;
     this.dir = join(dataDir, "passkeys");
     this.path = join(this.dir, "passkeys.json");
+  }
+
+  get location(): string {
+    return this.path;
   }
 
   /** The file's content; a missing file is an empty list. A file that cannot be read is an error (never "no passkeys"). */
@@ -83,9 +97,7 @@ export class PasskeyStore {
   async remove(id: string): Promise<StoredPasskey | undefined> {
     let removed: StoredPasskey | undefined;
     await this.#update((file) => {
-      const matches = file.passkeys.filter((p) => p.id === id || (id.length >= 8 && p.id.startsWith(id)));
-      if (matches.length > 1) throw new PasskeyFileError(`'${id}' matches ${matches.length} passkeys: give more of the id`);
-      removed = matches[0];
+      removed = matching(file.passkeys, id);
       if (removed) file.passkeys = file.passkeys.filter((p) => p !== removed);
       return Boolean(removed);
     });
@@ -120,6 +132,30 @@ export class PasskeyStore {
     this.#queue = next.catch(() => {});
     return next;
   }
+}
+
+/** The passkey `id` names: exactly, or as a prefix of at least 8 characters; ambiguous → PasskeyFileError. */
+function matching(passkeys: readonly StoredPasskey[], id: string): StoredPasskey | undefined {
+  const matches = passkeys.filter((p) => p.id === id || (id.length >= 8 && p.id.startsWith(id)));
+  if (matches.length > 1) throw new PasskeyFileError(`'${id}' matches ${matches.length} passkeys: give more of the id`);
+  return matches[0];
+}
+
+/** The passkeys kept in the shared state (VCC_STATE_URL): the same for every replica. */
+export function sharedPasskeys(records: PasskeyRecords, location: string): Passkeys {
+  return {
+    location,
+    list: () => records.list(),
+    async add(passkey) {
+      if (!(await records.add(passkey))) throw new PasskeyFileError("this passkey is already registered");
+    },
+    async remove(id) {
+      const removed = matching(await records.list(), id);
+      return removed && (await records.delete(removed.id)) ? removed : undefined;
+    },
+    recordUse: (id, counter, at) => records.recordUse(id, counter, at),
+    userId: () => records.userId(),
+  };
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -161,7 +197,7 @@ export interface PasskeyGate {
 }
 
 /** The gate over the passkeys in `store`. */
-export function passkeyGate(store: PasskeyStore, now: () => Date = () => new Date()): PasskeyGate {
+export function passkeyGate(store: Passkeys, now: () => Date = () => new Date()): PasskeyGate {
   return {
     credentialIds: async () => (await store.list()).map((p) => p.id),
     async verify(assertion, challenge, origin) {
@@ -175,6 +211,31 @@ export function passkeyGate(store: PasskeyStore, now: () => Date = () => new Dat
 }
 
 const processStores = new Map<string, PasskeyStore>();
+
+/**
+ * The passkeys this server checks: in the shared state when it keeps them (VCC_STATE_URL), else those
+ * of the data directory, one store per directory in this process (so that its writes never overlap).
+ */
+export function processPasskeys(config: Pick<Config, "jobs" | "state">, state?: { passkeys?: PasskeyRecords }): Passkeys {
+  if (state?.passkeys) return sharedPasskeys(state.passkeys, sharedLocation(config.state.keyPrefix));
+  return processPasskeyStore(config);
+}
+
+/**
+ * With replicas (VCC_STATE_URL) the passkeys of the data directory are not used: what to tell the
+ * operator at start when that directory has some and the shared state none (they would be refused
+ * with passkey_required until they enrol again). Undefined when there is nothing to say (or it
+ * cannot be known now: the first approval says what is wrong then).
+ */
+export async function unsharedPasskeysWarning(config: Pick<Config, "jobs" | "state">, shared: PasskeyRecords): Promise<string | undefined> {
+  const store = processPasskeyStore(config);
+  const onDisk = await store.list().catch(() => []);
+  if (onDisk.length === 0 || (await shared.list().catch(() => [undefined])).length > 0) return undefined;
+  return `${onDisk.length} passkey(s) are registered in ${store.path}, but with VCC_STATE_URL the replicas use those in ${sharedLocation(config.state.keyPrefix)}, where none is registered: deletions are refused until one is enrolled there (run \`vcc-interaction-content-mcp passkey add\` with the same VCC_STATE_URL and VCC_STATE_KEY_PREFIX).`;
+}
+
+/** How the shared passkeys are named to the person: the key, never the URL (it may carry a password). */
+export const sharedLocation = (keyPrefix: string): string => `the shared state (VCC_STATE_URL), key ${keyPrefix}passkeys`;
 
 /** The passkeys of a data directory, one store per directory in this process (so that its writes never overlap). */
 export function processPasskeyStore(config: Pick<Config, "jobs">): PasskeyStore {

@@ -17,6 +17,7 @@ import {
   type JsonValue,
   type Lease,
   type LeaseStore,
+  type SessionStore,
   type SharedState,
   type StateTimings,
   type TokenClaimResult,
@@ -228,6 +229,28 @@ class MemoryChallenges implements ChallengeStore {
   }
 }
 
+class MemorySessions implements SessionStore {
+  readonly #values = new Map<string, { value: JsonValue; expiresAt: number }>();
+
+  constructor(private readonly now: () => number) {}
+
+  async put(id: string, value: JsonValue, ttlMs: number): Promise<void> {
+    const now = this.now();
+    for (const [key, entry] of this.#values) if (entry.expiresAt <= now) this.#values.delete(key);
+    this.#values.set(id, { value: copy(value), expiresAt: now + ttlMs });
+  }
+
+  async get(id: string): Promise<JsonValue | undefined> {
+    const entry = this.#values.get(id);
+    if (entry && entry.expiresAt <= this.now()) this.#values.delete(id);
+    return entry && entry.expiresAt > this.now() ? copy(entry.value) : undefined;
+  }
+
+  async delete(id: string): Promise<void> {
+    this.#values.delete(id);
+  }
+}
+
 class MemoryCursors implements CursorStore {
   readonly #entries = new Map<string, CursorEntry & { expiresAt: number }>();
 
@@ -301,6 +324,7 @@ export class MemoryState implements SharedState {
   readonly kind = "memory";
   readonly tokens: TokenStore;
   readonly challenges: ChallengeStore;
+  readonly sessions: SessionStore;
   readonly cursors: CursorStore;
   readonly leases: LeaseStore;
 
@@ -309,6 +333,7 @@ export class MemoryState implements SharedState {
     const retainMs = options.retainMs ?? DEFAULT_RETAIN_MS;
     this.tokens = new MemoryTokens(now, retainMs);
     this.challenges = new MemoryChallenges(now);
+    this.sessions = new MemorySessions(now);
     this.cursors = new MemoryCursors(now, retainMs);
     this.leases = new MemoryLeases(now);
   }

@@ -8,7 +8,9 @@
 //               approval (page id, form key, items, decision). Kept until expiry + retainMs.
 //               The hash of the page id is kept too ('ph'), to name the page in messages and keys.
 //   page:<h>    string: the token key behind an approval page id (same lifetime)
-//   ch:<h>      string: a challenge's JSON value, taken once with GETDEL
+//   ch:<h>      string: a challenge's JSON value, taken once with GETDEL (also the team server's
+//               sign-ins in progress)
+//   ses:<h>     string: a signed-in approver's session (JSON), expiring with the sign-in
 //   cur:<h>     string: a search cursor's JSON (owner, criteria, position, expiry), kept until expiry + retainMs
 //   lease:<n>   string "<fence>:<id>:<holder>" with the lease as its expiry
 //   fence:<n>   integer: the last fencing token given out for the name (never expires)
@@ -21,13 +23,17 @@
 //   job:<id>:cancel   string: a cancellation was asked for (read before each item)
 //   job:<id>:receipt  hash: json, md, sha256
 //   job:<id>:notes    hash: small JSON values kept with the job (the verification after it)
+//   passkeys    hash: the approval passkeys (VCC_APPROVAL_PASSKEY=required): 'user' (the WebAuthn
+//               user handle), and per credential id 'pk:<id>' (JSON without the counter),
+//               'ctr:<id>' (its signature counter, only ever raised) and 'used:<id>' (last use).
+//               Public keys, no secret: not hashed, and kept for good (like the passkeys file).
 // Jobs must survive a Redis restart: run Redis with AOF (docs/replicas.md).
 //
 // Everything that must be atomic across replicas is one Lua script on one key. Fail closed: no
 // offline queue (a command while disconnected fails at once), no resending of commands whose answer
 // was lost (a resent claim could not tell its own earlier success from another's), a command
 // timeout; the client reconnects by itself, forever, with a capped backoff.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import type { ConfirmationItem } from "../core/content.js";
 import type { Identity } from "../core/identity.js";
@@ -51,6 +57,9 @@ import {
   type Lease,
   LeaseLostError,
   type LeaseStore,
+  type PasskeyRecord,
+  type PasskeyRecords,
+  type SessionStore,
   type SharedState,
   type StateTimings,
   StateUnavailableError,
@@ -189,6 +198,20 @@ redis.call('SET', KEYS[2], '1')
 redis.call('RPUSH', KEYS[1], ARGV[1])
 return 1`;
 
+// KEYS: passkeys. ARGV: id, JSON, counter → 1 | 0 (registered already)
+const PASSKEY_ADD = `
+if redis.call('HEXISTS', KEYS[1], 'pk:' .. ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'pk:' .. ARGV[1], ARGV[2], 'ctr:' .. ARGV[1], ARGV[3])
+return 1`;
+
+// KEYS: passkeys. ARGV: id, counter, when → 1 | 0 (not registered)
+const PASSKEY_USE = `
+if redis.call('HEXISTS', KEYS[1], 'pk:' .. ARGV[1]) == 0 then return 0 end
+local c = tonumber(redis.call('HGET', KEYS[1], 'ctr:' .. ARGV[1]) or '0')
+if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], 'ctr:' .. ARGV[1], ARGV[2]) end
+redis.call('HSET', KEYS[1], 'used:' .. ARGV[1], ARGV[3])
+return 1`;
+
 interface Script {
   source: string;
   sha: string;
@@ -210,6 +233,8 @@ const SCRIPTS = {
   jobCreate: script(JOB_CREATE),
   jobAppend: script(JOB_APPEND),
   jobCancel: script(JOB_CANCEL),
+  passkeyAdd: script(PASSKEY_ADD),
+  passkeyUse: script(PASSKEY_USE),
 };
 
 const leaseKey = (prefix: string, name: string) => `${prefix}lease:${name}`;
@@ -511,6 +536,28 @@ class RedisChallenges implements ChallengeStore {
   }
 }
 
+class RedisSessions implements SessionStore {
+  constructor(
+    private readonly c: Connection,
+    private readonly prefix: string,
+  ) {}
+
+  #key = (id: string) => `${this.prefix}ses:${hash(id)}`;
+
+  async put(id: string, value: JsonValue, ttlMs: number): Promise<void> {
+    await this.c.run("storing the sign-in", (client) => client.set(this.#key(id), JSON.stringify(value), "PX", Math.max(1, ttlMs)));
+  }
+
+  async get(id: string): Promise<JsonValue | undefined> {
+    const value = await this.c.run("reading the sign-in", (client) => client.get(this.#key(id)));
+    return value === null ? undefined : (JSON.parse(value) as JsonValue);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.c.run("ending the sign-in", (client) => client.del(this.#key(id)));
+  }
+}
+
 class RedisCursors implements CursorStore {
   constructor(
     private readonly c: Connection,
@@ -683,13 +730,67 @@ class RedisJobRecords implements JobRecords {
   async close(): Promise<void> {}
 }
 
+class RedisPasskeys implements PasskeyRecords {
+  constructor(
+    private readonly c: Connection,
+    private readonly prefix: string,
+  ) {}
+
+  get #key() {
+    return `${this.prefix}passkeys`;
+  }
+
+  async list(): Promise<PasskeyRecord[]> {
+    const all = await this.c.run("reading the registered passkeys", (client) => client.hgetall(this.#key));
+    const found: PasskeyRecord[] = [];
+    for (const [field, json] of Object.entries(all)) {
+      if (!field.startsWith("pk:")) continue;
+      const id = field.slice(3);
+      const used = all[`used:${id}`];
+      const stored = JSON.parse(json) as Omit<PasskeyRecord, "counter" | "lastUsedAt">;
+      found.push({ ...stored, id, counter: Number(all[`ctr:${id}`] ?? 0), ...(used ? { lastUsedAt: used } : {}) });
+    }
+    return found.sort((x, y) => x.createdAt.localeCompare(y.createdAt) || x.id.localeCompare(y.id));
+  }
+
+  async add(passkey: PasskeyRecord): Promise<boolean> {
+    const { counter, lastUsedAt: _unused, ...stored } = passkey;
+    const added = await this.c.eval(
+      "registering the passkey",
+      SCRIPTS.passkeyAdd,
+      [this.#key],
+      [passkey.id, JSON.stringify(stored), counter],
+    );
+    return added === 1;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const removed = await this.c.run("removing the passkey", (client) => client.hdel(this.#key, `pk:${id}`, `ctr:${id}`, `used:${id}`));
+    return removed > 0;
+  }
+
+  async recordUse(id: string, counter: number, at: Date): Promise<void> {
+    await this.c.eval("recording the passkey's use", SCRIPTS.passkeyUse, [this.#key], [id, counter, at.toISOString()]);
+  }
+
+  async userId(): Promise<string> {
+    const made = randomBytes(16).toString("base64url");
+    return this.c.run("reading the passkeys' user handle", async (client) => {
+      await client.hsetnx(this.#key, "user", made);
+      return (await client.hget(this.#key, "user")) ?? made;
+    });
+  }
+}
+
 export class RedisState implements SharedState {
   readonly kind = "redis";
   readonly tokens: TokenStore;
   readonly challenges: ChallengeStore;
+  readonly sessions: SessionStore;
   readonly cursors: CursorStore;
   readonly leases: LeaseStore;
   readonly jobs: JobRecords;
+  readonly passkeys: PasskeyRecords;
   readonly #connection: Connection;
 
   constructor(options: RedisStateOptions) {
@@ -702,9 +803,11 @@ export class RedisState implements SharedState {
     this.#connection = new Connection(options.url, options);
     this.tokens = new RedisTokens(this.#connection, prefix, timings);
     this.challenges = new RedisChallenges(this.#connection, prefix);
+    this.sessions = new RedisSessions(this.#connection, prefix);
     this.cursors = new RedisCursors(this.#connection, prefix, timings.retainMs);
     this.leases = new RedisLeases(this.#connection, prefix);
     this.jobs = new RedisJobRecords(this.#connection, prefix);
+    this.passkeys = new RedisPasskeys(this.#connection, prefix);
   }
 
   async ping(): Promise<void> {

@@ -135,12 +135,25 @@ export interface TokenStore {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Short-lived values: passkey challenges and search cursors
+// Short-lived values: passkey challenges, sign-ins, approvers' sessions and search cursors
 
 export interface ChallengeStore {
   put(id: string, value: JsonValue, ttlMs: number): Promise<void>;
   /** The value, once: a second take (on any replica) finds nothing. */
   take(id: string): Promise<JsonValue | undefined>;
+}
+
+/**
+ * Values read any number of times (on any replica) until they expire or are deleted: the team
+ * server's signed-in approvers (src/auth/approver-signin.ts). Bounds on how many are kept are the
+ * caller's (it knows which entries it made).
+ */
+export interface SessionStore {
+  /** Keeps `value` under `id` for `ttlMs` (replacing what was there). */
+  put(id: string, value: JsonValue, ttlMs: number): Promise<void>;
+  /** The value, as often as asked, until it expires or is deleted; undefined after. */
+  get(id: string): Promise<JsonValue | undefined>;
+  delete(id: string): Promise<void>;
 }
 
 export type CursorRefusal = "unknown" | "expired" | "other_owner" | "other_criteria";
@@ -264,15 +277,50 @@ export interface JobRecords {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Approval passkeys (VCC_APPROVAL_PASSKEY=required) shared by replicas; one machine keeps them in a
+// file of its data directory (src/confirmation/passkeys.ts). Public keys only: no secret, but whoever
+// can change them decides whose gesture counts.
+
+export interface PasskeyRecord {
+  /** The credential id, base64url. */
+  id: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter at its last use (0 for authenticators that keep none). */
+  counter: number;
+  transports?: string[];
+  createdAt: string;
+  lastUsedAt?: string;
+}
+
+export interface PasskeyRecords {
+  /** Every registered passkey, with its latest counter. */
+  list(): Promise<PasskeyRecord[]>;
+  /** Registers a passkey; false when one with this id is registered already. */
+  add(passkey: PasskeyRecord): Promise<boolean>;
+  /** Removes the passkey with exactly this id; false when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** After a verified assertion: the counter only ever grows (seen at once by every replica). */
+  recordUse(id: string, counter: number, at: Date): Promise<void>;
+  /** The WebAuthn user handle of this deployment's one user (made on first need, then kept). */
+  userId(): Promise<string>;
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 export interface SharedState {
   readonly kind: "memory" | "redis";
   readonly tokens: TokenStore;
+  /** Taken once: passkey challenges, the team server's sign-ins in progress. */
   readonly challenges: ChallengeStore;
+  /** The team server's signed-in approvers (cookie id → who, until their sign-in ends). */
+  readonly sessions: SessionStore;
   readonly cursors: CursorStore;
   readonly leases: LeaseStore;
   /** Erasure job records shared by replicas (Redis only; one machine keeps them on disk). */
   readonly jobs?: JobRecords;
+  /** Approval passkeys shared by replicas (Redis only; one machine keeps them in its data directory). */
+  readonly passkeys?: PasskeyRecords;
   /** Resolves when the store answers now; throws StateUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -132,9 +132,7 @@ async function startHttp(given: ServerDeps): Promise<Started> {
   const bearer = config.http.bearer;
   // Loaded only in this mode (jose and the discovery code are not needed otherwise).
   const state = given.state ?? processState();
-  const team = config.http.oauth
-    ? await (await import("../auth/team.js")).teamServer(config.http.oauth, MCP_PATH, state.tokens)
-    : undefined;
+  const team = config.http.oauth ? await (await import("../auth/team.js")).teamServer(config.http.oauth, MCP_PATH, state) : undefined;
   const resourceServer = team?.resourceServer;
   const publicApprovals = team?.approvals;
   // Team server with sign-in: every session's approval pages are served here, on the public origin.

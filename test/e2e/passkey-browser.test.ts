@@ -15,11 +15,13 @@ import { fileURLToPath } from "node:url";
 import type { CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEnrolment } from "../../src/confirmation/passkey-enrolment.js";
-import { PasskeyStore } from "../../src/confirmation/passkeys.js";
+import { PasskeyStore, sharedLocation, sharedPasskeys } from "../../src/confirmation/passkeys.js";
 import { SEED } from "../../src/simulator/seed.js";
+import { RedisState } from "../../src/state/redis.js";
 import { formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
 import { type Browser, launchChromium, skipWithoutChromium } from "../helpers/browser.js";
 import { childEnv, runNode, SERVER_ENTRY, structured } from "../helpers/mcp.js";
+import { eventually, useRedis } from "../helpers/redis-server.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const TOOL = "delete_interaction_content";
@@ -65,10 +67,13 @@ async function ask(c: Awaited<ReturnType<typeof server>>, contentKey: string, gu
   return { url: s.approvalUrl as string, token: s.confirmationToken as string, guid, contentKey };
 }
 
-/** Runs `passkey add` as the person would and returns the link it prints. */
-function passkeyAdd(dir: string): Promise<{ child: ChildProcess; url: string; stdout: () => string; exit: Promise<number | null> }> {
+/** Runs `passkey add` as the person would (with the server's settings `env`) and returns the link it prints. */
+function passkeyAdd(
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; stdout: () => string; exit: Promise<number | null> }> {
   const child = spawn(process.execPath, [SERVER_ENTRY, "passkey", "add"], {
-    env: childEnv({ VCC_DATA_DIR: dir }),
+    env: childEnv({ VCC_DATA_DIR: dir, ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -343,3 +348,82 @@ function postForm(url: string, form: URLSearchParams) {
     body: form.toString(),
   });
 }
+
+// Replicas (VCC_STATE_URL): the passkeys live in the shared state. `passkey add` with the replicas'
+// settings registers one there; two servers, each with its own RedisState connection and its own
+// (empty) data directory and approval page server, both accept it; and a counter raised by a use
+// on one replica is seen by the other: an assertion made before that use, delivered late to the
+// other replica, is refused (its counter is not above the one recorded), as a cloned authenticator's.
+describe.skipIf(skipWithoutChromium("passkey-browser"))("passkeys shared by replicas (Redis)", () => {
+  const shared = useRedis();
+  let dirs: string[] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium({ width: 720, height: 480 });
+    page = await browser.context.newPage();
+    personal = await addAuthenticator(page);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    dirs = [];
+  });
+
+  it("enrolled once through the command, used on either replica, its counter seen by both", async () => {
+    const prefix = `t-${randomBytes(6).toString("hex")}:`;
+    const dir = () => {
+      const d = mkdtempSync(join(tmpdir(), "vcc-passkey-replica-"));
+      dirs.push(d);
+      return d;
+    };
+    const settings = { VCC_STATE_URL: shared.redis.url, VCC_STATE_KEY_PREFIX: prefix };
+    const add = await passkeyAdd(dir(), settings);
+    await page.goto(add.url);
+    await Promise.all([page.waitForURL(add.url), page.getByRole("button", { name: "Add passkey" }).click()]);
+    await expect.poll(() => page.locator("h1").textContent()).toBe("Passkey added.");
+    expect(await add.exit).toBe(0);
+    expect(add.stdout()).toContain(`stored in the shared state (VCC_STATE_URL), key ${prefix}passkeys`);
+
+    const replica = async () => {
+      const state = new RedisState({ url: shared.redis.url, prefix });
+      shared.defer(() => state.close());
+      await eventually(() => state.ping().then(() => true), "Redis to answer");
+      const c = await h.inProcess({ state, env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dir() } });
+      return { c, state };
+    };
+    const a = await replica();
+    const b = await replica();
+
+    // An approval made on B's page, held back (the person's browser was slow to send it).
+    const onB = await ask(b.c, "transcript");
+    const late = await captureApproval(onB.url);
+    // Meanwhile a deletion approved with the same passkey on A's page: its counter goes up for both.
+    const onA = await ask(a.c, "callRecording");
+    await page.goto(onA.url);
+    await Promise.all([page.waitForURL(onA.url), page.getByRole("button", { name: "Delete permanently" }).click()]);
+    await expect.poll(() => page.locator("h1").textContent()).toMatch(/Approved/);
+    const [used] = await sharedPasskeys(a.state.passkeys, sharedLocation(prefix)).list();
+    expect(used?.counter).toBeGreaterThan(0);
+    expect(used?.lastUsedAt).toBeDefined();
+
+    // The held-back approval reaches B: signed for B's page, but with a counter not above the one A recorded.
+    const refused = await postForm(onB.url, new URLSearchParams(late));
+    expect(refused.status).toBe(403);
+    expect(
+      structured(await b.c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: onB.token })).error.code,
+    ).toBe("approval_pending");
+    // Approved afresh on B's page, with the passkey B never saw enrolled: accepted.
+    await page.goto(onB.url);
+    await Promise.all([page.waitForURL(onB.url), page.getByRole("button", { name: "Delete permanently" }).click()]);
+    await expect.poll(() => page.locator("h1").textContent()).toMatch(/Approved/);
+
+    expect(h.deletes()).toHaveLength(0);
+    const doneA = await a.c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording", confirmationToken: onA.token });
+    expect(structured(doneA)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    const doneB = await b.c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: onB.token });
+    expect(structured(doneB)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(h.deletes()).toHaveLength(2);
+    const [after] = await sharedPasskeys(b.state.passkeys, sharedLocation(prefix)).list();
+    expect(after?.counter).toBeGreaterThan(used?.counter ?? 0);
+  });
+});

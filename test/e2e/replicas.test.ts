@@ -34,13 +34,6 @@ const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", t
 /** The DELETE in flight when a replica is killed: long enough to kill it first, short enough to wait for. */
 const SLOW_MS = 1_000;
 
-/** The approvers' sign-in is per replica today: its test runs only when asked for (see it below). */
-const SHARED_SIGN_IN = process.env.VCC_TEST_SHARED_SIGN_IN === "1";
-if (!SHARED_SIGN_IN)
-  process.stderr.write(
-    "\n[replicas] SKIPPED: a team server's approver sign-in across replicas (still per replica; docs/replicas.md; VCC_TEST_SHARED_SIGN_IN=1 runs it)\n\n",
-  );
-
 let sim: Simulator;
 let redis: RedisServer;
 /** Every set of replicas started (their logs checked for secrets after each test). */
@@ -278,46 +271,40 @@ describe("a team server's approval pages (sign-in with the identity provider) th
     await team?.op.close();
   });
 
-  // Waits for the approvers' sign-in to move to the shared state (docs/replicas.md, "What is built,
-  // and what remains", item 4): today the sign-in's return reaches the other replica, which does not
-  // know it and answers 400. Run it with VCC_TEST_SHARED_SIGN_IN=1; remove the switch once it passes.
-  it.runIf(SHARED_SIGN_IN)(
-    "the approver signs in and decides with every page request going to the next replica; the session redeems its token",
-    async () => {
-      const c = await team.session();
-      const args = { guid: SEED.inboundCall, contentKey: "callRecording" };
-      const asked = structured(await c.call(DELETE, args));
-      expect(asked.status).toBe("confirmation_required");
-      secret(asked.confirmationToken);
-      const approvalUrl: string = asked.approvalUrl;
-      expect(approvalUrl.startsWith(`${team.set.proxy.origin}/approve/`)).toBe(true);
-      secret(/\/approve\/(.+)$/.exec(approvalUrl)?.[1]);
+  it("the approver signs in and decides with every page request going to the next replica; the session redeems its token", async () => {
+    const c = await team.session();
+    const args = { guid: SEED.inboundCall, contentKey: "callRecording" };
+    const asked = structured(await c.call(DELETE, args));
+    expect(asked.status).toBe("confirmation_required");
+    secret(asked.confirmationToken);
+    const approvalUrl: string = asked.approvalUrl;
+    expect(approvalUrl.startsWith(`${team.set.proxy.origin}/approve/`)).toBe(true);
+    secret(/\/approve\/(.+)$/.exec(approvalUrl)?.[1]);
 
-      // Bob (an approver) opens the link: sent to sign in, back through the load balancer to another
-      // replica (the sign-in's return), then the page itself on the next one.
-      const before = { ...team.set.proxy.forwarded };
-      const browser = new CookieBrowser();
-      const login = await browser.go(approvalUrl);
-      expect(login.url.startsWith(team.op.issuer), `sent to sign in: ${login.status}`).toBe(true);
-      let page = await browser.submit(login, { prompt: "login", login: "bob", password: "any" });
-      if (page.body.includes('value="consent"')) page = await browser.submit(page, { prompt: "consent" });
-      expect(where(page.url), `back on the page after signing in (${page.status})`).toBe(where(approvalUrl));
-      expect(page.status).toBe(200);
-      expect(page.body.includes(SEED.inboundCall)).toBe(true);
-      // Both replicas answered page requests of this one sign-in.
-      for (const r of team.set.replicas) expect(team.set.proxy.forwarded[r.name]).toBeGreaterThan(before[r.name] ?? 0);
+    // Bob (an approver) opens the link: sent to sign in, back through the load balancer to another
+    // replica (the sign-in's return), then the page itself on the next one.
+    const before = { ...team.set.proxy.forwarded };
+    const browser = new CookieBrowser();
+    const login = await browser.go(approvalUrl);
+    expect(login.url.startsWith(team.op.issuer), `sent to sign in: ${login.status}`).toBe(true);
+    let page = await browser.submit(login, { prompt: "login", login: "bob", password: "any" });
+    if (page.body.includes('value="consent"')) page = await browser.submit(page, { prompt: "consent" });
+    expect(where(page.url), `back on the page after signing in (${page.status})`).toBe(where(approvalUrl));
+    expect(page.status).toBe(200);
+    expect(page.body.includes(SEED.inboundCall)).toBe(true);
+    // Both replicas answered page requests of this one sign-in.
+    for (const r of team.set.replicas) expect(team.set.proxy.forwarded[r.name]).toBeGreaterThan(before[r.name] ?? 0);
 
-      const decided = await postDecision(
-        approvalUrl,
-        { formKey: formKeyOf(page.body), decision: "approve" },
-        { headers: { cookie: browser.cookieFor(approvalUrl) } },
-      );
-      expect(decided.status).toBe(303);
-      const redeemed = await c.call(DELETE, { ...args, confirmationToken: asked.confirmationToken });
-      expect(shown(redeemed), said(redeemed)).toMatchObject({ status: "deleted", httpStatus: 204 });
-      expect(deletes().map((d) => d.path)).toEqual([deletePath(sim, args)]);
-    },
-  );
+    const decided = await postDecision(
+      approvalUrl,
+      { formKey: formKeyOf(page.body), decision: "approve" },
+      { headers: { cookie: browser.cookieFor(approvalUrl) } },
+    );
+    expect(decided.status).toBe(303);
+    const redeemed = await c.call(DELETE, { ...args, confirmationToken: asked.confirmationToken });
+    expect(shown(redeemed), said(redeemed)).toMatchObject({ status: "deleted", httpStatus: 204 });
+    expect(deletes().map((d) => d.path)).toEqual([deletePath(sim, args)]);
+  });
 });
 
 describe("a team server (OAuth: a token belongs to the person, in any of their sessions)", () => {

@@ -16,7 +16,15 @@ import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { connectHttp, type HttpConnected, type InProcessHttp } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
-import { DESKTOP, type OpenIdProvider, PEOPLE, startTeamServer, TEAM_SERVER, type TeamSetup } from "../helpers/openid-provider.js";
+import {
+  DESKTOP,
+  FOUR_EYES_APPROVAL_ENV,
+  type OpenIdProvider,
+  PEOPLE,
+  startTeamServer,
+  TEAM_SERVER,
+  type TeamSetup,
+} from "../helpers/openid-provider.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const IN_CI = Boolean(process.env.CI) && process.env.CI !== "false";
@@ -154,12 +162,7 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
       env: {
         VCC_ACCESS_TOKEN: SECRET_TOKEN,
         VCC_API_BASE_URL: sim.apiBaseUrl,
-        VCC_CONFIRMATION: "approval",
-        VCC_OIDC_CLIENT_ID: TEAM_SERVER.clientId,
-        VCC_OIDC_CLIENT_SECRET: TEAM_SERVER.clientSecret,
-        VCC_OIDC_SCOPE: "openid profile email groups",
-        VCC_APPROVAL_SEPARATE_APPROVER: "true",
-        VCC_APPROVER_CLAIM: "groups:vcc-approvers",
+        ...FOUR_EYES_APPROVAL_ENV,
         VCC_AUDIT_LOG: join(dir, "audit.jsonl"),
       },
     });

@@ -11,6 +11,7 @@ import { loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
 import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
 import { lazyApi } from "../../src/server.js";
+import type { SharedState } from "../../src/state/types.js";
 import { listenHttp } from "../../src/transports/http.js";
 import { type Connected, childEnv, connectClient, type ElicitHandler, SERVER_ENTRY } from "./mcp.js";
 
@@ -82,10 +83,11 @@ const appendLogged = (line: string): void => {
  * The HTTP transport in this process (listenHttp), configured from `env` as `--http --port 0` would
  * be (VCC_HTTP_PORT in `env` wins), with its own approval page server, every tool result checked against its output schema.
  * `sessionIdleSeconds` is applied after the environment and may be shorter than a user may set.
+ * `state`: the shared state (e.g. a RedisState, as a replica opens it); else the process's memory.
  * For what needs no process; start-up lines, exit codes and signals need startHttpServer.
  */
 export async function startInProcessHttp(
-  options: { env?: Record<string, string>; sessionIdleSeconds?: number } = {},
+  options: { env?: Record<string, string>; sessionIdleSeconds?: number; state?: SharedState } = {},
 ): Promise<InProcessHttp> {
   const loaded = loadConfig({ VCC_TRANSPORT: "http", VCC_HTTP_PORT: "0", ...options.env });
   const config =
@@ -100,7 +102,8 @@ export async function startInProcessHttp(
   const from = logged.length;
   try {
     const audit = config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT;
-    const handle = await listenHttp({ config, api: lazyApi(config), audit, approvals, checkResults: true }, "in process");
+    const deps = { config, api: lazyApi(config), audit, approvals, checkResults: true, ...(options.state ? { state: options.state } : {}) };
+    const handle = await listenHttp(deps, "in process");
     return {
       url: handle.url,
       stderr: () => logged.slice(from),

@@ -29,6 +29,19 @@ export const PEOPLE: Record<string, { name: string; email: string; groups: strin
   carol: { name: "Carol Colleague", email: "carol@example.test", groups: ["support"] },
 };
 
+/**
+ * A team server's approval pages behind the approvers' sign-in (its client at the provider), with the
+ * four-eyes rule: another person carrying groups:vcc-approvers approves.
+ */
+export const FOUR_EYES_APPROVAL_ENV: Readonly<Record<string, string>> = {
+  VCC_CONFIRMATION: "approval",
+  VCC_OIDC_CLIENT_ID: TEAM_SERVER.clientId,
+  VCC_OIDC_CLIENT_SECRET: TEAM_SERVER.clientSecret,
+  VCC_OIDC_SCOPE: "openid profile email groups",
+  VCC_APPROVAL_SEPARATE_APPROVER: "true",
+  VCC_APPROVER_CLAIM: "groups:vcc-approvers",
+};
+
 export interface OpenIdProvider {
   issuer: string;
   /** Signs a token as the provider would (its key, its issuer), with any claims: for tokens it would not issue. */

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { fileAuditTrail, NO_AUDIT } from "../../src/audit.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
-import { passkeyGate, processPasskeyStore } from "../../src/confirmation/passkeys.js";
+import { passkeyGate, processPasskeys } from "../../src/confirmation/passkeys.js";
 import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
 import { createServer, lazyApi, type SessionCaller } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
@@ -110,10 +110,10 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
         loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: fixture.sim.apiBaseUrl, ...connectOptions.env }),
         connectOptions.durations ?? {},
       );
-      // With passkeys required, one that checks them, as the process's would.
+      // With passkeys required, one that checks them, as the process's would (the shared state's, when it keeps them).
       const approvals = new ApprovalServer({
         port: config.confirmation.approvalPort,
-        ...(config.confirmation.passkey === "required" ? { passkeys: passkeyGate(processPasskeyStore(config)) } : {}),
+        ...(config.confirmation.passkey === "required" ? { passkeys: passkeyGate(processPasskeys(config, connectOptions.state)) } : {}),
       });
       approvalServers.push(approvals);
       const server = createServer(

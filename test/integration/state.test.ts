@@ -1,6 +1,6 @@
 // The shared-state contract (src/state/): one suite, run against the in-process implementation and
 // against Redis (a real redis-server). Durations are short and injected; waits are on conditions.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createServer as createNetServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -277,6 +277,22 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     await eventually(async () => (await b.challenges.take(short)) === undefined, "the challenge to expire");
   });
 
+  it("keeps a session for every replica, read as often as asked, until it expires or is deleted", async () => {
+    const [a, b] = await pair();
+    const session = id("ses");
+    const value = { identity: { subject: "bob", issuer: "https://op" }, claims: { groups: ["vcc-approvers"] }, expiresAt: 1 };
+    await a.sessions.put(session, value, 60_000);
+    expect(await b.sessions.get(session)).toEqual(value);
+    expect(await b.sessions.get(session)).toEqual(value);
+    expect(await a.sessions.get(session)).toEqual(value);
+    expect(await b.sessions.get(id("ses"))).toBeUndefined();
+    await b.sessions.delete(session);
+    expect(await a.sessions.get(session)).toBeUndefined();
+    const short = id("ses");
+    await a.sessions.put(short, "v", 30);
+    await eventually(async () => (await b.sessions.get(short)) === undefined, "the session to expire");
+  });
+
   it("keeps a cursor for its owner and criteria only, reusable until it expires", async () => {
     const [a, b] = await pair();
     const cursor = id("sc");
@@ -378,6 +394,8 @@ describe("shared state: Redis going away", () => {
       expect((refused as StateUnavailableError).message).toMatch(/shared state \(Redis\)/);
       await expect(state.leases.acquire(DELETION_LOCK, "r", 1_000)).rejects.toBeInstanceOf(StateUnavailableError);
       await expect(state.challenges.take(id("ch"))).rejects.toBeInstanceOf(StateUnavailableError);
+      await expect(state.sessions.get(id("ses"))).rejects.toBeInstanceOf(StateUnavailableError);
+      await expect(state.sessions.put(id("ses"), "v", 1_000)).rejects.toBeInstanceOf(StateUnavailableError);
       await expect(state.ping()).rejects.toBeInstanceOf(StateUnavailableError);
 
       await redis.start();
@@ -487,6 +505,25 @@ describe("shared state: Redis going away", () => {
     await prod.cursors.put("sc_x", { owner: "o", criteria: "c", position: 1 }, 60_000);
     expect(await test.cursors.get("sc_x", "o", "c")).toEqual({ ok: false, reason: "unknown" });
     expect((await prod.tokens.claim(token, "d", "o")).ok).toBe(true);
+  });
+
+  it("keeps a session under its hashed id, with the prefix and an expiry set by Redis", async () => {
+    const prefix = `${id("t")}:`;
+    const state = new RedisState({ url: redis.url, prefix, ...TIMINGS });
+    opened.push(state);
+    await redisReady(state);
+    const session = id("ses");
+    await state.sessions.put(session, { who: "bob" }, 60_000);
+    const observer = new Redis(redis.url);
+    try {
+      const keys = await observer.keys(`${prefix}*`);
+      expect(keys).toEqual([`${prefix}ses:${createHash("sha256").update(session).digest("base64url")}`]);
+      const ttl = await observer.pttl(keys[0] as string);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    } finally {
+      observer.disconnect();
+    }
   });
 
   it("is only loaded and used when a URL is given", async () => {
