@@ -6,6 +6,7 @@ import { fileAuditTrail, NO_AUDIT } from "./audit.js";
 import { type Config, ConfigError, configReference, credentialsOf, endpointWarnings, loadConfig, secretValues } from "./config.js";
 import { IMPLICIT_ENV_FILE_VARIABLES, withEnvFile } from "./env-files.js";
 import { jobServiceFor } from "./jobs/service.js";
+import { atClose } from "./lifecycle.js";
 import { log, registerSecret, setLogLevel, writeStderr } from "./log.js";
 import { lazyApi, type ServerDeps } from "./server.js";
 import { openSharedState, type SharedState } from "./state/index.js";
@@ -218,6 +219,8 @@ async function main(): Promise<void> {
       .then(({ unsharedPasskeysWarning }) => unsharedPasskeysWarning(config, sharedPasskeyRecords))
       .then((warning) => warning && log.warn(warning))
       .catch(() => {});
+  // Closed last at shutdown: after the sessions ended and the job service released its leases.
+  if (state) atClose(() => state.close());
   if (state)
     // Every replica runs the erasure job sweeper: it takes over jobs whose replica died.
     jobServiceFor({ config, api: deps.api, audit: deps.audit, state }).catch((error: unknown) =>

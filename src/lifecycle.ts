@@ -29,6 +29,16 @@ export function atShutdown(hook: () => Promise<void>): () => void {
   return () => hooks.delete(hook);
 }
 
+const closers = new Set<() => Promise<void>>();
+
+/**
+ * What is closed last, after the sessions ended and their last results were sent (the shared
+ * state's connection to Redis): run once by the shutdown, in the order registered.
+ */
+export function atClose(closer: () => Promise<void>): void {
+  closers.add(closer);
+}
+
 export function deletionsInFlight(): number {
   return running.size;
 }
@@ -86,6 +96,7 @@ export function handleShutdown(plan: ShutdownPlan): (reason: string) => Promise<
     const left = plan.pending?.count() ?? 0;
     if (plan.pending && left > 0) log.warn(`${left} ${plan.pending.what} after ${plan.graceMs / 1000} s: ending their sessions`);
     await plan.close().catch((error: unknown) => log.debug("closing failed", { error }));
+    for (const closer of closers) await closer().catch((error: unknown) => log.debug("closing failed", { error }));
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));

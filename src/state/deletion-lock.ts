@@ -29,6 +29,12 @@ import { DELETION_LOCK, type Lease, type LeaseStore, type SharedState, StateUnav
 
 /** What a lease must have left beyond an attempt's time limit when the attempt is sent. */
 export const LEASE_MARGIN_MS = 2_000;
+/**
+ * A lease is taken this much longer than it must last, so that the first attempt, sent at most this
+ * long after the lease was asked for (measured here, before the request left: Redis starts the lease
+ * later, never earlier), still has its whole margin without a renewal round trip.
+ */
+export const FRESH_MS = 25;
 /** The lease name a waiting replica announces itself with (see "taking turns" above). */
 export const DELETION_WAITING = `${DELETION_LOCK}:waiting`;
 
@@ -70,8 +76,11 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
   const waitingMs = 4 * pollMaxMs + 1_000;
   /** When this replica last released the lock; for `waitingMs` after it, an announced waiter goes first. */
   let releasedAt = Number.NEGATIVE_INFINITY;
+  /** Whether another replica was announced when this one released the lock (read together with the release). */
+  let waitingAtRelease: Promise<boolean> = Promise.resolve(false);
 
-  function held(lease: Lease, leaseMs: number, subject: string): HeldDeletionLock {
+  function held(lease: Lease, leaseMs: number, subject: string, askedAt: Moment): HeldDeletionLock {
+    let fresh = true;
     const every = options.renewEveryMs ?? Math.floor(leaseMs / 3);
     const timer =
       every > 0
@@ -88,6 +97,11 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
     timer?.unref();
     return {
       async check(attemptMs) {
+        // The first attempt right after the lease was taken: it has its whole lease (and margin) left.
+        if (fresh) {
+          fresh = false;
+          if (since(askedAt) <= FRESH_MS) return undefined;
+        }
         const what = `This attempt was not sent, so ${subject} was not deleted`;
         let kept: boolean;
         try {
@@ -103,11 +117,14 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
           message: `${what}: this server no longer held the deployment-wide deletion lock (its lease lapsed, e.g. while the process was paused, and another replica may be deleting now). Try again shortly.`,
         };
       },
-      async release() {
+      release() {
         clearInterval(timer);
-        // A failed release frees nothing and harms nothing: the lease lapses by itself.
-        await leases.release(lease).catch(() => {});
         releasedAt = Date.now();
+        // A failed release frees nothing and harms nothing: the lease lapses by itself. Who waits is
+        // asked in the same breath (pipelined on the connection), for this replica's next acquisition.
+        const released = leases.release(lease).catch(() => {});
+        waitingAtRelease = Announcement.othersThan(leases, holder).catch(() => false);
+        return released;
       },
     };
   }
@@ -118,15 +135,20 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
       const deadline = Date.now() + budgetMs;
       let delay = pollMinMs;
       const announced = new Announcement(leases, holder, waitingMs);
+      let polls = 0;
       for (;;) {
         if (signal?.aborted) {
           await announced.end();
           return { ok: false, error: errorCancelledBetweenAttempts(subject, "delete", 0, false) };
         }
         let lease: Lease | undefined;
+        const askedAt = moment();
         try {
-          const yieldTurn = Date.now() - releasedAt < waitingMs && (await announced.othersWaiting());
-          lease = yieldTurn ? undefined : await leases.acquire(DELETION_LOCK, holder, leaseMs);
+          // The first try uses what was read at the last release (once); later polls ask Redis again.
+          const atRelease = waitingAtRelease;
+          waitingAtRelease = Promise.resolve(false);
+          const yieldTurn = Date.now() - releasedAt < waitingMs && (await (polls++ === 0 ? atRelease : announced.othersWaiting()));
+          lease = yieldTurn ? undefined : await leases.acquire(DELETION_LOCK, holder, leaseMs + FRESH_MS);
           if (!lease) await announced.renew();
         } catch (error) {
           if (error instanceof StateUnavailableError) {
@@ -137,7 +159,7 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
         }
         if (lease) {
           await announced.end();
-          return { ok: true, held: held(lease, leaseMs, subject) };
+          return { ok: true, held: held(lease, leaseMs, subject, askedAt) };
         }
         const left = deadline - Date.now();
         if (left <= 0) {
@@ -157,6 +179,15 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
   };
 }
 
+/** A point in time on both clocks: the wall clock and the monotonic one. */
+interface Moment {
+  wall: number;
+  mono: number;
+}
+const moment = (): Moment => ({ wall: Date.now(), mono: performance.now() });
+/** Time since `m`, the longer of what either clock says (a clock that was set back cannot shorten it). */
+const since = (m: Moment): number => Math.max(Date.now() - m.wall, performance.now() - m.mono);
+
 /** A replica's announcement that it waits for the lock: taken when free, renewed at each poll, ended when done. */
 class Announcement {
   #lease: Lease | undefined;
@@ -168,9 +199,13 @@ class Announcement {
   ) {}
 
   /** Whether another replica is announced (it waits, and has been waiting longer than this one). */
-  async othersWaiting(): Promise<boolean> {
-    const waiting = await this.leases.holder(DELETION_WAITING);
-    return waiting !== undefined && waiting.holder !== this.holder;
+  othersWaiting(): Promise<boolean> {
+    return Announcement.othersThan(this.leases, this.holder);
+  }
+
+  static async othersThan(leases: LeaseStore, holder: string): Promise<boolean> {
+    const waiting = await leases.holder(DELETION_WAITING);
+    return waiting !== undefined && waiting.holder !== holder;
   }
 
   /** Announces this replica (or keeps its announcement) if no other replica is announced. */

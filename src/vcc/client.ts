@@ -127,6 +127,7 @@ export interface DeletionLock {
 export interface HeldDeletionLock {
   /** The fencing check right before an attempt: undefined while the lock is held with more than `attemptMs` left. */
   check(attemptMs: number): Promise<ToolError | undefined>;
+  /** Frees the lock; resolves once freed (or once freeing failed: the lease then lapses by itself). Never rejects. */
   release(): Promise<void>;
 }
 
@@ -211,7 +212,9 @@ export class VccClient {
           beforeAttempt: async (timeoutMs) => (await held.check(timeoutMs)) ?? (await own?.(timeoutMs)),
         });
       } finally {
-        await held.release();
+        // Not waited for: the answer does not depend on it, and this replica's next acquisition is
+        // sent after it on the same connection (a release that fails lets the lease lapse by itself).
+        void held.release();
       }
     } finally {
       this.#deletionsUnderWay--;

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { setLogSink, writeStderr } from "../../src/log.js";
 import type { Simulator } from "../../src/simulator/server.js";
 import { startSimulator } from "../../src/simulator/server.js";
-import { DELETION_WAITING, type DeletionLockOptions, deletionLockOf, sharedDeletionLock } from "../../src/state/deletion-lock.js";
+import { DELETION_WAITING, type DeletionLockOptions, deletionLockOf, FRESH_MS, sharedDeletionLock } from "../../src/state/deletion-lock.js";
 import { DELETION_LOCK, MemoryState, type SharedState } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
 import { staticTokens } from "../../src/vcc/auth.js";
@@ -273,5 +273,35 @@ describe("one machine", () => {
   it("adds no lock (and no round trip) with the process's own state", () => {
     expect(deletionLockOf(new MemoryState())).toBeUndefined();
     expect(deletionLockOf(undefined)).toBeUndefined();
+  });
+});
+
+describe("the round trips of one deletion", () => {
+  it("the first attempt right after taking the lease needs no renewal; a later attempt, or one sent later, renews (the fencing check)", async () => {
+    const state = new MemoryState();
+    const renew = state.leases.renew.bind(state.leases);
+    let renewals = 0;
+    state.leases.renew = (lease, leaseMs) => {
+      renewals++;
+      return renew(lease, leaseMs);
+    };
+    const lock = sharedDeletionLock(state, { holder: "replica-a", renewEveryMs: 0 });
+    const request = { subject: "x", attemptMs: 1_000, budgetMs: 0 };
+
+    const first = await lock.acquire(request);
+    if (!first.ok) throw new Error("the free lock was not taken");
+    expect(await first.held.check(1_000)).toBeUndefined();
+    expect(renewals).toBe(0);
+    expect(await first.held.check(1_000)).toBeUndefined();
+    expect(renewals).toBe(1);
+    await first.held.release();
+
+    const second = await lock.acquire(request);
+    if (!second.ok) throw new Error("the lock was not taken again");
+    // Time passes between taking the lease and the first attempt (here 40 ms, more than FRESH_MS).
+    await new Promise((resolve) => setTimeout(resolve, FRESH_MS + 15));
+    expect(await second.held.check(1_000)).toBeUndefined();
+    expect(renewals).toBe(2);
+    await second.held.release();
   });
 });
