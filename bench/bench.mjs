@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generatedGuid, SEARCH_SAMPLE } from "../dist/simulator/seed.js";
 import { startSimulator } from "../dist/simulator/server.js";
+import { commandsBetween, redisCommandCounts, startBenchRedis } from "./redis.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const int = (name, fallback) => {
@@ -22,6 +23,9 @@ const CALLS = int("BENCH_CALLS", 600);
 const CALL_WARMUP = int("BENCH_CALL_WARMUP", 50);
 const THROUGHPUT_DELETIONS = int("BENCH_THROUGHPUT_DELETIONS", 200);
 const RATE_LIMIT = int("BENCH_RATE_LIMIT", 10);
+/** Confirmed deletions (ask + confirm) of the server with its state in Redis and of the same server with its state in the process. */
+const STATE_CALLS = int("BENCH_STATE_CALLS", 300);
+const STATE_CALL_WARMUP = int("BENCH_STATE_CALL_WARMUP", 30);
 /** The search figure's rate limit: the one-year search (212 requests) then takes about eight seconds. */
 const SEARCH_RATE_LIMIT = int("BENCH_SEARCH_RATE_LIMIT", 25);
 
@@ -466,6 +470,76 @@ async function measureSearch(sim) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6: a confirmed deletion with the shared state in Redis (VCC_STATE_URL, a redis-server on this
+// machine) against the same server with its state in the process, side by side and interleaved.
+
+const STATE_PROGRAMS = ["memory", "redis"];
+const stateBlock = () => Math.ceil((STATE_CALL_WARMUP + STATE_CALLS) / 2);
+
+async function measureStateCalls(sim, redis, offset) {
+  const cwd = mkdtempSync(join(tmpdir(), "vcc-bench-"));
+  const env = { VCC_ACCESS_TOKEN: "sandbox-token", VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "token" };
+  const peers = {
+    memory: new StdioPeer([OURS], { env, cwd }),
+    redis: new StdioPeer([OURS], { env: { ...env, VCC_STATE_URL: redis.url }, cwd }),
+  };
+  try {
+    await Promise.all(Object.values(peers).map((peer) => peer.initialize()));
+    const total = STATE_CALL_WARMUP + STATE_CALLS;
+    const items = Object.fromEntries(STATE_PROGRAMS.map((name, n) => [name, itemsFor(offset + stateBlock() * n, total)]));
+    const journalStart = sim.journal.length;
+    const samples = Object.fromEntries(STATE_PROGRAMS.map((name) => [name, { ask: [], confirm: [], both: [] }]));
+    for (let i = 0; i < total; i++) {
+      // One at a time, the order alternating; each call after a ping that wakes its process alike.
+      for (let k = 0; k < STATE_PROGRAMS.length; k++) {
+        const name = STATE_PROGRAMS[(i + k) % STATE_PROGRAMS.length];
+        const peer = peers[name];
+        await peer.request("ping", {});
+        const asked = await peer.callTool(DELETE_TOOL, items[name][i]);
+        const token = structured(asked.result, "confirmation_required").confirmationToken;
+        await peer.request("ping", {});
+        const confirmed = await peer.callTool(DELETE_TOOL, { ...items[name][i], confirmationToken: token });
+        structured(confirmed.result, "deleted");
+        if (i >= STATE_CALL_WARMUP) {
+          samples[name].ask.push(asked.ms);
+          samples[name].confirm.push(confirmed.ms);
+          samples[name].both.push(asked.ms + confirmed.ms);
+        }
+      }
+    }
+    // Redis commands of one more confirmed deletion (of the ask, and of the confirmation), from Redis's own counters.
+    const extraItem = itemsFor(offset + stateBlock() * STATE_PROGRAMS.length, 1)[0];
+    const beforeAsk = await redisCommandCounts(redis.url);
+    const asked = await peers.redis.callTool(DELETE_TOOL, extraItem);
+    const token = structured(asked.result, "confirmation_required").confirmationToken;
+    const afterAsk = await redisCommandCounts(redis.url);
+    structured((await peers.redis.callTool(DELETE_TOOL, { ...extraItem, confirmationToken: token })).result, "deleted");
+    const afterConfirm = await redisCommandCounts(redis.url);
+    const redisCommands = { ask: commandsBetween(beforeAsk, afterAsk), confirm: commandsBetween(afterAsk, afterConfirm) };
+    const problems = checkExactlyOnce(sim, [...Object.values(items).flat(), extraItem], journalStart);
+    if (problems.length > 0) throw new Error(`state benchmark: ${problems.slice(0, 5).join("; ")}`);
+    const measured = Object.fromEntries(
+      STATE_PROGRAMS.map((name) => [
+        name,
+        { ask: summary(samples[name].ask), confirm: summary(samples[name].confirm), askAndConfirm: summary(samples[name].both) },
+      ]),
+    );
+    return {
+      redisVersion: redis.version,
+      redisCommands,
+      ...measured,
+      ratio: measured.redis.confirm.median / measured.memory.confirm.median,
+      ratioAskAndConfirm: measured.redis.askAndConfirm.median / measured.memory.askAndConfirm.median,
+      // Said when the server logs that Redis could not be reached (the figure would then be meaningless).
+      redisUnreachable: /shared state \(Redis\) is unreachable/.test(peers.redis.stderr),
+    };
+  } finally {
+    await Promise.all(Object.values(peers).map((peer) => peer.close()));
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function machine() {
   const meminfo = readFileSync("/proc/meminfo", "utf8");
@@ -486,7 +560,9 @@ const verdict = (ok) => (ok ? "met" : "MISSED");
 
 async function main() {
   const reference = JSON.parse(readFileSync(join(root, "node_modules/@modelcontextprotocol/server-filesystem/package.json"), "utf8"));
-  const extra = callBlock() * PER_CALL_PROGRAMS.length + Math.ceil(THROUGHPUT_DELETIONS / 2) + 1;
+  // Generated interactions (two items each): the per-call blocks, the throughput run's, then the shared-state figure's.
+  const stateOffset = callBlock() * PER_CALL_PROGRAMS.length + Math.ceil(THROUGHPUT_DELETIONS / 2);
+  const extra = stateOffset + stateBlock() * STATE_PROGRAMS.length + 2;
   const loadBefore = Number(loadavg()[0]?.toFixed(2));
   const sim = await startSimulator({ extraInteractions: extra });
   try {
@@ -498,6 +574,18 @@ async function main() {
     const { latency, throughput } = await measureCalls(sim);
     process.stderr.write(`search: one year of a repeat caller at ${SEARCH_RATE_LIMIT} requests/s ...\n`);
     const search = await measureSearch(sim);
+    const redis = await startBenchRedis("shared state in Redis");
+    let state;
+    if (redis) {
+      process.stderr.write(
+        `shared state: ${STATE_CALL_WARMUP} warm-up + ${STATE_CALLS} confirmed deletions each, state in Redis ${redis.version} vs in the process ...\n`,
+      );
+      try {
+        state = await measureStateCalls(sim, redis, stateOffset);
+      } finally {
+        await redis.close();
+      }
+    }
 
     const startRatio = startup.ours.ms.median / startup.reference.ms.median;
     const rssRatio = startup.ours.rssMiB.median / startup.reference.rssMiB.median;
@@ -561,6 +649,9 @@ async function main() {
         goals: { requestRatio: 1.05, shareOfLimit: 0.95 },
         met: search.requestRatio <= 1.05 && search.shareOfLimit >= 0.95,
       },
+      sharedStateConfirmedDeletionMs: state
+        ? { ...state, goal: 1.5, met: state.ratio <= 1.5 && !state.redisUnreachable }
+        : { skipped: "no redis-server on this machine" },
     };
     writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
 
@@ -622,6 +713,16 @@ async function main() {
         ">= 0.95",
         verdict(search.shareOfLimit >= 0.95),
       ],
+      state
+        ? [
+            "confirmed deletion, state in Redis vs in the process, ms",
+            `${fmt(state.redis.confirm.median, 2)} / ${fmt(state.redis.confirm.p99, 2)}`,
+            `${fmt(state.memory.confirm.median, 2)} / ${fmt(state.memory.confirm.p99, 2)} (in process)`,
+            fmt(state.ratio, 2),
+            "<= 1.50",
+            verdict(results.sharedStateConfirmedDeletionMs.met),
+          ]
+        : ["confirmed deletion, state in Redis vs in the process", "skipped: no redis-server", "", "", "<= 1.50", ""],
     ];
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     const line = (r) =>
@@ -642,6 +743,9 @@ async function main() {
       `first tool call after start: ours ${fmt(latency.firstCallMs.ours, 1)} ms (loads the HTTP client, looks the item up, issues a token), minimal SDK server ${fmt(latency.firstCallMs.minimalSdk, 1)} ms and floor ${fmt(latency.firstCallMs.floor, 1)} ms (their first DELETE)`,
       `throughput: ${throughput.deletions} deletions in ${fmt(throughput.seconds, 2)} s, ${throughput.apiRequestsAccepted} API requests accepted, ${throughput.apiRequestsRefused429} answered 429, ${throughput.rateLimitedResults} rate_limited results; every item deleted exactly once: ${throughput.problems.length === 0 ? "yes" : `NO (${throughput.problems.slice(0, 3).join("; ")})`}`,
       `search: ${search.interactionsFound} interactions in ${search.windows} windows, ${fmt(search.seconds, 2)} s for the call, ${search.apiRequestsAccepted} requests accepted and ${search.apiRequestsRefused429} answered 429`,
+      state
+        ? `shared state (Redis ${state.redisVersion} on this machine): ask + confirm ${fmt(state.redis.askAndConfirm.median, 2)} ms vs ${fmt(state.memory.askAndConfirm.median, 2)} ms in the process (${fmt(state.ratioAskAndConfirm, 2)}x); the ask alone ${fmt(state.redis.ask.median, 2)} vs ${fmt(state.memory.ask.median, 2)} ms; Redis commands per deletion (INFO commandstats, the commands a script runs included): ${state.redisCommands.ask.total} for the ask (${JSON.stringify(state.redisCommands.ask.byCommand)}), ${state.redisCommands.confirm.total} for the confirmation (${JSON.stringify(state.redisCommands.confirm.byCommand)})${state.redisUnreachable ? "; REDIS WAS UNREACHABLE during the run" : ""}`
+        : "shared state: skipped (no redis-server on this machine)",
       "written: bench/results.json",
     ];
     process.stdout.write(`${out.join("\n")}\n`);

@@ -3,6 +3,8 @@
 //   1. Throughput: a job of BENCH_JOB_ITEMS (1 000) items across BENCH_JOB_INTERACTIONS (300)
 //      interactions with the API limited to BENCH_JOB_RATE_LIMIT requests/s: accepted DELETEs per
 //      second ÷ the limit (goal ≥ 0.95), and no lookup per item.
+//   3. The same throughput with the shared state in Redis (VCC_STATE_URL, a redis-server started
+//      here; skipped without one): BENCH_STATE_JOB_ITEMS (300) items, goal ≥ 0.95 of the limit too.
 //   2. Memory: a job of BENCH_MEMORY_ITEMS (10 000) items against an unlimited simulator: the growth
 //      of the server's resident memory (VmRSS) from the job's start to its end (goal ≤ 20 MiB).
 // Writes bench/results-erasure-jobs.json. Method and figures: docs/benchmarks.md.
@@ -13,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { startSimulator } from "../dist/simulator/server.js";
+import { startBenchRedis } from "./redis.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const int = (name, fallback) => {
@@ -24,6 +27,9 @@ const JOB_ITEMS = int("BENCH_JOB_ITEMS", 1000);
 const JOB_INTERACTIONS = int("BENCH_JOB_INTERACTIONS", 300);
 const JOB_RATE_LIMIT = int("BENCH_JOB_RATE_LIMIT", 10);
 const MEMORY_ITEMS = int("BENCH_MEMORY_ITEMS", 10_000);
+/** 3. The throughput run again with the shared state in Redis (a redis-server the bench starts): a smaller job. */
+const STATE_JOB_ITEMS = int("BENCH_STATE_JOB_ITEMS", 300);
+const STATE_JOB_INTERACTIONS = int("BENCH_STATE_JOB_INTERACTIONS", 100);
 const TOKEN = "bench-erasure-token";
 /** The generated interactions (src/simulator/seed.ts): one caller, 2026-11-20 10:00 UTC. */
 const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
@@ -51,7 +57,7 @@ async function simulatorWith(interactions, items) {
   return sim;
 }
 
-async function server(sim, dataDir) {
+async function server(sim, dataDir, env = {}) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [join(root, "dist/index.js")],
@@ -62,6 +68,7 @@ async function server(sim, dataDir) {
       VCC_API_BASE_URL: sim.apiBaseUrl,
       VCC_DATA_DIR: dataDir,
       VCC_CONFIRMATION: "token",
+      ...env,
     },
     stderr: "pipe",
     cwd: dataDir,
@@ -95,11 +102,11 @@ async function finished(client, jobId) {
   }
 }
 
-async function throughput() {
-  const sim = await simulatorWith(JOB_INTERACTIONS, JOB_ITEMS);
+async function throughput(interactions = JOB_INTERACTIONS, items = JOB_ITEMS, env = {}) {
+  const sim = await simulatorWith(interactions, items);
   const dataDir = mkdtempSync(join(tmpdir(), "vcc-bench-jobs-"));
   try {
-    const { client } = await server(sim, dataDir);
+    const { client } = await server(sim, dataDir, env);
     let from = 0;
     const { jobId, planned } = await plannedAndStarted(client, () => {
       from = sim.journal.length;
@@ -119,7 +126,7 @@ async function throughput() {
     const paths = new Set(accepted.map((e) => e.path));
     return {
       items: planned,
-      interactions: JOB_INTERACTIONS,
+      interactions,
       rateLimitPerSecond: JOB_RATE_LIMIT,
       status: job.status,
       deleted: job.progress.deleted,
@@ -189,17 +196,33 @@ process.stderr.write(`erasure job: ${JOB_ITEMS} items across ${JOB_INTERACTIONS}
 const t = await throughput();
 process.stderr.write(`erasure job: resident memory over a ${MEMORY_ITEMS}-item job ...\n`);
 const m = await memory();
+const redis = await startBenchRedis("erasure job with the shared state in Redis");
+let r;
+if (redis) {
+  process.stderr.write(
+    `erasure job, state in Redis ${redis.version}: ${STATE_JOB_ITEMS} items across ${STATE_JOB_INTERACTIONS} interactions at ${JOB_RATE_LIMIT} requests/s ...\n`,
+  );
+  try {
+    r = { redisVersion: redis.version, ...(await throughput(STATE_JOB_INTERACTIONS, STATE_JOB_ITEMS, { VCC_STATE_URL: redis.url })) };
+  } finally {
+    await redis.close();
+  }
+}
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, node: process.version, loadAverage1mBefore: loadBefore, loadAverage1m: loadavg()[0] },
   throughput: t,
   memory: m,
+  throughputStateInRedis: r ?? { skipped: "no redis-server on this machine" },
 };
 writeFileSync(join(root, "bench/results-erasure-jobs.json"), `${JSON.stringify(results, null, 2)}\n`);
 const ok = (met) => (met ? "met" : "MISSED");
 const lines = [
   `erasure job throughput: ${t.acceptedDeletes} DELETEs accepted (${t.distinctItemsDeleted} distinct items of ${t.items} planned, status ${t.status}) in ${fmt(t.firstToLastDeleteSeconds)} s at ${t.rateLimitPerSecond}/s: ${fmt(t.deletesPerSecond)}/s, ${fmt(t.ratioToLimit, 3)} of the limit (goal >= 0.95: ${ok(t.ratioToLimit >= 0.95)}); share of the fewest seconds the limit allows ${fmt(t.shareOfLimit, 3)}; ${t.refused429} answered 429; ${t.lookupsDuringJob} GET during the job`,
   `erasure job memory: ${m.items} items (${m.status}, ${m.deleted} deleted) in ${fmt(m.seconds, 1)} s; VmRSS ${fmt(m.rssMiB.atReady, 1)} MiB ready, ${fmt(m.rssMiB.atJobStart, 1)} MiB at the job's start, ${fmt(m.rssMiB.peakDuringJob, 1)} MiB peak, ${fmt(m.rssMiB.atEnd, 1)} MiB at the end: growth at the end ${fmt(m.growthAtEndMiB, 1)} MiB (goal <= 20: ${ok(m.growthAtEndMiB <= 20)}), at the peak ${fmt(m.peakGrowthMiB, 1)} MiB (${ok(m.peakGrowthMiB <= 20)}), peak over ready ${fmt(m.peakGrowthFromReadyMiB, 1)} MiB`,
+  r
+    ? `erasure job throughput, state in Redis ${r.redisVersion}: ${r.acceptedDeletes} DELETEs accepted (${r.distinctItemsDeleted} distinct items of ${r.items} planned, status ${r.status}) in ${fmt(r.firstToLastDeleteSeconds)} s at ${r.rateLimitPerSecond}/s: ${fmt(r.deletesPerSecond)}/s, ${fmt(r.ratioToLimit, 3)} of the limit (goal >= 0.95: ${ok(r.ratioToLimit >= 0.95)}); ${r.refused429} answered 429`
+    : "erasure job throughput, state in Redis: skipped (no redis-server on this machine)",
   "written: bench/results-erasure-jobs.json",
 ];
 process.stdout.write(`${lines.join("\n")}\n`);
