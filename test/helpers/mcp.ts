@@ -117,8 +117,9 @@ export async function connectCommand(
 /**
  * The clients' JSON Schema validator, shared and caching by schema: each SDK Client would otherwise
  * build its own Ajv and compile every output schema again at tools/list (tens of ms per client).
+ * A test that makes its own `Client` passes it as `jsonSchemaValidator`.
  */
-const sharedValidator: jsonSchemaValidator = (() => {
+export const sharedValidator: jsonSchemaValidator = (() => {
   const ajv = new AjvJsonSchemaValidator();
   const compiled = new Map<string, JsonSchemaValidator<unknown>>();
   return {
