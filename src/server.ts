@@ -1,7 +1,8 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
 import { readFile } from "node:fs/promises";
 import { McpServer, type RegisteredTool, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-schema-compat.js";
+import { type CallToolResult, ErrorCode, ListToolsRequestSchema, type ListToolsResult, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { z } from "zod";
@@ -121,6 +122,7 @@ function registerTools(
   options: { checkResults: boolean },
 ): Map<string, RegisteredTool> {
   const destructive = new Map<string, RegisteredTool>();
+  const listed: { tool: ToolDefinition; registered: RegisteredTool }[] = [];
   for (const tool of tools) {
     if ((tool.destructive || tool.changesState) && context.config.controls.readOnly) continue;
     const check = options.checkResults ? resultChecker(tool) : undefined;
@@ -148,8 +150,60 @@ function registerTools(
     );
     // What needs the delete scope on a team server: the deleting tools and those that start or stop a job.
     if (tool.destructive || tool.changesState) destructive.set(tool.name, registered);
+    listed.push({ tool, registered });
   }
+  listTools(server, listed);
   return destructive;
+}
+
+/**
+ * The JSON Schemas tools/list publishes, converted once per tool definition and process. The SDK's
+ * own tools/list handler converts every zod schema again on every tools/list (~8 ms for all tools,
+ * each session lists them at least once). Kept as text: every answer gets objects of its own.
+ */
+const publishedSchemas = new WeakMap<ToolDefinition, { input: string; output: string }>();
+
+function published(tool: ToolDefinition): { inputSchema: object; outputSchema: object } {
+  let texts = publishedSchemas.get(tool);
+  if (!texts) {
+    // The SDK's conversion with the SDK's options (server/mcp.js, tools/list), so the schemas are the same.
+    texts = {
+      input: JSON.stringify(toJsonSchemaCompat(tool.inputSchema, { strictUnions: true, pipeStrategy: "input" })),
+      output: JSON.stringify(toJsonSchemaCompat(tool.outputSchema, { strictUnions: true, pipeStrategy: "output" })),
+    };
+    publishedSchemas.set(tool, texts);
+  }
+  return { inputSchema: JSON.parse(texts.input), outputSchema: JSON.parse(texts.output) };
+}
+
+/**
+ * Answers tools/list as the SDK's McpServer does (the registered tools that are enabled, in the order
+ * of registration, with the same fields in the same order), with the schemas of `published`.
+ * Replaces the SDK's handler through the SDK's public `setRequestHandler`; every tool of the session
+ * is registered by registerTools and never updated or removed. test/integration/registry.test.ts
+ * checks that the answer is the SDK's, byte for byte.
+ */
+function listTools(server: McpServer, listed: readonly { tool: ToolDefinition; registered: RegisteredTool }[]): void {
+  server.server.setRequestHandler(
+    ListToolsRequestSchema,
+    (): ListToolsResult => ({
+      tools: listed
+        .filter(({ registered }) => registered.enabled)
+        .map(({ tool, registered }) => {
+          const { inputSchema, outputSchema } = published(tool);
+          return {
+            name: tool.name,
+            title: registered.title,
+            description: registered.description,
+            inputSchema: inputSchema as ListToolsResult["tools"][number]["inputSchema"],
+            annotations: registered.annotations,
+            execution: registered.execution,
+            _meta: registered._meta,
+            outputSchema: outputSchema as ListToolsResult["tools"][number]["inputSchema"],
+          };
+        }),
+    }),
+  );
 }
 
 /** One checker per tool definition, built on first use: tests create many servers with the same tools. */
