@@ -211,10 +211,23 @@ function acceptsVersion(accept: string | undefined): boolean {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const now = options.now ?? Date.now;
-  // Generated once (a few ms: tests reset before each test, some before each generated case), copied on reset.
+  // Generated once (a few ms: tests reset before each test, some before each generated case) and
+  // copied once. The routes only ever take content away from an interaction, so a reset gives back
+  // their content to those that lost some (the same objects: the GUID index stays valid) instead of
+  // copying all of them again (~700 with the search sample: 2.4 ms per reset, the property tests
+  // reset 1300 times).
   const template = [...seedInteractions(), ...searchSampleInteractions(), ...generatedInteractions(options.extraInteractions ?? 0)];
-  const initialData = () => template.map(copyInteraction);
-  const store: Store = { interactions: initialData(), pageSize: options.pageSize ?? 3, endInclusive: options.searchEndInclusive ?? true };
+  const store: Store = {
+    interactions: template.map(copyInteraction),
+    pageSize: options.pageSize ?? 3,
+    endInclusive: options.searchEndInclusive ?? true,
+  };
+  const restoreData = () => {
+    template.forEach((original, index) => {
+      const current = store.interactions[index];
+      if (current && current.content.length !== original.content.length) current.content = copyInteraction(original).content;
+    });
+  };
   const journal: JournalEntry[] = [];
   const tokens = new TokenStore(
     { clients: options.clients ?? DEFAULT_CLIENTS, staticTokens: options.staticTokens ?? DEFAULT_STATIC_TOKENS, now },
@@ -380,7 +393,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     expireTokens: () => tokens.expireAll(),
     issuedTokens: () => tokens.issuedSinceReset(),
     reset: () => {
-      store.interactions = initialData();
+      restoreData();
       journal.length = 0;
       faults.load(options.faults ?? []);
       tokens.expiresIn = options.tokenExpiresIn ?? 7200;
