@@ -124,6 +124,8 @@ export interface Simulator {
    * Tokens already issued stay valid, as they would at VCC.
    */
   reset(): void;
+  /** Lets every request held by a `hold` fault go on (it then acts and answers as it would have). */
+  release(): void;
   /** Requests in the journal matching method and route. */
   requests(method?: string, route?: RouteName): JournalEntry[];
   /**
@@ -160,13 +162,14 @@ function parseTarget(target: string): URL {
 }
 
 /**
- * Waits (added latency, slow bodies) that reset() and close() cut short. A request still waiting
+ * Waits (added latency, slow bodies, holds) that reset() and close() cut short. A request still waiting
  * when the simulator is reset belongs to the previous test: it is abandoned (connection closed, no
  * action), so it cannot delete from the fresh seed data.
  */
 class Waits {
   #epoch = 0;
   readonly #wakers = new Set<() => void>();
+  readonly #held = new Set<() => void>();
 
   get epoch(): number {
     return this.#epoch;
@@ -182,6 +185,23 @@ class Waits {
       const timer = setTimeout(wake, ms);
       this.#wakers.add(wake);
     });
+  }
+
+  /** Until release() or abandonAll(). */
+  hold(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.#held.delete(wake);
+        this.#wakers.delete(wake);
+        resolve();
+      };
+      this.#held.add(wake);
+      this.#wakers.add(wake);
+    });
+  }
+
+  release(): void {
+    for (const wake of [...this.#held]) wake();
   }
 
   abandonAll(): void {
@@ -302,6 +322,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (body) entry.body = route === "token" ? body.replace(/(^|&)(client_secret=)[^&]*/g, "$1$2[REDACTED]") : body;
     const latency = (options.latencyMs ?? 0) + (fault?.latencyMs ?? 0);
     if (latency > 0) await waits.sleep(latency);
+    if (fault?.hold) await waits.hold();
     if (abandoned() || fault?.drop === "before") {
       req.socket.destroy();
       return;
@@ -403,6 +424,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       waits.abandonAll();
       deletesInFlight = new Set();
     },
+    release: () => waits.release(),
     requests: (method, route) => journal.filter((e) => (!method || e.method === method) && (!route || e.route === route)),
     idle: async () => {
       for (;;) {

@@ -361,8 +361,8 @@ describe("graceful shutdown", () => {
   it("SIGTERM refuses new sessions, lets the call in progress finish, then exits 0", async () => {
     const server = await spawnServer();
     const c = await session(server, { elicit: approve });
-    // Long enough for the steps below while it is in flight, well within the grace of 10 s.
-    sim.injectFaults("delete-content", { latencyMs: 1500 });
+    // Held in flight by the API until the steps below are done (well within the grace of 10 s).
+    sim.injectFaults("delete-content", { hold: true });
     const call = c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     await waitUntil(() => deletes().length === 1, "the DELETE to reach the API");
 
@@ -371,6 +371,7 @@ describe("graceful shutdown", () => {
     const late = await rawRequest(server.url, { body: INITIALIZE });
     expect(late.status).toBe(503);
 
+    sim.release();
     const result = await call;
     expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 204 });
     expect(textOf(result)).toMatch(/Deleted/);
