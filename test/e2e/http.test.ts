@@ -390,7 +390,8 @@ describe("graceful shutdown", () => {
   }
 });
 
-describe("start-up configuration", () => {
+// Each a process of its own that ends at start: they run at once.
+describe.concurrent("start-up configuration", () => {
   const run = (args: string[], env: Record<string, string> = {}) => runNode([SERVER_ENTRY, ...args], { env });
   const oneLine = (text: string) => text.split("\n").filter(Boolean);
 
