@@ -5,7 +5,6 @@ import { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-sc
 import { type CallToolResult, ErrorCode, ListToolsRequestSchema, type ListToolsResult, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
-import { z } from "zod";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
@@ -47,9 +46,10 @@ export interface ServerDeps {
   tools?: readonly ToolDefinition[];
   /**
    * Tests: check every result a handler returns against its tool's output schema, as a client's
-   * JSON Schema validator would, and fail the call loudly when it does not match.
+   * JSON Schema validator would, and fail the call loudly when it does not match. With a validator,
+   * that one (e.g. the tests' clients' own, compiling each schema once for both sides).
    */
-  checkResults?: boolean;
+  checkResults?: boolean | jsonSchemaValidator;
 }
 
 /**
@@ -119,13 +119,14 @@ function registerTools(
   server: McpServer,
   context: ToolContext,
   tools: readonly ToolDefinition[],
-  options: { checkResults: boolean },
+  options: { checkResults: boolean | jsonSchemaValidator },
 ): Map<string, RegisteredTool> {
   const destructive = new Map<string, RegisteredTool>();
   const listed: { tool: ToolDefinition; registered: RegisteredTool }[] = [];
   for (const tool of tools) {
     if ((tool.destructive || tool.changesState) && context.config.controls.readOnly) continue;
-    const check = options.checkResults ? resultChecker(tool) : undefined;
+    const check =
+      options.checkResults === true ? resultChecker(tool) : options.checkResults ? newResultChecker(tool, options.checkResults) : undefined;
     const registered = server.registerTool(
       tool.name,
       {
@@ -218,11 +219,12 @@ function resultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
   return check;
 }
 
-/** Validates a result's structuredContent against the JSON Schema that tools/list publishes, with the SDK's Ajv. */
-function newResultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
-  // zod's JSON Schema type and the SDK's differ only in how they type `$vocabulary`, which is unused here.
-  const schema = z.toJSONSchema(tool.outputSchema, { io: "output" }) as JsonSchemaType;
-  const validate = new AjvJsonSchemaValidator().getValidator(schema);
+/** Validates a result's structuredContent against the JSON Schema that tools/list publishes (by default with the SDK's Ajv). */
+function newResultChecker(
+  tool: ToolDefinition,
+  validator: jsonSchemaValidator = new AjvJsonSchemaValidator(),
+): (result: CallToolResult) => void {
+  const validate = validator.getValidator(published(tool).outputSchema as JsonSchemaType);
   return (result) => {
     if (result.structuredContent === undefined) throw new Error(`tool ${tool.name} returned no structuredContent`);
     const verdict = validate(result.structuredContent);

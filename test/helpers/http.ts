@@ -12,7 +12,7 @@ import { ApprovalServer } from "../../src/confirmation/approval-server.js";
 import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
 import { lazyApi } from "../../src/server.js";
 import { listenHttp } from "../../src/transports/http.js";
-import { type Connected, childEnv, connectClient, type ElicitHandler, SERVER_ENTRY } from "./mcp.js";
+import { type Connected, childEnv, connectClient, type ElicitHandler, SERVER_ENTRY, sharedValidator } from "./mcp.js";
 
 export interface Exit {
   code: number | null;
@@ -100,7 +100,7 @@ export async function startInProcessHttp(
   const from = logged.length;
   try {
     const audit = config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT;
-    const handle = await listenHttp({ config, api: lazyApi(config), audit, approvals, checkResults: true }, "in process");
+    const handle = await listenHttp({ config, api: lazyApi(config), audit, approvals, checkResults: sharedValidator }, "in process");
     return {
       url: handle.url,
       stderr: () => logged.slice(from),
