@@ -5,8 +5,9 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // Fails the run at once when dist/ (what the end-to-end tests spawn) is older than src/.
-    // Then packs the npm package once for the tests of what ships (test/setup/packed.ts).
-    globalSetup: ["test/setup/fresh-dist.ts", "test/setup/packed.ts"],
+    // Starts one chromium for the browser tests in the background (test/setup/browser.ts), then
+    // packs the npm package once for the tests of what ships (test/setup/packed.ts).
+    globalSetup: ["test/setup/fresh-dist.ts", "test/setup/browser.ts", "test/setup/packed.ts"],
     // End-to-end tests spawn processes; a slow, noisy machine needs room.
     testTimeout: 30_000,
     hookTimeout: 30_000,

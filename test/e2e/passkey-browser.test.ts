@@ -18,7 +18,7 @@ import { startEnrolment } from "../../src/confirmation/passkey-enrolment.js";
 import { PasskeyStore } from "../../src/confirmation/passkeys.js";
 import { SEED } from "../../src/simulator/seed.js";
 import { formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
-import { type Browser, launchChromium, skipWithoutChromium } from "../helpers/browser.js";
+import { type Browser, chromiumContext, skipWithoutChromium } from "../helpers/browser.js";
 import { childEnv, runNode, SERVER_ENTRY, structured } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
@@ -102,7 +102,7 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "vcc-passkey-data-"));
     shots = process.env.UPDATE_SCREENSHOTS ? DOCS : mkdtempSync(join(tmpdir(), "vcc-passkey-shots-"));
-    browser = await launchChromium({ width: 720, height: 480 });
+    browser = await chromiumContext({ width: 720, height: 480 });
     page = await browser.context.newPage();
     personal = await addAuthenticator(page);
   });

@@ -6,9 +6,10 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
+import { runIncludesAny } from "./run-filters.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The files that read the pack: a run limited to other files does not pack. */
@@ -34,17 +35,8 @@ declare module "vitest" {
   }
 }
 
-/** Whether the run's file filters (vitest matches a file when its path contains one) include a reader. */
-function readersRun(): boolean {
-  const filters = process.argv
-    .slice(2)
-    .filter((a) => a !== "run" && !a.startsWith("-"))
-    .map((f) => (f.startsWith(ROOT) ? relative(ROOT, f) : f).replace(/^\.\//, ""));
-  return filters.length === 0 || READERS.some((file) => filters.some((f) => file.includes(f)));
-}
-
 export default function setup(project: TestProject): (() => void) | undefined {
-  if (!readersRun()) {
+  if (!runIncludesAny(READERS)) {
     project.provide("packed", null);
     return undefined;
   }
