@@ -4,10 +4,10 @@
 // cookies, storage or authenticators. Launched in the background: the files connect once it is up.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import type { BrowserServer } from "playwright-core";
 import type { TestProject } from "vitest/node";
 import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/browser.js";
+import { freePort } from "../helpers/ports.js";
 import { runIncludesAny } from "./run-filters.js";
 
 const BROWSER_FILES = ["test/e2e/approval-browser.test.ts", "test/e2e/passkey-browser.test.ts", "test/e2e/team-approval-browser.test.ts"];
@@ -17,17 +17,6 @@ declare module "vitest" {
     /** The run's chromium (playwright's browser server), or null: each file launches its own. */
     chromiumEndpoint: string | null;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
