@@ -55,7 +55,12 @@ async function addAuthenticator(target: Page): Promise<{ cdp: CDPSession; authen
   return { cdp, authenticatorId };
 }
 
-const server = () => h.connect({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir } });
+/**
+ * A server with passkeys required, in this process: the same createServer and approval page server
+ * reading the passkeys `passkey add` (a process of its own) wrote. `spawned` is the built server.
+ */
+const server = () => h.inProcess({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir } });
+const spawned = () => h.connect({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir } });
 
 /** Asks for a deletion: the page link (on localhost) and the token. */
 async function ask(c: Awaited<ReturnType<typeof server>>, contentKey: string, guid: string = SEED.inboundCall) {
@@ -146,8 +151,8 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
     expect(readFileSync(store.path, "utf8")).not.toMatch(/private/i);
   });
 
-  it("approving with the passkey deletes exactly the approved item, once", async () => {
-    const c = await server();
+  it("approving with the passkey deletes exactly the approved item, once (the built server)", async () => {
+    const c = await spawned();
     const { url, token } = await ask(c, "callRecording");
     const response = await page.goto(url);
     expect(response?.status()).toBe(200);
