@@ -390,7 +390,8 @@ describe("graceful shutdown", () => {
   }
 });
 
-// Each a process of its own that ends at start: they run at once.
+// Each a process of its own that ends at start: they run at once (they use none of the file's
+// sessions, servers or simulator state, which its hooks close and reset around every test).
 describe.concurrent("start-up configuration", () => {
   const run = (args: string[], env: Record<string, string> = {}) => runNode([SERVER_ENTRY, ...args], { env });
   const oneLine = (text: string) => text.split("\n").filter(Boolean);
@@ -431,7 +432,10 @@ describe.concurrent("start-up configuration", () => {
       blocker.close();
     }
   });
+});
 
+// Not with the ones above: it opens a session, which the file's afterEach closes when any test ends.
+describe("start-up configuration, serving", () => {
   it("VCC_TRANSPORT=http serves HTTP without the flag", async () => {
     const server = await startHttpServer({
       args: [],
