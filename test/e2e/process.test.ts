@@ -56,7 +56,7 @@ function run(options: {
       stderr += d.toString();
     });
     child.on("error", reject);
-    child.on("exit", (code, signal) => resolve({ stdout, stderr, code, signal }));
+    child.on("close", (code, signal) => resolve({ stdout, stderr, code, signal }));
     for (const line of options.lines ?? []) child.stdin.write(`${line}\n`);
     if (options.waitForOutputLines === undefined || options.waitForOutputLines === 0) setTimeout(finish, 300);
   });

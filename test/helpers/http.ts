@@ -43,7 +43,7 @@ export function startHttpServer(options: { env?: Record<string, string>; args?: 
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  const exited = new Promise<Exit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<Exit>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     void exited.then((exit) => reject(new Error(`server exited before listening (${JSON.stringify(exit)}): ${stderr}`)));

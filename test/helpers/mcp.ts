@@ -86,7 +86,8 @@ export function runNode(args: string[], options: { env?: Record<string, string>;
       stderr += d.toString();
     });
     child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    // "close", not "exit": the exit can come before the last of its output has been read.
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 
