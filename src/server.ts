@@ -1,9 +1,9 @@
 // Builds one McpServer (one MCP session) with its own confirmation state, and registers the tools.
 import { McpServer, type RegisteredTool, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-schema-compat.js";
+import { type CallToolResult, ErrorCode, ListToolsRequestSchema, type ListToolsResult, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
-import { z } from "zod";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
@@ -46,9 +46,10 @@ export interface ServerDeps {
   tools?: readonly ToolDefinition[];
   /**
    * Tests: check every result a handler returns against its tool's output schema, as a client's
-   * JSON Schema validator would, and fail the call loudly when it does not match.
+   * JSON Schema validator would, and fail the call loudly when it does not match. With a validator,
+   * that one (e.g. the tests' clients' own, compiling each schema once for both sides).
    */
-  checkResults?: boolean;
+  checkResults?: boolean | jsonSchemaValidator;
 }
 
 /**
@@ -125,12 +126,14 @@ function registerTools(
   server: McpServer,
   context: ToolContext,
   tools: readonly ToolDefinition[],
-  options: { checkResults: boolean },
+  options: { checkResults: boolean | jsonSchemaValidator },
 ): Map<string, RegisteredTool> {
   const destructive = new Map<string, RegisteredTool>();
+  const listed: { tool: ToolDefinition; registered: RegisteredTool }[] = [];
   for (const tool of tools) {
     if ((tool.destructive || tool.changesState) && context.config.controls.readOnly) continue;
-    const check = options.checkResults ? resultChecker(tool) : undefined;
+    const check =
+      options.checkResults === true ? resultChecker(tool) : options.checkResults ? newResultChecker(tool, options.checkResults) : undefined;
     const registered = server.registerTool(
       tool.name,
       {
@@ -155,8 +158,60 @@ function registerTools(
     );
     // What needs the delete scope on a team server: the deleting tools and those that start or stop a job.
     if (tool.destructive || tool.changesState) destructive.set(tool.name, registered);
+    listed.push({ tool, registered });
   }
+  listTools(server, listed);
   return destructive;
+}
+
+/**
+ * The JSON Schemas tools/list publishes, converted once per tool definition and process. The SDK's
+ * own tools/list handler converts every zod schema again on every tools/list (~8 ms for all tools,
+ * each session lists them at least once). Kept as text: every answer gets objects of its own.
+ */
+const publishedSchemas = new WeakMap<ToolDefinition, { input: string; output: string }>();
+
+function published(tool: ToolDefinition): { inputSchema: object; outputSchema: object } {
+  let texts = publishedSchemas.get(tool);
+  if (!texts) {
+    // The SDK's conversion with the SDK's options (server/mcp.js, tools/list), so the schemas are the same.
+    texts = {
+      input: JSON.stringify(toJsonSchemaCompat(tool.inputSchema, { strictUnions: true, pipeStrategy: "input" })),
+      output: JSON.stringify(toJsonSchemaCompat(tool.outputSchema, { strictUnions: true, pipeStrategy: "output" })),
+    };
+    publishedSchemas.set(tool, texts);
+  }
+  return { inputSchema: JSON.parse(texts.input), outputSchema: JSON.parse(texts.output) };
+}
+
+/**
+ * Answers tools/list as the SDK's McpServer does (the registered tools that are enabled, in the order
+ * of registration, with the same fields in the same order), with the schemas of `published`.
+ * Replaces the SDK's handler through the SDK's public `setRequestHandler`; every tool of the session
+ * is registered by registerTools and never updated or removed. test/integration/registry.test.ts
+ * checks that the answer is the SDK's, byte for byte.
+ */
+function listTools(server: McpServer, listed: readonly { tool: ToolDefinition; registered: RegisteredTool }[]): void {
+  server.server.setRequestHandler(
+    ListToolsRequestSchema,
+    (): ListToolsResult => ({
+      tools: listed
+        .filter(({ registered }) => registered.enabled)
+        .map(({ tool, registered }) => {
+          const { inputSchema, outputSchema } = published(tool);
+          return {
+            name: tool.name,
+            title: registered.title,
+            description: registered.description,
+            inputSchema: inputSchema as ListToolsResult["tools"][number]["inputSchema"],
+            annotations: registered.annotations,
+            execution: registered.execution,
+            _meta: registered._meta,
+            outputSchema: outputSchema as ListToolsResult["tools"][number]["inputSchema"],
+          };
+        }),
+    }),
+  );
 }
 
 /** One checker per tool definition, built on first use: tests create many servers with the same tools. */
@@ -171,11 +226,12 @@ function resultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
   return check;
 }
 
-/** Validates a result's structuredContent against the JSON Schema that tools/list publishes, with the SDK's Ajv. */
-function newResultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
-  // zod's JSON Schema type and the SDK's differ only in how they type `$vocabulary`, which is unused here.
-  const schema = z.toJSONSchema(tool.outputSchema, { io: "output" }) as JsonSchemaType;
-  const validate = new AjvJsonSchemaValidator().getValidator(schema);
+/** Validates a result's structuredContent against the JSON Schema that tools/list publishes (by default with the SDK's Ajv). */
+function newResultChecker(
+  tool: ToolDefinition,
+  validator: jsonSchemaValidator = new AjvJsonSchemaValidator(),
+): (result: CallToolResult) => void {
+  const validate = validator.getValidator(published(tool).outputSchema as JsonSchemaType);
   return (result) => {
     if (result.structuredContent === undefined) throw new Error(`tool ${tool.name} returned no structuredContent`);
     const verdict = validate(result.structuredContent);

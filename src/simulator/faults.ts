@@ -21,6 +21,11 @@ export interface Fault {
   retryAfter?: string;
   /** Wait this long before answering. */
   latencyMs?: number;
+  /**
+   * Wait until the simulator's release() (after any latency) before acting and answering: a request
+   * kept in flight exactly as long as a test needs (reset() and close() abandon it).
+   */
+  hold?: boolean;
   /** Destroy the connection without answering: before the action took effect, or after it. */
   drop?: "before" | "after";
   /**

@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
-import { type Browser, launchChromium, skipWithoutChromium } from "../helpers/browser.js";
+import { type Browser, chromiumContext, skipWithoutChromium } from "../helpers/browser.js";
 import { type Connected, connect, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
 
 // What the functions run inside the page use (the tests are type-checked without the DOM library).
@@ -33,7 +33,7 @@ describe.skipIf(skipWithoutChromium("approval-browser"))("approval page in a rea
     sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
     shots = process.env.UPDATE_SCREENSHOTS ? DOCS : mkdtempSync(join(tmpdir(), "vcc-approval-shots-"));
     mkdirSync(shots, { recursive: true });
-    browser = await launchChromium(PHONE);
+    browser = await chromiumContext(PHONE);
     context = browser.context;
     mcp = await connect({
       env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "approval" },

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { type HttpServer, startHttpServer } from "../helpers/http.js";
 import { type Finished, runNode } from "../helpers/mcp.js";
 
@@ -29,9 +29,11 @@ afterAll(async () => {
   await server.stop();
 });
 
-describe("MCP conformance suite 0.1.13 over Streamable HTTP", () => {
+// The scenarios run at once (each is a process of its own with its own sessions, against the one
+// server): most of each run is the CLI's start, which waits on nothing the others do.
+describe.concurrent("MCP conformance suite 0.1.13 over Streamable HTTP", () => {
   for (const scenario of SCENARIOS) {
-    it(`${scenario} passes with no failures or warnings`, async () => {
+    it(`${scenario} passes with no failures or warnings`, async ({ expect }) => {
       const { code, stdout, stderr } = await runScenario(server.url, scenario);
       const output = stdout + stderr;
       expect(output).toMatch(/Passed: (\d+)\/\1, 0 failed, 0 warnings/);

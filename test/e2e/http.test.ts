@@ -361,8 +361,8 @@ describe("graceful shutdown", () => {
   it("SIGTERM refuses new sessions, lets the call in progress finish, then exits 0", async () => {
     const server = await spawnServer();
     const c = await session(server, { elicit: approve });
-    // Long enough for the steps below while it is in flight, well within the grace of 10 s.
-    sim.injectFaults("delete-content", { latencyMs: 1500 });
+    // Held in flight by the API until the steps below are done (well within the grace of 10 s).
+    sim.injectFaults("delete-content", { hold: true });
     const call = c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
     await waitUntil(() => deletes().length === 1, "the DELETE to reach the API");
 
@@ -371,6 +371,7 @@ describe("graceful shutdown", () => {
     const late = await rawRequest(server.url, { body: INITIALIZE });
     expect(late.status).toBe(503);
 
+    sim.release();
     const result = await call;
     expect(structured(result)).toMatchObject({ status: "deleted", httpStatus: 204 });
     expect(textOf(result)).toMatch(/Deleted/);
@@ -389,7 +390,9 @@ describe("graceful shutdown", () => {
   }
 });
 
-describe("start-up configuration", () => {
+// Each a process of its own that ends at start: they run at once (they use none of the file's
+// sessions, servers or simulator state, which its hooks close and reset around every test).
+describe.concurrent("start-up configuration", () => {
   const run = (args: string[], env: Record<string, string> = {}) => runNode([SERVER_ENTRY, ...args], { env });
   const oneLine = (text: string) => text.split("\n").filter(Boolean);
 
@@ -429,7 +432,10 @@ describe("start-up configuration", () => {
       blocker.close();
     }
   });
+});
 
+// Not with the ones above: it opens a session, which the file's afterEach closes when any test ends.
+describe("start-up configuration, serving", () => {
   it("VCC_TRANSPORT=http serves HTTP without the flag", async () => {
     const server = await startHttpServer({
       args: [],

@@ -122,13 +122,16 @@ describe("bad input never ends the session", () => {
 });
 
 describe("shutting down during a deletion", () => {
-  /** Starts a server in token mode, gets a confirmation token, and sends the approved call (id 2) with a slow DELETE. */
-  async function deletionInFlight(latencyMs: number, extraEnv: Record<string, string> = {}): Promise<RawServer> {
+  /**
+   * Starts a server in token mode, gets a confirmation token, and sends the approved call (id 2),
+   * whose DELETE the API holds in flight until sim.release().
+   */
+  async function deletionInFlight(extraEnv: Record<string, string> = {}): Promise<RawServer> {
     const server = new RawServer({ ...env(), VCC_CONFIRMATION: "token", ...extraEnv });
     await server.initialize();
     server.callTool(1, "delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" });
     const token = (await server.waitForResponse(1)).result.structuredContent.confirmationToken;
-    sim.setStandingFault("delete-content", { latencyMs });
+    sim.injectFaults("delete-content", { hold: true });
     server.callTool(2, "delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript", confirmationToken: token });
     await server.until(() => sim.requests("DELETE").length === 1, "the DELETE to reach the API");
     return server;
@@ -136,10 +139,12 @@ describe("shutting down during a deletion", () => {
 
   for (const ending of ["SIGTERM", "SIGINT", "stdin closed"] as const) {
     it(`${ending}: the deletion in flight finishes, is reported, and the process exits 0`, async () => {
-      // Long enough to be in flight when the signal arrives, well within the default grace of 5 s.
-      const server = await deletionInFlight(800);
+      const server = await deletionInFlight();
       if (ending === "stdin closed") server.child.stdin.end();
       else server.child.kill(ending);
+      // The process waits for the deletion (within the default grace of 5 s): it finishes now.
+      await server.until(() => /waiting up to 5 s for 1 deletion/.test(server.stderr), "the shutdown to wait for the deletion");
+      sim.release();
       const { code } = await server.exited;
       expect(code).toBe(0);
       expect(server.stderr).toMatch(/waiting up to 5 s for 1 deletion/);
@@ -153,7 +158,8 @@ describe("shutting down during a deletion", () => {
   }
 
   it("a deletion slower than the grace period: exits 0 anyway and says its outcome is unknown", async () => {
-    const server = await deletionInFlight(4000, { VCC_SHUTDOWN_GRACE_SECONDS: "1" });
+    // Held until the test ends: the grace period passes first.
+    const server = await deletionInFlight({ VCC_SHUTDOWN_GRACE_SECONDS: "1" });
     server.child.kill("SIGTERM");
     const { code } = await server.exited;
     expect(code).toBe(0);
@@ -172,10 +178,12 @@ describe("shutting down during a deletion", () => {
     ];
     server.callTool(1, "bulk_delete_interaction_content", { items });
     const token = (await server.waitForResponse(1)).result.structuredContent.confirmationToken;
-    sim.setStandingFault("delete-content", { latencyMs: 500 });
+    sim.injectFaults("delete-content", { hold: true });
     server.callTool(2, "bulk_delete_interaction_content", { items, confirmationToken: token });
     await server.until(() => sim.requests("DELETE").length === 1, "the first DELETE");
     server.child.kill("SIGTERM");
+    await server.until(() => /waiting up to \d+ s for 1 deletion/.test(server.stderr), "the shutdown to wait for the deletion");
+    sim.release();
     expect((await server.exited).code).toBe(0);
     const result = server.response(2)?.result.structuredContent;
     expect(result.results.map((r: { status: string }) => r.status)).toEqual(["deleted", "not_attempted", "not_attempted"]);

@@ -26,7 +26,7 @@ const open: Connected[] = [];
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "vcc-mcpb-"));
-  server = distFiles(packed().report);
+  server = distFiles((await packed()).report);
   const built = await buildMcpb(out, server);
   unpacked = join(out, "unpacked");
   // The mcpb library's unpack (what `mcpb unpack` runs), in this process: a CLI process less.

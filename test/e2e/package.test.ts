@@ -28,7 +28,7 @@ function npm(command: "npm" | "npx", args: string[], cwd: string) {
   return spawnSync(command, args, { cwd, env: npmEnv, encoding: "utf8", shell: process.platform === "win32" });
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "vcc-package-"));
   // An empty cache and no user configuration: whatever the package needs must be in the tarball.
   npmEnv = childEnv({
@@ -39,7 +39,7 @@ beforeAll(() => {
     npm_config_update_notifier: "false",
   });
   // Packed once for the run (`npm pack --ignore-scripts`: `npm test` built dist/), shared with mcpb.test.ts.
-  ({ tarball, report } = packed());
+  ({ tarball, report } = await packed());
   app = join(dir, "app");
   mkdirSync(app);
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));

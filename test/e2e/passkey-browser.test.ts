@@ -19,7 +19,7 @@ import { PasskeyStore, sharedLocation, sharedPasskeys } from "../../src/confirma
 import { SEED } from "../../src/simulator/seed.js";
 import { RedisState } from "../../src/state/redis.js";
 import { formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
-import { type Browser, launchChromium, skipWithoutChromium } from "../helpers/browser.js";
+import { type Browser, chromiumContext, skipWithoutChromium } from "../helpers/browser.js";
 import { childEnv, runNode, SERVER_ENTRY, structured } from "../helpers/mcp.js";
 import { eventually, useRedis } from "../helpers/redis-server.js";
 import { useSimulator } from "../helpers/simulator.js";
@@ -57,7 +57,12 @@ async function addAuthenticator(target: Page): Promise<{ cdp: CDPSession; authen
   return { cdp, authenticatorId };
 }
 
-const server = () => h.connect({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir } });
+/**
+ * A server with passkeys required, in this process: the same createServer and approval page server
+ * reading the passkeys `passkey add` (a process of its own) wrote. `spawned` is the built server.
+ */
+const server = () => h.inProcess({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir } });
+const spawned = () => h.connect({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir } });
 
 /** Asks for a deletion: the page link (on localhost) and the token. */
 async function ask(c: Awaited<ReturnType<typeof server>>, contentKey: string, guid: string = SEED.inboundCall) {
@@ -107,7 +112,7 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "vcc-passkey-data-"));
     shots = process.env.UPDATE_SCREENSHOTS ? DOCS : mkdtempSync(join(tmpdir(), "vcc-passkey-shots-"));
-    browser = await launchChromium({ width: 720, height: 480 });
+    browser = await chromiumContext({ width: 720, height: 480 });
     page = await browser.context.newPage();
     personal = await addAuthenticator(page);
   });
@@ -151,8 +156,8 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
     expect(readFileSync(store.path, "utf8")).not.toMatch(/private/i);
   });
 
-  it("approving with the passkey deletes exactly the approved item, once", async () => {
-    const c = await server();
+  it("approving with the passkey deletes exactly the approved item, once (the built server)", async () => {
+    const c = await spawned();
     const { url, token } = await ask(c, "callRecording");
     const response = await page.goto(url);
     expect(response?.status()).toBe(200);
@@ -359,7 +364,7 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkeys shared by repl
   let dirs: string[] = [];
 
   beforeAll(async () => {
-    browser = await launchChromium({ width: 720, height: 480 });
+    browser = await chromiumContext({ width: 720, height: 480 });
     page = await browser.context.newPage();
     personal = await addAuthenticator(page);
   });

@@ -1,5 +1,6 @@
 // Process hygiene, read at the byte level: stdout carries only JSON-RPC, configuration errors are
-// one stderr line, and the process ends cleanly on EOF and signals.
+// one stderr line, and the process ends cleanly on EOF and signals. Every test is a process of its
+// own that waits mostly on its start: they run at once (vitest's maxConcurrency, 5, at a time).
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -55,7 +56,7 @@ function run(options: {
       stderr += d.toString();
     });
     child.on("error", reject);
-    child.on("exit", (code, signal) => resolve({ stdout, stderr, code, signal }));
+    child.on("close", (code, signal) => resolve({ stdout, stderr, code, signal }));
     for (const line of options.lines ?? []) child.stdin.write(`${line}\n`);
     if (options.waitForOutputLines === undefined || options.waitForOutputLines === 0) setTimeout(finish, 300);
   });
@@ -71,7 +72,7 @@ const initialized = JSON.stringify({ jsonrpc: "2.0", method: "notifications/init
 const call = (id: number, args: Record<string, unknown>) =>
   JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "delete_interaction_content", arguments: args } });
 
-describe("stdout is the protocol", () => {
+describe.concurrent("stdout is the protocol", () => {
   it("every stdout line is a JSON-RPC message; logs go to stderr; the token appears nowhere", async () => {
     const result = await run({
       env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_LOG_LEVEL: "debug" },
@@ -93,7 +94,7 @@ describe("stdout is the protocol", () => {
   });
 });
 
-describe("clean exits", () => {
+describe.concurrent("clean exits", () => {
   for (const ending of ["eof", "SIGTERM", "SIGINT"] as const) {
     it(`${ending} ends the process with exit code 0`, async () => {
       const result = await run({ env: { VCC_API_BASE_URL: sim.apiBaseUrl }, lines: [initialize], waitForOutputLines: 1, ending });
@@ -103,7 +104,7 @@ describe("clean exits", () => {
   }
 });
 
-describe("configuration errors", () => {
+describe.concurrent("configuration errors", () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ VCC_REGION: "mars" }, /VCC_REGION.*emea, nam, apac/],
     [{ VCC_API_BASE_URL: "not a url" }, /VCC_API_BASE_URL/],
@@ -124,7 +125,7 @@ describe("configuration errors", () => {
   }
 });
 
-describe("command line", () => {
+describe.concurrent("command line", () => {
   it("--help prints the usage on stdout (no protocol has started); an unknown option is an error on stderr", async () => {
     const help = await run({ args: ["--help"] });
     expect(help.code).toBe(0);
@@ -140,7 +141,7 @@ describe("command line", () => {
   });
 });
 
-describe("env files", () => {
+describe.concurrent("env files", () => {
   const listCall = JSON.stringify({
     jsonrpc: "2.0",
     id: 2,

@@ -12,7 +12,7 @@ import { SEARCH_SAMPLE } from "../../src/simulator/server.js";
 import { MemoryState } from "../../src/state/index.js";
 import type { ToolContext } from "../../src/tools/context.js";
 import { SEARCH_TOOL_NAME, searchInteractionsTool } from "../../src/tools/search-interactions.js";
-import { type Loose, SECRET_TOKEN, structured, textOf } from "../helpers/mcp.js";
+import { type Loose, SECRET_TOKEN, sharedValidator, structured, textOf } from "../helpers/mcp.js";
 import { waitFor } from "../helpers/raw-api.js";
 import { useSimulator } from "../helpers/simulator.js";
 
@@ -39,7 +39,7 @@ afterEach(async () => {
 });
 
 async function connectTo(server: McpServer): Promise<Client> {
-  const client = new Client({ name: "search-test", version: "1" });
+  const client = new Client({ name: "search-test", version: "1" }, { jsonSchemaValidator: sharedValidator });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(a), client.connect(b)]);
   // Listing first: the client then validates every structuredContent against the outputSchema.

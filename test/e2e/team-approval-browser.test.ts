@@ -3,17 +3,18 @@
 // client's own OAuth support sends her to sign in (authorization code + PKCE), and she asks for a
 // deletion. The approval page is on the server's public origin; with the four-eyes rule, Alice herself
 // and Carol (not an approver) cannot approve, Bob (group vcc-approvers) can. The audit trail names both.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { sharedChromium, skipWithoutChromium } from "../helpers/browser.js";
 import { connectHttp, type HttpConnected, type InProcessHttp } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured, textOf } from "../helpers/mcp.js";
 import {
@@ -25,12 +26,6 @@ import {
   TEAM_SERVER,
   type TeamSetup,
 } from "../helpers/openid-provider.js";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const IN_CI = Boolean(process.env.CI) && process.env.CI !== "false";
-const available = existsSync(CHROMIUM);
-if (!available && !IN_CI)
-  process.stderr.write(`\n[team-approval-browser] SKIPPED: no chromium at ${CHROMIUM} (set CHROMIUM_PATH); CI runs this test.\n\n`);
 
 const TOOL = "delete_interaction_content";
 /** Where the desktop client's sign-in returns: nothing listens there, the browser hands the code over. */
@@ -152,9 +147,8 @@ const auditLines = () =>
     .split("\n")
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a real browser", () => {
+describe.skipIf(skipWithoutChromium("team-approval-browser"))("team server approvals (four eyes) in a real browser", () => {
   beforeAll(async () => {
-    if (!available) throw new Error(`CI needs chromium at ${CHROMIUM}`);
     sim = await startSimulator({ staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } });
     dir = mkdtempSync(join(tmpdir(), "vcc-team-approval-"));
     team = await startTeamServer({
@@ -167,14 +161,9 @@ describe.skipIf(!available && !IN_CI)("team server approvals (four eyes) in a re
       },
     });
     ({ op, server, publicUrl } = team);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage"],
-    });
+    browser = await sharedChromium();
   });
   afterAll(async () => {
-    await browser?.close();
     await team?.close();
     await sim?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -211,7 +211,7 @@ describe("refusals", () => {
     const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { iat: number; exp: number };
     expect(claims.exp - claims.iat).toBe(SHORT_TOKEN_SECONDS);
     expect((await withToken(token)).status).toBe(200);
-    // Waits for the expiry the token names (about a second), not a guessed delay.
+    // Waits for the expiry the token names (one to two seconds), not a guessed delay.
     let refused: Awaited<ReturnType<typeof withToken>> | undefined;
     // (without a session: 400 while the token is valid, so no session is started per poll)
     await waitUntilAsync(async () => {

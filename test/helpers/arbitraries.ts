@@ -107,7 +107,11 @@ export const deleteArguments: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
 
 /** Whether delete_interaction_content must accept these arguments (and so may send requests). */
 export function deleteArgumentsValid(args: Record<string, unknown>): boolean {
-  const keys = Object.keys(args).sort();
+  // A "__proto__" key never reaches a tool: the SDK's parsing of tools/call (a zod record, over stdio
+  // after JSON.parse alike) assigns it, which sets the prototype of its copy instead of adding a key.
+  const keys = Object.keys(args)
+    .filter((key) => key !== "__proto__")
+    .sort();
   return (
     keys.length === 2 && keys[0] === "contentKey" && keys[1] === "guid" && isGuidByDocs(args.guid) && isContentKeyByDocs(args.contentKey)
   );

@@ -1,12 +1,23 @@
 // Debian's chromium driven by playwright-core (no downloaded browsers), for the approval page tests.
 // They run in CI (CI=true, .ci/run installs chromium); elsewhere they are skipped only when chromium
 // is not installed.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import { existsSync } from "node:fs";
+import type { BrowserContext, Browser as PlaywrightBrowser } from "playwright-core";
+import { inject } from "vitest";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Headless, no network beyond loopback, no background services. */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
 const IN_CI = Boolean(process.env.CI) && process.env.CI !== "false";
 const available = existsSync(CHROMIUM);
 
@@ -19,36 +30,39 @@ export function skipWithoutChromium(name: string): boolean {
   return true;
 }
 
+let shared: Promise<PlaywrightBrowser> | undefined;
+
+/**
+ * The chromium of this worker's files: the run's (test/setup/browser.ts), connected to once it is up,
+ * else one launched here. Never close it: close the contexts you open.
+ */
+export function sharedChromium(): Promise<PlaywrightBrowser> {
+  if (!available) throw new Error(`CI needs chromium at ${CHROMIUM}: .ci/run installs it with apt-get`);
+  shared ??= (async () => {
+    const { chromium } = await import("playwright-core");
+    const endpoint = inject("chromiumEndpoint");
+    if (!endpoint) return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    // Launched in the background at the start of the run: connect once it listens.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        return await chromium.connect(endpoint, { timeout: 10_000 });
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`the run's chromium (${CHROMIUM}) did not start: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  })();
+  return shared;
+}
+
 export interface Browser {
   context: BrowserContext;
   close(): Promise<void>;
 }
 
-/** A headless chromium with a fresh profile, no network beyond loopback, no background services. */
-export async function launchChromium(viewport: { width: number; height: number }): Promise<Browser> {
-  if (!available) throw new Error(`CI needs chromium at ${CHROMIUM}: .ci/run installs it with apt-get`);
-  const profile = mkdtempSync(join(tmpdir(), "vcc-approval-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-dev-shm-usage",
-    ],
-    viewport,
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+/** A fresh context (no cookies, storage or authenticators of other tests) of the shared chromium. */
+export async function chromiumContext(viewport: { width: number; height: number }): Promise<Browser> {
+  const context = await (await sharedChromium()).newContext({ viewport });
+  return { context, close: () => context.close() };
 }

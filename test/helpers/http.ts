@@ -2,7 +2,6 @@
 // process) and drives it with the SDK's Streamable HTTP client, as an IDE or a shared team setup would.
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
-import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -13,7 +12,7 @@ import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
 import { lazyApi } from "../../src/server.js";
 import type { SharedState } from "../../src/state/types.js";
 import { listenHttp } from "../../src/transports/http.js";
-import { type Connected, childEnv, connectClient, type ElicitHandler, SERVER_ENTRY } from "./mcp.js";
+import { type Connected, childEnv, connectClient, type ElicitHandler, SERVER_ENTRY, sharedValidator } from "./mcp.js";
 
 export interface Exit {
   code: number | null;
@@ -45,7 +44,7 @@ export function startHttpServer(options: { env?: Record<string, string>; args?: 
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  const exited = new Promise<Exit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<Exit>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     void exited.then((exit) => reject(new Error(`server exited before listening (${JSON.stringify(exit)}): ${stderr}`)));
@@ -102,7 +101,14 @@ export async function startInProcessHttp(
   const from = logged.length;
   try {
     const audit = config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT;
-    const deps = { config, api: lazyApi(config), audit, approvals, checkResults: true, ...(options.state ? { state: options.state } : {}) };
+    const deps = {
+      config,
+      api: lazyApi(config),
+      audit,
+      approvals,
+      checkResults: sharedValidator,
+      ...(options.state ? { state: options.state } : {}),
+    };
     const handle = await listenHttp(deps, "in process");
     return {
       url: handle.url,
@@ -200,12 +206,4 @@ export async function waitUntil(check: () => boolean, what: string, timeoutMs = 
   }
 }
 
-/** A port free right now (for a server whose public URL must be known before it starts). */
-export async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const address = probe.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+export { freePort } from "./ports.js";

@@ -86,7 +86,8 @@ export function runNode(args: string[], options: { env?: Record<string, string>;
       stderr += d.toString();
     });
     child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    // "close", not "exit": the exit can come before the last of its output has been read.
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -117,8 +118,9 @@ export async function connectCommand(
 /**
  * The clients' JSON Schema validator, shared and caching by schema: each SDK Client would otherwise
  * build its own Ajv and compile every output schema again at tools/list (tens of ms per client).
+ * A test that makes its own `Client` passes it as `jsonSchemaValidator`.
  */
-const sharedValidator: jsonSchemaValidator = (() => {
+export const sharedValidator: jsonSchemaValidator = (() => {
   const ajv = new AjvJsonSchemaValidator();
   const compiled = new Map<string, JsonSchemaValidator<unknown>>();
   return {

@@ -18,7 +18,12 @@ export const MACHINE = { clientId: "ops-automation", clientSecret: "machine-secr
 export const READER = { clientId: "ops-reader", clientSecret: "reader-secret-1a8e5c3f9b2d" };
 /** A machine client whose access tokens live SHORT_TOKEN_SECONDS (expiry without long waits). */
 export const SHORT_LIVED = { clientId: "ops-short-lived", clientSecret: "short-secret-4c9e1a7b3d5f" };
-export const SHORT_TOKEN_SECONDS = 1;
+/**
+ * Two, not one: `iat` and `exp` are whole seconds, so a token issued late in a second with a lifetime
+ * of one second expired a few milliseconds later, sometimes before its first use (a flaky test).
+ * With two it is valid for at least a second.
+ */
+export const SHORT_TOKEN_SECONDS = 2;
 export const DESKTOP = { clientId: "desktop-assistant" };
 export const TEAM_SERVER = { clientId: "vcc-team-server", clientSecret: "team-server-secret-93c0d7a1e5f2" };
 

@@ -34,7 +34,7 @@ export class RawServer {
       this.stderr += d.toString();
       this.#wake();
     });
-    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) => this.child.on("close", (code, signal) => resolve({ code, signal })));
     void this.exited.then(() => this.#wake());
   }
 

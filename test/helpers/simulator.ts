@@ -14,7 +14,16 @@ import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulato
 import type { SharedState } from "../../src/state/index.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
 import type { VccClientOptions } from "../../src/vcc/client.js";
-import { type Connected, type ConnectOptions, connect, connectClient, SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "./mcp.js";
+import {
+  type Connected,
+  type ConnectOptions,
+  connect,
+  connectClient,
+  SECRET_TOKEN,
+  SECRET_TOKEN_SCOPES,
+  sharedValidator,
+  structured,
+} from "./mcp.js";
 
 export interface SimulatorFixture {
   /** The simulator of this file (available inside tests and hooks). */
@@ -123,7 +132,8 @@ export function useSimulator(options: SimulatorOptions = {}): SimulatorFixture {
           audit: config.audit.logPath ? fileAuditTrail(config.audit.logPath) : NO_AUDIT,
           // Its own approval page server (on VCC_APPROVAL_PORT or a free port, started on first need), like a process of its own.
           approvals,
-          checkResults: true,
+          // Checked with the clients' validator: each output schema is compiled once for both sides.
+          checkResults: sharedValidator,
           ...(connectOptions.tools ? { tools: connectOptions.tools } : {}),
           ...(connectOptions.state ? { state: connectOptions.state } : {}),
         },

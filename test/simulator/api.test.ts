@@ -262,6 +262,33 @@ describe("deleting content", () => {
     // And a new deletion is not held up by it.
     expect((await api(content(SEED.inboundCall, "callRecording"), { method: "DELETE" })).status).toBe(204);
   });
+
+  it("a held request acts and answers only once released; reset() abandons one still held", async () => {
+    sim.injectFaults("delete-content", { hold: true });
+    let answered: number | undefined;
+    const pending = api(content(SEED.inboundCall, "callRecording"), { method: "DELETE" }).then((res) => {
+      answered = res.status;
+    });
+    await waitFor(() => sim.requests("DELETE").length === 1);
+    // A whole request after it is answered meanwhile; it is not.
+    expect((await api(`/interactions/${SEED.inboundCall}`)).status).toBe(200);
+    expect(answered).toBeUndefined();
+    expect(keysOf(SEED.inboundCall)).toContain("callRecording");
+    sim.release();
+    await pending;
+    expect(answered).toBe(204);
+    expect(keysOf(SEED.inboundCall)).not.toContain("callRecording");
+
+    sim.injectFaults("delete-content", { hold: true });
+    const abandoned = api(content(SEED.inboundCall, "transcript"), { method: "DELETE" }).then(
+      (res) => res.status,
+      () => "connection closed",
+    );
+    await waitFor(() => sim.requests("DELETE").length === 2);
+    sim.reset();
+    expect(await abandoned).toBe("connection closed");
+    expect(keysOf(SEED.inboundCall)).toContain("transcript");
+  });
 });
 
 describe("DELETE /interactions/{guid}", () => {

@@ -373,9 +373,13 @@ describe("reset()", () => {
     for (let i = 0; i < 3; i++) expect((await api(`/interactions/${SEED.chat}/content/chatTranscript`)).status).toBe(200);
   });
 
-  it("the seed is deterministic", async () => {
+  it("the seed is deterministic, and reset() brings back all of it after every kind of deletion", async () => {
     const before = JSON.stringify(sim.interactions());
     await deleteRecording();
+    await api(`/interactions/${SEED.chat}`, { method: "DELETE" });
+    const batch = JSON.stringify({ guids: [SEED.voicemails] });
+    await api("/interactions/delete-batch", { method: "POST", body: batch, headers: { "content-type": "application/json" } });
+    expect(JSON.stringify(sim.interactions())).not.toBe(before);
     sim.reset();
     expect(JSON.stringify(sim.interactions())).toBe(before);
     const other = await startSimulator();
