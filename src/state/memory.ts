@@ -211,25 +211,8 @@ class MemoryTokens implements TokenStore {
   }
 }
 
-class MemoryChallenges implements ChallengeStore {
-  readonly #values = new Map<string, { value: JsonValue; expiresAt: number }>();
-
-  constructor(private readonly now: () => number) {}
-
-  async put(id: string, value: JsonValue, ttlMs: number): Promise<void> {
-    const now = this.now();
-    for (const [key, entry] of this.#values) if (entry.expiresAt <= now) this.#values.delete(key);
-    this.#values.set(id, { value: copy(value), expiresAt: now + ttlMs });
-  }
-
-  async take(id: string): Promise<JsonValue | undefined> {
-    const entry = this.#values.get(id);
-    this.#values.delete(id);
-    return entry && entry.expiresAt > this.now() ? entry.value : undefined;
-  }
-}
-
-class MemorySessions implements SessionStore {
+/** Values that expire: the passkey challenges (taken once) and the approvers' sessions (read as often as asked). */
+class ExpiringValues implements ChallengeStore, SessionStore {
   readonly #values = new Map<string, { value: JsonValue; expiresAt: number }>();
 
   constructor(private readonly now: () => number) {}
@@ -244,6 +227,12 @@ class MemorySessions implements SessionStore {
     const entry = this.#values.get(id);
     if (entry && entry.expiresAt <= this.now()) this.#values.delete(id);
     return entry && entry.expiresAt > this.now() ? copy(entry.value) : undefined;
+  }
+
+  async take(id: string): Promise<JsonValue | undefined> {
+    const entry = this.#values.get(id);
+    this.#values.delete(id);
+    return entry && entry.expiresAt > this.now() ? entry.value : undefined;
   }
 
   async delete(id: string): Promise<void> {
@@ -332,8 +321,9 @@ export class MemoryState implements SharedState {
     const now = options.now ?? Date.now;
     const retainMs = options.retainMs ?? DEFAULT_RETAIN_MS;
     this.tokens = new MemoryTokens(now, retainMs);
-    this.challenges = new MemoryChallenges(now);
-    this.sessions = new MemorySessions(now);
+    // Two separate maps: a challenge id and a session id never meet.
+    this.challenges = new ExpiringValues(now);
+    this.sessions = new ExpiringValues(now);
     this.cursors = new MemoryCursors(now, retainMs);
     this.leases = new MemoryLeases(now);
   }
