@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { NO_AUDIT } from "../../src/audit.js";
 import { loadConfig } from "../../src/config.js";
 import type { Identity } from "../../src/core/identity.js";
@@ -17,25 +17,15 @@ import type { SharedState } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
 import { SEARCH_TOOL_NAME } from "../../src/tools/search-interactions.js";
 import { type Loose, SECRET_TOKEN, structured } from "../helpers/mcp.js";
-import { type RedisServer, startRedis, untilReachable } from "../helpers/redis-server.js";
+import { startRedis, untilReachable, useRedis } from "../helpers/redis-server.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator();
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.close();
-});
+const shared = useRedis();
+const open = { push: (thing: { close(): Promise<void> }) => shared.defer(() => thing.close()) };
 
 async function redisState(prefix: string): Promise<SharedState> {
-  const state = new RedisState({ url: redis.url, prefix, maxReconnectDelayMs: 50, commandTimeoutMs: 1_000 });
+  const state = new RedisState({ url: shared.redis.url, prefix, maxReconnectDelayMs: 50, commandTimeoutMs: 1_000 });
   open.push(state);
   await untilReachable(state, true);
   return state;

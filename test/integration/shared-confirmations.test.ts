@@ -3,14 +3,14 @@
 // on each, and the simulator counting what reached "the API".
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import type { SharedState } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
 import { decideOnPage, formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
 import { structured, textOf } from "../helpers/mcp.js";
-import { eventually, type RedisServer, startRedis } from "../helpers/redis-server.js";
+import { eventually, useRedis } from "../helpers/redis-server.js";
 import { type InProcessOptions, useSimulator } from "../helpers/simulator.js";
 
 const TOOL = "delete_interaction_content";
@@ -18,24 +18,18 @@ const ITEM = { guid: SEED.inboundCall, contentKey: "transcript" };
 const ALICE = { subject: "alice", issuer: "https://idp.example", name: "Alice" };
 const h = useSimulator();
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-
-const opened: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const thing of opened.splice(0).reverse()) await thing.close();
-});
+const shared = useRedis();
+const opened = {
+  push: (...things: { close(): Promise<void> }[]) => {
+    for (const thing of things) shared.defer(() => thing.close());
+  },
+};
 
 let prefix = "";
 
 /** The tokens this test's replicas keep in Redis (not in either process's memory). */
 async function tokensInRedis(): Promise<number> {
-  const admin = new Redis(redis.url);
+  const admin = new Redis(shared.redis.url);
   try {
     return (await admin.keys(`${prefix}tok:*`)).length;
   } finally {
@@ -46,7 +40,7 @@ async function tokensInRedis(): Promise<number> {
 /** Two replicas' connections to the one Redis, with a key prefix of this test's own. */
 async function replicas(options: { commandTimeoutMs?: number } = {}): Promise<[SharedState, SharedState]> {
   prefix = `t-${randomBytes(8).toString("hex")}:`;
-  const open = () => new RedisState({ url: redis.url, prefix, pollMinMs: 10, pollMaxMs: 50, maxReconnectDelayMs: 50, ...options });
+  const open = () => new RedisState({ url: shared.redis.url, prefix, pollMinMs: 10, pollMaxMs: 50, maxReconnectDelayMs: 50, ...options });
   const states: [SharedState, SharedState] = [open(), open()];
   opened.push(...states);
   for (const state of states) await eventually(() => state.ping().then(() => true), "Redis to answer");
@@ -210,10 +204,10 @@ describe("Redis unreachable: fail closed", () => {
     expect(page.status).toBe(200);
 
     // The data survives the restart (a Redis with persistence): saved now, loaded at start.
-    const admin = new Redis(redis.url);
+    const admin = new Redis(shared.redis.url);
     await admin.save();
     admin.disconnect();
-    await redis.stop();
+    await shared.redis.stop();
     try {
       const refused = await b.call(TOOL, { ...ITEM, confirmationToken: asked.confirmationToken });
       expect(refused.isError).toBe(true);
@@ -232,7 +226,7 @@ describe("Redis unreachable: fail closed", () => {
       expect(posted.status).toBe(503);
       expect(h.deletes()).toHaveLength(0);
     } finally {
-      await redis.start();
+      await shared.redis.start();
     }
     await eventually(async () => {
       await Promise.all([stateA.ping(), stateB.ping()]);
@@ -251,7 +245,7 @@ describe("Redis unreachable: fail closed", () => {
     const b = await server(stateB, { caller });
     const asked = structured(await a.call(TOOL, ITEM));
     // Redis holds every write (scripts included) for a while: the claim is sent, its answer comes too late.
-    const admin = new Redis(redis.url);
+    const admin = new Redis(shared.redis.url);
     try {
       await admin.call("CLIENT", "PAUSE", "1000", "WRITE");
       const lost = structured(await b.call(TOOL, { ...ITEM, confirmationToken: asked.confirmationToken }));
