@@ -33,8 +33,9 @@ const BEARER = "replicas-bearer-for-tests-5d2e9a71c3";
 const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
 /**
  * The DELETE in flight when a replica is killed: long enough to kill it first (the kill follows the
- * DELETE's arrival within milliseconds), short enough to wait for. The job's lease, twice the request
- * timeout, which is twice this, is what the takeover waits for.
+ * DELETE's arrival within milliseconds), short enough to wait for. The takeover waits for the dead
+ * replica's job lease (twice the request timeout, which is twice this) and deletion lock (the request
+ * timeout plus 2 s).
  */
 const SLOW_MS = 600;
 
