@@ -53,15 +53,18 @@ export interface ServerDeps {
 }
 
 /**
- * The API client of this process, created on the first tool call so that start-up stays light.
- * `timing`: tests shorten the client's waits (see VccClientOptions). `state`: with Redis, the
- * deletions of every replica go one at a time (the shared deletion lock).
+ * Tests only: the API client's waits shortened (see VccClientOptions), and the clock by which client
+ * credentials' tokens are renewed (`now`, default Date.now: a test moves it on instead of waiting).
  */
-export function lazyApi(
-  config: Config,
-  timing: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> = {},
-  state?: SharedState,
-): ApiAccess {
+export type ApiTiming = Pick<VccClientOptions, "shortenWait" | "slowNoticeMs"> & { now?: () => number };
+
+/**
+ * The API client of this process, created on the first tool call so that start-up stays light.
+ * `timing`: see ApiTiming. `state`: with Redis, the deletions of every replica go one at a time (the
+ * shared deletion lock).
+ */
+export function lazyApi(config: Config, timing: ApiTiming = {}, state?: SharedState): ApiAccess {
+  const { now, ...waits } = timing;
   const deletionLock = deletionLockOf(state);
   let client: Promise<VccClient> | undefined;
   return async (signal, scope) => {
@@ -77,18 +80,21 @@ export function lazyApi(
         apiBaseUrl: config.api.baseUrl,
         timeoutMs: config.api.timeoutMs,
         retry: config.api.retry,
-        ...timing,
+        ...waits,
         ...(deletionLock ? { deletionLock } : {}),
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken)
-            : auth.clientCredentialsTokens({
-                authUrl: config.api.authUrl,
-                clientId: credentials.clientId,
-                clientSecret: credentials.clientSecret,
-                scopes: config.api.scopes,
-                timeoutMs: config.api.timeoutMs,
-              }),
+            : auth.clientCredentialsTokens(
+                {
+                  authUrl: config.api.authUrl,
+                  clientId: credentials.clientId,
+                  clientSecret: credentials.clientSecret,
+                  scopes: config.api.scopes,
+                  timeoutMs: config.api.timeoutMs,
+                },
+                now,
+              ),
       });
     })();
     const ready = await client;

@@ -273,6 +273,10 @@ class Connection {
       maxRetriesPerRequest: 0,
       commandTimeout: this.options.commandTimeoutMs ?? 2_000,
       connectTimeout: this.options.connectTimeoutMs ?? 5_000,
+      // On close, how long a socket that was ended may take to close before it is destroyed. With
+      // ioredis's default (2 s) a process whose Redis was down stayed alive that long after closing:
+      // the socket it ends had closed already, so the timer always ran out.
+      disconnectTimeout: 200,
       retryStrategy: (attempt: number) => Math.min(25 * 2 ** Math.min(attempt, 10), maxDelay),
       // READONLY: this connection reached a replica after a failover; reconnect (without resending).
       reconnectOnError: (error: Error) => error.message.startsWith("READONLY"),

@@ -24,7 +24,14 @@ const WRONG_SECRET = "e2e-wrong-secret-81d2e4";
 /** A pasted token the API no longer accepts (unknown to the simulator: 401). */
 const STALE_TOKEN = "e2e-stale-pasted-token-3a6c";
 
-const h = useSimulator({ clients: { ...DEFAULT_CLIENTS, [CLIENT_ID]: { secret: CLIENT_SECRET, scopes: SECRET_TOKEN_SCOPES } } });
+/**
+ * The clock of the simulator (its tokens' expiry) and of the in-process servers' token renewal: a
+ * test moves it on (never back) instead of waiting for a token to age.
+ */
+let clockAheadMs = 0;
+const now = () => Date.now() + clockAheadMs;
+
+const h = useSimulator({ clients: { ...DEFAULT_CLIENTS, [CLIENT_ID]: { secret: CLIENT_SECRET, scopes: SECRET_TOKEN_SCOPES } }, now });
 const open: { c: Connected; secrets: string[] }[] = [];
 
 // Before the fixture closes the servers (after-hooks run last-registered first).
@@ -55,7 +62,9 @@ async function server(options: { env?: Record<string, string>; elicit?: ElicitHa
     VCC_LOG_LEVEL: "debug",
     ...options.env,
   };
-  const c = options.spawn ? await h.connect({ env, elicit: options.elicit }) : await h.inProcess({ env, elicit: options.elicit });
+  const c = options.spawn
+    ? await h.connect({ env, elicit: options.elicit })
+    : await h.inProcess({ env, elicit: options.elicit, timing: { now } });
   open.push({ c, secrets: [env.VCC_CLIENT_SECRET, env.VCC_ACCESS_TOKEN].filter((s): s is string => Boolean(s)) });
   return c;
 }
@@ -106,7 +115,8 @@ describe("client credentials", () => {
     const c = await server({ elicit: approve });
     expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" })).status).toBe("deleted");
     expect(tokenRequests()).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 1900));
+    // 1.9 s later for the server and the simulator alike: due for renewal, not yet expired.
+    clockAheadMs += 1900;
     expect(structured(await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" })).status).toBe("deleted");
     // Each scope's token renewed on its own.
     expect(requestedScopes()).toEqual([

@@ -18,8 +18,6 @@ import { childEnv } from "../helpers/mcp.js";
 const FIXTURE = fileURLToPath(new URL("../fixtures/erasure-job.mjs", import.meta.url));
 const BUILT = fileURLToPath(new URL("../../dist/jobs/index.js", import.meta.url));
 const TOKEN = "jobs-process-token-5b7e20";
-/** The DELETE that is in flight when the process is killed: long enough to kill it first, short enough to wait for. */
-const SLOW_MS = 1_000;
 
 let sim: Simulator;
 let data: { dir: string; cleanup: () => Promise<void> };
@@ -94,13 +92,13 @@ it("SIGKILL while a DELETE is in flight, start again, resume: one 204 per approv
   expect(items).toHaveLength(10);
   const planFile = join(data.dir, "..", "plan-input.json");
   await writeFile(planFile, JSON.stringify({ items, criteria: { party: "+441632960101", contentTypes: ["all"] } }));
-  // The third DELETE is slow: the process is killed while it is in flight. The API still carries it out.
-  sim.injectFaults("delete-content", {}, {}, { latencyMs: SLOW_MS });
+  // The third DELETE is held: the process is killed while it is in flight. The API still carries it out.
+  sim.injectFaults("delete-content", {}, {}, { hold: true });
 
   const first = spawnJob({ MODE: "start", PLAN_FILE: planFile });
   const started = await first.waitFor((l) => l.event?.type === "item" && l.event.phase === "started" && l.event.index === 2);
   const jobId = started.event?.jobId ?? "";
-  await vi.waitFor(() => expect(sim.requests("DELETE")).toHaveLength(3), { timeout: SLOW_MS, interval: 10 });
+  await vi.waitFor(() => expect(sim.requests("DELETE")).toHaveLength(3), { timeout: 10_000, interval: 10 });
   first.child.kill("SIGKILL");
   expect(await first.exited).toEqual({ code: null, signal: "SIGKILL" });
   expect(first.lines.some((l) => l.event?.type === "item" && l.event.phase === "outcome" && l.event.index === 2)).toBe(false);
@@ -114,9 +112,10 @@ it("SIGKILL while a DELETE is in flight, start again, resume: one 204 per approv
     lastModified: "2026-12-02T00:00:00.000Z",
   };
   addContent(sim, items[0]?.guid ?? "", later);
-  // The API finished the DELETE the dead process sent.
+  // The API finishes the DELETE the dead process sent.
+  sim.release();
   await vi.waitFor(() => expect(sim.holds(items[2]?.guid ?? "", items[2]?.contentKey ?? "")).toBe(false), {
-    timeout: SLOW_MS * 3,
+    timeout: 10_000,
     interval: 20,
   });
 

@@ -60,7 +60,7 @@ it("a replica process takes over, by itself, the job of a replica that stopped r
   const a = await ErasureJobs.open({
     dataDir: data.dir,
     store: state.jobs,
-    replicas: { leases, holder: `A-${randomUUID()}`, leaseMs: 1_500, renewMs: 200, sweepMs: 0 },
+    replicas: { leases, holder: `A-${randomUUID()}`, leaseMs: 1_000, renewMs: 200, sweepMs: 0 },
     deleteItem: dying,
   });
   r.defer(async () => {
@@ -81,7 +81,7 @@ it("a replica process takes over, by itself, the job of a replica that stopped r
   const b = await h.connect({
     env: {
       VCC_STATE_URL: r.redis.url,
-      VCC_JOB_LEASE_MS: "1500",
+      VCC_JOB_LEASE_MS: "1000",
       VCC_JOB_SWEEP_MS: "50",
       VCC_TIMEOUT_MS: "500",
       VCC_DATA_DIR: `${data.dir}-b`,

@@ -31,8 +31,13 @@ const DELETE = "delete_interaction_content";
 const LIST = "list_interaction_content";
 const BEARER = "replicas-bearer-for-tests-5d2e9a71c3";
 const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
-/** The DELETE in flight when a replica is killed: long enough to kill it first, short enough to wait for. */
-const SLOW_MS = 1_000;
+/**
+ * The DELETE in flight when a replica is killed: long enough to kill it first (the kill follows the
+ * DELETE's arrival within milliseconds), short enough to wait for. The takeover waits for the dead
+ * replica's job lease (twice the request timeout, which is twice this) and deletion lock (the request
+ * timeout plus 2 s).
+ */
+const SLOW_MS = 600;
 
 let sim: Simulator;
 let redis: RedisServer;
@@ -42,14 +47,55 @@ const clients: HttpConnected[] = [];
 /** Secrets that must appear in no result and no log: credentials, confirmation tokens, page ids. */
 const secrets = new Set<string>([SECRET_TOKEN, BEARER, TEAM_SERVER.clientSecret, MACHINE.clientSecret]);
 
+/** The three deployments, started at once in beforeAll (each block awaits its own, and retires it after). */
+let deployments: {
+  bearer: Promise<ReplicaSet>;
+  approvalPages: Promise<TeamDeployment>;
+  tokens: Promise<TeamDeployment>;
+};
+
 beforeAll(async () => {
   [sim, redis] = await Promise.all([
     startSimulator({ extraInteractions: 5, staticTokens: { [SECRET_TOKEN]: SECRET_TOKEN_SCOPES } }),
     startRedis(),
   ]);
+  deployments = {
+    bearer: startReplicas({
+      count: 2,
+      redis,
+      env: { ...simEnv(), VCC_HTTP_BEARER: BEARER, VCC_CONFIRMATION: "approval" },
+    }).then((set) => {
+      sets.push(set);
+      return set;
+    }),
+    approvalPages: teamDeployment(
+      2,
+      {
+        VCC_CONFIRMATION: "approval",
+        VCC_OIDC_CLIENT_ID: TEAM_SERVER.clientId,
+        VCC_OIDC_CLIENT_SECRET: TEAM_SERVER.clientSecret,
+        VCC_OIDC_SCOPE: "openid profile email groups",
+        VCC_APPROVER_CLAIM: "groups:vcc-approvers",
+      },
+      { teamServerRedirect: "/approve/callback" },
+    ),
+    tokens: teamDeployment(2, {
+      VCC_CONFIRMATION: "token",
+      // Short leases, so that a dead replica's job is taken over soon: a job's lease is at least
+      // twice the request timeout (which must still outlast the slow DELETE), looked for often.
+      VCC_TIMEOUT_MS: String(SLOW_MS * 2),
+      VCC_JOB_LEASE_MS: String(SLOW_MS * 4),
+      VCC_JOB_SWEEP_MS: "100",
+    }),
+  };
+  // Awaited by their blocks; a failure is reported there (not as an unhandled rejection here).
+  for (const started of Object.values(deployments)) started.catch(() => undefined);
 });
 afterAll(async () => {
+  // Those a failing block did not retire, and the identity providers.
+  const started = await Promise.allSettled([deployments?.approvalPages, deployments?.tokens]);
   await Promise.all([...sets].map(retire));
+  await Promise.all(started.map((d) => (d.status === "fulfilled" ? d.value?.op.close() : undefined)));
   await Promise.all([sim?.close(), redis?.close()]);
 });
 beforeEach(() => sim.reset());
@@ -182,12 +228,7 @@ async function teamDeployment(count: number, env: Record<string, string>, provid
 describe("a static bearer (tokens bound to their session)", () => {
   let set: ReplicaSet;
   beforeAll(async () => {
-    set = await startReplicas({
-      count: 2,
-      redis,
-      env: { ...simEnv(), VCC_HTTP_BEARER: BEARER, VCC_CONFIRMATION: "approval" },
-    });
-    sets.push(set);
+    set = await deployments.bearer;
   });
   afterAll(() => retire(set));
 
@@ -254,22 +295,9 @@ describe("a static bearer (tokens bound to their session)", () => {
 describe("a team server's approval pages (sign-in with the identity provider) through the round-robin", () => {
   let team: TeamDeployment;
   beforeAll(async () => {
-    team = await teamDeployment(
-      2,
-      {
-        VCC_CONFIRMATION: "approval",
-        VCC_OIDC_CLIENT_ID: TEAM_SERVER.clientId,
-        VCC_OIDC_CLIENT_SECRET: TEAM_SERVER.clientSecret,
-        VCC_OIDC_SCOPE: "openid profile email groups",
-        VCC_APPROVER_CLAIM: "groups:vcc-approvers",
-      },
-      { teamServerRedirect: "/approve/callback" },
-    );
+    team = await deployments.approvalPages;
   });
-  afterAll(async () => {
-    await retire(team?.set);
-    await team?.op.close();
-  });
+  afterAll(() => retire(team?.set));
 
   it("the approver signs in and decides with every page request going to the next replica; the session redeems its token", async () => {
     const c = await team.session();
@@ -311,20 +339,10 @@ describe("a team server (OAuth: a token belongs to the person, in any of their s
   let team: TeamDeployment;
   let set: ReplicaSet;
   beforeAll(async () => {
-    team = await teamDeployment(2, {
-      VCC_CONFIRMATION: "token",
-      // Short leases, so that a dead replica's job is taken over soon: a job's lease is at least
-      // twice the request timeout (which must still outlast the slow DELETE), looked for often.
-      VCC_TIMEOUT_MS: String(SLOW_MS * 2),
-      VCC_JOB_LEASE_MS: String(SLOW_MS * 4),
-      VCC_JOB_SWEEP_MS: "100",
-    });
+    team = await deployments.tokens;
     set = team.set;
   });
-  afterAll(async () => {
-    await retire(team?.set);
-    await team?.op.close();
-  });
+  afterAll(() => retire(team?.set));
 
   const session = () => team.session();
   const sessionsOnTwoReplicas = () => twoReplicas(session);

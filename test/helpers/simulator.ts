@@ -9,7 +9,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { ApprovalServer } from "../../src/confirmation/approval-server.js";
 import { passkeyGate, processPasskeys } from "../../src/confirmation/passkeys.js";
 import { setLogLevel, setLogSink, writeStderr } from "../../src/log.js";
-import { createServer, lazyApi, type SessionCaller } from "../../src/server.js";
+import { type ApiTiming, createServer, lazyApi, type SessionCaller } from "../../src/server.js";
 import { type JournalEntry, type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/server.js";
 import type { SharedState } from "../../src/state/index.js";
 import type { ToolDefinition } from "../../src/tools/define.js";
@@ -49,8 +49,8 @@ export interface InProcessOptions extends Pick<ConnectOptions, "env" | "elicit" 
   caller?: SessionCaller;
   /** Durations shorter than a user may configure, applied after the environment (seconds, fractions allowed). */
   durations?: ShortDurations;
-  /** The API client's waits, shortened (e.g. `shortenWait: () => 0`, `slowNoticeMs: 50`). */
-  timing?: Pick<VccClientOptions, "shortenWait" | "slowNoticeMs">;
+  /** The API client's waits, shortened (e.g. `shortenWait: () => 0`, `slowNoticeMs: 50`); its tokens' clock (`now`). */
+  timing?: ApiTiming;
   /** The shared state (e.g. a RedisState, as a replica's); default: this process's memory. */
   state?: SharedState;
 }

@@ -18,8 +18,8 @@ import { deletePath, deletesByPath, generated, simItems, tempDataDir } from "../
 import { type RedisServer, startRedis } from "../helpers/redis-server.js";
 
 const CRITERIA = { party: "+441632960101", contentTypes: ["all"] };
-/** Short, injected: a lease lapses 1.5 s after its last renewal; the sweeper looks every 50 ms. */
-const LEASE_MS = 1_500;
+/** Short, injected: a lease lapses 1 s (twice an attempt's limit) after its last renewal; the sweeper looks every 50 ms. */
+const LEASE_MS = 1_000;
 const RENEW_MS = 200;
 const SWEEP_MS = 50;
 

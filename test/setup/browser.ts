@@ -3,7 +3,7 @@
 // (test/helpers/browser.ts, sharedChromium) and each test opens contexts of its own, which share no
 // cookies, storage or authenticators. Launched in the background: the files connect once it is up.
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { BrowserServer } from "playwright-core";
 import type { TestProject } from "vitest/node";
 import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/browser.js";
@@ -27,13 +27,44 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const port = await freePort();
   const wsPath = `/${randomBytes(16).toString("hex")}`;
   const launching: Promise<BrowserServer | undefined> = import("playwright-core")
-    .then(({ chromium }) =>
-      chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, host: "127.0.0.1", port, wsPath }),
-    )
-    // A failed launch shows where the files connect (they then fail with the reason).
-    .catch(() => undefined);
+    .then(async ({ chromium }) => {
+      const server = await chromium.launchServer({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        host: "127.0.0.1",
+        port,
+        wsPath,
+      });
+      const dropped = droppedPlaywrightFeatures(server.process().pid);
+      if (dropped.length === 0) return server;
+      await server.close();
+      throw new Error(
+        `playwright-core disables features that CHROMIUM_ARGS's --disable-features, which replaces its list, leaves out: add ${dropped.join(", ")} to PLAYWRIGHT_DISABLED_FEATURES in test/helpers/browser.ts`,
+      );
+    })
+    // A failed launch shows where the files connect (they then fail, and the reason is on stderr).
+    .catch((error: unknown) => {
+      process.stderr.write(`\n[chromium for the browser tests] ${String(error)}\n\n`);
+      return undefined;
+    });
   project.provide("chromiumEndpoint", `ws://127.0.0.1:${port}${wsPath}`);
   return async () => {
     await (await launching)?.close();
   };
+}
+
+/**
+ * The features playwright-core's own --disable-features (the first on the browser's command line)
+ * names that ours (the last, the one chromium keeps) does not: none, unless playwright-core changed.
+ */
+function droppedPlaywrightFeatures(pid: number | undefined): string[] {
+  const cmdline = `/proc/${pid}/cmdline`;
+  if (pid === undefined || !existsSync(cmdline)) return [];
+  const lists = readFileSync(cmdline, "utf8")
+    .split("\0")
+    .filter((arg) => arg.startsWith("--disable-features="))
+    .map((arg) => arg.slice("--disable-features=".length).split(","));
+  const [playwrights, ours] = [lists[0] ?? [], lists.at(-1) ?? []];
+  return playwrights.filter((feature) => !ours.includes(feature));
 }
