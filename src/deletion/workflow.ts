@@ -262,12 +262,6 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
   const approver = decision.method === "elicitation" ? undefined : decision.approver;
 
   // Tracked as one: shutting down lets the item in flight finish, starts no other, and reports.
-  // The token is used up once a DELETE may have gone out: marked so right as the first one is sent,
-  // while it is under way, so that the answer does not wait for one more round trip to the shared state.
-  let spending: Promise<void> | undefined;
-  const spendNow = () => {
-    spending ??= claim?.spend();
-  };
   return trackDeletion(async () => {
     let used = false;
     let stopped = false;
@@ -276,7 +270,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       request.progress?.begin(todo.length);
       for (const [index, ref] of todo.entries()) {
         const r = resultOf(ref);
-        const step = await performItem(context, client, request, ref, decision.method, approver, index, todo.length, spendNow);
+        const step = await performItem(context, client, request, ref, decision.method, approver, index, todo.length);
         Object.assign(r, step.result);
         used ||= step.used;
         stopped ||= step.stopped;
@@ -285,7 +279,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     } finally {
       // The token's claim is settled once: used up if a DELETE may have been sent (or a dry run
       // stood in for it); usable again only when nothing was.
-      if (used) await (spending ?? claim?.spend());
+      if (used) await claim?.spend();
       else await claim?.release();
     }
     return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
@@ -373,8 +367,6 @@ async function performItem(
   approver: Identity | undefined,
   index: number,
   total: number,
-  /** Called right before a DELETE attempt is sent. */
-  sending: () => void,
 ): Promise<ItemStep> {
   const audit = (fields: AuditFields) => auditItem(context, request, ref, approver ? { ...fields, approver } : fields);
   const subject = subjectOf(ref);
@@ -406,10 +398,6 @@ async function performItem(
     subject,
     onWait: request.progress?.onWait(index),
     stopRetrying: shuttingDown,
-    beforeAttempt: async () => {
-      sending();
-      return undefined;
-    },
   });
   // Only a request that was never carried out (no access token, or stopped before it was sent) leaves the token usable.
   const used = outcome.ok || !(outcome.noToken || outcome.attempts === 0);
