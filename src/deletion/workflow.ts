@@ -176,6 +176,8 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
           all().filter((r) => r.status === "error"),
         )
       : "";
+  // A token's claim goes to the shared state together with the deletion lock's acquisition (replicas).
+  if (request.token !== undefined && !context.config.controls.dryRun) client.prepareDeletion();
   const decision = await context.confirmer.decide({
     binding: bindingOf(request.items),
     items: plan.map((p) => p.item),

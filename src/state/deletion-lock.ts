@@ -96,13 +96,13 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
         : undefined;
     timer?.unref();
     return {
-      async check(attemptMs) {
+      async check(attemptMs, about = subject) {
         // The first attempt right after the lease was taken: it has its whole lease (and margin) left.
         if (fresh) {
           fresh = false;
           if (since(askedAt) <= FRESH_MS) return undefined;
         }
-        const what = `This attempt was not sent, so ${subject} was not deleted`;
+        const what = `This attempt was not sent, so ${about} was not deleted`;
         let kept: boolean;
         try {
           kept = await leases.renew(lease, Math.max(leaseMs, attemptMs + marginMs));

@@ -125,11 +125,17 @@ export interface DeletionLock {
 }
 
 export interface HeldDeletionLock {
-  /** The fencing check right before an attempt: undefined while the lock is held with more than `attemptMs` left. */
-  check(attemptMs: number): Promise<ToolError | undefined>;
+  /**
+   * The fencing check right before an attempt: undefined while the lock is held with more than
+   * `attemptMs` left. `subject`: what the attempt is about, for the error (default: the acquisition's).
+   */
+  check(attemptMs: number, subject?: string): Promise<ToolError | undefined>;
   /** Frees the lock; resolves once freed (or once freeing failed: the lease then lapses by itself). Never rejects. */
   release(): Promise<void>;
 }
+
+/** How long a deletion lock taken ahead (prepareDeletion) waits for its DELETE before it is given back. */
+export const EARLY_LOCK_MS = 500;
 
 type Exchange = { ok: true; response: ApiResponse } | { ok: false; error: ToolError; retryable: boolean; cancelled: boolean };
 
@@ -146,6 +152,8 @@ export class VccClient {
   #deletions: Promise<void> = Promise.resolve();
   /** DELETE calls begun and not yet finished (sending, or waiting for their turn). */
   #deletionsUnderWay = 0;
+  /** The deletion lock taken ahead by prepareDeletion, until a DELETE uses it or it is given back. */
+  #early: { acquired: Promise<Awaited<ReturnType<DeletionLock["acquire"]>> | undefined> } | undefined;
 
   constructor(options: VccClientOptions) {
     const base = new URL(options.apiBaseUrl);
@@ -196,12 +204,18 @@ export class VccClient {
       const lock = this.#deletionLock;
       if (!lock) return await this.#send("DELETE", path, { ...options, deadlineMs: budget - (Date.now() - started) });
       const attemptMs = Math.min(options.timeoutMs ?? this.#timeoutMs, this.#timeoutMs);
-      const taken = await lock.acquire({
-        subject: options.subject,
-        budgetMs: Math.max(0, budget - (Date.now() - started)),
-        attemptMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      // Taken ahead (prepareDeletion) and not yet used: this call has the turn, so the lease is its.
+      const early = this.#early;
+      this.#early = undefined;
+      const ahead = early ? await early.acquired : undefined;
+      const taken = ahead?.ok
+        ? ahead
+        : await lock.acquire({
+            subject: options.subject,
+            budgetMs: Math.max(0, budget - (Date.now() - started)),
+            attemptMs,
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
       if (!taken.ok) return { ok: false, attempts: 0, error: taken.error };
       const { held } = taken;
       const own = options.beforeAttempt;
@@ -209,7 +223,7 @@ export class VccClient {
         return await this.#send("DELETE", path, {
           ...options,
           deadlineMs: budget - (Date.now() - started),
-          beforeAttempt: async (timeoutMs) => (await held.check(timeoutMs)) ?? (await own?.(timeoutMs)),
+          beforeAttempt: async (timeoutMs) => (await held.check(timeoutMs, options.subject)) ?? (await own?.(timeoutMs)),
         });
       } finally {
         // Not waited for: the answer does not depend on it, and this replica's next acquisition is
@@ -220,6 +234,29 @@ export class VccClient {
       this.#deletionsUnderWay--;
       finished();
     }
+  }
+
+  /**
+   * Starts taking the deployment-wide deletion lock now, one try without waiting, so that it goes to
+   * the shared state together with the caller's own next request there (a confirmation token's claim)
+   * instead of one round trip after it. Only when this process has no deletion under way; the next
+   * DELETE of this process uses it, and unused it is given back after EARLY_LOCK_MS. Without a shared
+   * lock (one machine) it does nothing.
+   */
+  prepareDeletion(): void {
+    const lock = this.#deletionLock;
+    if (!lock || this.#early || this.#deletionsUnderWay > 0) return;
+    const acquired = lock
+      .acquire({ subject: "this deletion", budgetMs: 0, attemptMs: this.#timeoutMs })
+      // Whatever went wrong, the DELETE takes the lock the usual way and reports it from there.
+      .catch((): undefined => undefined);
+    const early = { acquired };
+    this.#early = early;
+    setTimeout(() => {
+      if (this.#early !== early) return;
+      this.#early = undefined;
+      void acquired.then((taken) => (taken?.ok ? taken.held.release() : undefined));
+    }, EARLY_LOCK_MS).unref();
   }
 
   /** GET /interactions/{guid}: the interaction and the content it still holds. */

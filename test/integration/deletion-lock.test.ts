@@ -12,7 +12,7 @@ import { RedisState } from "../../src/state/redis.js";
 import { staticTokens } from "../../src/vcc/auth.js";
 import { type ApiResult, VccClient } from "../../src/vcc/client.js";
 import type { RetrySettings } from "../../src/vcc/retry.js";
-import { type RedisServer, startRedis, untilReachable } from "../helpers/redis-server.js";
+import { eventually, type RedisServer, startRedis, untilReachable } from "../helpers/redis-server.js";
 
 let redis: RedisServer;
 let sim: Simulator;
@@ -305,3 +305,43 @@ describe("the round trips of one deletion", () => {
     await second.held.release();
   });
 });
+
+describe("the deletion lock taken ahead (prepareDeletion)", () => {
+  it("the next DELETE uses the lease taken ahead: one acquisition, and the lock is free again after it", async () => {
+    const keyPrefix = prefix();
+    const state = await connect(redis.url, keyPrefix);
+    const acquire = state.leases.acquire.bind(state.leases);
+    let acquisitions = 0;
+    state.leases.acquire = (name, holder, leaseMs) => {
+      if (name === DELETION_LOCK) acquisitions++;
+      return acquire(name, holder, leaseMs);
+    };
+    const client = replica(state);
+    client.prepareDeletion();
+    // A second preparation while one is outstanding takes nothing more.
+    client.prepareDeletion();
+    await eventually(async () => (await state.leases.holder(DELETION_LOCK)) !== undefined, "the lock to be taken ahead");
+    expect(acquisitions).toBe(1);
+    expect(await del(client, anItem())).toMatchObject({ ok: true, response: { status: 204 } });
+    expect(acquisitions).toBe(1);
+    await untilFree(state);
+  });
+
+  it("unused, the lease taken ahead is given back after EARLY_LOCK_MS, so another replica can delete", async () => {
+    const keyPrefix = prefix();
+    const a = replica(await connect(redis.url, keyPrefix));
+    const stateB = await connect(redis.url, keyPrefix);
+    const b = replica(stateB);
+    a.prepareDeletion();
+    await eventually(async () => (await stateB.leases.holder(DELETION_LOCK)) !== undefined, "A to take the lock ahead");
+    const started = Date.now();
+    // B waits for A's unused lease to be given back (not for its expiry, which is over 4 s away).
+    expect(await del(b, anItem())).toMatchObject({ ok: true, response: { status: 204 } });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(deletes()).toHaveLength(1);
+  });
+});
+
+async function untilFree(state: SharedState): Promise<void> {
+  await eventually(async () => (await state.leases.holder(DELETION_LOCK)) === undefined, "the deletion lock to be free");
+}
