@@ -39,8 +39,10 @@ export default function setup(): void {
   const filters = process.argv.slice(2).filter((a) => a !== "run" && !a.startsWith("-"));
   if (filters.length > 0 && filters.every((f) => WITHOUT_DIST.test(f))) return;
   const why = staleDist();
-  if (why)
-    throw new Error(
-      `dist/ is stale (${why}): the end-to-end tests would run old code. Run \`npm test\` (it builds first), or \`npm run build\` before \`npx vitest run\`.`,
-    );
+  if (!why) return;
+  const message = `dist/ is stale (${why}): the end-to-end tests would run old code. Run \`npm test\` (it builds first), or \`npm run build\` before \`npx vitest run\`.`;
+  // Also written on its own: with the module cache on (vitest.config.ts), vite's source-map lookup
+  // fails on an error thrown here and vitest prints only "code.charCodeAt is not a function".
+  process.stderr.write(`\n${message}\n\n`);
+  throw new Error(message);
 }
