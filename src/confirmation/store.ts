@@ -79,6 +79,14 @@ export type ClaimResult =
 /** Tokens tracked per session at most; the oldest are discarded first. Bounds a looping model. */
 const MAX_ENTRIES = 500;
 
+/**
+ * Pauses before claiming a token found in use again. The spend of a call that has just answered was
+ * sent to the shared state before its result (the workflow does not wait for it), but a claim sent
+ * through another connection (another replica) right after may still reach Redis first. A call still
+ * running holds the token far longer than these 15 ms, and is still answered in_use.
+ */
+const IN_USE_PAUSES_MS = [5, 10];
+
 /** 256 random bits, URL-safe. */
 const randomId = () => randomBytes(32).toString("base64url");
 
@@ -166,7 +174,13 @@ export class ConfirmationStore {
    * across replicas; the caller must spend or release the claim. Throws StateUnavailableError.
    */
   async claim(token: string, binding: string): Promise<ClaimResult> {
-    const result = await this.#tokens.claim(token, binding, this.#owner);
+    let result = await this.#tokens.claim(token, binding, this.#owner);
+    // Right after a call answered, its spend may still be on its way: see IN_USE_PAUSES_MS.
+    for (const pause of IN_USE_PAUSES_MS) {
+      if (result.ok || result.reason !== "in_use") break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      result = await this.#tokens.claim(token, binding, this.#owner);
+    }
     if (!result.ok) {
       if (result.reason === "approval_pending") return { ...result, expiresAt: new Date(result.expiresAt) };
       if (result.reason !== "in_use" && result.reason !== "mismatch") this.#settle(token, true);

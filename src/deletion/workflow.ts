@@ -280,9 +280,14 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       }
     } finally {
       // The token's claim is settled once: used up if a DELETE may have been sent (or a dry run
-      // stood in for it); usable again only when nothing was.
-      if (used) await claim?.spend();
-      else await claim?.release();
+      // stood in for it); usable again only when nothing was. The spend is not waited for: the
+      // result does not depend on it (a spend that fails leaves the token claimed until it expires,
+      // never usable again), a claim of the token right after waits for it to land
+      // (ConfirmationStore.claim), and shutdown waits for it as for a deletion. A release is waited
+      // for: the result says the token still works.
+      if (used) {
+        if (claim) void trackDeletion(() => claim.spend());
+      } else await claim?.release();
     }
     return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
   });
