@@ -76,8 +76,13 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
   const waitingMs = 4 * pollMaxMs + 1_000;
   /** When this replica last released the lock; for `waitingMs` after it, an announced waiter goes first. */
   let releasedAt = Number.NEGATIVE_INFINITY;
-  /** Whether another replica was announced when this one released the lock (read together with the release). */
-  let waitingAtRelease: Promise<boolean> = Promise.resolve(false);
+  /**
+   * Whether another replica was announced when this one released the lock (read together with the
+   * release): the answer once it came (usually long before the next acquisition), else its promise.
+   * An answer already in is used without an await, so that an acquisition started by
+   * prepareDeletion is written to Redis at once, ahead of the token's claim.
+   */
+  let waitingAtRelease: boolean | Promise<boolean> = false;
 
   function held(lease: Lease, leaseMs: number, subject: string, askedAt: Moment): HeldDeletionLock {
     let fresh = true;
@@ -123,7 +128,11 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
         // A failed release frees nothing and harms nothing: the lease lapses by itself. Who waits is
         // asked in the same breath (pipelined on the connection), for this replica's next acquisition.
         const released = leases.release(lease).catch(() => {});
-        waitingAtRelease = Announcement.othersThan(leases, holder).catch(() => false);
+        const asked = Announcement.othersThan(leases, holder).catch(() => false);
+        waitingAtRelease = asked;
+        void asked.then((waiting) => {
+          if (waitingAtRelease === asked) waitingAtRelease = waiting;
+        });
         return released;
       },
     };
@@ -146,8 +155,11 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
         try {
           // The first try uses what was read at the last release (once); later polls ask Redis again.
           const atRelease = waitingAtRelease;
-          waitingAtRelease = Promise.resolve(false);
-          const yieldTurn = Date.now() - releasedAt < waitingMs && (await (polls++ === 0 ? atRelease : announced.othersWaiting()));
+          waitingAtRelease = false;
+          const first = polls++ === 0;
+          const yieldTurn =
+            Date.now() - releasedAt < waitingMs &&
+            (first ? (typeof atRelease === "boolean" ? atRelease : await atRelease) : await announced.othersWaiting());
           lease = yieldTurn ? undefined : await leases.acquire(DELETION_LOCK, holder, leaseMs + FRESH_MS);
           if (!lease) await announced.renew();
         } catch (error) {

@@ -249,6 +249,8 @@ class Connection {
   #subscribed: Promise<unknown> | undefined;
   #down = false;
   #closing = false;
+  /** The socket is corked until the next tick (#batch). */
+  #corked = false;
 
   constructor(
     url: string,
@@ -283,6 +285,25 @@ class Connection {
     };
   }
 
+  /**
+   * Commands issued until the work under way waits for I/O go to Redis in one write: the socket is
+   * corked now and uncorked on the next tick, which comes once the current chain of callbacks and
+   * promise reactions has run. A write to a socket is a system call that costs far more than a
+   * command (about 0.2 ms each on a small VM): a confirmed deletion's token claim and deletion lock
+   * share one, and so do the lock's release and the token's spend, which then leave after the
+   * result was written to the client.
+   */
+  #batch(): void {
+    const stream = this.client.stream;
+    if (this.#corked || typeof stream?.cork !== "function") return;
+    this.#corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      stream.uncork();
+    });
+  }
+
   #onDown(reason: string): void {
     // One line per outage; the URL (which may hold a password) is never part of it.
     if (this.#down) return;
@@ -312,6 +333,7 @@ class Connection {
   async run<T>(what: string, call: (client: Redis) => Promise<T>): Promise<T> {
     if (this.client.status !== "ready")
       throw new StateUnavailableError(`The shared state (Redis) is not reachable, so ${what} could not be done.`);
+    this.#batch();
     try {
       return await call(this.client);
     } catch (error) {
