@@ -286,7 +286,8 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       // (ConfirmationStore.claim), and shutdown waits for it as for a deletion. A release is waited
       // for: the result says the token still works.
       if (used) {
-        if (claim) void trackDeletion(() => claim.spend());
+        // After the result was written (setImmediate): the spend is not part of the answer.
+        if (claim) void trackDeletion(() => new Promise(setImmediate).then(() => claim.spend()));
       } else await claim?.release();
     }
     return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };

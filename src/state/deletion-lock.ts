@@ -83,6 +83,8 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
    * prepareDeletion is written to Redis at once, ahead of the token's claim.
    */
   let waitingAtRelease: boolean | Promise<boolean> = false;
+  /** A release not sent yet (see release): sends it now. */
+  let pendingRelease: (() => void) | undefined;
 
   function held(lease: Lease, leaseMs: number, subject: string, askedAt: Moment): HeldDeletionLock {
     let fresh = true;
@@ -125,21 +127,34 @@ export function sharedDeletionLock(state: SharedState, options: DeletionLockOpti
       release() {
         clearInterval(timer);
         releasedAt = Date.now();
+        // Sent once the work under way has run (setImmediate), so that it leaves after the call's
+        // result; this replica's next acquisition sends it first if it comes sooner (flushRelease).
         // A failed release frees nothing and harms nothing: the lease lapses by itself. Who waits is
         // asked in the same breath (pipelined on the connection), for this replica's next acquisition.
-        const released = leases.release(lease).catch(() => {});
-        const asked = Announcement.othersThan(leases, holder).catch(() => false);
-        waitingAtRelease = asked;
-        void asked.then((waiting) => {
-          if (waitingAtRelease === asked) waitingAtRelease = waiting;
+        return new Promise<void>((resolve) => {
+          const send = () => {
+            clearImmediate(deferred);
+            if (pendingRelease === send) pendingRelease = undefined;
+            const released = leases.release(lease).catch(() => {});
+            const asked = Announcement.othersThan(leases, holder).catch(() => false);
+            waitingAtRelease = asked;
+            void asked.then((waiting) => {
+              if (waitingAtRelease === asked) waitingAtRelease = waiting;
+            });
+            void released.then(resolve);
+          };
+          const deferred = setImmediate(send);
+          pendingRelease?.();
+          pendingRelease = send;
         });
-        return released;
       },
     };
   }
 
   return {
     async acquire({ subject, budgetMs, attemptMs, signal }) {
+      // This replica's last release goes first, or this acquisition would find the lock still held.
+      pendingRelease?.();
       const leaseMs = Math.max(options.leaseMs ?? 0, attemptMs + marginMs);
       const deadline = Date.now() + budgetMs;
       let delay = pollMinMs;

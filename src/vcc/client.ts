@@ -226,8 +226,8 @@ export class VccClient {
           beforeAttempt: async (timeoutMs) => (await held.check(timeoutMs, options.subject)) ?? (await own?.(timeoutMs)),
         });
       } finally {
-        // Not waited for: the answer does not depend on it, and this replica's next acquisition is
-        // sent after it on the same connection (a release that fails lets the lease lapse by itself).
+        // Not waited for: the answer does not depend on it. It leaves after the call's result, and
+        // before this replica's next acquisition (a release that fails lets the lease lapse by itself).
         void held.release();
       }
     } finally {

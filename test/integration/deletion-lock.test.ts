@@ -228,8 +228,30 @@ describe("the deletion lock across replicas (Redis)", () => {
     expect(deletes()).toEqual([]);
     if (lease) await other.leases.release(lease);
     expect(await waiting).toMatchObject({ ok: true, response: { status: 204 } });
-    // Released after the call.
-    expect(await other.leases.holder(DELETION_LOCK)).toBeUndefined();
+    // Released right after the call (sent once its result is out): well before its lease (about 4 s) could lapse.
+    const released = Date.now();
+    await eventually(async () => (await other.leases.holder(DELETION_LOCK)) === undefined, "the lock's release", 1_000);
+    expect(Date.now() - released).toBeLessThan(1_000);
+  });
+
+  it("a replica's release that is still to be sent goes before its own next acquisition: back-to-back deletions never wait for themselves", async () => {
+    const state = await connect(redis.url, prefix());
+    const acquire = state.leases.acquire.bind(state.leases);
+    const tries: boolean[] = [];
+    state.leases.acquire = async (name, holder, leaseMs) => {
+      const lease = await acquire(name, holder, leaseMs);
+      if (name === DELETION_LOCK) tries.push(lease !== undefined);
+      return lease;
+    };
+    const a = replica(state);
+    const first = anItem();
+    const second = anItem(first);
+    expect(await del(a, first)).toMatchObject({ ok: true, response: { status: 204 } });
+    // Right after the first one's end, in the same turn of the event loop, as a bulk deletion's next item.
+    expect(await del(a, second)).toMatchObject({ ok: true, response: { status: 204 } });
+    // Each took the lock at its first try: the second never found the first one's lease still held.
+    expect(tries).toEqual([true, true]);
+    expect(deletes()).toHaveLength(2);
   });
 });
 
