@@ -7,7 +7,8 @@
 //                        answer `initialize` and `tools/list`
 //   dist/chunks/*.js     those shared chunks, and what only some calls or modes need, loaded on first
 //                        use: the HTTP client with undici and auth (first tool call), the sandbox's
-//                        simulator, the HTTP transport
+//                        simulator, the HTTP transport, Ajv (the first question put to a person
+//                        through a form)
 //
 // dist/bundle.js sits beside tsc's output so that paths relative to import.meta.url (../package.json
 // for --version) mean the same in both. The other files tsc emits (dist/simulator/, ...) are not
@@ -107,6 +108,32 @@ const undiciPoolAndRequest = {
   },
 };
 
+/**
+ * The SDK's Server imports its default JSON Schema validator (Ajv with its formats, ~540 kB, about
+ * half the code a start would load) to check elicitation answers when given no other. This server
+ * always gives one (src/server.ts), which loads Ajv itself on the first form elicitation; so in the
+ * Server's own import the module becomes a stub that refuses to be used, and Ajv stays in a chunk
+ * of its own, loaded by that import() only.
+ */
+const ajvOnFirstElicitation = {
+  name: "ajv-on-first-elicitation",
+  setup(b) {
+    b.onResolve({ filter: /[\\/]validation[\\/]ajv-provider\.js$/ }, (args) =>
+      /[\\/]@modelcontextprotocol[\\/]sdk[\\/]dist[\\/]esm[\\/]server[\\/]index\.js$/.test(args.importer)
+        ? { path: "ajv-provider-stub", namespace: "ajv-stub" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "ajv-stub" }, () => ({
+      contents: [
+        "export class AjvJsonSchemaValidator {",
+        '  constructor() { throw new Error("the SDK default JSON Schema validator is not bundled: pass jsonSchemaValidator"); }',
+        "}",
+      ].join("\n"),
+      loader: "js",
+    }));
+  },
+};
+
 const REQUIRE_SHIM = 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);';
 /** `require` as a free identifier: not `__require`, `x.require`, nor the start of a string (ajv has 'require("…")' texts). */
 const USES_REQUIRE = /(?<![\w$.'"`])require(?![\w$])/;
@@ -131,7 +158,7 @@ export function bundleOptions(overrides = {}) {
     minifySyntax: true,
     sourcemap: "linked",
     sourcesContent: false,
-    plugins: [englishOnlyZodLocales, passkeyFunctionsOnly, undiciPoolAndRequest],
+    plugins: [englishOnlyZodLocales, passkeyFunctionsOnly, undiciPoolAndRequest, ajvOnFirstElicitation],
     logLevel: "warning",
     ...overrides,
   };

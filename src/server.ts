@@ -2,7 +2,6 @@
 import { McpServer, type RegisteredTool, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { toJsonSchemaCompat } from "@modelcontextprotocol/sdk/server/zod-json-schema-compat.js";
 import { type CallToolResult, ErrorCode, ListToolsRequestSchema, type ListToolsResult, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { JsonSchemaType, jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
@@ -46,10 +45,10 @@ export interface ServerDeps {
   tools?: readonly ToolDefinition[];
   /**
    * Tests: check every result a handler returns against its tool's output schema, as a client's
-   * JSON Schema validator would, and fail the call loudly when it does not match. With a validator,
-   * that one (e.g. the tests' clients' own, compiling each schema once for both sides).
+   * JSON Schema validator would (with this one: e.g. the tests' clients' own, compiling each schema
+   * once for both sides), and fail the call loudly when it does not match.
    */
-  checkResults?: boolean | jsonSchemaValidator;
+  checkResults?: jsonSchemaValidator;
 }
 
 /**
@@ -107,14 +106,21 @@ export function lazyApi(config: Config, timing: ApiTiming = {}, state?: SharedSt
 }
 
 /**
- * The SDK's own validator of elicitation answers, built when the first answer arrives and shared by
- * every session of the process: building it (Ajv with its formats) by default, for every session,
- * costs a few milliseconds of every start.
+ * The SDK's own validator of elicitation answers (Ajv with its formats, about half the code a start
+ * would otherwise load): loaded when this process first asks a person through a form
+ * (loadElicitationValidator, awaited before the question is sent, since the SDK checks the answer
+ * synchronously), and shared by every session. The bundle leaves it out of what a start loads
+ * (scripts/bundle.mjs).
  */
-let elicitationAjv: AjvJsonSchemaValidator | undefined;
+let elicitationAjv: jsonSchemaValidator | undefined;
+async function loadElicitationValidator(): Promise<void> {
+  if (elicitationAjv) return;
+  const { AjvJsonSchemaValidator } = await import("@modelcontextprotocol/sdk/validation/ajv");
+  elicitationAjv ??= new AjvJsonSchemaValidator();
+}
 const lazyAjv: jsonSchemaValidator = {
   getValidator: (schema) => {
-    elicitationAjv ??= new AjvJsonSchemaValidator();
+    if (!elicitationAjv) throw new Error("the elicitation answer validator was not loaded before the question was sent");
     return elicitationAjv.getValidator(schema);
   },
 };
@@ -132,14 +138,13 @@ function registerTools(
   server: McpServer,
   context: ToolContext,
   tools: readonly ToolDefinition[],
-  options: { checkResults: boolean | jsonSchemaValidator },
+  options: { checkResults: jsonSchemaValidator | undefined },
 ): Map<string, RegisteredTool> {
   const destructive = new Map<string, RegisteredTool>();
   const listed: { tool: ToolDefinition; registered: RegisteredTool }[] = [];
   for (const tool of tools) {
     if ((tool.destructive || tool.changesState) && context.config.controls.readOnly) continue;
-    const check =
-      options.checkResults === true ? resultChecker(tool) : options.checkResults ? newResultChecker(tool, options.checkResults) : undefined;
+    const check = options.checkResults ? resultChecker(tool, options.checkResults) : undefined;
     const registered = server.registerTool(
       tool.name,
       {
@@ -220,23 +225,25 @@ function listTools(server: McpServer, listed: readonly { tool: ToolDefinition; r
   );
 }
 
-/** One checker per tool definition, built on first use: tests create many servers with the same tools. */
-const checkers = new WeakMap<ToolDefinition, (result: CallToolResult) => void>();
+/** One checker per tool definition and validator, built on first use: tests create many servers with the same tools. */
+const checkers = new WeakMap<jsonSchemaValidator, WeakMap<ToolDefinition, (result: CallToolResult) => void>>();
 
-function resultChecker(tool: ToolDefinition): (result: CallToolResult) => void {
-  let check = checkers.get(tool);
+function resultChecker(tool: ToolDefinition, validator: jsonSchemaValidator): (result: CallToolResult) => void {
+  let byTool = checkers.get(validator);
+  if (!byTool) {
+    byTool = new WeakMap();
+    checkers.set(validator, byTool);
+  }
+  let check = byTool.get(tool);
   if (!check) {
-    check = newResultChecker(tool);
-    checkers.set(tool, check);
+    check = newResultChecker(tool, validator);
+    byTool.set(tool, check);
   }
   return check;
 }
 
-/** Validates a result's structuredContent against the JSON Schema that tools/list publishes (by default with the SDK's Ajv). */
-function newResultChecker(
-  tool: ToolDefinition,
-  validator: jsonSchemaValidator = new AjvJsonSchemaValidator(),
-): (result: CallToolResult) => void {
+/** Validates a result's structuredContent against the JSON Schema that tools/list publishes. */
+function newResultChecker(tool: ToolDefinition, validator: jsonSchemaValidator): (result: CallToolResult) => void {
   const validate = validator.getValidator(published(tool).outputSchema as JsonSchemaType);
   return (result) => {
     if (result.structuredContent === undefined) throw new Error(`tool ${tool.name} returned no structuredContent`);
@@ -329,6 +336,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
     elicitForm: async (message, requestedSchema, { signal, timeoutMs, relatedRequestId }) => {
+      await loadElicitationValidator();
       const answer = await server.server.elicitInput(
         // The SDK types requestedSchema precisely; ours is a fixed, valid form schema.
         { mode: "form", message, requestedSchema: requestedSchema as never },
@@ -403,7 +411,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
       };
     },
   };
-  const destructive = registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults ?? false });
+  const destructive = registerTools(server, context, deps.tools ?? TOOLS, { checkResults: deps.checkResults });
   destructiveTools.set(server, destructive);
   if (caller && !caller.mayDelete) allowDeletion(server, false);
   registerReceipts(server, jobs, caller?.identity);

@@ -16,7 +16,7 @@ import { SEARCH_SAMPLE } from "../../src/simulator/server.js";
 import type { SharedState } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
 import { SEARCH_TOOL_NAME } from "../../src/tools/search-interactions.js";
-import { type Loose, SECRET_TOKEN, structured } from "../helpers/mcp.js";
+import { type Loose, SECRET_TOKEN, sharedValidator, structured } from "../helpers/mcp.js";
 import { startRedis, untilReachable, useRedis } from "../helpers/redis-server.js";
 import { useSimulator } from "../helpers/simulator.js";
 
@@ -37,7 +37,10 @@ const BOB: Identity = { subject: "bob", issuer: "https://idp.example" };
 /** One session of a replica whose state is `state`, for a team server's caller. */
 async function session(state: SharedState, identity: Identity): Promise<Client> {
   const config = loadConfig({ VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: h.sim.apiBaseUrl, VCC_RETRY_BASE_MS: "1" });
-  const server = createServer({ config, api: lazyApi(config), audit: NO_AUDIT, state, checkResults: true }, { identity, mayDelete: false });
+  const server = createServer(
+    { config, api: lazyApi(config), audit: NO_AUDIT, state, checkResults: sharedValidator },
+    { identity, mayDelete: false },
+  );
   const client = new Client({ name: "cursor-test", version: "1" });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(a), client.connect(b)]);
