@@ -390,33 +390,12 @@ describe("graceful shutdown", () => {
   }
 });
 
-// Each a process of its own that ends at start: they run at once (they use none of the file's
-// sessions, servers or simulator state, which its hooks close and reset around every test).
-describe.concurrent("start-up configuration", () => {
+// Which settings are refused, and how, is decided in process (test/unit/cli.test.ts); the process
+// acting on a refusal is checked in test/e2e/process.test.ts. Here: what only a start can find. It
+// uses none of the file's sessions, servers or simulator state.
+describe("start-up configuration", () => {
   const run = (args: string[], env: Record<string, string> = {}) => runNode([SERVER_ENTRY, ...args], { env });
   const oneLine = (text: string) => text.split("\n").filter(Boolean);
-
-  const cases: [string, string[], Record<string, string>, number, RegExp][] = [
-    ["a non-loopback --host without a bearer", ["--http", "--host", "0.0.0.0"], {}, 1, /VCC_HTTP_BEARER.*VCC_HTTP_HOST.*0\.0\.0\.0/],
-    ["VCC_HTTP_HOST beyond loopback without a bearer", [], { VCC_TRANSPORT: "http", VCC_HTTP_HOST: "192.0.2.10" }, 1, /VCC_HTTP_BEARER/],
-    ["a port out of range", ["--http", "--port", "70000"], {}, 1, /VCC_HTTP_PORT \(--port\).*0 to 65535/],
-    ["a bad host", ["--http", "--host", "not a host"], {}, 1, /VCC_HTTP_HOST \(--host\)/],
-    ["a short bearer", ["--http"], { VCC_HTTP_BEARER: "short-secret" }, 1, /VCC_HTTP_BEARER must be at least 16 characters/],
-    ["an unknown transport", [], { VCC_TRANSPORT: "websocket" }, 1, /VCC_TRANSPORT.*stdio, http/],
-    ["a zero idle timeout", ["--http"], { VCC_HTTP_SESSION_IDLE_SECONDS: "0" }, 1, /VCC_HTTP_SESSION_IDLE_SECONDS/],
-    ["--port without --http", ["--port", "4000"], {}, 2, /--port and --host apply to the HTTP transport/],
-    ["an unknown flag", ["--htp"], {}, 2, /unknown option --htp/],
-  ];
-  for (const [label, args, env, code, pattern] of cases) {
-    it(`${label} → exit ${code}, one stderr line`, async () => {
-      const result = await run(args, env);
-      expect(result.code).toBe(code);
-      expect(result.stdout).toBe("");
-      expect(oneLine(result.stderr)).toHaveLength(1);
-      expect(result.stderr).toMatch(pattern);
-      expect(result.stderr).not.toContain("short-secret");
-    });
-  }
 
   it("a port in use → exit 1 with one line saying what to do", async () => {
     const blocker = createNetServer();
