@@ -34,7 +34,7 @@ const REFERENCE = join(root, "node_modules/@modelcontextprotocol/server-filesyst
 const FLOOR = join(root, "bench/floor.mjs");
 /** The SDK reference: one registerTool, the same input schema, one DELETE (bench/minimal-sdk.mjs). */
 const MINIMAL_SDK = join(root, "bench/minimal-sdk.mjs");
-/** A directory: the per-call programs run under `node --cpu-prof` and write ours.cpuprofile, minimal-sdk.cpuprofile and floor.cpuprofile there. */
+/** A directory: the per-call and shared-state programs run under `node --cpu-prof` and write ours, minimal-sdk, floor, state-memory and state-redis .cpuprofile files there. */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 /** Node itself answering `initialize` with a constant: what no server can go below. */
 const BARE_NODE = ["-e", `process.stdin.once("data",()=>process.stdout.write('{"jsonrpc":"2.0","id":1,"result":{}}\\n'))`];
@@ -275,12 +275,14 @@ function checkExactlyOnce(sim, items, fromJournalIndex) {
 const callBlock = () => Math.ceil((CALL_WARMUP + CALLS) / 2);
 const PER_CALL_PROGRAMS = ["ours", "minimalSdk", "floor"];
 
+/** With BENCH_CPU_PROF: node's flags that profile a program of the per-call and shared-state runs into <name>.cpuprofile. */
+const profile = (name) =>
+  CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`, "--cpu-prof-interval=50"] : [];
+
 async function measureCalls(sim) {
   const cwd = mkdtempSync(join(tmpdir(), "vcc-bench-"));
   // The simulator answers at once: no added latency and no rate limit (only the throughput run sets one).
   const env = { VCC_ACCESS_TOKEN: "sandbox-token", VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "token" };
-  const profile = (name) =>
-    CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`, "--cpu-prof-interval=50"] : [];
   const peers = {
     ours: new StdioPeer([...profile("ours"), OURS], { env, cwd }),
     minimalSdk: new StdioPeer([...profile("minimal-sdk"), MINIMAL_SDK], { env, cwd }),
@@ -480,8 +482,8 @@ async function measureStateCalls(sim, redis, offset) {
   const cwd = mkdtempSync(join(tmpdir(), "vcc-bench-"));
   const env = { VCC_ACCESS_TOKEN: "sandbox-token", VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "token" };
   const peers = {
-    memory: new StdioPeer([OURS], { env, cwd }),
-    redis: new StdioPeer([OURS], { env: { ...env, VCC_STATE_URL: redis.url }, cwd }),
+    memory: new StdioPeer([...profile("state-memory"), OURS], { env, cwd }),
+    redis: new StdioPeer([...profile("state-redis"), OURS], { env: { ...env, VCC_STATE_URL: redis.url }, cwd }),
   };
   try {
     await Promise.all(Object.values(peers).map((peer) => peer.initialize()));
