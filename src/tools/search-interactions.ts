@@ -218,7 +218,7 @@ function summaryText(output: Output, criteria: SearchCriteria): string {
   if (output.complete)
     next =
       t.interactions > 0
-        ? "The search is complete. To delete items, pass their guid and contentKey to bulk_delete_interaction_content (a person must confirm)."
+        ? "The search is complete. To erase everything found (of the types wanted), call erase_interaction_content with the same criteria and contentTypes: one approval, then a background job with a receipt. To delete a few chosen items, pass their guid and contentKey to bulk_delete_interaction_content. A person must approve either."
         : "The search is complete. Numbers match only as stored: try the other formats of the number (with and without the country code, with a leading 0).";
   else if (output.cursor)
     next = `Not complete (${output.stoppedBecause === "time_budget" ? "this call's time budget was spent" : output.stoppedBecause === "max_results" ? "maxResults reached" : "stopped by an error"}): call search_interactions again with the same criteria and cursor "${output.cursor}" (expires ${output.cursorExpiresAt}).`;
@@ -262,7 +262,7 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
   return defineTool({
     name: SEARCH_TOOL_NAME,
     title: "Search interactions",
-    description: `Find the Vonage Contact Center interactions of a person or an agent in a period, with the content each still holds (call recordings, transcripts, voicemails, ...): the first step of an erasure request. Read-only. Give from/to (up to two years) and at least one of party, connectFrom, connectTo or handlingAgentId. Addresses match by how the stored address starts, exactly as stored: +441632960101 does not match 01632960101, so pass every format the user's number may have (up to ${MAX_PARTIES} in party). Returns up to maxResults interactions per call; when complete is false, call again with the same criteria and the returned cursor. Delete what was found with bulk_delete_interaction_content.`,
+    description: `Find the Vonage Contact Center interactions of a person or an agent in a period, with the content each still holds (call recordings, transcripts, voicemails, ...): the first step of an erasure request. Read-only. Give from/to (up to two years) and at least one of party, connectFrom, connectTo or handlingAgentId. Addresses match by how the stored address starts, exactly as stored: +441632960101 does not match 01632960101, so pass every format the user's number may have (up to ${MAX_PARTIES} in party). Returns up to maxResults interactions per call; when complete is false, call again with the same criteria and the returned cursor. To erase what was found (an erasure request), call erase_interaction_content with the same criteria and contentTypes: one approval, a background job, a receipt; to delete a few chosen items, bulk_delete_interaction_content.`,
     inputSchema,
     outputSchema,
     annotations: {

@@ -82,6 +82,7 @@ describe("search_interactions", () => {
     const error = ((tool?.outputSchema?.properties ?? {}) as Loose).error;
     expect(error.properties.code.enum).toContain("invalid_input");
     expect(tool?.description).toMatch(/01632960101/);
+    expect(tool?.description).toMatch(/To erase what was found \(an erasure request\), call erase_interaction_content/);
   });
 
   it("finds a repeat caller on both sides, with totals, windows and a readable summary", async () => {
@@ -105,6 +106,8 @@ describe("search_interactions", () => {
     const text = textOf(result);
     expect(text).toMatch(new RegExp(`^Found ${s.interactions.length} interactions with ${items.length} content items`));
     expect(text).toMatch(/Searched 48 of 48 7-day windows/);
+    // What comes next: the whole erasure as one approved job, or a few chosen items.
+    expect(text).toMatch(/call erase_interaction_content with the same criteria and contentTypes/);
     expect(text).toMatch(/bulk_delete_interaction_content/);
     // One audit record: criteria, counts, time.
     expect(audit.records).toHaveLength(1);
