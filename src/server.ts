@@ -22,8 +22,12 @@ import type { ApiAccess, VccClient, VccClientOptions } from "./vcc/client.js";
 export const SERVER_NAME = "vcc-interaction-content";
 export const SERVER_VERSION = "0.1.0";
 
+/** What the assistant is told about the server as a whole (MCP `instructions`): which tool for which job. */
 const INSTRUCTIONS =
-  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. Use search_interactions to find the interactions of a person (phone number, email) or agent in a period, list_interaction_content to see what an interaction holds and find content keys. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
+  "Deletes content files (call recordings, transcripts, voicemails, screen recordings) of Vonage Contact Center interactions. For an erasure request (everything of a person in a period): search_interactions to find the interactions of the person (phone number, email) or agent, then erase_interaction_content with the same criteria and contentTypes: one approval, a background job (follow it with get_erasure_job) and a receipt when it ends. list_interaction_content shows what one interaction holds and its content keys; delete_interaction_content and bulk_delete_interaction_content delete one or a few chosen items. Every deletion is permanent and needs a person's confirmation: never pass a confirmationToken the user did not explicitly approve in the conversation.";
+/** The same for a read-only server (VCC_READ_ONLY), which offers no tool that deletes or starts a job. */
+const READ_ONLY_INSTRUCTIONS =
+  "Finds Vonage Contact Center interactions and the content files they hold (call recordings, transcripts, voicemails, screen recordings): search_interactions for the interactions of a person (phone number, email) or agent in a period, list_interaction_content for what one interaction holds, get_erasure_job for erasure jobs. This server is read-only: it deletes nothing.";
 
 /** Shared by all sessions of one process: the API client (one connection pool), the approval page server. */
 export interface ServerDeps {
@@ -330,7 +334,8 @@ export function holdsConfirmations(server: McpServer): boolean {
 
 /** `caller`: the team server's authenticated caller of this session (absent on stdio and with the static bearer). */
 export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServer {
-  const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${INSTRUCTIONS}` : INSTRUCTIONS;
+  const general = deps.config.controls.readOnly ? READ_ONLY_INSTRUCTIONS : INSTRUCTIONS;
+  const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${general}` : general;
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv });
 
   const channel: ElicitationChannel = {

@@ -119,9 +119,24 @@ describe("read-only", () => {
       const attempt = await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "callRecording" });
       expect(attempt.isError).toBe(true);
       expect(deletes()).toHaveLength(0);
+      // The server's instructions name only tools it offers, and say that it deletes nothing.
+      const instructions = c.client.getInstructions() ?? "";
+      expect(toolNamesIn(instructions).filter((name) => !names.includes(name))).toEqual([]);
+      expect(instructions).toMatch(/read-only: it deletes nothing/);
     });
   }
+
+  it("without it, the instructions name the tools of an erasure request, all of them offered", async () => {
+    const c = await server({}, approve);
+    const names = (await c.client.listTools()).tools.map((t) => t.name);
+    const named = toolNamesIn(c.client.getInstructions() ?? "");
+    expect(named).toEqual(expect.arrayContaining(["search_interactions", "erase_interaction_content", "get_erasure_job"]));
+    expect(named.filter((name) => !names.includes(name))).toEqual([]);
+  });
 });
+
+/** The tool names (snake_case words) a text mentions. */
+const toolNamesIn = (text: string) => [...new Set(text.match(/\b[a-z]+(?:_[a-z]+)+\b/g) ?? [])];
 
 describe("dry run", () => {
   it("asks, then reports what would have been deleted without sending a DELETE", async () => {
