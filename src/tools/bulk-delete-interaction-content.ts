@@ -5,6 +5,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { progressFor } from "../deletion/progress.js";
 import { type ItemResult, runDeletion } from "../deletion/workflow.js";
+import { MAX_PLAN_ITEMS } from "../jobs/plan.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import { DELETE_SCOPE } from "../vcc/scopes.js";
 import type { ToolContext } from "./context.js";
@@ -59,7 +60,7 @@ type Output = z.infer<typeof outputSchema>;
 
 const DESCRIPTION = `Permanently delete SEVERAL content files of Vonage Contact Center interactions (e.g. every recording named in an erasure request) with ONE confirmation by a person. Deletion cannot be undone.
 
-items: 1-100 {guid, contentKey} pairs (same rules as delete_interaction_content; no duplicates). Items that are already gone are reported as not_found and left out of the confirmation; if any item is of a kind the administrator does not allow, the whole request is refused.
+items: 1-100 {guid, contentKey} pairs (same rules as delete_interaction_content; no duplicates); for more, or for everything a search found, use erase_interaction_content (one approval, a background job, a receipt). Items that are already gone are reported as not_found and left out of the confirmation; if any item is of a kind the administrator does not allow, the whole request is refused.
 
 Confirmation works as for delete_interaction_content: a prompt listing every item, or status confirmation_required with one confirmationToken for exactly this set of items (any order) — ask the user, and only if they clearly agree call again with the same items and the token. Deletions then run strictly one at a time (the API rate-limits concurrent deletions); each item is reported on its own, and one failure never stops the others. If the result also has an approvalUrl, the person must approve on that page first: show them the link and call again with the token only after they say they decided there.`;
 
@@ -72,7 +73,9 @@ export const bulkDeleteInteractionContent = defineTool({
       items: z
         .array(z.object({ guid: guidSchema, contentKey: contentKeySchema }).strict())
         .min(1, { message: "items must list at least one {guid, contentKey} pair" })
-        .max(MAX_ITEMS, { message: `items may list at most ${MAX_ITEMS} pairs; split larger requests` })
+        .max(MAX_ITEMS, {
+          message: `items may list at most ${MAX_ITEMS} pairs: erase more as one job, with one approval, with erase_interaction_content (items, up to ${MAX_PLAN_ITEMS})`,
+        })
         .superRefine((items, ctx) => {
           const seen = new Set<string>();
           items.forEach((item, index) => {

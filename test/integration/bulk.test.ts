@@ -177,4 +177,11 @@ describe("input rules", () => {
     for (const args of bad) expect((await c.call(TOOL, args)).isError, JSON.stringify(args).slice(0, 80)).toBe(true);
     expect(h.sim.journal).toHaveLength(0);
   });
+
+  it("more than 100 items: pointed to the erasure job, which takes them with one approval", async () => {
+    const c = await server();
+    const result = await c.call(TOOL, { items: Array.from({ length: 101 }, (_, i) => ({ guid: SEED.inboundCall, contentKey: `k${i}` })) });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/at most 100 pairs: erase more as one job, with one approval, with erase_interaction_content/);
+  });
 });
