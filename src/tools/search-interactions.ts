@@ -35,6 +35,9 @@ const address = (what: string) =>
     .min(1, { message: `${what} must not be empty` })
     .max(MAX_ADDRESS_LENGTH, { message: `${what} must be at most ${MAX_ADDRESS_LENGTH} characters` });
 
+const PARTY_LIST = 'party must be a list (a JSON array), even of one address: e.g. ["+441632960101", "01632960101"]';
+const PARTY_COUNT = `party takes 1-${MAX_PARTIES} addresses`;
+
 /** Who, when and what: the criteria fields, shared with erase_interaction_content (one schema, one validation: normaliseCriteria). */
 export const criteriaShape = {
   from: z
@@ -49,10 +52,13 @@ export const criteriaShape = {
     .describe(
       "End of the period: a date includes that whole day (UTC); a date-time is exclusive. At most two years after from, and not more than a day in the future.",
     ),
+  // The messages say what to send: zod checks an array's length on a string too, and without them a
+  // single number given as a string was also told "expected string to have <=5 characters", which
+  // invites cutting the number short.
   party: z
-    .array(address("A party address"))
-    .min(1)
-    .max(MAX_PARTIES)
+    .array(address("A party address"), { error: PARTY_LIST })
+    .min(1, { error: PARTY_COUNT })
+    .max(MAX_PARTIES, { error: PARTY_COUNT })
     .optional()
     .describe(
       `1-${MAX_PARTIES} addresses of the person (phone numbers, emails, chat handles). Each is matched as the party that started OR received the interaction, by how the stored address starts. Numbers are matched exactly as the account stores them: +441632960101 does not match 01632960101, so pass each format the user's number may be stored in (e.g. +441632960101, 441632960101, 01632960101).`,

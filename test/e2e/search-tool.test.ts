@@ -239,6 +239,11 @@ describe("search_interactions", () => {
       );
       expect(result.isError).toBe(true);
     }
+    // One number given as a string, not a list: told to send a list, not that it is too long.
+    const single = await call(client, { ...YEAR, party: "+441632960101" });
+    expect(single.isError).toBe(true);
+    expect(textOf(single)).toMatch(/party must be a list \(a JSON array\), even of one address/);
+    expect(textOf(single)).not.toMatch(/characters/);
     expect(searches()).toHaveLength(0);
     expect(audit.records.map((r) => r.record.outcome)).toEqual(cases.map(() => "refused"));
   });
