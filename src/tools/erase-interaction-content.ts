@@ -30,7 +30,7 @@ import {
   toolErrorSchema,
   toolResult,
 } from "./results.js";
-import { criteriaShape } from "./search-interactions.js";
+import { contentTypesList, criteriaShape } from "./search-interactions.js";
 
 export { ERASE_TOOL_NAME };
 
@@ -42,10 +42,7 @@ const inputSchema = z
     ...criteriaShape,
     from: criteriaShape.from.optional().describe(`${criteriaShape.from.description} Required with criteria.`),
     to: criteriaShape.to.optional().describe(`${criteriaShape.to.description} Required with criteria.`),
-    contentTypes: z
-      .array(z.string().min(1).max(50))
-      .min(1)
-      .max(20)
+    contentTypes: contentTypesList
       .optional()
       .describe('Required with criteria: the content types to erase (e.g. ["callRecording", "voicemail"]), or ["all"] for every type.'),
     items: z

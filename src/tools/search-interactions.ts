@@ -38,6 +38,14 @@ const address = (what: string) =>
 const PARTY_LIST = 'party must be a list (a JSON array), even of one address: e.g. ["+441632960101", "01632960101"]';
 const PARTY_COUNT = `party takes 1-${MAX_PARTIES} addresses`;
 
+/** A list of content types (search_interactions and erase_interaction_content), with messages that say what to send. */
+export const contentTypesList = z
+  .array(z.string().min(1).max(50), {
+    error: 'contentTypes must be a list (a JSON array): e.g. ["callRecording", "transcript"] or ["all"]',
+  })
+  .min(1, { error: "contentTypes takes 1-20 content types" })
+  .max(20, { error: "contentTypes takes 1-20 content types" });
+
 /** Who, when and what: the criteria fields, shared with erase_interaction_content (one schema, one validation: normaliseCriteria). */
 export const criteriaShape = {
   from: z
@@ -76,10 +84,7 @@ export const criteriaShape = {
 const inputSchema = z
   .object({
     ...criteriaShape,
-    contentTypes: z
-      .array(z.string().min(1).max(50))
-      .min(1)
-      .max(20)
+    contentTypes: contentTypesList
       .optional()
       .describe(
         "Only these content types, e.g. callRecording, transcript, voicemail, chatTranscript, screenRecording. Interactions left with none are not returned.",

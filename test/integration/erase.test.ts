@@ -340,6 +340,16 @@ describe("bad input and modes", () => {
       expect(structured(result).error?.code, textOf(result)).toBe("invalid_input");
       expect(textOf(result)).toMatch(message);
     }
+    // Refused by the schema: a list given as one string is told to be a list, not that it is too long.
+    for (const [args, message] of [
+      [{ ...CRITERIA, contentTypes: "callRecording, transcript" }, /contentTypes must be a list \(a JSON array\)/],
+      [{ ...CRITERIA, connectFrom: undefined, party: "+441632960101" }, /party must be a list \(a JSON array\)/],
+    ] as const) {
+      const result = await c.call(ERASE, args);
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(message);
+      expect(textOf(result)).not.toMatch(/characters/);
+    }
     expect(h.sim.journal.filter((r) => r.route !== "token")).toHaveLength(0);
   });
 
