@@ -224,7 +224,8 @@ describe("the deletion lock across replicas (Redis)", () => {
     const a = replica(await connect(redis.url, keyPrefix));
     const item = anItem();
     const waiting = del(a, item);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A found the lock held (it announced itself as waiting for it) and sent nothing.
+    while ((await other.leases.holder(DELETION_WAITING)) === undefined) await new Promise((resolve) => setTimeout(resolve, 2));
     expect(deletes()).toEqual([]);
     if (lease) await other.leases.release(lease);
     expect(await waiting).toMatchObject({ ok: true, response: { status: 204 } });
