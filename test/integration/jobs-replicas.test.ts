@@ -4,7 +4,7 @@
 // runs, and Redis going away stops sending until it is back. Durations are short and injected.
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type DeleteItem, ErasureJobs, type JobView } from "../../src/jobs/engine.js";
+import { type DeleteItem, ErasureJobs, type ErasureJobsOptions, type JobView } from "../../src/jobs/engine.js";
 import type { PlanItem } from "../../src/jobs/plan.js";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
 import { vccDeleteItem } from "../../src/jobs/vcc.js";
@@ -90,7 +90,12 @@ interface Replica {
 async function replica(
   name: string,
   prefix: string,
-  options: { sweepMs?: number; leases?: (leases: LeaseStore) => LeaseStore; deleteItem?: (real: DeleteItem) => DeleteItem } = {},
+  options: {
+    sweepMs?: number;
+    leases?: (leases: LeaseStore) => LeaseStore;
+    deleteItem?: (real: DeleteItem) => DeleteItem;
+    onEvent?: ErasureJobsOptions["onEvent"];
+  } = {},
 ): Promise<Replica> {
   const state = new RedisState({ url: redis.url, prefix });
   await eventually(() => state.ping().then(() => true), "Redis to answer");
@@ -113,6 +118,7 @@ async function replica(
       sweepMs: options.sweepMs ?? SWEEP_MS,
     },
     deleteItem: options.deleteItem ? options.deleteItem(real) : real,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   cleanups.push(async () => {
     await jobs.close({ abortInFlight: true });
@@ -244,6 +250,63 @@ describe("erasure jobs on two replicas (one Redis)", () => {
       const fromA = await a.jobs.get(jobId);
       expect(fromA.ok && fromA.job).toMatchObject({ status: "completed", receipt: { sha256: done.receipt?.sha256 } });
     });
+
+  it("a take-over that cannot begin (B's audit trail fails) sends nothing, is tried again at every sweep, and finishes the job once it can", async () => {
+    const prefix = `r-${randomUUID()}:`;
+    let planned: PlanItem[] = [];
+    let control: ReturnType<typeof freezable> | undefined;
+    const paused = gate();
+    // A freezes before sending item 3's DELETE: three items deleted, the job's lease lapses.
+    const a = await replica("A", prefix, {
+      sweepMs: 0,
+      leases: (leases) => {
+        control = freezable(leases);
+        return control.leases;
+      },
+      deleteItem: holdAt(
+        3,
+        () => planned,
+        async () => {
+          control?.freeze();
+          await paused.wait();
+        },
+        false,
+      ),
+    });
+    cleanups.push(async () => paused.open());
+    const { jobId, items } = await startJob(a);
+    planned = items;
+    await paused.reached;
+
+    let auditWorks = false;
+    const b = await replica("B", prefix, {
+      onEvent: () => {
+        if (!auditWorks) throw new Error("EACCES: the audit log cannot be written");
+      },
+    });
+    const failures = () => logged.filter((line) => line.includes("an erasure job could not be taken over") && line.includes(jobId));
+    await eventually(async () => failures().length >= 3, "B to try (and fail) three take-overs");
+    expect(failures()[0]).toMatch(/audit/);
+    // Nothing sent meanwhile, and no replica holds the job for good: it is still there to be taken over.
+    await sim.idle();
+    expect(sim.requests("DELETE")).toHaveLength(3);
+    const meanwhile = await b.jobs.get(jobId);
+    expect(meanwhile.ok && meanwhile.job).toMatchObject({ status: "running", progress: { deleted: 3, remaining: 5 } });
+
+    auditWorks = true;
+    const done = await statusOn(b, jobId, "completed");
+    expect(done.progress).toMatchObject({ deleted: 8, failed: 0, remaining: 0 });
+    const byPath = deletesByPath(sim);
+    for (const item of items) expect(byPath.get(deletePath(sim, item))?.map((e) => e.status)).toEqual([204]);
+
+    // A wakes up and sends nothing: its lease is gone.
+    const settledOnA = a.jobs.settled(jobId);
+    control?.thaw();
+    paused.open();
+    await settledOnA;
+    await sim.idle();
+    expect(sim.requests("DELETE")).toHaveLength(8);
+  });
 
   it("a cancellation on B stops the job A runs before its next item", async () => {
     const prefix = `r-${randomUUID()}:`;
