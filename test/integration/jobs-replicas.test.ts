@@ -177,36 +177,56 @@ function gate(): { wait: () => Promise<void>; open: () => void; reached: Promise
   };
 }
 
+/**
+ * Replica A, without a sweeper, that starts a job and freezes at item `index` (no renewals, nothing
+ * written) after or before sending its DELETE; resolves once it froze. `wake` thaws it and lets it go on.
+ */
+async function jobOnFrozenReplica(
+  prefix: string,
+  index: number,
+  sendFirst: boolean,
+): Promise<{ a: Replica; jobId: string; items: PlanItem[]; wake: () => void }> {
+  let planned: PlanItem[] = [];
+  let control: ReturnType<typeof freezable> | undefined;
+  const paused = gate();
+  const a = await replica("A", prefix, {
+    sweepMs: 0,
+    leases: (leases) => {
+      control = freezable(leases);
+      return control.leases;
+    },
+    deleteItem: holdAt(
+      index,
+      () => planned,
+      async () => {
+        control?.freeze();
+        await paused.wait();
+      },
+      sendFirst,
+    ),
+  });
+  cleanups.push(async () => paused.open());
+  const { jobId, items } = await startJob(a);
+  planned = items;
+  expect((await a.state.leases.holder(jobLease(jobId)))?.holder).toBe("A");
+  await paused.reached;
+  return {
+    a,
+    jobId,
+    items,
+    wake: () => {
+      control?.thaw();
+      paused.open();
+    },
+  };
+}
+
 describe("erasure jobs on two replicas (one Redis)", () => {
   for (const sendFirst of [true, false])
     it(`a job survives its replica: A freezes ${sendFirst ? "after" : "before"} sending a DELETE, its lease lapses, B's sweeper takes the job over and finishes; A, waking up, sends and writes nothing`, async () => {
       const prefix = `r-${randomUUID()}:`;
-      let planned: PlanItem[] = [];
-      let control: ReturnType<typeof freezable> | undefined;
-      const paused = gate();
-      const a = await replica("A", prefix, {
-        sweepMs: 0,
-        leases: (leases) => {
-          control = freezable(leases);
-          return control.leases;
-        },
-        // At item 3, A freezes (no renewals, nothing written) after or before its DELETE is sent.
-        deleteItem: holdAt(
-          3,
-          () => planned,
-          async () => {
-            control?.freeze();
-            await paused.wait();
-          },
-          sendFirst,
-        ),
-      });
-      cleanups.push(async () => paused.open());
-      const { jobId, items } = await startJob(a);
-      planned = items;
-      const lease = await a.state.leases.holder(jobLease(jobId));
-      expect(lease?.holder).toBe("A");
-      await paused.reached;
+      // At item 3, A freezes after or before its DELETE is sent.
+      const { a, jobId, items, wake } = await jobOnFrozenReplica(prefix, 3, sendFirst);
 
       // B only now: its sweeper finds the running job, waits for the lease to lapse, takes it over.
       const b = await replica("B", prefix);
@@ -237,8 +257,7 @@ describe("erasure jobs on two replicas (one Redis)", () => {
       // refused (nothing written over B's work); either way it sends nothing more.
       const journal = await b.state.jobs?.journal(jobId);
       const settledOnA = a.jobs.settled(jobId);
-      control?.thaw();
-      paused.open();
+      wake();
       await settledOnA;
       await sim.idle();
       const after = deletesByPath(sim);
@@ -253,30 +272,8 @@ describe("erasure jobs on two replicas (one Redis)", () => {
 
   it("a take-over that cannot begin (B's audit trail fails) sends nothing, is tried again at every sweep, and finishes the job once it can", async () => {
     const prefix = `r-${randomUUID()}:`;
-    let planned: PlanItem[] = [];
-    let control: ReturnType<typeof freezable> | undefined;
-    const paused = gate();
     // A freezes before sending item 3's DELETE: three items deleted, the job's lease lapses.
-    const a = await replica("A", prefix, {
-      sweepMs: 0,
-      leases: (leases) => {
-        control = freezable(leases);
-        return control.leases;
-      },
-      deleteItem: holdAt(
-        3,
-        () => planned,
-        async () => {
-          control?.freeze();
-          await paused.wait();
-        },
-        false,
-      ),
-    });
-    cleanups.push(async () => paused.open());
-    const { jobId, items } = await startJob(a);
-    planned = items;
-    await paused.reached;
+    const { a, jobId, items, wake } = await jobOnFrozenReplica(prefix, 3, false);
 
     let auditWorks = false;
     const b = await replica("B", prefix, {
@@ -301,8 +298,7 @@ describe("erasure jobs on two replicas (one Redis)", () => {
 
     // A wakes up and sends nothing: its lease is gone.
     const settledOnA = a.jobs.settled(jobId);
-    control?.thaw();
-    paused.open();
+    wake();
     await settledOnA;
     await sim.idle();
     expect(sim.requests("DELETE")).toHaveLength(8);
