@@ -150,6 +150,11 @@ export interface JobView {
   };
   /** Waiting for another job of this process to end (status running). */
   queued?: true;
+  /**
+   * Replicas: running, but no replica holds the job's lease right now (its replica stopped or lost
+   * the shared state): nothing is being sent for it until a replica's sweeper takes it over.
+   */
+  awaitingTakeover?: true;
   cancelRequested?: true;
   pause?: { code: ErrorCode; reason: string; at: string };
   startedAt?: string;
@@ -553,7 +558,10 @@ export class ErasureJobs {
   async get(jobId: string, options: { page?: number; pageSize?: number } = {}): Promise<JobResult> {
     try {
       const found = await this.#find(jobId);
-      return found.ok ? { ok: true, job: this.#view(found.job, options) } : found;
+      if (!found.ok) return found;
+      const view = this.#view(found.job, options);
+      if (await this.#awaitingTakeover(found.job)) view.awaitingTakeover = true;
+      return { ok: true, job: view };
     } catch (error) {
       if (error instanceof StateUnavailableError) return { ok: false, error: stateUnavailable(error, `Job ${jobId} could not be read`) };
       throw error;
@@ -566,9 +574,27 @@ export class ErasureJobs {
     const views: JobView[] = [];
     for (const jobId of (await this.#store.ids()).sort()) {
       const job = this.#jobs.get(jobId) ?? (await this.#read(jobId).catch(rethrowUnavailable));
-      if (job) views.push(this.#view(job, { pageSize: 0 }));
+      if (!job) continue;
+      const view = this.#view(job, { pageSize: 0 });
+      if (await this.#awaitingTakeover(job)) view.awaitingTakeover = true;
+      views.push(view);
     }
     return views;
+  }
+
+  /**
+   * Replicas: a running job that no replica holds (not this one, and no lease in the shared state).
+   * Not said when the lease cannot be read: the view then shows what the records say, as before.
+   */
+  async #awaitingTakeover(job: Job): Promise<boolean> {
+    const r = this.#replicas;
+    if (!r || job.status !== "running") return false;
+    if (this.#jobs.get(job.plan.jobId) === job && job.lease && !job.lost) return false;
+    try {
+      return (await r.leases.holder(jobLease(job.plan.jobId))) === undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** The approved plan's items (empty for an unknown job). */

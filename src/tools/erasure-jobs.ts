@@ -59,6 +59,10 @@ const jobSchema = z.object({
     remaining: z.number().int().describe("Not tried yet (or in flight)."),
   }),
   queued: z.boolean().optional(),
+  awaitingTakeover: z
+    .boolean()
+    .optional()
+    .describe("Replicas: running, but no replica is running it right now (its replica stopped); another takes it over shortly."),
   cancelRequested: z.boolean().optional(),
   pause: z.object({ code: z.enum(ERROR_CODE_LIST), reason: z.string(), at: z.string() }).optional(),
   startedAt: z.string().optional(),
@@ -154,6 +158,10 @@ export function jobText(view: JobView, verification?: Verification): string {
   if (view.itemsPerMinute !== undefined)
     lines.push(
       `Rate: ${view.itemsPerMinute} item(s) a minute${view.estimatedSecondsLeft !== undefined ? `; about ${Math.ceil(view.estimatedSecondsLeft / 60)} minute(s) left` : ""}.`,
+    );
+  if (view.awaitingTakeover)
+    lines.push(
+      "No replica is running it at this moment (the one that ran it stopped, or lost the shared state): nothing is being sent for it until another replica takes it over, which happens by itself within the sweep interval (VCC_JOB_SWEEP_MS).",
     );
   if (view.pause) lines.push(`Paused (${view.pause.code}): ${view.pause.reason}`);
   if (view.resumable)

@@ -12,6 +12,7 @@ import { setLogSink, writeStderr } from "../../src/log.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { jobLease, type LeaseStore } from "../../src/state/index.js";
 import { RedisState } from "../../src/state/redis.js";
+import { jobText } from "../../src/tools/erasure-jobs.js";
 import { staticTokens } from "../../src/vcc/auth.js";
 import { VccClient } from "../../src/vcc/client.js";
 import { deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
@@ -227,6 +228,19 @@ describe("erasure jobs on two replicas (one Redis)", () => {
       const prefix = `r-${randomUUID()}:`;
       // At item 3, A freezes after or before its DELETE is sent.
       const { a, jobId, items, wake } = await jobOnFrozenReplica(prefix, 3, sendFirst);
+
+      // C, a replica without a sweeper, only looks: running (A holds the lease), then, once the lease
+      // lapsed, running with no replica running it, which the view and its text say.
+      const c = await replica("C", prefix, { sweepMs: 0 });
+      const held = await c.jobs.get(jobId);
+      expect(held.ok && held.job.status).toBe("running");
+      expect(held.ok && held.job.awaitingTakeover).toBeUndefined();
+      await eventually(async () => (await c.state.leases.holder(jobLease(jobId))) === undefined, "A's lease to lapse");
+      const stalled = await c.jobs.get(jobId);
+      if (!stalled.ok) throw new Error(stalled.error.message);
+      expect(stalled.job).toMatchObject({ status: "running", awaitingTakeover: true });
+      expect(jobText(stalled.job)).toMatch(/No replica is running it at this moment/);
+      expect((await c.jobs.list()).find((v) => v.jobId === jobId)?.awaitingTakeover).toBe(true);
 
       // B only now: its sweeper finds the running job, waits for the lease to lapse, takes it over.
       const b = await replica("B", prefix);
