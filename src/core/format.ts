@@ -54,3 +54,8 @@ export function humanType(type: string): string {
     .join(" ")
     .replace(/^[a-z]/, (c) => c.toLowerCase());
 }
+
+/** "the job was not resumed" → "The job was not resumed". */
+export function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -11,6 +11,7 @@
 // again). A replica that lost a job's lease stops it at once, sending and writing nothing more.
 import type { ContentRef } from "../core/content.js";
 import type { ErrorCode, ToolError } from "../core/errors.js";
+import { capitalise } from "../core/format.js";
 import type { Identity } from "../core/identity.js";
 import { log } from "../log.js";
 import { stateUnavailable } from "../state/index.js";
@@ -1071,10 +1072,6 @@ function isFinal(status: JobStatus): status is FinalStatus {
 
 function alreadyStarted(jobId: string): JobResult {
   return { ok: false, error: { code: "invalid_input", message: `Job ${jobId} was already started.` } };
-}
-
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** A read failure of the shared state goes to the caller; any other failure to read one job leaves it out. */

@@ -2,7 +2,9 @@
 // people), both carrying the SHA-256 of the JSON receipt's canonical form without its `sha256` field.
 import { createHash } from "node:crypto";
 import type { ErrorCode } from "../core/errors.js";
+import { capitalise } from "../core/format.js";
 import { describeIdentity, type Identity } from "../core/identity.js";
+import { criteriaInWords } from "../search/criteria.js";
 import type { FinalStatus, ItemState } from "./journal.js";
 import type { Approval, JsonValue, Plan, PlanTotals } from "./plan.js";
 
@@ -279,6 +281,8 @@ export function* receiptMarkdownPieces(receipt: Receipt): Generator<string> {
     `- Planned: ${receipt.plan.totals.items} items of ${receipt.plan.totals.interactions} interactions (${receipt.plan.proposedAt})`,
     "",
     "## Criteria",
+    "",
+    `${capitalise(criteriaInWords(receipt.criteria))}:`,
     "",
     "```json",
     JSON.stringify(receipt.criteria, null, 2),

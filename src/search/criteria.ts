@@ -2,6 +2,7 @@
 // (UTC when no offset is given), the range rules, the addresses, and at least one narrowing
 // criterion. Independent of MCP: the tool's schema only describes the shapes.
 import type { ToolError } from "../core/errors.js";
+import { formatDate, humanType } from "../core/format.js";
 
 export const MAX_PARTIES = 5;
 export const MAX_ADDRESS_LENGTH = 50;
@@ -168,4 +169,34 @@ export function describeCriteria(c: SearchCriteria): Record<string, unknown> {
     ...(c.direction ? { direction: c.direction } : {}),
     ...(c.contentTypes ? { contentTypes: c.contentTypes } : {}),
   };
+}
+
+/**
+ * Criteria as describeCriteria gives them (with contentTypes, ["all"] included) in words, for the
+ * person who approves and for the receipt's reader: who, when (the end as the person meant it: a
+ * date's whole day) and what. Anything else (an explicit list of items) is "an explicit list of items".
+ */
+export function criteriaInWords(criteria: unknown): string {
+  if (typeof criteria !== "object" || criteria === null || Array.isArray(criteria)) return "an explicit list of items";
+  const c = criteria as Record<string, unknown>;
+  if (typeof c.from !== "string" || typeof c.to !== "string") return "an explicit list of items";
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []);
+  const either = (values: string[]) => (values.length <= 1 ? values.join("") : `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`);
+  const who: string[] = [];
+  const party = list(c.party);
+  if (party.length > 0) who.push(`with ${either(party)} on either side`);
+  if (typeof c.connectFrom === "string") who.push(`initiated by ${c.connectFrom}`);
+  if (typeof c.connectTo === "string") who.push(`received by ${c.connectTo}`);
+  if (typeof c.handlingAgentId === "string") who.push(`handled by agent ${c.handlingAgentId}`);
+  const to = Date.parse(c.to);
+  // A `to` at midnight UTC is what a date gives (its whole day included): say that day.
+  const until =
+    !Number.isNaN(to) && to % DAY_MS === 0
+      ? `the end of ${new Date(to - DAY_MS).toISOString().slice(0, 10)} (UTC)`
+      : `${formatDate(c.to)} (not included)`;
+  const kind = c.direction === "inbound" || c.direction === "outbound" ? `${c.direction} interactions` : "interactions";
+  const types = list(c.contentTypes);
+  const what =
+    types.length === 0 ? "" : types.includes("all") ? "; every content type" : `; content types: ${types.map(humanType).join(", ")}`;
+  return `${kind}${who.length > 0 ? ` ${who.join(", ")},` : ""} that started between ${formatDate(c.from)} and ${until}${what}`;
 }

@@ -14,7 +14,7 @@ import { describeWait, progressFor } from "../deletion/progress.js";
 import { collectItems } from "../jobs/collect.js";
 import { MAX_PLAN_ITEMS, type PlanItem, type ProposedPlan } from "../jobs/plan.js";
 import { ERASE_TOOL_NAME, type JobService } from "../jobs/service.js";
-import { criteriaKey, describeCriteria, normaliseCriteria } from "../search/criteria.js";
+import { criteriaInWords, criteriaKey, describeCriteria, normaliseCriteria } from "../search/criteria.js";
 import type { VccClient } from "../vcc/client.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
@@ -126,7 +126,7 @@ function planSummary(proposal: ProposedPlan, excluded: Output["excluded"]): stri
       : "";
   const lines = [
     `Permanently erase ${t.items} content item(s) of ${t.interactions} interaction(s): ${types}; ${formatBytes(t.bytes)} in all${t.itemsOfUnknownSize ? ` plus ${t.itemsOfUnknownSize} item(s) of unknown size` : ""}${span}. This cannot be undone.`,
-    `Criteria: ${JSON.stringify(proposal.criteria)}.`,
+    `Found by: ${criteriaInWords(proposal.criteria)}.`,
   ];
   if (excluded?.notAllowed) lines.push(`Not included: ${excluded.notAllowed} item(s) of a kind this server does not delete.`);
   if (excluded?.notFound) lines.push(`Not included: ${excluded.notFound} item(s) that are not there.`);

@@ -70,6 +70,9 @@ describe("plan → approve → job", () => {
     expect(JSON.stringify(seen.schema)).not.toContain('"boolean"');
     expect(seen.message).toContain("12 content item(s) of 6 interaction(s)");
     expect(seen.message).toContain("type the number of items: 12");
+    // The criteria in words, as the person meant them (a date's whole day), not as JSON.
+    expect(seen.message).toMatch(/Found by: interactions initiated by \+441632960101, that started between /);
+    expect(seen.message).not.toContain('{"from"');
 
     const job = await settled(c, s.jobId);
     expect(job.status).toBe("completed");
@@ -95,6 +98,9 @@ describe("plan → approve → job", () => {
     const md = await c.client.readResource({ uri: job.receipt.markdown });
     expect((md.contents[0] as { text: string; mimeType: string }).mimeType).toBe("text/markdown");
     expect((md.contents[0] as { text: string }).text).toContain(job.receipt.sha256);
+    expect((md.contents[0] as { text: string }).text).toMatch(
+      /## Criteria\n\nInteractions initiated by \+441632960101, that started between /,
+    );
 
     const audit = (await readFile(`${data.dir()}-audit.jsonl`, "utf8"))
       .trim()

@@ -1,6 +1,13 @@
 // Checking and normalising search criteria, and splitting the range into 7-day windows.
 import { describe, expect, it } from "vitest";
-import { criteriaKey, normaliseCriteria, parseInstant, type SearchInput } from "../../src/search/criteria.js";
+import {
+  criteriaInWords,
+  criteriaKey,
+  describeCriteria,
+  normaliseCriteria,
+  parseInstant,
+  type SearchInput,
+} from "../../src/search/criteria.js";
 import { splitWindows, WINDOW_MS } from "../../src/search/windows.js";
 
 const NOW = Date.parse("2026-12-02T12:00:00Z");
@@ -134,5 +141,28 @@ describe("7-day windows", () => {
   it("no windows for an empty or reversed range", () => {
     expect(splitWindows(t0, t0)).toEqual([]);
     expect(splitWindows(t0, t0 - 1)).toEqual([]);
+  });
+});
+
+describe("criteria in words (what the person approving reads)", () => {
+  it("a date range reads as whole days; a date-time end as not included", () => {
+    const days = describeCriteria(
+      ok({ from: "2026-05-01", to: "2026-11-30", party: ["+441632960101", "01632960101"], contentTypes: ["callRecording", "voicemail"] }),
+    );
+    expect(criteriaInWords(days)).toBe(
+      "interactions with +441632960101 or 01632960101 on either side, that started between 2026-05-01 00:00 UTC and the end of 2026-11-30 (UTC); content types: call recording, voicemail",
+    );
+    const hours = describeCriteria(ok({ from: "2026-11-20T09:00", to: "2026-11-20T11:00+01:00", party: undefined, connectFrom: "+4416" }));
+    expect(criteriaInWords({ ...hours, contentTypes: ["all"] })).toBe(
+      "interactions initiated by +4416, that started between 2026-11-20 09:00 UTC and 2026-11-20 10:00 UTC (not included); every content type",
+    );
+  });
+
+  it("direction, the other side, the agent; an explicit list of items", () => {
+    const c = describeCriteria(ok({ party: undefined, connectTo: "+441632960900", handlingAgentId: "1042", direction: "inbound" }));
+    expect(criteriaInWords(c)).toBe(
+      "inbound interactions received by +441632960900, handled by agent 1042, that started between 2026-01-01 00:00 UTC and the end of 2026-02-01 (UTC)",
+    );
+    expect(criteriaInWords({ items: "explicit list" })).toBe("an explicit list of items");
   });
 });
