@@ -783,7 +783,8 @@ export function credentialsOf(config: Config): Credentials {
     return { kind: "missing", message: `VCC_CLIENT_SECRET is set but VCC_CLIENT_ID is not: set VCC_CLIENT_ID ${restart}` };
   return {
     kind: "missing",
-    message: `Set VCC_CLIENT_ID and VCC_CLIENT_SECRET (API credentials from the VCC Admin Portal, with scope ${DELETE_SCOPE}) ${restart} (A bearer token in VCC_ACCESS_TOKEN also works, but expires after two hours.)`,
+    // The scopes this server asks tokens for: reading too (list, search), not only deleting.
+    message: `Set VCC_CLIENT_ID and VCC_CLIENT_SECRET (API credentials from the VCC Admin Portal, with the scope${config.api.scopes.length === 1 ? "" : "s"} ${config.api.scopes.join(" and ")}) ${restart} (A bearer token in VCC_ACCESS_TOKEN also works, but expires after two hours.)`,
   };
 }
 

@@ -22,6 +22,9 @@ describe("configuration", () => {
     });
     expect(missingCredentials(c)).toMatch(/VCC_CLIENT_ID and VCC_CLIENT_SECRET/);
     expect(missingCredentials(c)).toMatch(/VCC_ACCESS_TOKEN/);
+    // The credentials need every scope the server asks tokens for: listing and searching read.
+    expect(missingCredentials(c)).toMatch(/with the scopes interaction-content:delete and interaction-content:read\)/);
+    expect(missingCredentials(loadConfig({ VCC_READ_ONLY: "true" }))).toMatch(/with the scope interaction-content:read\)/);
   });
   it("picks the region's base URL, and an explicit base wins", () => {
     expect(loadConfig({ VCC_REGION: "NAM" }).api.baseUrl).toBe("https://nam.api.newvoicemedia.com/interaction-content");
