@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fileFilters } from "./run-filters.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** What the build reads: the sources, and the bundler script with its settings. */
@@ -36,7 +37,7 @@ export function staleDist(root = ROOT): string | undefined {
 const WITHOUT_DIST = /^(\.\/)?test\/((unit|integration|contract)\/|simulator\/(?!cli))/;
 
 export default function setup(): void {
-  const filters = process.argv.slice(2).filter((a) => a !== "run" && !a.startsWith("-"));
+  const filters = fileFilters(process.argv.slice(2));
   if (filters.length > 0 && filters.every((f) => WITHOUT_DIST.test(f))) return;
   const why = staleDist();
   if (!why) return;
