@@ -655,8 +655,15 @@ export class ErasureJobs {
   }
 
   #resumable(job: Job): { ok: true } | { ok: false; reason: string } {
-    if (job.status !== "paused" && job.status !== "interrupted")
-      return { ok: false, reason: `Job ${job.plan.jobId} is ${job.status}: only a paused or interrupted job can be resumed.` };
+    if (job.status !== "paused" && job.status !== "interrupted") {
+      const left = job.items.filter(needsWork).length;
+      // An ended job with items left (cancelled, or ended with failures) is erased further by a new plan.
+      const next =
+        isFinal(job.status) && left > 0
+          ? ` ${left} approved item(s) of it were not erased: plan a new job for what is left and have it approved again.`
+          : "";
+      return { ok: false, reason: `Job ${job.plan.jobId} is ${job.status}: only a paused or interrupted job can be resumed.${next}` };
+    }
     return this.#approvalValid(job);
   }
 

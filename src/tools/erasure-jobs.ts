@@ -56,7 +56,7 @@ const jobSchema = z.object({
     alreadyGone: z.number().int(),
     dryRun: z.number().int(),
     failed: z.number().int(),
-    remaining: z.number().int().describe("Not tried yet (or in flight)."),
+    remaining: z.number().int().describe("Not tried yet (or in flight); once the job has ended, never tried (not attempted)."),
   }),
   queued: z.boolean().optional(),
   awaitingTakeover: z
@@ -147,13 +147,16 @@ export function jobOutput(view: JobView, verification?: Verification): JobOutput
   };
 }
 
+const ENDED: ReadonlySet<string> = new Set(["completed", "completed_with_errors", "cancelled"]);
+
 /** A job in words: status, progress, what to do next. */
 export function jobText(view: JobView, verification?: Verification): string {
   const p = view.progress;
   const t = view.totals;
   const lines = [
     `Erasure job ${view.jobId}: ${view.status}${view.queued ? " (queued behind another job)" : ""}${view.dryRun ? " — DRY RUN, nothing is deleted" : ""}.`,
-    `${p.done} of ${t.items} item(s) done (${p.deleted} deleted, ${p.alreadyGone} already gone${p.dryRun ? `, ${p.dryRun} dry run` : ""}), ${p.failed} failed, ${p.remaining} remaining; ${t.interactions} interaction(s), ${formatBytes(t.bytes)}.`,
+    // An ended job's remaining items are never tried: "not attempted", as its receipt says.
+    `${p.done} of ${t.items} item(s) done (${p.deleted} deleted, ${p.alreadyGone} already gone${p.dryRun ? `, ${p.dryRun} dry run` : ""}), ${p.failed} failed, ${p.remaining} ${ENDED.has(view.status) ? "not attempted" : "remaining"}; ${t.interactions} interaction(s), ${formatBytes(t.bytes)}.`,
   ];
   if (view.itemsPerMinute !== undefined)
     lines.push(
@@ -297,7 +300,10 @@ export const getErasureJob = defineTool({
           ? "No erasure jobs."
           : [
               `${jobs.length} erasure job(s):`,
-              ...jobs.map((j) => `- ${j.jobId}: ${j.status}, ${j.items} item(s), ${j.remaining} remaining`),
+              ...jobs.map(
+                (j) =>
+                  `- ${j.jobId}: ${j.status}, ${j.items} item(s), ${j.remaining} ${ENDED.has(j.status) ? "not attempted" : "remaining"}`,
+              ),
             ].join("\n");
       return toolResult({ jobs } satisfies Output, text, { sandbox: context.config.sandbox });
     }
@@ -345,7 +351,8 @@ export const resumeErasureJob = defineTool({
     if (!result.ok)
       return fail(
         context,
-        /expired/.test(result.error.message)
+        // Expired, or ended with items left: both are erased further only by a new plan and approval.
+        /plan a new job for what is left/i.test(result.error.message)
           ? {
               ...result.error,
               message: `${result.error.message} To do so, call ${ERASE_TOOL_NAME} again with the same criteria (or the remaining items): it plans only what is still there, and a person approves that.`,

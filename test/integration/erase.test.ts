@@ -280,6 +280,15 @@ describe("steering a job", () => {
     const receipt = JSON.parse((read.contents[0] as { text: string }).text);
     expect(receipt.totals.notAttempted).toBe(12 - sent);
     expect(structured(await c.call(CANCEL, { jobId: started.jobId })).error?.code).toBe("invalid_input");
+    // Its status says the rest was not attempted (not "remaining"); resuming says how to erase the rest.
+    expect(textOf(await c.call(GET, { jobId: started.jobId }))).toContain(`${12 - sent} not attempted`);
+    const resumed = await c.call(RESUME, { jobId: started.jobId });
+    expect(structured(resumed).error?.code).toBe("invalid_input");
+    expect(textOf(resumed)).toMatch(
+      new RegExp(
+        `is cancelled: only a paused or interrupted job can be resumed\\. ${12 - sent} approved item\\(s\\) of it were not erased: .* call erase_interaction_content again`,
+      ),
+    );
   });
 
   it("5 deletions in a row failing with 503 pause the job; resume finishes it, sending nothing twice that got a 204", async () => {
