@@ -28,10 +28,10 @@ import { DiskJobRecords } from "./disk-store.js";
 import {
   applyOutcome,
   emptyItemState,
-  FINAL_STATUSES,
   type FinalStatus,
   type ItemResult,
   type ItemState,
+  isFinal,
   type JobStatus,
   type JournalEntry,
   needsWork,
@@ -1072,10 +1072,6 @@ const SHUTTING_DOWN: ToolError = {
   code: "cancelled",
   message: "The server is shutting down; no job is started or resumed now. Ask again once it is back.",
 };
-
-function isFinal(status: JobStatus): status is FinalStatus {
-  return (FINAL_STATUSES as readonly string[]).includes(status);
-}
 
 function alreadyStarted(jobId: string): JobResult {
   return { ok: false, error: { code: "invalid_input", message: `Job ${jobId} was already started.` } };

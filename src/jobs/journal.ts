@@ -23,6 +23,11 @@ export type ItemResult =
 
 export const FINAL_STATUSES = ["completed", "completed_with_errors", "cancelled"] as const;
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
+
+/** Whether a job with this status has ended for good (its receipt written, nothing more sent). */
+export function isFinal(status: string): status is FinalStatus {
+  return (FINAL_STATUSES as readonly string[]).includes(status);
+}
 export type JobStatus = "running" | "paused" | "interrupted" | FinalStatus;
 
 /** One line of journal.jsonl. `index` is the item's position in plan.items. */

@@ -7,6 +7,7 @@ import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
 import { formatBytes } from "../core/format.js";
 import { type Identity, sameIdentity } from "../core/identity.js";
 import type { JobResult, JobView } from "../jobs/engine.js";
+import { isFinal } from "../jobs/journal.js";
 import { ERASE_TOOL_NAME, type JobService, type Verification } from "../jobs/service.js";
 import { StateUnavailableError, stateUnavailable } from "../state/index.js";
 import type { ToolContext } from "./context.js";
@@ -147,8 +148,6 @@ export function jobOutput(view: JobView, verification?: Verification): JobOutput
   };
 }
 
-const ENDED: ReadonlySet<string> = new Set(["completed", "completed_with_errors", "cancelled"]);
-
 /** A job in words: status, progress, what to do next. */
 export function jobText(view: JobView, verification?: Verification): string {
   const p = view.progress;
@@ -156,7 +155,7 @@ export function jobText(view: JobView, verification?: Verification): string {
   const lines = [
     `Erasure job ${view.jobId}: ${view.status}${view.queued ? " (queued behind another job)" : ""}${view.dryRun ? " — DRY RUN, nothing is deleted" : ""}.`,
     // An ended job's remaining items are never tried: "not attempted", as its receipt says.
-    `${p.done} of ${t.items} item(s) done (${p.deleted} deleted, ${p.alreadyGone} already gone${p.dryRun ? `, ${p.dryRun} dry run` : ""}), ${p.failed} failed, ${p.remaining} ${ENDED.has(view.status) ? "not attempted" : "remaining"}; ${t.interactions} interaction(s), ${formatBytes(t.bytes)}.`,
+    `${p.done} of ${t.items} item(s) done (${p.deleted} deleted, ${p.alreadyGone} already gone${p.dryRun ? `, ${p.dryRun} dry run` : ""}), ${p.failed} failed, ${p.remaining} ${isFinal(view.status) ? "not attempted" : "remaining"}; ${t.interactions} interaction(s), ${formatBytes(t.bytes)}.`,
   ];
   if (view.itemsPerMinute !== undefined)
     lines.push(
@@ -301,8 +300,7 @@ export const getErasureJob = defineTool({
           : [
               `${jobs.length} erasure job(s):`,
               ...jobs.map(
-                (j) =>
-                  `- ${j.jobId}: ${j.status}, ${j.items} item(s), ${j.remaining} ${ENDED.has(j.status) ? "not attempted" : "remaining"}`,
+                (j) => `- ${j.jobId}: ${j.status}, ${j.items} item(s), ${j.remaining} ${isFinal(j.status) ? "not attempted" : "remaining"}`,
               ),
             ].join("\n");
       return toolResult({ jobs } satisfies Output, text, { sandbox: context.config.sandbox });
