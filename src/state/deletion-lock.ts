@@ -18,13 +18,13 @@
 //     the waiting one gets it at its next poll instead of only when a poll happens to fall into the
 //     instant between a release and the next acquisition. Best effort: only who tries is affected,
 //     never the lock's exclusion.
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { ToolError } from "../core/errors.js";
 import type { DeletionLock, HeldDeletionLock } from "../vcc/client.js";
 import { errorCancelledBetweenAttempts } from "../vcc/errors.js";
 import { pause } from "../vcc/pacer.js";
 import { stateUnavailable } from "./index.js";
-import { leaseId } from "./memory.js";
 import { DELETION_LOCK, type Lease, type LeaseStore, type SharedState, StateUnavailableError } from "./types.js";
 
 /** What a lease must have left beyond an attempt's time limit when the attempt is sent. */
@@ -68,7 +68,7 @@ const unavailable = (error: StateUnavailableError, what: string): ToolError => s
 
 export function sharedDeletionLock(state: SharedState, options: DeletionLockOptions = {}): DeletionLock {
   const { leases } = state;
-  const holder = options.holder ?? `${hostname()}:${process.pid}:${leaseId().slice(0, 8)}`;
+  const holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(6).toString("base64url")}`;
   const pollMinMs = options.pollMinMs ?? 10;
   const pollMaxMs = options.pollMaxMs ?? 250;
   const marginMs = options.marginMs ?? LEASE_MARGIN_MS;

@@ -29,8 +29,15 @@ export const DEFAULT_RETAIN_MS = 10 * 60_000;
 /** Search cursors kept in one process at most (a cursor holds what its search has seen). */
 const MAX_CURSORS = 1000;
 
-/** The random id of one lease acquisition (not a secret: it only tells acquisitions apart). */
-export const leaseId = (): string => randomBytes(12).toString("base64url");
+/** This process's random part of every lease id it makes (72 bits, drawn once). */
+const LEASE_ID_PREFIX = randomBytes(9).toString("base64url");
+let leaseCount = 0;
+/**
+ * The id of one lease acquisition, unique across processes and restarts: this process's random part
+ * and a count. Not a secret: it only tells acquisitions apart. Made without a call into OpenSSL per
+ * acquisition, which costs 50-100 µs on a small VM, on the path of every confirmed deletion.
+ */
+export const leaseId = (): string => `${LEASE_ID_PREFIX}.${(++leaseCount).toString(36)}`;
 
 interface TokenEntry {
   binding: string;

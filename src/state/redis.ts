@@ -33,7 +33,7 @@
 // offline queue (a command while disconnected fails at once), no resending of commands whose answer
 // was lost (a resent claim could not tell its own earlier success from another's), a command
 // timeout; the client reconnects by itself, forever, with a capped backoff.
-import { createHash, randomBytes } from "node:crypto";
+import crypto, { createHash, randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import type { ConfirmationItem } from "../core/content.js";
 import type { Identity } from "../core/identity.js";
@@ -81,7 +81,15 @@ export interface RedisStateOptions extends StateTimings {
   maxReconnectDelayMs?: number;
 }
 
-const hash = (id: string) => createHash("sha256").update(id, "utf8").digest("base64url");
+/**
+ * Keys hold a hash of a token or page id, never the id itself (whoever can list keys cannot use
+ * them). One-shot `crypto.hash` (Node >= 20.12) where there is one: on a small VM it costs about
+ * half of a Hash object's 70-80 µs, on the path of every confirmed deletion.
+ */
+const hash: (id: string) => string =
+  typeof crypto.hash === "function"
+    ? (id) => crypto.hash("sha256", id, "base64url")
+    : (id) => createHash("sha256").update(id, "utf8").digest("base64url");
 
 // ---------------------------------------------------------------------------------------------------
 // Lua scripts. Times are milliseconds; `now` comes from the replica (token expiry is what the

@@ -194,9 +194,9 @@ export const jobLease = (jobId: string): string => `job:${jobId}`;
 
 /**
  * A lease held on a name. `fence` grows with every acquisition of that name (also across restarts
- * of a Redis that keeps its data), so a later holder always has a larger one. `id` is random per
- * acquisition: after a Redis restart without data, when fences start again from 1, an old lease
- * still never passes for a new one.
+ * of a Redis that keeps its data), so a later holder always has a larger one. `id` is unique per
+ * acquisition (a random part per process and a count): after a Redis restart without data, when
+ * fences start again from 1, an old lease still never passes for a new one.
  */
 export interface Lease {
   readonly name: string;
