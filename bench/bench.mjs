@@ -474,9 +474,58 @@ async function measureSearch(sim) {
 // ---------------------------------------------------------------------------------------------
 // 6: a confirmed deletion with the shared state in Redis (VCC_STATE_URL, a redis-server on this
 // machine) against the same server with its state in the process, side by side and interleaved.
+// Then, in a loop of their own (so that ours run as before), the floor of that figure: the least a
+// program can do for a confirmed deletion with its token in Redis (bench/floor-state.mjs: one
+// waited round trip that claims the token and takes the deletion lock) and in the process.
 
 const STATE_PROGRAMS = ["memory", "redis"];
+const FLOOR_STATE = join(root, "bench/floor-state.mjs");
 const stateBlock = () => Math.ceil((STATE_CALL_WARMUP + STATE_CALLS) / 2);
+
+/**
+ * Ask + confirm, one at a time and the order alternating, of each of `peers` (memory, redis) with
+ * items of its own from generated interaction `offset` on; each call after a ping that wakes its
+ * process alike. Checks that every item was deleted exactly once. Medians of the timed calls.
+ */
+async function measureConfirmedPairs(sim, peers, offset) {
+  const total = STATE_CALL_WARMUP + STATE_CALLS;
+  const items = Object.fromEntries(STATE_PROGRAMS.map((name, n) => [name, itemsFor(offset + stateBlock() * n, total)]));
+  const journalStart = sim.journal.length;
+  const samples = Object.fromEntries(STATE_PROGRAMS.map((name) => [name, { ask: [], confirm: [], both: [] }]));
+  for (let i = 0; i < total; i++) {
+    for (let k = 0; k < STATE_PROGRAMS.length; k++) {
+      const name = STATE_PROGRAMS[(i + k) % STATE_PROGRAMS.length];
+      const peer = peers[name];
+      await peer.request("ping", {});
+      const asked = await peer.callTool(DELETE_TOOL, items[name][i]);
+      const token = structured(asked.result, "confirmation_required").confirmationToken;
+      await peer.request("ping", {});
+      const confirmed = await peer.callTool(DELETE_TOOL, { ...items[name][i], confirmationToken: token });
+      structured(confirmed.result, "deleted");
+      if (i >= STATE_CALL_WARMUP) {
+        samples[name].ask.push(asked.ms);
+        samples[name].confirm.push(confirmed.ms);
+        samples[name].both.push(asked.ms + confirmed.ms);
+      }
+    }
+  }
+  const problems = checkExactlyOnce(sim, Object.values(items).flat(), journalStart);
+  if (problems.length > 0) throw new Error(`state benchmark: ${problems.slice(0, 5).join("; ")}`);
+  const measured = Object.fromEntries(
+    STATE_PROGRAMS.map((name) => [
+      name,
+      { ask: summary(samples[name].ask), confirm: summary(samples[name].confirm), askAndConfirm: summary(samples[name].both) },
+    ]),
+  );
+  return {
+    ...measured,
+    ratio: measured.redis.confirm.median / measured.memory.confirm.median,
+    ratioAskAndConfirm: measured.redis.askAndConfirm.median / measured.memory.askAndConfirm.median,
+  };
+}
+
+/** Generated interactions the shared-state figure uses from its offset on (ours, then the floor's). */
+const stateInteractions = () => stateBlock() * STATE_PROGRAMS.length * 2 + 1;
 
 async function measureStateCalls(sim, redis, offset) {
   const cwd = mkdtempSync(join(tmpdir(), "vcc-bench-"));
@@ -485,58 +534,36 @@ async function measureStateCalls(sim, redis, offset) {
     memory: new StdioPeer([...profile("state-memory"), OURS], { env, cwd }),
     redis: new StdioPeer([...profile("state-redis"), OURS], { env: { ...env, VCC_STATE_URL: redis.url }, cwd }),
   };
+  let ours;
+  let redisCommands;
+  let redisUnreachable;
   try {
     await Promise.all(Object.values(peers).map((peer) => peer.initialize()));
-    const total = STATE_CALL_WARMUP + STATE_CALLS;
-    const items = Object.fromEntries(STATE_PROGRAMS.map((name, n) => [name, itemsFor(offset + stateBlock() * n, total)]));
-    const journalStart = sim.journal.length;
-    const samples = Object.fromEntries(STATE_PROGRAMS.map((name) => [name, { ask: [], confirm: [], both: [] }]));
-    for (let i = 0; i < total; i++) {
-      // One at a time, the order alternating; each call after a ping that wakes its process alike.
-      for (let k = 0; k < STATE_PROGRAMS.length; k++) {
-        const name = STATE_PROGRAMS[(i + k) % STATE_PROGRAMS.length];
-        const peer = peers[name];
-        await peer.request("ping", {});
-        const asked = await peer.callTool(DELETE_TOOL, items[name][i]);
-        const token = structured(asked.result, "confirmation_required").confirmationToken;
-        await peer.request("ping", {});
-        const confirmed = await peer.callTool(DELETE_TOOL, { ...items[name][i], confirmationToken: token });
-        structured(confirmed.result, "deleted");
-        if (i >= STATE_CALL_WARMUP) {
-          samples[name].ask.push(asked.ms);
-          samples[name].confirm.push(confirmed.ms);
-          samples[name].both.push(asked.ms + confirmed.ms);
-        }
-      }
-    }
+    ours = await measureConfirmedPairs(sim, peers, offset);
     // Redis commands of one more confirmed deletion (of the ask, and of the confirmation), from Redis's own counters.
-    const extraItem = itemsFor(offset + stateBlock() * STATE_PROGRAMS.length, 1)[0];
+    const extraItem = itemsFor(offset + stateInteractions() - 1, 1)[0];
     const beforeAsk = await redisCommandCounts(redis.url);
     const asked = await peers.redis.callTool(DELETE_TOOL, extraItem);
     const token = structured(asked.result, "confirmation_required").confirmationToken;
     const afterAsk = await redisCommandCounts(redis.url);
     structured((await peers.redis.callTool(DELETE_TOOL, { ...extraItem, confirmationToken: token })).result, "deleted");
     const afterConfirm = await redisCommandCounts(redis.url);
-    const redisCommands = { ask: commandsBetween(beforeAsk, afterAsk), confirm: commandsBetween(afterAsk, afterConfirm) };
-    const problems = checkExactlyOnce(sim, [...Object.values(items).flat(), extraItem], journalStart);
-    if (problems.length > 0) throw new Error(`state benchmark: ${problems.slice(0, 5).join("; ")}`);
-    const measured = Object.fromEntries(
-      STATE_PROGRAMS.map((name) => [
-        name,
-        { ask: summary(samples[name].ask), confirm: summary(samples[name].confirm), askAndConfirm: summary(samples[name].both) },
-      ]),
-    );
-    return {
-      redisVersion: redis.version,
-      redisCommands,
-      ...measured,
-      ratio: measured.redis.confirm.median / measured.memory.confirm.median,
-      ratioAskAndConfirm: measured.redis.askAndConfirm.median / measured.memory.askAndConfirm.median,
-      // Said when the server logs that Redis could not be reached (the figure would then be meaningless).
-      redisUnreachable: /shared state \(Redis\) is unreachable/.test(peers.redis.stderr),
-    };
+    redisCommands = { ask: commandsBetween(beforeAsk, afterAsk), confirm: commandsBetween(afterAsk, afterConfirm) };
+    // Said when the server logs that Redis could not be reached (the figure would then be meaningless).
+    redisUnreachable = /shared state \(Redis\) is unreachable/.test(peers.redis.stderr);
   } finally {
     await Promise.all(Object.values(peers).map((peer) => peer.close()));
+  }
+  const floors = {
+    memory: new StdioPeer([FLOOR_STATE], { env, cwd }),
+    redis: new StdioPeer([FLOOR_STATE], { env: { ...env, VCC_STATE_URL: redis.url }, cwd }),
+  };
+  try {
+    await Promise.all(Object.values(floors).map((peer) => peer.initialize()));
+    const floor = await measureConfirmedPairs(sim, floors, offset + stateBlock() * STATE_PROGRAMS.length);
+    return { redisVersion: redis.version, redisCommands, ...ours, redisUnreachable, floor };
+  } finally {
+    await Promise.all(Object.values(floors).map((peer) => peer.close()));
     rmSync(cwd, { recursive: true, force: true });
   }
 }
@@ -564,7 +591,7 @@ async function main() {
   const reference = JSON.parse(readFileSync(join(root, "node_modules/@modelcontextprotocol/server-filesystem/package.json"), "utf8"));
   // Generated interactions (two items each): the per-call blocks, the throughput run's, then the shared-state figure's.
   const stateOffset = callBlock() * PER_CALL_PROGRAMS.length + Math.ceil(THROUGHPUT_DELETIONS / 2);
-  const extra = stateOffset + stateBlock() * STATE_PROGRAMS.length + 2;
+  const extra = stateOffset + stateInteractions() + 1;
   const loadBefore = Number(loadavg()[0]?.toFixed(2));
   const sim = await startSimulator({ extraInteractions: extra });
   try {
@@ -733,6 +760,18 @@ async function main() {
             verdict(results.sharedStateConfirmedDeletionMs.met),
           ]
         : ["confirmed deletion, state in Redis vs in the process", "skipped: no redis-server", "", "", "<= 1.50", ""],
+      ...(state
+        ? [
+            [
+              "  its floor: one waited round trip (floor-state.mjs), ms",
+              `${fmt(state.floor.redis.confirm.median, 2)} / ${fmt(state.floor.redis.confirm.p99, 2)}`,
+              `${fmt(state.floor.memory.confirm.median, 2)} / ${fmt(state.floor.memory.confirm.p99, 2)} (in process)`,
+              fmt(state.floor.ratio, 2),
+              "(reference)",
+              "",
+            ],
+          ]
+        : []),
     ];
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     const line = (r) =>
