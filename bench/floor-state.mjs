@@ -8,11 +8,9 @@
 //
 // Reads VCC_API_BASE_URL, VCC_ACCESS_TOKEN and VCC_STATE_URL, like the server.
 import { randomBytes } from "node:crypto";
-import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
-import { deleteContent, exitWhenStdinEnds } from "./reference-delete.mjs";
+import { deleteContent, serveStdio } from "./reference-delete.mjs";
 
-const send = (message) => process.stdout.write(`${JSON.stringify({ jsonrpc: "2.0", ...message })}\n`);
 const redis = process.env.VCC_STATE_URL ? new Redis(process.env.VCC_STATE_URL) : undefined;
 // KEYS: the token, the lock. ARGV: the lease's value and length → 1 (claimed and locked) | 0 (unknown
 // or used) | -1 (locked by another)
@@ -67,28 +65,5 @@ async function call({ guid, contentKey, confirmationToken }) {
   }
 }
 
-createInterface({ input: process.stdin }).on("line", (line) => {
-  const message = JSON.parse(line);
-  if (message.id === undefined) return; // notifications
-  if (message.method === "initialize") {
-    send({
-      id: message.id,
-      result: {
-        protocolVersion: message.params.protocolVersion,
-        capabilities: { tools: {} },
-        serverInfo: { name: "floor-state", version: "1" },
-      },
-    });
-  } else if (message.method === "ping") {
-    send({ id: message.id, result: {} });
-  } else if (message.method === "tools/call") {
-    call(message.params.arguments).then(
-      (result) => send({ id: message.id, result }),
-      (error) => send({ id: message.id, error: { code: -32603, message: String(error) } }),
-    );
-  } else {
-    send({ id: message.id, error: { code: -32601, message: "Method not found" } });
-  }
-});
-exitWhenStdinEnds();
+serveStdio("floor-state", call);
 process.stdin.on("end", () => redis?.disconnect());

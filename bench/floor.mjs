@@ -5,29 +5,6 @@
 // anything but measuring.
 //
 // Reads VCC_API_BASE_URL and VCC_ACCESS_TOKEN, like the server.
-import { createInterface } from "node:readline";
-import { deleteContent, exitWhenStdinEnds } from "./reference-delete.mjs";
+import { deleteContent, serveStdio } from "./reference-delete.mjs";
 
-const send = (message) => process.stdout.write(`${JSON.stringify({ jsonrpc: "2.0", ...message })}\n`);
-
-createInterface({ input: process.stdin }).on("line", (line) => {
-  const message = JSON.parse(line);
-  if (message.id === undefined) return; // notifications
-  if (message.method === "initialize") {
-    send({
-      id: message.id,
-      result: { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "floor", version: "1" } },
-    });
-  } else if (message.method === "ping") {
-    send({ id: message.id, result: {} });
-  } else if (message.method === "tools/call") {
-    const { guid, contentKey } = message.params.arguments;
-    deleteContent(guid, contentKey).then(
-      (result) => send({ id: message.id, result }),
-      (error) => send({ id: message.id, error: { code: -32603, message: String(error) } }),
-    );
-  } else {
-    send({ id: message.id, error: { code: -32601, message: "Method not found" } });
-  }
-});
-exitWhenStdinEnds();
+serveStdio("floor", ({ guid, contentKey }) => deleteContent(guid, contentKey));
