@@ -96,6 +96,9 @@ export function replayJournal(plan: Plan, entries: readonly unknown[]): Replayed
         break;
       case "item_started":
         if (item) {
+          // Started again while an earlier start has no outcome (the process stopped mid-DELETE):
+          // that earlier call may have deleted the item, as the live engine also records.
+          if (item.inFlight) item.mayHaveReached = true;
           item.inFlight = true;
           item.deleteCalls++;
         }

@@ -440,6 +440,31 @@ describe("a job whose process died", () => {
     }
   });
 
+  it("a DELETE in flight when the process died is still one that may have deleted the item after a later restart: a 404 then is this job's deletion, not 'already gone'", async () => {
+    // The first process sent item 3's DELETE (the API deleted it) and died before recording the answer.
+    const { jobId } = await dieWhileDeleting(3, true);
+    // The second resumes: the repeated DELETE is refused (401), the job pauses, the process stops.
+    const bad = new VccClient({
+      apiBaseUrl: sim.apiBaseUrl,
+      timeoutMs: 5_000,
+      tokens: staticTokens("not-a-valid-token"),
+      retry: { maxRetries: 0, deadlineMs: 5_000, baseDelayMs: 1 },
+    });
+    try {
+      const second = await openEngine({ deleteItem: vccDeleteItem(bad) });
+      expect((await second.jobs.resume(jobId)).ok).toBe(true);
+      expect((await second.jobs.settled(jobId)).pause?.code).toBe("unauthorized");
+      await second.jobs.close();
+    } finally {
+      await bad.close();
+    }
+    // The third reads the journal again and resumes: the item is gone (404), deleted by this job's first call.
+    const { jobs } = await openEngine();
+    expect((await jobs.resume(jobId)).ok).toBe(true);
+    const { receipt } = await readReceipt(await jobs.settled(jobId));
+    expect(receipt.items[3]).toMatchObject({ outcome: "deleted", httpStatus: 404, verifiedByAbsence: true, deleteCalls: 3 });
+  });
+
   it("cancelling an interrupted job ends it at once; the item in flight is 'unknown' in the receipt", async () => {
     const { jobId } = await dieWhileDeleting(1, true);
     const { jobs } = await openEngine();
