@@ -190,6 +190,8 @@ interface Job {
   /** The current (or last) run, for the rate: items processed in it. */
   run?: { startedMs: number; endedMs?: number; processed: number };
   waiters: (() => void)[];
+  /** Disk: this process runs the job (or it waits to run here), and says so to the other processes (holdRun). */
+  runHere?: boolean;
   /** Replicas: this replica's lease on the job while it runs (or waits to run) here, and its renewal. */
   lease?: Lease;
   renewal?: NodeJS.Timeout;
@@ -210,6 +212,8 @@ export class ErasureJobs {
   readonly #options: ErasureJobsOptions;
   readonly #store: JobRecords;
   readonly #replicas: (Required<Omit<ReplicaOptions, "renewMs">> & { renewMs: number }) | undefined;
+  /** The jobs being resumed by a call of this process right now. */
+  readonly #resuming = new Set<string>();
   /** Disk: every job. Replicas: the jobs this replica holds (running or queued here); others are read from the store. */
   readonly #jobs = new Map<string, Job>();
   readonly #queue: Job[] = [];
@@ -290,6 +294,8 @@ export class ErasureJobs {
     const replayed = replayJournal(plan, await this.#store.journal(jobId));
     let status: JobStatus = replayed.finish?.status ?? (replayed.stoppedWhileRunning ? "interrupted" : "paused");
     if (this.#replicas && status === "interrupted" && (await this.#store.running()).includes(jobId)) status = "running";
+    // Disk: another server process of this machine runs it now (the same data directory).
+    if (!this.#replicas && status === "interrupted" && (await this.#store.runBy?.(jobId)) !== undefined) status = "running";
     const job: Job = {
       plan,
       items: replayed.items,
@@ -313,7 +319,25 @@ export class ErasureJobs {
     const job = await this.#read(jobId);
     if (!job) return;
     this.#jobs.set(jobId, job);
-    if (job.cancelRequested && !isFinal(job.status)) await this.#finish(job, "cancelled");
+    // A cancelled job that no process runs any more ends now (as this process's own).
+    if (job.cancelRequested && !isFinal(job.status) && job.status !== "running" && (await this.#holdRun(job)) === undefined)
+      await this.#finish(job, "cancelled");
+  }
+
+  /**
+   * Disk: this process runs the job from now on (see DiskJobRecords.holdRun); an error (another live
+   * process of this machine runs it) when it cannot. Nothing to do with replicas (leases) or once held.
+   */
+  async #holdRun(job: Job): Promise<ToolError | undefined> {
+    if (this.#replicas || job.runHere || !this.#store.holdRun) return undefined;
+    const held = await this.#store.holdRun(job.plan.jobId);
+    if (held.ok) {
+      job.runHere = true;
+      return undefined;
+    }
+    if (held.pid === process.pid)
+      return { code: "invalid_input", message: `Job ${job.plan.jobId} is running: only a paused or interrupted job can be resumed.` };
+    return runElsewhere(job.plan.jobId, held.pid);
   }
 
   /** Fixes the items to approve (no job exists yet). Emits `plan`. */
@@ -401,11 +425,29 @@ export class ErasureJobs {
 
   /** Continues a paused or interrupted job while its approval is valid. */
   async resume(jobId: string): Promise<JobResult> {
+    // Asked twice at once in this process: the first one asked resumes it, the other is refused.
+    const id = jobId.trim().toLowerCase();
+    if (this.#resuming.has(id))
+      return {
+        ok: false,
+        error: { code: "invalid_input", message: `Job ${jobId} is running: only a paused or interrupted job can be resumed.` },
+      };
+    this.#resuming.add(id);
+    try {
+      return await this.#resume(jobId);
+    } finally {
+      this.#resuming.delete(id);
+    }
+  }
+
+  async #resume(jobId: string): Promise<JobResult> {
     try {
       const found = await this.#find(jobId);
       if (!found.ok) return found;
       let job = found.job;
       if (this.#closing) return { ok: false, error: SHUTTING_DOWN };
+      const elsewhere = !this.#replicas && job.status === "running" && !job.runHere ? await this.#store.runBy?.(job.plan.jobId) : undefined;
+      if (elsewhere !== undefined) return { ok: false, error: runElsewhere(job.plan.jobId, elsewhere) };
       let resumable = this.#resumable(job);
       if (!resumable.ok) return { ok: false, error: { code: "invalid_input", message: resumable.reason } };
       const r = this.#replicas;
@@ -432,6 +474,26 @@ export class ErasureJobs {
         job = fresh;
         this.#jobs.set(jobId.trim().toLowerCase(), job);
         this.#hold(job, lease);
+      } else if (!r && !job.runHere) {
+        // Disk: held before anything else, then read again: another process may have run it meanwhile.
+        const refused = await this.#holdRun(job);
+        if (refused) return { ok: false, error: refused };
+        let fresh: Job | undefined;
+        try {
+          fresh = await this.#read(job.plan.jobId);
+        } catch (error) {
+          await this.#letGo(job);
+          throw error;
+        }
+        resumable = fresh ? this.#resumable(fresh) : { ok: false, reason: `There is no erasure job ${jobId}.` };
+        if (!fresh || !resumable.ok) {
+          await this.#letGo(job);
+          return { ok: false, error: { code: "invalid_input", message: resumable.ok ? "" : resumable.reason } };
+        }
+        fresh.runHere = true;
+        job.runHere = false;
+        job = fresh;
+        this.#jobs.set(job.plan.jobId, job);
       }
       return await this.#begin(job, "resume");
     } catch (error) {
@@ -442,6 +504,8 @@ export class ErasureJobs {
   }
 
   async #begin(job: Job, kind: "start" | "resume"): Promise<JobResult> {
+    const refused = await this.#holdRun(job);
+    if (refused) return { ok: false, error: refused };
     const at = this.#now().toISOString();
     // Running from now on, so that a second resume meanwhile is refused.
     const before = kind === "start" ? "interrupted" : job.status;
@@ -517,7 +581,11 @@ export class ErasureJobs {
       if (local) {
         // Meanwhile the job may have ended by itself.
         if (isFinal(job.status)) return { ok: true, job: this.#view(job) };
-        if (job.status !== "running" || job.queued) {
+        if (!this.#replicas && !job.runHere) {
+          // Disk, not run by this process: run by another one (which stops before its next item),
+          // or by none, and then ended here, held (against a resume elsewhere) and read again first.
+          if (job.status !== "running") job = await this.#cancelHere(job);
+        } else if (job.status !== "running" || job.queued) {
           const index = this.#queue.indexOf(job);
           if (index >= 0) this.#queue.splice(index, 1);
           job.queued = false;
@@ -555,6 +623,28 @@ export class ErasureJobs {
     return { ok: true, job: this.#view(job) };
   }
 
+  /** Disk: ends a paused or interrupted job that no process runs, as cancelled; what it is then. */
+  async #cancelHere(job: Job): Promise<Job> {
+    if (await this.#holdRun(job)) return job; // another process resumed it just now: it reads the cancellation
+    let fresh: Job | undefined;
+    try {
+      fresh = await this.#read(job.plan.jobId);
+    } catch (error) {
+      await this.#letGo(job);
+      throw error;
+    }
+    if (!fresh || isFinal(fresh.status)) {
+      await this.#letGo(job);
+      return fresh ?? job;
+    }
+    job.runHere = false;
+    fresh.runHere = true;
+    fresh.cancelRequested = true;
+    this.#jobs.set(fresh.plan.jobId, fresh);
+    await this.#finish(fresh, "cancelled");
+    return fresh;
+  }
+
   /** The job's state; failures 50 a page by default, pages from 1. */
   async get(jobId: string, options: { page?: number; pageSize?: number } = {}): Promise<JobResult> {
     try {
@@ -571,10 +661,9 @@ export class ErasureJobs {
 
   /** Every job (with replicas: every replica's). Throws StateUnavailableError when the shared records cannot be read. */
   async list(): Promise<JobView[]> {
-    if (!this.#replicas) return [...this.#jobs.values()].map((job) => this.#view(job, { pageSize: 0 }));
     const views: JobView[] = [];
     for (const jobId of (await this.#store.ids()).sort()) {
-      const job = this.#jobs.get(jobId) ?? (await this.#read(jobId).catch(rethrowUnavailable));
+      const job = await this.#current(jobId).catch(rethrowUnavailable);
       if (!job) continue;
       const view = this.#view(job, { pageSize: 0 });
       if (await this.#awaitingTakeover(job)) view.awaitingTakeover = true;
@@ -596,6 +685,21 @@ export class ErasureJobs {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The job as it is now. Replicas: the one held here, else read from the store. Disk: this
+   * process's own while it runs it here or once it has ended, else read again from the disk, where
+   * another server process of this machine may have run, cancelled or created it since.
+   */
+  async #current(id: string): Promise<Job | undefined> {
+    const known = this.#jobs.get(id);
+    if (this.#replicas) return known ?? (await this.#read(id));
+    if (known && (known.runHere || isFinal(known.status))) return known;
+    // A job whose records cannot be read is left out, as at open.
+    const fresh = await this.#read(id).catch(rethrowUnavailable);
+    if (fresh) this.#jobs.set(id, fresh);
+    return fresh;
   }
 
   /** The approved plan's items (empty for an unknown job). */
@@ -649,7 +753,7 @@ export class ErasureJobs {
 
   async #find(jobId: string): Promise<Found> {
     const id = jobId.trim().toLowerCase();
-    const job = JOB_ID.test(id) ? (this.#jobs.get(id) ?? (this.#replicas ? await this.#read(id) : undefined)) : undefined;
+    const job = JOB_ID.test(id) ? await this.#current(id) : undefined;
     if (!job) return { ok: false, error: { code: "not_found", message: `There is no erasure job ${jobId}.` } };
     return { ok: true, job };
   }
@@ -682,7 +786,7 @@ export class ErasureJobs {
   #settle(job: Job, status: JobStatus): void {
     job.status = status;
     if (job.run) job.run.endedMs ??= this.#now().getTime();
-    if (status === "interrupted" && this.#replicas) void this.#letGo(job);
+    if (status === "interrupted") void this.#letGo(job);
     for (const wake of job.waiters.splice(0)) wake();
   }
 
@@ -724,6 +828,11 @@ export class ErasureJobs {
 
   /** This replica no longer runs the job: no renewal, the lease released (unless lost), views read from the store. */
   async #letGo(job: Job): Promise<void> {
+    if (job.runHere) {
+      job.runHere = false;
+      // Not removable now: the file names this process, which the others see is gone once it is.
+      await this.#store.releaseRun?.(job.plan.jobId).catch(() => {});
+    }
     const r = this.#replicas;
     if (!r) return;
     clearInterval(job.renewal);
@@ -875,7 +984,8 @@ export class ErasureJobs {
       if (!state || !needsWork(state)) continue;
       if (job.lost) throw new Abandon(job.lost);
       // Replicas: a cancellation may have been asked for on another replica.
-      if (this.#replicas && !job.cancelRequested && (await this.#store.cancelRequested(jobId))) job.cancelRequested = true;
+      // Asked through another replica, or another server process on this machine.
+      if (!job.cancelRequested && (await this.#store.cancelRequested(jobId))) job.cancelRequested = true;
       if (job.cancelRequested) break;
       if (this.#closing) {
         this.#settle(job, "interrupted");
@@ -968,8 +1078,8 @@ export class ErasureJobs {
     const at = this.#now().toISOString();
     await this.#append(job, { at, event: "pause", code, reason }, false);
     job.pause = { code, reason, at };
-    this.#settle(job, "paused");
     await this.#letGo(job);
+    this.#settle(job, "paused");
     await this.#report({ type: "pause", at, jobId: job.plan.jobId, code, reason });
   }
 
@@ -981,8 +1091,9 @@ export class ErasureJobs {
     job.pause = undefined;
     // The status changes once the receipt is there: a job seen ended always has one.
     const receipt = await this.#writeReceipt(job, status);
-    this.#settle(job, status);
+    // Let go first (the journal says it ended), so that whoever sees it ended finds it let go.
     await this.#letGo(job);
+    this.#settle(job, status);
     await this.#store.release(job.plan.jobId);
     await this.#report({ type: "finish", at, jobId: job.plan.jobId, status, receiptSha256: receipt.sha256 });
   }
@@ -1078,6 +1189,12 @@ function alreadyStarted(jobId: string): JobResult {
 }
 
 /** A read failure of the shared state goes to the caller; any other failure to read one job leaves it out. */
+/** Disk: another server process of this machine (the same data directory) runs the job. */
+const runElsewhere = (jobId: string, pid: number): ToolError => ({
+  code: "invalid_input",
+  message: `Job ${jobId} is being carried out by another server process on this machine (process ${pid}, the same data directory). Nothing was done here: follow it with get_erasure_job; cancel_erasure_job stops it from here too.`,
+});
+
 function rethrowUnavailable(error: unknown): undefined {
   if (error instanceof StateUnavailableError) throw error;
   log.error("an erasure job could not be read and is left out", { error: errorText(error) });

@@ -273,6 +273,15 @@ export interface JobRecords {
   note(jobId: string, name: string): Promise<unknown>;
   /** Lets go of what is held open for the job (disk: its journal file). */
   release(jobId: string): Promise<void>;
+  /**
+   * One machine (disk), where several server processes can share a data directory: marks the job as
+   * run by this process, unless another live process runs it (`pid`). Replicas use leases instead.
+   */
+  holdRun?(jobId: string): Promise<{ ok: true } | { ok: false; pid: number }>;
+  /** The job no longer runs in this process (holdRun undone). */
+  releaseRun?(jobId: string): Promise<void>;
+  /** The pid of another live process that runs the job, if one does. */
+  runBy?(jobId: string): Promise<number | undefined>;
   close(): Promise<void>;
 }
 

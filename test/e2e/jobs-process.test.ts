@@ -1,6 +1,7 @@
 // An erasure job's process killed with SIGKILL while a DELETE is in flight, then started again and
 // resumed: the simulator's journal must show exactly one 204 per approved item, at most one repeated
-// DELETE (the one in flight), and nothing outside the plan. Spawns test/fixtures/erasure-job.mjs,
+// DELETE (the one in flight), and nothing outside the plan. And two processes on one data directory
+// (each MCP client starts its own server): one runs a job, the other neither resumes nor re-sends it. Spawns test/fixtures/erasure-job.mjs,
 // which runs the built engine (npm run build).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -8,10 +9,14 @@ import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
-import type { JobEvent, JobView } from "../../src/jobs/engine.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { ErasureJobs, type JobEvent, type JobView } from "../../src/jobs/engine.js";
+import type { PlanItem } from "../../src/jobs/plan.js";
 import { type Receipt, verifyReceipt } from "../../src/jobs/receipt.js";
+import { vccDeleteItem } from "../../src/jobs/vcc.js";
 import { SEED, type Simulator, startSimulator } from "../../src/simulator/server.js";
+import { staticTokens } from "../../src/vcc/auth.js";
+import { VccClient } from "../../src/vcc/client.js";
 import { addContent, deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
 import { childEnv } from "../helpers/mcp.js";
 
@@ -146,4 +151,78 @@ it("SIGKILL while a DELETE is in flight, start again, resume: one 204 per approv
   // The access token appears nowhere the job wrote.
   const journal = await readFile(join(data.dir, "jobs", jobId, "journal.jsonl"), "utf8");
   for (const text of [receiptText, journal, JSON.stringify(first.lines), JSON.stringify(second.lines)]) expect(text).not.toContain(TOKEN);
+});
+
+describe("two server processes on one data directory", () => {
+  /** Process A runs a job whose third DELETE is held; B is an engine of this process on the same data directory. */
+  async function runningElsewhere() {
+    const items = simItems(sim, generated);
+    const planFile = join(data.dir, "..", "plan-input.json");
+    await writeFile(planFile, JSON.stringify({ items, criteria: { party: "+441632960101", contentTypes: ["all"] } }));
+    sim.injectFaults("delete-content", {}, {}, { hold: true });
+    const a = spawnJob({ MODE: "start", PLAN_FILE: planFile });
+    const started = await a.waitFor((l) => l.event?.type === "item" && l.event.phase === "started" && l.event.index === 2);
+    const jobId = started.event?.jobId ?? "";
+    await vi.waitFor(() => expect(sim.requests("DELETE")).toHaveLength(3), { timeout: 10_000, interval: 10 });
+    const client = new VccClient({
+      apiBaseUrl: sim.apiBaseUrl,
+      timeoutMs: 5_000,
+      tokens: staticTokens(TOKEN),
+      retry: { maxRetries: 0, deadlineMs: 5_000, baseDelayMs: 1 },
+    });
+    const b = await ErasureJobs.open({ dataDir: data.dir, deleteItem: vccDeleteItem(client) });
+    closers.push(async () => {
+      await b.close();
+      await client.close();
+    });
+    return { a, b, jobId, items };
+  }
+
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+  });
+
+  /** Every planned item got exactly one DELETE that deleted it, or none (not attempted). */
+  function deletedOnce(items: PlanItem[], attempted: number): void {
+    const byPath = deletesByPath(sim);
+    items.forEach((item, index) => {
+      expect(byPath.get(deletePath(sim, item))?.map((e) => e.status) ?? []).toEqual(index < attempted ? [204] : []);
+    });
+  }
+
+  it("another process sees the job running, cannot resume it, and cancels it: the runner stops after the item in flight", async () => {
+    const { a, b, jobId, items } = await runningElsewhere();
+    const seen = await b.get(jobId);
+    expect(seen.ok && seen.job).toMatchObject({ status: "running" });
+    expect(seen.ok && seen.job.resumable).toBeUndefined();
+    const resumed = await b.resume(jobId);
+    expect(resumed).toMatchObject({ ok: false, error: { code: "invalid_input" } });
+    expect(resumed.ok ? "" : resumed.error.message).toContain(`another server process on this machine (process ${a.child.pid}`);
+
+    const cancelled = await b.cancel(jobId);
+    expect(cancelled.ok).toBe(true);
+    sim.release();
+    const { settled } = await a.waitFor((l) => l.settled !== undefined);
+    expect(await a.exited).toEqual({ code: 0, signal: null });
+    expect(settled?.status).toBe("cancelled");
+    deletedOnce(items, 3);
+    const after = await b.get(jobId);
+    expect(after.ok && after.job).toMatchObject({ status: "cancelled", receipt: { sha256: settled?.receipt?.sha256 } });
+    const journal = await readFile(join(data.dir, "jobs", jobId, "journal.jsonl"), "utf8");
+    expect(journal.split("\n").filter((line) => line.includes('"event":"finish"'))).toHaveLength(1);
+  });
+
+  it("a process that saw the job running finds it completed once it has, and resumes nothing", async () => {
+    const { a, b, jobId, items } = await runningElsewhere();
+    expect(await b.list()).toMatchObject([{ jobId, status: "running" }]);
+    sim.release();
+    const { settled } = await a.waitFor((l) => l.settled !== undefined);
+    expect(settled?.status).toBe("completed");
+    const resumed = await b.resume(jobId);
+    expect(resumed).toMatchObject({ ok: false, error: { code: "invalid_input" } });
+    expect(resumed.ok ? "" : resumed.error.message).toMatch(/is completed/);
+    expect(await b.list()).toMatchObject([{ jobId, status: "completed" }]);
+    deletedOnce(items, items.length);
+  });
 });
