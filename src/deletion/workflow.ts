@@ -267,6 +267,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
   return trackDeletion(async () => {
     let used = false;
     let stopped = false;
+    let completed = false;
     const auditWarnings: string[] = [];
     try {
       request.progress?.begin(todo.length);
@@ -278,7 +279,11 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
         stopped ||= step.stopped;
         if (step.auditWarning) auditWarnings.push(step.auditWarning);
       }
+      completed = true;
     } finally {
+      // A failure nothing here expects (a defect) may have come after a DELETE was sent: the token is
+      // then used up too, never usable again.
+      used ||= !completed;
       // The token's claim is settled once: used up if a DELETE may have been sent (or a dry run
       // stood in for it); usable again only when nothing was. The spend is not waited for: the
       // result does not depend on it (a spend that fails leaves the token claimed until it expires,

@@ -2,8 +2,9 @@
 // simulator over real HTTP): the token's claim is owned by the run (issue 15, item 2), and what the
 // API leaves out is never invented (issue 15, item 3).
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
+import { VccClient } from "../../src/vcc/client.js";
 import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
 import { structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
@@ -220,5 +221,28 @@ describe("a deletion confirmed by the content's absence", () => {
     expect(h.deletes().map((e) => e.status)).toEqual([502, 404]);
     expect(textOf(result)).not.toMatch(/got no answer \(timeout or broken connection\)/);
     expect(textOf(result)).toMatch(/HTTP 500\/502\/504/);
+  });
+});
+
+describe("a failure the workflow does not expect", () => {
+  it("after a DELETE may have been sent, leaves the token used, never usable again", async () => {
+    const c = await h.inProcess({ env: { VCC_CONFIRMATION: "token" } });
+    const ref = { guid: SEED.inboundCall, contentKey: "callRecording" };
+    const token = structured(await c.call(DELETE, ref)).confirmationToken;
+    // A defect after the DELETE went out: the handler throws instead of answering.
+    const send = VccClient.prototype.deleteContent;
+    const spy = vi.spyOn(VccClient.prototype, "deleteContent").mockImplementationOnce(async function (this: VccClient, ...args) {
+      await send.apply(this, args);
+      throw new Error("a defect after the DELETE was sent");
+    });
+    try {
+      const failed = await c.call(DELETE, { ...ref, confirmationToken: token });
+      expect(textOf(failed)).toMatch(/^Error \(internal_error\): .*may or may not have happened/);
+    } finally {
+      spy.mockRestore();
+    }
+    const again = await c.call(DELETE, { ...ref, confirmationToken: token });
+    expect(again.structuredContent).toMatchObject({ status: "error" });
+    expect(h.deletes()).toHaveLength(1);
   });
 });
