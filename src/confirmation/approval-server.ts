@@ -9,7 +9,9 @@
 // With passkeys (VCC_APPROVAL_PASSKEY=required) the page is served at http://localhost:<port> (WebAuthn
 // needs a domain; localhost is a secure context), and an approval also needs a WebAuthn assertion,
 // verified here against a registered passkey, over the page's own challenge. Without one, nothing is
-// approved, whatever the form says. Cancel needs no passkey.
+// approved, whatever the form says. Cancel needs no passkey. A page issued with passkeys required
+// records that it needs one, so a page server without passkeys (another process or replica sharing
+// the state) refuses to approve it.
 //
 // On a team server (VCC_HTTP_AUTH=oauth with VCC_OIDC_CLIENT_ID) the same pages are served by the MCP
 // HTTP server on its public origin instead, and a gate (src/auth/approver-signin.ts) decides who is
@@ -270,25 +272,26 @@ export class ApprovalServer {
       return reply(400, messagePage("Refused", "The form was incomplete. Nothing was changed. Open the approval link again."));
     }
 
-    // A passkey approval: the assertion must answer this page's challenge. Checked only where the
-    // form could otherwise approve (pending, its own form key); decide() below checks both again.
+    // A passkey approval: the assertion must answer this page's challenge, made on the origin the page
+    // is served on (the relying party is localhost; never an origin taken from the Host header). It is
+    // verified for every approval with the page's own form key, whatever the page looked like when it
+    // was read above: decide() records an approval only as the result allows, in the same atomic step
+    // that finds the page pending and unexpired. A page issued with passkeys required cannot be
+    // approved through a page server without them (passkeyVerified stays undefined: decide() refuses).
     const view = found.view;
-    if (this.#passkeys && decision === "approve" && view.state === "pending" && sameSecret(formKey, view.formKey)) {
-      const checked = view.challenge
-        ? await this.#passkeys.verify(body.get("assertion") ?? "", view.challenge, `http://${host}`)
-        : ({ ok: false, reason: "the page has no challenge" } as const);
-      if (!checked.ok) {
-        log.warn(`approval page: refused an approval without a valid passkey assertion (${checked.reason})`);
-        return send(
-          res,
-          403,
-          messagePage(
-            "Not approved: the passkey check failed",
-            "Deleting needs a passkey registered with this server, confirmed on this page. Nothing was approved or deleted. Open the approval link again and choose Delete permanently to try again, or Cancel.",
-          ),
-        );
+    let passkeyVerified: boolean | undefined;
+    let passkeyFailure = "no passkey answer was checked";
+    if (this.#passkeys && decision === "approve") {
+      passkeyVerified = false;
+      if (sameSecret(formKey, view.formKey)) {
+        const checked = view.challenge
+          ? await this.#passkeys.verify(body.get("assertion") ?? "", view.challenge, `http://localhost:${port}`)
+          : ({ ok: false, reason: "the page has no challenge" } as const);
+        if (checked.ok) {
+          passkeyVerified = true;
+          log.info(`approval page: passkey ${checked.id.slice(0, 8)}… verified`);
+        } else passkeyFailure = checked.reason;
       }
-      log.info(`approval page: passkey ${checked.id.slice(0, 8)}… verified`);
     }
 
     const refused = approver && publicPages?.gate.refusal(found.view, approver, decision);
@@ -296,7 +299,7 @@ export class ApprovalServer {
       log.warn(`approval page: refused a decision by ${describeIdentity(approver)}: ${refused}`);
       return reply(403, messagePage("Not allowed", `Nothing was changed: ${refused}`));
     }
-    const outcome = await found.source.decide(pageId, formKey, decision as ApprovalChoice, approver);
+    const outcome = await found.source.decide(pageId, formKey, decision as ApprovalChoice, approver, { passkeyVerified });
     if (outcome.ok) {
       log.info(
         `approval page: ${approver ? describeIdentity(approver) : "the person"} ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`,
@@ -313,6 +316,29 @@ export class ApprovalServer {
           messagePage(
             "This form could not be verified",
             "Nothing was changed. Open the approval link your assistant gave you again and decide on that page.",
+          ),
+        );
+      case "passkey_required":
+        if (!this.#passkeys) {
+          log.warn(
+            "approval page: refused an approval of a page issued with passkeys required: this server checks no passkeys (every server sharing VCC_STATE_URL needs the same VCC_APPROVAL_PASSKEY)",
+          );
+          return send(
+            res,
+            403,
+            messagePage(
+              "Not approved: this page needs a passkey",
+              "The server that asked for this deletion requires a passkey to approve it, and this page server cannot check one (it runs without VCC_APPROVAL_PASSKEY=required). Nothing was approved or deleted. Open the approval link your assistant gave you and approve there with your passkey, or Cancel. An administrator should give every server that shares VCC_STATE_URL the same VCC_APPROVAL_PASSKEY.",
+            ),
+          );
+        }
+        log.warn(`approval page: refused an approval without a valid passkey assertion (${passkeyFailure})`);
+        return send(
+          res,
+          403,
+          messagePage(
+            "Not approved: the passkey check failed",
+            "Deleting needs a passkey registered with this server, confirmed on this page. Nothing was approved or deleted. Open the approval link again and choose Delete permanently to try again, or Cancel.",
           ),
         );
       case "decided":

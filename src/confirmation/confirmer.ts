@@ -344,6 +344,9 @@ export class Confirmer {
     const issued = await this.store.issue(request.binding, request.payload, {
       approvalItems: request.items,
       ...(request.summary ? { approvalSummary: request.summary } : {}),
+      // Recorded with the page: a page server without passkeys (another process or replica on the
+      // same shared state) cannot approve it.
+      ...(this.#options.passkeys ? { passkeyRequired: true } : {}),
     });
     let approvalUrl: string;
     try {

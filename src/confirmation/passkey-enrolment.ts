@@ -149,17 +149,19 @@ export async function startEnrolment(options: { store: Passkeys; ttlMs?: number;
         ),
       );
     };
+    // WebAuthn answers are checked against the origin the page is served on (its relying party is
+    // localhost), never one taken from the Host header.
     if (existing.length) {
       const proved = await webauthn.verifyAssertion(form.get("assertion") ?? "", {
         challenge: proveChallenge,
-        origin: `http://${host}`,
+        origin,
         passkeys: existing,
       });
       if (!proved.ok) return failed(`no valid assertion of an existing passkey: ${proved.reason}`);
     }
     const registered = await webauthn.verifyRegistration(form.get("registration") ?? "", {
       challenge: registerChallenge,
-      origin: `http://${host}`,
+      origin,
       now: new Date(),
     });
     if (!registered.ok) return failed(`registration: ${registered.reason}`);

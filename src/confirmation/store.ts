@@ -56,6 +56,8 @@ export interface ApprovalPageView {
   approver?: Identity;
   /** What a passkey must sign to approve this page (base64url). */
   challenge?: string;
+  /** Approving needs a verified passkey assertion (the page was issued with passkeys required). */
+  passkeyRequired?: boolean;
 }
 
 /** The shared state's page as the approval page shows it. */
@@ -135,12 +137,14 @@ export class ConfirmationStore {
   /**
    * A new token (192 random bits) for the action described by `binding`; `payload` (JSON) is handed
    * back when it is claimed. With `approvalItems`, the token is pending until a person approves it on
-   * its page (id: 256 random bits, unrelated to the token). Throws StateUnavailableError.
+   * its page (id: 256 random bits, unrelated to the token); with `passkeyRequired` as well, only an
+   * approval with a verified passkey assertion counts, whichever page server it reaches. Throws
+   * StateUnavailableError.
    */
   async issue(
     binding: string,
     payload?: unknown,
-    options: { approvalItems?: readonly ConfirmationItem[]; approvalSummary?: readonly string[] } = {},
+    options: { approvalItems?: readonly ConfirmationItem[]; approvalSummary?: readonly string[]; passkeyRequired?: boolean } = {},
   ): Promise<IssuedToken> {
     await this.#makeRoom();
     const token = `vcc-confirm-${randomBytes(24).toString("base64url")}`;
@@ -161,6 +165,7 @@ export class ConfirmationStore {
               ...(options.approvalSummary ? { summary: options.approvalSummary } : {}),
               ...(this.requester ? { requester: this.requester } : {}),
               challenge: approvalChallenge(pageId, binding, items),
+              ...(options.passkeyRequired ? { passkeyRequired: true } : {}),
             },
           }
         : {}),

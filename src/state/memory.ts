@@ -12,6 +12,7 @@ import {
   type CursorResult,
   type CursorStore,
   cursorVerdict,
+  type DecideOptions,
   type DecideResult,
   type DecisionOutcome,
   type JsonValue,
@@ -130,7 +131,7 @@ class MemoryTokens implements TokenStore {
   async page(pageId: string): Promise<ApprovalView | undefined> {
     const page = this.#pages.get(pageId);
     if (!page) return undefined;
-    const { items, summary, formKey, requester, challenge } = copy(page.issue);
+    const { items, summary, formKey, requester, challenge, passkeyRequired } = copy(page.issue);
     return {
       items: [...items],
       ...(summary ? { summary: [...summary] } : {}),
@@ -140,15 +141,25 @@ class MemoryTokens implements TokenStore {
       ...(requester ? { requester } : {}),
       ...(page.approver ? { approver: copy(page.approver) } : {}),
       ...(challenge ? { challenge } : {}),
+      ...(passkeyRequired ? { passkeyRequired } : {}),
     };
   }
 
-  async decide(pageId: string, formKey: string, choice: "approve" | "reject", approver?: Identity): Promise<DecideResult> {
+  async decide(
+    pageId: string,
+    formKey: string,
+    choice: "approve" | "reject",
+    approver?: Identity,
+    options: DecideOptions = {},
+  ): Promise<DecideResult> {
     const page = this.#pages.get(pageId);
     if (!page) return { ok: false, reason: "unknown" };
     if (!sameSecret(formKey, page.issue.formKey)) return { ok: false, reason: "forged" };
     if (this.now() >= page.expiresAt) return { ok: false, reason: "expired" };
     if (page.state !== "pending") return { ok: false, reason: "decided", state: page.state };
+    const verified = options.passkeyVerified;
+    if (choice === "approve" && verified !== true && (verified === false || page.issue.passkeyRequired === true))
+      return { ok: false, reason: "passkey_required" };
     page.state = choice === "approve" ? "approved" : "rejected";
     if (approver) page.approver = copy(approver);
     this.#notify(page);

@@ -5,7 +5,8 @@
 // Keys (all under a prefix, default "vcc:"; ids are stored as SHA-256 hashes, so a look at Redis
 // shows no usable token, page id, challenge or cursor):
 //   tok:<h>     hash: one confirmation token with its claim state and, if it needs one, its
-//               approval (page id, form key, items, decision). Kept until expiry + retainMs.
+//               approval (page id, form key, items, decision; 'passkey' = 'required' when
+//               approving needs a verified passkey assertion). Kept until expiry + retainMs.
 //               The hash of the page id is kept too ('ph'), to name the page in messages and keys.
 //   page:<h>    string: the token key behind an approval page id (same lifetime)
 //   ch:<h>      string: a challenge's JSON value, taken once with GETDEL (also the team server's
@@ -49,6 +50,7 @@ import {
   type CursorResult,
   type CursorStore,
   cursorVerdict,
+  type DecideOptions,
   type DecideResult,
   type DecisionOutcome,
   type JobRecords,
@@ -126,12 +128,15 @@ local t = redis.call('HMGET', KEYS[1], 'state', 'claims')
 if t[1] == 'claimed' and t[2] == ARGV[1] then redis.call('HSET', KEYS[1], 'state', ARGV[2]) return 1 end
 return 0`;
 
-// ARGV: pageId, decision, now, channel, message, approver JSON ('' when unknown)
+// ARGV: pageId, decision, now, channel, message, approver JSON ('' when unknown), passkey ('1':
+// verified, '0': required and not verified, '': not checked). An approval is refused unless verified
+// when the caller said '0' or the page needs a passkey (DecideOptions).
 const DECIDE = `
-local t = redis.call('HMGET', KEYS[1], 'page', 'pstate', 'exp')
+local t = redis.call('HMGET', KEYS[1], 'page', 'pstate', 'exp', 'passkey')
 if not t[1] or t[1] ~= ARGV[1] then return {'unknown'} end
 if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
 if t[2] ~= 'pending' then return {'decided', t[2]} end
+if ARGV[2] == 'approved' and ARGV[7] ~= '1' and (ARGV[7] == '0' or t[4] == 'required') then return {'passkey_required'} end
 redis.call('HSET', KEYS[1], 'pstate', ARGV[2])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'approver', ARGV[6]) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
@@ -397,6 +402,7 @@ class RedisTokens implements TokenStore {
       if (approval.summary) fields.push("summary", JSON.stringify(approval.summary));
       if (approval.requester) fields.push("requester", JSON.stringify(approval.requester));
       if (approval.challenge) fields.push("challenge", approval.challenge);
+      if (approval.passkeyRequired) fields.push("passkey", "required");
     }
     const key = this.#token(token);
     const created = await this.c.eval(
@@ -441,9 +447,10 @@ class RedisTokens implements TokenStore {
   async page(pageId: string): Promise<ApprovalView | undefined> {
     const key = await this.#pageKey(pageId);
     if (!key) return undefined;
-    const [page, state, exp, formKey, items, summary, requester, approver, challenge] = await this.c.run(
+    const [page, state, exp, formKey, items, summary, requester, approver, challenge, passkey] = await this.c.run(
       "reading the approval page",
-      (client) => client.hmget(key, "page", "pstate", "exp", "formKey", "items", "summary", "requester", "approver", "challenge"),
+      (client) =>
+        client.hmget(key, "page", "pstate", "exp", "formKey", "items", "summary", "requester", "approver", "challenge", "passkey"),
     );
     if (page !== pageId || !state || !exp || !formKey || !items) return undefined;
     const expiresAt = Number(exp);
@@ -456,10 +463,17 @@ class RedisTokens implements TokenStore {
       ...(requester ? { requester: JSON.parse(requester) as Identity } : {}),
       ...(approver ? { approver: JSON.parse(approver) as Identity } : {}),
       ...(challenge ? { challenge } : {}),
+      ...(passkey === "required" ? { passkeyRequired: true } : {}),
     };
   }
 
-  async decide(pageId: string, formKey: string, choice: "approve" | "reject", approver?: Identity): Promise<DecideResult> {
+  async decide(
+    pageId: string,
+    formKey: string,
+    choice: "approve" | "reject",
+    approver?: Identity,
+    options: DecideOptions = {},
+  ): Promise<DecideResult> {
     const key = await this.#pageKey(pageId);
     if (!key) return { ok: false, reason: "unknown" };
     const stored = await this.c.run("reading the approval page", (client) => client.hget(key, "formKey"));
@@ -470,10 +484,19 @@ class RedisTokens implements TokenStore {
       "recording the decision",
       SCRIPTS.decide,
       [key],
-      [pageId, decision, Date.now(), this.#channel, hash(pageId), approver ? JSON.stringify(approver) : ""],
+      [
+        pageId,
+        decision,
+        Date.now(),
+        this.#channel,
+        hash(pageId),
+        approver ? JSON.stringify(approver) : "",
+        options.passkeyVerified === undefined ? "" : options.passkeyVerified ? "1" : "0",
+      ],
     )) as string[];
     if (kind === "ok") return { ok: true, state: decision };
     if (kind === "decided") return { ok: false, reason: "decided", state: state as ApprovalState };
+    if (kind === "passkey_required") return { ok: false, reason: "passkey_required" };
     return { ok: false, reason: kind === "expired" ? "expired" : "unknown" };
   }
 

@@ -60,6 +60,12 @@ export interface ApprovalIssue {
   requester?: Identity;
   /** What a passkey must sign to approve this page (base64url), bound to the page and its items. */
   challenge?: string;
+  /**
+   * Approving needs a verified passkey assertion (the issuing server requires passkeys). Kept with the
+   * page, so that a page server with other settings (another replica or process on the same shared
+   * state) cannot approve it without one: decide() refuses.
+   */
+  passkeyRequired?: boolean;
 }
 
 export type ClaimRefusal = "unknown" | "expired" | "used" | "mismatch" | "in_use" | "rejected";
@@ -97,12 +103,28 @@ export interface ApprovalView {
   /** Who decided, once decided (when the decision named them). */
   approver?: Identity;
   challenge?: string;
+  /** Approving needs a verified passkey assertion (see ApprovalIssue). */
+  passkeyRequired?: boolean;
 }
 
+/**
+ * `passkey_required`: an approval without a verified passkey assertion, of a page that needs one (or
+ * by a caller that requires one): nothing was recorded.
+ */
 export type DecideResult =
   | { ok: true; state: "approved" | "rejected" }
-  | { ok: false; reason: "unknown" | "expired" | "forged" }
+  | { ok: false; reason: "unknown" | "expired" | "forged" | "passkey_required" }
   | { ok: false; reason: "decided"; state: ApprovalState };
+
+export interface DecideOptions {
+  /**
+   * What the page server knows of a passkey for this approval: true, it verified an assertion over the
+   * page's challenge; false, it requires one and none was verified; absent, it checks none. An
+   * approval is refused (`passkey_required`) when false, or when not true and the page needs a
+   * passkey. Checked in the same atomic step as the decision, so no earlier read of the page decides it.
+   */
+  passkeyVerified?: boolean;
+}
 
 export type DecisionOutcome = "approved" | "rejected" | "timeout" | "aborted" | "gone";
 
@@ -116,9 +138,15 @@ export interface TokenStore {
   /**
    * Records the person's decision (and `approver`, who made it, where known): only a pending,
    * unexpired page with its own form key (compared in constant time) can be decided, once across all
-   * replicas.
+   * replicas; an approval also only as `options.passkeyVerified` allows (DecideOptions).
    */
-  decide(pageId: string, formKey: string, choice: "approve" | "reject", approver?: Identity): Promise<DecideResult>;
+  decide(
+    pageId: string,
+    formKey: string,
+    choice: "approve" | "reject",
+    approver?: Identity,
+    options?: DecideOptions,
+  ): Promise<DecideResult>;
   /**
    * The token is no longer wanted (never shown, or the call that asked is gone): an unclaimed token
    * can never be used (a claim says `used`); a pending page is closed (`withdrawn`). A claimed token

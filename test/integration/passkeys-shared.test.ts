@@ -1,22 +1,30 @@
 // Approval passkeys seen by every replica (issue 22): one contract for where passkeys are kept — the
 // file of a data directory (one machine) and the shared state in a real redis-server (VCC_STATE_URL)
 // — each driven through two handles, as two replicas (or a replica and the `passkey` command) have.
-// Then the command itself, the built one, with VCC_STATE_URL: it manages the shared passkeys.
+// Then the command itself, the built one, with VCC_STATE_URL: it manages the shared passkeys. And
+// what the approval page servers do with a page issued with passkeys required: a page server without
+// passkeys on the same shared state cannot approve it, and a passkey server verifies an assertion for
+// every approval, whatever an earlier read of the page said.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { ApprovalServer } from "../../src/confirmation/approval-server.js";
+import { Confirmer, type ElicitationChannel } from "../../src/confirmation/confirmer.js";
 import {
   PasskeyFileError,
   PasskeyStore,
   type Passkeys,
+  passkeyGate,
   sharedLocation,
   sharedPasskeys,
   unsharedPasskeysWarning,
 } from "../../src/confirmation/passkeys.js";
+import { MemoryState } from "../../src/state/memory.js";
 import { RedisState } from "../../src/state/redis.js";
-import { StateUnavailableError } from "../../src/state/types.js";
+import { StateUnavailableError, type TokenStore } from "../../src/state/types.js";
+import { formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
 import { runNode, SERVER_ENTRY } from "../helpers/mcp.js";
 import { eventually, type RedisServer, startRedis } from "../helpers/redis-server.js";
 
@@ -160,5 +168,108 @@ describe("approval passkeys in the shared state", () => {
     } finally {
       await redis.start();
     }
+  });
+});
+
+/** A client without prompts: every deletion goes to the approval page, its link handed to the model. */
+const NO_PROMPTS: ElicitationChannel = {
+  supportsForm: () => false,
+  elicitForm: async () => ({ action: "cancel" }),
+  supportsUrl: () => false,
+  elicitUrl: async () => ({ action: "cancel" }),
+  completeUrl: async () => {},
+};
+const ITEM = { guid: "5f1c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f11", contentKey: "callRecording" };
+const ASK = { binding: "delete:one", items: [ITEM], question: "Delete?" };
+
+/** A session of a server with passkeys required (one registered, whose key nobody here holds). */
+async function passkeySession(tokens: TokenStore, passkeys: Passkeys) {
+  await passkeys.add(passkey("abcdefgh-registered"));
+  const server = new ApprovalServer({ passkeys: passkeyGate(passkeys) });
+  const confirmer = new Confirmer({
+    tokens,
+    mode: "auto",
+    ttlSeconds: 60,
+    elicitationTimeoutSeconds: 5,
+    channel: NO_PROMPTS,
+    approvals: server,
+    passkeys: { registered: async () => (await passkeys.list()).length > 0 },
+  });
+  const issued = await confirmer.decide(ASK);
+  if (issued.kind !== "token_issued" || !issued.approvalUrl) throw new Error(`no approval page: ${issued.kind}`);
+  const url = issued.approvalUrl;
+  const pageId = new URL(url).pathname.split("/").pop() as string;
+  return { server, confirmer, url, pageId, token: issued.token };
+}
+
+describe("approval pages of a server with passkeys required", () => {
+  const servers: ApprovalServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+
+  it("are not approved through a page server without passkeys sharing the state; Cancel there works", async () => {
+    const prefix = `t-${unique()}:`;
+    // Two server processes on one Redis (same prefix): A requires passkeys, B (other settings) does not.
+    const [stateA, stateB] = [await redisState(prefix), await redisState(prefix)];
+    const a = await passkeySession(stateA.tokens, sharedPasskeys(stateA.passkeys, location(prefix)));
+    const plain = new ApprovalServer();
+    servers.push(a.server, plain);
+    plain.attach(stateB.tokens);
+
+    // The model fetches its own link (A's page) for the form key, then posts it to B's page server.
+    const formKey = formKeyOf((await pageRequest(a.url)).body);
+    expect((await postDecision(a.url, { formKey, decision: "approve" })).status).toBe(403);
+    const viaPlain = await plain.urlFor(a.pageId);
+    expect(new URL(viaPlain).port).not.toBe(new URL(a.url).port);
+    const refused = await postDecision(viaPlain, { formKey, decision: "approve" });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain("needs a passkey");
+    expect(refused.body).toContain("cannot check one");
+    // Recorded with the page when A issued it: whichever page server is asked, decide() refuses.
+    expect(await stateB.tokens.page(a.pageId)).toMatchObject({ state: "pending", passkeyRequired: true });
+    expect(await a.confirmer.decide({ ...ASK, token: a.token })).toMatchObject({ kind: "refused", error: { code: "approval_pending" } });
+
+    // Cancel needs no passkey, on either page server.
+    expect((await postDecision(viaPlain, { formKey, decision: "reject" })).status).toBe(303);
+    expect(await a.confirmer.decide({ ...ASK, token: a.token })).toMatchObject({ kind: "declined", action: "reject" });
+    await a.confirmer.dispose();
+  });
+
+  it("verify the passkey for every approval, whatever an earlier read of the page said (a clock stepped back)", async () => {
+    let now = Date.now();
+    const state = new MemoryState({ now: () => now });
+    // The page server reads the page, then the clock steps back 2 s (an NTP step) before decide().
+    let stepBack = false;
+    const real = state.tokens;
+    const tokens: TokenStore = {
+      issue: real.issue.bind(real),
+      claim: real.claim.bind(real),
+      decide: real.decide.bind(real),
+      withdraw: real.withdraw.bind(real),
+      discard: real.discard.bind(real),
+      waitForDecision: real.waitForDecision.bind(real),
+      page: async (pageId) => {
+        const view = await real.page(pageId);
+        if (stepBack) now -= 2_000;
+        return view;
+      },
+    };
+    const passkeys = new PasskeyStore(join(dir, unique()));
+    const a = await passkeySession(state.tokens, passkeys);
+    const server = new ApprovalServer({ passkeys: passkeyGate(passkeys), tokens });
+    servers.push(a.server, server);
+    const url = await server.urlFor(a.pageId);
+    const formKey = formKeyOf((await pageRequest(url)).body);
+    now += 60_000 + 500; // just past expiry: the page reads as expired, and decide() sees it pending
+    stepBack = true;
+    const posted = await postDecision(url, { formKey, decision: "approve" });
+    stepBack = false;
+    expect(posted.status).toBe(403);
+    expect(posted.body).toMatch(/passkey check failed/i);
+    expect((await state.tokens.page(a.pageId))?.state).toBe("pending");
+    expect(await a.confirmer.decide({ ...ASK, token: a.token })).toMatchObject({ kind: "refused", error: { code: "approval_pending" } });
+    await a.confirmer.dispose();
+    await state.close();
   });
 });

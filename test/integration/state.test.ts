@@ -216,6 +216,50 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     expect(await a.tokens.page(anonymous.pageId)).not.toHaveProperty("approver");
   });
 
+  it("approves a page issued with passkeys required only with a verified passkey; a caller requiring one refuses any page without", async () => {
+    const [a, b] = await pair();
+    const issue = async (passkeyRequired: boolean) => {
+      const token = id("tok");
+      const pageId = id("page");
+      const formKey = id("form");
+      const approval = { pageId, formKey, items: ITEMS, challenge: id("ch"), ...(passkeyRequired ? { passkeyRequired } : {}) };
+      await a.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000, approval });
+      return { token, pageId, formKey };
+    };
+    const guarded = await issue(true);
+    expect(await b.tokens.page(guarded.pageId)).toMatchObject({ state: "pending", passkeyRequired: true });
+    // A page server that checks no passkeys (undefined), or one whose check failed (false): nothing recorded.
+    for (const passkeyVerified of [undefined, false]) {
+      expect(await b.tokens.decide(guarded.pageId, guarded.formKey, "approve", undefined, { passkeyVerified })).toEqual({
+        ok: false,
+        reason: "passkey_required",
+      });
+    }
+    expect(await b.tokens.decide(guarded.pageId, guarded.formKey, "approve")).toEqual({ ok: false, reason: "passkey_required" });
+    expect((await a.tokens.page(guarded.pageId))?.state).toBe("pending");
+    expect(await a.tokens.claim(guarded.token, "d", "o")).toMatchObject({ ok: false, reason: "approval_pending" });
+    // The form key is checked first: a forged form learns nothing about passkeys.
+    expect(await b.tokens.decide(guarded.pageId, "wrong", "approve")).toEqual({ ok: false, reason: "forged" });
+    expect(await b.tokens.decide(guarded.pageId, guarded.formKey, "approve", undefined, { passkeyVerified: true })).toEqual({
+      ok: true,
+      state: "approved",
+    });
+    expect(await a.tokens.claim(guarded.token, "d", "o")).toMatchObject({ ok: true, approved: true });
+
+    // Cancel needs no passkey.
+    const cancelled = await issue(true);
+    expect(await b.tokens.decide(cancelled.pageId, cancelled.formKey, "reject")).toEqual({ ok: true, state: "rejected" });
+
+    // A page issued without passkeys: approved without one, unless the deciding server requires one.
+    const plain = await issue(false);
+    expect(await b.tokens.page(plain.pageId)).not.toHaveProperty("passkeyRequired");
+    expect(await b.tokens.decide(plain.pageId, plain.formKey, "approve", undefined, { passkeyVerified: false })).toEqual({
+      ok: false,
+      reason: "passkey_required",
+    });
+    expect(await b.tokens.decide(plain.pageId, plain.formKey, "approve")).toEqual({ ok: true, state: "approved" });
+  });
+
   it("withdraws an unclaimed token for good, leaves a claimed one to its holder, and only for its owner", async () => {
     const [a, b] = await pair();
     const token = id("tok");
