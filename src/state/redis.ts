@@ -105,7 +105,9 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 if KEYS[2] ~= KEYS[1] then redis.call('SET', KEYS[2], KEYS[1], 'PXAT', ARGV[1]) end
 return 1`;
 
-// ARGV: binding, owner, now → {'ok', claimNo, payload|false, page|false, approver|false} | {reason}
+// ARGV: binding, owner, now, claim id (unique: a claim is told apart from every other, also after a
+// Redis that lost recent writes, whose counters could repeat) → {'ok', claim id, payload|false,
+// page|false, approver|false} | {reason}
 //   | {'rejected', approver|false} | {'approval_pending', pageId, exp}
 const CLAIM = `
 local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload', 'approver')
@@ -118,13 +120,13 @@ if t[5] then
   if t[6] ~= 'approved' then return {'rejected', t[8] or false} end
 end
 if t[2] == 'claimed' then return {'in_use'} end
-local n = redis.call('HINCRBY', KEYS[1], 'claims', 1)
-redis.call('HSET', KEYS[1], 'state', 'claimed')
-return {'ok', tostring(n), t[7] or false, t[5] and '1' or false, t[8] or false}`;
+redis.call('HINCRBY', KEYS[1], 'claims', 1)
+redis.call('HSET', KEYS[1], 'state', 'claimed', 'claim', ARGV[4])
+return {'ok', ARGV[4], t[7] or false, t[5] and '1' or false, t[8] or false}`;
 
-// ARGV: claimNo, new state ('spent' | 'issued'): only the claim that holds the token changes it.
+// ARGV: claim id, new state ('spent' | 'issued'): only the claim that holds the token changes it.
 const SETTLE = `
-local t = redis.call('HMGET', KEYS[1], 'state', 'claims')
+local t = redis.call('HMGET', KEYS[1], 'state', 'claim')
 if t[1] == 'claimed' and t[2] == ARGV[1] then redis.call('HSET', KEYS[1], 'state', ARGV[2]) return 1 end
 return 0`;
 
@@ -417,7 +419,7 @@ class RedisTokens implements TokenStore {
 
   async claim(token: string, binding: string, owner: string): Promise<TokenClaimResult> {
     const key = this.#token(token);
-    const reply = (await this.c.eval("claiming the confirmation token", SCRIPTS.claim, [key], [binding, owner, Date.now()])) as (
+    const reply = (await this.c.eval("claiming the confirmation token", SCRIPTS.claim, [key], [binding, owner, Date.now(), leaseId()])) as (
       | string
       | null
     )[];
@@ -426,9 +428,9 @@ class RedisTokens implements TokenStore {
     if (kind === "rejected")
       return { ok: false, reason: "rejected", ...(typeof a === "string" ? { approver: JSON.parse(a) as Identity } : {}) };
     if (kind !== "ok") return { ok: false, reason: kind as Exclude<ClaimRefusal, "rejected"> };
-    const claimNo = String(a);
+    const claimId = String(a);
     const settle = (state: "spent" | "issued") => async () => {
-      await this.c.eval(state === "spent" ? "spending the token" : "releasing the token", SCRIPTS.settle, [key], [claimNo, state]);
+      await this.c.eval(state === "spent" ? "spending the token" : "releasing the token", SCRIPTS.settle, [key], [claimId, state]);
     };
     return {
       ok: true,

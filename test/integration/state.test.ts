@@ -521,6 +521,30 @@ describe("shared state: Redis going away", () => {
     expect(await waiting).toBe("rejected");
   });
 
+  it("tells claims apart by a unique id: after Redis lost recent writes, an old claim's release frees no newer claim", async () => {
+    const prefix = `${id("t")}:`;
+    const state = new RedisState({ url: redis.url, prefix, ...TIMINGS });
+    opened.push(state);
+    await redisReady(state);
+    const token = id("tok");
+    await state.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000 });
+    const first = await state.tokens.claim(token, "d", "o");
+    if (!first.ok) throw new Error("not claimed");
+    // What a failover to a replica that had not received the claim yet leaves: the token issued, its count of claims as before.
+    const raw = new Redis(redis.url);
+    try {
+      const key = `${prefix}tok:${createHash("sha256").update(token, "utf8").digest("base64url")}`;
+      await raw.hset(key, "state", "issued", "claims", 0);
+    } finally {
+      raw.disconnect();
+    }
+    const second = await state.tokens.claim(token, "d", "o");
+    expect(second.ok).toBe(true);
+    // The first holder gives its claim back: the second one's stays.
+    await first.claim.release();
+    expect(await state.tokens.claim(token, "d", "o")).toEqual({ ok: false, reason: "in_use" });
+  });
+
   it("never falls back to plain text: rediss:// to a server without TLS stays unavailable", async () => {
     const state = new RedisState({ url: `rediss://127.0.0.1:${redis.port}`, prefix: `${id("t")}:`, ...TIMINGS, maxReconnectDelayMs: 20 });
     opened.push(state);
