@@ -2,8 +2,11 @@
 // when VCC_STATE_URL is set (src/state/index.ts imports this module dynamically, so the client
 // library is its own chunk of the bundle).
 //
-// Keys (all under a prefix, default "vcc:"; ids are stored as SHA-256 hashes, so a look at Redis
-// shows no usable token, page id, challenge or cursor):
+// Keys (all under a prefix, default "vcc:"; ids are stored as SHA-256 hashes, so the key names show
+// no usable token, page id, challenge or cursor). The values are not all hashed: a token's hash
+// holds its approval page's id and form key, which the page must show, so whoever can read Redis
+// can open and decide a pending page (unless passkeys or the team server's sign-in stand in the
+// way): protect Redis as the approvals it holds (docs/replicas.md).
 //   tok:<h>     hash: one confirmation token with its claim state and, if it needs one, its
 //               approval (page id, form key, items, decision; 'passkey' = 'required' when
 //               approving needs a verified passkey assertion). Kept until expiry + retainMs.
