@@ -47,6 +47,8 @@ export interface OAuthConfig {
   deleteScope: string;
   /** This server as an OpenID Connect client of the issuer, for the sign-in of approvers. */
   oidc?: { clientId: string; clientSecret?: string; scope: string };
+  /** The claim that names a person, the same in access tokens and approvers' ID tokens (default `sub`). */
+  personClaim: string;
   /** Four eyes: the approver must be another person than the requester, carrying `approverClaim`. */
   separateApprover: boolean;
   /** A claim the approver's ID token must carry, e.g. groups containing vcc-approvers. */
@@ -520,6 +522,15 @@ const SCHEMA = {
         description: "Team server: the scopes asked for when an approver signs in; add what puts the approver claim into the ID token.",
       },
     ),
+    personClaim: setting(
+      "VCC_PERSON_CLAIM",
+      z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: "VCC_PERSON_CLAIM must be a claim name, e.g. sub or oid" }),
+      {
+        default: "sub",
+        description:
+          "Team server: the claim that names a person the same way in access tokens and in approvers' ID tokens (audit records, the four-eyes rule): sub, or oid for Microsoft Entra ID, whose sub differs per application.",
+      },
+    ),
     separateApprover: setting("VCC_APPROVAL_SEPARATE_APPROVER", boolean("VCC_APPROVAL_SEPARATE_APPROVER"), {
       default: "false",
       description:
@@ -637,6 +648,7 @@ function oauthConfig(c: Parsed): OAuthConfig {
     ...(t.oidcClientId
       ? { oidc: { clientId: t.oidcClientId, ...(t.oidcClientSecret ? { clientSecret: t.oidcClientSecret } : {}), scope: t.oidcScope } }
       : {}),
+    personClaim: t.personClaim,
     separateApprover: t.separateApprover,
     ...(t.approverClaim ? { approverClaim: { name: t.approverClaim.slice(0, colon), value: t.approverClaim.slice(colon + 1) } } : {}),
   };

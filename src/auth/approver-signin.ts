@@ -232,8 +232,8 @@ export class ApproverSignIn implements ApproverGate {
     });
     if (typeof payload.nonce !== "string" || !sameSecret(payload.nonce, pending.nonce))
       throw new Error("the ID token's nonce does not match");
-    const identity = identityFromClaims(payload, this.#config.issuer);
-    if (!identity) throw new Error("the ID token names no subject");
+    const identity = identityFromClaims(payload, this.#config.issuer, this.#config.personClaim);
+    if (!identity) throw new Error(`the ID token has no ${this.#config.personClaim} claim (VCC_PERSON_CLAIM)`);
     const exp = (payload.exp ?? 0) * 1000;
     return { identity, claims: payload, expiresAt: Math.min(exp, this.#now() + MAX_SESSION_MS) };
   }

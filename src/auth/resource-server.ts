@@ -113,8 +113,9 @@ export class ResourceServer {
       log.info(`refused an access token: ${why}`);
       return this.#refusal(401, "invalid_token", why, this.#scopes());
     }
-    const identity = identityFromClaims(claims, this.#config.issuer);
-    if (!identity) return this.#refusal(401, "invalid_token", "the access token names no subject", this.#scopes());
+    const identity = identityFromClaims(claims, this.#config.issuer, this.#config.personClaim);
+    if (!identity)
+      return this.#refusal(401, "invalid_token", `the access token has no ${this.#config.personClaim} claim (VCC_PERSON_CLAIM)`, this.#scopes());
     const granted = grantedScopes(claims);
     const scopes = this.#scopes().filter((scope) => granted.has(scope) || granted.has(shortScope(scope)));
     if (!scopes.includes(this.#config.readScope))

@@ -3,7 +3,10 @@
 
 /** A person (or a machine client) as an access token or an ID token names them. */
 export interface Identity {
-  /** The token's `sub`: stable and unique at its issuer. */
+  /**
+   * The token's `sub` (or the claim VCC_PERSON_CLAIM names, e.g. Entra ID's `oid`): stable and unique
+   * at its issuer, and the same in the access tokens and the approvers' ID tokens.
+   */
   subject: string;
   /** The token's `iss`. */
   issuer: string;
@@ -23,9 +26,14 @@ export function describeIdentity(identity: Identity): string {
   return identity.email && identity.name ? `${identity.name} <${identity.email}>` : label;
 }
 
-/** The identity fields of a token's claims (undefined without `sub`). */
-export function identityFromClaims(claims: Record<string, unknown>, issuer: string): Identity | undefined {
-  const subject = typeof claims.sub === "string" && claims.sub ? claims.sub : undefined;
+/**
+ * The identity fields of a token's claims (undefined without the person's claim). `personClaim`: the
+ * claim that names the person (default `sub`; Entra ID's `sub` differs per application, its `oid`
+ * does not).
+ */
+export function identityFromClaims(claims: Record<string, unknown>, issuer: string, personClaim = "sub"): Identity | undefined {
+  const value = claims[personClaim];
+  const subject = typeof value === "string" && value ? value : undefined;
   if (!subject) return undefined;
   const text = (value: unknown) => (typeof value === "string" && value.trim() ? value.trim().slice(0, 200) : undefined);
   const name = text(claims.name) ?? text(claims.preferred_username);
