@@ -49,7 +49,7 @@ import {
   type ProposedPlan,
   proposePlan,
 } from "./plan.js";
-import { buildReceipt, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
+import { buildReceipt, itemOutcome, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
 
 /** What one DELETE call came to (see vcc.ts for the adapter over VccClient.deleteContent). */
 export type DeleteOutcome =
@@ -144,9 +144,15 @@ export interface JobView {
     deleted: number;
     alreadyGone: number;
     dryRun: number;
-    /** Items whose last call failed (retryable ones are tried again on resume). */
+    /** Items whose last call failed and certainly deleted nothing (retryable ones are tried again on resume). */
     failed: number;
-    /** Not tried yet (or in flight). */
+    /**
+     * Items that may or may not have been deleted: in flight when the job stopped (the process died
+     * mid-DELETE), or failed without knowing (timeout, 500/502/504). The receipt counts them as
+     * `unknown`; resuming tries them again.
+     */
+    outcomeUnknown: number;
+    /** Not tried yet (or, while running, in flight); once the job has ended, not attempted. */
     remaining: number;
   };
   /** Waiting for another job of this process to end (status running). */
@@ -197,6 +203,8 @@ interface Job {
   renewal?: NodeJS.Timeout;
   /** Replicas: why the lease is lost or cannot be verified; the job then stops here, sending nothing more. */
   lost?: string;
+  /** Being ended (#finish): a second caller waits for this instead of writing a second finish line and receipt. */
+  finishing?: Promise<void>;
 }
 
 type Found = { ok: true; job: Job } | { ok: false; error: ToolError };
@@ -220,6 +228,8 @@ export class ErasureJobs {
   #closing = false;
   /** Proposals being started now (a second start of the same one is refused). */
   readonly #starting = new Set<string>();
+  /** Cancellations under way in this process, by job: a second one at once gets the first one's answer. */
+  readonly #cancelling = new Map<string, Promise<JobResult>>();
   readonly #abort = new AbortController();
   #pumping: Promise<void> = Promise.resolve();
   #sweeper: NodeJS.Timeout | undefined;
@@ -554,7 +564,19 @@ export class ErasureJobs {
    * Stops a job: a running one after the item in flight (on whichever replica runs it), a paused or
    * interrupted one at once. The items not attempted stay; the receipt says so.
    */
-  async cancel(jobId: string): Promise<JobResult> {
+  cancel(jobId: string): Promise<JobResult> {
+    // Two at once (e.g. a tool call retried): each would read its own copy of the job and the second
+    // would answer with the job as it was (no receipt yet), or end it a second time. The second
+    // waits for the first instead, so both name the one receipt.
+    const id = jobId.trim().toLowerCase();
+    const under = this.#cancelling.get(id);
+    if (under) return under;
+    const cancelling = this.#cancel(jobId).finally(() => this.#cancelling.delete(id));
+    this.#cancelling.set(id, cancelling);
+    return cancelling;
+  }
+
+  async #cancel(jobId: string): Promise<JobResult> {
     let found: Found;
     try {
       found = await this.#find(jobId);
@@ -1083,8 +1105,24 @@ export class ErasureJobs {
     await this.#report({ type: "pause", at, jobId: job.plan.jobId, code, reason });
   }
 
-  async #finish(job: Job, status: FinalStatus): Promise<void> {
-    if (isFinal(job.status) && job.endedAt) return;
+  /** Ends the job once: a caller while it is being ended waits for that end (the same receipt). */
+  #finish(job: Job, status: FinalStatus): Promise<void> {
+    if (isFinal(job.status) && job.endedAt) return Promise.resolve();
+    // Set before anything is awaited: the status is final only once the receipt is written, so until
+    // then a second caller would pass the check above and write a second finish line and receipt.
+    if (!job.finishing) {
+      const finishing = this.#end(job, status);
+      job.finishing = finishing;
+      // Its finish line not written: a later call may end it. Once written, never again (a restart
+      // writes the receipt from the journal).
+      finishing.catch(() => {
+        if (job.endedAt === undefined) job.finishing = undefined;
+      });
+    }
+    return job.finishing;
+  }
+
+  async #end(job: Job, status: FinalStatus): Promise<void> {
     const at = this.#now().toISOString();
     await this.#append(job, { at, event: "finish", status }, false);
     job.endedAt = at;
@@ -1118,15 +1156,21 @@ export class ErasureJobs {
     let deleted = 0;
     let alreadyGone = 0;
     let dryRun = 0;
+    let failed = 0;
+    let outcomeUnknown = 0;
     let remaining = 0;
     const failures: FailureView[] = [];
     job.items.forEach((state, index) => {
+      // As the receipt counts (itemOutcome), but while the job runs, its item in flight is being sent now.
+      const outcome = job.status === "running" && state.inFlight ? "not_attempted" : itemOutcome(state);
+      if (outcome === "not_attempted") remaining++;
+      else if (outcome === "deleted") deleted++;
+      else if (outcome === "already_gone") alreadyGone++;
+      else if (outcome === "dry_run") dryRun++;
+      else if (outcome === "failed") failed++;
+      else outcomeUnknown++;
       const r = state.result;
-      if (state.inFlight || !r) remaining++;
-      else if (r.outcome === "deleted") deleted++;
-      else if (r.outcome === "already_gone") alreadyGone++;
-      else if (r.outcome === "dry_run") dryRun++;
-      else {
+      if (!state.inFlight && r?.outcome === "failed") {
         const planned = job.plan.items[index] as PlanItem;
         failures.push({
           index,
@@ -1152,7 +1196,7 @@ export class ErasureJobs {
       ...(job.plan.requester ? { requester: job.plan.requester } : {}),
       approval: job.plan.approval,
       totals: job.plan.totals,
-      progress: { done: deleted + alreadyGone + dryRun, deleted, alreadyGone, dryRun, failed: failures.length, remaining },
+      progress: { done: deleted + alreadyGone + dryRun, deleted, alreadyGone, dryRun, failed, outcomeUnknown, remaining },
       failures: {
         page,
         pageSize,

@@ -22,6 +22,8 @@ export class JournalFile {
   readonly path: string;
   #handle: Promise<FileHandle> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** A failed append left the file longer than this, and it could not be cut back yet. */
+  #cutTo: number | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -42,8 +44,28 @@ export class JournalFile {
         });
       }
       const file = await this.#handle;
-      await file.appendFile(line, "utf8");
-      await file.datasync();
+      // A write that fails part-way leaves part of the line, and the next line would be appended to
+      // it: one unreadable line that is not the last, and the job could no longer be loaded
+      // (parseJournal). So the file is cut back to where the line began (before the next line, if
+      // it cannot be now).
+      if (this.#cutTo !== undefined) {
+        await file.truncate(this.#cutTo);
+        this.#cutTo = undefined;
+      }
+      const { size } = await file.stat();
+      try {
+        await file.appendFile(line, "utf8");
+        await file.datasync();
+      } catch (error) {
+        this.#cutTo = size;
+        await file.truncate(size).then(
+          () => {
+            this.#cutTo = undefined;
+          },
+          () => {},
+        );
+        throw error;
+      }
     });
     this.#queue = next.catch(() => {});
     return next;

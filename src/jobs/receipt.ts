@@ -137,6 +137,18 @@ export function verifyReceipt(jsonText: string): boolean {
 }
 
 /**
+ * What an item came to, as its receipt says; the job's status (JobView.progress) counts items by the
+ * same rule, so that an ended job's counts and its receipt's totals agree.
+ */
+export function itemOutcome(state: ItemState): ReceiptOutcome {
+  // Started, and the process died before the answer: nobody knows.
+  if (state.inFlight) return "unknown";
+  const result = state.result;
+  if (!result) return "not_attempted";
+  return result.outcome === "failed" ? (result.outcomeUnknown ? "unknown" : "failed") : result.outcome;
+}
+
+/**
  * One item's line of the receipt. Built by assignment, in the order the JSON shows, rather than by
  * spreading partial objects: a receipt of 10 000 items is built without tens of megabytes of garbage.
  */
@@ -148,11 +160,8 @@ function receiptItem(plan: Plan, index: number, state: ItemState): ReceiptItem {
   if (planned?.interactionStart !== undefined) item.interactionStart = planned.interactionStart;
   item.deleteCalls = state.deleteCalls;
   const result = state.result;
-  // Started, and the process died before the answer: nobody knows.
-  if (state.inFlight) item.outcome = "unknown";
-  else if (!result) item.outcome = "not_attempted";
-  else {
-    item.outcome = result.outcome === "failed" ? (result.outcomeUnknown ? "unknown" : "failed") : result.outcome;
+  item.outcome = itemOutcome(state);
+  if (!state.inFlight && result) {
     if ("httpStatus" in result && result.httpStatus !== undefined) item.httpStatus = result.httpStatus;
     if (state.at !== undefined) item.time = state.at;
     if (result.outcome === "deleted" && result.verifiedByAbsence) item.verifiedByAbsence = true;

@@ -56,8 +56,15 @@ const jobSchema = z.object({
     deleted: z.number().int(),
     alreadyGone: z.number().int(),
     dryRun: z.number().int(),
-    failed: z.number().int(),
-    remaining: z.number().int().describe("Not tried yet (or in flight); once the job has ended, never tried (not attempted)."),
+    failed: z.number().int().describe("Failed, certainly not deleted."),
+    outcomeUnknown: z
+      .number()
+      .int()
+      .describe("May or may not have been deleted: in flight when the job stopped, or failed without knowing (the receipt's unknown)."),
+    remaining: z
+      .number()
+      .int()
+      .describe("Not tried yet (or, while running, in flight); once the job has ended, never tried (not attempted)."),
   }),
   queued: z.boolean().optional(),
   awaitingTakeover: z
@@ -125,6 +132,7 @@ const outputSchema = z.object({
         jobId: z.string(),
         status: jobStatus,
         items: z.number().int(),
+        outcomeUnknown: z.number().int(),
         remaining: z.number().int(),
         endedAt: z.string().optional(),
       }),
@@ -148,6 +156,9 @@ export function jobOutput(view: JobView, verification?: Verification): JobOutput
   };
 }
 
+/** "N outcome unknown, " when there are any (as the receipt's unknown). */
+const outcomeUnknownText = (n: number): string => (n > 0 ? `${n} outcome unknown, ` : "");
+
 /** A job in words: status, progress, what to do next. */
 export function jobText(view: JobView, verification?: Verification): string {
   const p = view.progress;
@@ -155,7 +166,7 @@ export function jobText(view: JobView, verification?: Verification): string {
   const lines = [
     `Erasure job ${view.jobId}: ${view.status}${view.queued ? " (queued behind another job)" : ""}${view.dryRun ? " — DRY RUN, nothing is deleted" : ""}.`,
     // An ended job's remaining items are never tried: "not attempted", as its receipt says.
-    `${p.done} of ${t.items} item(s) done (${p.deleted} deleted, ${p.alreadyGone} already gone${p.dryRun ? `, ${p.dryRun} dry run` : ""}), ${p.failed} failed, ${p.remaining} ${isFinal(view.status) ? "not attempted" : "remaining"}; ${t.interactions} interaction(s), ${formatBytes(t.bytes)}.`,
+    `${p.done} of ${t.items} item(s) done (${p.deleted} deleted, ${p.alreadyGone} already gone${p.dryRun ? `, ${p.dryRun} dry run` : ""}), ${p.failed} failed, ${outcomeUnknownText(p.outcomeUnknown)}${p.remaining} ${isFinal(view.status) ? "not attempted" : "remaining"}; ${t.interactions} interaction(s), ${formatBytes(t.bytes)}.`,
   ];
   if (view.itemsPerMinute !== undefined)
     lines.push(
@@ -263,7 +274,7 @@ const annotationsOf = (title: string, readOnly: boolean, idempotent: boolean) =>
 export const getErasureJob = defineTool({
   name: GET_JOB_TOOL_NAME,
   title: "Erasure job status",
-  description: `The state of an erasure job started by ${ERASE_TOOL_NAME}: status (running, paused, interrupted, completed, completed_with_errors, cancelled), done / failed / remaining, rate and estimated time left, failures 50 a page (page: 2, ...), the receipt when it has ended, and with verify the items that still match. Without jobId: every job this server knows (e.g. after a restart). Read-only.`,
+  description: `The state of an erasure job started by ${ERASE_TOOL_NAME}: status (running, paused, interrupted, completed, completed_with_errors, cancelled), done / failed / outcome unknown / remaining, rate and estimated time left, failures 50 a page (page: 2, ...), the receipt when it has ended, and with verify the items that still match. Without jobId: every job this server knows (e.g. after a restart). Read-only.`,
   inputSchema: z
     .object({
       jobId: jobIdSchema.optional(),
@@ -291,6 +302,7 @@ export const getErasureJob = defineTool({
           jobId: v.jobId,
           status: v.status,
           items: v.totals.items,
+          outcomeUnknown: v.progress.outcomeUnknown,
           remaining: v.progress.remaining,
           ...(v.endedAt ? { endedAt: v.endedAt } : {}),
         }));
@@ -300,7 +312,8 @@ export const getErasureJob = defineTool({
           : [
               `${jobs.length} erasure job(s):`,
               ...jobs.map(
-                (j) => `- ${j.jobId}: ${j.status}, ${j.items} item(s), ${j.remaining} ${isFinal(j.status) ? "not attempted" : "remaining"}`,
+                (j) =>
+                  `- ${j.jobId}: ${j.status}, ${j.items} item(s), ${outcomeUnknownText(j.outcomeUnknown)}${j.remaining} ${isFinal(j.status) ? "not attempted" : "remaining"}`,
               ),
             ].join("\n");
       return toolResult({ jobs } satisfies Output, text, { sandbox: context.config.sandbox });

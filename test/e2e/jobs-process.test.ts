@@ -126,7 +126,7 @@ it("SIGKILL while a DELETE is in flight, start again, resume: one 204 per approv
 
   const second = spawnJob({ MODE: "resume", JOB_ID: jobId });
   const loaded = await second.waitFor((l) => l.loaded !== undefined);
-  expect(loaded.loaded?.job).toMatchObject({ status: "interrupted", progress: { deleted: 2, remaining: 8 } });
+  expect(loaded.loaded?.job).toMatchObject({ status: "interrupted", progress: { deleted: 2, outcomeUnknown: 1, remaining: 7 } });
   const { settled } = await second.waitFor((l) => l.settled !== undefined);
   expect(await second.exited).toEqual({ code: 0, signal: null });
   expect(second.stderr()).toBe("");

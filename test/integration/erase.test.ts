@@ -2,7 +2,7 @@
 // (typed count in a prompt, token, approval page) → job to completion; a wrong count or a decline
 // sends nothing; cancel; pause after repeated 5xx and resume; receipts as resources; verify; bad
 // input; read-only and dry-run modes. (The killed-server case is test/e2e/erase-process.test.ts.)
-import { readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { PASSKEY_PAGE_CSP } from "../../src/confirmation/approval-page.js";
@@ -328,6 +328,39 @@ describe("steering a job", () => {
       /expired at 2026-01-01T00:00:00.000Z.*11 approved item\(s\) were not erased.*call erase_interaction_content again/s,
     );
     expect(structured(await later.call(GET, { jobId: started.jobId })).job.resumable.ok).toBe(false);
+    expect(h.deletes()).toHaveLength(6);
+  });
+
+  it("a job cancelled after its process died mid-DELETE: its status counts that item as outcome unknown, as the receipt does", async () => {
+    const first = await server({ VCC_MAX_RETRIES: "0" }, typing("12"));
+    h.sim.injectFaults("delete-content", {}, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
+    const started = structured(await first.call(ERASE, CRITERIA));
+    expect((await settled(first, started.jobId)).status).toBe("paused");
+    await closeJobServices();
+    // Then resumed by a process killed while item 6's DELETE was in flight: its journal ends as that
+    // process left it (test/e2e/erase-process.test.ts kills one for real).
+    const at = new Date().toISOString();
+    await appendFile(
+      join(data.dir(), "jobs", started.jobId, "journal.jsonl"),
+      `${JSON.stringify({ at, event: "run", kind: "resume" })}\n${JSON.stringify({ at, event: "item_started", index: 6 })}\n`,
+    );
+    const c = await server();
+    const cancelled = await c.call(CANCEL, { jobId: started.jobId });
+    expect(cancelled.isError, textOf(cancelled)).toBeFalsy();
+    const job = structured(cancelled).job;
+    expect(job.status).toBe("cancelled");
+    expect(job.progress).toEqual({ done: 1, deleted: 1, alreadyGone: 0, dryRun: 0, failed: 5, outcomeUnknown: 1, remaining: 5 });
+    const read = await c.client.readResource({ uri: job.receipt.json });
+    const receipt = JSON.parse((read.contents[0] as { text: string }).text);
+    expect(receipt.totals).toMatchObject({ items: 12, deleted: 1, failed: 5, unknown: 1, notAttempted: 5 });
+    expect(receipt.items[6]).toMatchObject({ outcome: "unknown", deleteCalls: 1 });
+    for (const text of [textOf(cancelled), textOf(await c.call(GET, { jobId: started.jobId }))])
+      expect(text).toContain("1 of 12 item(s) done (1 deleted, 0 already gone), 5 failed, 1 outcome unknown, 5 not attempted;");
+    const listed = await c.call(GET, {});
+    expect(structured(listed).jobs).toEqual([
+      { jobId: started.jobId, status: "cancelled", items: 12, outcomeUnknown: 1, remaining: 5, endedAt: job.endedAt },
+    ]);
+    expect(textOf(listed)).toContain(`${started.jobId}: cancelled, 12 item(s), 1 outcome unknown, 5 not attempted`);
     expect(h.deletes()).toHaveLength(6);
   });
 

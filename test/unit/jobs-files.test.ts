@@ -1,7 +1,7 @@
 // The erasure jobs' files: where they live, atomic writes, journals cut short, canonical JSON.
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FileHandle, mkdir, open as openFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { ErasureJobs } from "../../src/jobs/engine.js";
 import { defaultDataDir, JournalFile, jobSettings, parseJournal, writeFileAtomic } from "../../src/jobs/files.js";
@@ -84,6 +84,76 @@ describe("files", () => {
     expect(parseJournal(await readFile(journal.path, "utf8"))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
+  /**
+   * Makes the next write of a journal line containing `marker` fail after writing part of it, as a
+   * full disk can (FileHandle.appendFile is what JournalFile writes with); `restore` undoes it.
+   */
+  async function failPartway(marker: string): Promise<{ failed: () => boolean; restore: () => void }> {
+    // Beside the data directory, which the engine creates itself (owner-only).
+    const probe = await openFile(join(dirname(data.dir), "probe"), "a");
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const appendFile = proto.appendFile;
+    let failed = false;
+    const spy = vi.spyOn(proto, "appendFile").mockImplementation(async function (this: FileHandle, text, options) {
+      if (failed || typeof text !== "string" || !text.includes(marker)) return appendFile.call(this, text, options);
+      failed = true;
+      await appendFile.call(this, text.slice(0, Math.floor(text.length / 2)), options);
+      throw new Error("ENOSPC: no space left on device, write");
+    });
+    return { failed: () => failed, restore: () => spy.mockRestore() };
+  }
+
+  it("a journal line whose write failed part-way is cut off: the next line is whole and on its own", async () => {
+    const fault = await failPartway('"n":2');
+    try {
+      await mkdir(data.dir, { recursive: true });
+      const journal = new JournalFile(join(data.dir, "journal.jsonl"));
+      await journal.append({ n: 1 });
+      await expect(journal.append({ n: 2 })).rejects.toThrow(/ENOSPC/);
+      expect(fault.failed()).toBe(true);
+      await journal.append({ n: 3 });
+      await journal.close();
+      const text = await readFile(journal.path, "utf8");
+      expect(text).toBe('{"n":1}\n{"n":3}\n');
+      expect(parseJournal(text)).toEqual([{ n: 1 }, { n: 3 }]);
+    } finally {
+      fault.restore();
+    }
+  });
+
+  it("a job whose journal write failed part-way still loads after later lines were written", async () => {
+    const fault = await failPartway('"item_outcome"');
+    const deleteItem = () => Promise.resolve({ kind: "deleted" as const, httpStatus: 204 });
+    let jobId = "";
+    try {
+      const jobs = await ErasureJobs.open({ dataDir: data.dir, deleteItem });
+      const proposed = await jobs.propose({
+        items: [0, 1, 2].map((i) => ({ guid: GUID, contentKey: `item-${i}` })),
+        criteria: null,
+      });
+      if (!proposed.ok) throw new Error(proposed.error.message);
+      const started = await jobs.start(proposed.plan, { method: "token" });
+      if (!started.ok) throw new Error(started.error.message);
+      jobId = started.job.jobId;
+      // The first item's outcome could not be written: the job stops (its DELETE was sent).
+      expect(await jobs.settled(jobId)).toMatchObject({ status: "interrupted", pause: { code: "internal_error" } });
+      expect(fault.failed()).toBe(true);
+      fault.restore();
+      // Lines written after the failed one: the cancellation and the end.
+      expect(await jobs.cancel(jobId)).toMatchObject({ ok: true, job: { status: "cancelled" } });
+      await jobs.close();
+    } finally {
+      fault.restore();
+    }
+    const again = await ErasureJobs.open({ dataDir: data.dir, deleteItem });
+    const view = await again.get(jobId);
+    expect(view.ok && view.job).toMatchObject({ status: "cancelled", progress: { outcomeUnknown: 1, remaining: 2 } });
+    const text = await readFile(join(again.jobsDir, jobId, "journal.jsonl"), "utf8");
+    expect(parseJournal(text).map((e) => (e as { event: string }).event)).toEqual(["run", "item_started", "cancel", "finish"]);
+    await again.close();
+  });
+
   it("drops a last line cut short, refuses damage anywhere else", () => {
     expect(parseJournal('{"a":1}\n{"b":')).toEqual([{ a: 1 }]);
     expect(() => parseJournal('{"a":1}\n{"b":\n{"c":3}\n')).toThrow(/line 2/);
@@ -112,7 +182,11 @@ describe("files", () => {
       now: () => Date.parse("2026-12-02T11:00:00.000Z"),
     });
     const view = await jobs.get(plan.jobId);
-    expect(view.ok && view.job).toMatchObject({ status: "interrupted", progress: { deleted: 1, remaining: 2 }, resumable: { ok: true } });
+    expect(view.ok && view.job).toMatchObject({
+      status: "interrupted",
+      progress: { deleted: 1, outcomeUnknown: 1, remaining: 1 },
+      resumable: { ok: true },
+    });
     await jobs.close();
   });
 });
@@ -154,7 +228,7 @@ describe("loading jobs", () => {
     ]);
     const jobs = await open();
     const view = await jobs.get(plan.jobId);
-    expect(view.ok && view.job).toMatchObject({ status: "cancelled", progress: { deleted: 1, remaining: 2 } });
+    expect(view.ok && view.job).toMatchObject({ status: "cancelled", progress: { deleted: 1, outcomeUnknown: 1, remaining: 1 } });
     await jobs.close();
   });
 

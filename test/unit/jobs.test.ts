@@ -98,7 +98,7 @@ describe("erasure jobs", () => {
     const jobId = await startJob(jobs, plan);
     const view = await jobs.settled(jobId);
     expect(view.status).toBe("completed");
-    expect(view.progress).toEqual({ done: 8, deleted: 8, alreadyGone: 0, dryRun: 0, failed: 0, remaining: 0 });
+    expect(view.progress).toEqual({ done: 8, deleted: 8, alreadyGone: 0, dryRun: 0, failed: 0, outcomeUnknown: 0, remaining: 0 });
 
     const byPath = deletesByPath(sim);
     expect(byPath.size).toBe(8);
@@ -182,6 +182,23 @@ describe("erasure jobs", () => {
     expect(await jobs.get("../../etc")).toMatchObject({ ok: false, error: { code: "not_found" } });
   });
 
+  it("two cancellations of a paused job at once end it once: one finish line and event, both answers name the one receipt", async () => {
+    const { jobs, events } = await openEngine({ pauseAfterFailures: 1 });
+    sim.injectFaults("delete-content", { status: 503, body: JSON.stringify({ message: "Simulated 503" }) });
+    const jobId = await startJob(jobs, await propose(jobs));
+    expect((await jobs.settled(jobId)).status).toBe("paused");
+    const [first, second] = await Promise.all([jobs.cancel(jobId), jobs.cancel(jobId.toUpperCase())]);
+    if (!first.ok || !second.ok) throw new Error("a cancellation was refused");
+    expect([first.job.status, second.job.status]).toEqual(["cancelled", "cancelled"]);
+    const { receipt } = await readReceipt(first.job);
+    expect(first.job.receipt?.sha256).toBe(receipt.sha256);
+    expect(second.job.receipt?.sha256).toBe(receipt.sha256);
+    const journal = (await readFile(join(jobs.jobsDir, jobId, "journal.jsonl"), "utf8")).trim().split("\n");
+    expect(journal.map((line) => (JSON.parse(line) as { event: string }).event).filter((e) => e === "finish")).toHaveLength(1);
+    expect(events.filter((e) => e.type === "finish")).toEqual([expect.objectContaining({ receiptSha256: receipt.sha256 })]);
+    expect(events.filter((e) => e.type === "cancel")).toHaveLength(1);
+  });
+
   it("pauses after 5 consecutive 5xx and resumes: the failed items are sent again, the deleted ones never", async () => {
     const { jobs, events } = await openEngine();
     const plan = await propose(jobs);
@@ -191,7 +208,8 @@ describe("erasure jobs", () => {
     expect(paused.status).toBe("paused");
     expect(paused.pause).toMatchObject({ code: "upstream_error" });
     expect(paused.pause?.reason).toMatch(/^5 deletions in a row failed/);
-    expect(paused.progress).toMatchObject({ deleted: 2, failed: 5, remaining: 1 });
+    // A 500 may come after the deletion was carried out: outcome unknown, not failed (as the receipt counts it).
+    expect(paused.progress).toMatchObject({ deleted: 2, failed: 0, outcomeUnknown: 5, remaining: 1 });
     expect(paused.resumable).toEqual({ ok: true });
     // Failures page by page.
     const page1 = await jobs.get(jobId.toUpperCase(), { pageSize: 2 });
@@ -248,7 +266,9 @@ describe("erasure jobs", () => {
     sim.injectFaults("delete-content", FAIL_500, FAIL_500, FAIL_500, FAIL_500, {}, FAIL_500);
     const view = await jobs.settled(await startJob(jobs, await propose(jobs)));
     expect(view.status).toBe("completed_with_errors");
-    expect(view.progress).toMatchObject({ deleted: 3, failed: 5 });
+    expect(view.progress).toMatchObject({ deleted: 3, failed: 0, outcomeUnknown: 5 });
+    const { receipt } = await readReceipt(view);
+    expect(receipt.totals).toMatchObject({ deleted: 3, failed: 0, unknown: 5 });
   });
 
   it("records 403 and 404 and goes on; a 404 at the first call is 'already gone'", async () => {
@@ -383,7 +403,8 @@ describe("a job whose process died", () => {
       const loaded = await jobs.get(jobId);
       expect(loaded.ok && loaded.job).toMatchObject({
         status: "interrupted",
-        progress: { deleted: 3, remaining: 5 },
+        // The item in flight when the process died: it may or may not have been deleted.
+        progress: { deleted: 3, outcomeUnknown: 1, remaining: 4 },
         resumable: { ok: true },
       });
 
