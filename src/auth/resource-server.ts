@@ -115,7 +115,12 @@ export class ResourceServer {
     }
     const identity = identityFromClaims(claims, this.#config.issuer, this.#config.personClaim);
     if (!identity)
-      return this.#refusal(401, "invalid_token", `the access token has no ${this.#config.personClaim} claim (VCC_PERSON_CLAIM)`, this.#scopes());
+      return this.#refusal(
+        401,
+        "invalid_token",
+        `the access token has no ${this.#config.personClaim} claim (VCC_PERSON_CLAIM)`,
+        this.#scopes(),
+      );
     const granted = grantedScopes(claims);
     const scopes = this.#scopes().filter((scope) => granted.has(scope) || granted.has(shortScope(scope)));
     if (!scopes.includes(this.#config.readScope))
