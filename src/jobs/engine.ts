@@ -486,15 +486,9 @@ export class ErasureJobs {
         this.#hold(job, lease);
       } else if (!r && !job.runHere) {
         // Disk: held before anything else, then read again: another process may have run it meanwhile.
-        const refused = await this.#holdRun(job);
-        if (refused) return { ok: false, error: refused };
-        let fresh: Job | undefined;
-        try {
-          fresh = await this.#read(job.plan.jobId);
-        } catch (error) {
-          await this.#letGo(job);
-          throw error;
-        }
+        const held = await this.#holdAndRead(job);
+        if ("refused" in held) return { ok: false, error: held.refused };
+        const fresh = held.fresh;
         resumable = fresh ? this.#resumable(fresh) : { ok: false, reason: `There is no erasure job ${jobId}.` };
         if (!fresh || !resumable.ok) {
           await this.#letGo(job);
@@ -645,16 +639,23 @@ export class ErasureJobs {
     return { ok: true, job: this.#view(job) };
   }
 
-  /** Disk: ends a paused or interrupted job that no process runs, as cancelled; what it is then. */
-  async #cancelHere(job: Job): Promise<Job> {
-    if (await this.#holdRun(job)) return job; // another process resumed it just now: it reads the cancellation
-    let fresh: Job | undefined;
+  /** Disk: holds the job (#holdRun), then reads it again from the disk, where another process may have changed it. */
+  async #holdAndRead(job: Job): Promise<{ refused: ToolError } | { fresh: Job | undefined }> {
+    const refused = await this.#holdRun(job);
+    if (refused) return { refused };
     try {
-      fresh = await this.#read(job.plan.jobId);
+      return { fresh: await this.#read(job.plan.jobId) };
     } catch (error) {
       await this.#letGo(job);
       throw error;
     }
+  }
+
+  /** Disk: ends a paused or interrupted job that no process runs, as cancelled; what it is then. */
+  async #cancelHere(job: Job): Promise<Job> {
+    const held = await this.#holdAndRead(job);
+    if ("refused" in held) return job; // another process resumed it just now: it reads the cancellation
+    const fresh = held.fresh;
     if (!fresh || isFinal(fresh.status)) {
       await this.#letGo(job);
       return fresh ?? job;

@@ -78,6 +78,15 @@ async function readReceipt(view: JobView): Promise<{ text: string; receipt: Rece
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
+/** An API client whose credentials the API refuses (401). */
+const refusedClient = () =>
+  new VccClient({
+    apiBaseUrl: sim.apiBaseUrl,
+    timeoutMs: 5_000,
+    tokens: staticTokens("not-a-valid-token"),
+    retry: { maxRetries: 0, deadlineMs: 5_000, baseDelayMs: 1 },
+  });
+
 describe("erasure jobs", () => {
   it("runs an approved plan to completion: one 204 per item, nothing else touched, a receipt whose hash verifies", async () => {
     const { jobs, events } = await openEngine();
@@ -291,12 +300,7 @@ describe("erasure jobs", () => {
   });
 
   it("pauses at once when the API refuses the credentials (401): nothing more is sent", async () => {
-    const bad = new VccClient({
-      apiBaseUrl: sim.apiBaseUrl,
-      timeoutMs: 5_000,
-      tokens: staticTokens("not-a-valid-token"),
-      retry: { maxRetries: 0, deadlineMs: 5_000, baseDelayMs: 1 },
-    });
+    const bad = refusedClient();
     try {
       const { jobs } = await openEngine({ deleteItem: vccDeleteItem(bad) });
       const view = await jobs.settled(await startJob(jobs, await propose(jobs)));
@@ -465,12 +469,7 @@ describe("a job whose process died", () => {
     // The first process sent item 3's DELETE (the API deleted it) and died before recording the answer.
     const { jobId } = await dieWhileDeleting(3, true);
     // The second resumes: the repeated DELETE is refused (401), the job pauses, the process stops.
-    const bad = new VccClient({
-      apiBaseUrl: sim.apiBaseUrl,
-      timeoutMs: 5_000,
-      tokens: staticTokens("not-a-valid-token"),
-      retry: { maxRetries: 0, deadlineMs: 5_000, baseDelayMs: 1 },
-    });
+    const bad = refusedClient();
     try {
       const second = await openEngine({ deleteItem: vccDeleteItem(bad) });
       expect((await second.jobs.resume(jobId)).ok).toBe(true);
