@@ -179,7 +179,9 @@ const CLAIM_FAILURE_TEXT: Record<ClaimFailure, string> = {
   expired: "has expired",
   used: "has already been used; each token works once",
   mismatch: "was issued for a different interaction or content key",
-  in_use: "is being used by another call right now",
+  // Or held by a call that could not give it back (the shared state was unreachable): it stays in use until it expires.
+  in_use:
+    "is being used by another call right now (or by one that could not give it back while the shared state was unreachable: it then stays in use until it expires)",
   // Handled before this text is used; listed for completeness.
   approval_pending: "has not been approved on the approval page yet",
   rejected: "was rejected on the approval page",
