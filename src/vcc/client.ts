@@ -311,6 +311,8 @@ export class VccClient {
       error: errorCancelledBetweenAttempts(options.subject, operation, attempts, unknown),
       attempts,
     });
+    /** What the last attempt came to, for a retry that is not sent after all. */
+    let lastError: ToolError | undefined;
 
     for (;;) {
       if (options.signal?.aborted) return cancelled();
@@ -325,6 +327,10 @@ export class VccClient {
         const refused = await options.beforeAttempt(timeoutMs);
         if (refused) return attempts === 0 ? { ok: false, error: refused, attempts } : fail(refused);
       }
+      // Getting the token and the lock may have taken long: cancelled meanwhile, this attempt is not
+      // sent; a retry is not sent past the deadline or once shutdown began (also after a 401).
+      if (options.signal?.aborted) return cancelled();
+      if (lastError && (options.stopRetrying?.aborted || deadline - Date.now() < Math.min(attemptLimit, 1_000))) return fail(lastError);
       attempts++;
       const sent = await this.#exchange(method, path, token.value, timeoutMs, attempts, options);
       if (sent.ok ? sent.response.status !== 401 : sent.error.outcomeUnknown) reached = true;
@@ -340,9 +346,11 @@ export class VccClient {
         } else if (response.status === 401 && !renewed && tokens.invalidate(token.value)) {
           // A 401 was not carried out: a token that can be renewed is, and the request is tried once more.
           renewed = true;
+          lastError = errorForStatus(response, options.subject, operation, this.#tokens.kind);
           continue;
         } else {
           error = errorForStatus(response, options.subject, operation, this.#tokens.kind);
+          lastError = error;
           if (method === "DELETE" && MAYBE_CARRIED_OUT.has(response.status)) unknown = true;
           if (!RETRYABLE_STATUSES.has(response.status)) return fail(error);
           const seconds = parseRetryAfter(response.retryAfter);
@@ -352,6 +360,7 @@ export class VccClient {
         // Cancelled in flight: the error already says that this attempt may have reached the API.
         if (sent.cancelled) return fail(sent.error);
         error = sent.error;
+        lastError = error;
         if (error.outcomeUnknown && method === "DELETE") unknown = true;
         if (!sent.retryable) return fail(error);
       }

@@ -178,6 +178,56 @@ describe("beforeAttempt: a fencing check before each DELETE attempt is sent", ()
   });
 });
 
+describe("a retry leaves only in time and while it is wanted", () => {
+  const deletes = () => sim.journal.filter((e) => e.route === "delete-content");
+
+  it("a 401 near the deadline whose new token comes late: the retry is not sent past the deadline", async () => {
+    const c = client();
+    await c.authenticate(DELETE_SCOPE);
+    sim.injectFaults("delete-content", { status: 401 });
+    sim.injectFaults("token", { latencyMs: 1_500 });
+    const outcome = await c.deleteContent(SEED.inboundCall, "callRecording", { subject: SUBJECT, deadlineMs: 1_000 });
+    expect(outcome).toMatchObject({ ok: false, attempts: 1, error: { code: "unauthorized" } });
+    expect(deletes()).toHaveLength(1);
+    expect(sim.holds(SEED.inboundCall, "callRecording")).toBe(true);
+  });
+
+  it("shutdown begun while an attempt answered 401 was in flight: the 401's retry is not sent", async () => {
+    const c = client();
+    await c.authenticate(DELETE_SCOPE);
+    sim.injectFaults("delete-content", { status: 401, latencyMs: 300 });
+    const stop = new AbortController();
+    const outcome = c.deleteContent(SEED.inboundCall, "callRecording", { subject: SUBJECT, stopRetrying: stop.signal });
+    await eventually(() => deletes().length === 1 || sim.pendingFaults() === 0);
+    stop.abort();
+    expect(await outcome).toMatchObject({ ok: false, attempts: 1 });
+    expect(deletes()).toHaveLength(1);
+  });
+
+  it("cancelled while the lock was being checked: nothing was sent, and the answer does not say it may have been deleted", async () => {
+    const cancel = new AbortController();
+    const outcome = await client().deleteContent(SEED.inboundCall, "callRecording", {
+      subject: SUBJECT,
+      signal: cancel.signal,
+      beforeAttempt: async () => {
+        cancel.abort();
+        return undefined;
+      },
+    });
+    expect(outcome).toMatchObject({ ok: false, attempts: 0, error: { code: "cancelled" } });
+    expect(outcome.ok ? undefined : outcome.error.outcomeUnknown).toBeUndefined();
+    expect(deletes()).toEqual([]);
+  });
+});
+
+/** Resolves once `check` holds (polled every 5 ms, at most 5 s). */
+async function eventually(check: () => boolean): Promise<void> {
+  for (const until = Date.now() + 5_000; !check(); ) {
+    if (Date.now() > until) throw new Error("the condition did not hold within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe("no secret in what the API says back", () => {
   // A stand-in for the token endpoint and the API whose errors echo the request's Authorization header.
   const ISSUED = "standin-issued-access-token-9f3b27c1";
