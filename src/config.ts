@@ -470,7 +470,8 @@ const SCHEMA = {
     }),
     sessionsPerMinute: setting("VCC_HTTP_SESSIONS_PER_MINUTE", integer("VCC_HTTP_SESSIONS_PER_MINUTE", 1, 100_000), {
       default: "60",
-      description: "HTTP only: new sessions one client address may start per minute; beyond it 429 (1-100000).",
+      description:
+        "HTTP only: new sessions one client address (a person, on a team server) may start per minute; beyond it 429 (1-100000).",
     }),
     allowedHosts: setting("VCC_HTTP_ALLOWED_HOSTS", hostList, {
       default: "",

@@ -201,10 +201,14 @@ async function startHttp(given: ServerDeps): Promise<Started> {
       if (!messages.some((m) => isInitializeRequest(m)))
         return reply(res, 400, "Bad Request: no Mcp-Session-Id header; start a session with an initialize request");
       if (closing) return reply(res, 503, "The server is shutting down: no new sessions", -32000, { connection: "close" });
-      const wait = newSessions.take(clientAddress(req));
+      // Per person on a team server (behind its TLS proxy every caller has the proxy's address), else per address.
+      const wait = newSessions.take(caller ? `person ${caller.identity.issuer} ${caller.identity.subject}` : clientAddress(req));
       if (wait > 0) {
-        log.warn(`refused a new session from ${clientAddress(req)}: more than ${config.http.sessionsPerMinute} per minute`);
-        return reply(res, 429, "Too many new sessions from this address; try again later", -32000, { "retry-after": String(wait) });
+        const from = caller ? describeIdentity(caller.identity) : clientAddress(req);
+        log.warn(`refused a new session from ${from}: more than ${config.http.sessionsPerMinute} per minute`);
+        return reply(res, 429, `Too many new sessions from ${caller ? "this person" : "this address"}; try again later`, -32000, {
+          "retry-after": String(wait),
+        });
       }
       return startSession(req, res, body, caller);
     }
@@ -235,7 +239,7 @@ async function startHttp(given: ServerDeps): Promise<Started> {
   }
 
   async function startSession(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller | undefined): Promise<void> {
-    if (sessions.size >= config.http.maxSessions && !endAbandoned()) {
+    if (sessions.size >= config.http.maxSessions && !endAbandoned(caller)) {
       log.warn(`refused a new session: ${sessions.size} sessions open, none abandoned`);
       return reply(res, 503, "Too many sessions in progress; try again later", -32000, { "retry-after": String(secondsUntilRoom()) });
     }
@@ -299,13 +303,15 @@ async function startHttp(given: ServerDeps): Promise<Started> {
 
   /**
    * Beyond the cap, only an abandoned session makes room: no call in progress, no confirmation a person
-   * or a call may still act on, and idle for a while. Sessions in use are never ended for a newcomer.
+   * or a call may still act on, and idle for a while. Sessions in use are never ended for a newcomer;
+   * on a team server, neither are another person's (a session belongs to whoever started it).
    */
-  function endAbandoned(): boolean {
+  function endAbandoned(newcomer: Caller | undefined): boolean {
     const now = Date.now();
     let idlest: Session | undefined;
     for (const s of sessions.values())
       if (
+        (!newcomer || !s.caller || sameIdentity(s.caller.identity, newcomer.identity)) &&
         s.busy === 0 &&
         now - s.lastActive >= abandonedMs &&
         !holdsConfirmations(s.server) &&

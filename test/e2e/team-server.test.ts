@@ -273,3 +273,67 @@ describe("identity in records", () => {
     expect(lines.find((l) => l.event === "search")).toMatchObject({ requester });
   });
 });
+
+describe("sessions belong to people", () => {
+  const setups: TeamSetup[] = [];
+  afterEach(async () => {
+    for (const s of setups.splice(0)) await s.close();
+  });
+
+  async function smallServer(env: Record<string, string>): Promise<TeamSetup> {
+    const setup = await startTeamServer({
+      env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: sim.apiBaseUrl, VCC_CONFIRMATION: "token", ...env },
+    });
+    setups.push(setup);
+    return setup;
+  }
+
+  /** A token of `client` from `setup`'s provider, for its server. */
+  async function tokenAt(setup: TeamSetup, client: { clientId: string; clientSecret: string }): Promise<string> {
+    const response = await fetch(`${setup.op.issuer}/token`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64")}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ grant_type: "client_credentials", scope: READ_SCOPE, resource: setup.resource }),
+    });
+    const body = (await response.json()) as { access_token?: string };
+    if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
+    issuedTokens.push(body.access_token);
+    return body.access_token;
+  }
+
+  const initialize = (setup: TeamSetup, token: string) =>
+    rawRequest(setup.server.url, { body: INITIALIZE, headers: { authorization: `Bearer ${token}` } });
+
+  it("at the cap, a newcomer never ends another person's abandoned session, only their own", async () => {
+    // Abandoned after 0.4 s idle; the idle timeout itself (4 s) ends nothing during this test.
+    const setup = await smallServer({
+      VCC_HTTP_MAX_SESSIONS: "1",
+      VCC_HTTP_SESSIONS_PER_MINUTE: "1000",
+      VCC_HTTP_SESSION_IDLE_SECONDS: "4",
+    });
+    const [alice, bob] = [await tokenAt(setup, MACHINE), await tokenAt(setup, READER)];
+    const first = await initialize(setup, alice);
+    expect(first.status).toBe(200);
+    // Let the session become abandoned (a timing rule: idle for a tenth of the idle timeout).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const other = await initialize(setup, bob);
+    expect(other.status).toBe(503);
+    expect(JSON.parse(other.body).error.message).toMatch(/Too many sessions/);
+    // The same person's new session takes the place of their abandoned one.
+    expect((await initialize(setup, alice)).status).toBe(200);
+    expect(setup.server.stderr()).toMatch(/ended \(replaced by a new session \(too many sessions\)\)/);
+  });
+
+  it("new sessions are counted per person, not per address (behind a proxy every caller has the proxy's)", async () => {
+    const setup = await smallServer({ VCC_HTTP_SESSIONS_PER_MINUTE: "2" });
+    const [alice, bob] = [await tokenAt(setup, MACHINE), await tokenAt(setup, READER)];
+    for (let i = 0; i < 2; i++) expect((await initialize(setup, alice)).status).toBe(200);
+    const limited = await initialize(setup, alice);
+    expect(limited.status).toBe(429);
+    expect(JSON.parse(limited.body).error.message).toMatch(/this person/);
+    expect((await initialize(setup, bob)).status).toBe(200);
+  });
+});
