@@ -14,6 +14,8 @@ export interface Collected {
   requests: number;
   /** More than `cap` items match: `items` holds what was found before the search stopped. */
   overCap: boolean;
+  /** Interaction records the API sent that could not be read: their content is not in `items`. */
+  unreadable: number;
 }
 
 export interface CollectOptions {
@@ -61,14 +63,16 @@ export async function collectItems(
           ...(found.direction !== undefined ? { direction: found.direction } : {}),
         });
     }
-    if (items.length > cap) return { ok: true, collected: { items, interactions, requests, overCap: true } };
+    if (items.length > cap)
+      return { ok: true, collected: { items, interactions, requests, overCap: true, unreadable: outcome.unreadable } };
     if (outcome.stop === "cancelled")
       return {
         ok: false,
         error: { code: "cancelled", message: "The search was cancelled before it was complete: nothing was planned or deleted." },
       };
     if (outcome.error) return { ok: false, error: outcome.error };
-    if (outcome.stop === "complete" || !outcome.next) return { ok: true, collected: { items, interactions, requests, overCap: false } };
+    if (outcome.stop === "complete" || !outcome.next)
+      return { ok: true, collected: { items, interactions, requests, overCap: false, unreadable: outcome.unreadable } };
     position = outcome.next;
   }
 }

@@ -228,6 +228,16 @@ async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: E
   if (!api.ok) return { status: "failed", at: at(), error: api.error };
   const found = await collectItems(api.client, checked.criteria, { signal: shuttingDown });
   if (!found.ok) return { status: "failed", at: at(), error: found.error };
+  // Records it could not read may still hold matching content: "nothing matches" would not be known.
+  if (found.collected.unreadable > 0)
+    return {
+      status: "failed",
+      at: at(),
+      error: {
+        code: "upstream_error",
+        message: `The search after the job found ${found.collected.unreadable} interaction record(s) this server could not read, so whether anything still matches is not known. Look at them in the VCC Admin Portal.`,
+      },
+    };
   const planned = new Set<string>();
   for (const item of await jobs.planItems(jobId).catch(() => [])) planned.add(itemIdentity(item));
   return {

@@ -185,8 +185,8 @@ export function criteriaInWords(criteria: unknown): string {
   const who: string[] = [];
   const party = list(c.party);
   if (party.length > 0) who.push(`with ${either(party)} on either side`);
-  if (typeof c.connectFrom === "string") who.push(`initiated by ${c.connectFrom}`);
-  if (typeof c.connectTo === "string") who.push(`received by ${c.connectTo}`);
+  if (typeof c.connectFrom === "string") who.push(`initiated by an address starting with ${c.connectFrom}`);
+  if (typeof c.connectTo === "string") who.push(`received by an address starting with ${c.connectTo}`);
   if (typeof c.handlingAgentId === "string") who.push(`handled by agent ${c.handlingAgentId}`);
   const to = Date.parse(c.to);
   // A `to` at midnight UTC is what a date gives (its whole day included): say that day.

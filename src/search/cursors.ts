@@ -20,6 +20,8 @@ export interface SearchPosition {
   pending: FoundInteraction[];
   /** GUIDs (lower case) already returned or pending: never returned twice. */
   seen: string[];
+  /** Records the API sent that could not be read, in the calls before (so the last call still knows). */
+  unreadable?: number;
 }
 
 /**

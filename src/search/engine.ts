@@ -64,7 +64,7 @@ export interface SearchOutcome {
   error?: ToolError;
   /** HTTP requests made by this call (retries included). */
   requests: number;
-  /** Interaction records the API sent that could not be read. */
+  /** Interaction records the API sent that could not be read, in this call and the ones it continues. */
   unreadable: number;
   elapsedMs: number;
 }
@@ -110,6 +110,14 @@ function byStart(a: FoundInteraction, b: FoundInteraction): number {
 }
 
 function keep(i: FoundInteraction, c: SearchCriteria): FoundInteraction | undefined {
+  if (c.party) {
+    // The person's own addresses. The API matches by how the stored address starts, which also finds
+    // longer ones (another subscriber's +4416329601012 for +441632960101, a@x.com.au for a@x.com):
+    // kept only where a side is exactly one of them (case aside).
+    const own = new Set(c.party.map((address) => address.toLowerCase()));
+    const on = (address: string | undefined) => address !== undefined && own.has(address.toLowerCase());
+    if (!on(i.connectFrom) && !on(i.connectTo)) return undefined;
+  }
   if (i.start !== undefined) {
     const start = Date.parse(i.start);
     // Outside the asked range (e.g. an `end` bound the API treats as inclusive): not asked for.
@@ -141,10 +149,10 @@ export async function runSearch(
   const found: FoundInteraction[] = [];
   const windowsSearched: Window[] = [];
   let requests = 0;
-  let unreadable = 0;
+  let unreadable = from?.unreadable ?? 0;
   const pacer = new Pacer(Date.now);
 
-  const position = (): SearchPosition => ({ window, side, token, pending: [...pending], seen: [...seen] });
+  const position = (): SearchPosition => ({ window, side, token, pending: [...pending], seen: [...seen], unreadable });
   const finish = (stop: StopReason, error?: ToolError): SearchOutcome => {
     const complete = window >= windows.length && pending.length === 0;
     return {
@@ -220,6 +228,12 @@ export async function runSearch(
     for (const raw of page.items) {
       const id = raw.guid.toLowerCase();
       if (seen.has(id)) continue;
+      if (criteria.party && raw.connectFrom === undefined && raw.connectTo === undefined) {
+        // Whose it is cannot be told (no address on either side): not listed, and said so.
+        seen.add(id);
+        unreadable++;
+        continue;
+      }
       const kept = keep(raw, criteria);
       if (!kept) continue;
       seen.add(id);

@@ -79,6 +79,11 @@ const outputSchema = z.object({
     .object({
       notAllowed: z.number().int().describe("Found, but of a kind this server does not delete (VCC_ALLOWED_CONTENT_KEYS)."),
       notFound: z.number().int().describe("Explicit items that are not there (nothing to erase)."),
+      unreadable: z
+        .number()
+        .int()
+        .optional()
+        .describe("Interaction records the search found but could not read: whatever they hold is NOT in this plan."),
     })
     .optional(),
   confirmationToken: z.string().optional(),
@@ -130,6 +135,10 @@ function planSummary(proposal: ProposedPlan, excluded: Output["excluded"]): stri
   ];
   if (excluded?.notAllowed) lines.push(`Not included: ${excluded.notAllowed} item(s) of a kind this server does not delete.`);
   if (excluded?.notFound) lines.push(`Not included: ${excluded.notFound} item(s) that are not there.`);
+  if (excluded?.unreadable)
+    lines.push(
+      `Not included: ${excluded.unreadable} interaction record(s) the search found but this server could not read. Whatever they hold may be this person's and is NOT erased by this plan: look at them in the VCC Admin Portal.`,
+    );
   return lines;
 }
 
@@ -260,7 +269,15 @@ export const eraseInteractionContent = defineTool({
     if (input.confirmationToken === undefined) {
       const planned = await plan(input, mode, context, extra);
       if (!planned.ok) return fail(planned.error);
-      excluded = planned.excluded.notAllowed || planned.excluded.notFound ? planned.excluded : undefined;
+      excluded = planned.excluded.notAllowed || planned.excluded.notFound || planned.excluded.unreadable ? planned.excluded : undefined;
+      if (planned.items.length === 0 && planned.excluded.unreadable)
+        return fail(
+          {
+            code: "upstream_error",
+            message: `Nothing readable matches: the search found ${planned.excluded.unreadable} interaction record(s) this server could not read, so whatever they hold could not be planned. Nothing was planned or deleted. Look at them in the VCC Admin Portal.`,
+          },
+          { criteria: planned.criteria, excluded: planned.excluded },
+        );
       const requester = context.auditContext(extra.sessionId).requester;
       const proposed = await service.jobs.propose({
         items: planned.items,
@@ -404,7 +421,7 @@ async function plan(
   const del = await context.api(extra.signal, DELETE_SCOPE);
   if (!del.ok) return del;
   const progress = progressFor(extra, 1);
-  const excluded = { notAllowed: 0, notFound: 0 };
+  const excluded: { notAllowed: number; notFound: number; unreadable?: number } = { notAllowed: 0, notFound: 0 };
   let found: PlanItem[];
   if (mode.find === "search") {
     const checked = normaliseCriteria(
@@ -440,6 +457,7 @@ async function plan(
         },
       };
     found = collected.collected.items;
+    if (collected.collected.unreadable > 0) excluded.unreadable = collected.collected.unreadable;
   } else {
     const looked = await lookUp(read.client, input.items ?? [], extra.signal);
     if (!looked.ok) return looked;

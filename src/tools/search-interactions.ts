@@ -69,7 +69,7 @@ export const criteriaShape = {
     .max(MAX_PARTIES, { error: PARTY_COUNT })
     .optional()
     .describe(
-      `1-${MAX_PARTIES} addresses of the person (phone numbers, emails, chat handles). Each is matched as the party that started OR received the interaction, by how the stored address starts. Numbers are matched exactly as the account stores them: +441632960101 does not match 01632960101, so pass each format the user's number may be stored in (e.g. +441632960101, 441632960101, 01632960101).`,
+      `1-${MAX_PARTIES} addresses of the person (phone numbers, emails, chat handles). Each is matched as the party that started OR received the interaction, exactly (case aside): a longer address that merely starts with it is another person's. Numbers are matched as the account stores them: +441632960101 does not match 01632960101, so pass each format the user's number may be stored in (e.g. +441632960101, 441632960101, 01632960101).`,
     ),
   connectFrom: address("connectFrom")
     .optional()
@@ -226,17 +226,22 @@ function summaryText(output: Output, criteria: SearchCriteria): string {
   const windows = `Searched ${output.windows.done} of ${output.windows.total} 7-day windows (${output.requests} API request${output.requests === 1 ? "" : "s"} in this call).`;
   const lines = output.interactions.map(lineOf);
   let next: string;
+  // Searched to the end, but not everything could be read: not complete, and continuing cannot help.
+  const unreadableOnly = !output.complete && !output.cursor && !output.stoppedBecause && Boolean(output.unreadable);
   if (output.complete)
     next =
       t.interactions > 0
         ? "The search is complete. To erase everything found (of the types wanted), call erase_interaction_content with the same criteria and contentTypes: one approval, then a background job with a receipt. To delete a few chosen items, pass their guid and contentKey to bulk_delete_interaction_content. A person must approve either."
         : "The search is complete. Numbers match only as stored: try the other formats of the number (with and without the country code, with a leading 0).";
+  else if (unreadableOnly)
+    next = `Not complete: the whole period was searched, but ${output.unreadable} record(s) the API sent could not be read, so they are not listed, and an erasure by these criteria would leave them out. Look at them in the VCC Admin Portal, or narrow the period to find them.`;
   else if (output.cursor)
     next = `Not complete (${output.stoppedBecause === "time_budget" ? "this call's time budget was spent" : output.stoppedBecause === "max_results" ? "maxResults reached" : "stopped by an error"}): call search_interactions again with the same criteria and cursor "${output.cursor}" (expires ${output.cursorExpiresAt}).`;
   else next = "Not complete.";
-  const unreadable = output.unreadable
-    ? `The API sent ${output.unreadable} record(s) this server could not read; they are not listed.`
-    : "";
+  const unreadable =
+    output.unreadable && !unreadableOnly
+      ? `The API sent ${output.unreadable} record(s) this server could not read; they are not listed.`
+      : "";
   return [head, ...lines, windows, unreadable, next].filter(Boolean).join("\n");
 }
 
@@ -273,7 +278,7 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
   return defineTool({
     name: SEARCH_TOOL_NAME,
     title: "Search interactions",
-    description: `Find the Vonage Contact Center interactions of a person or an agent in a period, with the content each still holds (call recordings, transcripts, voicemails, ...): the first step of an erasure request. Read-only. Give from/to (up to two years) and at least one of party, connectFrom, connectTo or handlingAgentId. Addresses match by how the stored address starts, exactly as stored: +441632960101 does not match 01632960101, so pass every format the user's number may have (up to ${MAX_PARTIES} in party). Returns up to maxResults interactions per call; when complete is false, call again with the same criteria and the returned cursor. To erase what was found (an erasure request), call erase_interaction_content with the same criteria and contentTypes: one approval, a background job, a receipt; to delete a few chosen items, bulk_delete_interaction_content.`,
+    description: `Find the Vonage Contact Center interactions of a person or an agent in a period, with the content each still holds (call recordings, transcripts, voicemails, ...): the first step of an erasure request. Read-only. Give from/to (up to two years) and at least one of party, connectFrom, connectTo or handlingAgentId. party addresses match exactly as stored (connectFrom/connectTo: by how the stored address starts): +441632960101 does not match 01632960101, so pass every format the user's number may have (up to ${MAX_PARTIES} in party). Returns up to maxResults interactions per call; when complete is false, call again with the same criteria and the returned cursor. To erase what was found (an erasure request), call erase_interaction_content with the same criteria and contentTypes: one approval, a background job, a receipt; to delete a few chosen items, bulk_delete_interaction_content.`,
     inputSchema,
     outputSchema,
     annotations: {
@@ -377,7 +382,8 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
           done: outcome.windowsDone,
           searched: outcome.windowsSearched.map((w) => ({ start: iso(w.start), end: iso(w.end) })),
         },
-        complete: outcome.stop === "complete",
+        // Records that could not be read are not in the list: it is then not everything there is.
+        complete: outcome.stop === "complete" && outcome.unreadable === 0,
         ...(outcome.stop !== "complete" ? { stoppedBecause: outcome.stop } : {}),
         criteria: describeCriteria(criteria),
         requests: outcome.requests,

@@ -3,12 +3,13 @@
 import { z } from "zod";
 import { redact } from "../log.js";
 
+// Fields the API may send as null are read as absent (nullish): a record is never dropped for that.
 export const contentItemSchema = z.looseObject({
   contentKey: z.string(),
-  type: z.string().optional(),
-  contentType: z.string().optional(),
-  contentLength: z.number().optional(),
-  lastModified: z.string().optional(),
+  type: z.string().nullish(),
+  contentType: z.string().nullish(),
+  contentLength: z.number().nullish(),
+  lastModified: z.string().nullish(),
   owningAgent: z.looseObject({ id: z.union([z.string(), z.number()]) }).nullish(),
 });
 
@@ -18,7 +19,10 @@ export const interactionSchema = z.looseObject({
   direction: z.string().nullish(),
   connectFrom: z.string().nullish(),
   connectTo: z.string().nullish(),
-  content: z.array(contentItemSchema).default([]),
+  content: z
+    .array(contentItemSchema)
+    .nullish()
+    .transform((content) => content ?? []),
 });
 
 /** One content item; what the API left out stays absent (never a made-up default). */
@@ -62,7 +66,7 @@ export function parseInteraction(body: string): Interaction | undefined {
       contentKey: c.contentKey,
       ...(c.type ? { type: c.type } : {}),
       ...(c.contentType ? { contentType: c.contentType } : {}),
-      ...(c.contentLength !== undefined ? { contentLength: c.contentLength } : {}),
+      ...(typeof c.contentLength === "number" ? { contentLength: c.contentLength } : {}),
       ...(c.lastModified ? { lastModified: c.lastModified } : {}),
       ...(c.owningAgent ? { owningAgentId: String(c.owningAgent.id) } : {}),
     })),

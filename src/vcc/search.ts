@@ -43,7 +43,7 @@ function item(c: z.infer<typeof contentItemSchema>): FoundItem {
     contentKey: c.contentKey,
     ...(c.type ? { type: c.type } : {}),
     ...(c.contentType ? { contentType: c.contentType } : {}),
-    ...(c.contentLength !== undefined && Number.isFinite(c.contentLength) && c.contentLength >= 0
+    ...(typeof c.contentLength === "number" && Number.isFinite(c.contentLength) && c.contentLength >= 0
       ? { contentLength: c.contentLength }
       : {}),
     ...(c.lastModified ? { lastModified: c.lastModified } : {}),

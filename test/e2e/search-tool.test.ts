@@ -147,6 +147,21 @@ describe("search_interactions", () => {
     expect(Object.keys(s.totals.byType)).toEqual(["voicemail"]);
   });
 
+  it("records the API sent that could not be read: listed nowhere, and the search is not complete", async () => {
+    const client = await processOf().session();
+    const criteria = { from: "2026-05-01", to: "2026-05-03", party: [SEARCH_SAMPLE.callerA] };
+    h.sim.injectFaults("list-interactions", {
+      status: 200,
+      body: JSON.stringify({ items: [{ guid: 42 }], meta: { nextContinuationToken: null } }),
+    });
+    const result = await call(client, criteria);
+    const s = structured(result);
+    expect(s).toMatchObject({ complete: false, unreadable: 1 });
+    expect(s.cursor).toBeUndefined();
+    expect(textOf(result)).toMatch(/Not complete: the whole period was searched, but 1 record\(s\) the API sent could not be read/);
+    expect(textOf(result)).not.toMatch(/The search is complete/);
+  });
+
   it("maxResults and cursor: continues where it stopped; refused with other criteria or in another session", async () => {
     const { audit, session } = processOf();
     const client = await session();

@@ -55,6 +55,36 @@ async function settled(c: Connected, jobId: string) {
   return structured(await c.call(GET, { jobId })).job;
 }
 
+describe("what the search could not read", () => {
+  it("is not in the plan, and the plan says so: its count, and that it may be this person's", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token" });
+    // The search's page: one readable record of the caller, and one without a guid.
+    const [item] = simItems(h.sim, generated);
+    const readable = {
+      guid: item?.guid,
+      start: "2026-11-20T10:00:00.000Z",
+      direction: "inbound",
+      connectFrom: "+441632960101",
+      connectTo: "+441632960900",
+      content: [{ contentKey: item?.contentKey, type: "callRecording", contentType: "audio/wav", contentLength: null }],
+    };
+    const page = { items: [readable, { guid: 42, content: [] }], meta: { nextContinuationToken: null } };
+    h.sim.injectFaults("list-interactions", { status: 200, body: JSON.stringify(page) });
+    const asked = await c.call(ERASE, CRITERIA);
+    const s = structured(asked);
+    expect(s.status, textOf(asked)).toBe("confirmation_required");
+    expect(s.plan).toMatchObject({ items: 1 });
+    expect(s.excluded).toMatchObject({ unreadable: 1 });
+    expect(textOf(asked)).toMatch(/Not included: 1 interaction record\(s\) the search found but this server could not read/);
+
+    // Nothing readable at all: refused, and not as "nothing matches".
+    h.sim.injectFaults("list-interactions", { status: 200, body: JSON.stringify({ ...page, items: [{ guid: 42 }] }) });
+    const none = await c.call(ERASE, CRITERIA);
+    expect(structured(none)).toMatchObject({ status: "error", error: { code: "upstream_error" }, excluded: { unreadable: 1 } });
+    expect(textOf(none)).toMatch(/Nothing readable matches/);
+  });
+});
+
 describe("plan → approve → job", () => {
   it("a prompt where the person types the number of items starts the job; every planned item is deleted once; the receipt is a resource", async () => {
     const seen: { schema?: unknown; message?: string } = {};
@@ -71,7 +101,7 @@ describe("plan → approve → job", () => {
     expect(seen.message).toContain("12 content item(s) of 6 interaction(s)");
     expect(seen.message).toContain("type the number of items: 12");
     // The criteria in words, as the person meant them (a date's whole day), not as JSON.
-    expect(seen.message).toMatch(/Found by: interactions initiated by \+441632960101, that started between /);
+    expect(seen.message).toMatch(/Found by: interactions initiated by an address starting with \+441632960101, that started between /);
     expect(seen.message).not.toContain('{"from"');
 
     const job = await settled(c, s.jobId);
@@ -99,7 +129,7 @@ describe("plan → approve → job", () => {
     expect((md.contents[0] as { text: string; mimeType: string }).mimeType).toBe("text/markdown");
     expect((md.contents[0] as { text: string }).text).toContain(job.receipt.sha256);
     expect((md.contents[0] as { text: string }).text).toMatch(
-      /## Criteria\n\nInteractions initiated by \+441632960101, that started between /,
+      /## Criteria\n\nInteractions initiated by an address starting with \+441632960101, that started between /,
     );
 
     const audit = (await readFile(`${data.dir()}-audit.jsonl`, "utf8"))

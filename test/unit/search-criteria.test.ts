@@ -154,14 +154,14 @@ describe("criteria in words (what the person approving reads)", () => {
     );
     const hours = describeCriteria(ok({ from: "2026-11-20T09:00", to: "2026-11-20T11:00+01:00", party: undefined, connectFrom: "+4416" }));
     expect(criteriaInWords({ ...hours, contentTypes: ["all"] })).toBe(
-      "interactions initiated by +4416, that started between 2026-11-20 09:00 UTC and 2026-11-20 10:00 UTC (not included); every content type",
+      "interactions initiated by an address starting with +4416, that started between 2026-11-20 09:00 UTC and 2026-11-20 10:00 UTC (not included); every content type",
     );
   });
 
   it("direction, the other side, the agent; an explicit list of items", () => {
     const c = describeCriteria(ok({ party: undefined, connectTo: "+441632960900", handlingAgentId: "1042", direction: "inbound" }));
     expect(criteriaInWords(c)).toBe(
-      "inbound interactions received by +441632960900, handled by agent 1042, that started between 2026-01-01 00:00 UTC and the end of 2026-02-01 (UTC)",
+      "inbound interactions received by an address starting with +441632960900, handled by agent 1042, that started between 2026-01-01 00:00 UTC and the end of 2026-02-01 (UTC)",
     );
     expect(criteriaInWords({ items: "explicit list" })).toBe("an explicit list of items");
   });

@@ -81,12 +81,42 @@ describe("party on both sides", () => {
     expect(out.requests).toBe(out.windows.length * 4);
   });
 
-  it("an address matching both sides of one interaction returns it once", async () => {
-    // "+44" starts the centre's number and caller A's: calls between them match on both sides.
-    const c = criteria({ from: "2026-05-01", to: "2026-05-15", party: ["+441632960"] });
+  it("an interaction between two of the addresses (on both sides) is returned once", async () => {
+    const c = criteria({ from: "2026-05-01", to: "2026-05-15", party: [SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.centre] });
     const out = await runSearch(c, 500, undefined, env());
-    expect(guids(out)).toEqual(expected(c, (i) => i.connectFrom.startsWith("+441632960") || i.connectTo.startsWith("+441632960")));
+    const own = new Set<string>([SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.centre]);
+    expect(guids(out)).toEqual(expected(c, (i) => own.has(i.connectFrom) || own.has(i.connectTo)));
+    expect(out.interactions.some((i) => own.has(i.connectFrom ?? "") && own.has(i.connectTo ?? ""))).toBe(true);
     expect(new Set(guids(out)).size).toBe(out.interactions.length);
+  });
+
+  it("keeps only the person's own addresses: a longer one the API's starts-with match also finds is another person's", async () => {
+    const record = (guid: string, connectFrom: string | null, connectTo: string | null) => ({
+      guid,
+      start: "2026-05-02T10:00:00.000Z",
+      direction: "inbound",
+      connectFrom,
+      connectTo,
+      content: [{ contentKey: "callRecording", type: "callRecording", contentType: "audio/wav", contentLength: null }],
+    });
+    const page = {
+      items: [
+        record("a0000000-0000-4000-8000-000000000001", SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.centre),
+        // Another subscriber whose number starts with caller A's.
+        record("a0000000-0000-4000-8000-000000000002", `${SEARCH_SAMPLE.callerA}2`, SEARCH_SAMPLE.centre),
+        // No address on either side: whose it is cannot be told.
+        record("a0000000-0000-4000-8000-000000000003", null, null),
+      ],
+      meta: { nextContinuationToken: null },
+    };
+    const c = criteria({ from: "2026-05-01", to: "2026-05-03", party: [SEARCH_SAMPLE.callerA] });
+    const out = await runSearch(c, 500, undefined, {
+      request: async () => ({ ok: true, attempts: 1, response: { status: 200, body: JSON.stringify(page), headers: {} } }),
+    } as unknown as SearchEnv);
+    expect(guids(out)).toEqual(["a0000000-0000-4000-8000-000000000001"]);
+    // A size the API sent as null is read as unknown, not a reason to leave the record out.
+    expect(out.interactions[0]?.content).toEqual([{ contentKey: "callRecording", type: "callRecording", contentType: "audio/wav" }]);
+    expect(out.unreadable).toBe(1);
   });
 });
 
