@@ -318,7 +318,12 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
         if (auditError) return toolResult({ ...emptyOutput(), error: auditError }, errorText(auditError), { isError: true, sandbox });
         const found =
           criteria && partial && partial.totals.interactions > 0 ? `\nBefore it stopped:\n${summaryText(output, criteria)}` : "";
-        return toolResult(output, `${errorText(error)}${found}`, { isError: true, sandbox });
+        // The cursor to go on from, in the text too (a client may read only the text).
+        const resume =
+          !found && output.cursor
+            ? `\nTo try again from there: the same criteria and cursor "${output.cursor}" (expires ${output.cursorExpiresAt}).`
+            : "";
+        return toolResult(output, `${errorText(error)}${found}${resume}`, { isError: true, sandbox });
       };
 
       const checked = normaliseCriteria(input, now());

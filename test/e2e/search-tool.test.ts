@@ -162,6 +162,17 @@ describe("search_interactions", () => {
     expect(textOf(result)).not.toMatch(/The search is complete/);
   });
 
+  it("an error before anything was found: the text gives the cursor to try again from", async () => {
+    const client = await processOf().session();
+    const refused = { status: 503, body: JSON.stringify({ message: "Service Unavailable" }) };
+    h.sim.injectFaults("list-interactions", refused, refused, refused, refused, refused);
+    const result = await call(client, { from: "2026-05-01", to: "2026-05-03", party: [SEARCH_SAMPLE.callerA] });
+    const s = structured(result);
+    expect(s.error).toBeDefined();
+    expect(s.cursor).toEqual(expect.any(String));
+    expect(textOf(result)).toContain(`cursor "${s.cursor}"`);
+  });
+
   it("maxResults and cursor: continues where it stopped; refused with other criteria or in another session", async () => {
     const { audit, session } = processOf();
     const client = await session();
