@@ -14,7 +14,7 @@ import { describeWait, progressFor } from "../deletion/progress.js";
 import { collectItems } from "../jobs/collect.js";
 import { MAX_PLAN_ITEMS, type PlanItem, type ProposedPlan } from "../jobs/plan.js";
 import { ERASE_TOOL_NAME, type JobService } from "../jobs/service.js";
-import { criteriaInWords, criteriaKey, describeCriteria, normaliseCriteria } from "../search/criteria.js";
+import { criteriaInWords, criteriaKey, describeCriteria, normaliseCriteria, type SearchCriteria } from "../search/criteria.js";
 import type { VccClient } from "../vcc/client.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
@@ -181,7 +181,7 @@ type Refused = { ok: false; error: ToolError };
 function modeOf(
   input: Input,
   now: number,
-): Refused | { ok: true; binding: string; criteria: Record<string, unknown>; find: "search" | "items" } {
+): Refused | { ok: true; binding: string; criteria: Record<string, unknown>; find: "search" | "items"; search?: SearchCriteria } {
   const { items, contentTypes, confirmationToken: _t, verify, from, to, ...narrowing } = input;
   const criteriaGiven = from !== undefined || to !== undefined || Object.values(narrowing).some((v) => v !== undefined);
   const invalid = (message: string): Refused => ({
@@ -210,6 +210,8 @@ function modeOf(
     binding: `erase:criteria:${criteriaKey(checked.criteria)}`,
     criteria: { ...describeCriteria(checked.criteria), ...(all ? { contentTypes: ["all"] } : {}) },
     find: "search",
+    // What is searched: the criteria as checked once (the described form's `to` is already the end of the day).
+    search: checked.criteria,
   };
 }
 
@@ -411,7 +413,7 @@ export const eraseInteractionContent = defineTool({
 /** The exact set of items: the whole search, or the explicit items looked up (one GET per interaction). */
 async function plan(
   input: Input,
-  mode: { criteria: Record<string, unknown>; binding: string; find: "search" | "items" },
+  mode: { criteria: Record<string, unknown>; binding: string; find: "search" | "items"; search?: SearchCriteria },
   context: ToolContext,
   extra: CallExtra,
 ): Promise<Planned | Refused> {
@@ -423,18 +425,10 @@ async function plan(
   const progress = progressFor(extra, 1);
   const excluded: { notAllowed: number; notFound: number; unreadable?: number } = { notAllowed: 0, notFound: 0 };
   let found: PlanItem[];
-  if (mode.find === "search") {
-    const checked = normaliseCriteria(
-      {
-        ...(mode.criteria as { from: string; to: string }),
-        ...(Array.isArray(mode.criteria.contentTypes) && mode.criteria.contentTypes.includes("all") ? { contentTypes: undefined } : {}),
-      },
-      Date.now(),
-    );
-    if (!checked.ok) return checked;
+  if (mode.find === "search" && mode.search) {
     let total = 1;
     let last = 0;
-    const collected = await collectItems(read.client, checked.criteria, {
+    const collected = await collectItems(read.client, mode.search, {
       signal: extra.signal,
       onProgress: ({ windowsDone, windowsTotal, items }) => {
         total = windowsTotal;

@@ -55,6 +55,19 @@ async function settled(c: Connected, jobId: string) {
   return structured(await c.call(GET, { jobId })).job;
 }
 
+describe("criteria", () => {
+  it("what search_interactions accepts, erase accepts too: a 'to' of tomorrow's date", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token" });
+    const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    const criteria = { connectFrom: "+441632960101", from: day(-2), to: day(1) };
+    expect(structured(await c.call("search_interactions", criteria)).error).toBeUndefined();
+    const asked = await c.call(ERASE, { ...criteria, contentTypes: ["all"] });
+    // Nothing of the caller in these days: refused as such, not for the dates.
+    expect(textOf(asked)).toMatch(/Nothing matches/);
+    expect(textOf(asked)).not.toMatch(/future/);
+  });
+});
+
 describe("what the search could not read", () => {
   it("is not in the plan, and the plan says so: its count, and that it may be this person's", async () => {
     const c = await server({ VCC_CONFIRMATION: "token" });
