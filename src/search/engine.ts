@@ -150,6 +150,8 @@ export async function runSearch(
   const windowsSearched: Window[] = [];
   let requests = 0;
   let unreadable = from?.unreadable ?? 0;
+  /** The window and side started again after the API refused their continuation token (at most once each). */
+  let restartedAt: string | undefined;
   const pacer = new Pacer(Date.now);
 
   const position = (): SearchPosition => ({ window, side, token, pending: [...pending], seen: [...seen], unreadable });
@@ -212,6 +214,21 @@ export async function runSearch(
     pacer.answered();
     if (!result.ok) {
       if (env.signal?.aborted || result.error.code === "cancelled") return finish("cancelled");
+      // A continuation token the API no longer takes (expired, or from before a restart of its own):
+      // this window and side start again from their first page, once (what was already returned is
+      // not returned twice). The criteria are not the problem, whatever a 400 would otherwise mean.
+      if (token !== null && result.error.code === "bad_request") {
+        const here = `${window}:${side}`;
+        if (restartedAt !== here) {
+          restartedAt = here;
+          token = null;
+          continue;
+        }
+        return finish("error", {
+          ...result.error,
+          message: `The search stopped at window ${window + 1} of ${windows.length}: the API refused its continuation token (400), also after this window was started again. What was found before is included; search again without the cursor.`,
+        });
+      }
       // Retries that ran into the end of the budget: stop as planned, the cursor repeats this page.
       if (now() - started >= budgetMs && (result.error.code === "rate_limited" || result.error.code === "timeout"))
         return finish("time_budget");

@@ -120,6 +120,49 @@ describe("party on both sides", () => {
   });
 });
 
+describe("a continuation token the API no longer takes", () => {
+  const record = (n: number) => ({
+    guid: `b0000000-0000-4000-8000-00000000000${n}`,
+    start: "2026-05-02T10:00:00.000Z",
+    connectFrom: SEARCH_SAMPLE.callerA,
+    connectTo: SEARCH_SAMPLE.centre,
+    content: [{ contentKey: "callRecording", type: "callRecording" }],
+  });
+  const answer = (items: unknown[], next: string | null) => ({
+    ok: true,
+    attempts: 1,
+    response: { status: 200, body: JSON.stringify({ items, meta: { nextContinuationToken: next } }), headers: {} },
+  });
+  const refused = { ok: false, attempts: 1, error: { code: "bad_request", httpStatus: 400, message: "Invalid continuation token" } };
+  const c = () => criteria({ from: "2026-05-01", to: "2026-05-03", connectFrom: SEARCH_SAMPLE.callerA });
+
+  it("starts the window again from its first page: everything found, nothing twice", async () => {
+    const tokens: (string | undefined)[] = [];
+    let firstPages = 0;
+    const out = await runSearch(c(), 500, undefined, {
+      request: async (query: { continuationToken?: string }) => {
+        tokens.push(query.continuationToken);
+        if (query.continuationToken) return refused;
+        return ++firstPages === 1 ? answer([record(1)], "expired-token") : answer([record(1), record(2)], null);
+      },
+    } as unknown as SearchEnv);
+    expect(tokens).toEqual([undefined, "expired-token", undefined]);
+    expect(out.stop).toBe("complete");
+    expect(guids(out)).toEqual([record(1).guid, record(2).guid]);
+  });
+
+  it("refused again after starting over: stops, and says to search again without the cursor", async () => {
+    const out = await runSearch(c(), 500, undefined, {
+      request: async (query: { continuationToken?: string }) => (query.continuationToken ? refused : answer([record(1)], "expired-token")),
+    } as unknown as SearchEnv);
+    expect(out.stop).toBe("error");
+    expect(out.error?.message).toMatch(
+      /continuation token \(400\), also after this window was started again.*search again without the cursor/,
+    );
+    expect(guids(out)).toEqual([record(1).guid]);
+  });
+});
+
 describe("queries", () => {
   it("party with an agent and a direction: both sides carry them", () => {
     expect(sidesOf(criteria({ party: ["+44", "0044"], handlingAgentId: "67833", direction: "inbound" }))).toEqual([
