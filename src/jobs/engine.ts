@@ -107,8 +107,13 @@ export interface ErasureJobsOptions {
   replicas?: ReplicaOptions;
   deleteItem: DeleteItem;
   onEvent?: (event: JobEvent) => void | Promise<void>;
-  /** Jobs approved from now on send no DELETE (VCC_DRY_RUN). */
+  /**
+   * Jobs approved from now on send no DELETE (VCC_DRY_RUN); and a job approved to delete for real is
+   * neither resumed nor taken over here (it would delete for real on a dry-run server).
+   */
   dryRun?: boolean;
+  /** VCC_READ_ONLY: no job is resumed or taken over here (and the sweeper does not run). */
+  readOnly?: boolean;
   /** VCC_JOB_APPROVAL_TTL_HOURS (default 24). */
   approvalTtlHours?: number;
   /** Consecutive transient failures (5xx, network, timeout, 429) after which a job pauses (default 5). */
@@ -262,7 +267,7 @@ export class ErasureJobs {
     const store = options.store ?? (await new DiskJobRecords(options.dataDir).open());
     const engine = new ErasureJobs(options, store);
     if (engine.#replicas) {
-      engine.#startSweeper();
+      if (!options.readOnly) engine.#startSweeper();
       return engine;
     }
     for (const jobId of await store.ids()) {
@@ -781,6 +786,15 @@ export class ErasureJobs {
     return { ok: true, job };
   }
 
+  /** Why this server must not run the job (its settings), if it must not. */
+  #refusedHere(job: Job): string | undefined {
+    if (this.#options.readOnly)
+      return `This server is read-only (VCC_READ_ONLY=true), so it runs no erasure job: job ${job.plan.jobId} was not resumed.`;
+    if (this.#options.dryRun && !job.plan.dryRun)
+      return `This server runs with VCC_DRY_RUN=true, and job ${job.plan.jobId} was approved to delete for real: run here, it would delete for real, so it was not resumed. Resume it on a server without VCC_DRY_RUN, or cancel it.`;
+    return undefined;
+  }
+
   #resumable(job: Job): { ok: true } | { ok: false; reason: string } {
     if (job.status !== "paused" && job.status !== "interrupted") {
       const left = job.items.filter(needsWork).length;
@@ -791,6 +805,8 @@ export class ErasureJobs {
           : "";
       return { ok: false, reason: `Job ${job.plan.jobId} is ${job.status}: only a paused or interrupted job can be resumed.${next}` };
     }
+    const refused = this.#refusedHere(job);
+    if (refused) return { ok: false, reason: refused };
     return this.#approvalValid(job);
   }
 
@@ -946,7 +962,8 @@ export class ErasureJobs {
     const r = this.#replicas;
     if (!r) return false;
     const job = await this.#read(jobId);
-    if (job?.status !== "running") {
+    // Not running any more, or not to be run by this server (read-only, or dry run for a real job).
+    if (job?.status !== "running" || this.#refusedHere(job)) {
       await r.leases.release(lease).catch(() => {});
       return false;
     }

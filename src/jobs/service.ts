@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { AuditTrail, JobAuditRecord } from "../audit.js";
 import type { Config } from "../config.js";
 import type { ToolError } from "../core/errors.js";
+import { checkAllowed } from "../deletion/allowlist.js";
 import { itemIdentity } from "../deletion/binding.js";
 import { atShutdown, shuttingDown } from "../lifecycle.js";
 import { log } from "../log.js";
@@ -150,6 +151,9 @@ async function openService(deps: Deps): Promise<JobService> {
   // pacer for the process's jobs: after a 429 they keep to the pace the API accepted (for a minute).
   const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000 });
   const deleteItem: DeleteItem = async (item, signal, guard) => {
+    // The allowlist in force now, also for a job planned before it changed (resumed or taken over).
+    const notAllowed = checkAllowed(deps.config.controls, item.contentKey, item.type);
+    if (notAllowed) return { kind: "error", error: notAllowed, notSent: true };
     const api = await deps.api(signal, DELETE_SCOPE);
     if (!api.ok) return { kind: "error", error: api.error, notSent: true };
     return vccDeleteItem(api.client, { stopRetrying: shuttingDown, pacer })(item, signal, guard);
@@ -178,6 +182,7 @@ async function openService(deps: Deps): Promise<JobService> {
     dataDir: settings.dataDir,
     approvalTtlHours: settings.approvalTtlHours,
     dryRun: settings.dryRun,
+    readOnly: deps.config.controls.readOnly,
     deleteItem,
     ...(shared && replicas ? { store: shared, replicas } : {}),
     onEvent: async (event) => {

@@ -55,6 +55,41 @@ async function settled(c: Connected, jobId: string) {
   return structured(await c.call(GET, { jobId })).job;
 }
 
+describe("a paused job resumed by a server with other settings", () => {
+  /** A job paused after one deletion (five 503s in a row), its server then stopped. */
+  async function pausedJob(): Promise<string> {
+    const first = await server({ VCC_MAX_RETRIES: "0" }, typing("12"));
+    h.sim.injectFaults("delete-content", {}, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
+    const started = structured(await first.call(ERASE, CRITERIA));
+    expect((await settled(first, started.jobId)).status).toBe("paused");
+    await closeJobServices();
+    return started.jobId;
+  }
+
+  it("keeps to the allowlist in force now: what it no longer allows is not sent", async () => {
+    const jobId = await pausedJob();
+    const sent = h.deletes().length;
+    const c = await server({ VCC_ALLOWED_CONTENT_KEYS: "voicemail" });
+    const resumed = await c.call(RESUME, { jobId });
+    expect(resumed.isError, textOf(resumed)).toBeFalsy();
+    const job = await settled(c, jobId);
+    expect(h.deletes()).toHaveLength(sent);
+    expect(job.status).toBe("completed_with_errors");
+    expect(job.failures.items.length).toBeGreaterThan(0);
+    expect(job.failures.items.every((f: { code: string }) => f.code === "not_allowed")).toBe(true);
+  });
+
+  it("a dry-run server does not resume a job approved to delete for real", async () => {
+    const jobId = await pausedJob();
+    const sent = h.deletes().length;
+    const c = await server({ VCC_DRY_RUN: "true" });
+    const resumed = await c.call(RESUME, { jobId });
+    expect(structured(resumed).error?.code).toBe("invalid_input");
+    expect(textOf(resumed)).toMatch(/VCC_DRY_RUN=true, and job .* was approved to delete for real/);
+    expect(h.deletes()).toHaveLength(sent);
+  });
+});
+
 describe("criteria", () => {
   it("what search_interactions accepts, erase accepts too: a 'to' of tomorrow's date", async () => {
     const c = await server({ VCC_CONFIRMATION: "token" });

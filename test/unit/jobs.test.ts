@@ -495,6 +495,24 @@ describe("a job whose process died", () => {
     expect(sim.requests("DELETE")).toHaveLength(2);
   });
 
+  it("a read-only server resumes no job", async () => {
+    const bad = refusedClient();
+    let jobId: string;
+    try {
+      const first = await openEngine({ deleteItem: vccDeleteItem(bad) });
+      jobId = await startJob(first.jobs, await propose(first.jobs));
+      expect((await first.jobs.settled(jobId)).status).toBe("paused");
+      await first.jobs.close();
+    } finally {
+      await bad.close();
+    }
+    const { jobs } = await openEngine({ readOnly: true });
+    const resumed = await jobs.resume(jobId);
+    expect(resumed).toMatchObject({ ok: false, error: { code: "invalid_input" } });
+    expect(resumed.ok ? "" : resumed.error.message).toMatch(/read-only \(VCC_READ_ONLY=true\)/);
+    expect(sim.requests("DELETE")).toHaveLength(1);
+  });
+
   it("refuses to resume once the approval expired, and says a new approval is needed", async () => {
     let clock = Date.parse("2026-12-02T09:00:00.000Z");
     const now = () => clock;
