@@ -1,6 +1,6 @@
 // The audit trail: one JSON line per decision and per deletion attempt, appended and flushed to disk
 // before the tool answers. Writing it is a precondition of deleting: if it fails, nothing is sent.
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import type { Identity } from "./core/identity.js";
 import { log } from "./log.js";
 
@@ -93,7 +93,11 @@ export interface AuditTrail {
 
 export const NO_AUDIT: AuditTrail = { enabled: false, write: async () => {} };
 
-/** One file per process; lines are written one at a time so they never interleave. */
+/**
+ * One file per process; lines are written one at a time so they never interleave. Before each line
+ * the path is checked to still name the open file: after a rotation (the file renamed or removed, as
+ * logrotate does), the next line goes to a new file at the path, not to the old one or nowhere.
+ */
 export function fileAuditTrail(path: string): AuditTrail {
   let handle: Promise<FileHandle> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -114,6 +118,12 @@ export function fileAuditTrail(path: string): AuditTrail {
         let file: FileHandle;
         try {
           file = await handle;
+          const [named, opened] = await Promise.all([stat(path).catch(() => undefined), file.stat()]);
+          if (!named || named.ino !== opened.ino || named.dev !== opened.dev) {
+            await file.close().catch(() => {});
+            handle = open(path, "a", 0o600);
+            file = await handle;
+          }
         } catch (error) {
           handle = undefined; // try opening again next time (e.g. the directory was created)
           throw error;

@@ -1,0 +1,52 @@
+// The audit log file: lines after a rotation (the file renamed or removed) go to a new file at the
+// configured path, never to the old file or nowhere.
+import { mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { fileAuditTrail } from "../../src/audit.js";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+const CONTEXT = { dryRun: false, sandbox: false };
+const record = (n: number) => ({
+  event: "deletion" as const,
+  tool: "delete_interaction_content",
+  guid: `g${n}`,
+  contentKey: "callRecording",
+  outcome: "deleted",
+});
+const lines = async (path: string) =>
+  (await readFile(path, "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l).guid as string);
+
+describe("the audit log file", () => {
+  it("after it was renamed (rotation), the next line goes to a new file at the path, private as before", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vcc-audit-"));
+    dirs.push(dir);
+    const path = join(dir, "audit.jsonl");
+    const trail = fileAuditTrail(path);
+    await trail.write(record(1), CONTEXT);
+    await rename(path, `${path}.1`);
+    await trail.write(record(2), CONTEXT);
+    expect(await lines(`${path}.1`)).toEqual(["g1"]);
+    expect(await lines(path)).toEqual(["g2"]);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it("after it was removed, the next line is written to the path again, not into the removed file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vcc-audit-"));
+    dirs.push(dir);
+    const path = join(dir, "audit.jsonl");
+    const trail = fileAuditTrail(path);
+    await trail.write(record(1), CONTEXT);
+    await rm(path);
+    await trail.write(record(2), CONTEXT);
+    expect(await lines(path)).toEqual(["g2"]);
+  });
+});
