@@ -129,6 +129,9 @@ const lazyAjv: jsonSchemaValidator = {
   },
 };
 
+/** The SDK's refusal of a form answer that does not match the form (server/index.js, elicitInput). */
+const ANSWER_NOT_AS_ASKED = /^MCP error -?\d+: Elicitation response content does not match requested schema/;
+
 const INTERNAL_ERROR_TEXT =
   "Error (internal_error): the server failed unexpectedly while handling this call (details are in its log). If a deletion was under way, it may or may not have happened: check with list_interaction_content before trying again.";
 
@@ -342,12 +345,21 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
     elicitForm: async (message, requestedSchema, { signal, timeoutMs, relatedRequestId }) => {
       await loadElicitationValidator();
-      const answer = await server.server.elicitInput(
-        // The SDK types requestedSchema precisely; ours is a fixed, valid form schema.
-        { mode: "form", message, requestedSchema: requestedSchema as never },
-        { signal, timeout: timeoutMs, relatedRequestId },
-      );
-      return { action: answer.action, content: answer.content };
+      try {
+        const answer = await server.server.elicitInput(
+          // The SDK types requestedSchema precisely; ours is a fixed, valid form schema.
+          { mode: "form", message, requestedSchema: requestedSchema as never },
+          { signal, timeout: timeoutMs, relatedRequestId },
+        );
+        return { action: answer.action, content: answer.content };
+      } catch (error) {
+        // The person answered "accept" without what the form asks (the box not ticked, another
+        // value): the SDK refuses such an answer. It is an answer, and not a yes: never a reason to
+        // ask again elsewhere (a page, a token).
+        if (error instanceof McpError && error.code === ErrorCode.InvalidParams && ANSWER_NOT_AS_ASKED.test(error.message))
+          return { action: "accept" };
+        throw error;
+      }
     },
     supportsUrl: () => Boolean(server.server.getClientCapabilities()?.elicitation?.url),
     elicitUrl: async (message, url, elicitationId, { signal, timeoutMs, relatedRequestId }) => {

@@ -1,5 +1,6 @@
 // The delete tool end to end: the built server over stdio, driven by the SDK Client, against the
 // simulator over real HTTP. Every test asserts what the user sees and what reached the API.
+import type { ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
 import type { Simulator } from "../../src/simulator/server.js";
@@ -58,11 +59,15 @@ describe("confirmation by elicitation", () => {
     expect(hasContent(SEED.inboundCall, "callRecording")).toBe(false);
   });
 
-  for (const [label, answer] of [
+  const answers: [string, ElicitResult][] = [
     ["decline", { action: "decline" }],
     ["cancel", { action: "cancel" }],
     ["accept without confirm", { action: "accept", content: { confirm: false } }],
-  ] as const) {
+    // Answers the form does not allow (the SDK refuses them): answers still, and not a yes.
+    ["accept with the box left out", { action: "accept", content: {} }],
+    ["accept with another value", { action: "accept", content: { confirm: "yes" } }],
+  ];
+  for (const [label, answer] of answers) {
     it(`${label}: status cancelled, no token, nothing sent`, async () => {
       const c = await server({ elicit: () => answer });
       const result = await c.call(TOOL, { guid: SEED.voicemails, contentKey: SEED_ITEM_KEYS.voicemail });
