@@ -48,7 +48,11 @@ const outputSchema = z.object({
     }),
   ),
   deleted: z.number().int().describe("How many items were deleted."),
-  failed: z.number().int().describe("How many items ended in an error or were not attempted."),
+  failed: z.number().int().describe("How many items were certainly not deleted: an error, or not attempted."),
+  outcomeUnknown: z
+    .number()
+    .int()
+    .describe("How many items may or may not have been deleted (an attempt got no answer): check with list_interaction_content."),
   confirmationToken: z.string().optional(),
   expiresAt: z.string().optional(),
   approvalUrl: approvalUrlSchema,
@@ -175,10 +179,19 @@ function itemOutput(r: ItemResult): Output["results"][number] {
   };
 }
 
-function respond(context: ToolContext, structured: Omit<Output, "deleted" | "failed">, text: string, isError = false): CallToolResult {
+/** An item that may or may not have been deleted. */
+const unknown = (r: Output["results"][number]) => r.status === "error" && r.error?.outcomeUnknown === true;
+
+function respond(
+  context: ToolContext,
+  structured: Omit<Output, "deleted" | "failed" | "outcomeUnknown">,
+  text: string,
+  isError = false,
+): CallToolResult {
   const deleted = structured.results.filter((r) => r.status === "deleted").length;
-  const failed = structured.results.filter((r) => r.status === "error" || r.status === "not_attempted").length;
-  return toolResult({ ...structured, deleted, failed }, text, { isError, sandbox: context.config.sandbox });
+  const outcomeUnknown = structured.results.filter(unknown).length;
+  const failed = structured.results.filter((r) => (r.status === "error" && !unknown(r)) || r.status === "not_attempted").length;
+  return toolResult({ ...structured, deleted, failed, outcomeUnknown }, text, { isError, sandbox: context.config.sandbox });
 }
 
 function summarize(
@@ -188,8 +201,10 @@ function summarize(
 ): CallToolResult {
   const count = (status: ItemResult["status"]) => results.filter((r) => r.status === status).length;
   const deleted = count("deleted");
-  const failed = count("error");
+  const uncertain = results.filter(unknown).length;
+  const failed = count("error") - uncertain;
   const skipped = count("not_attempted");
+  const mayHave = uncertain ? `, ${uncertain} outcome unknown (may or may not have been deleted: check with list_interaction_content)` : "";
   const warning = auditWarningText(outcome.auditWarnings);
   const lines = results.map(
     (r) =>
@@ -202,8 +217,9 @@ function summarize(
       `Dry run (VCC_DRY_RUN=true): the person confirmed; ${count("dry_run")} item(s) would have been deleted. Nothing was sent to the API.${warning}\n${lines.join("\n")}`,
     );
   const head = outcome.stopped
-    ? `Stopped part-way (the call was cancelled, or the server is shutting down): ${deleted} deleted, ${failed} failed, ${skipped} not attempted.`
-    : `${deleted} of ${results.length} item(s) deleted${failed ? `, ${failed} failed` : ""}${skipped ? `, ${skipped} not attempted` : ""}.`;
-  const status = failed + skipped === 0 ? "deleted" : deleted > 0 ? "partial" : "error";
+    ? `Stopped part-way (the call was cancelled, or the server is shutting down): ${deleted} deleted, ${failed} failed, ${skipped} not attempted${mayHave}.`
+    : `${deleted} of ${results.length} item(s) deleted${failed ? `, ${failed} failed` : ""}${skipped ? `, ${skipped} not attempted` : ""}${mayHave}.`;
+  // Not "error" while an item may have been deleted: the result must not say nothing was.
+  const status = failed + skipped + uncertain === 0 ? "deleted" : deleted > 0 || uncertain > 0 ? "partial" : "error";
   return respond(context, { status, results }, `${head} Deletions cannot be undone.${warning}\n${lines.join("\n")}`, status === "error");
 }

@@ -220,8 +220,12 @@ describe(`${BULK}: every result matches its schema`, () => {
     h.sim.reset();
     await check(yes, BULK, await yes.call(BULK, { items: TWO }), { status: "deleted" });
     h.sim.reset();
-    h.sim.injectFaults("delete-content", { status: 500 }, { status: 500 });
+    // Refused (certainly not deleted): error. Answered 500 (may have been deleted): not "error".
+    h.sim.injectFaults("delete-content", { status: 403 }, { status: 403 });
     await check(yes, BULK, await yes.call(BULK, { items: TWO }), { status: "error" });
+    h.sim.reset();
+    h.sim.injectFaults("delete-content", { status: 500 }, { status: 500 });
+    await check(yes, BULK, await yes.call(BULK, { items: TWO }), { status: "partial" });
     h.sim.reset();
     const no = await h.inProcess({ elicit: decline });
     await check(no, BULK, await no.call(BULK, { items: TWO }), { status: "cancelled" });

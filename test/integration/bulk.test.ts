@@ -95,11 +95,23 @@ describe("per-item outcomes", () => {
     h.sim.injectFaults("delete-content", {}, { status: 500, body: '{"message":"boom"}' });
     const result = await c.call(TOOL, { items: ITEMS });
     const s = structured(result);
-    expect(s).toMatchObject({ status: "partial", deleted: 3, failed: 1 });
+    expect(s).toMatchObject({ status: "partial", deleted: 3, failed: 0, outcomeUnknown: 1 });
     // A 500 may come after the deletion was carried out: that item's outcome is unknown.
     expect(s.results[1]).toMatchObject({ status: "error", httpStatus: 500, error: { code: "upstream_error", outcomeUnknown: true } });
     expect(result.isError).toBeFalsy();
     expect(deletes()).toHaveLength(4);
+  });
+
+  it("an item whose outcome is unknown is not counted as failed, and the result does not say nothing was deleted", async () => {
+    const c = await server({ VCC_MAX_RETRIES: "0" }, () => ({ action: "accept", content: { confirm: true } }));
+    // Carried out, then answered 502: whether it was deleted is not known from the answer.
+    h.sim.injectFaults("delete-content", { status: 502, body: "Bad Gateway", afterAction: true });
+    const result = await c.call(TOOL, { items: ITEMS.slice(0, 1) });
+    expect(structured(result)).toMatchObject({ status: "partial", deleted: 0, failed: 0, outcomeUnknown: 1 });
+    expect(result.isError).toBeFalsy();
+    expect(textOf(result)).toMatch(
+      /0 of 1 item\(s\) deleted, 1 outcome unknown \(may or may not have been deleted: check with list_interaction_content\)/,
+    );
   });
 
   it("items already gone are reported and left out of the confirmation and the deletion", async () => {
@@ -114,7 +126,7 @@ describe("per-item outcomes", () => {
     expect(asked.results.map((r: { status: string }) => r.status)).toEqual(["pending", "pending", "error", "error"]);
     expect(asked.results[2].error.code).toBe("not_found");
     const done = structured(await c.call(TOOL, { items, confirmationToken: asked.confirmationToken }));
-    expect(done).toMatchObject({ status: "partial", deleted: 2, failed: 2 });
+    expect(done).toMatchObject({ status: "partial", deleted: 2, failed: 2, outcomeUnknown: 0 });
     expect(deletes()).toHaveLength(2);
   });
 
