@@ -74,6 +74,8 @@ export interface JobAuditRecord {
   outcomeUnknown?: boolean;
   verifiedByAbsence?: boolean;
   receiptSha256?: string;
+  /** approval, and a decision on the approval page: team server, who decided. */
+  approver?: Identity;
 }
 
 export interface AuditContext {

@@ -73,7 +73,8 @@ export type DeleteItem = (item: PlanItem, signal: AbortSignal, guard?: AttemptGu
 /** What the engine reports for the audit trail. Awaited: a rejected "item started" means no DELETE is sent. */
 export type JobEvent =
   | { type: "plan"; at: string; jobId: string; criteria: JsonValue; totals: PlanTotals }
-  | { type: "approval"; at: string; jobId: string; approval: Approval; dryRun: boolean }
+  /** `requester`: team server, who asked (the approver, if known, is in `approval`). */
+  | { type: "approval"; at: string; jobId: string; approval: Approval; dryRun: boolean; requester?: Identity }
   | { type: "start" | "resume"; at: string; jobId: string }
   | { type: "pause"; at: string; jobId: string; code: ErrorCode; reason: string }
   | { type: "cancel"; at: string; jobId: string }
@@ -399,7 +400,14 @@ export class ErasureJobs {
       dryRun: this.#options.dryRun ?? false,
     });
     try {
-      await this.#emit({ type: "approval", at: plan.approval.approvedAt, jobId: plan.jobId, approval: plan.approval, dryRun: plan.dryRun });
+      await this.#emit({
+        type: "approval",
+        at: plan.approval.approvedAt,
+        jobId: plan.jobId,
+        approval: plan.approval,
+        dryRun: plan.dryRun,
+        ...(plan.requester ? { requester: plan.requester } : {}),
+      });
     } catch (error) {
       return { ok: false, error: auditFailed(error, "the job was not started") };
     }

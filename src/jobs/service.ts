@@ -117,7 +117,13 @@ export function jobAuditRecord(event: JobEvent): JobAuditRecord {
         bytes: event.totals.bytes,
       };
     case "approval":
-      return { ...base, action: "approval", confirmation: event.approval.method, outcome: "approved" };
+      return {
+        ...base,
+        action: "approval",
+        confirmation: event.approval.method,
+        outcome: "approved",
+        ...(event.approval.approver ? { approver: event.approval.approver } : {}),
+      };
     case "start":
     case "resume":
     case "cancel":
@@ -186,7 +192,12 @@ async function openService(deps: Deps): Promise<JobService> {
     deleteItem,
     ...(shared && replicas ? { store: shared, replicas } : {}),
     onEvent: async (event) => {
-      if (deps.audit.enabled) await deps.audit.write(jobAuditRecord(event), auditContext);
+      // The approval names who asked (team server): the person behind the session that planned the job.
+      if (deps.audit.enabled)
+        await deps.audit.write(
+          jobAuditRecord(event),
+          event.type === "approval" && event.requester ? { ...auditContext, requester: event.requester } : auditContext,
+        );
       if (event.type === "finish") {
         const asked = await jobs?.note(event.jobId, REQUESTED).catch(() => undefined);
         if (asked !== undefined) void verify(event.jobId);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { ConfirmationItem } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
 import { formatBytes, formatDate, humanType } from "../core/format.js";
+import type { Identity } from "../core/identity.js";
 import { checkAllowed } from "../deletion/allowlist.js";
 import { bindingOf } from "../deletion/binding.js";
 import { type InteractionLookup, lookupInteraction, lookupItem } from "../deletion/lookup.js";
@@ -245,7 +246,7 @@ export const eraseInteractionContent = defineTool({
         message: `The erasure jobs' data directory could not be opened (${error instanceof Error ? error.message : String(error)}), so nothing was planned or deleted. Check VCC_DATA_DIR.`,
       });
     }
-    const audit = async (proposal: ProposedPlan, outcome: string, method?: "elicitation" | "token" | "approval") => {
+    const audit = async (proposal: ProposedPlan, outcome: string, method?: "elicitation" | "token" | "approval", approver?: Identity) => {
       if (!context.audit.enabled) return undefined;
       try {
         await context.audit.write(
@@ -256,6 +257,7 @@ export const eraseInteractionContent = defineTool({
             action: "decision",
             outcome,
             ...(method ? { confirmation: method } : {}),
+            ...(approver ? { approver } : {}),
           },
           context.auditContext(extra.sessionId),
         );
@@ -322,7 +324,13 @@ export const eraseInteractionContent = defineTool({
           ...(decision.approvalUrl ? { approvalUrl: decision.approvalUrl } : {}),
         });
       case "declined": {
-        if (proposal) await audit(proposal, decision.action === "cancel" ? "cancelled" : "declined", decision.method);
+        if (proposal)
+          await audit(
+            proposal,
+            decision.action === "cancel" ? "cancelled" : "declined",
+            decision.method,
+            decision.method === "approval" ? decision.approver : undefined,
+          );
         return respond(
           { status: "cancelled", ...(proposal ? summary(proposal) : {}) },
           `${decision.method === "approval" ? "The person chose Cancel on the approval page" : decision.action === "unconfirmed" ? "The number typed did not match the number of items, so the erasure was not confirmed" : "The user did not confirm"}: nothing was deleted and no job was started. Do not try again unless the user asks again.`,

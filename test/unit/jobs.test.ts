@@ -6,6 +6,7 @@ import { type DeleteItem, ErasureJobs, type ErasureJobsOptions, type JobEvent, t
 import { JournalFile } from "../../src/jobs/files.js";
 import type { PlanItem, ProposedPlan } from "../../src/jobs/plan.js";
 import { type Receipt, verifyReceipt } from "../../src/jobs/receipt.js";
+import { jobAuditRecord } from "../../src/jobs/service.js";
 import { vccDeleteItem } from "../../src/jobs/vcc.js";
 import { SEED, type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { staticTokens } from "../../src/vcc/auth.js";
@@ -135,8 +136,8 @@ describe("erasure jobs", () => {
     expect(events.at(-1)).toMatchObject({ type: "finish", status: "completed", receiptSha256: receipt.sha256 });
   });
 
-  it("team server: the requester and the approver are in the plan and in the hashed receipt", async () => {
-    const { jobs } = await openEngine();
+  it("team server: the requester and the approver are in the plan, the hashed receipt and the audit trail", async () => {
+    const { jobs, events } = await openEngine();
     const requester = { subject: "alice", issuer: "https://idp.example.test", name: "Alice Asker", email: "alice@example.test" };
     const approver = { subject: "bob", issuer: "https://idp.example.test", name: "Bob Approver" };
     const proposed = await jobs.propose({ items: simItems(sim, generated), criteria: CRITERIA, requester });
@@ -155,6 +156,11 @@ describe("erasure jobs", () => {
     expect(verifyReceipt(text.replace('"subject": "alice"', '"subject": "mallory"'))).toBe(false);
     expect(markdown).toContain("Requested by: Alice Asker <alice@example.test>, subject alice at https://idp.example.test");
     expect(markdown).toContain("Bob Approver, subject bob at https://idp.example.test");
+    // The audit trail's approval record says who approved, and the event who asked.
+    const approval = events.find((e) => e.type === "approval");
+    expect(approval).toMatchObject({ requester });
+    if (!approval) throw new Error("no approval event");
+    expect(jobAuditRecord(approval)).toMatchObject({ action: "approval", confirmation: "approval", approver });
   });
 
   it("keeps its files private: 0700 directories, 0600 files", async () => {
