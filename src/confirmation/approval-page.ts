@@ -202,7 +202,8 @@ const PASSKEY_NOTE = `
 
 /** Team server: who is looking at the page, and what they may not do there. */
 export interface PageViewer {
-  approver: Identity;
+  /** Team server: who is signed in (absent when the page is not behind a sign-in). */
+  approver?: Identity;
   /** Why this person may not approve (shown; the approve button is left out). */
   refusal?: string;
   /** False when they may not cancel either (the Cancel button is left out too). */
@@ -221,7 +222,7 @@ function people(view: ApprovalPageView, viewer: PageViewer | undefined): string 
   const rows: [string, string][] = [];
   if (view.requester) rows.push(["Requested by", person(view.requester)]);
   if (view.approver) rows.push([view.state === "rejected" ? "Cancelled by" : "Approved by", person(view.approver)]);
-  else if (viewer) rows.push(["You are signed in as", person(viewer.approver)]);
+  else if (viewer?.approver) rows.push(["You are signed in as", person(viewer.approver)]);
   if (rows.length === 0) return "";
   return `<section class="card"><dl>${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl></section>`;
 }

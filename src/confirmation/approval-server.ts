@@ -249,6 +249,14 @@ export class ApprovalServer {
         mayCancel: publicPages.gate.refusal(found.view, approver, "reject") === undefined,
       };
     }
+    // A page that needs a passkey, served by a page server that checks none (another server on the
+    // same shared state): approving here is refused, so the page does not offer it.
+    if (found.view.passkeyRequired && !this.#passkeys)
+      viewer = {
+        ...viewer,
+        refusal:
+          "it needs a passkey, and this page server cannot check one (it runs without VCC_APPROVAL_PASSKEY=required). Open the approval link your assistant gave you and approve there with your passkey, or Cancel here.",
+      };
     if (method !== "POST") {
       const passkey =
         this.#passkeys && found.view.state === "pending" ? { credentialIds: await this.#passkeys.credentialIds() } : undefined;

@@ -222,6 +222,11 @@ describe("approval pages of a server with passkeys required", () => {
     expect((await postDecision(a.url, { formKey, decision: "approve" })).status).toBe(403);
     const viaPlain = await plain.urlFor(a.pageId);
     expect(new URL(viaPlain).port).not.toBe(new URL(a.url).port);
+    // B's page does not offer what it would refuse: no Delete button, and why; Cancel stays.
+    const shown = (await pageRequest(viaPlain)).body;
+    expect(shown).not.toContain('value="approve"');
+    expect(shown).toContain("it needs a passkey, and this page server cannot check one");
+    expect(shown).toContain('value="reject"');
     const refused = await postDecision(viaPlain, { formKey, decision: "approve" });
     expect(refused.status).toBe(403);
     expect(refused.body).toContain("needs a passkey");
