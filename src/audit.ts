@@ -101,7 +101,13 @@ export const NO_AUDIT: AuditTrail = { enabled: false, write: async () => {} };
  * logrotate does), the next line goes to a new file at the path, not to the old one or nowhere.
  */
 export function fileAuditTrail(path: string): AuditTrail {
-  let handle: Promise<FileHandle> | undefined;
+  /** The open file and which file it is (its device and inode, read once when opened). */
+  let opened: Promise<{ file: FileHandle; dev: number; ino: number }> | undefined;
+  const openFile = async () => {
+    const file = await open(path, "a", 0o600);
+    const { dev, ino } = await file.stat();
+    return { file, dev, ino };
+  };
   let queue: Promise<unknown> = Promise.resolve();
   return {
     enabled: true,
@@ -116,18 +122,20 @@ export function fileAuditTrail(path: string): AuditTrail {
         sandbox: context.sandbox,
       })}\n`;
       const next = queue.then(async () => {
-        handle ??= open(path, "a", 0o600);
+        opened ??= openFile();
         let file: FileHandle;
         try {
-          file = await handle;
-          const [named, opened] = await Promise.all([stat(path).catch(() => undefined), file.stat()]);
-          if (!named || named.ino !== opened.ino || named.dev !== opened.dev) {
-            await file.close().catch(() => {});
-            handle = open(path, "a", 0o600);
-            file = await handle;
+          let current = await opened;
+          // One stat of the path per line: still the file that is open?
+          const named = await stat(path).catch(() => undefined);
+          if (!named || named.ino !== current.ino || named.dev !== current.dev) {
+            await current.file.close().catch(() => {});
+            opened = openFile();
+            current = await opened;
           }
+          file = current.file;
         } catch (error) {
-          handle = undefined; // try opening again next time (e.g. the directory was created)
+          opened = undefined; // try opening again next time (e.g. the directory was created)
           throw error;
         }
         await file.appendFile(line, "utf8");
