@@ -2,7 +2,7 @@
 // everything else: the request must name this server in Host (and Origin, when sent), its body is
 // read only up to a limit, and secrets are compared in constant time. Also: listening on loopback.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** The host name a URL (or `host[:port]`) names, as in URLs (lower case, IPv6 in brackets); undefined if unreadable. */
@@ -56,13 +56,36 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   return { ok: true, body: Buffer.concat(chunks) };
 }
 
-/** Reads and discards a request body that is refused, so the connection can be reused. */
-export async function discardBody(req: IncomingMessage): Promise<void> {
-  req.resume();
+/**
+ * Reads and drops the body of a refused request, so that the connection can be reused and the
+ * client reads the answer (a client still sending when the connection is closed may see a reset
+ * instead). At most `maxBytes`, the most the server reads of a request it accepts: a larger body
+ * (declared, or found while reading) is not read on, and the connection is closed after the answer
+ * (`Connection: close` on `res`), so that a client cannot keep the server reading for nothing.
+ */
+export async function discardBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<void> {
+  if (req.readableEnded || req.destroyed) return;
+  const tooLarge = () => {
+    if (!res.headersSent) res.setHeader("connection", "close");
+  };
+  if (Number(req.headers["content-length"] ?? 0) > maxBytes) return tooLarge();
   await new Promise<void>((resolve) => {
-    req.once("end", resolve);
-    req.once("error", () => resolve());
-    req.once("close", resolve);
+    let size = 0;
+    const done = () => {
+      req.off("data", onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return;
+      req.pause();
+      tooLarge();
+      done();
+    };
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("error", done);
+    req.once("close", done);
   });
 }
 

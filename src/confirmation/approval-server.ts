@@ -176,7 +176,7 @@ export class ApprovalServer {
       if (!(error instanceof StateUnavailableError)) throw error;
       log.warn("approval page: the shared state is unreachable; nothing was shown or decided", { reason: error.message });
       if (res.headersSent) return void res.destroy();
-      if (!req.readableEnded) await discardBody(req).catch(() => {});
+      await discardForm(req, res).catch(() => {});
       const unknown = error.mayHaveApplied && req.method === "POST";
       return send(
         res,
@@ -195,7 +195,11 @@ export class ApprovalServer {
   async #serve(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
     // Pages with the passkey script allow it (by hash); the others allow no script at all.
     const csp: Record<string, string> = this.#passkeys ? { "content-security-policy": PASSKEY_PAGE_CSP } : {};
-    const reply = (status: number, html: string, headers: Record<string, string> = {}) => send(res, status, html, { ...csp, ...headers });
+    // A body not read (a refusal) is dropped first, up to a form's size (see discardForm).
+    const reply = async (status: number, html: string, headers: Record<string, string> = {}) => {
+      await discardForm(req, res);
+      send(res, status, html, { ...csp, ...headers });
+    };
     // DNS rebinding: a page on another name that resolves to 127.0.0.1 arrives with its own Host.
     // (A team server's pages: the MCP HTTP server checked Host already.)
     const publicPages = this.#public;
@@ -221,9 +225,7 @@ export class ApprovalServer {
 
     const found = await this.#find(pageId);
     if (!found) {
-      if (method === "POST") await discardBody(req);
-      return send(
-        res,
+      return reply(
         404,
         messagePage(
           "This approval link is not valid",
@@ -235,7 +237,6 @@ export class ApprovalServer {
     const approver = publicPages ? await publicPages.gate.approver(req) : undefined;
     if (publicPages && !approver) {
       if (method === "POST") {
-        await discardBody(req);
         return reply(403, messagePage("Sign in first", "Nothing was changed. Open the approval link again and sign in."));
       }
       return publicPages.gate.signIn(req, res, path);
@@ -265,12 +266,10 @@ export class ApprovalServer {
 
     const crossSite = crossOriginReason(req, origin);
     if (crossSite) {
-      await discardBody(req);
       log.warn(`approval page: refused a POST (${crossSite})`);
       return reply(403, messagePage("Refused", "This form can only be sent from the approval page itself. Nothing was changed."));
     }
     if (!(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
-      await discardBody(req);
       return reply(415, messagePage("Refused", "Unexpected form encoding. Nothing was changed."));
     }
     const body = await readForm(req);
@@ -389,6 +388,11 @@ export function send(res: ServerResponse, status: number, html: string, headers:
     ...headers,
   });
   res.end(html);
+}
+
+/** Drops the body of a refused form post, up to the size of a form this server reads (see discardBody). */
+export function discardForm(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return discardBody(req, res, MAX_FORM_BYTES);
 }
 
 /** The urlencoded form, or undefined when it is too large or unreadable. */

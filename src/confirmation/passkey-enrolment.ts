@@ -5,10 +5,10 @@
 // the page first asks for it (an assertion), so a further passkey needs an existing one.
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { discardBody, hostRefusal, listenOnLoopback, sameSecret } from "../http-guards.js";
+import { hostRefusal, listenOnLoopback, sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
 import { escapeHtml, messagePage, PASSKEY_PAGE_CSP, pageDocument } from "./approval-page.js";
-import { crossOriginReason, readForm, send as sendPage } from "./approval-server.js";
+import { crossOriginReason, discardForm, readForm, send as sendPage } from "./approval-server.js";
 import type { Passkeys, StoredPasskey } from "./passkeys.js";
 
 export type EnrolmentResult = { kind: "enrolled"; passkey: StoredPasskey } | { kind: "expired" } | { kind: "refused" };
@@ -92,7 +92,7 @@ export async function startEnrolment(options: { store: Passkeys; ttlMs?: number;
     const method = req.method ?? "GET";
     const known = requested.startsWith("/enrol/") && sameSecret(requested.slice("/enrol/".length), linkId);
     if (!known) {
-      if (method === "POST") await discardBody(req);
+      if (method === "POST") await discardForm(req, res);
       return send(res, 404, messagePage("Not found", "There is nothing here. Use the link the terminal shows."));
     }
     // WebAuthn works on the localhost origin only.
@@ -116,7 +116,7 @@ export async function startEnrolment(options: { store: Passkeys; ttlMs?: number;
 
     const crossSite = crossOriginReason(req, `http://${host}`);
     if (crossSite) {
-      await discardBody(req);
+      await discardForm(req, res);
       log.warn(`passkey enrolment: refused a POST (${crossSite})`);
       return send(res, 403, messagePage("Refused", "This form can only be sent from the enrolment page itself. No passkey was added."));
     }

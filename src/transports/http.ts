@@ -157,7 +157,7 @@ async function startHttp(given: ServerDeps): Promise<Started> {
     if (refused) {
       const message = `Forbidden: ${refused} (add its host name to VCC_HTTP_ALLOWED_HOSTS if it should be)`;
       log.warn(`refused a request: ${message}`);
-      return reply(res, 403, message);
+      return refuse(req, res, 403, message);
     }
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (resourceServer?.metadataPaths.includes(path)) return serveMetadata(req, res, resourceServer);
@@ -166,14 +166,14 @@ async function startHttp(given: ServerDeps): Promise<Started> {
     if (resourceServer && path === MCP_PATH) {
       const verdict = await resourceServer.verify(req.headers.authorization);
       if (!verdict.ok) {
-        if (req.method === "POST") await discardBody(req);
-        return reply(res, verdict.status, `${statusWord(verdict.status)}: ${verdict.description}`, -32000, verdict.headers);
+        return refuse(req, res, verdict.status, `${statusWord(verdict.status)}: ${verdict.description}`, -32000, verdict.headers);
       }
       caller = verdict.caller;
     }
     if (bearer !== undefined && !hasBearer(req, bearer)) {
       log.debug(`refused an unauthenticated request (${req.headers.authorization ? "wrong credentials" : "no Authorization header"})`);
-      return reply(
+      return refuse(
+        req,
         res,
         401,
         "Unauthorized: this server requires the token configured in its VCC_HTTP_BEARER, sent as 'Authorization: Bearer <token>'",
@@ -183,10 +183,10 @@ async function startHttp(given: ServerDeps): Promise<Started> {
         },
       );
     }
-    if (path !== MCP_PATH) return reply(res, 404, `Not found: the MCP endpoint is ${MCP_PATH}`);
+    if (path !== MCP_PATH) return refuse(req, res, 404, `Not found: the MCP endpoint is ${MCP_PATH}`);
     const method = req.method ?? "";
     if (method !== "GET" && method !== "POST" && method !== "DELETE")
-      return reply(res, 405, "Method not allowed: use POST, GET or DELETE", -32000, { allow: "GET, POST, DELETE" });
+      return refuse(req, res, 405, "Method not allowed: use POST, GET or DELETE", -32000, { allow: "GET, POST, DELETE" });
 
     let body: unknown;
     if (method === "POST") {
@@ -456,6 +456,24 @@ async function readJson(req: IncomingMessage): Promise<JsonBody> {
   } catch {
     return { ok: false, status: 400, code: -32700, message: "Parse error: the body is not valid JSON" };
   }
+}
+
+/**
+ * A refusal before the request's body was read: the body is read and dropped up to the size of a
+ * body this server accepts, so that the client reads the answer on a connection it can reuse; a
+ * larger body is not read on (the connection is closed after the answer). Without this, Node reads
+ * a refused body to its end, however long a client keeps sending.
+ */
+async function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+  code = -32000,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  await discardBody(req, res, MAX_BODY_BYTES);
+  reply(res, status, message, code, headers);
 }
 
 /** A JSON-RPC error answer without an id, as the SDK's transport gives. */

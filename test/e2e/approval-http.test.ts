@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { SEED } from "../../src/simulator/seed.js";
 import { type Simulator, startSimulator } from "../../src/simulator/server.js";
 import { decideOnPage, pageRequest } from "../helpers/approval-page.js";
-import { connectHttp, type HttpConnected, type InProcessHttp, startInProcessHttp, waitUntil } from "../helpers/http.js";
+import { connectHttp, type HttpConnected, type InProcessHttp, sendEndlessBody, startInProcessHttp, waitUntil } from "../helpers/http.js";
 import { SECRET_TOKEN, SECRET_TOKEN_SCOPES, structured } from "../helpers/mcp.js";
 
 const TOOL = "delete_interaction_content";
@@ -63,4 +63,15 @@ it("sessions share one page server, keep their own approvals, and take their pag
   for (const secret of [SECRET_TOKEN, fromA.confirmationToken, new URL(fromA.approvalUrl).pathname]) {
     expect(server.stderr()).not.toContain(secret);
   }
+});
+
+it("a refused form post's body is read only up to a form's size: an endless one is cut off", async () => {
+  const a = await session();
+  const { approvalUrl } = structured(await a.call(TOOL, { guid: SEED.inboundCall, contentKey: "transcript" }));
+  const unknownPage = new URL("/approve/no-such-page", approvalUrl).href;
+  const endless = await sendEndlessBody(unknownPage, 64 * 2 ** 20);
+  expect(endless.answer).toMatch(/^HTTP\/1\.1 404/);
+  expect(endless.closedByServer).toBe(true);
+  expect(endless.sent).toBeLessThan(64 * 2 ** 20);
+  expect(sim.requests("DELETE")).toHaveLength(0);
 });

@@ -3,6 +3,7 @@
 // state, the bearer and DNS-rebinding checks hold (the HTTP transport started in this process), and
 // the built server (--http) prints its URL, exits with the right codes, and on SIGTERM lets a call in
 // progress finish.
+import { Agent, request } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SEED, SEED_ITEM_KEYS } from "../../src/simulator/seed.js";
@@ -16,6 +17,7 @@ import {
   INITIALIZE,
   type InProcessHttp,
   rawRequest,
+  sendEndlessBody,
   startHttpServer,
   startInProcessHttp,
   waitUntil,
@@ -250,6 +252,26 @@ describe("with VCC_HTTP_BEARER", () => {
     expect(deletes()).toHaveLength(0);
   });
 
+  it("a refused request's body is read only up to the body limit: a small one keeps the connection, an endless one is cut off", async () => {
+    // Small: answered 401 on a connection the client can reuse.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await postOn(agent, server.url, "x".repeat(10_000));
+      const second = await postOn(agent, server.url, "{}");
+      expect([first.status, second.status]).toEqual([401, 401]);
+      expect(second.reusedSocket).toBe(true);
+    } finally {
+      agent.destroy();
+    }
+    // Endless (chunked, no length): the server stops reading and closes the connection after the
+    // answer, long before the 64 MiB this client would send.
+    const endless = await sendEndlessBody(server.url, 64 * 2 ** 20);
+    expect(endless.answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(endless.closedByServer).toBe(true);
+    expect(endless.sent).toBeLessThan(64 * 2 ** 20);
+    expect(deletes()).toHaveLength(0);
+  });
+
   it("with it, the whole token flow works and deletes exactly once", async () => {
     const c = await session(server, { bearer: BEARER });
     const args = { guid: SEED.inboundCall, contentKey: "callRecording" };
@@ -425,3 +447,15 @@ describe("start-up configuration, serving", () => {
     expect((await c.client.listTools()).tools.map((t) => t.name)).toContain(TOOL);
   });
 });
+
+/** POSTs `body` without credentials through `agent`: the status, and whether the connection was one used before. */
+function postOn(agent: Agent, url: string, body: string): Promise<{ status: number; reusedSocket: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, reusedSocket: req.reusedSocket }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}

@@ -2,6 +2,7 @@
 // process) and drives it with the SDK's Streamable HTTP client, as an IDE or a shared team setup would.
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -207,3 +208,44 @@ export async function waitUntil(check: () => boolean, what: string, timeoutMs = 
 }
 
 export { freePort } from "./ports.js";
+
+/**
+ * A POST (no credentials, any content) whose chunked body goes on until the server closes the connection or
+ * `limit` bytes were sent: what was sent, what came back, and whether the server closed it.
+ */
+export function sendEndlessBody(url: string, limit: number): Promise<{ sent: number; answer: string; closedByServer: boolean }> {
+  const { hostname, port, pathname } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    const framed = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
+    let sent = 0;
+    let answer = "";
+    let ended = false;
+    const finish = (closedByServer: boolean) => {
+      if (ended) return;
+      ended = true;
+      socket.destroy();
+      resolve({ sent, answer, closedByServer });
+    };
+    const pump = () => {
+      while (!ended && sent < limit) {
+        sent += chunk.length;
+        if (!socket.write(framed)) return void socket.once("drain", pump);
+      }
+      if (sent >= limit) finish(false);
+    };
+    socket.on("data", (data: Buffer) => {
+      answer += data.toString("latin1");
+    });
+    socket.on("end", () => finish(true));
+    socket.on("close", () => finish(true));
+    socket.on("error", () => finish(true));
+    socket.on("connect", () => {
+      socket.write(
+        `POST ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      pump();
+    });
+  });
+}
