@@ -42,9 +42,11 @@ export type Decision =
   /** `approver`: team server, the signed-in person who approved on the approval page. */
   | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown; approver?: Identity }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
-  /** The person chose Cancel on the approval page. */
-  /** `approver`: team server, the signed-in person who cancelled. */
-  | { kind: "declined"; method: "approval"; action: "reject"; approver?: Identity }
+  /**
+   * The person chose Cancel on the approval page. `approver`: team server, the signed-in person who
+   * cancelled; `payload`: with a token, what it was issued with (what the page asked about).
+   */
+  | { kind: "declined"; method: "approval"; action: "reject"; approver?: Identity; payload?: unknown }
   | {
       kind: "token_issued";
       token: string;
@@ -481,7 +483,13 @@ export class Confirmer {
       };
     // Cancelled on the approval page, by whom where known (team server).
     if (result.reason === "rejected")
-      return { kind: "declined", method: "approval", action: "reject", ...(result.approver ? { approver: result.approver } : {}) };
+      return {
+        kind: "declined",
+        method: "approval",
+        action: "reject",
+        ...(result.approver ? { approver: result.approver } : {}),
+        ...(result.payload !== undefined ? { payload: result.payload } : {}),
+      };
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
       return {

@@ -75,7 +75,7 @@ export type ClaimResult =
    */
   | { ok: true; claim: Claim; payload?: unknown; approved: boolean; approver?: Identity }
   | { ok: false; reason: Exclude<ClaimFailure, "approval_pending" | "rejected"> }
-  | { ok: false; reason: "rejected"; approver?: Identity }
+  | { ok: false; reason: "rejected"; approver?: Identity; payload?: unknown }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: Date };
 
 /** Tokens tracked per session at most; the oldest are discarded first. Bounds a looping model. */

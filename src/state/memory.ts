@@ -107,7 +107,12 @@ class MemoryTokens implements TokenStore {
     if (entry.pageId !== undefined && page?.state === "pending")
       return { ok: false, reason: "approval_pending", pageId: entry.pageId, expiresAt: entry.expiresAt };
     if (entry.pageId !== undefined && page?.state !== "approved")
-      return { ok: false, reason: "rejected", ...(page?.approver ? { approver: copy(page.approver) } : {}) };
+      return {
+        ok: false,
+        reason: "rejected",
+        ...(page?.approver ? { approver: copy(page.approver) } : {}),
+        ...(entry.payload !== undefined ? { payload: copy(entry.payload) } : {}),
+      };
     if (entry.state === "claimed") return { ok: false, reason: "in_use" };
     entry.state = "claimed";
     const claim = ++entry.claims;

@@ -111,7 +111,7 @@ return 1`;
 // ARGV: binding, owner, now, claim id (unique: a claim is told apart from every other, also after a
 // Redis that lost recent writes, whose counters could repeat) → {'ok', claim id, payload|false,
 // page|false, approver|false} | {reason}
-//   | {'rejected', approver|false} | {'approval_pending', pageId, exp}
+//   | {'rejected', approver|false, payload|false} | {'approval_pending', pageId, exp}
 const CLAIM = `
 local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload', 'approver')
 if not t[1] or t[1] ~= ARGV[2] then return {'unknown'} end
@@ -120,7 +120,7 @@ if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
 if t[4] ~= ARGV[1] then return {'mismatch'} end
 if t[5] then
   if t[6] == 'pending' then return {'approval_pending', t[5], t[3]} end
-  if t[6] ~= 'approved' then return {'rejected', t[8] or false} end
+  if t[6] ~= 'approved' then return {'rejected', t[8] or false, t[7] or false} end
 end
 if t[2] == 'claimed' then return {'in_use'} end
 redis.call('HINCRBY', KEYS[1], 'claims', 1)
@@ -429,7 +429,12 @@ class RedisTokens implements TokenStore {
     const [kind, a, b, page, approver] = reply;
     if (kind === "approval_pending") return { ok: false, reason: "approval_pending", pageId: String(a), expiresAt: Number(b) };
     if (kind === "rejected")
-      return { ok: false, reason: "rejected", ...(typeof a === "string" ? { approver: JSON.parse(a) as Identity } : {}) };
+      return {
+        ok: false,
+        reason: "rejected",
+        ...(typeof a === "string" ? { approver: JSON.parse(a) as Identity } : {}),
+        ...(typeof b === "string" ? { payload: JSON.parse(b) as JsonValue } : {}),
+      };
     if (kind !== "ok") return { ok: false, reason: kind as Exclude<ClaimRefusal, "rejected"> };
     const claimId = String(a);
     const settle = (state: "spent" | "issued") => async () => {

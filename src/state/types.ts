@@ -77,8 +77,8 @@ export type TokenClaimResult =
    */
   | { ok: true; claim: SharedClaim; payload?: JsonValue; approved: boolean; approver?: Identity }
   | { ok: false; reason: Exclude<ClaimRefusal, "rejected"> }
-  /** `approver`: who rejected on the page, where known. */
-  | { ok: false; reason: "rejected"; approver?: Identity }
+  /** `approver`: who rejected on the page, where known; `payload`: what the page asked about (for the record). */
+  | { ok: false; reason: "rejected"; approver?: Identity; payload?: JsonValue }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: number };
 
 /** A token taken by exactly one caller across all replicas, until it is spent or released. */

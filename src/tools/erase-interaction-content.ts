@@ -324,15 +324,17 @@ export const eraseInteractionContent = defineTool({
           ...(decision.approvalUrl ? { approvalUrl: decision.approvalUrl } : {}),
         });
       case "declined": {
-        if (proposal)
+        // With a token, the plan the page showed comes with the decline: the record names its job.
+        const declined = proposal ?? (decision.method === "approval" ? (decision.payload as Approved | undefined)?.proposal : undefined);
+        if (declined)
           await audit(
-            proposal,
+            declined,
             decision.action === "cancel" ? "cancelled" : "declined",
             decision.method,
             decision.method === "approval" ? decision.approver : undefined,
           );
         return respond(
-          { status: "cancelled", ...(proposal ? summary(proposal) : {}) },
+          { status: "cancelled", ...(declined ? summary(declined) : {}) },
           `${decision.method === "approval" ? "The person chose Cancel on the approval page" : decision.action === "unconfirmed" ? "The number typed did not match the number of items, so the erasure was not confirmed" : "The user did not confirm"}: nothing was deleted and no job was started. Do not try again unless the user asks again.`,
         );
       }

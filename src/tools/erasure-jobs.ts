@@ -35,19 +35,20 @@ export const planTotalsSchema = z.object({
   lastInteractionStart: z.string().optional(),
 });
 
+/** A person as the identity provider names them (team server). */
+const identitySchema = z.object({ subject: z.string(), issuer: z.string(), name: z.string().optional(), email: z.string().optional() });
+
 const jobSchema = z.object({
   jobId: z.string(),
   status: jobStatus,
   dryRun: z.boolean(),
   criteria: z.unknown().describe("What the job was planned from, as given."),
-  requester: z
-    .object({ subject: z.string(), issuer: z.string(), name: z.string().optional(), email: z.string().optional() })
-    .optional()
-    .describe("Team server: who asked for the erasure (as the identity provider names them)."),
+  requester: identitySchema.optional().describe("Team server: who asked for the erasure (as the identity provider names them)."),
   approval: z.object({
     method: z.enum(["elicitation", "token", "approval"]),
     approvedAt: z.string(),
     approvedBy: z.string().optional(),
+    approver: identitySchema.optional().describe("Team server: who approved on the approval page (as the identity provider names them)."),
     expiresAt: z.string().describe("Until when the approval is valid for resuming the job."),
   }),
   totals: planTotalsSchema.describe("What was approved."),

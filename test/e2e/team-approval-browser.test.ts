@@ -159,6 +159,7 @@ describe.skipIf(skipWithoutChromium("team-approval-browser"))("team server appro
         VCC_API_BASE_URL: sim.apiBaseUrl,
         ...FOUR_EYES_APPROVAL_ENV,
         VCC_AUDIT_LOG: join(dir, "audit.jsonl"),
+        VCC_DATA_DIR: join(dir, "data"),
       },
     });
     ({ op, server, publicUrl } = team);
@@ -253,6 +254,51 @@ describe.skipIf(skipWithoutChromium("team-approval-browser"))("team server appro
       outcome: "deleted",
       requester: { subject: "alice", name: PEOPLE.alice?.name, email: PEOPLE.alice?.email, issuer: op.issuer },
       approver: { subject: "bob", name: PEOPLE.bob?.name, issuer: op.issuer },
+    });
+  });
+
+  it("an erasure job's audit trail names who asked and who approved; a Cancel on an erasure's page names who cancelled", async () => {
+    const alice = await connectAs("alice");
+    const erase = (contentKey: string, confirmationToken?: string) =>
+      alice.call("erase_interaction_content", {
+        items: [{ guid: SEED.inboundCall, contentKey }],
+        ...(confirmationToken ? { confirmationToken } : {}),
+      });
+    const asked = structured(await erase("callRecording")) as { status: string; approvalUrl: string; confirmationToken: string };
+    expect(asked.status).toBe("confirmation_required");
+    const bob = await openAs(asked.approvalUrl, "bob");
+    await Promise.all([bob.waitForURL(asked.approvalUrl), bob.getByRole("button", { name: "Delete permanently" }).click()]);
+    const started = structured(await erase("callRecording", asked.confirmationToken)) as { status: string; jobId: string };
+    expect(started.status).toBe("running");
+    await expect
+      .poll(async () => (structured(await alice.call("get_erasure_job", { jobId: started.jobId })).job as { status: string }).status)
+      .toBe("completed");
+    expect(sim.requests("DELETE")).toHaveLength(1);
+    // Written to the log: the job's approval names Bob as approver and Alice as requester.
+    expect(auditLines().find((l) => l.jobId === started.jobId && l.action === "approval")).toMatchObject({
+      outcome: "approved",
+      confirmation: "approval",
+      approver: { subject: "bob", name: PEOPLE.bob?.name, issuer: op.issuer },
+      requester: { subject: "alice", name: PEOPLE.alice?.name, issuer: op.issuer },
+    });
+
+    // Alice asks for another erasure and cancels it on its page herself: the record says she did.
+    const second = structured(await erase("transcript")) as { approvalUrl: string; confirmationToken: string };
+    const own = await openAs(second.approvalUrl, "alice");
+    await Promise.all([own.waitForURL(second.approvalUrl), own.getByRole("button", { name: "Cancel" }).click()]);
+    expect(await own.locator("body").textContent()).toContain(`Cancelled by${PEOPLE.alice?.name}`);
+    expect(sim.requests("DELETE")).toHaveLength(1);
+    const cancelled = structured(await erase("transcript", second.confirmationToken)) as { status: string; jobId?: string };
+    expect(cancelled.status).toBe("cancelled");
+    const secondPlan = auditLines()
+      .filter((l) => l.action === "plan")
+      .at(-1);
+    expect(secondPlan?.jobId).not.toBe(started.jobId);
+    expect(auditLines().find((l) => l.action === "decision" && l.outcome === "declined")).toMatchObject({
+      jobId: secondPlan?.jobId,
+      confirmation: "approval",
+      approver: { subject: "alice" },
+      requester: { subject: "alice" },
     });
   });
 });

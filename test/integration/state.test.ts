@@ -184,7 +184,7 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
       const pageId = id("page");
       const formKey = id("form");
       const approval = { pageId, formKey, items: ITEMS, summary: ["2 items", "criteria: x"], requester, challenge: id("ch") };
-      await a.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000, approval });
+      await a.tokens.issue(token, { binding: "d", owner: "o", ttlMs: 60_000, approval, payload: { shown: [pageId] } });
       return { token, pageId, formKey, challenge: approval.challenge };
     };
     const approved = await issue();
@@ -203,7 +203,13 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
 
     const rejected = await issue();
     await a.tokens.decide(rejected.pageId, rejected.formKey, "reject", approver);
-    expect(await b.tokens.claim(rejected.token, "d", "o")).toEqual({ ok: false, reason: "rejected", approver });
+    // The refusal says who cancelled, and what the page asked about (for the record of the decline).
+    expect(await b.tokens.claim(rejected.token, "d", "o")).toEqual({
+      ok: false,
+      reason: "rejected",
+      approver,
+      payload: { shown: [rejected.pageId] },
+    });
 
     // Without a page, a claim is no approval; a page decided without a name records none.
     const plain = id("tok");
