@@ -2,6 +2,7 @@
 // before the tool answers. Writing it is a precondition of deleting: if it fails, nothing is sent.
 import { type FileHandle, open, stat } from "node:fs/promises";
 import type { Identity } from "./core/identity.js";
+import type { PlanExclusions } from "./jobs/plan.js";
 import { log } from "./log.js";
 
 export interface AuditRecord {
@@ -66,6 +67,8 @@ export interface JobAuditRecord {
   items?: number;
   interactions?: number;
   bytes?: number;
+  /** plan: what was found and left out, and why. */
+  excluded?: PlanExclusions;
   errorCode?: string;
   reason?: string;
   httpStatus?: number;

@@ -16,6 +16,8 @@ export interface Collected {
   overCap: boolean;
   /** Interaction records the API sent that could not be read: their content is not in `items`. */
   unreadable: number;
+  /** With contentTypes: items of the matching interactions of other types, by type (SearchOutcome.otherTypes). */
+  otherTypes: Record<string, number>;
 }
 
 export interface CollectOptions {
@@ -38,6 +40,7 @@ export async function collectItems(
   const items: PlanItem[] = [];
   let interactions = 0;
   let requests = 0;
+  const otherTypes: Record<string, number> = {};
   let position: SearchPosition | undefined;
   for (;;) {
     const outcome = await runSearch(criteria, ROUND, position, {
@@ -49,6 +52,7 @@ export async function collectItems(
       onWait: (_done, event) => options.onWait?.(event),
     });
     requests += outcome.requests;
+    for (const [type, count] of Object.entries(outcome.otherTypes)) otherTypes[type] = (otherTypes[type] ?? 0) + count;
     for (const found of outcome.interactions) {
       interactions++;
       for (const c of found.content)
@@ -64,7 +68,7 @@ export async function collectItems(
         });
     }
     if (items.length > cap)
-      return { ok: true, collected: { items, interactions, requests, overCap: true, unreadable: outcome.unreadable } };
+      return { ok: true, collected: { items, interactions, requests, overCap: true, unreadable: outcome.unreadable, otherTypes } };
     if (outcome.stop === "cancelled")
       return {
         ok: false,
@@ -72,7 +76,7 @@ export async function collectItems(
       };
     if (outcome.error) return { ok: false, error: outcome.error };
     if (outcome.stop === "complete" || !outcome.next)
-      return { ok: true, collected: { items, interactions, requests, overCap: false, unreadable: outcome.unreadable } };
+      return { ok: true, collected: { items, interactions, requests, overCap: false, unreadable: outcome.unreadable, otherTypes } };
     position = outcome.next;
   }
 }

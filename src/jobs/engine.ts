@@ -44,6 +44,7 @@ import {
   DEFAULT_APPROVAL_TTL_HOURS,
   type JsonValue,
   type Plan,
+  type PlanExclusions,
   type PlanItem,
   type PlanTotals,
   type ProposedPlan,
@@ -72,7 +73,7 @@ export type DeleteItem = (item: PlanItem, signal: AbortSignal, guard?: AttemptGu
 
 /** What the engine reports for the audit trail. Awaited: a rejected "item started" means no DELETE is sent. */
 export type JobEvent =
-  | { type: "plan"; at: string; jobId: string; criteria: JsonValue; totals: PlanTotals }
+  | { type: "plan"; at: string; jobId: string; criteria: JsonValue; totals: PlanTotals; excluded?: PlanExclusions }
   /** `requester`: team server, who asked (the approver, if known, is in `approval`). */
   | { type: "approval"; at: string; jobId: string; approval: Approval; dryRun: boolean; requester?: Identity }
   | { type: "start" | "resume"; at: string; jobId: string }
@@ -361,6 +362,7 @@ export class ErasureJobs {
     items: readonly PlanItem[];
     criteria: JsonValue;
     requester?: Identity;
+    excluded?: PlanExclusions;
   }): Promise<{ ok: true; plan: ProposedPlan } | { ok: false; error: ToolError }> {
     const proposed = proposePlan(input, this.#now());
     if (proposed.ok)
@@ -370,6 +372,7 @@ export class ErasureJobs {
         jobId: proposed.plan.jobId,
         criteria: proposed.plan.criteria,
         totals: proposed.plan.totals,
+        ...(proposed.plan.excluded ? { excluded: proposed.plan.excluded } : {}),
       });
     return proposed;
   }

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
+import { humanType } from "../core/format.js";
 import type { Identity } from "../core/identity.js";
 import { itemIdentity } from "../deletion/binding.js";
 import { isValidContentKey, isValidGuid } from "../vcc/ids.js";
@@ -36,6 +37,58 @@ export interface PlanTotals {
   lastInteractionStart?: string;
 }
 
+/**
+ * What the search (or the explicit list) found and the plan leaves out, and why: shown with the
+ * approval, and kept in the plan and its receipt, so that what was not erased is on record too.
+ */
+export interface PlanExclusions {
+  /** Items of a kind this server does not delete (VCC_ALLOWED_CONTENT_KEYS). */
+  notAllowed: number;
+  /** Items of the explicit list that are not there. */
+  notFound: number;
+  /** Interaction records the search found but could not read: whatever they hold is not in the plan. */
+  unreadable?: number;
+  /** Items of the matching interactions whose type is not among contentTypes, by type ("unknown": the API gave none). */
+  otherTypes?: Record<string, number>;
+  /** Types of contentTypes that no item found had. */
+  typesNotFound?: string[];
+}
+
+/** Whether anything was left out (else the plan has no `excluded`). */
+export function excludesAnything(e: PlanExclusions): boolean {
+  return Boolean(
+    e.notAllowed || e.notFound || e.unreadable || (e.otherTypes && Object.keys(e.otherTypes).length) || e.typesNotFound?.length,
+  );
+}
+
+/** What was left out, in words: the approval's summary, the receipt, and a search that found nothing. */
+export function exclusionLines(e: PlanExclusions | undefined): string[] {
+  if (!e) return [];
+  const lines: string[] = [];
+  if (e.notAllowed) lines.push(`Not included: ${e.notAllowed} item(s) of a kind this server does not delete (VCC_ALLOWED_CONTENT_KEYS).`);
+  if (e.notFound) lines.push(`Not included: ${e.notFound} item(s) that are not there.`);
+  if (e.unreadable)
+    lines.push(
+      `Not included: ${e.unreadable} interaction record(s) the search found but this server could not read. Whatever they hold may be this person's and is NOT erased by this plan: look at them in the VCC Admin Portal.`,
+    );
+  const others = Object.entries(e.otherTypes ?? {}).sort((a, b) => b[1] - a[1]);
+  if (others.length > 0) {
+    const unknown = e.otherTypes?.unknown;
+    lines.push(
+      `Not included: ${others
+        .filter(([type]) => type !== "unknown")
+        .map(([type, n]) => `${n} ${humanType(type)}${n === 1 ? "" : "s"}`)
+        .concat(unknown ? [`${unknown} item(s) whose type the API did not give`] : [])
+        .join(", ")} of the same interactions: not among the content types asked for.`,
+    );
+  }
+  if (e.typesNotFound?.length)
+    lines.push(
+      `No item of type ${e.typesNotFound.map((t) => `'${t}'`).join(", ")} was found${others.length > 0 ? ` (the same interactions hold: ${others.map(([type]) => type).join(", ")})` : ""}: check the name, or that such content exists.`,
+    );
+  return lines;
+}
+
 /** A plan before approval: shown to the person, kept by the caller until they decide. */
 export interface ProposedPlan {
   jobId: string;
@@ -43,6 +96,8 @@ export interface ProposedPlan {
   criteria: JsonValue;
   items: PlanItem[];
   totals: PlanTotals;
+  /** What was found and left out, and why (absent when nothing was). */
+  excluded?: PlanExclusions;
   /** Team server: who asked for the erasure (the identity of their access token). */
   requester?: Identity;
 }
@@ -110,7 +165,7 @@ const invalid = (message: string): { ok: false; error: ToolError } => ({ ok: fal
  * only once, at least one and at most MAX_PLAN_ITEMS.
  */
 export function proposePlan(
-  input: { items: readonly PlanItem[]; criteria: JsonValue; requester?: Identity },
+  input: { items: readonly PlanItem[]; criteria: JsonValue; requester?: Identity; excluded?: PlanExclusions },
   now: Date,
 ): { ok: true; plan: ProposedPlan } | { ok: false; error: ToolError } {
   const seen = new Set<string>();
@@ -136,6 +191,7 @@ export function proposePlan(
       criteria: input.criteria,
       items,
       totals: planTotals(items),
+      ...(input.excluded && excludesAnything(input.excluded) ? { excluded: input.excluded } : {}),
       ...(input.requester ? { requester: input.requester } : {}),
     },
   };

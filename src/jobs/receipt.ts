@@ -6,7 +6,7 @@ import { capitalise } from "../core/format.js";
 import { describeIdentity, type Identity } from "../core/identity.js";
 import { criteriaInWords } from "../search/criteria.js";
 import type { FinalStatus, ItemState } from "./journal.js";
-import type { Approval, JsonValue, Plan, PlanTotals } from "./plan.js";
+import { type Approval, exclusionLines, type JsonValue, type Plan, type PlanExclusions, type PlanTotals } from "./plan.js";
 
 export const RECEIPT_FORMAT = "vcc-erasure-receipt/1";
 
@@ -56,7 +56,8 @@ export interface Receipt {
   /** Team server: who asked for the erasure. */
   requester?: Identity;
   approval: Approval;
-  plan: { proposedAt: string; totals: PlanTotals };
+  /** What was approved; `excluded`: what the search found and the plan left out, and why. */
+  plan: { proposedAt: string; totals: PlanTotals; excluded?: PlanExclusions };
   startedAt?: string;
   endedAt: string;
   totals: ReceiptTotals;
@@ -212,7 +213,7 @@ export function buildReceipt(input: {
     criteria: plan.criteria,
     ...(plan.requester ? { requester: plan.requester } : {}),
     approval: plan.approval,
-    plan: { proposedAt: plan.proposedAt, totals: plan.totals },
+    plan: { proposedAt: plan.proposedAt, totals: plan.totals, ...(plan.excluded ? { excluded: plan.excluded } : {}) },
     ...(input.startedAt !== undefined ? { startedAt: input.startedAt } : {}),
     endedAt: input.endedAt,
     totals,
@@ -297,6 +298,7 @@ export function* receiptMarkdownPieces(receipt: Receipt): Generator<string> {
     JSON.stringify(receipt.criteria, null, 2),
     "```",
     "",
+    ...(receipt.plan.excluded ? ["## Not included", "", ...exclusionLines(receipt.plan.excluded).map((l) => `- ${cell(l)}`), ""] : []),
     "## Totals",
     "",
     "| Outcome | Items |",

@@ -30,8 +30,13 @@ export const ERASE_TOOL_NAME = "erase_interaction_content";
 export interface Verification {
   status: "pending" | "done" | "failed";
   at?: string;
-  /** Still matching (for example recorded after planning: the job never touches those). */
-  stillMatching?: { guid: string; contentKey: string; type?: string; interactionStart?: string; inPlan: boolean }[];
+  /**
+   * Still matching (for example recorded after planning: the job never touches those). `notAllowed`:
+   * of a kind this server does not delete (VCC_ALLOWED_CONTENT_KEYS), so never in a plan of it.
+   */
+  stillMatching?: { guid: string; contentKey: string; type?: string; interactionStart?: string; inPlan: boolean; notAllowed?: true }[];
+  /** Items of the same interactions not among the job's contentTypes, by type ("unknown": no type given): not checked. */
+  otherTypes?: Record<string, number>;
   error?: ToolError;
 }
 
@@ -115,6 +120,7 @@ export function jobAuditRecord(event: JobEvent): JobAuditRecord {
         items: event.totals.items,
         interactions: event.totals.interactions,
         bytes: event.totals.bytes,
+        ...(event.excluded ? { excluded: event.excluded } : {}),
       };
     case "approval":
       return {
@@ -256,15 +262,21 @@ async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: E
     };
   const planned = new Set<string>();
   for (const item of await jobs.planItems(jobId).catch(() => [])) planned.add(itemIdentity(item));
+  const { otherTypes } = found.collected;
   return {
     status: "done",
     at: at(),
-    stillMatching: found.collected.items.map((i) => ({
-      guid: i.guid,
-      contentKey: i.contentKey,
-      ...(i.type !== undefined ? { type: i.type } : {}),
-      ...(i.interactionStart !== undefined ? { interactionStart: i.interactionStart } : {}),
-      inPlan: planned.has(itemIdentity(i)),
-    })),
+    stillMatching: found.collected.items.map((i) => {
+      const inPlan = planned.has(itemIdentity(i));
+      return {
+        guid: i.guid,
+        contentKey: i.contentKey,
+        ...(i.type !== undefined ? { type: i.type } : {}),
+        ...(i.interactionStart !== undefined ? { interactionStart: i.interactionStart } : {}),
+        inPlan,
+        ...(!inPlan && checkAllowed(deps.config.controls, i.contentKey, i.type) ? { notAllowed: true as const } : {}),
+      };
+    }),
+    ...(Object.keys(otherTypes).length > 0 ? { otherTypes } : {}),
   };
 }

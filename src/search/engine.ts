@@ -66,6 +66,11 @@ export interface SearchOutcome {
   requests: number;
   /** Interaction records the API sent that could not be read, in this call and the ones it continues. */
   unreadable: number;
+  /**
+   * With contentTypes: the items of matching interactions (this call's) left out because their type
+   * is not asked for, by type ("unknown" where the API gave none). Empty without contentTypes.
+   */
+  otherTypes: Record<string, number>;
   elapsedMs: number;
 }
 
@@ -109,24 +114,38 @@ function byStart(a: FoundInteraction, b: FoundInteraction): number {
   return x - y;
 }
 
-function keep(i: FoundInteraction, c: SearchCriteria): FoundInteraction | undefined {
+/** Whether the interaction is the person's or agent's, in the period, in the direction asked. */
+function isMatch(i: FoundInteraction, c: SearchCriteria): boolean {
   if (c.party) {
     // The person's own addresses. The API matches by how the stored address starts, which also finds
     // longer ones (another subscriber's +4416329601012 for +441632960101, a@x.com.au for a@x.com):
     // kept only where a side is exactly one of them (case aside).
     const own = new Set(c.party.map((address) => address.toLowerCase()));
     const on = (address: string | undefined) => address !== undefined && own.has(address.toLowerCase());
-    if (!on(i.connectFrom) && !on(i.connectTo)) return undefined;
+    if (!on(i.connectFrom) && !on(i.connectTo)) return false;
   }
   if (i.start !== undefined) {
     const start = Date.parse(i.start);
     // Outside the asked range (e.g. an `end` bound the API treats as inclusive): not asked for.
-    if (!Number.isNaN(start) && (start < c.from || start >= c.to)) return undefined;
+    if (!Number.isNaN(start) && (start < c.from || start >= c.to)) return false;
   }
-  if (c.direction && i.direction !== undefined && i.direction.toLowerCase() !== c.direction) return undefined;
+  return !(c.direction && i.direction !== undefined && i.direction.toLowerCase() !== c.direction);
+}
+
+/**
+ * The interaction with only the content of the types asked for (all without contentTypes), or
+ * undefined when none is left; what is left out is counted in `others` by type. An item whose type
+ * the API did not give is not one of the types asked for: it is counted as "unknown", not guessed.
+ */
+function ofTypes(i: FoundInteraction, c: SearchCriteria, others: Record<string, number>): FoundInteraction | undefined {
   if (!c.contentTypes) return i;
   const wanted = new Set(c.contentTypes.map((t) => t.toLowerCase()));
-  const content = i.content.filter((item) => item.type !== undefined && wanted.has(item.type.toLowerCase()));
+  const content = i.content.filter((item) => {
+    if (item.type !== undefined && wanted.has(item.type.toLowerCase())) return true;
+    const type = item.type ?? "unknown";
+    others[type] = (others[type] ?? 0) + 1;
+    return false;
+  });
   return content.length > 0 ? { ...i, content } : undefined;
 }
 
@@ -150,6 +169,7 @@ export async function runSearch(
   const windowsSearched: Window[] = [];
   let requests = 0;
   let unreadable = from?.unreadable ?? 0;
+  const otherTypes: Record<string, number> = {};
   /** The window and side started again after the API refused their continuation token (at most once each). */
   let restartedAt: string | undefined;
   const pacer = new Pacer(Date.now);
@@ -168,6 +188,7 @@ export async function runSearch(
       ...(error ? { error } : {}),
       requests,
       unreadable,
+      otherTypes,
       elapsedMs: now() - started,
     };
   };
@@ -251,10 +272,10 @@ export async function runSearch(
         unreadable++;
         continue;
       }
-      const kept = keep(raw, criteria);
-      if (!kept) continue;
+      if (!isMatch(raw, criteria)) continue;
       seen.add(id);
-      pending.push(kept);
+      const kept = ofTypes(raw, criteria, otherTypes);
+      if (kept) pending.push(kept);
     }
     take();
     token = page.next;

@@ -13,7 +13,7 @@ import { bindingOf } from "../deletion/binding.js";
 import { type InteractionLookup, lookupInteraction, lookupItem } from "../deletion/lookup.js";
 import { describeWait, progressFor } from "../deletion/progress.js";
 import { collectItems } from "../jobs/collect.js";
-import { MAX_PLAN_ITEMS, type PlanItem, type ProposedPlan } from "../jobs/plan.js";
+import { excludesAnything, exclusionLines, MAX_PLAN_ITEMS, type PlanExclusions, type PlanItem, type ProposedPlan } from "../jobs/plan.js";
 import { ERASE_TOOL_NAME, type JobService } from "../jobs/service.js";
 import { criteriaInWords, criteriaKey, describeCriteria, normaliseCriteria, type SearchCriteria } from "../search/criteria.js";
 import type { VccClient } from "../vcc/client.js";
@@ -85,8 +85,16 @@ const outputSchema = z.object({
         .int()
         .optional()
         .describe("Interaction records the search found but could not read: whatever they hold is NOT in this plan."),
+      otherTypes: z
+        .record(z.string(), z.number().int())
+        .optional()
+        .describe(
+          "Items of the matching interactions not among contentTypes, by type ('unknown': the API gave no type): NOT in this plan.",
+        ),
+      typesNotFound: z.array(z.string()).optional().describe("Types of contentTypes that no item found had (check the names)."),
     })
-    .optional(),
+    .optional()
+    .describe("What was found and left out of the plan, and why; kept in the job's receipt."),
   confirmationToken: z.string().optional(),
   expiresAt: z.string().optional(),
   approvalUrl: approvalUrlSchema,
@@ -107,8 +115,8 @@ Without confirmationToken the tool PLANS: it runs the whole search, fixes the ex
 Once approved, the job starts and this tool answers at once with jobId and status running. Follow it with ${GET_JOB_TOOL_NAME}; stop it with ${CANCEL_JOB_TOOL_NAME}; a paused or interrupted job continues with resume_erasure_job. verify: true re-runs the search when the job ends and lists what still matches.`;
 
 /** What the person approves: the totals and criteria, the first items, then what was left out. */
-function planText(proposal: ProposedPlan, excluded: Output["excluded"]): string {
-  const [totals = "", criteria = "", ...leftOut] = planSummary(proposal, excluded);
+function planText(proposal: ProposedPlan): string {
+  const [totals = "", criteria = "", ...leftOut] = planSummary(proposal);
   const items = proposal.items
     .slice(0, SHOWN_ITEMS)
     .map(
@@ -120,7 +128,7 @@ function planText(proposal: ProposedPlan, excluded: Output["excluded"]): string 
 }
 
 /** The plan's totals, criteria and what was left out: the prompt's head and the approval page's summary. */
-function planSummary(proposal: ProposedPlan, excluded: Output["excluded"]): string[] {
+function planSummary(proposal: ProposedPlan): string[] {
   const t = proposal.totals;
   const types = Object.entries(t.byType)
     .sort((a, b) => b[1].items - a[1].items)
@@ -134,12 +142,7 @@ function planSummary(proposal: ProposedPlan, excluded: Output["excluded"]): stri
     `Permanently erase ${t.items} content item(s) of ${t.interactions} interaction(s): ${types}; ${formatBytes(t.bytes)} in all${t.itemsOfUnknownSize ? ` plus ${t.itemsOfUnknownSize} item(s) of unknown size` : ""}${span}. This cannot be undone.`,
     `Found by: ${criteriaInWords(proposal.criteria)}.`,
   ];
-  if (excluded?.notAllowed) lines.push(`Not included: ${excluded.notAllowed} item(s) of a kind this server does not delete.`);
-  if (excluded?.notFound) lines.push(`Not included: ${excluded.notFound} item(s) that are not there.`);
-  if (excluded?.unreadable)
-    lines.push(
-      `Not included: ${excluded.unreadable} interaction record(s) the search found but this server could not read. Whatever they hold may be this person's and is NOT erased by this plan: look at them in the VCC Admin Portal.`,
-    );
+  lines.push(...exclusionLines(proposal.excluded));
   return lines;
 }
 
@@ -174,7 +177,7 @@ type Planned = {
   items: PlanItem[];
   criteria: Record<string, unknown>;
   binding: string;
-  excluded: NonNullable<Output["excluded"]>;
+  excluded: PlanExclusions;
 };
 type Refused = { ok: false; error: ToolError };
 
@@ -273,7 +276,7 @@ export const eraseInteractionContent = defineTool({
     if (input.confirmationToken === undefined) {
       const planned = await plan(input, mode, context, extra);
       if (!planned.ok) return fail(planned.error);
-      excluded = planned.excluded.notAllowed || planned.excluded.notFound || planned.excluded.unreadable ? planned.excluded : undefined;
+      excluded = excludesAnything(planned.excluded) ? planned.excluded : undefined;
       if (planned.items.length === 0 && planned.excluded.unreadable)
         return fail(
           {
@@ -282,25 +285,40 @@ export const eraseInteractionContent = defineTool({
           },
           { criteria: planned.criteria, excluded: planned.excluded },
         );
+      if (planned.items.length === 0)
+        return fail(
+          {
+            code: "not_found",
+            message: [
+              `Nothing to erase: ${mode.find === "items" ? "none of the items is there" : "no content of the types asked for matches these criteria"}, so nothing was planned or deleted.`,
+              ...exclusionLines(planned.excluded),
+              mode.find === "items"
+                ? "Content erased before (e.g. by an earlier job) is no longer there."
+                : "Content erased before (e.g. by an earlier job) is no longer found. If the person's content should be there, check the period, every format their number may be stored in (party takes several), and contentTypes; search_interactions shows what matches.",
+            ].join(" "),
+          },
+          { criteria: planned.criteria, ...(excluded ? { excluded } : {}) },
+        );
       const requester = context.auditContext(extra.sessionId).requester;
       const proposed = await service.jobs.propose({
         items: planned.items,
         criteria: planned.criteria as never,
         ...(requester ? { requester } : {}),
+        ...(excluded ? { excluded } : {}),
       });
       if (!proposed.ok) return fail(proposed.error, { criteria: planned.criteria, ...(excluded ? { excluded } : {}) });
       proposal = proposed.plan;
     }
 
     // 2. Decide: the one Confirmer, bound to these criteria (or items); the token carries the exact plan.
-    const question = proposal ? planText(proposal, excluded) : "";
+    const question = proposal ? planText(proposal) : "";
     const decision = await context.confirmer.decide({
       binding: mode.binding,
       items: proposal ? proposal.items.map(confirmationItem) : [],
       question,
       token: input.confirmationToken,
       payload: proposal ? ({ proposal, verify: Boolean(input.verify) } satisfies Approved) : undefined,
-      ...(proposal ? { summary: planSummary(proposal, excluded) } : {}),
+      ...(proposal ? { summary: planSummary(proposal) } : {}),
       typedCount: proposal?.totals.items,
       signal: extra.signal,
       relatedRequestId: extra.requestId,
@@ -313,7 +331,7 @@ export const eraseInteractionContent = defineTool({
       plan: p.totals,
       criteria: p.criteria,
       items: shown(p.items),
-      ...(excluded ? { excluded } : {}),
+      ...(p.excluded ? { excluded: p.excluded } : {}),
     });
 
     switch (decision.kind) {
@@ -433,7 +451,7 @@ async function plan(
   const del = await context.api(extra.signal, DELETE_SCOPE);
   if (!del.ok) return del;
   const progress = progressFor(extra, 1);
-  const excluded: { notAllowed: number; notFound: number; unreadable?: number } = { notAllowed: 0, notFound: 0 };
+  const excluded: PlanExclusions = { notAllowed: 0, notFound: 0 };
   let found: PlanItem[];
   if (mode.find === "search" && mode.search) {
     let total = 1;
@@ -462,6 +480,10 @@ async function plan(
       };
     found = collected.collected.items;
     if (collected.collected.unreadable > 0) excluded.unreadable = collected.collected.unreadable;
+    if (Object.keys(collected.collected.otherTypes).length > 0) excluded.otherTypes = collected.collected.otherTypes;
+    const seen = new Set(found.map((i) => i.type?.toLowerCase()));
+    const missing = (mode.search.contentTypes ?? []).filter((t) => !seen.has(t.toLowerCase()));
+    if (missing.length > 0) excluded.typesNotFound = missing;
   } else {
     const looked = await lookUp(read.client, input.items ?? [], extra.signal);
     if (!looked.ok) return looked;

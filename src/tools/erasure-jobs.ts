@@ -114,9 +114,17 @@ const jobSchema = z.object({
             type: z.string().optional(),
             interactionStart: z.string().optional(),
             inPlan: z.boolean().describe("Part of the approved plan (it failed or reappeared) rather than new."),
+            notAllowed: z
+              .literal(true)
+              .optional()
+              .describe("Of a kind this server does not delete (VCC_ALLOWED_CONTENT_KEYS): never part of its plans."),
           }),
         )
         .optional(),
+      otherTypes: z
+        .record(z.string(), z.number().int())
+        .optional()
+        .describe("Items of the same interactions not among the job's contentTypes, by type ('unknown': no type given): not checked."),
       error: toolErrorSchema.optional(),
     })
     .optional()
@@ -202,13 +210,29 @@ export function jobText(view: JobView, verification?: Verification): string {
     lines.push(`Verification failed: ${verification.error ? errorText(verification.error) : "unknown error"}`);
   if (verification?.status === "done") {
     const left = verification.stillMatching ?? [];
+    const notAllowed = left.filter((i) => i.notAllowed).length;
+    const added = left.filter((i) => !i.inPlan && !i.notAllowed).length;
+    const parts = [
+      left.length - notAllowed - added ? `${left.length - notAllowed - added} of the approved plan (failed, or outcome unknown)` : "",
+      added ? `${added} not in the approved plan, e.g. recorded after planning: those need a new ${ERASE_TOOL_NAME} call` : "",
+      notAllowed
+        ? `${notAllowed} of a kind this server does not delete (VCC_ALLOWED_CONTENT_KEYS): another call cannot erase them either`
+        : "",
+    ].filter(Boolean);
     lines.push(
       left.length === 0
-        ? "Verification: the search run again after the job finds nothing left."
-        : `Verification: ${left.length} item(s) still match the criteria (${left.filter((i) => !i.inPlan).length} not in the approved plan, e.g. recorded after planning; those need a new erase_interaction_content call):`,
+        ? "Verification: the search run again after the job finds nothing left of the types asked for."
+        : `Verification: ${left.length} item(s) still match the criteria (${parts.join("; ")}):`,
     );
     for (const i of left.slice(0, 20))
-      lines.push(`- ${i.guid} / ${i.contentKey}${i.type ? ` (${i.type})` : ""}${i.inPlan ? " [in plan]" : ""}`);
+      lines.push(
+        `- ${i.guid} / ${i.contentKey}${i.type ? ` (${i.type})` : ""}${i.inPlan ? " [in plan]" : i.notAllowed ? " [not deleted by this server]" : ""}`,
+      );
+    const others = Object.entries(verification.otherTypes ?? {});
+    if (others.length > 0)
+      lines.push(
+        `Not checked: the same interactions still hold ${others.map(([type, n]) => `${n} item(s) of ${type === "unknown" ? "unknown type" : `type ${type}`}`).join(", ")}, which are not among the content types asked for.`,
+      );
   }
   return lines.join("\n");
 }

@@ -146,6 +146,12 @@ const outputSchema = z.object({
   criteria: z.record(z.string(), z.unknown()).optional().describe("The criteria as searched (from/to in UTC, to exclusive)."),
   requests: z.number().int().describe("API requests made by this call."),
   unreadable: z.number().int().optional().describe("Records the API sent that could not be read (not included)."),
+  otherTypes: z
+    .record(z.string(), z.number().int())
+    .optional()
+    .describe(
+      "With contentTypes: items of the matching interactions of other types in this call, by type ('unknown': no type given); not listed.",
+    ),
   error: toolErrorSchema.extend({ code: z.enum(ERROR_CODE_LIST) }).optional(),
   sandbox: sandboxSchema,
 });
@@ -225,14 +231,25 @@ function summaryText(output: Output, criteria: SearchCriteria): string {
       : `Found ${t.interactions} interaction${t.interactions === 1 ? "" : "s"} with ${t.items} content item${t.items === 1 ? "" : "s"} (${size}: ${describeTypes(t.byType)}), ${period}.`;
   const windows = `Searched ${output.windows.done} of ${output.windows.total} 7-day windows (${output.requests} API request${output.requests === 1 ? "" : "s"} in this call).`;
   const lines = output.interactions.map(lineOf);
+  const others = Object.entries(output.otherTypes ?? {});
+  const otherTypes =
+    others.length > 0
+      ? `Not listed: ${others.map(([type, n]) => `${n} item(s) of ${type === "unknown" ? "unknown type (the API gave none)" : `type ${type}`}`).join(", ")} of the same interactions, not among contentTypes${t.interactions === 0 ? ": check the type names in contentTypes" : ""}.`
+      : "";
+  // One address of a person: the same number may be stored in other formats too.
+  const oneFormat = (criteria.party?.length ?? 0) + (criteria.connectFrom ? 1 : 0) + (criteria.connectTo ? 1 : 0) === 1;
+  const formats =
+    "Numbers match only as stored: if the person's number may also be stored in another format (with or without the country code, with a leading 0), search those too (party takes several).";
   let next: string;
   // Searched to the end, but not everything could be read: not complete, and continuing cannot help.
   const unreadableOnly = !output.complete && !output.cursor && !output.stoppedBecause && Boolean(output.unreadable);
   if (output.complete)
     next =
       t.interactions > 0
-        ? "The search is complete. To erase everything found (of the types wanted), call erase_interaction_content with the same criteria and contentTypes: one approval, then a background job with a receipt. To delete a few chosen items, pass their guid and contentKey to bulk_delete_interaction_content. A person must approve either."
-        : "The search is complete. Numbers match only as stored: try the other formats of the number (with and without the country code, with a leading 0).";
+        ? `The search is complete.${oneFormat ? ` ${formats}` : ""} To erase everything found (of the types wanted), call erase_interaction_content with the same criteria and contentTypes: one approval, then a background job with a receipt. To delete a few chosen items, pass their guid and contentKey to bulk_delete_interaction_content. A person must approve either.`
+        : others.length > 0
+          ? "The search is complete: the person's interactions were found, but none holds content of the types asked for."
+          : `The search is complete. ${formats}`;
   else if (unreadableOnly)
     next = `Not complete: the whole period was searched, but ${output.unreadable} record(s) the API sent could not be read, so they are not listed, and an erasure by these criteria would leave them out. Look at them in the VCC Admin Portal, or narrow the period to find them.`;
   else if (output.cursor)
@@ -242,7 +259,7 @@ function summaryText(output: Output, criteria: SearchCriteria): string {
     output.unreadable && !unreadableOnly
       ? `The API sent ${output.unreadable} record(s) this server could not read; they are not listed.`
       : "";
-  return [head, ...lines, windows, unreadable, next].filter(Boolean).join("\n");
+  return [head, ...lines, windows, unreadable, otherTypes, next].filter(Boolean).join("\n");
 }
 
 function searchRecord(
@@ -393,6 +410,7 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
         criteria: describeCriteria(criteria),
         requests: outcome.requests,
         ...(outcome.unreadable > 0 ? { unreadable: outcome.unreadable } : {}),
+        ...(Object.keys(outcome.otherTypes).length > 0 ? { otherTypes: outcome.otherTypes } : {}),
       };
       if (outcome.stop === "cancelled")
         return fail(

@@ -318,7 +318,7 @@ describe(`${ERASE} and the job tools: every result matches its schema`, () => {
     const env = { VCC_DATA_DIR: dataDir() };
     const c = await h.inProcess({ env });
     await check(c, ERASE, await c.call(ERASE, { ...criteria, contentTypes: undefined }), { code: "invalid_input" });
-    await check(c, ERASE, await c.call(ERASE, { ...criteria, party: ["+99999"] }), { code: "invalid_input" });
+    await check(c, ERASE, await c.call(ERASE, { ...criteria, party: ["+99999"] }), { code: "not_found" });
     const allow = await h.inProcess({ env: { ...env, VCC_ALLOWED_CONTENT_KEYS: "screenRecording" } });
     await check(allow, ERASE, await allow.call(ERASE, criteria), { code: "not_allowed" });
     const none = await h.inProcess({ env: { ...env, VCC_ACCESS_TOKEN: "" } });

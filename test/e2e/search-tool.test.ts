@@ -147,6 +147,29 @@ describe("search_interactions", () => {
     expect(Object.keys(s.totals.byType)).toEqual(["voicemail"]);
   });
 
+  it("what contentTypes leaves out is counted; a type name that matches nothing is not blamed on the number's format", async () => {
+    const client = await processOf().session();
+    const some = await call(client, { ...CALLER_A, contentTypes: ["voicemail"] });
+    const listed = structured(some);
+    expect(listed.complete).toBe(true);
+    expect(Object.keys(listed.otherTypes ?? {}).length).toBeGreaterThan(0);
+    expect(textOf(some)).toMatch(/Not listed: \d+ item\(s\) of type \w+/);
+    // One format of the number given: the reminder that it may be stored in others too.
+    expect(textOf(some)).toContain("may also be stored in another format");
+
+    const wrong = await call(client, { ...CALLER_A, contentTypes: ["recording"] });
+    const none = structured(wrong);
+    expect(none.totals.interactions).toBe(0);
+    expect(none.otherTypes).toMatchObject({ callRecording: expect.any(Number) });
+    expect(textOf(wrong)).toContain("check the type names in contentTypes");
+    expect(textOf(wrong)).toContain("none holds content of the types asked for");
+    expect(textOf(wrong)).not.toContain("another format");
+
+    // Both formats given: no reminder.
+    const both = await call(client, { ...YEAR, party: [SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.callerANational] });
+    expect(textOf(both)).not.toContain("another format");
+  });
+
   it("records the API sent that could not be read: listed nowhere, and the search is not complete", async () => {
     const client = await processOf().session();
     const criteria = { from: "2026-05-01", to: "2026-05-03", party: [SEARCH_SAMPLE.callerA] };

@@ -2,6 +2,7 @@
 // (typed count in a prompt, token, approval page) → job to completion; a wrong count or a decline
 // sends nothing; cancel; pause after repeated 5xx and resume; receipts as resources; verify; bad
 // input; read-only and dry-run modes. (The killed-server case is test/e2e/erase-process.test.ts.)
+import { readFileSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
@@ -98,7 +99,7 @@ describe("criteria", () => {
     expect(structured(await c.call("search_interactions", criteria)).error).toBeUndefined();
     const asked = await c.call(ERASE, { ...criteria, contentTypes: ["all"] });
     // Nothing of the caller in these days: refused as such, not for the dates.
-    expect(textOf(asked)).toMatch(/Nothing matches/);
+    expect(textOf(asked)).toMatch(/Nothing to erase/);
     expect(textOf(asked)).not.toMatch(/future/);
   });
 });
@@ -130,6 +131,103 @@ describe("what the search could not read", () => {
     const none = await c.call(ERASE, CRITERIA);
     expect(structured(none)).toMatchObject({ status: "error", error: { code: "upstream_error" }, excluded: { unreadable: 1 } });
     expect(textOf(none)).toMatch(/Nothing readable matches/);
+  });
+});
+
+describe("what the plan leaves out, and why", () => {
+  const readText = async (c: Connected, uri: string) => {
+    const read = await c.client.readResource({ uri });
+    return (read.contents[0] as { text: string }).text;
+  };
+
+  it("a type name that matches nothing, and the other types of the same interactions: said with the approval, kept in the receipt and the audit", async () => {
+    const audit = `${data.dir()}-audit.jsonl`;
+    const c = await server({ VCC_CONFIRMATION: "token", VCC_AUDIT_LOG: audit });
+    // 'transcripts' (plural) is no type the API gives: the transcripts are left out, and the plan says so.
+    const asked = await c.call(ERASE, { ...CRITERIA, contentTypes: ["callRecording", "transcripts"] });
+    const s = structured(asked);
+    expect(s.status, textOf(asked)).toBe("confirmation_required");
+    expect(s.plan).toMatchObject({ items: 6, byType: { callRecording: { items: 6 } } });
+    expect(s.excluded).toEqual({ notAllowed: 0, notFound: 0, otherTypes: { transcript: 6 }, typesNotFound: ["transcripts"] });
+    expect(textOf(asked)).toContain("Not included: 6 transcripts of the same interactions: not among the content types asked for.");
+    expect(textOf(asked)).toContain("No item of type 'transcripts' was found (the same interactions hold: transcript)");
+
+    const started = structured(
+      await c.call(ERASE, { ...CRITERIA, contentTypes: ["callRecording", "transcripts"], confirmationToken: s.confirmationToken }),
+    );
+    expect(started.excluded).toEqual(s.excluded);
+    const job = await settled(c, started.jobId);
+    expect(job.progress).toMatchObject({ deleted: 6, remaining: 0 });
+    const receipt = JSON.parse(await readText(c, job.receipt.json));
+    expect(receipt.plan.excluded).toEqual(s.excluded);
+    expect(verifyReceipt(JSON.stringify(receipt))).toBe(true);
+    const md = await readText(c, job.receipt.markdown);
+    expect(md).toContain("## Not included");
+    expect(md).toContain("- Not included: 6 transcripts of the same interactions");
+    const planRecord = readFileSync(audit, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .find((r) => r.action === "plan" && r.jobId === started.jobId);
+    expect(planRecord.excluded).toEqual(s.excluded);
+  });
+
+  it("verify tells apart what this server does not delete (the allowlist) from what is new", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token", VCC_ALLOWED_CONTENT_KEYS: "callRecording" });
+    const asked = structured(await c.call(ERASE, { ...CRITERIA, verify: true }));
+    expect(asked.excluded).toMatchObject({ notAllowed: 6 });
+    const started = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    await settled(c, started.jobId);
+    await vi.waitFor(async () => expect(structured(await c.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"));
+    const verified = await c.call(GET, { jobId: started.jobId });
+    const left = structured(verified).job.verification.stillMatching;
+    expect(left).toHaveLength(6);
+    for (const i of left) expect(i).toMatchObject({ type: "transcript", inPlan: false, notAllowed: true });
+    expect(textOf(verified)).toContain("6 of a kind this server does not delete (VCC_ALLOWED_CONTENT_KEYS)");
+    expect(textOf(verified)).not.toMatch(/recorded after planning/);
+  });
+
+  it("verify: nothing left of the types asked for; the other types still there are named, not hidden", async () => {
+    const only = await server({ VCC_CONFIRMATION: "token" });
+    const recordings = { ...CRITERIA, contentTypes: ["transcript"], verify: true };
+    const plan = structured(await only.call(ERASE, recordings));
+    const job = structured(await only.call(ERASE, { ...recordings, confirmationToken: plan.confirmationToken }));
+    await settled(only, job.jobId);
+    await vi.waitFor(async () => expect(structured(await only.call(GET, { jobId: job.jobId })).job.verification?.status).toBe("done"));
+    const checked = await only.call(GET, { jobId: job.jobId });
+    expect(structured(checked).job.verification).toMatchObject({ stillMatching: [], otherTypes: { callRecording: 6 } });
+    expect(textOf(checked)).toContain("finds nothing left of the types asked for");
+    expect(textOf(checked)).toContain("Not checked: the same interactions still hold 6 item(s) of type callRecording");
+  });
+
+  it("an item whose type the API did not give is not taken for one of the types asked for: left out, and said", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token" });
+    const [item] = simItems(h.sim, generated);
+    const record = (content: object[]) => ({
+      guid: item?.guid,
+      start: "2026-11-20T10:00:00.000Z",
+      direction: "inbound",
+      connectFrom: "+441632960101",
+      connectTo: "+441632960900",
+      content,
+    });
+    const typed = { contentKey: item?.contentKey, type: "callRecording", contentType: "audio/wav", contentLength: 100 };
+    const untyped = { contentKey: "untyped-1", contentType: "audio/wav", contentLength: 50 };
+    const page = { items: [record([typed, untyped])], meta: { nextContinuationToken: null } };
+    h.sim.injectFaults("list-interactions", { status: 200, body: JSON.stringify(page) });
+    const asked = await c.call(ERASE, { ...CRITERIA, contentTypes: ["callRecording"] });
+    const s = structured(asked);
+    expect(s.plan).toMatchObject({ items: 1 });
+    expect(s.excluded).toMatchObject({ otherTypes: { unknown: 1 } });
+    expect(textOf(asked)).toContain("Not included: 1 item(s) whose type the API did not give of the same interactions");
+
+    // Only untyped content: nothing to erase, and why.
+    h.sim.injectFaults("list-interactions", { status: 200, body: JSON.stringify({ ...page, items: [record([untyped])] }) });
+    const none = await c.call(ERASE, { ...CRITERIA, contentTypes: ["callRecording"] });
+    expect(structured(none)).toMatchObject({ status: "error", error: { code: "not_found" }, excluded: { otherTypes: { unknown: 1 } } });
+    expect(textOf(none)).toMatch(/Nothing to erase: no content of the types asked for matches/);
+    expect(textOf(none)).toContain("1 item(s) whose type the API did not give");
+    expect(h.deletes()).toHaveLength(0);
   });
 });
 
