@@ -55,7 +55,8 @@ export type Decision =
       /** Mode approval: the page where the person approves; the token works only after that. */
       approvalUrl?: string;
     }
-  | { kind: "refused"; error: ToolError; approvalUrl?: string };
+  /** `payload`: a token used before (confirmation_invalid), what it was issued with: what that earlier call did. */
+  | { kind: "refused"; error: ToolError; approvalUrl?: string; payload?: unknown };
 
 export type ElicitAnswer = { action: "accept" | "decline" | "cancel"; content?: Record<string, unknown> };
 
@@ -180,7 +181,7 @@ const CLAIM_FAILURE_TEXT: Record<ClaimFailure, string> = {
     "is not known for this caller: it was issued in another session (or to another person), or before the server's state was lost, or it was discarded because too many confirmations were waiting at once",
   expired: "has expired",
   used: "has already been used; each token works once",
-  mismatch: "was issued for a different interaction or content key",
+  mismatch: "was issued for something else (other items, or other criteria)",
   // Or held by a call that could not give it back (the shared state was unreachable): it stays in use until it expires.
   in_use:
     "is being used by another call right now (or by one that could not give it back while the shared state was unreachable: it then stays in use until it expires)",
@@ -501,6 +502,16 @@ export class Confirmer {
         },
       };
     }
+    // Used before: this call deletes nothing, but the call that used it did what it approved.
+    if (result.reason === "used")
+      return {
+        kind: "refused",
+        error: {
+          code: "confirmation_invalid",
+          message: `The confirmationToken ${CLAIM_FAILURE_TEXT.used}. This call deleted nothing; what the token approved was carried out by the call that used it (see that call's result). To delete something else, call again without a confirmationToken and ask the user.`,
+        },
+        ...(result.payload !== undefined ? { payload: result.payload } : {}),
+      };
     return {
       kind: "refused",
       error: {

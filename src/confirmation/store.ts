@@ -74,7 +74,8 @@ export type ClaimResult =
    * the signed-in person who approved there.
    */
   | { ok: true; claim: Claim; payload?: unknown; approved: boolean; approver?: Identity }
-  | { ok: false; reason: Exclude<ClaimFailure, "approval_pending" | "rejected"> }
+  | { ok: false; reason: Exclude<ClaimFailure, "approval_pending" | "rejected" | "used"> }
+  | { ok: false; reason: "used"; payload?: unknown }
   | { ok: false; reason: "rejected"; approver?: Identity; payload?: unknown }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: Date };
 

@@ -100,7 +100,8 @@ class MemoryTokens implements TokenStore {
   async claim(token: string, binding: string, owner: string): Promise<TokenClaimResult> {
     const entry = this.#tokens.get(token);
     if (!entry || entry.owner !== owner) return { ok: false, reason: "unknown" };
-    if (entry.state === "spent") return { ok: false, reason: "used" };
+    if (entry.state === "spent")
+      return { ok: false, reason: "used", ...(entry.payload !== undefined ? { payload: copy(entry.payload) } : {}) };
     if (this.now() >= entry.expiresAt) return { ok: false, reason: "expired" };
     if (entry.binding !== binding) return { ok: false, reason: "mismatch" };
     const page = entry.pageId === undefined ? undefined : this.#pages.get(entry.pageId);

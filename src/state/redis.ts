@@ -111,11 +111,11 @@ return 1`;
 // ARGV: binding, owner, now, claim id (unique: a claim is told apart from every other, also after a
 // Redis that lost recent writes, whose counters could repeat) → {'ok', claim id, payload|false,
 // page|false, approver|false} | {reason}
-//   | {'rejected', approver|false, payload|false} | {'approval_pending', pageId, exp}
+//   | {'used', payload|false} | {'rejected', approver|false, payload|false} | {'approval_pending', pageId, exp}
 const CLAIM = `
 local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload', 'approver')
 if not t[1] or t[1] ~= ARGV[2] then return {'unknown'} end
-if t[2] == 'spent' then return {'used'} end
+if t[2] == 'spent' then return {'used', t[7] or false} end
 if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
 if t[4] ~= ARGV[1] then return {'mismatch'} end
 if t[5] then
@@ -435,7 +435,8 @@ class RedisTokens implements TokenStore {
         ...(typeof a === "string" ? { approver: JSON.parse(a) as Identity } : {}),
         ...(typeof b === "string" ? { payload: JSON.parse(b) as JsonValue } : {}),
       };
-    if (kind !== "ok") return { ok: false, reason: kind as Exclude<ClaimRefusal, "rejected"> };
+    if (kind === "used") return { ok: false, reason: "used", ...(typeof a === "string" ? { payload: JSON.parse(a) as JsonValue } : {}) };
+    if (kind !== "ok") return { ok: false, reason: kind as Exclude<ClaimRefusal, "rejected" | "used"> };
     const claimId = String(a);
     const settle = (state: "spent" | "issued") => async () => {
       await this.c.eval(state === "spent" ? "spending the token" : "releasing the token", SCRIPTS.settle, [key], [claimId, state]);

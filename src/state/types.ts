@@ -76,7 +76,9 @@ export type TokenClaimResult =
    * there, where the page knew (team server).
    */
   | { ok: true; claim: SharedClaim; payload?: JsonValue; approved: boolean; approver?: Identity }
-  | { ok: false; reason: Exclude<ClaimRefusal, "rejected"> }
+  | { ok: false; reason: Exclude<ClaimRefusal, "rejected" | "used"> }
+  /** Used up (or withdrawn); `payload`: what it was issued with, so that a repeated call can be told what it did. */
+  | { ok: false; reason: "used"; payload?: JsonValue }
   /** `approver`: who rejected on the page, where known; `payload`: what the page asked about (for the record). */
   | { ok: false; reason: "rejected"; approver?: Identity; payload?: JsonValue }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: number };

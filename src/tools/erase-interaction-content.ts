@@ -335,12 +335,24 @@ export const eraseInteractionContent = defineTool({
     });
 
     switch (decision.kind) {
-      case "refused":
+      case "refused": {
         if (proposal) await audit(proposal, "refused");
+        // A token used before (a repeated call): it started a job, which is what to follow.
+        const earlier = (decision.payload as Approved | undefined)?.proposal;
+        const job = earlier ? await service.jobs.get(earlier.jobId) : undefined;
+        if (earlier && job?.ok)
+          return fail(
+            {
+              ...decision.error,
+              message: `The confirmationToken has already been used: it started erasure job ${earlier.jobId} (now ${job.job.status}), which erases what was approved. This call started nothing more. Follow the job with ${GET_JOB_TOOL_NAME} (jobId "${earlier.jobId}").`,
+            },
+            { jobId: earlier.jobId, ...summary(earlier) },
+          );
         return fail(decision.error, {
           ...(proposal ? summary(proposal) : {}),
           ...(decision.approvalUrl ? { approvalUrl: decision.approvalUrl } : {}),
         });
+      }
       case "declined": {
         // With a token, the plan the page showed comes with the decline: the record names its job.
         const declined = proposal ?? (decision.method === "approval" ? (decision.payload as Approved | undefined)?.proposal : undefined);

@@ -337,10 +337,12 @@ describe("plan → approve → job", () => {
       { guid: first?.guid, contentKey: later.contentKey, type: "voicemail", interactionStart: "2026-11-20T10:00:00.000Z", inPlan: false },
     ]);
     expect(textOf(verified)).toContain("1 item(s) still match");
-    // Used once.
-    expect(structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken })).error?.code).toBe(
-      "confirmation_invalid",
-    );
+    // Used once. A repeated call (a client's retry) is told which job the token started, not "nothing was deleted".
+    const again = await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken });
+    expect(structured(again)).toMatchObject({ status: "error", jobId: started.jobId, error: { code: "confirmation_invalid" } });
+    expect(textOf(again)).toContain(`it started erasure job ${started.jobId} (now completed)`);
+    expect(textOf(again)).not.toMatch(/Nothing was deleted/);
+    expect(h.deletes()).toHaveLength(12);
   });
 
   it("on a team server, the job, and its receipt name who asked", async () => {

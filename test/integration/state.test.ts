@@ -79,10 +79,11 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     if (!won?.ok) throw new Error("unreachable");
     expect(won.payload).toEqual({ plan: [1, 2] });
     await won.claim.spend();
-    expect(await b.tokens.claim(token, "delete:x", "alice")).toEqual({ ok: false, reason: "used" });
+    // Used up, on every replica; the refusal carries what it was issued with (what the earlier call did).
+    expect(await b.tokens.claim(token, "delete:x", "alice")).toEqual({ ok: false, reason: "used", payload: { plan: [1, 2] } });
     // A late release of the spent claim changes nothing.
     await won.claim.release();
-    expect(await a.tokens.claim(token, "delete:x", "alice")).toEqual({ ok: false, reason: "used" });
+    expect(await a.tokens.claim(token, "delete:x", "alice")).toEqual({ ok: false, reason: "used", payload: { plan: [1, 2] } });
   });
 
   it("makes a released claim claimable again (on the other replica), and only by the same owner and binding", async () => {
