@@ -99,6 +99,21 @@ export interface AuditTrail {
 export const NO_AUDIT: AuditTrail = { enabled: false, write: async () => {} };
 
 /**
+ * Why the audit log at `path` cannot be written (opened for appending, created if absent), or
+ * undefined when it can: checked at start, so that a wrong path is said then, not after a person
+ * approved a deletion that is then refused (nothing is deleted without its audit record).
+ */
+export async function auditLogProblem(path: string): Promise<string | undefined> {
+  try {
+    await (await open(path, "a", 0o600)).close();
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return `the audit log VCC_AUDIT_LOG=${path} cannot be written (${code ?? (error instanceof Error ? error.message : String(error))}): every search and deletion would be refused. Create its directory or fix its permissions, or change the path, then start the server again.`;
+  }
+}
+
+/**
  * One file per process; lines are written one at a time so they never interleave. Before each line
  * the path is checked to still name the open file: after a rotation (the file renamed or removed, as
  * logrotate does), the next line goes to a new file at the path, not to the old one or nowhere.

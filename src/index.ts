@@ -2,7 +2,7 @@
 // Entry point: decide from the flags and the configuration what to do (src/cli.ts), then serve MCP
 // over stdio (default) or Streamable HTTP, or run the passkey command.
 import { readFileSync } from "node:fs";
-import { fileAuditTrail, NO_AUDIT } from "./audit.js";
+import { auditLogProblem, fileAuditTrail, NO_AUDIT } from "./audit.js";
 import { decideStartup } from "./cli.js";
 import { type Config, credentialsOf, endpointWarnings, secretValues } from "./config.js";
 import { jobServiceFor } from "./jobs/service.js";
@@ -56,11 +56,17 @@ async function main(): Promise<void> {
     }
     return;
   }
+  const auditProblem = config.audit.logPath ? await auditLogProblem(config.audit.logPath) : undefined;
+  if (auditProblem) {
+    writeStderr(`vcc-interaction-content-mcp: configuration error: ${auditProblem}\n`);
+    process.exitCode = 1;
+    return;
+  }
   for (const secret of secretValues(config)) registerSecret(secret);
   setLogLevel(config.log.level);
   for (const warning of [...startup.envFileWarnings, ...endpointWarnings(config)]) log.warn(warning);
   const credentials = credentialsOf(config);
-  if (credentials.kind === "static" && (config.api.clientId || config.api.clientSecret))
+  if (credentials.kind === "static" && !config.sandbox && (config.api.clientId || config.api.clientSecret))
     log.warn(
       "VCC_ACCESS_TOKEN is set, so VCC_CLIENT_ID / VCC_CLIENT_SECRET are ignored and the token will not be renewed; remove VCC_ACCESS_TOKEN to use the client credentials.",
     );
@@ -98,7 +104,7 @@ async function main(): Promise<void> {
     jobServiceFor({ config, api: deps.api, audit: deps.audit, state }).catch((error: unknown) =>
       log.error("the erasure jobs could not be opened", { error }),
     );
-  const summary = describe(config, credentials.kind);
+  const summary = describe(config, credentials);
 
   // Load only the transport in use: the HTTP module is never loaded by a stdio server.
   if (config.transport === "http") await (await import("./transports/http.js")).serveHttp(deps, summary);
@@ -108,14 +114,16 @@ async function main(): Promise<void> {
 }
 
 /** One line for stderr at start: where requests go, how deletions are confirmed, which modes are on. */
-function describe(config: Config, credentials: ReturnType<typeof credentialsOf>["kind"]): string {
+function describe(config: Config, credentials: ReturnType<typeof credentialsOf>): string {
   if (config.sandbox) return `SANDBOX (local simulator), confirmation ${config.confirmation.mode}`;
   const auth =
-    credentials === "client_credentials"
+    credentials.kind === "client_credentials"
       ? `client credentials via ${describeEndpoint(config.api.authUrl)}`
-      : credentials === "static"
+      : credentials.kind === "static"
         ? "static access token"
-        : "no credentials configured yet: tool calls will say what to set";
+        : config.api.clientId || config.api.clientSecret
+          ? `incomplete: ${credentials.message}`
+          : "no credentials configured yet: tool calls will say what to set";
   const modes = `${config.controls.readOnly ? ", READ-ONLY" : ""}${config.controls.dryRun ? ", DRY RUN (nothing is deleted)" : ""}${config.audit.logPath ? `, audit log ${config.audit.logPath}` : ""}`;
   return `API ${config.api.baseUrl}, confirmation ${config.confirmation.mode}${modes}, auth: ${auth}`;
 }

@@ -116,6 +116,33 @@ describe("configuration errors", () => {
     expect(lines[0]).toMatch(/VCC_REGION.*emea, nam, apac/);
     expect(result.stderr).not.toContain(SECRET_TOKEN);
   });
+
+  it("an audit log that cannot be written → exit 1 at start (not after a person approved), one stderr line, nothing on stdout", async () => {
+    const path = join(tmpdir(), `vcc-no-such-dir-${process.pid}`, "audit.jsonl");
+    const result = await run({ env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_AUDIT_LOG: path }, lines: [initialize] });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`configuration error: the audit log VCC_AUDIT_LOG=${path} cannot be written (ENOENT)`);
+  });
+});
+
+describe.concurrent("the start-up line", () => {
+  const readyLine = (stderr: string) => stderr.split("\n").find((line) => line.includes("ready on stdio")) ?? "";
+  it("names incomplete credentials as such; the sandbox does not warn about a token nobody set", async () => {
+    const half = await run({ env: { VCC_CLIENT_SECRET: "half-a-pair-of-credentials" }, lines: [initialize], waitForOutputLines: 1 });
+    expect(readyLine(half.stderr)).toContain("auth: incomplete: VCC_CLIENT_SECRET is set but VCC_CLIENT_ID is not");
+    expect(half.stderr).not.toContain("half-a-pair-of-credentials");
+    const sandbox = await run({
+      args: ["--sandbox"],
+      env: { VCC_CLIENT_ID: "an-id", VCC_CLIENT_SECRET: "a-secret" },
+      lines: [initialize],
+      waitForOutputLines: 1,
+    });
+    expect(readyLine(sandbox.stderr)).toContain("SANDBOX");
+    expect(sandbox.stderr).not.toMatch(/VCC_ACCESS_TOKEN is set/);
+  });
 });
 
 describe.concurrent("command line", () => {
