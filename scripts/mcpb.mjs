@@ -63,6 +63,28 @@ export const USER_CONFIG = {
     default: false,
     required: false,
   },
+  audit_log: {
+    type: "string",
+    title: "Audit log file",
+    description:
+      "Full path of a JSON-lines file recording every decision, deletion and search (e.g. /Users/you/vcc-audit.jsonl): the record of what was erased, when, and who agreed. Its folder must exist. Empty: no audit log.",
+    default: "",
+    required: false,
+  },
+  dry_run: {
+    type: "boolean",
+    title: "Dry run",
+    description: "Everything runs, confirmation included, but no deletion is sent.",
+    default: false,
+    required: false,
+  },
+  allowed_content_keys: {
+    type: "string",
+    title: "Content that may be deleted",
+    description: "Comma-separated content types and/or keys, e.g. callRecording,voicemail. Empty: every type.",
+    default: "",
+    required: false,
+  },
 };
 
 /** Which environment variable each setting becomes. Settings never become command-line arguments. */
@@ -72,6 +94,9 @@ export const USER_CONFIG_ENV = {
   client_secret: "VCC_CLIENT_SECRET",
   confirmation: "VCC_CONFIRMATION",
   read_only: "VCC_READ_ONLY",
+  audit_log: "VCC_AUDIT_LOG",
+  dry_run: "VCC_DRY_RUN",
+  allowed_content_keys: "VCC_ALLOWED_CONTENT_KEYS",
 };
 
 /** The files the npm package runs (paths under dist/), as `npm pack` selects them from package.json "files". */

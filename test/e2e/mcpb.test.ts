@@ -90,7 +90,16 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
     const { args, env } = manifest.server.mcp_config;
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the MCPB placeholder for the bundle's directory.
     expect(args).toEqual(["${__dirname}/server/index.js"]);
-    expect(Object.keys(manifest.user_config).sort()).toEqual(["client_id", "client_secret", "confirmation", "read_only", "region"]);
+    expect(Object.keys(manifest.user_config).sort()).toEqual([
+      "allowed_content_keys",
+      "audit_log",
+      "client_id",
+      "client_secret",
+      "confirmation",
+      "dry_run",
+      "read_only",
+      "region",
+    ]);
     for (const key of Object.keys(manifest.user_config)) expect(env[USER_CONFIG_ENV[key] ?? "unmapped"]).toBe(`\${user_config.${key}}`);
     expect(Object.keys(env).sort()).toEqual(Object.values(USER_CONFIG_ENV).sort());
     const sensitive = Object.entries(manifest.user_config).filter(([, option]) => option.sensitive);
@@ -104,6 +113,10 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
       VCC_REGION: "emea",
       VCC_CONFIRMATION: "approval",
       VCC_READ_ONLY: "false",
+      VCC_DRY_RUN: "false",
+      // Empty: not set (no audit log, every type allowed).
+      VCC_AUDIT_LOG: "",
+      VCC_ALLOWED_CONTENT_KEYS: "",
       VCC_CLIENT_SECRET: SECRET,
     });
     expect(JSON.stringify(config)).not.toContain("${");
@@ -129,6 +142,32 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
     const tokenOnly = structured(await token.call("delete_interaction_content", item));
     expect(tokenOnly).toMatchObject({ status: "confirmation_required" });
     expect(tokenOnly.approvalUrl).toBeUndefined();
+  });
+
+  it("the administrator's limits are settings too: the audit log records the deletion, dry run sends none, the allowlist refuses other types", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vcc-mcpb-audit-"));
+    try {
+      const audit = join(dir, "audit.jsonl");
+      const c = await startFromBundle({
+        ...credentials,
+        confirmation: "token",
+        audit_log: audit,
+        dry_run: true,
+        allowed_content_keys: "callRecording",
+      });
+      const item = { guid: SEED.inboundCall, contentKey: "callRecording" };
+      const token = structured(await c.call("delete_interaction_content", item)).confirmationToken;
+      expect(structured(await c.call("delete_interaction_content", { ...item, confirmationToken: token })).status).toBe("dry_run");
+      const refused = structured(await c.call("delete_interaction_content", { guid: SEED.inboundCall, contentKey: "transcript" }));
+      expect(refused.error?.code).toBe("not_allowed");
+      const lines = readFileSync(audit, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines.find((l) => l.event === "deletion")).toMatchObject({ outcome: "dry_run", contentKey: "callRecording" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("Read only in the settings takes the delete tools away", async () => {
