@@ -232,6 +232,8 @@ export class ErasureJobs {
   /** Disk: every job. Replicas: the jobs this replica holds (running or queued here); others are read from the store. */
   readonly #jobs = new Map<string, Job>();
   readonly #queue: Job[] = [];
+  /** The job the queue is running now (one at a time per process). */
+  #active: Job | undefined;
   #closing = false;
   /** Proposals being started now (a second start of the same one is refused). */
   readonly #starting = new Set<string>();
@@ -1006,6 +1008,7 @@ export class ErasureJobs {
         this.#settle(job, "interrupted");
         continue;
       }
+      this.#active = job;
       try {
         await this.#run(job);
       } catch (error) {
@@ -1021,6 +1024,8 @@ export class ErasureJobs {
           at: this.#now().toISOString(),
         };
         this.#settle(job, "interrupted");
+      } finally {
+        this.#active = undefined;
       }
     }
   }
@@ -1234,7 +1239,8 @@ export class ErasureJobs {
         ...(pageSize > 0 && page * pageSize < failures.length ? { nextPage: page + 1 } : {}),
       },
     };
-    if (job.queued) view.queued = true;
+    // Queued behind another job: one runs now, or another is ahead of it (not just its turn about to come).
+    if (job.queued && ((this.#active !== undefined && this.#active !== job) || this.#queue.indexOf(job) > 0)) view.queued = true;
     if (job.cancelRequested) view.cancelRequested = true;
     if (job.pause) view.pause = job.pause;
     if (job.startedAt) view.startedAt = job.startedAt;

@@ -92,7 +92,7 @@ const jobSchema = z.object({
         message: z.string(),
         httpStatus: z.number().int().optional(),
         outcomeUnknown: z.boolean().optional(),
-        retryable: z.boolean(),
+        retryable: z.boolean().describe("A transient failure: tried again on resume while the job has not ended."),
         time: z.string().optional(),
       }),
     ),
@@ -177,10 +177,13 @@ export function jobText(view: JobView, verification?: Verification): string {
     // An ended job's remaining items are never tried: "not attempted", as its receipt says.
     `${p.done} of ${t.items} item(s) done (${p.deleted} deleted, ${p.alreadyGone} already gone${p.dryRun ? `, ${p.dryRun} dry run` : ""}), ${p.failed} failed, ${outcomeUnknownText(p.outcomeUnknown)}${p.remaining} ${isFinal(view.status) ? "not attempted" : "remaining"}; ${t.interactions} interaction(s), ${formatBytes(t.bytes)}.`,
   ];
+  // Cancelling: no time left to estimate, the job stops after the item in flight.
+  const stopping = view.status === "running" && view.cancelRequested;
   if (view.itemsPerMinute !== undefined)
     lines.push(
-      `Rate: ${view.itemsPerMinute} item(s) a minute${view.estimatedSecondsLeft !== undefined ? `; about ${Math.ceil(view.estimatedSecondsLeft / 60)} minute(s) left` : ""}.`,
+      `Rate: ${view.itemsPerMinute} item(s) a minute${view.estimatedSecondsLeft !== undefined && !stopping ? `; about ${Math.ceil(view.estimatedSecondsLeft / 60)} minute(s) left` : ""}.`,
     );
+  if (stopping) lines.push("Cancelling: it stops after the item in flight, and nothing else is sent.");
   if (view.awaitingTakeover)
     lines.push(
       "No replica is running it at this moment (the one that ran it stopped, or lost the shared state): nothing is being sent for it until another replica takes it over, which happens by itself within the sweep interval (VCC_JOB_SWEEP_MS).",
@@ -196,7 +199,7 @@ export function jobText(view: JobView, verification?: Verification): string {
     lines.push(`Failures (page ${view.failures.page}, ${view.failures.items.length} of ${view.failures.total}):`);
     for (const f of view.failures.items)
       lines.push(
-        `- ${f.guid} / ${f.contentKey}: ${f.code}${f.httpStatus ? ` (HTTP ${f.httpStatus})` : ""}${f.outcomeUnknown ? ", outcome unknown" : ""}${f.retryable ? ", tried again on resume" : ""} — ${f.message}`,
+        `- ${f.guid} / ${f.contentKey}: ${f.code}${f.httpStatus ? ` (HTTP ${f.httpStatus})` : ""}${f.outcomeUnknown ? ", outcome unknown" : ""}${f.retryable ? (isFinal(view.status) ? ", transient (the job has ended: a new plan erases it)" : ", tried again on resume") : ""} — ${f.message}`,
       );
     if (view.failures.nextPage) lines.push(`More failures: call ${GET_JOB_TOOL_NAME} with page ${view.failures.nextPage}.`);
   }
@@ -204,7 +207,13 @@ export function jobText(view: JobView, verification?: Verification): string {
     lines.push(
       `Receipt (SHA-256 ${view.receipt.sha256}): resources ${receiptUri(view.jobId, "md")} (readable) and ${receiptUri(view.jobId, "json")} (the record).`,
     );
-  if (view.status === "running") lines.push(`Call ${GET_JOB_TOOL_NAME} again later to follow it.`);
+  if (view.status === "running")
+    lines.push(`Call ${GET_JOB_TOOL_NAME} again later to follow it${stopping ? " to its end and receipt" : ""}.`);
+  // Ended with items not erased: only a new plan and approval erases them (resume is refused).
+  if (isFinal(view.status) && (view.failures.total > 0 || p.remaining > 0) && !view.dryRun)
+    lines.push(
+      `Not erased by this job: ${view.failures.total} failed or of unknown outcome, ${p.remaining} not attempted. An ended job cannot be resumed: if what is left should still be erased, call ${ERASE_TOOL_NAME} again with the same criteria or items (it plans only what is still there), and a person approves that.`,
+    );
   if (verification?.status === "pending") lines.push("Verification: the search runs again once the job has ended.");
   if (verification?.status === "failed")
     lines.push(`Verification failed: ${verification.error ? errorText(verification.error) : "unknown error"}`);

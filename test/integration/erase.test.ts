@@ -80,6 +80,21 @@ describe("a paused job resumed by a server with other settings", () => {
     expect(job.failures.items.every((f: { code: string }) => f.code === "not_allowed")).toBe(true);
   });
 
+  it("a transient failure in a job that has ended is not promised a resume: the job says how to erase it", async () => {
+    const c = await server({ VCC_MAX_RETRIES: "0" }, typing("12"));
+    h.sim.injectFaults("delete-content", ...Array.from({ length: 11 }, () => ({})), { status: 500 });
+    const started = structured(await c.call(ERASE, CRITERIA));
+    const job = await settled(c, started.jobId);
+    expect(job.status).toBe("completed_with_errors");
+    expect(job.failures.items).toEqual([expect.objectContaining({ retryable: true })]);
+    const text = textOf(await c.call(GET, { jobId: started.jobId }));
+    expect(text).toContain("transient (the job has ended: a new plan erases it)");
+    expect(text).not.toContain("tried again on resume");
+    expect(text).toMatch(
+      /Not erased by this job: 1 failed or of unknown outcome, 0 not attempted\. An ended job cannot be resumed: .* call erase_interaction_content again/,
+    );
+  });
+
   it("a dry-run server does not resume a job approved to delete for real", async () => {
     const jobId = await pausedJob();
     const sent = h.deletes().length;
@@ -450,6 +465,11 @@ describe("steering a job", () => {
     await vi.waitFor(() => expect(h.deletes().length).toBeGreaterThanOrEqual(1));
     const cancelled = await c.call(CANCEL, { jobId: started.jobId });
     expect(cancelled.isError, textOf(cancelled)).toBeFalsy();
+    // Still running its item in flight: the answer says it is stopping, not how long it has left.
+    if (structured(cancelled).job.status === "running") {
+      expect(textOf(cancelled)).toContain("Cancelling: it stops after the item in flight, and nothing else is sent.");
+      expect(textOf(cancelled)).not.toMatch(/minute\(s\) left/);
+    }
     const job = await settled(c, started.jobId);
     expect(job.status).toBe("cancelled");
     const sent = h.deletes().length;
@@ -459,7 +479,11 @@ describe("steering a job", () => {
     expect(receipt.totals.notAttempted).toBe(12 - sent);
     expect(structured(await c.call(CANCEL, { jobId: started.jobId })).error?.code).toBe("invalid_input");
     // Its status says the rest was not attempted (not "remaining"); resuming says how to erase the rest.
-    expect(textOf(await c.call(GET, { jobId: started.jobId }))).toContain(`${12 - sent} not attempted`);
+    const ended = textOf(await c.call(GET, { jobId: started.jobId }));
+    expect(ended).toContain(`${12 - sent} not attempted`);
+    expect(ended).toContain(
+      `Not erased by this job: 0 failed or of unknown outcome, ${12 - sent} not attempted. An ended job cannot be resumed`,
+    );
     const resumed = await c.call(RESUME, { jobId: started.jobId });
     expect(structured(resumed).error?.code).toBe("invalid_input");
     expect(textOf(resumed)).toMatch(

@@ -374,7 +374,10 @@ describe("erasure jobs", () => {
   it("runs one job at a time: a second job waits for the first", async () => {
     const { jobs } = await openEngine();
     const all = simItems(sim, generated);
-    const first = await startJob(jobs, await propose(jobs, all.slice(0, 4)));
+    const firstStarted = await jobs.start(await propose(jobs, all.slice(0, 4)), { method: "elicitation" });
+    // Alone, a job is not "queued behind another job", even before its turn has begun.
+    expect(firstStarted.ok && firstStarted.job.queued).toBeUndefined();
+    const first = firstStarted.ok ? firstStarted.job.jobId : "";
     const second = await jobs.start(await propose(jobs, all.slice(4)), { method: "elicitation" });
     expect(second.ok && second.job).toMatchObject({ status: "running", queued: true });
     const secondId = second.ok ? second.job.jobId : "";
