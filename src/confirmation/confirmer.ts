@@ -39,8 +39,11 @@ export interface ConfirmationRequest {
 
 export type Decision =
   | { kind: "approved"; method: "elicitation" }
-  /** `approver`: team server, the signed-in person who approved on the approval page. */
-  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown; approver?: Identity }
+  /**
+   * `approver`: team server, the signed-in person who approved on the approval page; `decidedAt`:
+   * when they did (approval), which can be long before the token came back.
+   */
+  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown; approver?: Identity; decidedAt?: Date }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
   /**
    * The person chose Cancel on the approval page. `approver`: team server, the signed-in person who
@@ -481,6 +484,7 @@ export class Confirmer {
         claim: result.claim,
         payload: result.payload,
         ...(result.approver ? { approver: result.approver } : {}),
+        ...(result.approved && result.decidedAt !== undefined ? { decidedAt: new Date(result.decidedAt) } : {}),
       };
     // Cancelled on the approval page, by whom where known (team server).
     if (result.reason === "rejected")

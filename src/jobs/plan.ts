@@ -202,6 +202,8 @@ export interface ApprovalDecision {
   method: ApprovalMethod;
   approvedBy?: string;
   approver?: Identity;
+  /** When the person approved, where it was before now (the approval page: the token comes back later). */
+  approvedAt?: Date;
 }
 
 /** The approval of a proposed plan, valid for resuming for `ttlHours` from now. */
@@ -212,7 +214,7 @@ export function approvePlan(
 ): Plan {
   const approval: Approval = {
     method: decision.method,
-    approvedAt: options.now.toISOString(),
+    approvedAt: (decision.approvedAt ?? options.now).toISOString(),
     ...(decision.approvedBy !== undefined ? { approvedBy: decision.approvedBy } : {}),
     ...(decision.approver !== undefined ? { approver: decision.approver } : {}),
     expiresAt: new Date(options.now.getTime() + options.ttlHours * 3_600_000).toISOString(),

@@ -56,6 +56,8 @@ interface PageEntry {
   issue: ApprovalIssue;
   state: ApprovalState;
   approver?: Identity;
+  /** When the page was decided (ms since the epoch). */
+  decidedAt?: number;
   expiresAt: number;
   waiters: Set<() => void>;
 }
@@ -123,6 +125,7 @@ class MemoryTokens implements TokenStore {
       ...(entry.payload !== undefined ? { payload: copy(entry.payload) } : {}),
       approved: page !== undefined,
       ...(page?.approver ? { approver: copy(page.approver) } : {}),
+      ...(page?.decidedAt !== undefined ? { decidedAt: page.decidedAt } : {}),
       claim: {
         spend: async () => {
           if (mine()) entry.state = "spent";
@@ -167,6 +170,7 @@ class MemoryTokens implements TokenStore {
     if (choice === "approve" && verified !== true && (verified === false || page.issue.passkeyRequired === true))
       return { ok: false, reason: "passkey_required" };
     page.state = choice === "approve" ? "approved" : "rejected";
+    page.decidedAt = this.now();
     if (approver) page.approver = copy(approver);
     this.#notify(page);
     return { ok: true, state: page.state };

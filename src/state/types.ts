@@ -73,9 +73,10 @@ export type ClaimRefusal = "unknown" | "expired" | "used" | "mismatch" | "in_use
 export type TokenClaimResult =
   /**
    * `approved`: the token needed, and got, a person's approval on its page; `approver`: who approved
-   * there, where the page knew (team server).
+   * there, where the page knew (team server); `decidedAt`: when (ms since the epoch, the deciding
+   * replica's clock).
    */
-  | { ok: true; claim: SharedClaim; payload?: JsonValue; approved: boolean; approver?: Identity }
+  | { ok: true; claim: SharedClaim; payload?: JsonValue; approved: boolean; approver?: Identity; decidedAt?: number }
   | { ok: false; reason: Exclude<ClaimRefusal, "rejected" | "used"> }
   /** Used up (or withdrawn); `payload`: what it was issued with, so that a repeated call can be told what it did. */
   | { ok: false; reason: "used"; payload?: JsonValue }

@@ -413,7 +413,12 @@ export const eraseInteractionContent = defineTool({
       });
     }
     const approver = decision.method === "elicitation" ? undefined : decision.approver;
-    const started = await service.jobs.start(approved, { method: decision.method, ...(approver ? { approver } : {}) });
+    const approvedAt = decision.method === "elicitation" ? undefined : decision.decidedAt;
+    const started = await service.jobs.start(approved, {
+      method: decision.method,
+      ...(approver ? { approver } : {}),
+      ...(approvedAt ? { approvedAt } : {}),
+    });
     if (!started.ok) {
       // The plan may be on disk already (it is written before the start is recorded): then the
       // approval is used, and the job waits, interrupted, for resume_erasure_job.

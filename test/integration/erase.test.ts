@@ -412,10 +412,15 @@ describe("plan → approve → job", () => {
     expect(page.body).toContain("interactions from 2026-11-20 10:00 UTC");
     expect(page.body).toContain("+441632960101");
     await decideOnPage(asked.approvalUrl, "approve");
+    // The token comes back later than the click: the job records when the person approved.
+    const decided = Date.now();
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(decided + 20));
     const started = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
     expect(started.status).toBe("running");
     const job = await settled(c, started.jobId);
     expect(job).toMatchObject({ status: "completed", approval: { method: "approval" } });
+    expect(Date.parse(job.approval.approvedAt)).toBeLessThanOrEqual(decided);
+    expect(Date.parse(job.startedAt)).toBeGreaterThan(decided);
   });
 
   it("with passkeys required: no typed-count prompt; the page shows the plan and asks for the passkey; approving without one approves nothing", async () => {

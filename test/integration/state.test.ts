@@ -200,7 +200,11 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     });
     expect(await b.tokens.decide(approved.pageId, approved.formKey, "approve", approver)).toEqual({ ok: true, state: "approved" });
     expect(await a.tokens.page(approved.pageId)).toMatchObject({ state: "approved", approver });
-    expect(await a.tokens.claim(approved.token, "d", "o")).toMatchObject({ ok: true, approved: true, approver });
+    // The claim says when the page was decided, on whichever replica.
+    const decidedBy = Date.now();
+    const approvedClaim = await a.tokens.claim(approved.token, "d", "o");
+    expect(approvedClaim).toMatchObject({ ok: true, approved: true, approver, decidedAt: expect.any(Number) });
+    expect(approvedClaim.ok && approvedClaim.decidedAt).toBeLessThanOrEqual(decidedBy);
 
     const rejected = await issue();
     await a.tokens.decide(rejected.pageId, rejected.formKey, "reject", approver);
