@@ -116,6 +116,8 @@ export interface ErasureJobsOptions {
   dryRun?: boolean;
   /** VCC_READ_ONLY: no job is resumed or taken over here (and the sweeper does not run). */
   readOnly?: boolean;
+  /** --sandbox: jobs approved here run against the simulator; their plans and receipts say so. */
+  sandbox?: boolean;
   /** VCC_JOB_APPROVAL_TTL_HOURS (default 24). */
   approvalTtlHours?: number;
   /** Consecutive transient failures (5xx, network, timeout, 429) after which a job pauses (default 5). */
@@ -403,6 +405,7 @@ export class ErasureJobs {
       now: this.#now(),
       ttlHours: this.#options.approvalTtlHours ?? DEFAULT_APPROVAL_TTL_HOURS,
       dryRun: this.#options.dryRun ?? false,
+      sandbox: this.#options.sandbox ?? false,
     });
     try {
       await this.#emit({

@@ -121,6 +121,8 @@ export interface Plan extends ProposedPlan {
   approval: Approval;
   /** No DELETE is sent: every item is recorded as dry_run. */
   dryRun: boolean;
+  /** Approved in sandbox mode: its items are the simulator's sample data, nothing real. */
+  sandbox?: true;
 }
 
 export function planTotals(items: readonly PlanItem[]): PlanTotals {
@@ -210,7 +212,7 @@ export interface ApprovalDecision {
 export function approvePlan(
   proposal: ProposedPlan,
   decision: ApprovalDecision,
-  options: { now: Date; ttlHours: number; dryRun: boolean },
+  options: { now: Date; ttlHours: number; dryRun: boolean; sandbox?: boolean },
 ): Plan {
   const approval: Approval = {
     method: decision.method,
@@ -219,5 +221,5 @@ export function approvePlan(
     ...(decision.approver !== undefined ? { approver: decision.approver } : {}),
     expiresAt: new Date(options.now.getTime() + options.ttlHours * 3_600_000).toISOString(),
   };
-  return { version: 1, ...proposal, approval, dryRun: options.dryRun };
+  return { version: 1, ...proposal, approval, dryRun: options.dryRun, ...(options.sandbox ? { sandbox: true as const } : {}) };
 }

@@ -52,6 +52,8 @@ export interface Receipt {
   jobId: string;
   status: FinalStatus;
   dryRun: boolean;
+  /** Sandbox mode: the simulator's sample data; nothing real was deleted. */
+  sandbox?: true;
   criteria: JsonValue;
   /** Team server: who asked for the erasure. */
   requester?: Identity;
@@ -210,6 +212,7 @@ export function buildReceipt(input: {
     jobId: plan.jobId,
     status: input.status,
     dryRun: plan.dryRun,
+    ...(plan.sandbox ? { sandbox: true as const } : {}),
     criteria: plan.criteria,
     ...(plan.requester ? { requester: plan.requester } : {}),
     approval: plan.approval,
@@ -282,6 +285,7 @@ export function* receiptMarkdownPieces(receipt: Receipt): Generator<string> {
   const lines = [
     `# Erasure receipt ${receipt.jobId}`,
     "",
+    receipt.sandbox ? "**Sandbox: the local simulator's sample data; nothing real was deleted.**\n" : "",
     receipt.dryRun ? "**Dry run: no DELETE was sent; nothing was deleted.**\n" : "",
     `- Status: **${STATUS_WORDS[receipt.status]}**`,
     ...(receipt.requester ? [`- Requested by: ${who(receipt.requester)}`] : []),

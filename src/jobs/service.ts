@@ -195,6 +195,7 @@ async function openService(deps: Deps): Promise<JobService> {
     approvalTtlHours: settings.approvalTtlHours,
     dryRun: settings.dryRun,
     readOnly: deps.config.controls.readOnly,
+    sandbox: deps.config.sandbox,
     deleteItem,
     ...(shared && replicas ? { store: shared, replicas } : {}),
     onEvent: async (event) => {

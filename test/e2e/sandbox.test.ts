@@ -47,6 +47,26 @@ describe("sandbox mode", () => {
     });
   }
 
+  it("an erasure's receipt says it was the sandbox's sample data, in the record and in the readable receipt", async () => {
+    const c = await connect({ args: ["--sandbox"], env: { VCC_CONFIRMATION: "token" } });
+    open.push(c);
+    const listed = structured(await c.call("list_interaction_content", { guid: SEED.voicemails }));
+    const items = [{ guid: SEED.voicemails, contentKey: listed.content[0].contentKey }];
+    const asked = structured(await c.call("erase_interaction_content", { items }));
+    const started = structured(await c.call("erase_interaction_content", { items, confirmationToken: asked.confirmationToken }));
+    expect(started).toMatchObject({ status: "running", sandbox: true });
+    let job: { status: string; receipt?: { json: string; markdown: string } } = { status: "running" };
+    await expect
+      .poll(async () => {
+        job = structured(await c.call("get_erasure_job", { jobId: started.jobId })).job;
+        return job.status;
+      })
+      .toBe("completed");
+    const text = async (uri: string) => ((await c.client.readResource({ uri })).contents[0] as { text: string }).text;
+    expect(JSON.parse(await text(job.receipt?.json ?? ""))).toMatchObject({ sandbox: true, status: "completed" });
+    expect(await text(job.receipt?.markdown ?? "")).toContain("**Sandbox: the local simulator's sample data; nothing real was deleted.**");
+  });
+
   it("never contacts the configured API, even with credentials set", async () => {
     const c = await connect({ args: ["--sandbox"], env: { VCC_ACCESS_TOKEN: SECRET_TOKEN, VCC_API_BASE_URL: decoy.apiBaseUrl } });
     open.push(c);
