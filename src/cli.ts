@@ -23,7 +23,9 @@ Usage: vcc-interaction-content-mcp [--sandbox] [--read-only] [--http [--port <n>
   --port <n>     HTTP port, 0 for a free one (VCC_HTTP_PORT, default 3333)
   --host <addr>  address to bind (VCC_HTTP_HOST, default 127.0.0.1); any non-loopback address
                  requires VCC_HTTP_BEARER (one private user) or VCC_HTTP_AUTH=oauth (team server)
-  --env-file <path>  read settings from this file too (VCC_ENV_FILE); the environment wins
+  --env-file <path>  read settings from this file too (VCC_ENV_FILE); the environment wins.
+                 On Node 20 a missing file stops Node itself ("node: <path>: not found"):
+                 VCC_ENV_FILE says more
   passkey ...    manage the passkeys that approve deletions (VCC_APPROVAL_PASSKEY=required):
                  add prints a one-time link to register one in a browser on this computer
 
