@@ -158,7 +158,7 @@ export function criteriaKey(c: SearchCriteria): string {
 }
 
 /** The criteria for results, records and messages: instants as ISO 8601 UTC. */
-export function describeCriteria(c: SearchCriteria): Record<string, unknown> {
+export function describeCriteria(c: SearchCriteria): Record<string, string | string[]> {
   return {
     from: new Date(c.from).toISOString(),
     to: new Date(c.to).toISOString(),
@@ -169,6 +169,20 @@ export function describeCriteria(c: SearchCriteria): Record<string, unknown> {
     ...(c.direction ? { direction: c.direction } : {}),
     ...(c.contentTypes ? { contentTypes: c.contentTypes } : {}),
   };
+}
+
+/**
+ * Stored criteria (a plan's, as given) as results show them: the fields that are a string or a list
+ * of strings, which is all describeCriteria and an explicit list's `{ items: "explicit list" }` hold.
+ */
+export function criteriaRecord(value: unknown): Record<string, string | string[]> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  const out: Record<string, string | string[]> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v === "string") out[key] = v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === "string")) out[key] = v as string[];
+  }
+  return out;
 }
 
 /**

@@ -15,7 +15,14 @@ import { describeWait, progressFor } from "../deletion/progress.js";
 import { collectItems } from "../jobs/collect.js";
 import { excludesAnything, exclusionLines, MAX_PLAN_ITEMS, type PlanExclusions, type PlanItem, type ProposedPlan } from "../jobs/plan.js";
 import { ERASE_TOOL_NAME, type JobService } from "../jobs/service.js";
-import { criteriaInWords, criteriaKey, describeCriteria, normaliseCriteria, type SearchCriteria } from "../search/criteria.js";
+import {
+  criteriaInWords,
+  criteriaKey,
+  criteriaRecord,
+  describeCriteria,
+  normaliseCriteria,
+  type SearchCriteria,
+} from "../search/criteria.js";
 import type { VccClient } from "../vcc/client.js";
 import { contentKeySchema, guidSchema } from "../vcc/ids.js";
 import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
@@ -31,7 +38,7 @@ import {
   toolErrorSchema,
   toolResult,
 } from "./results.js";
-import { contentTypesList, criteriaShape } from "./search-interactions.js";
+import { contentTypesList, criteriaOutput, criteriaShape } from "./search-interactions.js";
 
 export { ERASE_TOOL_NAME };
 
@@ -74,7 +81,7 @@ const outputSchema = z.object({
   status: z.enum(["running", "confirmation_required", "cancelled", "error"]),
   jobId: z.string().optional().describe(`Follow the job with ${GET_JOB_TOOL_NAME}.`),
   plan: planTotalsSchema.optional().describe("What the plan holds: interactions, items, count and size by type, date span."),
-  criteria: z.unknown().optional().describe("The criteria as planned (from/to in UTC, to exclusive), or the explicit items."),
+  criteria: criteriaOutput.optional().describe("The criteria as planned (from/to in UTC, to exclusive), or the explicit items."),
   items: z.array(shownItemSchema).optional().describe(`The first ${SHOWN_ITEMS} items of the plan.`),
   excluded: z
     .object({
@@ -175,7 +182,7 @@ interface Approved {
 type Planned = {
   ok: true;
   items: PlanItem[];
-  criteria: Record<string, unknown>;
+  criteria: Record<string, string | string[]>;
   binding: string;
   excluded: PlanExclusions;
 };
@@ -185,7 +192,7 @@ type Refused = { ok: false; error: ToolError };
 function modeOf(
   input: Input,
   now: number,
-): Refused | { ok: true; binding: string; criteria: Record<string, unknown>; find: "search" | "items"; search?: SearchCriteria } {
+): Refused | { ok: true; binding: string; criteria: Record<string, string | string[]>; find: "search" | "items"; search?: SearchCriteria } {
   const { items, contentTypes, confirmationToken: _t, verify, from, to, ...narrowing } = input;
   const criteriaGiven = from !== undefined || to !== undefined || Object.values(narrowing).some((v) => v !== undefined);
   const invalid = (message: string): Refused => ({
@@ -329,7 +336,7 @@ export const eraseInteractionContent = defineTool({
     });
     const summary = (p: ProposedPlan): Partial<Output> => ({
       plan: p.totals,
-      criteria: p.criteria,
+      criteria: criteriaRecord(p.criteria),
       items: shown(p.items),
       ...(p.excluded ? { excluded: p.excluded } : {}),
     });
@@ -458,7 +465,7 @@ export const eraseInteractionContent = defineTool({
 /** The exact set of items: the whole search, or the explicit items looked up (one GET per interaction). */
 async function plan(
   input: Input,
-  mode: { criteria: Record<string, unknown>; binding: string; find: "search" | "items"; search?: SearchCriteria },
+  mode: { criteria: Record<string, string | string[]>; binding: string; find: "search" | "items"; search?: SearchCriteria },
   context: ToolContext,
   extra: CallExtra,
 ): Promise<Planned | Refused> {

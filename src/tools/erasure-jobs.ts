@@ -9,10 +9,12 @@ import { type Identity, sameIdentity } from "../core/identity.js";
 import type { JobResult, JobView } from "../jobs/engine.js";
 import { isFinal } from "../jobs/journal.js";
 import { ERASE_TOOL_NAME, type JobService, type Verification } from "../jobs/service.js";
+import { criteriaRecord } from "../search/criteria.js";
 import { StateUnavailableError, stateUnavailable } from "../state/index.js";
 import type { ToolContext } from "./context.js";
 import { defineTool } from "./define.js";
 import { errorText, sandboxSchema, toolErrorSchema, toolResult } from "./results.js";
+import { criteriaOutput } from "./search-interactions.js";
 
 export const GET_JOB_TOOL_NAME = "get_erasure_job";
 export const CANCEL_JOB_TOOL_NAME = "cancel_erasure_job";
@@ -42,7 +44,7 @@ const jobSchema = z.object({
   jobId: z.string(),
   status: jobStatus,
   dryRun: z.boolean(),
-  criteria: z.unknown().describe("What the job was planned from, as given."),
+  criteria: criteriaOutput.describe("What the job was planned from (from/to in UTC, to exclusive), or the explicit items."),
   requester: identitySchema.optional().describe("Team server: who asked for the erasure (as the identity provider names them)."),
   approval: z.object({
     method: z.enum(["elicitation", "token", "approval"]),
@@ -157,6 +159,7 @@ export function jobOutput(view: JobView, verification?: Verification): JobOutput
   const { receipt, resumable, ...rest } = view;
   return {
     ...rest,
+    criteria: criteriaRecord(view.criteria),
     ...(resumable ? { resumable: resumable.ok ? { ok: true } : { ok: false, reason: resumable.reason } } : {}),
     ...(receipt
       ? { receipt: { sha256: receipt.sha256, json: receiptUri(view.jobId, "json"), markdown: receiptUri(view.jobId, "md") } }

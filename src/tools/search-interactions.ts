@@ -38,6 +38,12 @@ const address = (what: string) =>
 const PARTY_LIST = 'party must be a list (a JSON array), even of one address: e.g. ["+441632960101", "01632960101"]';
 const PARTY_COUNT = `party takes 1-${MAX_PARTIES} addresses`;
 
+/**
+ * Criteria in results (search, erasure plans and jobs): each field a string or a list of strings,
+ * as describeCriteria gives them (an erasure of explicit items: `{ items: "explicit list" }`).
+ */
+export const criteriaOutput = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+
 /** A list of content types (search_interactions and erase_interaction_content), with messages that say what to send. */
 export const contentTypesList = z
   .array(z.string().min(1).max(50), {
@@ -143,7 +149,7 @@ const outputSchema = z.object({
   cursor: z.string().optional().describe("There is more: call again with the same criteria and this cursor."),
   cursorExpiresAt: z.string().optional(),
   stoppedBecause: z.enum(["max_results", "time_budget", "error", "cancelled"]).optional(),
-  criteria: z.record(z.string(), z.unknown()).optional().describe("The criteria as searched (from/to in UTC, to exclusive)."),
+  criteria: criteriaOutput.optional().describe("The criteria as searched (from/to in UTC, to exclusive)."),
   requests: z.number().int().describe("API requests made by this call."),
   unreadable: z.number().int().optional().describe("Records the API sent that could not be read (not included)."),
   otherTypes: z

@@ -78,6 +78,31 @@ describe("every tool publishes the error codes as an enum", () => {
   });
 });
 
+describe("every output schema says what each value is", () => {
+  /** Paths of subschemas with no keyword at all: they accept anything and check nothing. */
+  function emptySchemas(schema: unknown, path: string): string[] {
+    if (typeof schema !== "object" || schema === null) return [];
+    const node = schema as Record<string, unknown>;
+    const keywords = Object.keys(node).filter((k) => k !== "description" && k !== "title" && k !== "$schema");
+    if (keywords.length === 0) return [path];
+    const found: string[] = [];
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "properties" && typeof value === "object" && value !== null)
+        for (const [name, sub] of Object.entries(value)) found.push(...emptySchemas(sub, `${path}.properties.${name}`));
+      else if (key === "items" || key === "additionalProperties" || key === "not") found.push(...emptySchemas(value, `${path}.${key}`));
+      else if ((key === "anyOf" || key === "oneOf" || key === "allOf") && Array.isArray(value))
+        for (const [i, sub] of value.entries()) found.push(...emptySchemas(sub, `${path}.${key}[${i}]`));
+    }
+    return found;
+  }
+
+  it("no subschema of any tool's output accepts any value unchecked (clients and the Inspector's --strict flag them)", async () => {
+    const c = await h.inProcess();
+    const { tools } = await c.client.listTools();
+    for (const tool of tools) expect(emptySchemas(tool.outputSchema, "outputSchema"), tool.name).toEqual([]);
+  });
+});
+
 describe(`${LIST}: every result matches its schema`, () => {
   it("success, and not_found", async () => {
     const c = await h.inProcess();
