@@ -22,6 +22,8 @@ export interface AuditRecord {
   verifiedByAbsence?: boolean;
   /** Team server: the signed-in person who approved (or cancelled) on the approval page; the requester is in the context. */
   approver?: Identity;
+  /** Passkeys required: the credential id of the passkey whose verified assertion approved on the page. */
+  passkey?: string;
 }
 
 /** One search (search_interactions): what was asked, what was found, how long it took. */
@@ -79,6 +81,8 @@ export interface JobAuditRecord {
   receiptSha256?: string;
   /** approval, and a decision on the approval page: team server, who decided. */
   approver?: Identity;
+  /** approval: the passkey that approved on the page (passkeys required). */
+  passkey?: string;
 }
 
 export interface AuditContext {

@@ -287,6 +287,7 @@ export class ApprovalServer {
     // approved through a page server without them (passkeyVerified stays undefined: decide() refuses).
     const view = found.view;
     let passkeyVerified: boolean | undefined;
+    let passkeyId: string | undefined;
     let passkeyFailure = "no passkey answer was checked";
     if (this.#passkeys && decision === "approve") {
       passkeyVerified = false;
@@ -296,6 +297,7 @@ export class ApprovalServer {
           : ({ ok: false, reason: "the page has no challenge" } as const);
         if (checked.ok) {
           passkeyVerified = true;
+          passkeyId = checked.id;
           log.info(`approval page: passkey ${checked.id.slice(0, 8)}… verified`);
         } else passkeyFailure = checked.reason;
       }
@@ -306,7 +308,10 @@ export class ApprovalServer {
       log.warn(`approval page: refused a decision by ${describeIdentity(approver)}: ${refused}`);
       return reply(403, messagePage("Not allowed", `Nothing was changed: ${refused}`));
     }
-    const outcome = await found.source.decide(pageId, formKey, decision as ApprovalChoice, approver, { passkeyVerified });
+    const outcome = await found.source.decide(pageId, formKey, decision as ApprovalChoice, approver, {
+      passkeyVerified,
+      ...(passkeyId ? { passkeyId } : {}),
+    });
     if (outcome.ok) {
       log.info(
         `approval page: ${approver ? describeIdentity(approver) : "the person"} ${outcome.state === "approved" ? "approved" : "rejected"} ${describe(found.view)}`,

@@ -43,7 +43,16 @@ export type Decision =
    * `approver`: team server, the signed-in person who approved on the approval page; `decidedAt`:
    * when they did (approval), which can be long before the token came back.
    */
-  | { kind: "approved"; method: "token" | "approval"; claim: Claim; payload?: unknown; approver?: Identity; decidedAt?: Date }
+  | {
+      kind: "approved";
+      method: "token" | "approval";
+      claim: Claim;
+      payload?: unknown;
+      approver?: Identity;
+      decidedAt?: Date;
+      /** The passkey (credential id) that approved on the page, when one was required and verified. */
+      passkey?: string;
+    }
   | { kind: "declined"; method: "elicitation"; action: "decline" | "cancel" | "unconfirmed" }
   /**
    * The person chose Cancel on the approval page. `approver`: team server, the signed-in person who
@@ -485,6 +494,7 @@ export class Confirmer {
         payload: result.payload,
         ...(result.approver ? { approver: result.approver } : {}),
         ...(result.approved && result.decidedAt !== undefined ? { decidedAt: new Date(result.decidedAt) } : {}),
+        ...(result.approved && result.passkey ? { passkey: result.passkey } : {}),
       };
     // Cancelled on the approval page, by whom where known (team server).
     if (result.reason === "rejected")

@@ -73,7 +73,7 @@ export type ClaimResult =
    * `approved`: the token needed, and got, a person's approval on its page; `approver`: team server,
    * the signed-in person who approved there.
    */
-  | { ok: true; claim: Claim; payload?: unknown; approved: boolean; approver?: Identity; decidedAt?: number }
+  | { ok: true; claim: Claim; payload?: unknown; approved: boolean; approver?: Identity; decidedAt?: number; passkey?: string }
   | { ok: false; reason: Exclude<ClaimFailure, "approval_pending" | "rejected" | "used"> }
   | { ok: false; reason: "used"; payload?: unknown }
   | { ok: false; reason: "rejected"; approver?: Identity; payload?: unknown }

@@ -261,7 +261,11 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
   const todo = request.items.filter((i) => approved.has(itemIdentity(i)));
   const claim = decision.method === "elicitation" ? undefined : decision.claim;
   // Team server: the person who signed in on the approval page and approved.
-  const approver = decision.method === "elicitation" ? undefined : decision.approver;
+  // Who approved on the page (team server), and with which passkey (passkeys required): on every record.
+  const approvedBy: ApprovedBy =
+    decision.method === "elicitation"
+      ? {}
+      : { ...(decision.approver ? { approver: decision.approver } : {}), ...(decision.passkey ? { passkey: decision.passkey } : {}) };
 
   // Tracked as one: shutting down lets the item in flight finish, starts no other, and reports.
   return trackDeletion(async () => {
@@ -273,7 +277,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       request.progress?.begin(todo.length);
       for (const [index, ref] of todo.entries()) {
         const r = resultOf(ref);
-        const step = await performItem(context, client, request, ref, decision.method, approver, index, todo.length);
+        const step = await performItem(context, client, request, ref, decision.method, approvedBy, index, todo.length);
         Object.assign(r, step.result);
         used ||= step.used;
         stopped ||= step.stopped;
@@ -298,6 +302,9 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
   });
 }
+
+/** Who approved on the approval page, where known, and the passkey that did. */
+type ApprovedBy = Pick<AuditRecord, "approver" | "passkey">;
 
 interface Prepared {
   ref: ContentRef;
@@ -377,11 +384,11 @@ async function performItem(
   request: DeletionRequest,
   ref: ContentRef,
   method: "elicitation" | "token" | "approval",
-  approver: Identity | undefined,
+  approvedBy: ApprovedBy,
   index: number,
   total: number,
 ): Promise<ItemStep> {
-  const audit = (fields: AuditFields) => auditItem(context, request, ref, approver ? { ...fields, approver } : fields);
+  const audit = (fields: AuditFields) => auditItem(context, request, ref, { ...fields, ...approvedBy });
   const subject = subjectOf(ref);
   const stop = request.signal.aborted
     ? errorCancelledBetweenAttempts(subject, "delete", 0, false)

@@ -111,6 +111,8 @@ export interface Approval {
   approvedBy?: string;
   /** Team server: the person who signed in on the approval page and approved. */
   approver?: Identity;
+  /** Passkeys required: the credential id of the passkey that approved on the page. */
+  passkey?: string;
   /** Until when the approval is valid for resuming the job. */
   expiresAt: string;
 }
@@ -206,6 +208,7 @@ export interface ApprovalDecision {
   approver?: Identity;
   /** When the person approved, where it was before now (the approval page: the token comes back later). */
   approvedAt?: Date;
+  passkey?: string;
 }
 
 /** The approval of a proposed plan, valid for resuming for `ttlHours` from now. */
@@ -219,6 +222,7 @@ export function approvePlan(
     approvedAt: (decision.approvedAt ?? options.now).toISOString(),
     ...(decision.approvedBy !== undefined ? { approvedBy: decision.approvedBy } : {}),
     ...(decision.approver !== undefined ? { approver: decision.approver } : {}),
+    ...(decision.passkey ? { passkey: decision.passkey } : {}),
     expiresAt: new Date(options.now.getTime() + options.ttlHours * 3_600_000).toISOString(),
   };
   return { version: 1, ...proposal, approval, dryRun: options.dryRun, ...(options.sandbox ? { sandbox: true as const } : {}) };

@@ -291,7 +291,7 @@ export function* receiptMarkdownPieces(receipt: Receipt): Generator<string> {
     ...(receipt.requester ? [`- Requested by: ${who(receipt.requester)}`] : []),
     `- Started: ${receipt.startedAt ?? "never (cancelled before it started)"}`,
     `- Ended: ${receipt.endedAt}`,
-    `- Approved: ${a.approvedAt} by ${a.method === "elicitation" ? "a prompt in the client" : a.method === "token" ? "a confirmation token" : "the approval page"}${a.approver ? ` (${who(a.approver)})` : a.approvedBy ? ` (${a.approvedBy})` : ""}; valid for resuming until ${a.expiresAt}`,
+    `- Approved: ${a.approvedAt} by ${a.method === "elicitation" ? "a prompt in the client" : a.method === "token" ? "a confirmation token" : "the approval page"}${a.approver ? ` (${who(a.approver)})` : a.approvedBy ? ` (${a.approvedBy})` : ""}${a.passkey ? ` with passkey ${cell(a.passkey)}` : ""}; valid for resuming until ${a.expiresAt}`,
     `- Planned: ${receipt.plan.totals.items} items of ${receipt.plan.totals.interactions} interactions (${receipt.plan.proposedAt})`,
     "",
     "## Criteria",

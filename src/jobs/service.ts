@@ -129,6 +129,7 @@ export function jobAuditRecord(event: JobEvent): JobAuditRecord {
         confirmation: event.approval.method,
         outcome: "approved",
         ...(event.approval.approver ? { approver: event.approval.approver } : {}),
+        ...(event.approval.passkey ? { passkey: event.approval.passkey } : {}),
       };
     case "start":
     case "resume":

@@ -58,6 +58,8 @@ interface PageEntry {
   approver?: Identity;
   /** When the page was decided (ms since the epoch). */
   decidedAt?: number;
+  /** The passkey that approved it, if one did. */
+  passkeyId?: string;
   expiresAt: number;
   waiters: Set<() => void>;
 }
@@ -126,6 +128,7 @@ class MemoryTokens implements TokenStore {
       approved: page !== undefined,
       ...(page?.approver ? { approver: copy(page.approver) } : {}),
       ...(page?.decidedAt !== undefined ? { decidedAt: page.decidedAt } : {}),
+      ...(page?.passkeyId ? { passkey: page.passkeyId } : {}),
       claim: {
         spend: async () => {
           if (mine()) entry.state = "spent";
@@ -171,6 +174,7 @@ class MemoryTokens implements TokenStore {
       return { ok: false, reason: "passkey_required" };
     page.state = choice === "approve" ? "approved" : "rejected";
     page.decidedAt = this.now();
+    if (choice === "approve" && verified === true && options.passkeyId) page.passkeyId = options.passkeyId;
     if (approver) page.approver = copy(approver);
     this.#notify(page);
     return { ok: true, state: page.state };

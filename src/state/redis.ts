@@ -110,10 +110,10 @@ return 1`;
 
 // ARGV: binding, owner, now, claim id (unique: a claim is told apart from every other, also after a
 // Redis that lost recent writes, whose counters could repeat) → {'ok', claim id, payload|false,
-// page|false, approver|false, decided at|false} | {reason}
+// page|false, approver|false, decided at|false, passkey id|false} | {reason}
 //   | {'used', payload|false} | {'rejected', approver|false, payload|false} | {'approval_pending', pageId, exp}
 const CLAIM = `
-local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload', 'approver', 'decidedat')
+local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload', 'approver', 'decidedat', 'pkid')
 if not t[1] or t[1] ~= ARGV[2] then return {'unknown'} end
 if t[2] == 'spent' then return {'used', t[7] or false} end
 if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
@@ -125,7 +125,7 @@ end
 if t[2] == 'claimed' then return {'in_use'} end
 redis.call('HINCRBY', KEYS[1], 'claims', 1)
 redis.call('HSET', KEYS[1], 'state', 'claimed', 'claim', ARGV[4])
-return {'ok', ARGV[4], t[7] or false, t[5] and '1' or false, t[8] or false, t[9] or false}`;
+return {'ok', ARGV[4], t[7] or false, t[5] and '1' or false, t[8] or false, t[9] or false, t[10] or false}`;
 
 // ARGV: claim id, new state ('spent' | 'issued'): only the claim that holds the token changes it.
 const SETTLE = `
@@ -143,6 +143,7 @@ if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
 if t[2] ~= 'pending' then return {'decided', t[2]} end
 if ARGV[2] == 'approved' and ARGV[7] ~= '1' and (ARGV[7] == '0' or t[4] == 'required') then return {'passkey_required'} end
 redis.call('HSET', KEYS[1], 'pstate', ARGV[2], 'decidedat', ARGV[3])
+if ARGV[2] == 'approved' and ARGV[7] == '1' and ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'pkid', ARGV[8]) end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'approver', ARGV[6]) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return {'ok', ARGV[2]}`;
@@ -426,7 +427,7 @@ class RedisTokens implements TokenStore {
       | string
       | null
     )[];
-    const [kind, a, b, page, approver, decidedAt] = reply;
+    const [kind, a, b, page, approver, decidedAt, passkey] = reply;
     if (kind === "approval_pending") return { ok: false, reason: "approval_pending", pageId: String(a), expiresAt: Number(b) };
     if (kind === "rejected")
       return {
@@ -447,6 +448,7 @@ class RedisTokens implements TokenStore {
       approved: typeof page === "string",
       ...(typeof approver === "string" ? { approver: JSON.parse(approver) as Identity } : {}),
       ...(typeof decidedAt === "string" ? { decidedAt: Number(decidedAt) } : {}),
+      ...(typeof passkey === "string" ? { passkey } : {}),
       claim: { spend: settle("spent"), release: settle("issued") },
     };
   }
@@ -504,6 +506,7 @@ class RedisTokens implements TokenStore {
         hash(pageId),
         approver ? JSON.stringify(approver) : "",
         options.passkeyVerified === undefined ? "" : options.passkeyVerified ? "1" : "0",
+        options.passkeyId ?? "",
       ],
     )) as string[];
     if (kind === "ok") return { ok: true, state: decision };

@@ -76,7 +76,16 @@ export type TokenClaimResult =
    * there, where the page knew (team server); `decidedAt`: when (ms since the epoch, the deciding
    * replica's clock).
    */
-  | { ok: true; claim: SharedClaim; payload?: JsonValue; approved: boolean; approver?: Identity; decidedAt?: number }
+  | {
+      ok: true;
+      claim: SharedClaim;
+      payload?: JsonValue;
+      approved: boolean;
+      approver?: Identity;
+      decidedAt?: number;
+      /** The passkey (credential id) whose verified assertion approved the page, if one did. */
+      passkey?: string;
+    }
   | { ok: false; reason: Exclude<ClaimRefusal, "rejected" | "used"> }
   /** Used up (or withdrawn); `payload`: what it was issued with, so that a repeated call can be told what it did. */
   | { ok: false; reason: "used"; payload?: JsonValue }
@@ -127,6 +136,8 @@ export interface DecideOptions {
    * passkey. Checked in the same atomic step as the decision, so no earlier read of the page decides it.
    */
   passkeyVerified?: boolean;
+  /** With passkeyVerified: the credential id (base64url) of the passkey that approved, kept with the decision. */
+  passkeyId?: string;
 }
 
 export type DecisionOutcome = "approved" | "rejected" | "timeout" | "aborted" | "gone";

@@ -425,6 +425,7 @@ export const eraseInteractionContent = defineTool({
       method: decision.method,
       ...(approver ? { approver } : {}),
       ...(approvedAt ? { approvedAt } : {}),
+      ...(decision.method !== "elicitation" && decision.passkey ? { passkey: decision.passkey } : {}),
     });
     if (!started.ok) {
       // The plan may be on disk already (it is written before the start is recorded): then the

@@ -51,6 +51,7 @@ const jobSchema = z.object({
     approvedAt: z.string(),
     approvedBy: z.string().optional(),
     approver: identitySchema.optional().describe("Team server: who approved on the approval page (as the identity provider names them)."),
+    passkey: z.string().optional().describe("Passkeys required: the credential id of the passkey that approved on the page."),
     expiresAt: z.string().describe("Until when the approval is valid for resuming the job."),
   }),
   totals: planTotalsSchema.describe("What was approved."),

@@ -20,7 +20,7 @@ import { SEED } from "../../src/simulator/seed.js";
 import { RedisState } from "../../src/state/redis.js";
 import { formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
 import { type Browser, chromiumContext, skipWithoutChromium } from "../helpers/browser.js";
-import { childEnv, runNode, SERVER_ENTRY, structured } from "../helpers/mcp.js";
+import { childEnv, type Loose, runNode, SERVER_ENTRY, structured } from "../helpers/mcp.js";
 import { eventually, useRedis } from "../helpers/redis-server.js";
 import { useSimulator } from "../helpers/simulator.js";
 
@@ -62,7 +62,8 @@ async function addAuthenticator(target: Page): Promise<{ cdp: CDPSession; authen
  * reading the passkeys `passkey add` (a process of its own) wrote. `spawned` is the built server.
  */
 const server = () => h.inProcess({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir } });
-const spawned = () => h.connect({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir } });
+const spawned = (env: Record<string, string> = {}) =>
+  h.connect({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir, ...env } });
 
 /** Asks for a deletion: the page link (on localhost) and the token. */
 async function ask(c: Awaited<ReturnType<typeof server>>, contentKey: string, guid: string = SEED.inboundCall) {
@@ -156,8 +157,9 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
     expect(readFileSync(store.path, "utf8")).not.toMatch(/private/i);
   });
 
-  it("approving with the passkey deletes exactly the approved item, once (the built server)", async () => {
-    const c = await spawned();
+  it("approving with the passkey deletes exactly the approved item, once (the built server); the records name the passkey", async () => {
+    const audit = join(dataDir, "audit.jsonl");
+    const c = await spawned({ VCC_AUDIT_LOG: audit });
     const { url, token } = await ask(c, "callRecording");
     const response = await page.goto(url);
     expect(response?.status()).toBe(200);
@@ -173,6 +175,46 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
     const again = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording", confirmationToken: token });
     expect(structured(again).error.code).toBe("confirmation_invalid");
     expect(h.deletes()).toHaveLength(1);
+    // The audit trail says which registered passkey approved: on a one-person server, who agreed.
+    const [registered] = await new PasskeyStore(dataDir).list();
+    const records = readFileSync(audit, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(records.find((r) => r.event === "deletion")).toMatchObject({
+      outcome: "deleted",
+      confirmation: "approval",
+      passkey: registered?.id,
+    });
+  });
+
+  it("an erasure approved with the passkey: the job, its receipt and its audit record name the passkey", async () => {
+    const audit = join(dataDir, "erase-audit.jsonl");
+    const c = await h.inProcess({ env: { VCC_APPROVAL_PASSKEY: "required", VCC_DATA_DIR: dataDir, VCC_AUDIT_LOG: audit } });
+    const items = [{ guid: SEED.inboundCall, contentKey: "transcript" }];
+    const asked = structured(await c.call("erase_interaction_content", { items }));
+    expect(asked.approvalUrl).toMatch(LOCALHOST_PAGE);
+    await page.goto(asked.approvalUrl);
+    await Promise.all([page.waitForURL(asked.approvalUrl), page.getByRole("button", { name: "Delete permanently" }).click()]);
+    await expect.poll(() => page.locator("h1").textContent()).toMatch(/Approved/);
+    const started = structured(await c.call("erase_interaction_content", { items, confirmationToken: asked.confirmationToken }));
+    let job: Loose = {};
+    await expect
+      .poll(async () => {
+        job = structured(await c.call("get_erasure_job", { jobId: started.jobId })).job;
+        return job.status;
+      })
+      .toBe("completed");
+    const [registered] = await new PasskeyStore(dataDir).list();
+    expect(job.approval).toMatchObject({ method: "approval", passkey: registered?.id });
+    const markdown = ((await c.client.readResource({ uri: job.receipt.markdown })).contents[0] as { text: string }).text;
+    expect(markdown).toContain(`by the approval page with passkey ${registered?.id}`);
+    const approval = readFileSync(audit, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .find((r) => r.action === "approval");
+    expect(approval).toMatchObject({ jobId: started.jobId, passkey: registered?.id });
   });
 
   it("Cancel needs no passkey", async () => {

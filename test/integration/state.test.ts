@@ -251,11 +251,11 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     expect(await a.tokens.claim(guarded.token, "d", "o")).toMatchObject({ ok: false, reason: "approval_pending" });
     // The form key is checked first: a forged form learns nothing about passkeys.
     expect(await b.tokens.decide(guarded.pageId, "wrong", "approve")).toEqual({ ok: false, reason: "forged" });
-    expect(await b.tokens.decide(guarded.pageId, guarded.formKey, "approve", undefined, { passkeyVerified: true })).toEqual({
-      ok: true,
-      state: "approved",
-    });
-    expect(await a.tokens.claim(guarded.token, "d", "o")).toMatchObject({ ok: true, approved: true });
+    expect(
+      await b.tokens.decide(guarded.pageId, guarded.formKey, "approve", undefined, { passkeyVerified: true, passkeyId: "cred-1" }),
+    ).toEqual({ ok: true, state: "approved" });
+    // Which passkey approved goes with the approval, to every replica's records.
+    expect(await a.tokens.claim(guarded.token, "d", "o")).toMatchObject({ ok: true, approved: true, passkey: "cred-1" });
 
     // Cancel needs no passkey.
     const cancelled = await issue(true);
