@@ -1301,12 +1301,16 @@ function classify(outcome: DeleteOutcome, state: ItemState): ItemResult {
     if (state.mayHaveReached) return { outcome: "deleted", httpStatus: 404, verifiedByAbsence: true };
     return { outcome: "already_gone", httpStatus: 404 };
   }
+  // An earlier call may have deleted it: this call's failure does not make it "not deleted".
+  const earlier = state.mayHaveReached && !error.outcomeUnknown;
   return {
     outcome: "failed",
     code: error.code,
-    message: error.message,
+    message: earlier
+      ? `An earlier attempt at this item may have deleted it (its answer was lost, or the server stopped while it was in flight), and this attempt ${outcome.notSent ? "was not sent" : "failed too"} (${error.code}${error.httpStatus !== undefined ? `, HTTP ${error.httpStatus}` : ""}): whether it is deleted is unknown. Check it with list_interaction_content.`
+      : error.message,
     ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}),
-    ...(error.outcomeUnknown ? { outcomeUnknown: true } : {}),
+    ...(error.outcomeUnknown || state.mayHaveReached ? { outcomeUnknown: true } : {}),
     ...(outcome.notSent ? { notSent: true } : {}),
     retryable: TRANSIENT.has(error.code) || AUTH.has(error.code),
   };

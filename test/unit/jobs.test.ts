@@ -494,6 +494,31 @@ describe("a job whose process died", () => {
     expect(receipt.items[3]).toMatchObject({ outcome: "deleted", httpStatus: 404, verifiedByAbsence: true, deleteCalls: 3 });
   });
 
+  it("the DELETE in flight when the process died, repeated on resume and failing (503): outcome unknown, never 'not deleted'", async () => {
+    // The first process's DELETE of item 3 reached the API (deleted) and its answer was lost with the process.
+    const { jobId, plan } = await dieWhileDeleting(3, true);
+    const real = vccDeleteItem(client);
+    const unavailable: DeleteItem = async (item, signal) =>
+      item.guid === plan.items[3]?.guid && item.contentKey === plan.items[3]?.contentKey
+        ? {
+            kind: "error",
+            attempts: 4,
+            error: { code: "upstream_error", httpStatus: 503, message: `HTTP 503: ${item.contentKey} was not deleted.` },
+          }
+        : real(item, signal);
+    const { jobs } = await openEngine({ deleteItem: unavailable });
+    expect((await jobs.resume(jobId)).ok).toBe(true);
+    const view = await jobs.settled(jobId);
+    expect(view.progress).toMatchObject({ deleted: 7, failed: 0, outcomeUnknown: 1 });
+    const { receipt, markdown } = await readReceipt(view);
+    expect(receipt.items[3]).toMatchObject({ outcome: "unknown", httpStatus: 503 });
+    expect(receipt.totals).toMatchObject({ unknown: 1, failed: 0 });
+    expect(view.failures.items[0]?.message).toMatch(
+      /An earlier attempt at this item may have deleted it .* whether it is deleted is unknown/,
+    );
+    expect(markdown).not.toContain("was not deleted");
+  });
+
   it("cancelling an interrupted job ends it at once; the item in flight is 'unknown' in the receipt", async () => {
     const { jobId } = await dieWhileDeleting(1, true);
     const { jobs } = await openEngine();
