@@ -131,9 +131,14 @@ export class DiskJobRecords implements JobRecords {
   }
 
   /** The journal line, and a flag the runner (perhaps another process) reads before each item. */
+  /**
+   * The flag first: it is what the process running the job reads before each item, and what loading
+   * the job reads too, so a process that dies between the two writes has still cancelled the job
+   * (the other way round, a journal line without the flag went unseen by the runner).
+   */
   async requestCancel(jobId: string, entry: object): Promise<void> {
-    await this.append(jobId, entry);
     await writeFileAtomic(join(this.#dir(jobId), "cancel"), "");
+    await this.append(jobId, entry);
   }
 
   /** The flag only (read before each item: the journal can be long); replaying the journal finds its line too. */

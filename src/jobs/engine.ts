@@ -322,7 +322,8 @@ export class ErasureJobs {
       items: replayed.items,
       status,
       queued: false,
-      cancelRequested: replayed.cancelRequested,
+      // The journal's line, or the flag alone (the process that cancelled died before writing the line).
+      cancelRequested: replayed.cancelRequested || (!replayed.finish && (await this.#store.cancelRequested(jobId))),
       pause: replayed.stoppedWhileRunning ? undefined : replayed.pause,
       startedAt: replayed.startedAt,
       endedAt: replayed.finish?.at,

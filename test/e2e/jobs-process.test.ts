@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { DiskJobRecords } from "../../src/jobs/disk-store.js";
 import { ErasureJobs, type JobEvent, type JobView } from "../../src/jobs/engine.js";
 import type { PlanItem } from "../../src/jobs/plan.js";
 import { type Receipt, verifyReceipt } from "../../src/jobs/receipt.js";
@@ -211,6 +212,25 @@ describe("two server processes on one data directory", () => {
     expect(after.ok && after.job).toMatchObject({ status: "cancelled", receipt: { sha256: settled?.receipt?.sha256 } });
     const journal = await readFile(join(data.dir, "jobs", jobId, "journal.jsonl"), "utf8");
     expect(journal.split("\n").filter((line) => line.includes('"event":"finish"'))).toHaveLength(1);
+  });
+
+  it("a cancelling process that dies between its two writes has still cancelled: the runner stops after the item in flight", async () => {
+    const { a, b, jobId, items } = await runningElsewhere();
+    // B dies after its first write: the journal line is never written.
+    const append = vi.spyOn(DiskJobRecords.prototype, "append").mockImplementation(async (_id: string, entry: object) => {
+      if ((entry as { event?: string }).event === "cancel") throw new Error("killed");
+      throw new Error("unexpected append");
+    });
+    try {
+      expect((await b.cancel(jobId)).ok).toBe(false);
+    } finally {
+      append.mockRestore();
+    }
+    sim.release();
+    const { settled } = await a.waitFor((l) => l.settled !== undefined);
+    expect(await a.exited).toEqual({ code: 0, signal: null });
+    expect(settled?.status).toBe("cancelled");
+    deletedOnce(items, 3);
   });
 
   it("a process that saw the job running finds it completed once it has, and resumes nothing", async () => {

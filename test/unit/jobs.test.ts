@@ -1,5 +1,5 @@
 // The erasure-job engine against the in-process simulator over real HTTP, through the real VccClient.
-import { readFile, stat } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type DeleteItem, ErasureJobs, type ErasureJobsOptions, type JobEvent, type JobView } from "../../src/jobs/engine.js";
@@ -517,6 +517,15 @@ describe("a job whose process died", () => {
       /An earlier attempt at this item may have deleted it .* whether it is deleted is unknown/,
     );
     expect(markdown).not.toContain("was not deleted");
+  });
+
+  it("a cancel whose process died after writing only its flag (no journal line) is a cancel: the job ends cancelled at the next start", async () => {
+    const { jobId } = await dieWhileDeleting(1, true);
+    await writeFile(join(data.dir, "jobs", jobId, "cancel"), "");
+    const { jobs } = await openEngine();
+    const loaded = await jobs.get(jobId);
+    expect(loaded.ok && loaded.job.status).toBe("cancelled");
+    expect((await jobs.resume(jobId)).ok).toBe(false);
   });
 
   it("cancelling an interrupted job ends it at once; the item in flight is 'unknown' in the receipt", async () => {
