@@ -50,7 +50,7 @@ import {
   type ProposedPlan,
   proposePlan,
 } from "./plan.js";
-import { buildReceipt, itemOutcome, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
+import { buildReceipt, itemOutcome, type Receipt, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
 
 /** What one DELETE call came to (see vcc.ts for the adapter over VccClient.deleteContent). */
 export type DeleteOutcome =
@@ -331,8 +331,16 @@ export class ErasureJobs {
     };
     if (replayed.finish) {
       // Finished, but the process died before the receipt was stored: it follows from the journal
-      // alone (the same text whoever writes it), so it is written now.
-      job.receipt = (await this.#store.receipt(jobId)) ?? (await this.#writeReceipt(job));
+      // alone (the same text whoever writes it), so it is written now. That process may have died
+      // before its audit record of the end too (it is written before the receipt is stored): it is
+      // written again, so that the audit trail has it (at worst twice, never not at all).
+      const stored = await this.#store.receipt(jobId);
+      if (stored) job.receipt = stored;
+      else {
+        const receipt = await this.#writeReceipt(job);
+        const { status: ended, at } = replayed.finish;
+        await this.#report({ type: "finish", at, jobId, status: ended, receiptSha256: receipt.sha256 });
+      }
     }
     return job;
   }
@@ -1083,9 +1091,9 @@ export class ErasureJobs {
         result = classify(outcome, state);
       }
       const at = this.#now().toISOString();
-      await this.#append(job, { at, event: "item_outcome", index, ...(attempts !== undefined ? { attempts } : {}), result });
-      applyOutcome(state, result, at);
-      job.run.processed++;
+      // The audit record first, then the journal line: a process that dies in between leaves the item
+      // in flight, repeated on resume and recorded again (at worst twice, never not at all). The other
+      // way round, the journal's outcome keeps the item from being sent again and its record was lost.
       await this.#report({
         type: "item",
         at,
@@ -1096,6 +1104,9 @@ export class ErasureJobs {
         result,
         ...(attempts !== undefined ? { attempts } : {}),
       });
+      await this.#append(job, { at, event: "item_outcome", index, ...(attempts !== undefined ? { attempts } : {}), result });
+      applyOutcome(state, result, at);
+      job.run.processed++;
 
       if (result.outcome === "failed" && AUTH.has(result.code)) {
         await this.#pause(job, result.code, `The API cannot be used with the current credentials: ${result.message}`);
@@ -1165,23 +1176,23 @@ export class ErasureJobs {
     await this.#append(job, { at, event: "finish", status }, false);
     job.endedAt = at;
     job.pause = undefined;
+    // Recorded in the audit trail before the receipt is stored: a process that dies in between
+    // leaves the receipt to be written at the next start, which writes this record again.
+    const receipt = receiptOf(job, status, at);
+    await this.#report({ type: "finish", at, jobId: job.plan.jobId, status, receiptSha256: receipt.sha256 });
     // The status changes once the receipt is there: a job seen ended always has one.
-    const receipt = await this.#writeReceipt(job, status);
+    await this.#putReceipt(job, receipt);
     // Let go first (the journal says it ended), so that whoever sees it ended finds it let go.
     await this.#letGo(job);
     this.#settle(job, status);
     await this.#store.release(job.plan.jobId);
-    await this.#report({ type: "finish", at, jobId: job.plan.jobId, status, receiptSha256: receipt.sha256 });
   }
 
-  async #writeReceipt(job: Job, status = job.status as FinalStatus): Promise<StoredReceipt> {
-    const receipt = buildReceipt({
-      plan: job.plan,
-      items: job.items,
-      status,
-      startedAt: job.startedAt,
-      endedAt: job.endedAt ?? this.#now().toISOString(),
-    });
+  #writeReceipt(job: Job, status = job.status as FinalStatus): Promise<StoredReceipt> {
+    return this.#putReceipt(job, receiptOf(job, status, job.endedAt ?? this.#now().toISOString()));
+  }
+
+  async #putReceipt(job: Job, receipt: Receipt): Promise<StoredReceipt> {
     job.receipt = await this.#store.putReceipt(job.plan.jobId, {
       sha256: receipt.sha256,
       json: receiptJsonPieces(receipt),
@@ -1290,6 +1301,11 @@ function errorText(error: unknown): string {
 
 function auditFailed(error: unknown, what: string): ToolError {
   return { code: "audit_failed", message: `The audit record could not be written (${errorText(error)}), so ${what}: nothing was deleted.` };
+}
+
+/** The job's receipt as its items stand, ended at `endedAt` with `status`. */
+function receiptOf(job: Job, status: FinalStatus, endedAt: string): Receipt {
+  return buildReceipt({ plan: job.plan, items: job.items, status, startedAt: job.startedAt, endedAt });
 }
 
 /** What one DELETE call means for the item, given what earlier calls may have done. */

@@ -1,5 +1,5 @@
 // The erasure-job engine against the in-process simulator over real HTTP, through the real VccClient.
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type DeleteItem, ErasureJobs, type ErasureJobsOptions, type JobEvent, type JobView } from "../../src/jobs/engine.js";
@@ -358,12 +358,13 @@ describe("erasure jobs", () => {
     const opened = await openEngine({
       now: () => clock,
       onEvent: async (event) => {
-        // Each DELETE takes 2 s of this clock: 30 a minute.
-        if (event.type === "item" && event.phase === "started") clock += 2_000;
-        if (event.type === "item" && event.phase === "outcome" && event.index === 3) {
+        // After four items, as the fifth starts (the audit record of an outcome comes before its journal line).
+        if (event.type === "item" && event.phase === "started" && event.index === 4) {
           const view = await jobs?.get(event.jobId);
           during = view?.ok ? view.job : undefined;
         }
+        // Each DELETE takes 2 s of this clock: 30 a minute.
+        if (event.type === "item" && event.phase === "started") clock += 2_000;
       },
     });
     jobs = opened.jobs;
@@ -526,6 +527,43 @@ describe("a job whose process died", () => {
     const loaded = await jobs.get(jobId);
     expect(loaded.ok && loaded.job.status).toBe("cancelled");
     expect((await jobs.resume(jobId)).ok).toBe(false);
+  });
+
+  it("the audit trail never misses an outcome or an end a process died before recording: outcome before journal line, end re-recorded at the next start", async () => {
+    const { jobs, events } = await openEngine();
+    const plan = await propose(jobs);
+    // The first outcome's journal line cannot be written (the process is as good as dead there).
+    const append = JournalFile.prototype.append;
+    const spy = vi.spyOn(JournalFile.prototype, "append").mockImplementation(function (this: JournalFile, entry: object) {
+      if ((entry as { event?: string }).event === "item_outcome") return Promise.reject(new Error("killed"));
+      return append.call(this, entry);
+    });
+    let jobId = "";
+    try {
+      jobId = await startJob(jobs, plan);
+      expect((await jobs.settled(jobId)).status).toBe("interrupted");
+    } finally {
+      spy.mockRestore();
+    }
+    // The DELETE's outcome reached the audit trail although the journal never got it.
+    expect(events.filter((e) => e.type === "item" && e.phase === "outcome")).toEqual([
+      expect.objectContaining({ index: 0, result: expect.objectContaining({ outcome: "deleted", httpStatus: 204 }) }),
+    ]);
+    await jobs.close();
+
+    // A job that ended, its process dead before storing the receipt (and so, maybe, before the audit record).
+    const second = await openEngine();
+    expect((await second.jobs.resume(jobId)).ok).toBe(true);
+    const ended = await second.jobs.settled(jobId);
+    expect(second.events.filter((e) => e.type === "finish")).toHaveLength(1);
+    await second.jobs.close();
+    await rm(join(data.dir, "jobs", jobId, "receipt.json"));
+    const third = await openEngine();
+    const read = await third.jobs.get(jobId);
+    expect(read.ok && read.job.receipt?.sha256).toBe(ended.receipt?.sha256);
+    expect(third.events).toEqual([
+      expect.objectContaining({ type: "finish", jobId, status: "completed", receiptSha256: ended.receipt?.sha256 }),
+    ]);
   });
 
   it("cancelling an interrupted job ends it at once; the item in flight is 'unknown' in the receipt", async () => {
