@@ -14,7 +14,8 @@ export const ERROR_CODES = {
   bad_request: "The API refused the request as malformed (400).",
   unauthorized: "The API refused the access token (401).",
   forbidden: "The credentials lack the scope or permission for this (403), or VCC_SCOPES leaves that scope out.",
-  not_found: "No such interaction or content item (404), or it was not part of what was approved.",
+  not_found:
+    "No such interaction or content item (404), nothing of the types asked for matches an erasure's criteria, or it was not part of what was approved.",
   rate_limited: "The API's rate limit was reached (429) and retries ran out.",
   busy: "Other deletions of this server (or of its other replicas) were still running, or this replica lost the deletion lock, so this one was not sent.",
   upstream_error: "The API failed (5xx) or answered something this server cannot read.",
