@@ -58,7 +58,7 @@ export type Decision =
    * The person chose Cancel on the approval page. `approver`: team server, the signed-in person who
    * cancelled; `payload`: with a token, what it was issued with (what the page asked about).
    */
-  | { kind: "declined"; method: "approval"; action: "reject"; approver?: Identity; payload?: unknown }
+  | { kind: "declined"; method: "approval"; action: "reject"; approver?: Identity; payload?: unknown; repeat?: true }
   | {
       kind: "token_issued";
       token: string;
@@ -504,6 +504,7 @@ export class Confirmer {
         action: "reject",
         ...(result.approver ? { approver: result.approver } : {}),
         ...(result.payload !== undefined ? { payload: result.payload } : {}),
+        ...(result.repeat ? { repeat: true as const } : {}),
       };
     if (result.reason === "approval_pending") {
       const approvalUrl = await (this.#options.approvals as ApprovalPages).urlFor(result.pageId).catch(() => undefined);
@@ -522,7 +523,7 @@ export class Confirmer {
         kind: "refused",
         error: {
           code: "confirmation_invalid",
-          message: `The confirmationToken ${CLAIM_FAILURE_TEXT.used}. This call deleted nothing; what the token approved was carried out by the call that used it (see that call's result). To delete something else, call again without a confirmationToken and ask the user.`,
+          message: `The confirmationToken ${CLAIM_FAILURE_TEXT.used}. This call deleted nothing; the call that used it did what the token approved, as far as it could (see that call's result). To delete something else, call again without a confirmationToken and ask the user.`,
         },
         ...(result.payload !== undefined ? { payload: result.payload } : {}),
       };

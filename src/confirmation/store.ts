@@ -76,7 +76,7 @@ export type ClaimResult =
   | { ok: true; claim: Claim; payload?: unknown; approved: boolean; approver?: Identity; decidedAt?: number; passkey?: string }
   | { ok: false; reason: Exclude<ClaimFailure, "approval_pending" | "rejected" | "used"> }
   | { ok: false; reason: "used"; payload?: unknown }
-  | { ok: false; reason: "rejected"; approver?: Identity; payload?: unknown }
+  | { ok: false; reason: "rejected"; approver?: Identity; payload?: unknown; repeat?: true }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: Date };
 
 /** Tokens tracked per session at most; the oldest are discarded first. Bounds a looping model. */

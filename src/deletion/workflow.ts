@@ -200,8 +200,10 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
         ...(decision.approvalUrl ? { approvalUrl: decision.approvalUrl } : {}),
       };
     case "declined": {
-      // With a token the plan is not rebuilt: the refusal is recorded against the items named.
-      for (const i of plan.length > 0 ? plan.map((p) => p.item) : request.items)
+      // With a token the plan is not rebuilt: the refusal is recorded against the items named, once
+      // (the same token again is told the same, and recorded no more).
+      const recorded = decision.method === "approval" && decision.repeat;
+      for (const i of recorded ? [] : plan.length > 0 ? plan.map((p) => p.item) : request.items)
         await audit(i, {
           event: "decision",
           confirmation: decision.method,

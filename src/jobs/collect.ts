@@ -40,7 +40,7 @@ export async function collectItems(
   const items: PlanItem[] = [];
   let interactions = 0;
   let requests = 0;
-  const otherTypes: Record<string, number> = {};
+  const otherTypes = new Map<string, number>();
   let position: SearchPosition | undefined;
   for (;;) {
     const outcome = await runSearch(criteria, ROUND, position, {
@@ -52,7 +52,7 @@ export async function collectItems(
       onWait: (_done, event) => options.onWait?.(event),
     });
     requests += outcome.requests;
-    for (const [type, count] of Object.entries(outcome.otherTypes)) otherTypes[type] = (otherTypes[type] ?? 0) + count;
+    for (const [type, count] of Object.entries(outcome.otherTypes)) otherTypes.set(type, (otherTypes.get(type) ?? 0) + count);
     for (const found of outcome.interactions) {
       interactions++;
       for (const c of found.content)
@@ -68,7 +68,17 @@ export async function collectItems(
         });
     }
     if (items.length > cap)
-      return { ok: true, collected: { items, interactions, requests, overCap: true, unreadable: outcome.unreadable, otherTypes } };
+      return {
+        ok: true,
+        collected: {
+          items,
+          interactions,
+          requests,
+          overCap: true,
+          unreadable: outcome.unreadable,
+          otherTypes: Object.fromEntries(otherTypes),
+        },
+      };
     if (outcome.stop === "cancelled")
       return {
         ok: false,
@@ -76,7 +86,17 @@ export async function collectItems(
       };
     if (outcome.error) return { ok: false, error: outcome.error };
     if (outcome.stop === "complete" || !outcome.next)
-      return { ok: true, collected: { items, interactions, requests, overCap: false, unreadable: outcome.unreadable, otherTypes } };
+      return {
+        ok: true,
+        collected: {
+          items,
+          interactions,
+          requests,
+          overCap: false,
+          unreadable: outcome.unreadable,
+          otherTypes: Object.fromEntries(otherTypes),
+        },
+      };
     position = outcome.next;
   }
 }

@@ -130,9 +130,8 @@ export class DiskJobRecords implements JobRecords {
     return this.#journal(jobId).append(entry);
   }
 
-  /** The journal line, and a flag the runner (perhaps another process) reads before each item. */
   /**
-   * The flag first: it is what the process running the job reads before each item, and what loading
+   * A flag the runner (perhaps another process) reads before each item, and the journal line. The flag first: it is what the process running the job reads before each item, and what loading
    * the job reads too, so a process that dies between the two writes has still cancelled the job
    * (the other way round, a journal line without the flag went unseen by the runner).
    */

@@ -339,10 +339,44 @@ export class ErasureJobs {
       else {
         const receipt = await this.#writeReceipt(job);
         const { status: ended, at } = replayed.finish;
-        await this.#report({ type: "finish", at, jobId, status: ended, receiptSha256: receipt.sha256 });
+        // Only by whoever can hold the job now, never while the process ending it is still at work (it
+        // holds the job until the receipt is stored), and only when its record is not known to be
+        // written (the note after it): at worst twice, never not at all.
+        await this.#whileHolding(jobId, async () => {
+          if ((await this.#store.note(jobId, FINISH_RECORDED).catch(() => undefined)) !== undefined) return;
+          await this.#report({ type: "finish", at, jobId, status: ended, receiptSha256: receipt.sha256 });
+          await this.#store.putNote(jobId, FINISH_RECORDED, true).catch(() => {});
+        });
       }
     }
     return job;
+  }
+
+  /**
+   * Does `work` while holding the job as its runner would (disk: its `running` file; replicas: its
+   * lease); nothing when the job cannot be held now: another process or replica (or this one's own
+   * run) holds it.
+   */
+  async #whileHolding(jobId: string, work: () => Promise<void>): Promise<void> {
+    if (this.#jobs.get(jobId)?.finishing) return;
+    const r = this.#replicas;
+    if (r) {
+      const lease = await r.leases.acquire(jobLease(jobId), r.holder, r.leaseMs).catch(() => undefined);
+      if (!lease) return;
+      try {
+        return await work();
+      } finally {
+        await r.leases.release(lease).catch(() => {});
+      }
+    }
+    if (!this.#store.holdRun) return work();
+    const held = await this.#store.holdRun(jobId);
+    if (!held.ok) return;
+    try {
+      return await work();
+    } finally {
+      await this.#store.releaseRun?.(jobId).catch(() => {});
+    }
   }
 
   async #load(jobId: string): Promise<void> {
@@ -817,6 +851,11 @@ export class ErasureJobs {
       return `This server is read-only (VCC_READ_ONLY=true), so it runs no erasure job: job ${job.plan.jobId} was not resumed.`;
     if (this.#options.dryRun && !job.plan.dryRun)
       return `This server runs with VCC_DRY_RUN=true, and job ${job.plan.jobId} was approved to delete for real: run here, it would delete for real, so it was not resumed. Resume it on a server without VCC_DRY_RUN, or cancel it.`;
+    // Sample data and real data never mix: a sandbox job's items are the simulator's, and the reverse.
+    if (Boolean(this.#options.sandbox) !== Boolean(job.plan.sandbox))
+      return job.plan.sandbox
+        ? `Job ${job.plan.jobId} was approved in sandbox mode, on the simulator's sample data: this server talks to the real API, so it was not resumed. Resume it with --sandbox, or cancel it.`
+        : `This server is in sandbox mode, and job ${job.plan.jobId} was approved against the real API: it was not resumed here. Resume it on a server without --sandbox, or cancel it.`;
     return undefined;
   }
 
@@ -1180,6 +1219,7 @@ export class ErasureJobs {
     // leaves the receipt to be written at the next start, which writes this record again.
     const receipt = receiptOf(job, status, at);
     await this.#report({ type: "finish", at, jobId: job.plan.jobId, status, receiptSha256: receipt.sha256 });
+    await this.#store.putNote(job.plan.jobId, FINISH_RECORDED, true).catch(() => {});
     // The status changes once the receipt is there: a job seen ended always has one.
     await this.#putReceipt(job, receipt);
     // Let go first (the journal says it ended), so that whoever sees it ended finds it let go.
@@ -1302,6 +1342,9 @@ function errorText(error: unknown): string {
 function auditFailed(error: unknown, what: string): ToolError {
   return { code: "audit_failed", message: `The audit record could not be written (${errorText(error)}), so ${what}: nothing was deleted.` };
 }
+
+/** The note kept once the job's `finish` audit record was written (see #read). */
+const FINISH_RECORDED = "finish-recorded";
 
 /** The job's receipt as its items stand, ended at `endedAt` with `status`. */
 function receiptOf(job: Job, status: FinalStatus, endedAt: string): Receipt {

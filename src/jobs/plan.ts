@@ -73,7 +73,7 @@ export function exclusionLines(e: PlanExclusions | undefined): string[] {
     );
   const others = Object.entries(e.otherTypes ?? {}).sort((a, b) => b[1] - a[1]);
   if (others.length > 0) {
-    const unknown = e.otherTypes?.unknown;
+    const unknown = e.otherTypes && Object.hasOwn(e.otherTypes, "unknown") ? e.otherTypes.unknown : undefined;
     lines.push(
       `Not included: ${others
         .filter(([type]) => type !== "unknown")
@@ -129,7 +129,8 @@ export interface Plan extends ProposedPlan {
 
 export function planTotals(items: readonly PlanItem[]): PlanTotals {
   const interactions = new Set<string>();
-  const byType: PlanTotals["byType"] = {};
+  // A Map: a type is the API's text, and may be named like an object's property ("constructor", "__proto__").
+  const byType = new Map<string, { items: number; bytes: number }>();
   let bytes = 0;
   let itemsOfUnknownSize = 0;
   let first: string | undefined;
@@ -137,14 +138,14 @@ export function planTotals(items: readonly PlanItem[]): PlanTotals {
   for (const item of items) {
     interactions.add(item.guid.toLowerCase());
     const type = item.type ?? "unknown";
-    const entry = byType[type] ?? { items: 0, bytes: 0 };
+    const entry = byType.get(type) ?? { items: 0, bytes: 0 };
     entry.items++;
     if (item.contentLength === undefined) itemsOfUnknownSize++;
     else {
       entry.bytes += item.contentLength;
       bytes += item.contentLength;
     }
-    byType[type] = entry;
+    byType.set(type, entry);
     const start = item.interactionStart;
     if (start !== undefined && !Number.isNaN(Date.parse(start))) {
       if (first === undefined || Date.parse(start) < Date.parse(first)) first = start;
@@ -156,7 +157,7 @@ export function planTotals(items: readonly PlanItem[]): PlanTotals {
     items: items.length,
     bytes,
     itemsOfUnknownSize,
-    byType,
+    byType: Object.fromEntries(byType),
     ...(first !== undefined ? { firstInteractionStart: first } : {}),
     ...(last !== undefined ? { lastInteractionStart: last } : {}),
   };

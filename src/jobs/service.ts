@@ -191,6 +191,12 @@ async function openService(deps: Deps): Promise<JobService> {
       .catch((error: unknown) => log.warn("the verification of an erasure job could not be saved", { jobId, error: String(error) }));
   };
 
+  const endedWhileOpening: string[] = [];
+  /** An ended job whose verification was asked for (kept with the job): the search runs again now. */
+  const verifyIfAsked = async (jobId: string) => {
+    const asked = await jobs?.note(jobId, REQUESTED).catch(() => undefined);
+    if (asked !== undefined) void verify(jobId);
+  };
   jobs = await ErasureJobs.open({
     dataDir: settings.dataDir,
     approvalTtlHours: settings.approvalTtlHours,
@@ -207,12 +213,14 @@ async function openService(deps: Deps): Promise<JobService> {
           event.type === "approval" && event.requester ? { ...auditContext, requester: event.requester } : auditContext,
         );
       if (event.type === "finish") {
-        const asked = await jobs?.note(event.jobId, REQUESTED).catch(() => undefined);
-        if (asked !== undefined) void verify(event.jobId);
+        // Ended while the jobs were being opened (a job whose end is recorded at start): checked once open.
+        if (!jobs) endedWhileOpening.push(event.jobId);
+        else await verifyIfAsked(event.jobId);
       }
     },
   });
   const opened = jobs;
+  for (const jobId of endedWhileOpening.splice(0)) void verifyIfAsked(jobId);
   const temporary = deps.config.sandbox && deps.config.jobs.dataDir === undefined;
   atShutdown(async () => {
     await opened.close();

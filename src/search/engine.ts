@@ -137,13 +137,13 @@ function isMatch(i: FoundInteraction, c: SearchCriteria): boolean {
  * undefined when none is left; what is left out is counted in `others` by type. An item whose type
  * the API did not give is not one of the types asked for: it is counted as "unknown", not guessed.
  */
-function ofTypes(i: FoundInteraction, c: SearchCriteria, others: Record<string, number>): FoundInteraction | undefined {
+function ofTypes(i: FoundInteraction, c: SearchCriteria, others: Map<string, number>): FoundInteraction | undefined {
   if (!c.contentTypes) return i;
   const wanted = new Set(c.contentTypes.map((t) => t.toLowerCase()));
   const content = i.content.filter((item) => {
     if (item.type !== undefined && wanted.has(item.type.toLowerCase())) return true;
     const type = item.type ?? "unknown";
-    others[type] = (others[type] ?? 0) + 1;
+    others.set(type, (others.get(type) ?? 0) + 1);
     return false;
   });
   return content.length > 0 ? { ...i, content } : undefined;
@@ -169,7 +169,8 @@ export async function runSearch(
   const windowsSearched: Window[] = [];
   let requests = 0;
   let unreadable = from?.unreadable ?? 0;
-  const otherTypes: Record<string, number> = {};
+  // A Map: a type is the API's text, and may be named like an object's own properties ("constructor").
+  const otherTypes = new Map<string, number>();
   /** The window and side started again after the API refused their continuation token (at most once each). */
   let restartedAt: string | undefined;
   const pacer = new Pacer(Date.now);
@@ -188,7 +189,7 @@ export async function runSearch(
       ...(error ? { error } : {}),
       requests,
       unreadable,
-      otherTypes,
+      otherTypes: Object.fromEntries(otherTypes),
       elapsedMs: now() - started,
     };
   };

@@ -49,6 +49,8 @@ interface TokenEntry {
   /** Distinguishes claims: a late spend/release of an earlier claim changes nothing. */
   claims: number;
   pageId?: string;
+  /** A claim was told the page was rejected. */
+  rejectionSeen?: boolean;
 }
 
 interface PageEntry {
@@ -111,13 +113,17 @@ class MemoryTokens implements TokenStore {
     const page = entry.pageId === undefined ? undefined : this.#pages.get(entry.pageId);
     if (entry.pageId !== undefined && page?.state === "pending")
       return { ok: false, reason: "approval_pending", pageId: entry.pageId, expiresAt: entry.expiresAt };
-    if (entry.pageId !== undefined && page?.state !== "approved")
+    if (entry.pageId !== undefined && page?.state !== "approved") {
+      const repeat = entry.rejectionSeen === true;
+      entry.rejectionSeen = true;
       return {
         ok: false,
         reason: "rejected",
         ...(page?.approver ? { approver: copy(page.approver) } : {}),
         ...(entry.payload !== undefined ? { payload: copy(entry.payload) } : {}),
+        ...(repeat ? { repeat: true as const } : {}),
       };
+    }
     if (entry.state === "claimed") return { ok: false, reason: "in_use" };
     entry.state = "claimed";
     const claim = ++entry.claims;

@@ -111,7 +111,7 @@ return 1`;
 // ARGV: binding, owner, now, claim id (unique: a claim is told apart from every other, also after a
 // Redis that lost recent writes, whose counters could repeat) → {'ok', claim id, payload|false,
 // page|false, approver|false, decided at|false, passkey id|false} | {reason}
-//   | {'used', payload|false} | {'rejected', approver|false, payload|false} | {'approval_pending', pageId, exp}
+//   | {'used', payload|false} | {'rejected', approver|false, payload|false, repeat|false} | {'approval_pending', pageId, exp}
 const CLAIM = `
 local t = redis.call('HMGET', KEYS[1], 'owner', 'state', 'exp', 'binding', 'page', 'pstate', 'payload', 'approver', 'decidedat', 'pkid')
 if not t[1] or t[1] ~= ARGV[2] then return {'unknown'} end
@@ -120,7 +120,10 @@ if tonumber(ARGV[3]) >= tonumber(t[3]) then return {'expired'} end
 if t[4] ~= ARGV[1] then return {'mismatch'} end
 if t[5] then
   if t[6] == 'pending' then return {'approval_pending', t[5], t[3]} end
-  if t[6] ~= 'approved' then return {'rejected', t[8] or false, t[7] or false} end
+  if t[6] ~= 'approved' then
+    local first = redis.call('HSETNX', KEYS[1], 'rseen', '1')
+    return {'rejected', t[8] or false, t[7] or false, first == 0 and '1' or false}
+  end
 end
 if t[2] == 'claimed' then return {'in_use'} end
 redis.call('HINCRBY', KEYS[1], 'claims', 1)
@@ -429,12 +432,14 @@ class RedisTokens implements TokenStore {
     )[];
     const [kind, a, b, page, approver, decidedAt, passkey] = reply;
     if (kind === "approval_pending") return { ok: false, reason: "approval_pending", pageId: String(a), expiresAt: Number(b) };
+    // {'rejected', approver, payload, repeat}: the third reply element is the repeat flag here.
     if (kind === "rejected")
       return {
         ok: false,
         reason: "rejected",
         ...(typeof a === "string" ? { approver: JSON.parse(a) as Identity } : {}),
         ...(typeof b === "string" ? { payload: JSON.parse(b) as JsonValue } : {}),
+        ...(page === "1" ? { repeat: true as const } : {}),
       };
     if (kind === "used") return { ok: false, reason: "used", ...(typeof a === "string" ? { payload: JSON.parse(a) as JsonValue } : {}) };
     if (kind !== "ok") return { ok: false, reason: kind as Exclude<ClaimRefusal, "rejected" | "used"> };

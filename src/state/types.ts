@@ -89,8 +89,11 @@ export type TokenClaimResult =
   | { ok: false; reason: Exclude<ClaimRefusal, "rejected" | "used"> }
   /** Used up (or withdrawn); `payload`: what it was issued with, so that a repeated call can be told what it did. */
   | { ok: false; reason: "used"; payload?: JsonValue }
-  /** `approver`: who rejected on the page, where known; `payload`: what the page asked about (for the record). */
-  | { ok: false; reason: "rejected"; approver?: Identity; payload?: JsonValue }
+  /**
+   * `approver`: who rejected on the page, where known; `payload`: what the page asked about (for the
+   * record); `repeat`: a claim was told so before (the refusal is on record already).
+   */
+  | { ok: false; reason: "rejected"; approver?: Identity; payload?: JsonValue; repeat?: true }
   | { ok: false; reason: "approval_pending"; pageId: string; expiresAt: number };
 
 /** A token taken by exactly one caller across all replicas, until it is spent or released. */

@@ -351,7 +351,7 @@ export const eraseInteractionContent = defineTool({
           return fail(
             {
               ...decision.error,
-              message: `The confirmationToken has already been used: it started erasure job ${earlier.jobId} (now ${job.job.status}), which erases what was approved. This call started nothing more. Follow the job with ${GET_JOB_TOOL_NAME} (jobId "${earlier.jobId}").`,
+              message: `The confirmationToken has already been used: it started erasure job ${earlier.jobId}, now ${job.job.status}. This call started nothing more. Follow the job with ${GET_JOB_TOOL_NAME} (jobId "${earlier.jobId}").`,
             },
             { jobId: earlier.jobId, ...summary(earlier) },
           );
@@ -363,7 +363,8 @@ export const eraseInteractionContent = defineTool({
       case "declined": {
         // With a token, the plan the page showed comes with the decline: the record names its job.
         const declined = proposal ?? (decision.method === "approval" ? (decision.payload as Approved | undefined)?.proposal : undefined);
-        if (declined)
+        // Recorded once: the same token again is told the same, and recorded no more.
+        if (declined && !(decision.method === "approval" && decision.repeat))
           await audit(
             declined,
             decision.action === "cancel" ? "cancelled" : "declined",

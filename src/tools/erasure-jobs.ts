@@ -214,9 +214,9 @@ export function jobText(view: JobView, verification?: Verification): string {
   if (view.status === "running")
     lines.push(`Call ${GET_JOB_TOOL_NAME} again later to follow it${stopping ? " to its end and receipt" : ""}.`);
   // Ended with items not erased: only a new plan and approval erases them (resume is refused).
-  if (isFinal(view.status) && (view.failures.total > 0 || p.remaining > 0) && !view.dryRun)
+  if (isFinal(view.status) && p.failed + p.outcomeUnknown + p.remaining > 0 && !view.dryRun)
     lines.push(
-      `Not erased by this job: ${view.failures.total} failed or of unknown outcome, ${p.remaining} not attempted. An ended job cannot be resumed: if what is left should still be erased, call ${ERASE_TOOL_NAME} again with the same criteria or items (it plans only what is still there), and a person approves that.`,
+      `Not known to be erased by this job: ${p.failed} failed, ${p.outcomeUnknown} of unknown outcome, ${p.remaining} not attempted. An ended job cannot be resumed: if what is left should still be erased, call ${ERASE_TOOL_NAME} again with the same criteria or items (it plans only what is still there), and a person approves that.`,
     );
   if (verification?.status === "pending") lines.push("Verification: the search runs again once the job has ended.");
   if (verification?.status === "failed")

@@ -181,7 +181,8 @@ function ownerOf(context: ToolContext): string {
 }
 
 function totalsOf(interactions: FoundInteraction[]): Output["totals"] {
-  const byType: Record<string, number> = {};
+  // A Map: a type is the API's text, and may be named like an object's property ("constructor", "__proto__").
+  const byType = new Map<string, number>();
   let items = 0;
   let bytes = 0;
   let itemsWithoutSize = 0;
@@ -189,12 +190,12 @@ function totalsOf(interactions: FoundInteraction[]): Output["totals"] {
     for (const c of i.content) {
       items++;
       const type = c.type ?? "unknown";
-      byType[type] = (byType[type] ?? 0) + 1;
+      byType.set(type, (byType.get(type) ?? 0) + 1);
       if (c.contentLength === undefined) itemsWithoutSize++;
       else bytes += c.contentLength;
     }
   }
-  return { interactions: interactions.length, items, bytes, itemsWithoutSize, byType };
+  return { interactions: interactions.length, items, bytes, itemsWithoutSize, byType: Object.fromEntries(byType) };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -227,7 +228,8 @@ function lineOf(i: FoundInteraction): string {
   return `- ${formatDate(i.start)} ${i.direction ?? "direction unknown"} ${who}, guid ${i.guid}: ${items}`;
 }
 
-function summaryText(output: Output, criteria: SearchCriteria): string {
+/** `continued`: the call went on from a cursor (its counts are this call's only, not the whole search's). */
+function summaryText(output: Output, criteria: SearchCriteria, continued = false): string {
   const t = output.totals;
   const period = `from ${formatDate(iso(criteria.from))} up to ${formatDate(iso(criteria.to))}`;
   const size = `${formatBytes(t.bytes)}${t.itemsWithoutSize > 0 ? ` plus ${t.itemsWithoutSize} item(s) of unknown size` : ""}`;
@@ -240,7 +242,7 @@ function summaryText(output: Output, criteria: SearchCriteria): string {
   const others = Object.entries(output.otherTypes ?? {});
   const otherTypes =
     others.length > 0
-      ? `Not listed: ${others.map(([type, n]) => `${n} item(s) of ${type === "unknown" ? "unknown type (the API gave none)" : `type ${type}`}`).join(", ")} of the same interactions, not among contentTypes${t.interactions === 0 ? ": check the type names in contentTypes" : ""}.`
+      ? `Not listed: ${others.map(([type, n]) => `${n} item(s) of ${type === "unknown" ? "unknown type (the API gave none)" : `type ${type}`}`).join(", ")} of the same interactions${continued ? " in this call" : ""}, not among contentTypes${t.interactions === 0 && !continued ? ": check the type names in contentTypes" : ""}.`
       : "";
   // One address of a person: the same number may be stored in other formats too.
   const oneFormat = (criteria.party?.length ?? 0) + (criteria.connectFrom ? 1 : 0) + (criteria.connectTo ? 1 : 0) === 1;
@@ -253,9 +255,11 @@ function summaryText(output: Output, criteria: SearchCriteria): string {
     next =
       t.interactions > 0
         ? `The search is complete.${oneFormat ? ` ${formats}` : ""} To erase everything found (of the types wanted), call erase_interaction_content with the same criteria and contentTypes: one approval, then a background job with a receipt. To delete a few chosen items, pass their guid and contentKey to bulk_delete_interaction_content. A person must approve either.`
-        : others.length > 0
-          ? "The search is complete: the person's interactions were found, but none holds content of the types asked for."
-          : `The search is complete. ${formats}`;
+        : continued
+          ? "The search is complete: this last call found nothing more (the earlier calls' results stand)."
+          : others.length > 0
+            ? "The search is complete: the person's interactions were found, but none holds content of the types asked for."
+            : `The search is complete. ${formats}`;
   else if (unreadableOnly)
     next = `Not complete: the whole period was searched, but ${output.unreadable} record(s) the API sent could not be read, so they are not listed, and an erasure by these criteria would leave them out. Look at them in the VCC Admin Portal, or narrow the period to find them.`;
   else if (output.cursor)
@@ -444,7 +448,7 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
       if (outcome.error) return fail(outcome.error, criteria, output);
       const auditError = await audit(searchRecord(criteria, output, continued, now() - started, output.complete ? "complete" : "partial"));
       if (auditError) return toolResult({ ...emptyOutput(), error: auditError }, errorText(auditError), { isError: true, sandbox });
-      return toolResult(output, summaryText(output, criteria), { sandbox });
+      return toolResult(output, summaryText(output, criteria, input.cursor !== undefined), { sandbox });
     },
   });
 }

@@ -132,9 +132,7 @@ describe("confirmation by token", () => {
     expect(structured(replay).error.code).toBe("confirmation_invalid");
     expect(structured(replay).error.message).toMatch(/already been used/);
     // This call deleted nothing, but the deletion happened: the message does not say "nothing was deleted".
-    expect(structured(replay).error.message).toContain(
-      "This call deleted nothing; what the token approved was carried out by the call that used it",
-    );
+    expect(structured(replay).error.message).toContain("This call deleted nothing; the call that used it did what the token approved");
     expect(deletes()).toHaveLength(1);
   });
 

@@ -165,6 +165,21 @@ describe("search_interactions", () => {
     expect(textOf(wrong)).toContain("none holds content of the types asked for");
     expect(textOf(wrong)).not.toContain("another format");
 
+    // Followed with a cursor: a call's counts are its own, so a call that finds nothing more says so,
+    // not that the person's interactions hold nothing of the types asked for.
+    let page = structured(await call(client, { ...CALLER_A, contentTypes: ["voicemail"], maxResults: 2 }));
+    expect(page.totals.interactions).toBeGreaterThan(0);
+    let last = "";
+    while (page.cursor) {
+      const next = await call(client, { ...CALLER_A, contentTypes: ["voicemail"], maxResults: 2, cursor: page.cursor });
+      last = textOf(next);
+      expect(last).not.toContain("none holds content of the types asked for");
+      expect(last).not.toContain("check the type names");
+      page = structured(next);
+    }
+    expect(page.complete).toBe(true);
+    if (page.totals.interactions === 0) expect(last).toContain("this last call found nothing more");
+
     // Both formats given: no reminder.
     const both = await call(client, { ...YEAR, party: [SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.callerANational] });
     expect(textOf(both)).not.toContain("another format");

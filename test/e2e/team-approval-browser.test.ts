@@ -290,6 +290,9 @@ describe.skipIf(skipWithoutChromium("team-approval-browser"))("team server appro
     expect(sim.requests("DELETE")).toHaveLength(1);
     const cancelled = structured(await erase("transcript", second.confirmationToken)) as { status: string; jobId?: string };
     expect(cancelled.status).toBe("cancelled");
+    // The same token again (a retry) is told the same, and not recorded a second time.
+    expect(structured(await erase("transcript", second.confirmationToken)).status).toBe("cancelled");
+    expect(auditLines().filter((l) => l.action === "decision" && l.outcome === "declined")).toHaveLength(1);
     const secondPlan = auditLines()
       .filter((l) => l.action === "plan")
       .at(-1);

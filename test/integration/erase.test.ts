@@ -3,7 +3,7 @@
 // sends nothing; cancel; pause after repeated 5xx and resume; receipts as resources; verify; bad
 // input; read-only and dry-run modes. (The killed-server case is test/e2e/erase-process.test.ts.)
 import { readFileSync } from "node:fs";
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { PASSKEY_PAGE_CSP } from "../../src/confirmation/approval-page.js";
@@ -88,11 +88,12 @@ describe("a paused job resumed by a server with other settings", () => {
     expect(job.status).toBe("completed_with_errors");
     expect(job.failures.items).toEqual([expect.objectContaining({ retryable: true })]);
     const text = textOf(await c.call(GET, { jobId: started.jobId }));
+    const { failed, outcomeUnknown } = job.progress;
+    expect(failed + outcomeUnknown).toBe(1);
     expect(text).toContain("transient (the job has ended: a new plan erases it)");
     expect(text).not.toContain("tried again on resume");
-    expect(text).toMatch(
-      /Not erased by this job: 1 failed or of unknown outcome, 0 not attempted\. An ended job cannot be resumed: .* call erase_interaction_content again/,
-    );
+    expect(text).toContain(`Not known to be erased by this job: ${failed} failed, ${outcomeUnknown} of unknown outcome, 0 not attempted.`);
+    expect(text).toMatch(/An ended job cannot be resumed: .* call erase_interaction_content again/);
   });
 
   it("a dry-run server does not resume a job approved to delete for real", async () => {
@@ -213,6 +214,65 @@ describe("what the plan leaves out, and why", () => {
     expect(structured(checked).job.verification).toMatchObject({ stillMatching: [], otherTypes: { callRecording: 6 } });
     expect(textOf(checked)).toContain("finds nothing left of the types asked for");
     expect(textOf(checked)).toContain("Not checked: the same interactions still hold 6 item(s) of type callRecording");
+  });
+
+  it("types named like an object's properties (constructor, __proto__, toString) are counted as any other", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token" });
+    const [item] = simItems(h.sim, generated);
+    const content = [
+      { contentKey: item?.contentKey, type: "callRecording", contentType: "audio/wav", contentLength: 100 },
+      ...["constructor", "__proto__", "toString"].map((type, n) => ({ contentKey: `odd-${n}`, type, contentLength: 1 })),
+    ];
+    const record = { guid: item?.guid, start: "2026-11-20T10:00:00.000Z", direction: "inbound", connectFrom: "+441632960101", content };
+    const page = JSON.stringify({ items: [record], meta: { nextContinuationToken: null } });
+    h.sim.injectFaults("list-interactions", { status: 200, body: page });
+    const asked = await c.call(ERASE, { ...CRITERIA, contentTypes: ["callRecording"] });
+    expect(structured(asked).excluded?.otherTypes, textOf(asked)).toEqual(
+      // Not an object literal: there "__proto__" would set the prototype, not a key.
+      Object.fromEntries([
+        ["constructor", 1],
+        ["__proto__", 1],
+        ["toString", 1],
+      ]),
+    );
+    h.sim.injectFaults("list-interactions", { status: 200, body: page });
+    const all = await c.call(ERASE, { ...CRITERIA, contentTypes: ["all"] });
+    expect(structured(all).plan?.byType, textOf(all)).toEqual(
+      Object.fromEntries([
+        ["callRecording", { items: 1, bytes: 100 }],
+        ["constructor", { items: 1, bytes: 1 }],
+        ["__proto__", { items: 1, bytes: 1 }],
+        ["toString", { items: 1, bytes: 1 }],
+      ]),
+    );
+    h.sim.injectFaults("list-interactions", { status: 200, body: page });
+    const search = await c.call("search_interactions", { ...CRITERIA, contentTypes: undefined });
+    expect(structured(search).totals?.byType, textOf(search)).toEqual(
+      Object.fromEntries([
+        ["callRecording", 1],
+        ["constructor", 1],
+        ["__proto__", 1],
+        ["toString", 1],
+      ]),
+    );
+  });
+
+  it("verify asked for, and the process died after the job's end before recording it: the next start records the end and runs the verification", async () => {
+    const first = await server({ VCC_CONFIRMATION: "token" });
+    const asked = structured(await first.call(ERASE, { ...CRITERIA, verify: true }));
+    const started = structured(await first.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+    await vi.waitFor(async () => expect(structured(await first.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"));
+    await closeJobServices();
+    const dir = join(data.dir(), "jobs", started.jobId);
+    for (const name of ["receipt.json", "finish-recorded", "verification.json"]) await rm(join(dir, name));
+    const second = await server({ VCC_CONFIRMATION: "token" });
+    await vi.waitFor(
+      async () => expect(structured(await second.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"),
+      {
+        timeout: 10_000,
+        interval: 20,
+      },
+    );
   });
 
   it("an item whose type the API did not give is not taken for one of the types asked for: left out, and said", async () => {
@@ -355,7 +415,7 @@ describe("plan → approve → job", () => {
     // Used once. A repeated call (a client's retry) is told which job the token started, not "nothing was deleted".
     const again = await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken });
     expect(structured(again)).toMatchObject({ status: "error", jobId: started.jobId, error: { code: "confirmation_invalid" } });
-    expect(textOf(again)).toContain(`it started erasure job ${started.jobId} (now completed)`);
+    expect(textOf(again)).toContain(`it started erasure job ${started.jobId}, now completed`);
     expect(textOf(again)).not.toMatch(/Nothing was deleted/);
     expect(h.deletes()).toHaveLength(12);
   });
@@ -487,7 +547,7 @@ describe("steering a job", () => {
     const ended = textOf(await c.call(GET, { jobId: started.jobId }));
     expect(ended).toContain(`${12 - sent} not attempted`);
     expect(ended).toContain(
-      `Not erased by this job: 0 failed or of unknown outcome, ${12 - sent} not attempted. An ended job cannot be resumed`,
+      `Not known to be erased by this job: 0 failed, 0 of unknown outcome, ${12 - sent} not attempted. An ended job cannot be resumed`,
     );
     const resumed = await c.call(RESUME, { jobId: started.jobId });
     expect(structured(resumed).error?.code).toBe("invalid_input");

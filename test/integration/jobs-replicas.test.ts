@@ -409,3 +409,34 @@ describe("erasure jobs on two replicas (one Redis)", () => {
     });
   });
 });
+
+it("a job read on another replica while its replica is still ending it (at its audit record) is not recorded as ended by the reader", async () => {
+  const prefix = `vcc:test:${randomUUID()}:`;
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let atFinish: () => void = () => {};
+  const reached = new Promise<void>((resolve) => {
+    atFinish = resolve;
+  });
+  const a = await replica("a", prefix, {
+    sweepMs: 0,
+    onEvent: async (event) => {
+      if (event.type === "finish") {
+        atFinish();
+        await gate;
+      }
+    },
+  });
+  const seenByB: string[] = [];
+  const b = await replica("b", prefix, { sweepMs: 0, onEvent: (event) => void seenByB.push(event.type) });
+  const { jobId } = await startJob(a, simItems(sim, generated).slice(0, 2));
+  await reached;
+  // The finish line is in the journal and the receipt is not stored yet: B reads the job, several times at once.
+  await Promise.all([b.jobs.get(jobId), b.jobs.get(jobId), b.jobs.list(), b.jobs.get(jobId)]);
+  open();
+  await statusOn(a, jobId, "completed");
+  await b.jobs.get(jobId);
+  expect(seenByB.filter((type) => type === "finish")).toEqual([]);
+});

@@ -215,6 +215,14 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
       approver,
       payload: { shown: [rejected.pageId] },
     });
+    // Told again, on any replica: the same, marked as a repeat (its refusal is on record already).
+    expect(await a.tokens.claim(rejected.token, "d", "o")).toEqual({
+      ok: false,
+      reason: "rejected",
+      approver,
+      payload: { shown: [rejected.pageId] },
+      repeat: true,
+    });
 
     // Without a page, a claim is no approval; a page decided without a name records none.
     const plain = id("tok");

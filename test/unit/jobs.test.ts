@@ -391,7 +391,11 @@ describe("erasure jobs", () => {
 
 describe("a job whose process died", () => {
   /** Runs the job until item `index` is in flight, then abandons that engine as a killed process would. */
-  async function dieWhileDeleting(index: number, sendFirst: boolean): Promise<{ jobId: string; plan: ProposedPlan }> {
+  async function dieWhileDeleting(
+    index: number,
+    sendFirst: boolean,
+    options: { sandbox?: boolean } = {},
+  ): Promise<{ jobId: string; plan: ProposedPlan }> {
     const real = vccDeleteItem(client);
     let inFlight: () => void = () => {};
     const reached = new Promise<void>((resolve) => {
@@ -403,7 +407,7 @@ describe("a job whose process died", () => {
       inFlight();
       return new Promise(() => {}); // never answers: the process is gone
     };
-    const engine = await ErasureJobs.open({ dataDir: data.dir, deleteItem: dying });
+    const engine = await ErasureJobs.open({ dataDir: data.dir, deleteItem: dying, ...options });
     const plan = await propose(engine);
     const jobId = await startJob(engine, plan);
     await reached;
@@ -557,13 +561,35 @@ describe("a job whose process died", () => {
     const ended = await second.jobs.settled(jobId);
     expect(second.events.filter((e) => e.type === "finish")).toHaveLength(1);
     await second.jobs.close();
+    // Died after the journal's finish line, before its audit record (and so before the note of it and the receipt).
     await rm(join(data.dir, "jobs", jobId, "receipt.json"));
+    await rm(join(data.dir, "jobs", jobId, "finish-recorded"));
     const third = await openEngine();
     const read = await third.jobs.get(jobId);
     expect(read.ok && read.job.receipt?.sha256).toBe(ended.receipt?.sha256);
     expect(third.events).toEqual([
       expect.objectContaining({ type: "finish", jobId, status: "completed", receiptSha256: ended.receipt?.sha256 }),
     ]);
+    // Recorded once: later reads (this process or another) find the note and record nothing more.
+    await third.jobs.get(jobId);
+    await third.jobs.list();
+    await third.jobs.close();
+    const fourth = await openEngine();
+    await fourth.jobs.get(jobId);
+    expect(third.events.filter((e) => e.type === "finish")).toHaveLength(1);
+    expect(fourth.events).toEqual([]);
+  });
+
+  it("sample data and real data never mix: a sandbox job is not resumed by a server of the real API, nor a real one by a sandbox", async () => {
+    const { jobId: sandboxJob } = await dieWhileDeleting(1, false, { sandbox: true });
+    const real = await openEngine();
+    const refused = await real.jobs.resume(sandboxJob);
+    expect(refused).toMatchObject({ ok: false, error: { message: expect.stringMatching(/approved in sandbox mode/) } });
+    const { jobId: realJob } = await dieWhileDeleting(2, false);
+    const sandbox = await openEngine({ sandbox: true });
+    const refusedToo = await sandbox.jobs.resume(realJob);
+    expect(refusedToo).toMatchObject({ ok: false, error: { message: expect.stringMatching(/This server is in sandbox mode/) } });
+    await expect((await openEngine({ sandbox: true })).jobs.resume(sandboxJob)).resolves.toMatchObject({ ok: true });
   });
 
   it("cancelling an interrupted job ends it at once; the item in flight is 'unknown' in the receipt", async () => {
