@@ -67,36 +67,18 @@ export async function collectItems(
           ...(found.direction !== undefined ? { direction: found.direction } : {}),
         });
     }
-    if (items.length > cap)
-      return {
-        ok: true,
-        collected: {
-          items,
-          interactions,
-          requests,
-          overCap: true,
-          unreadable: outcome.unreadable,
-          otherTypes: Object.fromEntries(otherTypes),
-        },
-      };
+    const collected = (overCap: boolean) => ({
+      ok: true as const,
+      collected: { items, interactions, requests, overCap, unreadable: outcome.unreadable, otherTypes: Object.fromEntries(otherTypes) },
+    });
+    if (items.length > cap) return collected(true);
     if (outcome.stop === "cancelled")
       return {
         ok: false,
         error: { code: "cancelled", message: "The search was cancelled before it was complete: nothing was planned or deleted." },
       };
     if (outcome.error) return { ok: false, error: outcome.error };
-    if (outcome.stop === "complete" || !outcome.next)
-      return {
-        ok: true,
-        collected: {
-          items,
-          interactions,
-          requests,
-          overCap: false,
-          unreadable: outcome.unreadable,
-          otherTypes: Object.fromEntries(otherTypes),
-        },
-      };
+    if (outcome.stop === "complete" || !outcome.next) return collected(false);
     position = outcome.next;
   }
 }
