@@ -162,6 +162,8 @@ export class DiskJobRecords implements JobRecords {
     const dir = this.#dir(jobId);
     const path = join(dir, "running");
     const aside = join(dir, `running.${process.pid}.${randomBytes(6).toString("hex")}`);
+    // A job being started is held before its plan is written: its directory may not exist yet.
+    await ensurePrivateDir(dir, true);
     await writeFileAtomic(aside, `${JSON.stringify({ pid: process.pid, host: hostname() } satisfies Runner)}\n`);
     try {
       for (let attempt = 0; attempt < 5; attempt++) {

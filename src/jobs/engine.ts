@@ -466,10 +466,23 @@ export class ErasureJobs {
     const r = this.#replicas;
     const lease = r ? await r.leases.acquire(jobLease(plan.jobId), r.holder, r.leaseMs) : undefined;
     if (r && !lease) return alreadyStarted(plan.jobId);
+    // Disk: this process holds the job (its `running` file) before its plan exists, so that no other
+    // process on the data directory ever sees it without a runner and resumes it meanwhile (it would
+    // then run twice: there, and here from the start).
+    let runHere = false;
+    if (!r && this.#store.holdRun) {
+      const held = await this.#store.holdRun(plan.jobId).catch(() => ({ ok: false as const, pid: 0 }));
+      if (!held.ok) return alreadyStarted(plan.jobId);
+      runHere = true;
+    }
+    const letGoHere = async () => {
+      if (runHere) await this.#store.releaseRun?.(plan.jobId).catch(() => {});
+    };
     let created: boolean;
     try {
       created = await this.#store.create(plan.jobId, plan);
     } catch (error) {
+      await letGoHere();
       if (lease) await r?.leases.release(lease).catch(() => {});
       if (error instanceof StateUnavailableError) throw error;
       return {
@@ -481,6 +494,7 @@ export class ErasureJobs {
       };
     }
     if (!created) {
+      await letGoHere();
       if (lease) await r?.leases.release(lease).catch(() => {});
       return alreadyStarted(plan.jobId);
     }
@@ -491,6 +505,7 @@ export class ErasureJobs {
       queued: false,
       cancelRequested: false,
       waiters: [],
+      ...(runHere ? { runHere: true } : {}),
     };
     this.#jobs.set(plan.jobId, job);
     if (lease) this.#hold(job, lease);

@@ -1,7 +1,9 @@
 // The erasure-job engine against the in-process simulator over real HTTP, through the real VccClient.
+import { existsSync } from "node:fs";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { DiskJobRecords } from "../../src/jobs/disk-store.js";
 import { type DeleteItem, ErasureJobs, type ErasureJobsOptions, type JobEvent, type JobView } from "../../src/jobs/engine.js";
 import { JournalFile } from "../../src/jobs/files.js";
 import type { PlanItem, ProposedPlan } from "../../src/jobs/plan.js";
@@ -590,6 +592,30 @@ describe("a job whose process died", () => {
     const refusedToo = await sandbox.jobs.resume(realJob);
     expect(refusedToo).toMatchObject({ ok: false, error: { message: expect.stringMatching(/This server is in sandbox mode/) } });
     await expect((await openEngine({ sandbox: true })).jobs.resume(sandboxJob)).resolves.toMatchObject({ ok: true });
+  });
+
+  it("a job being started is held by its process (its running file) before its plan is written, so that no other process on the data directory can resume it meanwhile and run it twice", async () => {
+    const { jobs } = await openEngine();
+    const plan = await propose(jobs);
+    const create = DiskJobRecords.prototype.create;
+    let heldWhenCreated: boolean | undefined;
+    const spy = vi.spyOn(DiskJobRecords.prototype, "create").mockImplementation(async function (
+      this: DiskJobRecords,
+      jobId: string,
+      value: object,
+    ) {
+      heldWhenCreated = existsSync(join(data.dir, "jobs", jobId, "running"));
+      return create.call(this, jobId, value);
+    });
+    try {
+      const jobId = await startJob(jobs, plan);
+      expect(heldWhenCreated).toBe(true);
+      expect((await jobs.settled(jobId)).status).toBe("completed");
+      // Let go once it ended.
+      expect(existsSync(join(data.dir, "jobs", jobId, "running"))).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("cancelling an interrupted job ends it at once; the item in flight is 'unknown' in the receipt", async () => {
