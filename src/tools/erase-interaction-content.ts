@@ -431,13 +431,16 @@ export const eraseInteractionContent = defineTool({
     if (!started.ok) {
       // The plan may be on disk already (it is written before the start is recorded): then the
       // approval is used, and the job waits, interrupted, for resume_erasure_job.
-      const recorded = (await service.jobs.get(approved.jobId)).ok;
+      const found = await service.jobs.get(approved.jobId);
+      const recorded = found.ok;
       if (recorded) await claim?.spend();
       else await claim?.release();
+      // What the job is now, as recorded (another replica or process may have run it meanwhile).
+      const now = found.ok ? found.job.status : undefined;
       const error = recorded
         ? {
             ...started.error,
-            message: `${started.error.message} The approved job ${approved.jobId} is recorded as interrupted: once the cause is fixed, continue it with resume_erasure_job.`,
+            message: `${started.error.message.replace(/: nothing was deleted/, ": this call sent nothing")} The approved job ${approved.jobId} is recorded, now ${now}${now === "interrupted" || now === "paused" ? ": once the cause is fixed, continue it with resume_erasure_job" : `: follow it with ${GET_JOB_TOOL_NAME}`}.`,
           }
         : started.error;
       return fail(error, { ...summary(approved), ...(recorded ? { jobId: approved.jobId } : {}) });

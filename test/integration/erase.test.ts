@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { PASSKEY_PAGE_CSP } from "../../src/confirmation/approval-page.js";
 import { PasskeyStore } from "../../src/confirmation/passkeys.js";
+import { JournalFile } from "../../src/jobs/files.js";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
 import { closeJobServices } from "../../src/jobs/service.js";
 import { decideOnPage, formKeyOf, pageRequest, postDecision } from "../helpers/approval-page.js";
@@ -186,6 +187,29 @@ describe("what the plan leaves out, and why", () => {
       .map((l) => JSON.parse(l))
       .find((r) => r.action === "plan" && r.jobId === started.jobId);
     expect(planRecord.excluded).toEqual(s.excluded);
+  });
+
+  it("a job whose plan was recorded but whose start could not be: the answer says what the job is now, and that this call sent nothing", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token" });
+    const asked = structured(await c.call(ERASE, CRITERIA));
+    const append = JournalFile.prototype.append;
+    const spy = vi.spyOn(JournalFile.prototype, "append").mockImplementation(function (this: JournalFile, entry: object) {
+      if ((entry as { event?: string }).event === "run") return Promise.reject(new Error("ENOSPC: no space left on device"));
+      return append.call(this, entry);
+    });
+    let failed: Awaited<ReturnType<typeof c.call>>;
+    try {
+      failed = await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken });
+    } finally {
+      spy.mockRestore();
+    }
+    const s = structured(failed);
+    expect(s).toMatchObject({ status: "error", error: { code: "internal_error" } });
+    const job = structured(await c.call(GET, { jobId: s.jobId })).job;
+    expect(textOf(failed)).toContain(`The approved job ${s.jobId} is recorded, now ${job.status}`);
+    expect(textOf(failed)).toContain("this call sent nothing");
+    expect(textOf(failed)).not.toContain("nothing was deleted");
+    expect(h.deletes()).toHaveLength(0);
   });
 
   it("verify tells apart what this server does not delete (the allowlist) from what is new", async () => {
