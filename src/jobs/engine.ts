@@ -466,23 +466,26 @@ export class ErasureJobs {
     const r = this.#replicas;
     const lease = r ? await r.leases.acquire(jobLease(plan.jobId), r.holder, r.leaseMs) : undefined;
     if (r && !lease) return alreadyStarted(plan.jobId);
+    const job: Job = {
+      plan,
+      items: plan.items.map(emptyItemState),
+      status: "running",
+      queued: false,
+      cancelRequested: false,
+      waiters: [],
+    };
     // Disk: this process holds the job (its `running` file) before its plan exists, so that no other
     // process on the data directory ever sees it without a runner and resumes it meanwhile (it would
     // then run twice: there, and here from the start).
-    let runHere = false;
-    if (!r && this.#store.holdRun) {
-      const held = await this.#store.holdRun(plan.jobId).catch(() => ({ ok: false as const, pid: 0 }));
-      if (!held.ok) return alreadyStarted(plan.jobId);
-      runHere = true;
+    if (await this.#holdRun(job).catch(() => true)) {
+      if (lease) await r?.leases.release(lease).catch(() => {});
+      return alreadyStarted(plan.jobId);
     }
-    const letGoHere = async () => {
-      if (runHere) await this.#store.releaseRun?.(plan.jobId).catch(() => {});
-    };
     let created: boolean;
     try {
       created = await this.#store.create(plan.jobId, plan);
     } catch (error) {
-      await letGoHere();
+      await this.#letGo(job);
       if (lease) await r?.leases.release(lease).catch(() => {});
       if (error instanceof StateUnavailableError) throw error;
       return {
@@ -494,19 +497,10 @@ export class ErasureJobs {
       };
     }
     if (!created) {
-      await letGoHere();
+      await this.#letGo(job);
       if (lease) await r?.leases.release(lease).catch(() => {});
       return alreadyStarted(plan.jobId);
     }
-    const job: Job = {
-      plan,
-      items: plan.items.map(emptyItemState),
-      status: "running",
-      queued: false,
-      cancelRequested: false,
-      waiters: [],
-      ...(runHere ? { runHere: true } : {}),
-    };
     this.#jobs.set(plan.jobId, job);
     if (lease) this.#hold(job, lease);
     return this.#begin(job, "start");
