@@ -342,7 +342,7 @@ export class ErasureJobs {
         // Only by whoever can hold the job now, never while the process ending it is still at work (it
         // holds the job until the receipt is stored), and only when its record is not known to be
         // written (the note after it): at worst twice, never not at all.
-        await this.#whileHolding(jobId, async () => {
+        await this.#whileHolding(job, async () => {
           if ((await this.#store.note(jobId, FINISH_RECORDED).catch(() => undefined)) !== undefined) return;
           await this.#report({ type: "finish", at, jobId, status: ended, receiptSha256: receipt.sha256 });
           await this.#store.putNote(jobId, FINISH_RECORDED, true).catch(() => {});
@@ -357,7 +357,8 @@ export class ErasureJobs {
    * lease); nothing when the job cannot be held now: another process or replica (or this one's own
    * run) holds it.
    */
-  async #whileHolding(jobId: string, work: () => Promise<void>): Promise<void> {
+  async #whileHolding(job: Job, work: () => Promise<void>): Promise<void> {
+    const jobId = job.plan.jobId;
     if (this.#jobs.get(jobId)?.finishing) return;
     const r = this.#replicas;
     if (r) {
@@ -369,13 +370,12 @@ export class ErasureJobs {
         await r.leases.release(lease).catch(() => {});
       }
     }
-    if (!this.#store.holdRun) return work();
-    const held = await this.#store.holdRun(jobId);
-    if (!held.ok) return;
+    // Disk: the job's `running` file, as a runner holds it (#holdRun), let go as a runner does (#letGo).
+    if (await this.#holdRun(job)) return;
     try {
       return await work();
     } finally {
-      await this.#store.releaseRun?.(jobId).catch(() => {});
+      await this.#letGo(job);
     }
   }
 
