@@ -55,6 +55,18 @@ export function humanType(type: string): string {
     .replace(/^[a-z]/, (c) => c.toLowerCase());
 }
 
+/**
+ * Counts of items by their type's name as the API gives it (what contentTypes takes), largest first:
+ * "6 item(s) of type transcript, 1 item(s) whose type the API did not give" ("unknown": none given).
+ * The one wording of what a plan, a search or a verification found besides the types asked for.
+ */
+export function describeTypeCounts(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, n]) => (type === "unknown" ? `${n} item(s) whose type the API did not give` : `${n} item(s) of type ${type}`))
+    .join(", ");
+}
+
 /** "the job was not resumed" → "The job was not resumed". */
 export function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

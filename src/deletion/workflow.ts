@@ -8,7 +8,6 @@ import type { Confirmer } from "../confirmation/confirmer.js";
 import type { ConfirmationItem, ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
 import { describeInteraction, describePreview } from "../core/format.js";
-import type { Identity } from "../core/identity.js";
 import { shuttingDown, trackDeletion } from "../lifecycle.js";
 import { log } from "../log.js";
 import type { VccClient, WaitEvent } from "../vcc/client.js";

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
-import { humanType } from "../core/format.js";
+import { describeTypeCounts } from "../core/format.js";
 import type { Identity } from "../core/identity.js";
 import { itemIdentity } from "../deletion/binding.js";
 import { isValidContentKey, isValidGuid } from "../vcc/ids.js";
@@ -71,20 +71,12 @@ export function exclusionLines(e: PlanExclusions | undefined): string[] {
     lines.push(
       `Not included: ${e.unreadable} interaction record(s) the search found but this server could not read. Whatever they hold may be this person's and is NOT erased by this plan: look at them in the VCC Admin Portal.`,
     );
-  const others = Object.entries(e.otherTypes ?? {}).sort((a, b) => b[1] - a[1]);
-  if (others.length > 0) {
-    const unknown = e.otherTypes && Object.hasOwn(e.otherTypes, "unknown") ? e.otherTypes.unknown : undefined;
-    lines.push(
-      `Not included: ${others
-        .filter(([type]) => type !== "unknown")
-        .map(([type, n]) => `${n} ${humanType(type)}${n === 1 ? "" : "s"}`)
-        .concat(unknown ? [`${unknown} item(s) whose type the API did not give`] : [])
-        .join(", ")} of the same interactions: not among the content types asked for.`,
-    );
-  }
+  const others = Object.keys(e.otherTypes ?? {});
+  if (e.otherTypes && others.length > 0)
+    lines.push(`Not included: ${describeTypeCounts(e.otherTypes)} of the same interactions: not among the content types asked for.`);
   if (e.typesNotFound?.length)
     lines.push(
-      `No item of type ${e.typesNotFound.map((t) => `'${t}'`).join(", ")} was found${others.length > 0 ? ` (the same interactions hold: ${others.map(([type]) => type).join(", ")})` : ""}: check the name, or that such content exists.`,
+      `No item of type ${e.typesNotFound.map((t) => `'${t}'`).join(", ")} was found${others.length > 0 ? ` (the same interactions hold: ${others.join(", ")})` : ""}: check the name, or that such content exists.`,
     );
   return lines;
 }

@@ -4,7 +4,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
-import { formatBytes } from "../core/format.js";
+import { describeTypeCounts, formatBytes } from "../core/format.js";
 import { type Identity, sameIdentity } from "../core/identity.js";
 import type { JobResult, JobView } from "../jobs/engine.js";
 import { isFinal } from "../jobs/journal.js";
@@ -241,10 +241,9 @@ export function jobText(view: JobView, verification?: Verification): string {
       lines.push(
         `- ${i.guid} / ${i.contentKey}${i.type ? ` (${i.type})` : ""}${i.inPlan ? " [in plan]" : i.notAllowed ? " [not deleted by this server]" : ""}`,
       );
-    const others = Object.entries(verification.otherTypes ?? {});
-    if (others.length > 0)
+    if (verification.otherTypes && Object.keys(verification.otherTypes).length > 0)
       lines.push(
-        `Not checked: the same interactions still hold ${others.map(([type, n]) => `${n} item(s) of ${type === "unknown" ? "unknown type" : `type ${type}`}`).join(", ")}, which are not among the content types asked for.`,
+        `Not checked: the same interactions still hold ${describeTypeCounts(verification.otherTypes)}, which are not among the content types asked for.`,
       );
   }
   return lines.join("\n");

@@ -5,7 +5,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { SearchAuditRecord } from "../audit.js";
 import { ERROR_CODE_LIST, type ToolError } from "../core/errors.js";
-import { formatBytes, formatDate, humanType } from "../core/format.js";
+import { describeTypeCounts, formatBytes, formatDate, humanType } from "../core/format.js";
 import { describeWait, progressFor } from "../deletion/progress.js";
 import { log } from "../log.js";
 import {
@@ -239,10 +239,9 @@ function summaryText(output: Output, criteria: SearchCriteria, continued = false
       : `Found ${t.interactions} interaction${t.interactions === 1 ? "" : "s"} with ${t.items} content item${t.items === 1 ? "" : "s"} (${size}: ${describeTypes(t.byType)}), ${period}.`;
   const windows = `Searched ${output.windows.done} of ${output.windows.total} 7-day windows (${output.requests} API request${output.requests === 1 ? "" : "s"} in this call).`;
   const lines = output.interactions.map(lineOf);
-  const others = Object.entries(output.otherTypes ?? {});
   const otherTypes =
-    others.length > 0
-      ? `Not listed: ${others.map(([type, n]) => `${n} item(s) of ${type === "unknown" ? "unknown type (the API gave none)" : `type ${type}`}`).join(", ")} of the same interactions${continued ? " in this call" : ""}, not among contentTypes${t.interactions === 0 && !continued ? ": check the type names in contentTypes" : ""}.`
+    output.otherTypes && Object.keys(output.otherTypes).length > 0
+      ? `Not listed: ${describeTypeCounts(output.otherTypes)} of the same interactions${continued ? " in this call" : ""}, not among contentTypes${t.interactions === 0 && !continued ? ": check the type names in contentTypes" : ""}.`
       : "";
   // One address of a person: the same number may be stored in other formats too.
   const oneFormat = (criteria.party?.length ?? 0) + (criteria.connectFrom ? 1 : 0) + (criteria.connectTo ? 1 : 0) === 1;
@@ -257,7 +256,7 @@ function summaryText(output: Output, criteria: SearchCriteria, continued = false
         ? `The search is complete.${oneFormat ? ` ${formats}` : ""} To erase everything found (of the types wanted), call erase_interaction_content with the same criteria and contentTypes: one approval, then a background job with a receipt. To delete a few chosen items, pass their guid and contentKey to bulk_delete_interaction_content. A person must approve either.`
         : continued
           ? "The search is complete: this last call found nothing more (the earlier calls' results stand)."
-          : others.length > 0
+          : otherTypes
             ? "The search is complete: the person's interactions were found, but none holds content of the types asked for."
             : `The search is complete. ${formats}`;
   else if (unreadableOnly)

@@ -166,7 +166,9 @@ describe("what the plan leaves out, and why", () => {
     expect(s.status, textOf(asked)).toBe("confirmation_required");
     expect(s.plan).toMatchObject({ items: 6, byType: { callRecording: { items: 6 } } });
     expect(s.excluded).toEqual({ notAllowed: 0, notFound: 0, otherTypes: { transcript: 6 }, typesNotFound: ["transcripts"] });
-    expect(textOf(asked)).toContain("Not included: 6 transcripts of the same interactions: not among the content types asked for.");
+    expect(textOf(asked)).toContain(
+      "Not included: 6 item(s) of type transcript of the same interactions: not among the content types asked for.",
+    );
     expect(textOf(asked)).toContain("No item of type 'transcripts' was found (the same interactions hold: transcript)");
 
     const started = structured(
@@ -180,7 +182,7 @@ describe("what the plan leaves out, and why", () => {
     expect(verifyReceipt(JSON.stringify(receipt))).toBe(true);
     const md = await readText(c, job.receipt.markdown);
     expect(md).toContain("## Not included");
-    expect(md).toContain("- Not included: 6 transcripts of the same interactions");
+    expect(md).toContain("- Not included: 6 item(s) of type transcript of the same interactions");
     const planRecord = readFileSync(audit, "utf8")
       .trim()
       .split("\n")

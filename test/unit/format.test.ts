@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describePreview, formatBytes, formatDate, humanType } from "../../src/core/format.js";
+import { describePreview, describeTypeCounts, formatBytes, formatDate, humanType } from "../../src/core/format.js";
 import { findContentItem, parseInteraction } from "../../src/vcc/interaction.js";
 
 describe("formatting", () => {
@@ -16,6 +16,18 @@ describe("formatting", () => {
     expect(humanType("ivrAudioRecording")).toBe("IVR audio recording");
     expect(describePreview({ type: "voicemail" })).toBe("voicemail (content type unknown, size unknown, last modified unknown)");
     expect(describePreview({})).toBe("item of unknown type (content type unknown, size unknown, last modified unknown)");
+  });
+
+  it("counts by type: the API's type names, largest first, an item without a type said as such", () => {
+    const counts = Object.fromEntries([
+      ["transcript", 2],
+      ["unknown", 1],
+      ["__proto__", 3],
+    ]);
+    expect(describeTypeCounts(counts)).toBe(
+      "3 item(s) of type __proto__, 2 item(s) of type transcript, 1 item(s) whose type the API did not give",
+    );
+    expect(describeTypeCounts({})).toBe("");
   });
 });
 
