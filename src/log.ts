@@ -31,10 +31,16 @@ export function writeStderr(text: string): void {
 
 let sink: (line: string) => void = writeStderr;
 
-/** Remember a value that must never be printed (access tokens, client secrets). */
+/**
+ * Remember a value that must never be printed (access tokens, client secrets), with the forms it
+ * takes in a URL or a form body (an upstream that echoes its request echoes those).
+ */
 export function registerSecret(value: string | undefined): void {
   // Very short values would redact ordinary words; real tokens and secrets are long.
-  if (value && value.length >= 6) secrets.add(value);
+  if (!value || value.length < 6) return;
+  secrets.add(value);
+  secrets.add(encodeURIComponent(value));
+  secrets.add(new URLSearchParams({ v: value }).toString().slice(2));
 }
 
 /** A word without which neither pattern of redact() can match. */
@@ -49,6 +55,17 @@ export function redact(text: string): string {
   return out
     .replace(/(bearer\s+)[^\s"',;]+/gi, "$1[REDACTED]")
     .replace(/((?:client_secret|access_token)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi, "$1[REDACTED]");
+}
+
+/**
+ * A parsed JSON value with every string redacted, keys included. Redact the parsed value, never the
+ * JSON text: a JSON escape (`\/`, `\u002f`) in the text would hide a secret from redact().
+ */
+export function redactJson(value: unknown): unknown {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map(redactJson);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactJson(v)]));
+  return value;
 }
 
 export function setLogLevel(level: LogLevel): void {

@@ -1,7 +1,7 @@
 // The one error mapping: every failure becomes a ToolError with a stable code and a message that
 // tells the assistant what to do next.
 import type { ToolError } from "../core/errors.js";
-import { redact } from "../log.js";
+import { redact, redactJson } from "../log.js";
 import { DELETE_SCOPE, READ_SCOPE, type Scope } from "./scopes.js";
 
 export type { ErrorCode, ToolError } from "../core/errors.js";
@@ -19,19 +19,20 @@ export function upstreamMessageOf(body: string, contentType: string | undefined)
   let message: string | undefined;
   if (contentType?.includes("json") || text.startsWith("{")) {
     try {
-      const parsed: unknown = JSON.parse(text);
+      // Redacted once parsed, so that JSON escapes (`\/`, `\u002f`) cannot hide a token; a body
+      // without a message field is shown as the redacted value written out again, not as its text.
+      const parsed = redactJson(JSON.parse(text));
       if (parsed && typeof parsed === "object") {
         const record = parsed as Record<string, unknown>;
         const candidate = record.message ?? record.Message ?? record.error_description ?? record.error;
-        if (typeof candidate === "string") message = candidate;
-      }
+        message = typeof candidate === "string" ? candidate : JSON.stringify(parsed);
+      } else if (typeof parsed === "string") message = parsed;
     } catch {
       // Not JSON after all: fall through to the plain-text rule.
     }
   }
   if (message === undefined && !/^\s*</.test(text) && !contentType?.includes("html")) message = text;
   if (message === undefined) return undefined;
-  // After parsing, so that JSON escapes cannot hide a token from the redaction.
   message = redact(message);
   return message.length > UPSTREAM_MESSAGE_LIMIT ? `${message.slice(0, UPSTREAM_MESSAGE_LIMIT - 1)}…` : message;
 }

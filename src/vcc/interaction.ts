@@ -1,7 +1,7 @@
 // The API's interaction record (GET /interactions/{guid}), read leniently and mapped to the shape
 // our tools return. Unknown fields are ignored; missing optional ones stay absent.
 import { z } from "zod";
-import { redact } from "../log.js";
+import { redactJson } from "../log.js";
 
 // Fields the API may send as null are read as absent (nullish): a record is never dropped for that.
 export const contentItemSchema = z.looseObject({
@@ -53,7 +53,7 @@ export function parseInteraction(body: string): Interaction | undefined {
     return undefined;
   }
   // Every text of the record reaches results and prompts: none may carry a secret the API echoed.
-  const parsed = interactionSchema.safeParse(redactStrings(json));
+  const parsed = interactionSchema.safeParse(redactJson(json));
   if (!parsed.success) return undefined;
   const i = parsed.data;
   return {
@@ -71,13 +71,6 @@ export function parseInteraction(body: string): Interaction | undefined {
       ...(c.owningAgent ? { owningAgentId: String(c.owningAgent.id) } : {}),
     })),
   };
-}
-
-function redactStrings(value: unknown): unknown {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map(redactStrings);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v)]));
-  return value;
 }
 
 /** The item a content key names: named keys and item ids both compared case-insensitively. */

@@ -1,6 +1,7 @@
 // A page of GET /interactions (v3), read leniently. Unlike the single-interaction view, nothing is
 // filled in: a size, type or date the API did not give stays absent.
 import { z } from "zod";
+import { redactJson } from "../log.js";
 import { type contentItemSchema, interactionSchema } from "./interaction.js";
 
 const foundSchema = interactionSchema.extend({
@@ -58,7 +59,8 @@ export function parseSearchPage(body: string): SearchPage | undefined {
   } catch {
     return undefined;
   }
-  const page = pageSchema.safeParse(json);
+  // Every text of a page reaches results, plans and the approval page: none may carry a secret the API echoed.
+  const page = pageSchema.safeParse(redactJson(json));
   if (!page.success) return undefined;
   const items: FoundInteraction[] = [];
   let unreadable = 0;

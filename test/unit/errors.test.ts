@@ -74,8 +74,9 @@ describe("upstream messages", () => {
     const bodies = [
       { body: JSON.stringify({ message: `Bad request; headers: Authorization: Bearer ${token}` }), contentType: "application/json" },
       { body: JSON.stringify({ message: `token ${token} is not valid here` }), contentType: "application/json" },
-      // JSON escapes must not hide it from the redaction.
-      { body: `{"message":"token ${token.replace(/-/g, "\u002d")} refused"}`, contentType: "application/json" },
+      // JSON escapes must not hide it from the redaction: in a message, and in a body without one.
+      { body: `{"message":"token ${token.replace(/-/g, "\\u002d")} refused"}`, contentType: "application/json" },
+      { body: `{"title":"Bad Request","detail":"token ${token.replace(/-/g, "\\u002d")} refused"}`, contentType: "application/json" },
       { body: `authorization: bearer some-other-unregistered-credential`, contentType: "text/plain" },
     ];
     for (const { body, contentType } of bodies) {
@@ -86,6 +87,23 @@ describe("upstream messages", () => {
       const e = errorForStatus({ status: 400, body, contentType }, "x", "delete");
       expect(JSON.stringify(e)).not.toContain(token);
       expect(JSON.stringify(e)).not.toContain("some-other-unregistered-credential");
+    }
+  });
+
+  it("are redacted when the token hides behind '\\/' in a body without a message, and the secret in its form-body encoding", () => {
+    const token = "AT/unit+echoed/access.token-77b2";
+    const secret = "unit S3cret/with+signs==";
+    registerSecret(token);
+    registerSecret(secret);
+    const escaped = `{"title":"Unauthorized","detail":"token ${token.replaceAll("/", "\\/")} refused"}`;
+    expect(escaped).not.toContain(token);
+    const message = upstreamMessageOf(escaped, "application/problem+json");
+    expect(message).toBe('{"title":"Unauthorized","detail":"token [REDACTED] refused"}');
+    // What a token endpoint echoes of the form it was sent (client_secret=unit+S3cret%2Fwith%2Bsigns%3D%3D), without its name.
+    const form = new URLSearchParams({ client_secret: secret }).toString().slice("client_secret=".length);
+    for (const echoed of [form, encodeURIComponent(secret)]) {
+      const text = upstreamMessageOf(`the secret ${echoed} was rejected`, "text/plain");
+      expect(text).toBe("the secret [REDACTED] was rejected");
     }
   });
 
