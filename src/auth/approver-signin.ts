@@ -21,7 +21,7 @@ import { describeIdentity, type Identity, identityFromClaims, sameIdentity } fro
 import { sameSecret } from "../http-guards.js";
 import { log } from "../log.js";
 import { type JsonValue, type SharedState, StateUnavailableError } from "../state/types.js";
-import type { Issuer } from "./issuer.js";
+import { type Issuer, issuerForms } from "./issuer.js";
 
 export const CALLBACK_PATH = "/approve/callback";
 const SESSION_COOKIE = "vcc_approver";
@@ -226,7 +226,7 @@ export class ApproverSignIn implements ApproverGate {
     });
     if (!tokens.id_token) throw new Error("the token response has no id_token (is 'openid' in VCC_OIDC_SCOPE?)");
     const { payload } = await jwtVerify(tokens.id_token, keys, {
-      issuer: this.#config.issuer,
+      issuer: issuerForms(this.#config.issuer),
       audience: this.#client.client_id,
       requiredClaims: ["sub", "exp", "nonce"],
     });

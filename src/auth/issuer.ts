@@ -10,6 +10,14 @@ export interface IssuerInfo {
   keys: JWTVerifyGetKey;
 }
 
+/**
+ * The `iss` a token of `issuer` (kept without a trailing slash) may carry: either form, as providers
+ * write their issuer identifier with a trailing slash (e.g. Auth0) or without (Entra ID, Keycloak).
+ */
+export function issuerForms(issuer: string): string[] {
+  return [issuer, `${issuer}/`];
+}
+
 export class Issuer {
   readonly url: string;
   #info: Promise<IssuerInfo> | undefined;

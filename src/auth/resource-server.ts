@@ -7,7 +7,7 @@ import { type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from "jose";
 import type { OAuthConfig } from "../config.js";
 import { type Identity, identityFromClaims } from "../core/identity.js";
 import { log } from "../log.js";
-import type { Issuer } from "./issuer.js";
+import { type Issuer, issuerForms } from "./issuer.js";
 
 export const METADATA_PATH = "/.well-known/oauth-protected-resource";
 
@@ -95,7 +95,7 @@ export class ResourceServer {
     let claims: Record<string, unknown>;
     try {
       ({ payload: claims } = await jwtVerify(match[1], keys, {
-        issuer: this.#config.issuer,
+        issuer: issuerForms(this.#config.issuer),
         audience: this.#audience,
         requiredClaims: ["exp", "sub"],
       }));

@@ -223,6 +223,19 @@ describe("refusals", () => {
     expect(refused?.body).toMatch(/expired/);
   });
 
+  it("the issuer's identifier with a trailing slash in iss is the same issuer; another issuer is refused", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: "alice", aud: resource, scope: READ_SCOPE, iat: now, exp: now + 600 };
+    const slash = await op.sign({ ...claims, iss: `${op.issuer.replace(/\/+$/, "")}/` });
+    issuedTokens.push(slash);
+    expect((await withToken(slash)).status).toBe(200);
+    const other = await op.sign({ ...claims, iss: `${op.issuer.replace(/\/+$/, "")}/other` });
+    issuedTokens.push(other);
+    const refused = await withToken(other);
+    expect(refused.status).toBe(401);
+    expect(refused.headers["www-authenticate"]).toMatch(/error="invalid_token"/);
+  });
+
   it("a token signed by anyone but the issuer is refused", async () => {
     const forged = (await op.sign({ sub: "alice", aud: resource, scope: READ_SCOPE, exp: Math.floor(Date.now() / 1000) + 600 })).replace(
       /\.[^.]+$/,

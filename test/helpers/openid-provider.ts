@@ -49,7 +49,7 @@ export const FOUR_EYES_APPROVAL_ENV: Readonly<Record<string, string>> = {
 
 export interface OpenIdProvider {
   issuer: string;
-  /** Signs a token as the provider would (its key, its issuer), with any claims: for tokens it would not issue. */
+  /** Signs a token as the provider would (its key, its issuer unless `iss` is given), with any claims: for tokens it would not issue. */
   sign(claims: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
@@ -179,7 +179,7 @@ export async function startOpenIdProvider(options: ProviderOptions): Promise<Ope
   return {
     issuer,
     sign: (claims) =>
-      new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: jwk.kid, typ: "at+jwt" }).setIssuer(issuer).sign(privateKey),
+      new SignJWT({ iss: issuer, ...claims }).setProtectedHeader({ alg: "ES256", kid: jwk.kid, typ: "at+jwt" }).sign(privateKey),
     close: () =>
       new Promise<void>((resolve) => {
         http.closeAllConnections();
