@@ -4,18 +4,45 @@
 import { log } from "./log.js";
 
 const running = new Set<Promise<unknown>>();
+/** What a deletion leaves to do after its result (spending its token): waited for, never a deletion. */
+const upkeep = new Set<Promise<unknown>>();
 const stopping = new AbortController();
+const abandoning = new AbortController();
 
 /** Aborted once the process is shutting down: no deletion and no retry starts after that. */
 export const shuttingDown: AbortSignal = stopping.signal;
 
-/** Runs `work` (a deletion and the building of its result) as one the shutdown waits for. */
-export function trackDeletion<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Aborted when the grace period ended with deletions still in flight: their DELETE is cut off, so
+ * that each is audited and answered (cancelled, outcome unknown) before the process exits, instead
+ * of the process exiting under it with no record of the attempt.
+ */
+export const abandoned: AbortSignal = abandoning.signal;
+
+/** How long deletions cut off at the end of the grace period get to be recorded and answered. */
+const RECORD_MS = 1_000;
+
+function track<T>(set: Set<Promise<unknown>>, work: () => Promise<T>): Promise<T> {
   const promise = work();
-  running.add(promise);
-  const forget = () => running.delete(promise);
+  set.add(promise);
+  const forget = () => set.delete(promise);
   promise.then(forget, forget);
   return promise;
+}
+
+/** Runs `work` (a deletion and the building of its result) as one the shutdown waits for. */
+export function trackDeletion<T>(work: () => Promise<T>): Promise<T> {
+  return track(running, work);
+}
+
+/** Runs `work` left after a deletion's result (its token's spend): the shutdown waits for it too. */
+export function trackUpkeep<T>(work: () => Promise<T>): Promise<T> {
+  return track(upkeep, work);
+}
+
+/** Resolves once no deletion and no upkeep is under way, including work added while waiting. */
+async function allSettled(): Promise<void> {
+  while (running.size > 0 || upkeep.size > 0) await Promise.allSettled([...running, ...upkeep]);
 }
 
 const hooks = new Set<() => Promise<void>>();
@@ -86,13 +113,19 @@ export function handleShutdown(plan: ShutdownPlan): (reason: string) => Promise<
     await within(
       plan.graceMs,
       Promise.all([
-        Promise.allSettled([...running]),
+        allSettled(),
         Promise.allSettled([...hooks].map((hook) => hook())),
         plan.pending?.count() ? plan.pending.settled() : undefined,
       ]),
     );
-    if (running.size > 0)
-      log.warn(`exiting with ${running.size} deletion(s) still in flight: their outcome is unknown; check with list_interaction_content`);
+    if (running.size > 0) {
+      log.warn(
+        `${running.size} deletion(s) still in flight after ${plan.graceMs / 1000} s: cut off, their outcome is unknown (audited as cancelled with outcomeUnknown); check with list_interaction_content`,
+      );
+      abandoning.abort();
+      await within(RECORD_MS, allSettled());
+      if (running.size > 0) log.warn(`exiting with ${running.size} deletion(s) not yet recorded: their outcome is unknown`);
+    }
     const left = plan.pending?.count() ?? 0;
     if (plan.pending && left > 0) log.warn(`${left} ${plan.pending.what} after ${plan.graceMs / 1000} s: ending their sessions`);
     await plan.close().catch((error: unknown) => log.debug("closing failed", { error }));

@@ -193,20 +193,21 @@ export class ConfirmationStore {
       return result;
     }
     const { claim, ...rest } = result;
+    // Being acted on: not among the tokens an ending session would lose (live), unless given back.
+    this.#settle(token, true);
     return {
       ...rest,
       claim: {
         // A failure to settle leaves the token claimed until it expires: never usable twice.
-        spend: async () => {
-          this.#settle(token, true);
-          await claim.spend().catch((error: unknown) => log.warn("a used confirmation token could not be marked used", { error }));
-        },
-        release: () =>
-          claim
+        spend: () => claim.spend().catch((error: unknown) => log.warn("a used confirmation token could not be marked used", { error })),
+        release: () => {
+          this.#settle(token, false);
+          return claim
             .release()
             .catch((error: unknown) =>
               log.warn("a confirmation token could not be released (it stays in use until it expires)", { error }),
-            ),
+            );
+        },
       },
     };
   }
@@ -229,14 +230,17 @@ export class ConfirmationStore {
 
   /**
    * The session ended. Without OAuth its tokens and approval pages go with it (a call waiting on one
-   * learns `gone`); with OAuth they stay the person's. Answers how many were discarded.
+   * learns `gone`); with OAuth they stay the person's. Answers how many of the discarded were still
+   * to be acted on (unexpired, unsettled).
    */
   async close(): Promise<number> {
+    // Counted are those still to be acted on: a token used or declined is not lost with the session.
+    const live = this.live;
     const tokens = [...this.#tracked.keys()];
     this.#tracked.clear();
     if (!this.#sessionBound) return 0;
     await Promise.all(tokens.map((token) => this.#discard(token)));
-    return tokens.length;
+    return live;
   }
 
   /**

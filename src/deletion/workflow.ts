@@ -8,7 +8,7 @@ import type { Confirmer } from "../confirmation/confirmer.js";
 import type { ConfirmationItem, ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
 import { describeInteraction, describePreview } from "../core/format.js";
-import { shuttingDown, trackDeletion } from "../lifecycle.js";
+import { abandoned, shuttingDown, trackDeletion, trackUpkeep } from "../lifecycle.js";
 import { log } from "../log.js";
 import type { VccClient, WaitEvent } from "../vcc/client.js";
 import { errorCancelledBetweenAttempts } from "../vcc/errors.js";
@@ -297,7 +297,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       // for: the result says the token still works.
       if (used) {
         // After the result was written (setImmediate): the spend is not part of the answer.
-        if (claim) void trackDeletion(() => new Promise(setImmediate).then(() => claim.spend()));
+        if (claim) void trackUpkeep(() => new Promise(setImmediate).then(() => claim.spend()));
       } else await claim?.release();
     }
     return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
@@ -419,6 +419,7 @@ async function performItem(
     subject,
     onWait: request.progress?.onWait(index),
     stopRetrying: shuttingDown,
+    cutOff: abandoned,
   });
   // Only a request that was never carried out (no access token, or stopped before it was sent) leaves the token usable.
   const used = outcome.ok || !(outcome.noToken || outcome.attempts === 0);

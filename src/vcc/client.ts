@@ -71,6 +71,12 @@ export interface RequestOptions {
   /** Once aborted, no further attempt starts; the one in flight may finish (used at shutdown). */
   stopRetrying?: AbortSignal;
   /**
+   * Aborts the attempt in flight, as `signal` does (the end of the shutdown's grace period): the call
+   * ends cancelled, its outcome unknown if a DELETE was in flight. Meant with `stopRetrying` aborted
+   * earlier, so no further attempt starts.
+   */
+  cutOff?: AbortSignal;
+  /**
    * A fencing check (issue 22) made right before each attempt is sent, given that attempt's time
    * limit: a lease that must still be held for at least that long. An error answer stops the call
    * there, without sending that attempt (earlier attempts keep what they may have done).
@@ -404,17 +410,20 @@ export class VccClient {
       timedOut = true;
       signal.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
     }, timeoutMs);
-    const outer = options.signal;
-    const onAbort = () => signal.abort(outer?.reason);
-    if (outer?.aborted) onAbort();
-    else outer?.addEventListener("abort", onAbort, { once: true });
+    const { signal: outer, cutOff } = options;
+    const onAbort = () => signal.abort(outer?.aborted ? outer.reason : cutOff?.reason);
+    if (outer?.aborted || cutOff?.aborted) onAbort();
+    else {
+      outer?.addEventListener("abort", onAbort, { once: true });
+      cutOff?.addEventListener("abort", onAbort, { once: true });
+    }
     const started = Date.now();
     const { onWait } = options;
     const ticker = onWait
       ? setInterval(() => onWait({ kind: "slow", attempt, elapsedMs: Date.now() - started }), this.#slowNoticeMs)
       : undefined;
     const failed = (cause: unknown): Exchange => {
-      const kind = options.signal?.aborted ? "cancelled" : timedOut ? "timeout" : "network";
+      const kind = outer?.aborted || cutOff?.aborted ? "cancelled" : timedOut ? "timeout" : "network";
       return {
         ok: false,
         error: errorForTransport(cause, options.subject, timeoutMs, kind, operation),
@@ -453,6 +462,7 @@ export class VccClient {
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener("abort", onAbort);
+      cutOff?.removeEventListener("abort", onAbort);
       if (ticker) clearInterval(ticker);
     }
   }

@@ -1,6 +1,9 @@
 // The server never dies mid-conversation: malformed and oversized input, unknown methods, handler
 // exceptions, stray rejections; and a shutdown (SIGTERM, SIGINT, stdin closed) lets a deletion in
 // flight finish and be reported. Read at the byte level, against the built server.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
@@ -153,19 +156,41 @@ describe("shutting down during a deletion", () => {
         expect(server.response(2)?.result.structuredContent).toMatchObject({ status: "deleted", httpStatus: 204 });
       expect(has(SEED.inboundCall, "transcript")).toBe(false);
       expect(sim.requests("DELETE")).toHaveLength(1);
+      // It finished: nothing is said to be of unknown outcome, and the used token is not "discarded".
+      expect(server.stderr).not.toMatch(/outcome is unknown|still in flight|token\(s\) discarded/);
       expectOnlyJsonRpc(server);
     });
   }
 
-  it("a deletion slower than the grace period: exits 0 anyway and says its outcome is unknown", async () => {
+  it("a deletion slower than the grace period is cut off, audited and answered as of unknown outcome; exits 0", async () => {
     // Held until the test ends: the grace period passes first.
-    const server = await deletionInFlight({ VCC_SHUTDOWN_GRACE_SECONDS: "1" });
-    server.child.kill("SIGTERM");
-    const { code } = await server.exited;
-    expect(code).toBe(0);
-    expect(server.stderr).toMatch(/waiting up to 1 s for 1 deletion/);
-    expect(server.stderr).toMatch(/1 deletion\(s\) still in flight: their outcome is unknown/);
-    expectOnlyJsonRpc(server);
+    const dir = mkdtempSync(join(tmpdir(), "vcc-shutdown-"));
+    const auditLog = join(dir, "audit.jsonl");
+    try {
+      const server = await deletionInFlight({ VCC_SHUTDOWN_GRACE_SECONDS: "1", VCC_AUDIT_LOG: auditLog });
+      server.child.kill("SIGTERM");
+      const { code } = await server.exited;
+      expect(code).toBe(0);
+      expect(server.stderr).toMatch(/waiting up to 1 s for 1 deletion/);
+      expect(server.stderr).toMatch(/1 deletion\(s\) still in flight after 1 s: cut off, their outcome is unknown/);
+      expect(server.stderr).not.toMatch(/not yet recorded/);
+      // The client (still there on a signal) is told, and the audit log holds the attempt.
+      expect(server.response(2)?.result.structuredContent.error).toMatchObject({ code: "cancelled", outcomeUnknown: true });
+      const records = readFileSync(auditLog, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
+      expect(records.at(-1)).toMatchObject({
+        event: "deletion",
+        outcome: "error",
+        errorCode: "cancelled",
+        outcomeUnknown: true,
+        attempts: 1,
+      });
+      expectOnlyJsonRpc(server);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a bulk deletion stops after the item in flight; the rest is reported not attempted", async () => {
