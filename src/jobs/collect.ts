@@ -26,6 +26,8 @@ export interface CollectOptions {
   cap?: number;
   onProgress?: (report: { windowsDone: number; windowsTotal: number; items: number }) => void;
   onWait?: (event: WaitEvent) => void;
+  /** The pacer's window after a 429 without Retry-After (VCC_RATE_LIMIT_WINDOW_MS). */
+  rateLimitWindowMs?: number;
 }
 
 /** Interactions taken per round; the search goes on from where the round stopped. */
@@ -50,6 +52,7 @@ export async function collectItems(
       budgetMs: Number.POSITIVE_INFINITY,
       onProgress: ({ windowsDone, windowsTotal }) => options.onProgress?.({ windowsDone, windowsTotal, items: items.length }),
       onWait: (_done, event) => options.onWait?.(event),
+      ...(options.rateLimitWindowMs ? { rateLimitWindowMs: options.rateLimitWindowMs } : {}),
     });
     requests += outcome.requests;
     for (const [type, count] of Object.entries(outcome.otherTypes)) otherTypes.set(type, (otherTypes.get(type) ?? 0) + count);

@@ -162,7 +162,7 @@ async function openService(deps: Deps): Promise<JobService> {
   const auditContext = { dryRun: deps.config.controls.dryRun, sandbox: deps.config.sandbox };
   // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET. One
   // pacer for the process's jobs: after a 429 they keep to the pace the API accepted (for a minute).
-  const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000 });
+  const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000, unsaidWindowMs: deps.config.api.rateLimitWindowMs });
   const deleteItem: DeleteItem = async (item, signal, guard) => {
     // The allowlist in force now, also for a job planned before it changed (resumed or taken over).
     const notAllowed = checkAllowed(deps.config.controls, item.contentKey, item.type);
@@ -258,7 +258,10 @@ async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: E
   if (!checked.ok) return { status: "failed", at: at(), error: checked.error };
   const api = await deps.api(undefined, READ_SCOPE);
   if (!api.ok) return { status: "failed", at: at(), error: api.error };
-  const found = await collectItems(api.client, checked.criteria, { signal: shuttingDown });
+  const found = await collectItems(api.client, checked.criteria, {
+    signal: shuttingDown,
+    rateLimitWindowMs: deps.config.api.rateLimitWindowMs,
+  });
   if (!found.ok) return { status: "failed", at: at(), error: found.error };
   // Records it could not read may still hold matching content: "nothing matches" would not be known.
   if (found.collected.unreadable > 0)

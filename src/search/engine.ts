@@ -43,6 +43,8 @@ export interface SearchEnv {
   now?: () => number;
   /** Page size to ask for (default and most: PAGE_LIMIT); tests use small pages. */
   pageLimit?: number;
+  /** The pacer's window after a 429 without Retry-After (VCC_RATE_LIMIT_WINDOW_MS). */
+  rateLimitWindowMs?: number;
   /** After each page: windows fully searched so far (of all, also those of earlier calls). */
   onProgress?: (report: { windowsDone: number; windowsTotal: number; found: number }) => void;
   /** While a request waits (429 / Retry-After, backoff, slow answer). */
@@ -173,7 +175,7 @@ export async function runSearch(
   const otherTypes = new Map<string, number>();
   /** The window and side started again after the API refused their continuation token (at most once each). */
   let restartedAt: string | undefined;
-  const pacer = new Pacer(Date.now);
+  const pacer = new Pacer(Date.now, { ...(env.rateLimitWindowMs ? { unsaidWindowMs: env.rateLimitWindowMs } : {}) });
 
   const position = (): SearchPosition => ({ window, side, token, pending: [...pending], seen: [...seen], unreadable });
   const finish = (stop: StopReason, error?: ToolError): SearchOutcome => {
@@ -225,9 +227,11 @@ export async function runSearch(
       subject: `search window ${window + 1} of ${windows.length}`,
       signal: env.signal,
       deadlineMs: Math.max(budgetMs - spent, MIN_REQUEST_MS),
+      // A 429 without Retry-After: wait until the pace of the window before (a minute) allows the next request.
+      rateLimited: () => pacer.limited({ retryAfter: false }),
       onWait: (event) => {
         if (event.kind === "retry") {
-          if (event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0) pacer.limited();
+          if (event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0) pacer.limited({ retryAfter: true });
         }
         env.onWait?.(done, event);
       },

@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import type { Fault } from "./faults.js";
 import { parseFaultList } from "./faults.js";
+import type { RateLimitSpec } from "./rate-limit.js";
 import type { RouteName } from "./routes.js";
 import { SEED } from "./seed.js";
 import { startSimulator } from "./server.js";
@@ -21,6 +22,8 @@ const USAGE = `Usage: npm run simulator -- [options]
 
   --port <n>              listen on 127.0.0.1:<n> (default 4010; 0 picks a free port)
   --rate-limit <n>        answer 429 with Retry-After beyond n API requests a second
+  --rate-window <ms>      ... in any window of this many ms instead (e.g. --rate-limit 16 --rate-window 60000)
+  --no-retry-after        429s carry no Retry-After (as the VCC API is documented)
   --token-ttl <seconds>   expires_in of issued tokens (default 7200)
   --latency <ms>          added to every request
   --fail-next <list>      answer the next requests with these faults, in order, e.g. 429,503,500:html,drop-after
@@ -57,6 +60,8 @@ function parse() {
     options: {
       port: { type: "string", default: "4010" },
       "rate-limit": { type: "string" },
+      "rate-window": { type: "string" },
+      "no-retry-after": { type: "boolean" },
       "token-ttl": { type: "string" },
       latency: { type: "string" },
       "fail-next": { type: "string" },
@@ -89,12 +94,18 @@ if (values["fail-next"] !== undefined) {
   }
 }
 
+function rateLimitOf(limit: number | undefined, windowMs: number | undefined): RateLimitSpec | undefined {
+  if (windowMs !== undefined && limit === undefined) fail("--rate-window needs --rate-limit");
+  return limit === undefined ? undefined : { limit, ...(windowMs !== undefined ? { windowMs } : {}) };
+}
+
 const quiet = values.quiet === true;
 let simulator: Awaited<ReturnType<typeof startSimulator>>;
 try {
   simulator = await startSimulator({
     port: whole("port", values.port, 0, 65535),
-    rateLimit: whole("rate-limit", values["rate-limit"], 1),
+    rateLimit: rateLimitOf(whole("rate-limit", values["rate-limit"], 1), whole("rate-window", values["rate-window"], 1)),
+    retryAfterHeader: values["no-retry-after"] !== true,
     tokenExpiresIn: whole("token-ttl", values["token-ttl"], 1),
     latencyMs: whole("latency", values.latency, 0),
     faults: faults.map((fault) => ({ ...fault, route: route as RouteName | "*" })),

@@ -20,7 +20,7 @@ import {
   unauthorized,
 } from "./auth.js";
 import { type Fault, FaultBook, type FaultRule, faultAnswer, hasAnswer, replacesAnswer } from "./faults.js";
-import { RateLimiter } from "./rate-limit.js";
+import { RateLimiter, type RateLimitSpec } from "./rate-limit.js";
 import { API_PREFIX, classify, DELETE_ROUTES, findContent, handleApi, type RouteName, type Store, TOKEN_PATH } from "./routes.js";
 import { generatedInteractions, type SimInteraction, searchSampleInteractions, seedInteractions } from "./seed.js";
 
@@ -62,8 +62,16 @@ export interface SimulatorOptions {
   port?: number;
   /** Lifetime of issued tokens, seconds (default 7200). */
   tokenExpiresIn?: number;
-  /** API requests per second before answering 429 with Retry-After (default: unlimited). */
-  rateLimit?: number;
+  /**
+   * API requests per second (a number), or in any window (`{ limit, windowMs }`: Vonage's samples
+   * keep to about 16 deletions a minute), before answering 429 (default: unlimited).
+   */
+  rateLimit?: number | RateLimitSpec;
+  /**
+   * Whether a 429 (rate limit or concurrent deletion) carries Retry-After (default true). VCC
+   * documents none: false is the API as documented.
+   */
+  retryAfterHeader?: boolean;
   /** Client credentials accepted by the token endpoint (default: DEFAULT_CLIENTS). */
   clients?: Record<string, SimClient>;
   /** Static bearer tokens and their scopes (default: sandbox-token with every scope). */
@@ -112,7 +120,8 @@ export interface Simulator {
   setStandingFault(route: RouteName | "*", fault: Fault | undefined): void;
   /** How many queued faults have not been used yet. */
   pendingFaults(): number;
-  setRateLimit(perSecond: number | undefined): void;
+  /** Requests per second (a number) or in any window; undefined: unlimited. */
+  setRateLimit(limit: number | RateLimitSpec | undefined): void;
   /** Issue tokens with this lifetime from now on. */
   setTokenExpiresIn(seconds: number): void;
   /** Expire every issued token now (static tokens never expire). */
@@ -254,7 +263,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     options.tokenExpiresIn ?? 7200,
   );
   const faults = new FaultBook(options.faults);
-  const limiterFor = (perSecond: number | undefined) => (perSecond ? new RateLimiter(perSecond, now) : undefined);
+  const limiterFor = (limit: number | RateLimitSpec | undefined) =>
+    limit === undefined || limit === 0 ? undefined : new RateLimiter(typeof limit === "number" ? { limit } : limit, now);
+  /** Retry-After of a 429, unless the simulator answers as the API is documented (none). */
+  const retryAfterOf = (seconds: number): Record<string, string> =>
+    options.retryAfterHeader === false ? {} : { "retry-after": String(seconds) };
   let limiter = limiterFor(options.rateLimit);
   const rejectConcurrentDeletes = options.rejectConcurrentDeletes ?? true;
   /** Deletions being answered right now, by arrival number. */
@@ -280,7 +293,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     verdicts: { retryAfter: number; concurrent: boolean },
     entry: JournalEntry,
   ): Answer {
-    if (verdicts.retryAfter > 0) return messageAnswer(429, "Too many requests", { "retry-after": String(verdicts.retryAfter) });
+    if (verdicts.retryAfter > 0) return messageAnswer(429, "Too many requests", retryAfterOf(verdicts.retryAfter));
     if (!acceptsVersion(req.headers.accept)) return messageAnswer(400, INVALID_VERSION_MESSAGE);
     const auth = tokens.authenticate(req.headers);
     entry.auth = auth.state;
@@ -289,7 +302,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const needed = DELETE_ROUTES.includes(route) ? DELETE_SCOPE : READ_SCOPE;
     if (!auth.scopes.includes(needed)) return forbidden(needed);
     if (verdicts.concurrent) {
-      return messageAnswer(429, "Another deletion is in progress: send deletions one at a time", { "retry-after": "1" });
+      return messageAnswer(429, "Another deletion is in progress: send deletions one at a time", retryAfterOf(1));
     }
     return handleApi({ route, segments, query: url.searchParams, range: req.headers.range, body }, store);
   }
@@ -405,8 +418,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     injectFaults: (route, ...list) => faults.queue(route, list),
     setStandingFault: (route, fault) => faults.setStanding(route, fault),
     pendingFaults: () => faults.pending,
-    setRateLimit: (perSecond) => {
-      limiter = limiterFor(perSecond);
+    setRateLimit: (limit) => {
+      limiter = limiterFor(limit);
     },
     setTokenExpiresIn: (seconds) => {
       tokens.expiresIn = seconds;

@@ -487,6 +487,7 @@ async function plan(
     let last = 0;
     const collected = await collectItems(read.client, mode.search, {
       signal: extra.signal,
+      rateLimitWindowMs: context.config.api.rateLimitWindowMs,
       onProgress: ({ windowsDone, windowsTotal, items }) => {
         total = windowsTotal;
         last = windowsDone;

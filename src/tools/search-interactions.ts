@@ -384,6 +384,7 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
         request: (query, requestOptions) => client.searchInteractions(query, requestOptions),
         signal: extra.signal,
         budgetMs,
+        rateLimitWindowMs: context.config.api.rateLimitWindowMs,
         now,
         onProgress: ({ windowsDone, windowsTotal, found }) => {
           total = windowsTotal;

@@ -54,7 +54,8 @@ export type ApiResult =
 
 /** Why a call is waiting: before another attempt, or for a slow answer. */
 export type WaitEvent =
-  | { kind: "retry"; attempt: number; delayMs: number; fromRetryAfter: boolean; reason: ToolError }
+  /** paced: the wait is the caller's pacer's, after a 429 without Retry-After (RequestOptions.rateLimited). */
+  | { kind: "retry"; attempt: number; delayMs: number; fromRetryAfter: boolean; paced?: true; reason: ToolError }
   | { kind: "slow"; attempt: number; elapsedMs: number };
 
 export interface RequestOptions {
@@ -76,6 +77,11 @@ export interface RequestOptions {
    * earlier, so no further attempt starts.
    */
   cutOff?: AbortSignal;
+  /**
+   * Told of a 429 without Retry-After (VCC documents none): answers how long the caller's pacer says
+   * to wait before the next attempt (ms; 0 or undefined: the rate-limit backoff), within the deadline.
+   */
+  rateLimited?: () => number | undefined;
   /**
    * A fencing check (issue 22) made right before each attempt is sent, given that attempt's time
    * limit: a lease that must still be held for at least that long. An error answer stops the call
@@ -343,6 +349,7 @@ export class VccClient {
 
       let error: ToolError;
       let retryAfterMs: number | undefined;
+      let pacedMs: number | undefined;
       if (sent.ok) {
         const { response } = sent;
         if (response.status >= 200 && response.status < 300) {
@@ -361,6 +368,7 @@ export class VccClient {
           if (!RETRYABLE_STATUSES.has(response.status)) return fail(error);
           const seconds = parseRetryAfter(response.retryAfter);
           if (seconds !== undefined) retryAfterMs = seconds * 1000;
+          else if (response.status === 429) pacedMs = options.rateLimited?.();
         }
       } else {
         // Cancelled in flight: the error already says that this attempt may have reached the API.
@@ -375,6 +383,8 @@ export class VccClient {
         retry: retries,
         settings: this.#retry,
         retryAfterMs,
+        rateLimited: error.code === "rate_limited",
+        pacedMs,
         remainingMs: deadline - Date.now(),
         attemptMs: attemptLimit,
       });
@@ -384,7 +394,14 @@ export class VccClient {
       }
       retries++;
       log.debug(`retrying ${method} ${options.subject} in ${plan.delayMs} ms after ${error.code}`, { attempt: attempts });
-      options.onWait?.({ kind: "retry", attempt: attempts, delayMs: plan.delayMs, fromRetryAfter: plan.fromRetryAfter, reason: error });
+      options.onWait?.({
+        kind: "retry",
+        attempt: attempts,
+        delayMs: plan.delayMs,
+        fromRetryAfter: plan.fromRetryAfter,
+        ...(plan.paced ? { paced: true as const } : {}),
+        reason: error,
+      });
       const waited = await sleep(this.#shortenWait(plan.delayMs), options.signal, options.stopRetrying);
       if (waited === "cancelled") return cancelled();
       if (waited === "stopped") return fail(error);

@@ -41,7 +41,9 @@ export function upstreamMessageOf(body: string, contentType: string | undefined)
 export function parseRetryAfter(header: string | undefined, now = Date.now()): number | undefined {
   if (!header) return undefined;
   const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value);
+  // Seconds (a fraction rounded up: "1.5" is not a date of 2001), else an HTTP date, which has a month's name.
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value));
+  if (!/[a-z]/i.test(value)) return undefined;
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, Math.ceil((date - now) / 1000));

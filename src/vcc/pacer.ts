@@ -1,57 +1,86 @@
-// Pacing after a rate limit: once the API answered 429 with a Retry-After, requests go no faster
-// than the API had accepted them in the second before. Used by the search and by erasure jobs.
+// Pacing after a rate limit: once the API answered 429, requests go no faster than the API had
+// accepted them before it. Used by the search and by erasure jobs.
 
 /** Added to each pacing wait, so that a request never arrives a hair before the API's window moves on. */
 const PACE_MARGIN_MS = 5;
 
+/** The window of a 429 that said how long to wait (Retry-After): the API counts by the second. */
+const SECOND_WINDOW_MS = 1_000;
 /**
- * After a 429 that asked to wait (Retry-After > 0), requests go no faster than the number of
- * requests the API had accepted in the second before: at most that many in any one second.
- * The rate limit is shared by every VCC API of the account, so it is better not to meet it again
- * and again; the waits this saves are the ones a 429 would have cost. One pacer per sequence of
- * requests (a search; the DELETEs of the erasure jobs of a process).
+ * The window of a 429 that did not say, by default (VCC documents no Retry-After; its limits are per
+ * minute in Vonage's samples: about 16 deletions a minute): VCC_RATE_LIMIT_WINDOW_MS.
+ */
+export const DEFAULT_UNSAID_WINDOW_MS = 60_000;
+
+/**
+ * After a 429, requests go no faster than the number of requests the API had accepted in the window
+ * before it: at most that many in any window. A 429 with Retry-After > 0 sets a one-second window; one
+ * without Retry-After the longer `unsaidWindowMs` (a minute), and tells how long until the API should
+ * accept again (the oldest request of that window leaving it). The rate limit is shared by every VCC API of the account,
+ * so it is better not to meet it again and again; the waits this saves are the ones a 429 would have
+ * cost. One pacer per sequence of requests (a search; the DELETEs of the erasure jobs of a process).
  */
 export class Pacer {
   readonly #now: () => number;
   /**
-   * When the answer to each request arrived, oldest first (the last two seconds).
+   * When the answer to each request arrived, oldest first (the last minute).
    * An answer comes after the request reached the API, so pacing on these never runs early.
    */
   #answered: number[] = [];
-  #perSecond: number | undefined;
+  #perWindow: number | undefined;
+  #windowMs = SECOND_WINDOW_MS;
   #limitedAt = 0;
   readonly #forgetAfterMs: number;
+  readonly #unsaidWindowMs: number;
 
   /**
-   * `forgetAfterMs`: after this long without another 429, the learned pace is dropped and requests
-   * go at full speed again (for long sequences, where the account's other traffic changes what
-   * "accepted in the second before" meant). Default: never.
+   * `forgetAfterMs`: after this long without another 429 (and at least five windows), the learned
+   * pace is dropped and requests go at full speed again (for long sequences, where the account's
+   * other traffic changes what "accepted in the window before" meant). Default: never.
+   * `unsaidWindowMs`: the window of a 429 without Retry-After (default DEFAULT_UNSAID_WINDOW_MS).
    */
-  constructor(now: () => number, options: { forgetAfterMs?: number } = {}) {
+  constructor(now: () => number, options: { forgetAfterMs?: number; unsaidWindowMs?: number } = {}) {
     this.#now = now;
     this.#forgetAfterMs = options.forgetAfterMs ?? Number.POSITIVE_INFINITY;
+    this.#unsaidWindowMs = Math.max(options.unsaidWindowMs ?? DEFAULT_UNSAID_WINDOW_MS, SECOND_WINDOW_MS);
   }
 
   answered(): void {
     const now = this.#now();
     this.#answered.push(now);
-    while (this.#answered.length > 0 && (this.#answered[0] ?? now) <= now - 2_000) this.#answered.shift();
+    while (this.#answered.length > 0 && (this.#answered[0] ?? now) <= now - this.#unsaidWindowMs) this.#answered.shift();
   }
 
-  /** A 429 that asked to wait: the requests answered in the second before were what the API allowed. */
-  limited(): void {
+  /**
+   * A 429: the requests answered in the window before were what the API allowed; the window is a
+   * second after a Retry-After that asked to wait, else `unsaidWindowMs`. A pace learned over the
+   * longer window is kept (a second's count says nothing of the minute). Answers how long to wait
+   * before the next request (0: nothing was learned, e.g. no request of the window was accepted).
+   */
+  limited(how: { retryAfter: boolean }): number {
+    const windowMs = how.retryAfter ? SECOND_WINDOW_MS : this.#unsaidWindowMs;
     const now = this.#now();
-    const accepted = this.#answered.filter((t) => t > now - 1_000).length;
-    if (accepted >= 1) this.#perSecond = Math.min(this.#perSecond ?? accepted, accepted);
+    const accepted = this.#answered.filter((t) => t > now - windowMs).length;
+    if (accepted >= 1 && windowMs >= this.#windowMs) {
+      this.#perWindow = windowMs > this.#windowMs ? accepted : Math.min(this.#perWindow ?? accepted, accepted);
+      this.#windowMs = windowMs;
+    }
     this.#limitedAt = now;
+    return this.waitMs();
   }
 
   /** How long to wait before the next request (0: go now). */
   waitMs(): number {
-    if (this.#perSecond !== undefined && this.#now() - this.#limitedAt > this.#forgetAfterMs) this.#perSecond = undefined;
-    if (this.#perSecond === undefined || this.#answered.length < this.#perSecond) return 0;
-    const oldest = this.#answered[this.#answered.length - this.#perSecond] ?? 0;
-    return Math.max(0, oldest + 1_000 + PACE_MARGIN_MS - this.#now());
+    const now = this.#now();
+    if (this.#perWindow !== undefined && now - this.#limitedAt > Math.max(this.#forgetAfterMs, 5 * this.#windowMs)) {
+      this.#perWindow = undefined;
+      this.#windowMs = SECOND_WINDOW_MS;
+    }
+    if (this.#perWindow === undefined) return 0;
+    const inWindow = this.#answered.filter((t) => t > now - this.#windowMs);
+    if (inWindow.length < this.#perWindow) return 0;
+    const oldest = inWindow[inWindow.length - this.#perWindow] ?? 0;
+    return Math.max(0, oldest + this.#windowMs + PACE_MARGIN_MS - now);
   }
 }
 

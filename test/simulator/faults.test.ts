@@ -269,6 +269,25 @@ describe("rate limit", () => {
     expect((await requestToken(sim.url, SANDBOX_CREDENTIALS)).status).toBe(200);
   });
 
+  it("a limit over a longer window, and 429s without Retry-After (the API as documented)", async () => {
+    const own = await startSimulator({ rateLimit: { limit: 2, windowMs: 60_000 }, retryAfterHeader: false, now: () => clock });
+    try {
+      const get = () => send(own.apiBaseUrl, `/interactions/${SEED.inboundCall}`);
+      expect((await get()).status).toBe(200);
+      clock += 30_000;
+      expect((await get()).status).toBe(200);
+      const limited = await get();
+      expect(limited.status).toBe(429);
+      expect(limited.headers["retry-after"]).toBeUndefined();
+      clock += 30_000;
+      // The first left the minute: one more goes.
+      expect((await get()).status).toBe(200);
+      expect((await get()).status).toBe(429);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("the rateLimit option, setRateLimit(undefined) and reset()", async () => {
     const own = await startSimulator({ rateLimit: 1, now: () => clock });
     try {

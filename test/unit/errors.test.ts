@@ -125,6 +125,10 @@ describe("Retry-After", () => {
     expect(parseRetryAfter("Sat, 28 Nov 2026 10:00:05 GMT", now)).toBe(5);
     expect(parseRetryAfter("Sat, 28 Nov 2026 09:00:00 GMT", now)).toBe(0);
     expect(parseRetryAfter("soon")).toBeUndefined();
+    // Fractions of seconds are rounded up, not read as a date (Date.parse("1.5") is in 2001).
+    expect(parseRetryAfter("1.5")).toBe(2);
+    expect(parseRetryAfter("0.2")).toBe(1);
+    expect(parseRetryAfter("12-5")).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
   });
 });

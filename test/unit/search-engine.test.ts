@@ -315,6 +315,36 @@ describe("paging, filters and stop rules", () => {
     expect(out.requests).toBe(9);
   });
 
+  it("after a 429 that says nothing (as VCC documents it: no Retry-After), waits until the window's pace allows, then keeps to it", async () => {
+    const documented = await startSimulator({ retryAfterHeader: false, rateLimit: { limit: 3, windowMs: 1_000 } });
+    const own = new VccClient({
+      apiBaseUrl: documented.apiBaseUrl,
+      timeoutMs: 5_000,
+      tokens: staticTokens("sandbox-token"),
+      retry: { maxRetries: 2, deadlineMs: 10_000, baseDelayMs: 1 },
+    });
+    try {
+      const waits: { paced?: boolean; delayMs: number }[] = [];
+      const c = criteria({ from: "2026-06-01", to: "2026-06-28T12:00:00Z", party: [SEARCH_SAMPLE.callerA] });
+      const out = await runSearch(c, 500, undefined, {
+        request: (q, o) => own.searchInteractions(q, o),
+        rateLimitWindowMs: 1_000,
+        onWait: (_, e) => {
+          if (e.kind === "retry") waits.push({ ...(e.paced ? { paced: true } : {}), delayMs: e.delayMs });
+        },
+      });
+      expect(out.stop).toBe("complete");
+      // 8 requests at 3 in any second: one 429, its retry when the window allowed it (not at once), no other.
+      expect(documented.requests("GET", "list-interactions").filter((e) => e.status === 429)).toHaveLength(1);
+      expect(out.requests).toBe(9);
+      expect(waits).toEqual([{ paced: true, delayMs: expect.any(Number) }]);
+      expect(waits[0]?.delayMs).toBeGreaterThan(100);
+    } finally {
+      await own.close();
+      await documented.close();
+    }
+  });
+
   it("an error that outlasts the retries: stops with the error and a position at the failed page", async () => {
     const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
     sim.injectFaults("list-interactions", { status: 503 }, { status: 503 }, { status: 503 });

@@ -1,0 +1,35 @@
+// An erasure job against the rate limit as VCC documents it: a 429 that says nothing of how long to
+// wait (no Retry-After). The job learns the pace the API accepted in the window before
+// (VCC_RATE_LIMIT_WINDOW_MS), waits until that allows the refused DELETE, and then keeps to it.
+import { expect, it, vi } from "vitest";
+import { deletesByPath, useJobDataDir } from "../helpers/jobs.js";
+import { structured } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
+
+const h = useSimulator({ extraInteractions: 20, retryAfterHeader: false });
+const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
+
+const data = useJobDataDir();
+
+it("40 DELETEs at 10 requests in any second, 429s without Retry-After: at most two 429s, every item deleted once, the job completed", async () => {
+  const c = await h.inProcess({
+    env: { VCC_DATA_DIR: data.dir(), VCC_CONFIRMATION: "token", VCC_RATE_LIMIT_WINDOW_MS: "1000", VCC_RETRY_BASE_MS: "1" },
+  });
+  const asked = structured(await c.call("erase_interaction_content", CRITERIA));
+  expect(asked.plan.items).toBe(40);
+  h.sim.setRateLimit({ limit: 10, windowMs: 1_000 });
+  const started = structured(await c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+  let job: { status: string; failed: number } | undefined;
+  await vi.waitFor(
+    async () => {
+      job = structured(await c.call("get_erasure_job", { jobId: started.jobId })).job;
+      expect(job?.status).not.toBe("running");
+    },
+    { timeout: 15_000, interval: 100 },
+  );
+  expect(job?.status).toBe("completed");
+  const deletes = h.deletes();
+  expect(deletes.filter((d) => d.status === 429).length).toBeGreaterThanOrEqual(1);
+  expect(deletes.filter((d) => d.status === 429).length).toBeLessThanOrEqual(2);
+  expect([...deletesByPath(h.sim).values()].map((entries) => entries.filter((e) => e.status === 204).length)).toEqual(Array(40).fill(1));
+}, 20_000);
