@@ -1,6 +1,7 @@
 // Human-readable words for results, prompts and the approval page: sizes, dates, and what an item
 // is. What the API did not say is "unknown", never a made-up value.
 import type { ContentPreview } from "./content.js";
+import { instantOf } from "./time.js";
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "unknown size";
@@ -18,7 +19,7 @@ export function formatBytes(bytes: number): string {
 /** "2026-11-23 09:21 UTC", or the input unchanged when it is not a date. */
 export function formatDate(iso: string | undefined): string {
   if (!iso) return "unknown date";
-  const time = Date.parse(iso);
+  const time = instantOf(iso);
   if (Number.isNaN(time)) return iso;
   return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }

@@ -5,6 +5,7 @@ import type { ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
 import { describeTypeCounts } from "../core/format.js";
 import type { Identity } from "../core/identity.js";
+import { instantOf } from "../core/time.js";
 import { itemIdentity } from "../deletion/binding.js";
 import { isValidContentKey, isValidGuid } from "../vcc/ids.js";
 
@@ -139,9 +140,9 @@ export function planTotals(items: readonly PlanItem[]): PlanTotals {
     }
     byType.set(type, entry);
     const start = item.interactionStart;
-    if (start !== undefined && !Number.isNaN(Date.parse(start))) {
-      if (first === undefined || Date.parse(start) < Date.parse(first)) first = start;
-      if (last === undefined || Date.parse(start) > Date.parse(last)) last = start;
+    if (start !== undefined && !Number.isNaN(instantOf(start))) {
+      if (first === undefined || instantOf(start) < instantOf(first)) first = start;
+      if (last === undefined || instantOf(start) > instantOf(last)) last = start;
     }
   }
   return {

@@ -4,6 +4,7 @@
 // that the next call continues there. Interactions seen twice (window boundary, both sides, several
 // addresses) are returned once. Independent of MCP: requests, clock and reports are injected.
 import type { ToolError } from "../core/errors.js";
+import { instantOf } from "../core/time.js";
 import type { ApiResult, RequestOptions, WaitEvent } from "../vcc/client.js";
 import type { SearchQuery } from "../vcc/ids.js";
 import { Pacer, pause } from "../vcc/pacer.js";
@@ -110,8 +111,8 @@ function searchError(error: ToolError, window: number, windows: number): ToolErr
 }
 
 function byStart(a: FoundInteraction, b: FoundInteraction): number {
-  const x = a.start ? Date.parse(a.start) : Number.NaN;
-  const y = b.start ? Date.parse(b.start) : Number.NaN;
+  const x = instantOf(a.start);
+  const y = instantOf(b.start);
   if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
   return x - y;
 }
@@ -127,7 +128,7 @@ function isMatch(i: FoundInteraction, c: SearchCriteria): boolean {
     if (!on(i.connectFrom) && !on(i.connectTo)) return false;
   }
   if (i.start !== undefined) {
-    const start = Date.parse(i.start);
+    const start = instantOf(i.start);
     // Outside the asked range (e.g. an `end` bound the API treats as inclusive): not asked for.
     if (!Number.isNaN(start) && (start < c.from || start >= c.to)) return false;
   }

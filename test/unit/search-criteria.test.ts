@@ -1,13 +1,7 @@
 // Checking and normalising search criteria, and splitting the range into 7-day windows.
 import { describe, expect, it } from "vitest";
-import {
-  criteriaInWords,
-  criteriaKey,
-  describeCriteria,
-  normaliseCriteria,
-  parseInstant,
-  type SearchInput,
-} from "../../src/search/criteria.js";
+import { parseInstant } from "../../src/core/time.js";
+import { criteriaInWords, criteriaKey, describeCriteria, normaliseCriteria, type SearchInput } from "../../src/search/criteria.js";
 import { splitWindows, WINDOW_MS } from "../../src/search/windows.js";
 
 const NOW = Date.parse("2026-12-02T12:00:00Z");

@@ -345,6 +345,35 @@ describe("paging, filters and stop rules", () => {
     }
   });
 
+  it("a start the API sends without an offset is UTC, whatever the host's time zone (it is neither left out nor misplaced)", async () => {
+    const before = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      // 23:30 UTC on the period's last day: in New York's time it would be 2 June 03:30 UTC, past the period.
+      const page = {
+        items: [
+          {
+            guid: "3f0c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f01",
+            start: "2026-06-01T23:30:00",
+            connectFrom: SEARCH_SAMPLE.callerA,
+            connectTo: "+441632960900",
+            direction: "inbound",
+            content: [{ contentKey: "callRecording", type: "callRecording" }],
+          },
+        ],
+        meta: { nextContinuationToken: null },
+      };
+      sim.injectFaults("list-interactions", { status: 200, body: JSON.stringify(page), contentType: "application/json" });
+      const c = criteria({ from: "2026-06-01", to: "2026-06-01", party: [SEARCH_SAMPLE.callerA] });
+      const out = await runSearch(c, 500, undefined, env());
+      expect(out.stop).toBe("complete");
+      expect(out.interactions.map((i) => i.guid)).toContain("3f0c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f01");
+    } finally {
+      if (before === undefined) delete process.env.TZ;
+      else process.env.TZ = before;
+    }
+  });
+
   it("an error that outlasts the retries: stops with the error and a position at the failed page", async () => {
     const c = criteria({ party: [SEARCH_SAMPLE.callerA] });
     sim.injectFaults("list-interactions", { status: 503 }, { status: 503 }, { status: 503 });
