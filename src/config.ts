@@ -281,12 +281,12 @@ const SCHEMA = {
     }),
     accessToken: setting("VCC_ACCESS_TOKEN", z.string(), {
       description:
-        "Alternative to client credentials: a bearer token used for every request, so it needs both scopes. Lasts two hours and is not renewed; wins over client credentials.",
+        "Alternative to client credentials: a pasted bearer token. VCC issues a token for one scope: set VCC_SCOPES to it (else it is used for every request, as if it had both). Lasts two hours and is not renewed; wins over client credentials.",
       secret: true,
     }),
     scopes: setting("VCC_SCOPES", scopeList, {
       defaultNote: `${DELETE_SCOPE} ${READ_SCOPE}, or ${READ_SCOPE} alone when read-only`,
-      description: `Scopes to obtain tokens for with client credentials, one token per scope: ${DELETE_SCOPE} and/or ${READ_SCOPE}, separated by spaces or commas.`,
+      description: `Scopes to obtain tokens for with client credentials, one token per scope: ${DELETE_SCOPE} and/or ${READ_SCOPE}, separated by spaces or commas. With VCC_ACCESS_TOKEN: the one scope it holds.`,
     }),
     region: setting("VCC_REGION", oneOf("VCC_REGION", REGION_NAMES), {
       default: "emea",

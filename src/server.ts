@@ -87,7 +87,7 @@ export function lazyApi(config: Config, timing: ApiTiming = {}, state?: SharedSt
         ...(deletionLock ? { deletionLock } : {}),
         tokens:
           credentials.kind === "static"
-            ? auth.staticTokens(credentials.accessToken)
+            ? auth.staticTokens(credentials.accessToken, config.api.scopes)
             : auth.clientCredentialsTokens(
                 {
                   authUrl: config.api.authUrl,

@@ -31,11 +31,13 @@ export interface ScopedTokens {
 }
 
 /** A static token: one token, used for every scope. */
-export function staticTokens(accessToken: string): ScopedTokens {
+export function staticTokens(accessToken: string, scopes: readonly Scope[] = SCOPES): ScopedTokens {
   registerSecret(accessToken);
   const result: TokenResult = { ok: true, value: accessToken };
   const source: TokenSource = { kind: "static", token: async () => result, invalidate: () => false };
-  return { kind: "static", forScope: () => source };
+  // A VCC token is issued for one scope: VCC_SCOPES names it, and a request needing the other fails
+  // without being sent (a delete tool before anyone is asked to approve).
+  return { kind: "static", forScope: (scope) => (scopes.includes(scope) ? source : notConfigured(scope)) };
 }
 
 /** A token as the endpoint issued it. */

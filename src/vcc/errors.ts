@@ -73,7 +73,7 @@ export function errorForStatus(
   operation: "delete" | "read" = "delete",
   credentials: CredentialKind = "static",
 ): ToolError {
-  if (operation === "read" && (failure.status === 403 || failure.status === 404)) return readError(failure, subject);
+  if (operation === "read" && (failure.status === 403 || failure.status === 404)) return readError(failure, subject, credentials);
   const { status } = failure;
   const upstreamMessage = upstreamMessageOf(failure.body, failure.contentType);
   const base = { httpStatus: status, ...(upstreamMessage ? { upstreamMessage } : {}) };
@@ -87,7 +87,10 @@ export function errorForStatus(
   if (status === 403)
     return {
       code: "forbidden",
-      message: `The API refused access (403): the credentials lack the scope ${DELETE_SCOPE}, or have no access to ${subject}. Ask a VCC administrator to grant it. Nothing was deleted.`,
+      message:
+        credentials === "static"
+          ? `The API refused access (403): the pasted VCC_ACCESS_TOKEN does not hold the scope ${DELETE_SCOPE} (VCC issues a token for one scope), or has no access to ${subject}. Use a token for ${DELETE_SCOPE} with VCC_SCOPES=${DELETE_SCOPE}, or client credentials (VCC_CLIENT_ID, VCC_CLIENT_SECRET: a token per scope). Nothing was deleted.`
+          : `The API refused access (403): the credentials lack the scope ${DELETE_SCOPE}, or have no access to ${subject}. Ask a VCC administrator to grant it. Nothing was deleted.`,
       ...base,
     };
   if (status === 404)
@@ -130,13 +133,16 @@ export function errorForStatus(
   };
 }
 
-function readError(failure: HttpFailure, subject: string): ToolError {
+function readError(failure: HttpFailure, subject: string, credentials: CredentialKind): ToolError {
   const upstreamMessage = upstreamMessageOf(failure.body, failure.contentType);
   const base = { httpStatus: failure.status, ...(upstreamMessage ? { upstreamMessage } : {}) };
   if (failure.status === 403)
     return {
       code: "forbidden",
-      message: `The API refused to read ${subject} (403): the credentials lack the scope ${READ_SCOPE}, or have no access to this interaction. Ask a VCC administrator to grant it.`,
+      message:
+        credentials === "static"
+          ? `The API refused to read ${subject} (403): the pasted VCC_ACCESS_TOKEN does not hold the scope ${READ_SCOPE} (VCC issues a token for one scope), or has no access to this interaction. For reading, use client credentials (VCC_CLIENT_ID, VCC_CLIENT_SECRET: a token per scope), or set VCC_SCOPES to the one scope the token holds.`
+          : `The API refused to read ${subject} (403): the credentials lack the scope ${READ_SCOPE}, or have no access to this interaction. Ask a VCC administrator to grant it.`,
       ...base,
     };
   return {

@@ -31,7 +31,15 @@ const STALE_TOKEN = "e2e-stale-pasted-token-3a6c";
 let clockAheadMs = 0;
 const now = () => Date.now() + clockAheadMs;
 
-const h = useSimulator({ clients: { ...DEFAULT_CLIENTS, [CLIENT_ID]: { secret: CLIENT_SECRET, scopes: SECRET_TOKEN_SCOPES } }, now });
+/** Pasted tokens as VCC issues them: each for one scope. */
+const READ_TOKEN = "e2e-pasted-read-token-6d2a";
+const DELETE_TOKEN = "e2e-pasted-delete-token-9c4e";
+
+const h = useSimulator({
+  clients: { ...DEFAULT_CLIENTS, [CLIENT_ID]: { secret: CLIENT_SECRET, scopes: SECRET_TOKEN_SCOPES } },
+  staticTokens: { [READ_TOKEN]: ["interaction-content:read"], [DELETE_TOKEN]: ["interaction-content:delete"] },
+  now,
+});
 const open: { c: Connected; secrets: string[] }[] = [];
 
 // Before the fixture closes the servers (after-hooks run last-registered first).
@@ -222,6 +230,40 @@ describe("client credentials", () => {
       message: expect.stringMatching(/VCC_SCOPES.*interaction-content:read|interaction-content:read.*VCC_SCOPES/),
     });
     expect(tokenRequests()).toHaveLength(1);
+  });
+
+  it("a pasted token holds one scope: with VCC_SCOPES naming it, the other scope's tools refuse without sending; without, a 403 says why", async () => {
+    const pasted = (token: string, extra: Record<string, string> = {}, elicit: ElicitHandler = approve) =>
+      server({ env: { VCC_ACCESS_TOKEN: token, VCC_CLIENT_ID: "", VCC_CLIENT_SECRET: "", ...extra }, elicit });
+    const deleting = await pasted(DELETE_TOKEN, { VCC_SCOPES: "interaction-content:delete" });
+    const deleted = await deleting.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(deleted)).toMatchObject({ status: "deleted" });
+    expect(structured(deleted).preview).toBeUndefined();
+    expect(structured(await deleting.call("list_interaction_content", { guid: SEED.inboundCall })).error).toMatchObject({
+      code: "forbidden",
+      message: expect.stringMatching(/VCC_SCOPES/),
+    });
+    expect(h.sim.requests("GET")).toHaveLength(0);
+
+    h.sim.reset();
+    const approver = countingApprover();
+    const reading = await pasted(READ_TOKEN, { VCC_SCOPES: "interaction-content:read" }, approver.handler);
+    expect(structured(await reading.call("list_interaction_content", { guid: SEED.inboundCall })).content).toEqual(expect.any(Array));
+    const refused = await reading.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(refused).error).toMatchObject({ code: "forbidden" });
+    expect(approver.asked).toBe(0);
+    expect(deletes()).toHaveLength(0);
+
+    // Without VCC_SCOPES the token is used for both: the API's 403 names the pasted token's one scope.
+    h.sim.reset();
+    const unsaid = await pasted(READ_TOKEN);
+    const forbidden = await unsaid.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording" });
+    expect(structured(forbidden).error).toMatchObject({
+      code: "forbidden",
+      httpStatus: 403,
+      message: expect.stringMatching(/pasted VCC_ACCESS_TOKEN does not hold the scope interaction-content:delete.*VCC_SCOPES/),
+    });
+    expect(hasContent(SEED.inboundCall, "callRecording")).toBe(true);
   });
 
   it("a definite 401 on the lookup (after one renewal) ends the call with unauthorized before anyone is asked", async () => {
