@@ -34,9 +34,9 @@ export function describePreview(preview: ContentPreview, contentKey?: string): s
   return `${preview.type ? humanType(preview.type) : "item of unknown type"}${contentKey ? ` '${contentKey}'` : ""} (${details.join(", ")})`;
 }
 
-/** "Inbound call from +441632960101 to +441632960900 on 2026-11-23 09:14 UTC" */
+/** "Inbound interaction from +441632960101 to +441632960900 on 2026-11-23 09:14 UTC" (the API writes `inbound`). */
 export function describeInteraction(interaction: { direction?: string; connectFrom?: string; connectTo?: string; start?: string }): string {
-  const parts = [interaction.direction ? `${interaction.direction} interaction` : "Interaction"];
+  const parts = [interaction.direction ? `${capitalise(interaction.direction)} interaction` : "Interaction"];
   if (interaction.connectFrom) parts.push(`from ${interaction.connectFrom}`);
   if (interaction.connectTo) parts.push(`to ${interaction.connectTo}`);
   if (interaction.start) parts.push(`on ${formatDate(interaction.start)}`);

@@ -236,7 +236,7 @@ function listInteractions(req: ApiRequest, store: Store): Answer {
   const page = rest.slice(0, size);
   const last = page[page.length - 1];
   const next = last && rest.length > size ? Buffer.from(JSON.stringify([order(last), fingerprint])).toString("base64url") : null;
-  return jsonAnswer(200, { items: page.map(view), meta: { count: page.length, nextContinuationToken: next } });
+  return jsonAnswer(200, { items: page.map(view), meta: { nextContinuationToken: next } });
 }
 
 function deleteBatch(req: ApiRequest, store: Store): Answer {
@@ -273,7 +273,8 @@ function handleInteraction(req: ApiRequest, store: Store): Answer {
     if (!interaction) return messageAnswer(404, `Interaction '${guid}' not found`);
     if (req.route === "get-interaction") return jsonAnswer(200, view(interaction));
     interaction.content = [];
-    return emptyAnswer(204);
+    // As documented for this endpoint: an empty JSON object (not the 204 of a content deletion).
+    return jsonAnswer(200, {});
   }
 
   const key = req.segments[3] ?? "";

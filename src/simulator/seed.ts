@@ -14,7 +14,7 @@ export interface SimInteraction {
   start: string;
   connectFrom: string;
   connectTo: string;
-  direction: "Inbound" | "Outbound" | "Internal";
+  direction: "inbound" | "outbound" | "internal";
   handlingAgents: { id: string }[];
   content: SimContent[];
 }
@@ -62,7 +62,7 @@ export function seedInteractions(): SimInteraction[] {
       start: "2026-11-23T09:14:02.000Z",
       connectFrom: "+441632960101",
       connectTo: "+441632960900",
-      direction: "Inbound",
+      direction: "inbound",
       handlingAgents: [{ id: "1042" }],
       content: [
         item("callRecording", "callRecording", "audio/wav", 2_457_644, "2026-11-23T09:21:40.000Z"),
@@ -76,7 +76,7 @@ export function seedInteractions(): SimInteraction[] {
       start: "2026-11-24T17:42:19.000Z",
       connectFrom: "+15555550142",
       connectTo: "+15555550100",
-      direction: "Inbound",
+      direction: "inbound",
       handlingAgents: [{ id: "123" }, { id: "2077" }],
       content: [
         item(SEED_ITEM_KEYS.voicemail, "voicemail", "audio/wav", 412_876, "2026-11-24T17:43:10.000Z", "2077"),
@@ -88,7 +88,7 @@ export function seedInteractions(): SimInteraction[] {
       start: "2026-11-25T13:05:47.000Z",
       connectFrom: "+441632960900",
       connectTo: "+441632960377",
-      direction: "Outbound",
+      direction: "outbound",
       handlingAgents: [{ id: "1042" }],
       content: [
         item("callRecording", "callRecording", "audio/wav", 3_912_004, "2026-11-25T13:19:12.000Z"),
@@ -100,7 +100,7 @@ export function seedInteractions(): SimInteraction[] {
       start: "2026-11-26T08:30:00.000Z",
       connectFrom: "web-chat:visitor-8841",
       connectTo: "support-queue",
-      direction: "Inbound",
+      direction: "inbound",
       handlingAgents: [{ id: "3310" }],
       content: [
         item("chatTranscript", "chatTranscript", "application/json", 9_876, "2026-11-26T08:52:13.000Z"),
@@ -112,7 +112,7 @@ export function seedInteractions(): SimInteraction[] {
       start: "2026-11-27T16:02:33.000Z",
       connectFrom: "+15555550199",
       connectTo: "+15555550100",
-      direction: "Inbound",
+      direction: "inbound",
       handlingAgents: [],
       content: [
         item("ivrAudioRecording", "ivrAudioRecording", "audio/wav", 96_044, "2026-11-27T16:03:20.000Z"),
@@ -124,7 +124,7 @@ export function seedInteractions(): SimInteraction[] {
       start: "2026-11-22T11:11:11.000Z",
       connectFrom: "+441632960555",
       connectTo: "+441632960900",
-      direction: "Inbound",
+      direction: "inbound",
       handlingAgents: [{ id: "1042" }],
       content: [],
     },
@@ -178,7 +178,7 @@ export function generatedInteractions(count: number): SimInteraction[] {
     start: "2026-11-20T10:00:00.000Z",
     connectFrom: "+441632960101",
     connectTo: "+441632960900",
-    direction: "Inbound" as const,
+    direction: "inbound" as const,
     handlingAgents: [{ id: "1042" }],
     content: [
       item("callRecording", "callRecording", "audio/wav", 1_048_576, "2026-11-20T10:05:00.000Z"),
@@ -234,13 +234,13 @@ export function searchSampleInteractions(): SimInteraction[] {
   const day = 24 * 3600_000;
   const first = Date.parse(SEARCH_SAMPLE.from);
   const last = Date.parse(SEARCH_SAMPLE.to);
-  const call = (start: number, connectFrom: string, connectTo: string, direction: "Inbound" | "Outbound", agent: string) => {
+  const call = (start: number, connectFrom: string, connectTo: string, direction: "inbound" | "outbound", agent: string) => {
     const at = (minutes: number) => new Date(start + minutes * 60_000).toISOString();
     const minutes = 2 + Math.floor(next() * 20);
     const content: SimContent[] = [item("callRecording", "callRecording", "audio/wav", 16_000 * 60 * minutes, at(minutes + 1))];
     if (next() < 0.6) content.push(item("transcript", "transcript", "application/json", 900 * minutes, at(minutes + 3)));
     // Now and then a caller reached voicemail: a GUID-keyed item owned by the agent.
-    if (direction === "Inbound" && next() < 0.15) {
+    if (direction === "inbound" && next() < 0.15) {
       const key = `5ea7c400-0000-4000-9000-${out.length.toString(16).padStart(12, "0")}`;
       content.push(item(key, "voicemail", "audio/wav", 16_000 * 40, at(minutes + 2), agent));
     }
@@ -266,21 +266,21 @@ export function searchSampleInteractions(): SimInteraction[] {
         next() < 0.5
           ? `+44207946${String(Math.floor(next() * 1000)).padStart(4, "0")}`
           : `+12025550${String(Math.floor(next() * 200)).padStart(3, "0")}`;
-      if (next() < 0.7) call(time(), other, SEARCH_SAMPLE.centre, "Inbound", pick(agents));
-      else call(time(), SEARCH_SAMPLE.centre, other, "Outbound", pick(agents));
+      if (next() < 0.7) call(time(), other, SEARCH_SAMPLE.centre, "inbound", pick(agents));
+      else call(time(), SEARCH_SAMPLE.centre, other, "outbound", pick(agents));
     }
     // Caller A: every fourth day; mostly inbound, some stored in national format; outbound call-backs.
     if (dayIndex % 4 === 1) {
       const kind = dayIndex % 3;
-      if (kind === 0) call(time(), SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.centre, "Inbound", pick(agents));
-      else if (kind === 1) call(time(), SEARCH_SAMPLE.callerANational, SEARCH_SAMPLE.centre, "Inbound", pick(agents));
-      else call(time(), SEARCH_SAMPLE.centre, SEARCH_SAMPLE.callerA, "Outbound", pick(agents));
+      if (kind === 0) call(time(), SEARCH_SAMPLE.callerA, SEARCH_SAMPLE.centre, "inbound", pick(agents));
+      else if (kind === 1) call(time(), SEARCH_SAMPLE.callerANational, SEARCH_SAMPLE.centre, "inbound", pick(agents));
+      else call(time(), SEARCH_SAMPLE.centre, SEARCH_SAMPLE.callerA, "outbound", pick(agents));
     }
     // Caller B: every ninth day, both formats, both directions.
     if (dayIndex % 9 === 4) {
       const number = dayIndex % 2 === 0 ? SEARCH_SAMPLE.callerB : SEARCH_SAMPLE.callerBNoPlus;
-      if (dayIndex % 27 === 13) call(time(), "+15555550100", number, "Outbound", pick(agents));
-      else call(time(), number, "+15555550100", "Inbound", pick(agents));
+      if (dayIndex % 27 === 13) call(time(), "+15555550100", number, "outbound", pick(agents));
+      else call(time(), number, "+15555550100", "inbound", pick(agents));
     }
   }
   return out.sort((a, b) => a.start.localeCompare(b.start));

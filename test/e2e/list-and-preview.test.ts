@@ -28,7 +28,7 @@ describe("list_interaction_content", () => {
     const s = structured(result);
     expect(s).toMatchObject({
       guid: SEED.voicemails,
-      direction: "Inbound",
+      direction: "inbound",
       connectFrom: "+15555550142",
       start: "2026-11-24T17:42:19.000Z",
     });

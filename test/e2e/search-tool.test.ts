@@ -141,7 +141,7 @@ describe("search_interactions", () => {
     const s = structured(await call(client, { ...CALLER_A, contentTypes: ["voicemail"], direction: "inbound" }));
     expect(s.interactions.length).toBeGreaterThan(0);
     for (const i of s.interactions as Loose[]) {
-      expect(i.direction).toBe("Inbound");
+      expect(i.direction).toBe("inbound");
       expect(i.content.every((c: Loose) => c.type === "voicemail")).toBe(true);
     }
     expect(Object.keys(s.totals.byType)).toEqual(["voicemail"]);

@@ -49,7 +49,7 @@ describe("search_interactions (spawned server)", () => {
       const s = structured(await c.call("search_interactions", { from: "2026-05-01", to: "2026-11-30", party: [SEARCH_SAMPLE.callerA] }));
       expect(s).toMatchObject({ sandbox: true, complete: true });
       expect(s.interactions.length).toBeGreaterThan(20);
-      expect(new Set(s.interactions.map((i: { direction: string }) => i.direction))).toEqual(new Set(["Inbound", "Outbound"]));
+      expect(new Set(s.interactions.map((i: { direction: string }) => i.direction))).toEqual(new Set(["inbound", "outbound"]));
       expect(c.stderr()).not.toContain(SEARCH_SAMPLE.callerA);
     } finally {
       await c.close();

@@ -112,7 +112,7 @@ describe("GET /interactions: filters", () => {
     expect(agent.length).toBeLessThan((await all(WEEK)).length);
     const outbound = await all({ ...WEEK, direction: "outbound" });
     expect(outbound.length).toBeGreaterThan(0);
-    for (const i of outbound) expect(i.direction).toBe("Outbound");
+    for (const i of outbound) expect(i.direction).toBe("outbound");
     expect((await search({ ...WEEK, direction: "sideways" })).status).toBe(400);
   });
 

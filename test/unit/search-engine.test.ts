@@ -55,7 +55,7 @@ describe("party on both sides", () => {
     expect(want.length).toBeGreaterThan(8);
     expect(guids(out)).toEqual(want);
     // Both directions are among them; the national format is a different stored address.
-    expect(new Set(out.interactions.map((i) => i.direction))).toEqual(new Set(["Inbound", "Outbound"]));
+    expect(new Set(out.interactions.map((i) => i.direction))).toEqual(new Set(["inbound", "outbound"]));
     expect(out.interactions.some((i) => i.connectFrom === SEARCH_SAMPLE.callerANational)).toBe(false);
     const windows = out.windows.length;
     expect(windows).toBe(14); // 92 days
@@ -242,7 +242,7 @@ describe("paging, filters and stop rules", () => {
     for (const i of out.interactions) expect(i.content.map((x) => x.type)).toEqual(i.content.map(() => "voicemail"));
     const outbound = await runSearch(criteria({ party: [SEARCH_SAMPLE.callerA], direction: "outbound" }), 500, undefined, env());
     expect(outbound.interactions.length).toBeGreaterThan(0);
-    for (const i of outbound.interactions) expect(i.direction).toBe("Outbound");
+    for (const i of outbound.interactions) expect(i.direction).toBe("outbound");
     expect(searches().at(-1)?.path).toContain("direction=outbound");
   });
 
