@@ -45,7 +45,10 @@ export interface ItemState {
   at?: string;
   /** A DELETE was (about to be) sent and no outcome is recorded: the process died meanwhile. */
   inFlight: boolean;
-  /** DELETE calls started for this item (each may be several HTTP attempts within the client's rules). */
+  /**
+   * DELETE calls made for this item (each may be several HTTP attempts within the client's rules): a
+   * call that sent nothing (refused by the allowlist, no token, cancelled before sending) is not one.
+   */
   deleteCalls: number;
   /** Whether an earlier call may have deleted it: a later 404 then proves it is gone. */
   mayHaveReached: boolean;
@@ -79,6 +82,8 @@ export function applyOutcome(state: ItemState, result: ItemResult, at: string): 
   state.result = result;
   state.at = at;
   state.inFlight = false;
+  // Counted when it started (item_started): one that sent nothing is taken back.
+  if (result.outcome === "failed" && result.notSent) state.deleteCalls = Math.max(0, state.deleteCalls - 1);
   if (result.outcome === "failed" && !result.notSent && result.outcomeUnknown) state.mayHaveReached = true;
 }
 

@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { DiskJobRecords } from "../../src/jobs/disk-store.js";
 import { type DeleteItem, ErasureJobs, type ErasureJobsOptions, type JobEvent, type JobView } from "../../src/jobs/engine.js";
 import { JournalFile } from "../../src/jobs/files.js";
-import type { PlanItem, ProposedPlan } from "../../src/jobs/plan.js";
+import { replayJournal } from "../../src/jobs/journal.js";
+import type { Plan, PlanItem, ProposedPlan } from "../../src/jobs/plan.js";
 import { type Receipt, verifyReceipt } from "../../src/jobs/receipt.js";
 import { jobAuditRecord } from "../../src/jobs/service.js";
 import { vccDeleteItem } from "../../src/jobs/vcc.js";
@@ -253,6 +254,35 @@ describe("erasure jobs", () => {
     const { receipt } = await readReceipt(view);
     expect(receipt.items.map((i) => i.deleteCalls)).toEqual([1, 1, 2, 2, 2, 2, 2, 1]);
     expect(events.filter((e) => e.type === "pause" || e.type === "resume").map((e) => e.type)).toEqual(["pause", "resume"]);
+  });
+
+  it("a call that sent nothing (e.g. refused by the allowlist) is not counted as a DELETE call in the receipt", async () => {
+    const refusing: DeleteItem = async (item, signal, guard) =>
+      item.contentKey === "transcript"
+        ? { kind: "error", error: { code: "not_allowed", message: "not allowed here" }, notSent: true }
+        : vccDeleteItem(client)(item, signal, guard);
+    const { jobs } = await openEngine({ deleteItem: refusing });
+    const plan = await propose(jobs);
+    const view = await jobs.settled(await startJob(jobs, plan));
+    const { receipt } = await readReceipt(view);
+    const expected = plan.items.map((i) => (i.contentKey === "transcript" ? 0 : 1));
+    expect(expected).toContain(0);
+    expect(receipt.items.map((i) => i.deleteCalls)).toEqual(expected);
+    // Replayed from a journal (after a restart), the same rule.
+    const at = "2026-12-03T10:00:00.000Z";
+    const replayed = replayJournal({ items: plan.items.slice(0, 2) } as Plan, [
+      { at, event: "run", kind: "start" },
+      { at, event: "item_started", index: 0 },
+      {
+        at,
+        event: "item_outcome",
+        index: 0,
+        result: { outcome: "failed", code: "not_allowed", message: "x", retryable: false, notSent: true },
+      },
+      { at, event: "item_started", index: 1 },
+      { at, event: "item_outcome", index: 1, attempts: 1, result: { outcome: "deleted", httpStatus: 204 } },
+    ]);
+    expect(replayed.items.map((i) => i.deleteCalls)).toEqual([0, 1]);
   });
 
   it("a 503 was not carried out: if the item is gone when the job is resumed, it is 'already gone', not deleted by this job", async () => {
