@@ -73,8 +73,14 @@ export function parseInteraction(body: string): Interaction | undefined {
   };
 }
 
-/** The item a content key names: named keys and item ids both compared case-insensitively. */
+/**
+ * The item a content key names: the one written exactly so, else one that differs only in case
+ * (named keys and item ids are matched case-insensitively by the API). Exact first, so that the
+ * preview and the allowlist never describe another item than the one the key names.
+ */
 export function findContentItem(interaction: Interaction, contentKey: string): ContentItem | undefined {
+  const exact = interaction.content.find((c) => c.contentKey === contentKey);
+  if (exact) return exact;
   const lower = contentKey.toLowerCase();
   return interaction.content.find((c) => c.contentKey.toLowerCase() === lower);
 }

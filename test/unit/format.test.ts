@@ -38,6 +38,12 @@ describe("interaction records", () => {
     );
     expect(i?.content[0]).toEqual({ contentKey: "callRecording", type: "callRecording", owningAgentId: "7" });
     expect(i && findContentItem(i, "CALLRECORDING")?.contentKey).toBe("callRecording");
+    // Two keys that differ only in case: the one written exactly so.
+    const two = parseInteraction(
+      JSON.stringify({ guid: "g", content: [{ contentKey: "abc-DEF" }, { contentKey: "ABC-def", type: "attachment" }] }),
+    );
+    expect(two && findContentItem(two, "ABC-def")).toEqual({ contentKey: "ABC-def", type: "attachment" });
+    expect(two && findContentItem(two, "abc-DEF")).toEqual({ contentKey: "abc-DEF" });
     expect(parseInteraction("<html>")).toBeUndefined();
     expect(parseInteraction('{"nope":true}')).toBeUndefined();
   });
