@@ -7,7 +7,7 @@ import { decideStartup } from "./cli.js";
 import { type Config, credentialsOf, endpointWarnings, secretValues } from "./config.js";
 import { jobServiceFor } from "./jobs/service.js";
 import { atClose } from "./lifecycle.js";
-import { log, registerSecret, setLogLevel, writeStderr } from "./log.js";
+import { captureConsole, log, registerSecret, setLogLevel, writeStderr } from "./log.js";
 import { lazyApi, type ServerDeps } from "./server.js";
 import { openSharedState, type SharedState } from "./state/index.js";
 import { serveStdio } from "./transports/stdio.js";
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
   }
   for (const secret of secretValues(config)) registerSecret(secret);
   setLogLevel(config.log.level);
+  captureConsole();
   for (const warning of [...startup.envFileWarnings, ...endpointWarnings(config)]) log.warn(warning);
   const credentials = credentialsOf(config);
   if (credentials.kind === "static" && !config.sandbox && (config.api.clientId || config.api.clientSecret))

@@ -3,6 +3,8 @@
 // Logging never throws and never loops: once stderr is gone (the reader closed the pipe: EPIPE, or
 // no descriptor: EBADF), lines are dropped and the server goes on serving.
 
+import { formatWithOptions } from "node:util";
+
 export type LogLevel = "error" | "warn" | "info" | "debug";
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
@@ -96,6 +98,25 @@ function write(level: LogLevel, message: string, fields?: Record<string, unknown
     }
   }
   sink(`${redact(line)}\n`);
+}
+
+/**
+ * What dependencies print with console.* goes through this logger: to stderr, redacted, at a level
+ * (log, info and debug at debug; warn; error and trace at error). While serving, stdout carries
+ * JSON-RPC only, and a library's console.log there (or an error it prints with the request that
+ * failed) would corrupt the protocol or put a token into the log.
+ */
+export function captureConsole(): void {
+  const to =
+    (level: LogLevel) =>
+    (...args: unknown[]) =>
+      write(level, formatWithOptions({ colors: false }, ...args));
+  console.log = to("debug");
+  console.info = to("debug");
+  console.debug = to("debug");
+  console.warn = to("warn");
+  console.error = to("error");
+  console.trace = to("error");
 }
 
 export const log = {

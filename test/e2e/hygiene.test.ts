@@ -35,6 +35,30 @@ function expectOnlyJsonRpc(server: RawServer): void {
   for (const m of server.messages) expect(m.jsonrpc).toBe("2.0");
 }
 
+describe("what a library prints while serving", () => {
+  it("console.log and console.error of a dependency go to stderr, redacted, never to stdout", async () => {
+    // A stand-in for a dependency that prints (as the HTTP adapter does with a request that failed):
+    // on SIGUSR2, after the server is serving, it prints the token with console.log and console.error.
+    const library = `process.on("SIGUSR2", () => { console.log("stray line with", process.env.VCC_ACCESS_TOKEN); console.error(new Error("library failure, Authorization: Bearer " + process.env.VCC_ACCESS_TOKEN)); });`;
+    const server = new RawServer(
+      { ...env(), VCC_LOG_LEVEL: "debug" },
+      { nodeArgs: ["--import", `data:text/javascript,${encodeURIComponent(library)}`] },
+    );
+    await server.initialize();
+    server.child.kill("SIGUSR2");
+    await server.until(() => /library failure/.test(server.stderr), "the library's error on stderr");
+    server.send({ id: 7, method: "ping" });
+    expect((await server.waitForResponse(7)).result).toEqual({});
+    expect(server.stderr).toMatch(/\[vcc-mcp\] debug: stray line with \[REDACTED\]/);
+    expect(server.stderr).toMatch(/\[vcc-mcp\] error: Error: library failure, Authorization: Bearer \[REDACTED\]/);
+    expect(server.stderr).not.toContain(SECRET_TOKEN);
+    expect(server.stdout).not.toContain("stray");
+    expectOnlyJsonRpc(server);
+    server.child.stdin.end();
+    expect((await server.exited).code).toBe(0);
+  });
+});
+
 describe("bad input never ends the session", () => {
   it("malformed lines, unknown methods, invalid messages, huge and deeply nested arguments", async () => {
     const server = new RawServer(env());
