@@ -44,6 +44,27 @@ export interface Interaction {
   content: ContentItem[];
 }
 
+/**
+ * An interaction record with every text redacted (a secret the API echoed never reaches a result),
+ * or undefined when the redaction changed a text that names or finds something: its guid, a content
+ * key, an address or its start. Such a record cannot be used without showing a secret or acting on a
+ * changed name (a person's interaction no longer matching their number, a key that names nothing),
+ * so it is unreadable, and said so, never silently left out.
+ */
+export function redactRecord(raw: unknown): unknown {
+  const redacted = redactJson(raw);
+  return identifiersOf(raw) === identifiersOf(redacted) ? redacted : undefined;
+}
+
+function identifiersOf(value: unknown): string {
+  if (!value || typeof value !== "object") return "";
+  const r = value as Record<string, unknown>;
+  const keys = Array.isArray(r.content)
+    ? r.content.map((c: unknown) => (c && typeof c === "object" ? (c as Record<string, unknown>).contentKey : c))
+    : [];
+  return JSON.stringify([r.guid, r.start, r.connectFrom, r.connectTo, keys]);
+}
+
 /** Parses the body of GET /interactions/{guid}; undefined when it is not an interaction record. */
 export function parseInteraction(body: string): Interaction | undefined {
   let json: unknown;
@@ -53,7 +74,9 @@ export function parseInteraction(body: string): Interaction | undefined {
     return undefined;
   }
   // Every text of the record reaches results and prompts: none may carry a secret the API echoed.
-  const parsed = interactionSchema.safeParse(redactJson(json));
+  const redacted = redactRecord(json);
+  if (redacted === undefined) return undefined;
+  const parsed = interactionSchema.safeParse(redacted);
   if (!parsed.success) return undefined;
   const i = parsed.data;
   return {

@@ -1,8 +1,7 @@
 // A page of GET /interactions (v3), read leniently. Unlike the single-interaction view, nothing is
 // filled in: a size, type or date the API did not give stays absent.
 import { z } from "zod";
-import { redactJson } from "../log.js";
-import { type contentItemSchema, interactionSchema } from "./interaction.js";
+import { type contentItemSchema, interactionSchema, redactRecord } from "./interaction.js";
 
 const foundSchema = interactionSchema.extend({
   handlingAgents: z.array(z.looseObject({ id: z.union([z.string(), z.number()]) })).nullish(),
@@ -59,14 +58,16 @@ export function parseSearchPage(body: string): SearchPage | undefined {
   } catch {
     return undefined;
   }
-  // Every text of a page reaches results, plans and the approval page: none may carry a secret the API echoed.
-  const page = pageSchema.safeParse(redactJson(json));
+  const page = pageSchema.safeParse(json);
   if (!page.success) return undefined;
   const items: FoundInteraction[] = [];
   let unreadable = 0;
   for (const raw of page.data.items) {
-    const parsed = foundSchema.safeParse(raw);
-    if (!parsed.success) {
+    // Every text of a record reaches results, plans and the approval page: none may carry a secret
+    // the API echoed; a record whose names the redaction changed is unreadable (redactRecord).
+    const redacted = redactRecord(raw);
+    const parsed = redacted === undefined ? undefined : foundSchema.safeParse(redacted);
+    if (!parsed?.success) {
       unreadable++;
       continue;
     }

@@ -200,18 +200,22 @@ describe("search_interactions", () => {
     expect(textOf(result)).not.toMatch(/The search is complete/);
   });
 
-  it("a token the API echoes in a page of results reaches neither the result nor the audit, JSON escapes or not", async () => {
+  it("a token the API echoes in a page of results reaches neither the result nor the audit; a record whose names it changed is unreadable, not left out", async () => {
     const audit = memoryAudit();
     const client = await processOf(audit).session();
     const criteria = { from: "2026-05-01", to: "2026-05-03", party: [SEARCH_SAMPLE.callerA] };
-    // The token twice: as written, and hidden behind JSON escapes of its '-' (\u002d), in the page's text.
+    // The token hidden behind JSON escapes of its '-' (\u002d) in a content type, and as written in an address.
     const escaped = SECRET_TOKEN.replace(/-/g, "\\u002d");
-    const body = `{"items":[{"guid":"0b4c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f99","start":"2026-05-02T10:00:00Z","connectFrom":"${SEARCH_SAMPLE.callerA}","connectTo":"agent Bearer ${SECRET_TOKEN}","content":[{"contentKey":"callRecording","type":"callRecording","contentType":"audio/wav; ${escaped}"}]}],"meta":{"nextContinuationToken":null}}`;
+    const record = (guid: string, connectTo: string, contentType: string) =>
+      `{"guid":"${guid}","start":"2026-05-02T10:00:00Z","connectFrom":"${SEARCH_SAMPLE.callerA}","connectTo":"${connectTo}","content":[{"contentKey":"callRecording","type":"callRecording","contentType":"${contentType}"}]}`;
+    const body = `{"items":[${record("0b4c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f99", "+441632960900", `audio/wav; ${escaped}`)},${record("0b4c9a2e-7b3d-4e8a-9c1f-2a6b8d0e4f98", `agent Bearer ${SECRET_TOKEN}`, "audio/wav")}],"meta":{"nextContinuationToken":null}}`;
     expect(body).not.toContain(`wav; ${SECRET_TOKEN}`);
     h.sim.injectFaults("list-interactions", { status: 200, body, contentType: "application/json" });
     const result = await call(client, criteria);
     const s = structured(result);
+    // The first is listed with its content type redacted; the second, whose address the redaction changed, is unreadable.
     expect(s.totals).toMatchObject({ interactions: 1, items: 1 });
+    expect(s).toMatchObject({ complete: false, unreadable: 1 });
     expect(JSON.stringify(result)).toContain("[REDACTED]");
     expect(JSON.stringify(result)).not.toContain(SECRET_TOKEN);
     expect(JSON.stringify(audit.records)).not.toContain(SECRET_TOKEN);
