@@ -433,7 +433,7 @@ const SCHEMA = {
     graceSeconds: setting("VCC_SHUTDOWN_GRACE_SECONDS", integer("VCC_SHUTDOWN_GRACE_SECONDS", 1, 600), {
       defaultNote: "5 (stdio), 10 (HTTP)",
       description:
-        "On SIGTERM, SIGINT or stdin closed: how long to wait for deletions (and HTTP requests) in flight before exiting; a DELETE still in flight then is cut off, and audited and answered as of unknown outcome, in seconds (1-600).",
+        "On SIGTERM, SIGINT or stdin closed: how long to wait for deletions (and HTTP requests) in flight before exiting; a DELETE still in flight then is cut off, and audited and answered as of unknown outcome (an erasure job's is left to its journal: repeated when the job is resumed), in seconds (1-600).",
     }),
   },
   http: {

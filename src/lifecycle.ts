@@ -105,7 +105,7 @@ export function handleShutdown(plan: ShutdownPlan): (reason: string) => Promise<
   const shutdown = async (reason: string): Promise<void> => {
     if (started) return;
     started = true;
-    setTimeout(() => process.exit(0), plan.graceMs + 2_000).unref();
+    setTimeout(() => process.exit(0), plan.graceMs + RECORD_MS + 2_000).unref();
     stopNewDeletions();
     plan.refuseNewWork?.();
     const waitingFor = describeWork(plan.pending);

@@ -3,7 +3,8 @@
 // Date.parse would use: a search run on a machine in New York would leave out an interaction the API
 // returned, and say the search was complete).
 
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
 
 /** An instant from an ISO 8601 date or date-time; a date alone is that day's 00:00 UTC, a date-time without an offset UTC. */
 export function parseInstant(text: string): { ms: number; dateOnly: boolean } | undefined {
@@ -24,7 +25,7 @@ export function parseInstant(text: string): { ms: number; dateOnly: boolean } | 
   let offsetMs = 0;
   if (m[9]) {
     const oh = Number(m[10]);
-    const om = Number(m[11]);
+    const om = Number(m[11] ?? 0);
     if (oh > 23 || om > 59) return undefined;
     offsetMs = (m[9] === "-" ? -1 : 1) * (oh * 60 + om) * 60_000;
   }

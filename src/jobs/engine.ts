@@ -69,7 +69,12 @@ export type DeleteOutcome =
  */
 export type AttemptGuard = (attemptTimeoutMs: number) => Promise<ToolError | undefined>;
 
-export type DeleteItem = (item: PlanItem, signal: AbortSignal, guard?: AttemptGuard) => Promise<DeleteOutcome>;
+/**
+ * One item's DELETE call. `signal` abandons the request in flight (close with abortInFlight); `stop`
+ * is aborted when the job is cancelled here or the engine closes: a wait inside the call (the API's
+ * pace after a 429) ends then, and no further attempt is sent.
+ */
+export type DeleteItem = (item: PlanItem, signal: AbortSignal, guard?: AttemptGuard, stop?: AbortSignal) => Promise<DeleteOutcome>;
 
 /** What the engine reports for the audit trail. Awaited: a rejected "item started" means no DELETE is sent. */
 export type JobEvent =
@@ -108,6 +113,12 @@ export interface ErasureJobsOptions {
   /** Several replicas run jobs from one shared store (Redis): leases and the sweeper. */
   replicas?: ReplicaOptions;
   deleteItem: DeleteItem;
+  /**
+   * Waits until the next item's DELETE may go (the API's pace after a 429), before the item is
+   * started: a wait is never an item in flight. Ends early when `stop` is aborted (the job cancelled
+   * here, the engine closing).
+   */
+  beforeItem?: (stop: AbortSignal) => Promise<void>;
   onEvent?: (event: JobEvent) => void | Promise<void>;
   /**
    * Jobs approved from now on send no DELETE (VCC_DRY_RUN); and a job approved to delete for real is
@@ -214,6 +225,8 @@ interface Job {
   lost?: string;
   /** Being ended (#finish): a second caller waits for this instead of writing a second finish line and receipt. */
   finishing?: Promise<void>;
+  /** While it runs here: aborted by a cancellation asked here and by close(), ending the waits for the API's pace. */
+  waits?: AbortController;
 }
 
 type Found = { ok: true; job: Job } | { ok: false; error: ToolError };
@@ -661,8 +674,10 @@ export class ErasureJobs {
     const local = this.#jobs.get(job.plan.jobId) === job;
     try {
       if (!job.cancelRequested) {
-        // Seen by the runner before its next item, even while the line is being written.
+        // Seen by the runner before its next item, even while the line is being written; a wait for
+        // the API's pace ends now.
         job.cancelRequested = true;
+        job.waits?.abort();
         const at = this.#now().toISOString();
         await this.#store.requestCancel(job.plan.jobId, { at, event: "cancel" } satisfies JournalEntry);
         await this.#report({ type: "cancel", at, jobId: job.plan.jobId });
@@ -835,6 +850,7 @@ export class ErasureJobs {
    */
   async close(options: { abortInFlight?: boolean } = {}): Promise<void> {
     this.#closing = true;
+    for (const job of this.#jobs.values()) job.waits?.abort();
     clearTimeout(this.#sweeper);
     if (options.abortInFlight) this.#abort.abort();
     await this.#sweeping;
@@ -1094,10 +1110,17 @@ export class ErasureJobs {
     const limit = this.#options.pauseAfterFailures ?? 5;
     const jobId = job.plan.jobId;
     job.run = { startedMs: this.#now().getTime(), processed: 0 };
+    // One per run (not per item): what a cancellation here and close() abort.
+    const waits = new AbortController();
+    job.waits = waits;
+    if (job.cancelRequested || this.#closing) waits.abort();
     let consecutive = 0;
     for (let index = 0; index < job.items.length; index++) {
       const state = job.items[index];
       if (!state || !needsWork(state)) continue;
+      // The API's pace, before the item is started (a wait is never an item in flight); cancelled or
+      // closed meanwhile (which ends the wait), the item is not started.
+      if (this.#options.beforeItem && !job.plan.dryRun) await this.#options.beforeItem(waits.signal);
       if (job.lost) throw new Abandon(job.lost);
       // Replicas: a cancellation may have been asked for on another replica.
       // Asked through another replica, or another server process on this machine.
@@ -1132,7 +1155,7 @@ export class ErasureJobs {
         if (state.inFlight) state.mayHaveReached = true;
         state.inFlight = true;
         state.deleteCalls++;
-        const outcome = await this.#callDelete(planned, job.lease ? this.#guard(job) : undefined);
+        const outcome = await this.#callDelete(planned, job.lease ? this.#guard(job) : undefined, waits.signal);
         // The lease was lost meanwhile: the new holder repeats this item (in flight); nothing is written here.
         if (job.lost) throw new Abandon(job.lost);
         attempts = outcome.attempts;
@@ -1177,9 +1200,9 @@ export class ErasureJobs {
     await this.#finish(job, cancelled ? "cancelled" : failed ? "completed_with_errors" : "completed");
   }
 
-  async #callDelete(item: PlanItem, guard: AttemptGuard | undefined): Promise<DeleteOutcome> {
+  async #callDelete(item: PlanItem, guard: AttemptGuard | undefined, stop: AbortSignal): Promise<DeleteOutcome> {
     try {
-      return await this.#options.deleteItem(item, this.#abort.signal, guard);
+      return await this.#options.deleteItem(item, this.#abort.signal, guard, stop);
     } catch (error) {
       // The adapter broke its promise to answer with a value: whether the DELETE went out is unknown.
       return {

@@ -148,6 +148,8 @@ export function itemOutcome(state: ItemState): ReceiptOutcome {
   if (state.inFlight) return "unknown";
   const result = state.result;
   if (!result) return "not_attempted";
+  // Started, then the job was cancelled (or its process stopped) before the DELETE was sent.
+  if (result.outcome === "failed" && result.notSent && result.code === "cancelled") return "not_attempted";
   return result.outcome === "failed" ? (result.outcomeUnknown ? "unknown" : "failed") : result.outcome;
 }
 

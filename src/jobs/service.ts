@@ -22,7 +22,7 @@ import { collectItems } from "./collect.js";
 import { type DeleteItem, ErasureJobs, type JobEvent, type ReplicaOptions } from "./engine.js";
 import { jobSettings } from "./files.js";
 import type { JsonValue } from "./plan.js";
-import { vccDeleteItem } from "./vcc.js";
+import { paceBeforeItem, vccDeleteItem } from "./vcc.js";
 
 export const ERASE_TOOL_NAME = "erase_interaction_content";
 
@@ -163,13 +163,13 @@ async function openService(deps: Deps): Promise<JobService> {
   // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET. One
   // pacer for the process's jobs: after a 429 they keep to the pace the API accepted (for a minute).
   const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000, unsaidWindowMs: deps.config.api.rateLimitWindowMs });
-  const deleteItem: DeleteItem = async (item, signal, guard) => {
+  const deleteItem: DeleteItem = async (item, signal, guard, stop) => {
     // The allowlist in force now, also for a job planned before it changed (resumed or taken over).
     const notAllowed = checkAllowed(deps.config.controls, item.contentKey, item.type);
     if (notAllowed) return { kind: "error", error: notAllowed, notSent: true };
     const api = await deps.api(signal, DELETE_SCOPE);
     if (!api.ok) return { kind: "error", error: api.error, notSent: true };
-    return vccDeleteItem(api.client, { stopRetrying: shuttingDown, pacer })(item, signal, guard);
+    return vccDeleteItem(api.client, { stopRetrying: shuttingDown, pacer })(item, signal, guard, stop);
   };
   const state = sharedState(deps);
   const shared = state?.jobs;
@@ -204,6 +204,7 @@ async function openService(deps: Deps): Promise<JobService> {
     readOnly: deps.config.controls.readOnly,
     sandbox: deps.config.sandbox,
     deleteItem,
+    beforeItem: paceBeforeItem(pacer),
     ...(shared && replicas ? { store: shared, replicas } : {}),
     onEvent: async (event) => {
       // The approval names who asked (team server): the person behind the session that planned the job.

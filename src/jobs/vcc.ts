@@ -1,28 +1,40 @@
 // The engine's DeleteItem over the one HTTP client: VccClient.deleteContent, with its one-DELETE-at-
 // a-time rule for the whole process, its retries and its error mapping; the engine's attempt guard
 // (a job's lease, with replicas) goes in as RequestOptions.beforeAttempt.
-import type { VccClient, WaitEvent } from "../vcc/client.js";
+import type { ApiResult, VccClient, WaitEvent } from "../vcc/client.js";
 import { type Pacer, pause } from "../vcc/pacer.js";
 import type { AttemptGuard, DeleteItem } from "./engine.js";
 import type { PlanItem } from "./plan.js";
+
+/** Waits until the pacer lets the next DELETE go (the engine's beforeItem); ends early on `stop`. */
+export function paceBeforeItem(pacer: Pacer): (stop: AbortSignal) => Promise<void> {
+  return (stop) => pause(pacer.waitMs(), stop);
+}
+
+/** What the API accepted, for the pacer: a call that ended on a 429 was not. */
+const accepted = (result: ApiResult) => result.ok || result.error.httpStatus !== 429;
 
 export function vccDeleteItem(
   client: VccClient,
   options: {
     stopRetrying?: AbortSignal;
     onWait?: (event: WaitEvent) => void;
-    /** Paces the DELETEs after a 429 (see vcc/pacer.ts) instead of meeting the limit again and again. */
+    /**
+     * Paces the DELETEs after a 429 (see vcc/pacer.ts) instead of meeting the limit again and again:
+     * the wait before an item is the engine's (beforeItem: paceBeforeItem), the waits within it here.
+     */
     pacer?: Pacer;
   } = {},
 ): DeleteItem {
   const { pacer } = options;
-  const call = (item: PlanItem, signal: AbortSignal, guard: AttemptGuard | undefined) =>
+  const call = (item: PlanItem, signal: AbortSignal, guard: AttemptGuard | undefined, stop: AbortSignal | undefined) =>
     client.deleteContent(item.guid, item.contentKey, {
       signal,
       // Replicas: the job's lease checked right before each attempt is sent (engine.ts #guard).
       ...(guard ? { beforeAttempt: guard } : {}),
       subject: `content '${item.contentKey}' of interaction ${item.guid}`,
-      ...(options.stopRetrying ? { stopRetrying: options.stopRetrying } : {}),
+      // The job cancelled here or the engine closing (stop), or the process shutting down: no further attempt.
+      ...(stop || options.stopRetrying ? { stopRetrying: stop ?? options.stopRetrying } : {}),
       // A 429 without Retry-After: wait until the pace of the window before (a minute) allows the next request.
       ...(pacer ? { rateLimited: () => pacer.limited({ retryAfter: false }) } : {}),
       onWait: (event) => {
@@ -31,26 +43,19 @@ export function vccDeleteItem(
         options.onWait?.(event);
       },
     });
-  return async (item, signal, guard) => {
-    if (pacer) await pause(pacer.waitMs(), signal);
-    let result = await call(item, signal, guard);
-    pacer?.answered();
+  return async (item, signal, guard, stop) => {
+    let result = await call(item, signal, guard, stop);
+    if (accepted(result)) pacer?.answered();
     // Still refused by the rate limit after the call's retries (its deadline came first), with nothing
-    // sent that may have been carried out: once more, when the learned pace allows (a 429 deleted nothing).
-    if (
-      pacer &&
-      !result.ok &&
-      result.error.code === "rate_limited" &&
-      !result.error.outcomeUnknown &&
-      pacer.waitMs() > 0 &&
-      !signal.aborted &&
-      !options.stopRetrying?.aborted
-    ) {
-      const first = result.attempts;
-      await pause(pacer.waitMs(), signal);
-      if (!signal.aborted) {
-        result = await call(item, signal, guard);
-        pacer.answered();
+    // sent that may have been carried out: once more, when the learned pace allows (a 429 deleted
+    // nothing). Not once the job is cancelled here, the engine closes or the process shuts down.
+    const stopped = () => signal.aborted || Boolean(stop?.aborted) || Boolean(options.stopRetrying?.aborted);
+    if (pacer && !result.ok && result.error.code === "rate_limited" && !result.error.outcomeUnknown && pacer.waitMs() > 0 && !stopped()) {
+      await pause(pacer.waitMs(), stop ?? signal);
+      if (!stopped()) {
+        const first = result.attempts;
+        result = await call(item, signal, guard, stop);
+        if (accepted(result)) pacer.answered();
         result = { ...result, attempts: first + result.attempts };
       }
     }

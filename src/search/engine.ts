@@ -95,7 +95,10 @@ function searchError(error: ToolError, window: number, windows: number): ToolErr
     case "not_found":
       return { ...rest, message: `${where}: the API has no search at this address (404). Check VCC_API_BASE_URL or VCC_REGION.` };
     case "rate_limited":
-      return { ...rest, message: `${where}: the API kept answering 429 (rate limit) after the retries. ${again}` };
+      return {
+        ...rest,
+        message: `${where}: the API's rate limit (429, shared by every VCC API of the account) held it up for longer than this call could wait. What was found before is included; wait a minute, then call again with the same criteria and the cursor.`,
+      };
     case "upstream_error":
     case "unexpected_status":
       return { ...rest, message: `${where}: the API failed${error.httpStatus ? ` with ${error.httpStatus}` : ""}. ${again}` };
@@ -208,7 +211,10 @@ export async function runSearch(
     if (found.length >= maxResults || window >= windows.length) return finish(found.length >= maxResults ? "max_results" : "complete");
     if (env.signal?.aborted) return finish("cancelled");
     const paceMs = pacer.waitMs();
-    if (paceMs > 0 && now() - started + paceMs < budgetMs) {
+    if (paceMs > 0) {
+      // A wait for the pace that this call's time cannot hold: stop here (the cursor goes on), rather
+      // than send a request the API would refuse.
+      if (now() - started + paceMs >= budgetMs) return finish("time_budget");
       await pause(paceMs, env.signal);
       if (env.signal?.aborted) return finish("cancelled");
     }
@@ -238,7 +244,8 @@ export async function runSearch(
       },
     });
     requests += result.attempts;
-    pacer.answered();
+    // What the API accepted: a call that ended on a 429 was not.
+    if (result.ok || result.error.httpStatus !== 429) pacer.answered();
     if (!result.ok) {
       if (env.signal?.aborted || result.error.code === "cancelled") return finish("cancelled");
       // A continuation token the API no longer takes (expired, or from before a restart of its own):

@@ -69,7 +69,10 @@ export interface RequestOptions {
   deadlineMs?: number;
   /** Told while the call waits, so that the caller can keep its client informed. */
   onWait?: (event: WaitEvent) => void;
-  /** Once aborted, no further attempt starts; the one in flight may finish (used at shutdown). */
+  /**
+   * Once aborted, no further attempt starts (nor a first one, if the call was still waiting for its
+   * turn, a token or the lock); the one in flight may finish (used at shutdown).
+   */
   stopRetrying?: AbortSignal;
   /**
    * Aborts the attempt in flight, as `signal` does (the end of the shutdown's grace period): the call
@@ -327,7 +330,7 @@ export class VccClient {
     let lastError: ToolError | undefined;
 
     for (;;) {
-      if (options.signal?.aborted) return cancelled();
+      if (options.signal?.aborted || options.cutOff?.aborted) return cancelled();
       const token = await tokens.token(options.signal);
       if (!token.ok) {
         if (!reached) return { ok: false, error: token.error, attempts, noToken: true };
@@ -339,10 +342,12 @@ export class VccClient {
         const refused = await options.beforeAttempt(timeoutMs);
         if (refused) return attempts === 0 ? { ok: false, error: refused, attempts } : fail(refused);
       }
-      // Getting the token and the lock may have taken long: cancelled meanwhile, this attempt is not
-      // sent; a retry is not sent past the deadline or once shutdown began (also after a 401).
-      if (options.signal?.aborted) return cancelled();
+      // Getting the token and the lock (or this call's turn) may have taken long: cancelled or cut off
+      // meanwhile, this attempt is not sent; a retry is not sent past the deadline or once shutdown
+      // began (also after a 401), nor a first attempt once it began.
+      if (options.signal?.aborted || options.cutOff?.aborted) return cancelled();
       if (lastError && (options.stopRetrying?.aborted || deadline - Date.now() < Math.min(attemptLimit, 1_000))) return fail(lastError);
+      if (attempts === 0 && options.stopRetrying?.aborted) return cancelled();
       attempts++;
       const sent = await this.#exchange(method, path, token.value, timeoutMs, attempts, options);
       if (sent.ok ? sent.response.status !== 401 : sent.error.outcomeUnknown) reached = true;

@@ -57,7 +57,9 @@ export function planRetry(input: {
   random?: () => number;
 }): RetryPlan {
   const { retry, settings, retryAfterMs, remainingMs, attemptMs } = input;
-  const paced = retryAfterMs === undefined && input.pacedMs !== undefined && input.pacedMs > 0 ? input.pacedMs : undefined;
+  const pacedMs = retryAfterMs === undefined && input.pacedMs !== undefined && input.pacedMs > 0 ? input.pacedMs : undefined;
+  // The pacer's wait only where it fits the deadline: else the backoff, which may still get through.
+  const paced = pacedMs !== undefined && pacedMs + Math.min(attemptMs, 1_000) <= remainingMs ? pacedMs : undefined;
   if (retry >= settings.maxRetries)
     return { retry: false, why: settings.maxRetries === 0 ? "retries are disabled" : `${settings.maxRetries} retries were made` };
   if (retryAfterMs !== undefined && retryAfterMs > RETRY_AFTER_CAP_MS)

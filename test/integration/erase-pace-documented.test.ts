@@ -33,3 +33,29 @@ it("40 DELETEs at 10 requests in any second, 429s without Retry-After: at most t
   expect(deletes.filter((d) => d.status === 429).length).toBeLessThanOrEqual(2);
   expect([...deletesByPath(h.sim).values()].map((entries) => entries.filter((e) => e.status === 204).length)).toEqual(Array(40).fill(1));
 }, 20_000);
+
+it("a cancellation while the job waits for the API's pace ends it without that wait, and no DELETE is sent after it", async () => {
+  const WINDOW = 8_000;
+  const c = await h.inProcess({
+    env: { VCC_DATA_DIR: data.dir(), VCC_CONFIRMATION: "token", VCC_RATE_LIMIT_WINDOW_MS: String(WINDOW), VCC_RETRY_BASE_MS: "1" },
+  });
+  const asked = structured(await c.call("erase_interaction_content", CRITERIA));
+  h.sim.setRateLimit({ limit: 3, windowMs: WINDOW });
+  const started = structured(await c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+  // The 4th DELETE meets the limit: the job then waits most of the window for the pace to allow its retry.
+  await vi.waitFor(() => expect(h.deletes().some((d) => d.status === 429)).toBe(true), { timeout: 10_000, interval: 20 });
+  const sent = h.deletes().length;
+  const cancelledAt = Date.now();
+  expect(structured(await c.call("cancel_erasure_job", { jobId: started.jobId })).job.cancelRequested).toBe(true);
+  let job: { status: string; endedAt?: string } | undefined;
+  await vi.waitFor(
+    async () => {
+      job = structured(await c.call("get_erasure_job", { jobId: started.jobId })).job;
+      expect(job?.status).toBe("cancelled");
+    },
+    { timeout: 15_000, interval: 50 },
+  );
+  // Ended without waiting out the window, and nothing reached the API after the cancellation.
+  expect(Date.parse(job?.endedAt ?? "") - cancelledAt).toBeLessThan(WINDOW / 2);
+  expect(h.deletes()).toHaveLength(sent);
+}, 30_000);

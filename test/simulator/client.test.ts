@@ -220,6 +220,49 @@ describe("a retry leaves only in time and while it is wanted", () => {
   });
 });
 
+describe("shutdown: a deletion still waiting for its turn sends nothing", () => {
+  const deletes = () => sim.journal.filter((e) => e.route === "delete-content");
+
+  it("cut off (the grace period's end) while queued behind one in flight: the one in flight may have been deleted, the queued one was not sent", async () => {
+    const c = client();
+    await c.authenticate(DELETE_SCOPE);
+    sim.injectFaults("delete-content", { hold: true });
+    const cutOff = new AbortController();
+    const first = c.deleteContent(SEED.inboundCall, "callRecording", { subject: "first", cutOff: cutOff.signal });
+    await eventually(() => deletes().length === 1);
+    const queued = c.deleteContent(SEED.inboundCall, "transcript", { subject: "queued", cutOff: cutOff.signal });
+    cutOff.abort();
+    expect(await first).toMatchObject({ ok: false, attempts: 1, error: { code: "cancelled", outcomeUnknown: true } });
+    const second = await queued;
+    expect(second).toMatchObject({
+      ok: false,
+      attempts: 0,
+      error: { code: "cancelled", message: expect.stringMatching(/before it was sent/) },
+    });
+    expect(second.ok ? undefined : second.error.outcomeUnknown).toBeUndefined();
+    sim.release();
+    expect(deletes()).toHaveLength(1);
+    expect(sim.holds(SEED.inboundCall, "transcript")).toBe(true);
+  });
+
+  it("shutdown begun while a deletion waited for its turn: its first attempt is not sent", async () => {
+    const c = client();
+    await c.authenticate(DELETE_SCOPE);
+    sim.injectFaults("delete-content", { hold: true });
+    const stop = new AbortController();
+    const first = c.deleteContent(SEED.inboundCall, "callRecording", { subject: "first", stopRetrying: stop.signal });
+    await eventually(() => deletes().length === 1);
+    const queued = c.deleteContent(SEED.inboundCall, "transcript", { subject: "queued", stopRetrying: stop.signal });
+    stop.abort();
+    sim.release();
+    // The one in flight finishes; the queued one is not sent.
+    expect(await first).toMatchObject({ ok: true });
+    expect(await queued).toMatchObject({ ok: false, attempts: 0, error: { code: "cancelled" } });
+    expect(deletes()).toHaveLength(1);
+    expect(sim.holds(SEED.inboundCall, "transcript")).toBe(true);
+  });
+});
+
 /** Resolves once `check` holds (polled every 5 ms, at most 5 s). */
 async function eventually(check: () => boolean): Promise<void> {
   for (const until = Date.now() + 5_000; !check(); ) {

@@ -176,7 +176,7 @@ describe("erasure jobs", () => {
     for (const file of ["plan.json", "journal.jsonl", "receipt.json", "receipt.md"]) expect(await mode(join(jobDir, file))).toBe(0o600);
   });
 
-  it("cancel stops after the item in flight; the receipt lists the rest as not attempted", async () => {
+  it("cancel stops after the item in flight; an item started but not yet sent is not sent; the receipt lists the rest as not attempted", async () => {
     let jobs: ErasureJobs | undefined;
     const opened = await openEngine({
       onEvent: async (event) => {
@@ -190,11 +190,17 @@ describe("erasure jobs", () => {
     const plan = await propose(jobs);
     const view = await jobs.settled(await startJob(jobs, plan));
     expect(view.status).toBe("cancelled");
-    expect(view.progress).toMatchObject({ deleted: 3, remaining: 5 });
-    expect(sim.requests("DELETE")).toHaveLength(3);
+    // Item 2's start was recorded when the cancellation came, its DELETE not yet sent: it is not sent.
+    expect(view.progress).toMatchObject({ deleted: 2, remaining: 6 });
+    expect(sim.requests("DELETE")).toHaveLength(2);
     const { text, receipt } = await readReceipt(view);
     expect(verifyReceipt(text)).toBe(true);
-    expect(receipt.items.map((i) => i.outcome)).toEqual([...Array(3).fill("deleted"), ...Array(5).fill("not_attempted")]);
+    expect(receipt.items.map((i) => i.outcome)).toEqual([...Array(2).fill("deleted"), ...Array(6).fill("not_attempted")]);
+    expect(receipt.items[2]).toMatchObject({
+      deleteCalls: 0,
+      errorCode: "cancelled",
+      message: expect.stringMatching(/before it was sent/),
+    });
     expect(opened.events.filter((e) => e.type === "cancel")).toHaveLength(1);
     expect(await jobs.cancel(view.jobId)).toMatchObject({ ok: false, error: { code: "invalid_input" } });
     expect(await jobs.get("../../etc")).toMatchObject({ ok: false, error: { code: "not_found" } });

@@ -27,6 +27,7 @@ describe("dates and date-times", () => {
     expect(parseInstant("2026-03-01T09:30:15.250")?.ms).toBe(Date.parse("2026-03-01T09:30:15.250Z"));
     expect(parseInstant("2026-03-01T09:30:00+01:00")?.ms).toBe(Date.parse("2026-03-01T08:30:00Z"));
     expect(parseInstant("2026-03-01T09:30:00-0530")?.ms).toBe(Date.parse("2026-03-01T15:00:00Z"));
+    expect(parseInstant("2026-03-01T09:30:00+05")?.ms).toBe(Date.parse("2026-03-01T04:30:00Z"));
     expect(parseInstant("2026-03-01T09:30:00z")?.ms).toBe(Date.parse("2026-03-01T09:30:00Z"));
   });
 

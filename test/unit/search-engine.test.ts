@@ -1,5 +1,6 @@
 // The search engine against the simulator over real HTTP, through the one API client.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { registerSecret } from "../../src/log.js";
 import { normaliseCriteria, type SearchCriteria, type SearchInput } from "../../src/search/criteria.js";
 import { runSearch, type SearchEnv, type SearchOutcome, sidesOf } from "../../src/search/engine.js";
 import { WINDOW_MS } from "../../src/search/windows.js";
@@ -33,6 +34,23 @@ const criteria = (input: Partial<SearchInput>): SearchCriteria => {
 };
 const env = (extra: Partial<SearchEnv> = {}): SearchEnv => ({ request: (q, o) => client.searchInteractions(q, o), ...extra });
 const searches = () => sim.requests("GET", "list-interactions");
+
+/** A simulator of the API as VCC documents its rate limit (3 requests in any window, 429s without Retry-After), and a client of it. */
+async function withDocumentedApi(windowMs: number, run: (documented: Simulator, own: VccClient) => Promise<void>): Promise<void> {
+  const documented = await startSimulator({ retryAfterHeader: false, rateLimit: { limit: 3, windowMs } });
+  const own = new VccClient({
+    apiBaseUrl: documented.apiBaseUrl,
+    timeoutMs: 5_000,
+    tokens: staticTokens("sandbox-token"),
+    retry: { maxRetries: 2, deadlineMs: 10_000, baseDelayMs: 1 },
+  });
+  try {
+    await run(documented, own);
+  } finally {
+    await own.close();
+    await documented.close();
+  }
+}
 const queryOf = (path: string) => new URL(path, "http://x").searchParams;
 
 /** What the search must find: the live interactions in [from, to) where either side starts with an address. */
@@ -316,14 +334,7 @@ describe("paging, filters and stop rules", () => {
   });
 
   it("after a 429 that says nothing (as VCC documents it: no Retry-After), waits until the window's pace allows, then keeps to it", async () => {
-    const documented = await startSimulator({ retryAfterHeader: false, rateLimit: { limit: 3, windowMs: 1_000 } });
-    const own = new VccClient({
-      apiBaseUrl: documented.apiBaseUrl,
-      timeoutMs: 5_000,
-      tokens: staticTokens("sandbox-token"),
-      retry: { maxRetries: 2, deadlineMs: 10_000, baseDelayMs: 1 },
-    });
-    try {
+    await withDocumentedApi(1_000, async (documented, own) => {
       const waits: { paced?: boolean; delayMs: number }[] = [];
       const c = criteria({ from: "2026-06-01", to: "2026-06-28T12:00:00Z", party: [SEARCH_SAMPLE.callerA] });
       const out = await runSearch(c, 500, undefined, {
@@ -339,10 +350,30 @@ describe("paging, filters and stop rules", () => {
       expect(out.requests).toBe(9);
       expect(waits).toEqual([{ paced: true, delayMs: expect.any(Number) }]);
       expect(waits[0]?.delayMs).toBeGreaterThan(100);
-    } finally {
-      await own.close();
-      await documented.close();
-    }
+    });
+  });
+
+  it("a 429 without Retry-After whose pace (a minute) outlasts the call's time: retried with the backoff, then stopped with a cursor and true words", async () => {
+    await withDocumentedApi(60_000, async (_documented, own) => {
+      const waits: { paced?: boolean }[] = [];
+      const c = criteria({ from: "2026-06-01", to: "2026-06-28T12:00:00Z", party: [SEARCH_SAMPLE.callerA] });
+      const out = await runSearch(c, 500, undefined, {
+        request: (q, o) => own.searchInteractions(q, o),
+        budgetMs: 10_000,
+        onWait: (_, e) => {
+          if (e.kind === "retry") waits.push(e.paced ? { paced: true } : {});
+        },
+      });
+      expect(out.stop).toBe("error");
+      expect(out.next).toBeDefined();
+      // The pace would have waited most of a minute, past this call's time: the backoff's two retries instead.
+      expect(waits).toEqual([{}, {}]);
+      expect(out.error).toMatchObject({
+        code: "rate_limited",
+        message: expect.stringMatching(/rate limit .* held it up for longer than this call could wait/),
+      });
+      expect(out.error?.message).not.toMatch(/after the retries/);
+    });
   });
 
   it("a start the API sends without an offset is UTC, whatever the host's time zone (it is neither left out nor misplaced)", async () => {
@@ -395,6 +426,33 @@ describe("paging, filters and stop rules", () => {
 });
 
 describe("reading a page", () => {
+  it("a registered secret inside a name (an address, a content key) makes the record unreadable, not a changed name; elsewhere it is redacted", () => {
+    registerSecret("Zq9x7KkSecret");
+    const record = (over: Record<string, unknown>) => ({
+      guid: "5ea7c400-0000-4000-8000-000000000009",
+      connectFrom: "+441632960101",
+      content: [{ contentKey: "callRecording", contentType: "audio/wav" }],
+      ...over,
+    });
+    const page = parseSearchPage(
+      JSON.stringify({
+        items: [
+          record({ connectFrom: "chat:Zq9x7KkSecret" }),
+          record({ content: [{ contentKey: "callZq9x7KkSecret" }] }),
+          record({ content: [{ contentKey: "callRecording", contentType: "audio/wav; Zq9x7KkSecret" }] }),
+        ],
+        meta: { nextContinuationToken: null },
+      }),
+    );
+    expect(page?.unreadable).toBe(2);
+    expect(page?.items).toEqual([
+      expect.objectContaining({
+        connectFrom: "+441632960101",
+        content: [{ contentKey: "callRecording", contentType: "audio/wav; [REDACTED]" }],
+      }),
+    ]);
+  });
+
   it("missing size, type and date stay absent; unreadable records are counted, not guessed", () => {
     const page = parseSearchPage(
       JSON.stringify({
