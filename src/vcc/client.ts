@@ -81,8 +81,11 @@ export interface RequestOptions {
    */
   cutOff?: AbortSignal;
   /**
-   * Told of a 429 without Retry-After (VCC documents none): answers how long the caller's pacer says
-   * to wait before the next attempt (ms; 0 or undefined: the rate-limit backoff), within the deadline.
+   * Told of a 429 without Retry-After (VCC documents none) that follows another in this call: answers
+   * how long the caller's pacer says to wait before the next attempt (ms; 0 or undefined: the
+   * rate-limit backoff), within the deadline. The first 429 alone gets the backoff: it may be another
+   * deletion in progress (VCC answers concurrent deletions with 429), which a few seconds outlast; a
+   * rate limit is still there at the retry.
    */
   rateLimited?: () => number | undefined;
   /**
@@ -328,6 +331,8 @@ export class VccClient {
     });
     /** What the last attempt came to, for a retry that is not sent after all. */
     let lastError: ToolError | undefined;
+    /** The last attempt was answered 429 without Retry-After (see RequestOptions.rateLimited). */
+    let refusedBefore = false;
 
     for (;;) {
       if (options.signal?.aborted || options.cutOff?.aborted) return cancelled();
@@ -373,9 +378,11 @@ export class VccClient {
           if (!RETRYABLE_STATUSES.has(response.status)) return fail(error);
           const seconds = parseRetryAfter(response.retryAfter);
           if (seconds !== undefined) retryAfterMs = seconds * 1000;
-          else if (response.status === 429) pacedMs = options.rateLimited?.();
+          else if (response.status === 429 && refusedBefore) pacedMs = options.rateLimited?.();
+          refusedBefore = response.status === 429 && seconds === undefined;
         }
       } else {
+        refusedBefore = false;
         // Cancelled in flight: the error already says that this attempt may have reached the API.
         if (sent.cancelled) return fail(sent.error);
         error = sent.error;
