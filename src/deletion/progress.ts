@@ -70,6 +70,8 @@ export function progressFor(extra: ProgressExtra, total: number): Progress | und
 export function describeWait(event: WaitEvent): string {
   if (event.kind === "slow") return `Still waiting for the VCC API to answer (${Math.round(event.elapsedMs / 1000)} s so far).`;
   const seconds = (event.delayMs / 1000).toFixed(1);
+  if (event.kind === "pace")
+    return `Waiting ${seconds} s for the API's rate limit: keeping to the pace it accepted before its last 429 (over VCC_RATE_LIMIT_WINDOW_MS).`;
   const why = event.reason.httpStatus !== undefined ? `HTTP ${event.reason.httpStatus}, ${event.reason.code}` : event.reason.code;
   return `Attempt ${event.attempt} failed (${why}); trying again in ${seconds} s${event.fromRetryAfter ? " as the API asked (Retry-After)" : event.paced ? ", when the API's rate limit should accept it again (the pace it accepted in the window before it, VCC_RATE_LIMIT_WINDOW_MS)" : ""}.`;
 }

@@ -12,13 +12,14 @@ import { abandoned, shuttingDown, trackDeletion, trackUpkeep } from "../lifecycl
 import { log } from "../log.js";
 import type { VccClient, WaitEvent } from "../vcc/client.js";
 import { errorCancelledBetweenAttempts } from "../vcc/errors.js";
+import { Pacer, paceAfter, pacedRequest, pause } from "../vcc/pacer.js";
 import { checkAllowed } from "./allowlist.js";
 import { bindingOf, itemIdentity } from "./binding.js";
 import { type InteractionLookup, lookupInteraction, lookupItem } from "./lookup.js";
 
 /** What the workflow needs of its session. */
 export interface DeletionContext {
-  config: { controls: Pick<Config["controls"], "allowedContentKeys" | "dryRun"> };
+  config: { controls: Pick<Config["controls"], "allowedContentKeys" | "dryRun">; api?: Pick<Config["api"], "rateLimitWindowMs"> };
   confirmer: Confirmer;
   audit: AuditTrail;
   auditContext(sessionId?: string): AuditContext;
@@ -274,11 +275,19 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     let stopped = false;
     let completed = false;
     const auditWarnings: string[] = [];
+    // Several items: after a 429 they keep to the pace the API accepted (vcc/pacer.ts), as a job does.
+    const windowMs = context.config.api?.rateLimitWindowMs;
+    const pacer = todo.length > 1 ? new Pacer(Date.now, windowMs ? { unsaidWindowMs: windowMs } : {}) : undefined;
     try {
       request.progress?.begin(todo.length);
       for (const [index, ref] of todo.entries()) {
         const r = resultOf(ref);
-        const step = await performItem(context, client, request, ref, decision.method, approvedBy, index, todo.length);
+        const paceMs = pacer?.waitMs() ?? 0;
+        if (paceMs > 0 && !request.signal.aborted && !shuttingDown.aborted) {
+          request.progress?.onWait(index)({ kind: "pace", delayMs: paceMs });
+          await pause(paceMs, request.signal, shuttingDown);
+        }
+        const step = await performItem(context, client, request, ref, decision.method, approvedBy, index, todo.length, pacer);
         Object.assign(r, step.result);
         used ||= step.used;
         stopped ||= step.stopped;
@@ -388,6 +397,7 @@ async function performItem(
   approvedBy: ApprovedBy,
   index: number,
   total: number,
+  pacer: Pacer | undefined,
 ): Promise<ItemStep> {
   const audit = (fields: AuditFields) => auditItem(context, request, ref, { ...fields, ...approvedBy });
   const subject = subjectOf(ref);
@@ -414,13 +424,15 @@ async function performItem(
     return { result: { status: "dry_run" }, used: true, stopped: false, ...(auditWarning ? { auditWarning } : {}) };
   }
 
+  const onWait = request.progress?.onWait(index);
   const outcome = await client.deleteContent(ref.guid, ref.contentKey, {
     signal: request.signal,
     subject,
-    onWait: request.progress?.onWait(index),
+    ...(pacer ? pacedRequest(pacer, onWait) : { onWait }),
     stopRetrying: shuttingDown,
     cutOff: abandoned,
   });
+  paceAfter(pacer, outcome);
   // Only a request that was never carried out (no access token, or stopped before it was sent) leaves the token usable.
   const used = outcome.ok || !(outcome.noToken || outcome.attempts === 0);
   if (!outcome.ok && outcome.error.outcomeUnknown) log.warn(`the outcome of deleting ${subject} is unknown`, { code: outcome.error.code });

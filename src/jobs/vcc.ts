@@ -1,8 +1,8 @@
 // The engine's DeleteItem over the one HTTP client: VccClient.deleteContent, with its one-DELETE-at-
 // a-time rule for the whole process, its retries and its error mapping; the engine's attempt guard
 // (a job's lease, with replicas) goes in as RequestOptions.beforeAttempt.
-import type { ApiResult, VccClient, WaitEvent } from "../vcc/client.js";
-import { type Pacer, pause } from "../vcc/pacer.js";
+import type { VccClient, WaitEvent } from "../vcc/client.js";
+import { type Pacer, paceAfter, pacedRequest, pause } from "../vcc/pacer.js";
 import type { AttemptGuard, DeleteItem } from "./engine.js";
 import type { PlanItem } from "./plan.js";
 
@@ -10,9 +10,6 @@ import type { PlanItem } from "./plan.js";
 export function paceBeforeItem(pacer: Pacer): (stop: AbortSignal) => Promise<void> {
   return (stop) => pause(pacer.waitMs(), stop);
 }
-
-/** What the API accepted, for the pacer: a call that ended on a 429 was not. */
-const accepted = (result: ApiResult) => result.ok || result.error.httpStatus !== 429;
 
 export function vccDeleteItem(
   client: VccClient,
@@ -35,17 +32,11 @@ export function vccDeleteItem(
       subject: `content '${item.contentKey}' of interaction ${item.guid}`,
       // The job cancelled here or the engine closing (stop), or the process shutting down: no further attempt.
       ...(stop || options.stopRetrying ? { stopRetrying: stop ?? options.stopRetrying } : {}),
-      // A 429 without Retry-After: wait until the pace of the window before (a minute) allows the next request.
-      ...(pacer ? { rateLimited: () => pacer.limited({ retryAfter: false }) } : {}),
-      onWait: (event) => {
-        if (pacer && event.kind === "retry" && event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0)
-          pacer.limited({ retryAfter: true });
-        options.onWait?.(event);
-      },
+      ...(pacer ? pacedRequest(pacer, options.onWait) : options.onWait ? { onWait: options.onWait } : {}),
     });
   return async (item, signal, guard, stop) => {
     let result = await call(item, signal, guard, stop);
-    if (accepted(result)) pacer?.answered();
+    paceAfter(pacer, result);
     // Still refused by the rate limit after the call's retries (its deadline came first), with nothing
     // sent that may have been carried out: once more, when the learned pace allows (a 429 deleted
     // nothing). Not once the job is cancelled here, the engine closes or the process shuts down.
@@ -55,7 +46,7 @@ export function vccDeleteItem(
       if (!stopped()) {
         const first = result.attempts;
         result = await call(item, signal, guard, stop);
-        if (accepted(result)) pacer.answered();
+        paceAfter(pacer, result);
         result = { ...result, attempts: first + result.attempts };
       }
     }

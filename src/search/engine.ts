@@ -7,7 +7,7 @@ import type { ToolError } from "../core/errors.js";
 import { instantOf } from "../core/time.js";
 import type { ApiResult, RequestOptions, WaitEvent } from "../vcc/client.js";
 import type { SearchQuery } from "../vcc/ids.js";
-import { Pacer, pause } from "../vcc/pacer.js";
+import { Pacer, paceAfter, pacedRequest, pause } from "../vcc/pacer.js";
 import { type FoundInteraction, parseSearchPage } from "../vcc/search.js";
 import type { SearchCriteria } from "./criteria.js";
 import type { SearchPosition } from "./cursors.js";
@@ -234,18 +234,10 @@ export async function runSearch(
       subject: `search window ${window + 1} of ${windows.length}`,
       signal: env.signal,
       deadlineMs: Math.max(budgetMs - spent, MIN_REQUEST_MS),
-      // A 429 without Retry-After: wait until the pace of the window before (a minute) allows the next request.
-      rateLimited: () => pacer.limited({ retryAfter: false }),
-      onWait: (event) => {
-        if (event.kind === "retry") {
-          if (event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0) pacer.limited({ retryAfter: true });
-        }
-        env.onWait?.(done, event);
-      },
+      ...pacedRequest(pacer, (event) => env.onWait?.(done, event)),
     });
     requests += result.attempts;
-    // What the API accepted: a call that ended on a 429 was not.
-    if (result.ok || result.error.httpStatus !== 429) pacer.answered();
+    paceAfter(pacer, result);
     if (!result.ok) {
       if (env.signal?.aborted || result.error.code === "cancelled") return finish("cancelled");
       // A continuation token the API no longer takes (expired, or from before a restart of its own):

@@ -56,7 +56,9 @@ export type ApiResult =
 export type WaitEvent =
   /** paced: the wait is the caller's pacer's, after a 429 without Retry-After (RequestOptions.rateLimited). */
   | { kind: "retry"; attempt: number; delayMs: number; fromRetryAfter: boolean; paced?: true; reason: ToolError }
-  | { kind: "slow"; attempt: number; elapsedMs: number };
+  | { kind: "slow"; attempt: number; elapsedMs: number }
+  /** Before a request: the caller keeps to the pace the API accepted after a 429 (vcc/pacer.ts). */
+  | { kind: "pace"; delayMs: number };
 
 export interface RequestOptions {
   /** Aborts the request in flight and any further attempt (e.g. the MCP request was cancelled). */

@@ -1,5 +1,6 @@
 // Pacing after a rate limit: once the API answered 429, requests go no faster than the API had
-// accepted them before it. Used by the search and by erasure jobs.
+// accepted them before it. Used by the search, erasure jobs and bulk deletions.
+import type { ApiResult, RequestOptions, WaitEvent } from "./client.js";
 
 /** Added to each pacing wait, so that a request never arrives a hair before the API's window moves on. */
 const PACE_MARGIN_MS = 5;
@@ -84,15 +85,37 @@ export class Pacer {
   }
 }
 
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+/**
+ * The options of a request that keep `pacer` informed (one wiring for searches, jobs and bulk
+ * deletions): it learns from a 429 that asked to wait (Retry-After), and from a second 429 in a row
+ * without one, whose retry then waits for its pace instead of the backoff. `onWait` is told as well.
+ */
+export function pacedRequest(pacer: Pacer, onWait?: (event: WaitEvent) => void): Pick<RequestOptions, "rateLimited" | "onWait"> {
+  return {
+    rateLimited: () => pacer.limited({ retryAfter: false }),
+    onWait: (event) => {
+      if (event.kind === "retry" && event.reason.httpStatus === 429 && event.fromRetryAfter && event.delayMs > 0)
+        pacer.limited({ retryAfter: true });
+      onWait?.(event);
+    },
+  };
+}
+
+/** Tells `pacer` what a request came to: one that did not end on a 429 was accepted by the API. */
+export function paceAfter(pacer: Pacer | undefined, result: ApiResult): void {
+  if (pacer && (result.ok || result.error.httpStatus !== 429)) pacer.answered();
+}
+
+/** Waits `ms`, or less when one of the signals is (or becomes) aborted. */
+export function pause(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  if (ms <= 0 || signals.some((s) => s?.aborted)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
+      for (const s of signals) s?.removeEventListener("abort", done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
+    for (const s of signals) s?.addEventListener("abort", done, { once: true });
   });
 }

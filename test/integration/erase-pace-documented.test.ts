@@ -77,3 +77,30 @@ it("one 429 alone (e.g. another deletion in progress) gets a short backoff, not 
   expect(h.deletes().filter((d) => d.status === 429)).toHaveLength(1);
   expect([...deletesByPath(h.sim).values()].map((entries) => entries.filter((e) => e.status === 204).length)).toEqual(Array(40).fill(1));
 }, 30_000);
+
+it("a bulk deletion keeps to the pace after the second 429 in a row: every item deleted once, none failed, the waits told as progress", async () => {
+  const WINDOW = 2_000;
+  const c = await h.inProcess({
+    env: { VCC_CONFIRMATION: "token", VCC_RATE_LIMIT_WINDOW_MS: String(WINDOW), VCC_RETRY_BASE_MS: "1" },
+  });
+  const { contentTypes: _all, ...period } = CRITERIA;
+  const found = structured(await c.call("search_interactions", { ...period, maxResults: 4 }));
+  const items = found.interactions.flatMap((i: { guid: string; content: { contentKey: string }[] }) =>
+    i.content.map((x) => ({ guid: i.guid, contentKey: x.contentKey })),
+  );
+  expect(items).toHaveLength(8);
+  const asked = structured(await c.call("bulk_delete_interaction_content", { items }));
+  h.sim.reset();
+  h.sim.setRateLimit({ limit: 3, windowMs: WINDOW });
+  const progress: string[] = [];
+  const done = await c.call(
+    "bulk_delete_interaction_content",
+    { items, confirmationToken: asked.confirmationToken },
+    {
+      onprogress: (p: { message?: string }) => progress.push(p.message ?? ""),
+    },
+  );
+  expect(structured(done)).toMatchObject({ status: "deleted", deleted: 8, failed: 0 });
+  expect(h.deletes().filter((d) => d.status === 429).length).toBeLessThanOrEqual(2);
+  expect(progress.some((m) => /Waiting .* for the API's rate limit|when the API's rate limit should accept it again/.test(m))).toBe(true);
+}, 30_000);
