@@ -4,8 +4,9 @@
 import type { ToolError } from "../core/errors.js";
 import type { SearchCriteria } from "../search/criteria.js";
 import type { SearchPosition } from "../search/cursors.js";
-import { runSearch } from "../search/engine.js";
+import { runSearch, type SearchAdvice } from "../search/engine.js";
 import type { VccClient, WaitEvent } from "../vcc/client.js";
+import { DEFAULT_UNSAID_WINDOW_MS, Pacer, pause } from "../vcc/pacer.js";
 import { MAX_PLAN_ITEMS, type PlanItem } from "./plan.js";
 
 export interface Collected {
@@ -28,10 +29,23 @@ export interface CollectOptions {
   onWait?: (event: WaitEvent) => void;
   /** The pacer's window after a 429 without Retry-After (VCC_RATE_LIMIT_WINDOW_MS). */
   rateLimitWindowMs?: number;
+  /** What an error tells the caller to do (default: plan again with erase_interaction_content). */
+  advice?: SearchAdvice;
 }
 
 /** Interactions taken per round; the search goes on from where the round stopped. */
 const ROUND = 500;
+
+/** Times in a row planning waits out the rate limit before it gives up. */
+const MAX_LIMITED_STOPS = 5;
+/** How often a long wait for the rate limit is told as progress. */
+const HEARTBEAT_MS = 15_000;
+
+const PLANNING_ADVICE: SearchAdvice = {
+  again: "Nothing was planned or deleted: call erase_interaction_content again with the same criteria (the search starts over).",
+  afterRateLimit:
+    "Nothing was planned or deleted: wait a few minutes, then call erase_interaction_content again with the same criteria (the search starts over).",
+};
 
 export async function collectItems(
   client: Pick<VccClient, "searchInteractions">,
@@ -44,6 +58,10 @@ export async function collectItems(
   let requests = 0;
   const otherTypes = new Map<string, number>();
   let position: SearchPosition | undefined;
+  // One pace for the whole plan (its rounds, and the waits between them after a rate limit).
+  const windowMs = options.rateLimitWindowMs ?? DEFAULT_UNSAID_WINDOW_MS;
+  const pacer = new Pacer(Date.now, { unsaidWindowMs: windowMs });
+  let limitedStops = 0;
   for (;;) {
     const outcome = await runSearch(criteria, ROUND, position, {
       request: (query, requestOptions) => client.searchInteractions(query, requestOptions),
@@ -52,7 +70,8 @@ export async function collectItems(
       budgetMs: Number.POSITIVE_INFINITY,
       onProgress: ({ windowsDone, windowsTotal }) => options.onProgress?.({ windowsDone, windowsTotal, items: items.length }),
       onWait: (_done, event) => options.onWait?.(event),
-      ...(options.rateLimitWindowMs ? { rateLimitWindowMs: options.rateLimitWindowMs } : {}),
+      pacer,
+      advice: options.advice ?? PLANNING_ADVICE,
     });
     requests += outcome.requests;
     for (const [type, count] of Object.entries(outcome.otherTypes)) otherTypes.set(type, (otherTypes.get(type) ?? 0) + count);
@@ -80,6 +99,18 @@ export async function collectItems(
         ok: false,
         error: { code: "cancelled", message: "The search was cancelled before it was complete: nothing was planned or deleted." },
       };
+    // Held up by the rate limit longer than one request may wait: the person waits for the whole set,
+    // so planning waits for the API (a window, or the learned pace) and goes on where it stopped.
+    if (outcome.error?.code === "rate_limited" && outcome.next && limitedStops < MAX_LIMITED_STOPS && !options.signal?.aborted) {
+      limitedStops++;
+      // Told as it goes (every HEARTBEAT_MS), so that a client that resets its timeout on progress waits too.
+      for (let left = pacer.waitMs() || windowMs; left > 0 && !options.signal?.aborted; left -= HEARTBEAT_MS) {
+        options.onWait?.({ kind: "pace", delayMs: left });
+        await pause(Math.min(left, HEARTBEAT_MS), options.signal);
+      }
+      position = outcome.next;
+      continue;
+    }
     if (outcome.error) return { ok: false, error: outcome.error };
     if (outcome.stop === "complete" || !outcome.next) return collected(false);
     position = outcome.next;

@@ -262,6 +262,10 @@ async function verifyNow(deps: Deps, criteria: JsonValue, jobId: string, jobs: E
   const found = await collectItems(api.client, checked.criteria, {
     signal: shuttingDown,
     rateLimitWindowMs: deps.config.api.rateLimitWindowMs,
+    advice: {
+      again: "Nothing was changed: run search_interactions with the same criteria to see what is left.",
+      afterRateLimit: "Nothing was changed: wait a few minutes, then run search_interactions with the same criteria to see what is left.",
+    },
   });
   if (!found.ok) return { status: "failed", at: at(), error: found.error };
   // Records it could not read may still hold matching content: "nothing matches" would not be known.

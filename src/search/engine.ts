@@ -46,6 +46,10 @@ export interface SearchEnv {
   pageLimit?: number;
   /** The pacer's window after a 429 without Retry-After (VCC_RATE_LIMIT_WINDOW_MS). */
   rateLimitWindowMs?: number;
+  /** The caller's pacer, kept across its calls (planning's rounds); default: one for this call. */
+  pacer?: Pacer;
+  /** What an error tells the caller to do (default: call again with the cursor). */
+  advice?: SearchAdvice;
   /** After each page: windows fully searched so far (of all, also those of earlier calls). */
   onProgress?: (report: { windowsDone: number; windowsTotal: number; found: number }) => void;
   /** While a request waits (429 / Retry-After, backoff, slow answer). */
@@ -77,14 +81,25 @@ export interface SearchOutcome {
   elapsedMs: number;
 }
 
+/** What a search that stopped on an error tells its caller to do (search_interactions: the cursor). */
+export interface SearchAdvice {
+  again: string;
+  afterRateLimit: string;
+}
+
+const CURSOR_ADVICE: SearchAdvice = {
+  again: "What was found before is included; call again with the same criteria and the cursor to retry from there.",
+  afterRateLimit: "What was found before is included; wait a minute, then call again with the same criteria and the cursor.",
+};
+
 /**
  * The error mapping (src/vcc/errors.ts) speaks of deletions; a search that stopped needs other
  * advice. The code, status and the API's own message stay; only the words change. A GET changes
  * nothing, so no outcome is unknown.
  */
-function searchError(error: ToolError, window: number, windows: number): ToolError {
+function searchError(error: ToolError, window: number, windows: number, advice: SearchAdvice = CURSOR_ADVICE): ToolError {
   const where = `The search stopped at window ${window + 1} of ${windows}`;
-  const again = "What was found before is included; call again with the same criteria and the cursor to retry from there.";
+  const { again, afterRateLimit } = advice;
   const { outcomeUnknown: _unknown, ...rest } = error;
   switch (error.code) {
     case "bad_request":
@@ -97,7 +112,7 @@ function searchError(error: ToolError, window: number, windows: number): ToolErr
     case "rate_limited":
       return {
         ...rest,
-        message: `${where}: the API's rate limit (429, shared by every VCC API of the account) held it up for longer than this call could wait. What was found before is included; wait a minute, then call again with the same criteria and the cursor.`,
+        message: `${where}: the API's rate limit (429, shared by every VCC API of the account) held it up for longer than this call could wait. ${afterRateLimit}`,
       };
     case "upstream_error":
     case "unexpected_status":
@@ -179,7 +194,7 @@ export async function runSearch(
   const otherTypes = new Map<string, number>();
   /** The window and side started again after the API refused their continuation token (at most once each). */
   let restartedAt: string | undefined;
-  const pacer = new Pacer(Date.now, { ...(env.rateLimitWindowMs ? { unsaidWindowMs: env.rateLimitWindowMs } : {}) });
+  const pacer = env.pacer ?? new Pacer(Date.now, { ...(env.rateLimitWindowMs ? { unsaidWindowMs: env.rateLimitWindowMs } : {}) });
 
   const position = (): SearchPosition => ({ window, side, token, pending: [...pending], seen: [...seen], unreadable });
   const finish = (stop: StopReason, error?: ToolError): SearchOutcome => {
@@ -215,6 +230,7 @@ export async function runSearch(
       // A wait for the pace that this call's time cannot hold: stop here (the cursor goes on), rather
       // than send a request the API would refuse.
       if (now() - started + paceMs >= budgetMs) return finish("time_budget");
+      env.onWait?.(window, { kind: "pace", delayMs: paceMs });
       await pause(paceMs, env.signal);
       if (env.signal?.aborted) return finish("cancelled");
     }
@@ -258,7 +274,7 @@ export async function runSearch(
       // Retries that ran into the end of the budget: stop as planned, the cursor repeats this page.
       if (now() - started >= budgetMs && (result.error.code === "rate_limited" || result.error.code === "timeout"))
         return finish("time_budget");
-      return finish("error", searchError(result.error, window, windows.length));
+      return finish("error", searchError(result.error, window, windows.length, env.advice));
     }
     const page = parseSearchPage(result.response.body);
     if (!page)

@@ -485,19 +485,25 @@ async function plan(
   if (mode.find === "search" && mode.search) {
     let total = 1;
     let last = 0;
+    /** Waits told since the last window: each one's progress is closer to the next window's. */
+    let waits = 0;
     const collected = await collectItems(read.client, mode.search, {
       signal: extra.signal,
       rateLimitWindowMs: context.config.api.rateLimitWindowMs,
       onProgress: ({ windowsDone, windowsTotal, items }) => {
         total = windowsTotal;
         last = windowsDone;
+        waits = 0;
         progress?.report({
           progress: windowsDone,
           total: windowsTotal,
           message: `Planning: searched ${windowsDone} of ${windowsTotal} windows; ${items} item(s) so far.`,
         });
       },
-      onWait: (event) => progress?.report({ progress: last + 0.5, total, message: describeWait(event) }),
+      onWait: (event) => {
+        waits++;
+        progress?.report({ progress: last + 1 - 1 / (waits + 1), total, message: describeWait(event) });
+      },
     });
     if (!collected.ok) return collected;
     if (collected.collected.overCap)

@@ -104,3 +104,28 @@ it("a bulk deletion keeps to the pace after the second 429 in a row: every item 
   expect(h.deletes().filter((d) => d.status === 429).length).toBeLessThanOrEqual(2);
   expect(progress.some((m) => /Waiting .* for the API's rate limit|when the API's rate limit should accept it again/.test(m))).toBe(true);
 }, 30_000);
+
+it("planning held up by the rate limit longer than a request may wait: it waits for the API and goes on where it stopped", async () => {
+  const WINDOW = 1_500;
+  const c = await h.inProcess({
+    env: {
+      VCC_DATA_DIR: data.dir(),
+      VCC_CONFIRMATION: "token",
+      VCC_RATE_LIMIT_WINDOW_MS: String(WINDOW),
+      VCC_RETRY_BASE_MS: "1",
+      // A request's whole time is shorter than the window: its retries cannot wait the pace out.
+      VCC_DEADLINE_MS: "500",
+    },
+  });
+  h.sim.setRateLimit({ limit: 3, windowMs: WINDOW });
+  const progress: string[] = [];
+  // Eight weeks: eight requests, at three in any window.
+  const weeks = { ...CRITERIA, from: "2026-09-26T11:00:00Z", to: "2026-11-20T11:00:00Z" };
+  const asked = await c.call("erase_interaction_content", weeks, {
+    onprogress: (p: { message?: string }) => progress.push(p.message ?? ""),
+  });
+  expect(structured(asked), JSON.stringify(structured(asked)).slice(0, 400)).toMatchObject({ status: "confirmation_required" });
+  expect(structured(asked).plan.items).toBeGreaterThanOrEqual(40);
+  expect(h.sim.requests("GET", "list-interactions").some((e) => e.status === 429)).toBe(true);
+  expect(progress.some((m) => /Waiting .* for the API's rate limit/.test(m))).toBe(true);
+}, 30_000);
