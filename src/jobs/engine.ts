@@ -119,6 +119,8 @@ export interface ErasureJobsOptions {
    * here, the engine closing).
    */
   beforeItem?: (stop: AbortSignal) => Promise<void>;
+  /** The items a minute the API's rate limit allows now (the pace learned after a 429), if any: for the estimate. */
+  pace?: () => number | undefined;
   onEvent?: (event: JobEvent) => void | Promise<void>;
   /**
    * Jobs approved from now on send no DELETE (VCC_DRY_RUN); and a job approved to delete for real is
@@ -188,7 +190,9 @@ export interface JobView {
   endedAt?: string;
   /** Items per minute over the current (or last) run. */
   itemsPerMinute?: number;
-  /** While running: remaining items at that rate. */
+  /** While running and kept to the API's rate limit (a pace learned after a 429): items per minute it allows. */
+  rateLimitPerMinute?: number;
+  /** While running: remaining items at that rate (or at the rate limit's pace, where slower). */
   estimatedSecondsLeft?: number;
   /** Whether resuming is possible now, and if not, why. */
   resumable?: { ok: true } | { ok: false; reason: string };
@@ -1335,8 +1339,16 @@ export class ErasureJobs {
     if (job.run && job.run.processed > 0) {
       const minutes = ((job.run.endedMs ?? this.#now().getTime()) - job.run.startedMs) / 60_000;
       if (minutes > 0) {
-        view.itemsPerMinute = Math.round((job.run.processed / minutes) * 10) / 10;
-        if (job.status === "running") view.estimatedSecondsLeft = Math.ceil((remaining / job.run.processed) * minutes * 60);
+        const measured = job.run.processed / minutes;
+        view.itemsPerMinute = Math.round(measured * 10) / 10;
+        if (job.status === "running") {
+          // After a 429 the job keeps to the pace the API accepted: the rate so far (a burst before
+          // the 429) would promise far too early an end.
+          const paced = this.#options.pace?.();
+          const rate = paced !== undefined && paced < measured ? paced : measured;
+          if (paced !== undefined && paced < measured) view.rateLimitPerMinute = Math.round(paced * 10) / 10;
+          view.estimatedSecondsLeft = Math.ceil((remaining / rate) * 60);
+        }
       }
     }
     if (job.status === "paused" || job.status === "interrupted") view.resumable = this.#resumable(job);

@@ -205,6 +205,7 @@ async function openService(deps: Deps): Promise<JobService> {
     sandbox: deps.config.sandbox,
     deleteItem,
     beforeItem: paceBeforeItem(pacer),
+    pace: () => pacer.perMinute(),
     ...(shared && replicas ? { store: shared, replicas } : {}),
     onEvent: async (event) => {
       // The approval names who asked (team server): the person behind the session that planned the job.

@@ -80,6 +80,7 @@ const jobSchema = z.object({
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
   itemsPerMinute: z.number().optional(),
+  rateLimitPerMinute: z.number().optional(),
   estimatedSecondsLeft: z.number().optional(),
   resumable: z.object({ ok: z.boolean(), reason: z.string().optional() }).optional(),
   failures: z.object({
@@ -185,7 +186,7 @@ export function jobText(view: JobView, verification?: Verification): string {
   const stopping = view.status === "running" && view.cancelRequested;
   if (view.itemsPerMinute !== undefined)
     lines.push(
-      `Rate: ${view.itemsPerMinute} item(s) a minute${view.estimatedSecondsLeft !== undefined && !stopping ? `; about ${Math.ceil(view.estimatedSecondsLeft / 60)} minute(s) left` : ""}.`,
+      `Rate: ${view.itemsPerMinute} item(s) a minute${view.rateLimitPerMinute !== undefined && !stopping ? ` so far; the API's rate limit now allows about ${view.rateLimitPerMinute} a minute (the pace it accepted before its last 429), and the job keeps to it` : ""}${view.estimatedSecondsLeft !== undefined && !stopping ? `; about ${Math.ceil(view.estimatedSecondsLeft / 60)} minute(s) left` : ""}.`,
     );
   if (stopping) lines.push("Cancelling: it stops after the item in flight, and nothing else is sent.");
   if (view.awaitingTakeover)

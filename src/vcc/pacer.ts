@@ -70,6 +70,12 @@ export class Pacer {
     return this.waitMs();
   }
 
+  /** The requests a minute the learned pace allows, or undefined when none is learned (or it was forgotten). */
+  perMinute(): number | undefined {
+    this.waitMs();
+    return this.#perWindow === undefined ? undefined : (this.#perWindow * 60_000) / this.#windowMs;
+  }
+
   /** How long to wait before the next request (0: go now). */
   waitMs(): number {
     const now = this.#now();

@@ -3,13 +3,27 @@
 // (VCC_RATE_LIMIT_WINDOW_MS), waits until that allows the refused DELETE, and then keeps to it.
 import { expect, it, vi } from "vitest";
 import { deletesByPath, useJobDataDir } from "../helpers/jobs.js";
-import { structured } from "../helpers/mcp.js";
+import { structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator({ extraInteractions: 20, retryAfterHeader: false });
 const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
 
 const data = useJobDataDir();
+
+/** The window of startSlowJob's rate limit: 3 requests in any 8 s (22.5 a minute). */
+const WINDOW = 8_000;
+
+/** A server whose job of 40 items meets a limit of 3 DELETEs in any WINDOW (429s without Retry-After). */
+async function startSlowJob() {
+  const c = await h.inProcess({
+    env: { VCC_DATA_DIR: data.dir(), VCC_CONFIRMATION: "token", VCC_RATE_LIMIT_WINDOW_MS: String(WINDOW), VCC_RETRY_BASE_MS: "1" },
+  });
+  const asked = structured(await c.call("erase_interaction_content", CRITERIA));
+  h.sim.setRateLimit({ limit: 3, windowMs: WINDOW });
+  const started = structured(await c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+  return { c, started };
+}
 
 it("40 DELETEs at 10 requests in any second, 429s without Retry-After: at most two 429s, every item deleted once, the job completed", async () => {
   const c = await h.inProcess({
@@ -35,13 +49,7 @@ it("40 DELETEs at 10 requests in any second, 429s without Retry-After: at most t
 }, 20_000);
 
 it("a cancellation while the job waits for the API's pace ends it without that wait, and no DELETE is sent after it", async () => {
-  const WINDOW = 8_000;
-  const c = await h.inProcess({
-    env: { VCC_DATA_DIR: data.dir(), VCC_CONFIRMATION: "token", VCC_RATE_LIMIT_WINDOW_MS: String(WINDOW), VCC_RETRY_BASE_MS: "1" },
-  });
-  const asked = structured(await c.call("erase_interaction_content", CRITERIA));
-  h.sim.setRateLimit({ limit: 3, windowMs: WINDOW });
-  const started = structured(await c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+  const { c, started } = await startSlowJob();
   // The 4th DELETE meets the limit: the job then waits most of the window for the pace to allow its retry.
   await vi.waitFor(() => expect(h.deletes().some((d) => d.status === 429)).toBe(true), { timeout: 10_000, interval: 20 });
   const sent = h.deletes().length;
@@ -128,4 +136,25 @@ it("planning held up by the rate limit longer than a request may wait: it waits 
   expect(structured(asked).plan.items).toBeGreaterThanOrEqual(40);
   expect(h.sim.requests("GET", "list-interactions").some((e) => e.status === 429)).toBe(true);
   expect(progress.some((m) => /Waiting .* for the API's rate limit/.test(m))).toBe(true);
+}, 30_000);
+
+it("while the job keeps to the learned pace, its estimate uses that pace, and the text says so", async () => {
+  const { c, started } = await startSlowJob();
+  // The second 429 in a row teaches the pace: 3 in any 8 s, 22.5 a minute.
+  const got = await vi.waitFor(
+    async () => {
+      const answer = await c.call("get_erasure_job", { jobId: started.jobId });
+      expect(structured(answer).job.rateLimitPerMinute).toBeDefined();
+      return answer;
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+  const job = structured(got).job;
+  expect(h.deletes().filter((d) => d.status === 429).length).toBeGreaterThanOrEqual(2);
+  expect(job).toMatchObject({ status: "running", rateLimitPerMinute: 22.5 });
+  expect(job.itemsPerMinute).toBeGreaterThan(22.5);
+  const remaining = job.progress.remaining;
+  expect(job.estimatedSecondsLeft).toBe(Math.ceil((remaining / 22.5) * 60));
+  expect(textOf(got)).toContain("the API's rate limit now allows about 22.5 a minute");
+  await c.call("cancel_erasure_job", { jobId: started.jobId });
 }, 30_000);
