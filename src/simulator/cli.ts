@@ -23,7 +23,7 @@ const USAGE = `Usage: npm run simulator -- [options]
   --port <n>              listen on 127.0.0.1:<n> (default 4010; 0 picks a free port)
   --rate-limit <n>        answer 429 with Retry-After beyond n API requests a second
   --rate-window <ms>      ... in any window of this many ms instead (e.g. --rate-limit 16 --rate-window 60000)
-  --no-retry-after        429s carry no Retry-After (as the VCC API is documented)
+  --no-retry-after        429s (also those of --fail-next) carry no Retry-After, as the VCC API is documented
   --token-ttl <seconds>   expires_in of issued tokens (default 7200)
   --latency <ms>          added to every request
   --fail-next <list>      answer the next requests with these faults, in order, e.g. 429,503,500:html,drop-after
@@ -88,7 +88,7 @@ if (route !== "*" && !ROUTES.includes(route as RouteName)) fail(`--fault-route m
 let faults: Fault[] = [];
 if (values["fail-next"] !== undefined) {
   try {
-    faults = parseFaultList(values["fail-next"], values["retry-after"]);
+    faults = parseFaultList(values["fail-next"], values["no-retry-after"] ? null : values["retry-after"]);
   } catch (error) {
     fail(`--fail-next: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -125,7 +125,8 @@ const HTML_PAGE = (status: number) =>
  * action is performed, then that status answers, e.g. `after-504`), `drop-before`, `drop-after`,
  * `truncate` or `slow`.
  */
-export function parseFaultList(text: string, retryAfter = "1"): Fault[] {
+/** `retryAfter`: of the 429 and 503 faults (default "1"); null: none (the API as documented). */
+export function parseFaultList(text: string, retryAfter: string | null = "1"): Fault[] {
   return text.split(",").map((raw) => {
     const entry = raw.trim();
     if (entry === "drop-before" || entry === "drop-after") return { drop: entry === "drop-before" ? "before" : "after" };
@@ -139,7 +140,7 @@ export function parseFaultList(text: string, retryAfter = "1"): Fault[] {
     }
     const status = Number(match[2]);
     const fault: Fault = match[1] ? { status, afterAction: true } : { status };
-    if (status === 429 || status === 503) fault.retryAfter = retryAfter;
+    if ((status === 429 || status === 503) && retryAfter !== null) fault.retryAfter = retryAfter;
     switch (match[3]) {
       case "html":
         fault.body = HTML_PAGE(status);

@@ -238,6 +238,7 @@ describe("faults set by options", () => {
       { slowBodyMs: 250 },
     ]);
     expect(parseFaultList(" 429 ")[0]?.retryAfter).toBe("1");
+    expect(parseFaultList("429,503", null).map((f) => f.retryAfter)).toEqual([undefined, undefined]);
     expect(parseFaultList("after-502,after-504:empty")).toEqual([
       { status: 502, afterAction: true, body: '{"message":"Simulated 502 (fault injection)"}' },
       { status: 504, afterAction: true },
