@@ -85,7 +85,8 @@ export type DeletionOutcome =
       items: ItemResult[];
     }
   /** A person agreed and the items were processed one at a time. */
-  | { kind: "ran"; items: ItemResult[]; stopped: boolean; dryRun: boolean; auditWarnings: string[] };
+  /** tokenUsable: nothing was carried out and the confirmation token was given back: it still works until it expires. */
+  | { kind: "ran"; items: ItemResult[]; stopped: boolean; dryRun: boolean; auditWarnings: string[]; tokenUsable?: true };
 
 export const AUDIT_FAILED = (reason: string): ToolError => ({
   code: "audit_failed",
@@ -309,7 +310,14 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
         if (claim) void trackUpkeep(() => new Promise(setImmediate).then(() => claim.spend()));
       } else await claim?.release();
     }
-    return { kind: "ran", items: all(), stopped, dryRun: context.config.controls.dryRun, auditWarnings };
+    return {
+      kind: "ran",
+      items: all(),
+      stopped,
+      dryRun: context.config.controls.dryRun,
+      auditWarnings,
+      ...(claim && !used ? { tokenUsable: true as const } : {}),
+    };
   });
 }
 
@@ -433,8 +441,11 @@ async function performItem(
     cutOff: abandoned,
   });
   paceAfter(pacer, outcome);
-  // Only a request that was never carried out (no access token, or stopped before it was sent) leaves the token usable.
-  const used = outcome.ok || !(outcome.noToken || outcome.attempts === 0);
+  // Only a request that was certainly not carried out leaves the token usable: none sent (no access
+  // token, stopped before it was sent), or every attempt refused by the rate limit (a 429 deletes
+  // nothing; the person's approval then still stands for a later try).
+  const refusedOnly = !outcome.ok && outcome.error.code === "rate_limited" && !outcome.error.outcomeUnknown;
+  const used = outcome.ok || !(outcome.noToken || outcome.attempts === 0 || refusedOnly);
   if (!outcome.ok && outcome.error.outcomeUnknown) log.warn(`the outcome of deleting ${subject} is unknown`, { code: outcome.error.code });
   const auditWarning = await audit(
     outcome.ok

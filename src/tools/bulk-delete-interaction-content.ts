@@ -18,6 +18,7 @@ import {
   errorText,
   previewSchema,
   sandboxSchema,
+  TOKEN_STILL_WORKS,
   toolErrorSchema,
   toolResult,
 } from "./results.js";
@@ -197,7 +198,7 @@ function respond(
 function summarize(
   context: ToolContext,
   results: Output["results"],
-  outcome: { stopped: boolean; dryRun: boolean; auditWarnings: string[] },
+  outcome: { stopped: boolean; dryRun: boolean; auditWarnings: string[]; tokenUsable?: true },
 ): CallToolResult {
   const count = (status: ItemResult["status"]) => results.filter((r) => r.status === status).length;
   const deleted = count("deleted");
@@ -221,5 +222,11 @@ function summarize(
     : `${deleted} of ${results.length} item(s) deleted${failed ? `, ${failed} failed` : ""}${skipped ? `, ${skipped} not attempted` : ""}${mayHave}.`;
   // Not "error" while an item may have been deleted: the result must not say nothing was.
   const status = failed + skipped + uncertain === 0 ? "deleted" : deleted > 0 || uncertain > 0 ? "partial" : "error";
-  return respond(context, { status, results }, `${head} Deletions cannot be undone.${warning}\n${lines.join("\n")}`, status === "error");
+  const usable = outcome.tokenUsable ? `\n${TOKEN_STILL_WORKS}` : "";
+  return respond(
+    context,
+    { status, results },
+    `${head} Deletions cannot be undone.${warning}\n${lines.join("\n")}${usable}`,
+    status === "error",
+  );
 }

@@ -17,6 +17,7 @@ import {
   errorText,
   previewSchema,
   sandboxSchema,
+  TOKEN_STILL_WORKS,
   toolErrorSchema,
   toolResult,
 } from "./results.js";
@@ -132,6 +133,7 @@ export const deleteInteractionContent = defineTool({
         ) {
           const r = errorResult(context, base, item?.error ?? unknownState(subject));
           if (warning) r.content.push({ type: "text", text: warning.trim() });
+          if (outcome.tokenUsable) r.content.push({ type: "text", text: TOKEN_STILL_WORKS });
           return r;
         }
         if (item.status === "dry_run")

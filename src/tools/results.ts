@@ -43,6 +43,10 @@ export function approvalText(issued: { token: string; expiresAt: Date; approvalU
   return `${issued.reason === "approval_timeout" ? "The person has not decided on the approval page yet. " : ""}Show the user this link and ask them to open it ${whereToOpen(issued.approvalUrl)}, where they can approve or cancel: ${issued.approvalUrl} . Do not open the link yourself. After the user says they decided, ${callAgain} and confirmationToken "${issued.token}" (works only after their approval on the page, single use, expires ${issued.expiresAt.toISOString()}).`;
 }
 
+/** Said when a run carried nothing out and gave the person's confirmation token back. */
+export const TOKEN_STILL_WORKS =
+  "Nothing was carried out, so the confirmation token was not used up: it still works until it expires. Once the cause above has passed (e.g. after the wait), call again with the same token; the person's approval stands.";
+
 export function errorText(error: ToolError): string {
   return `Error (${error.code}): ${error.message}${error.upstreamMessage ? ` API said: ${error.upstreamMessage}` : ""}`;
 }

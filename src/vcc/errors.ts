@@ -103,7 +103,7 @@ export function errorForStatus(
     const retryAfterSeconds = parseRetryAfter(failure.retryAfter);
     return {
       code: "rate_limited",
-      message: `The API refused the request as too many (429: the account's rate limit, shared by its VCC APIs, or another deletion in progress)${retryAfterSeconds !== undefined ? `; it asks to wait ${retryAfterSeconds} s` : ""}. Nothing was deleted. Wait${retryAfterSeconds !== undefined ? "" : " a minute"}, then ask the user before calling again.`,
+      message: `The API refused the request as too many (429: the account's rate limit, shared by its VCC APIs, or another deletion in progress)${retryAfterSeconds !== undefined ? `; it asks to wait ${retryAfterSeconds} s` : ""}. Nothing was deleted. Wait${retryAfterSeconds !== undefined ? "" : " a minute"}, then try again.`,
       ...base,
       ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
     };

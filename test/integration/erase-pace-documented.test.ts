@@ -158,3 +158,36 @@ it("while the job keeps to the learned pace, its estimate uses that pace, and th
   expect(textOf(got)).toContain("the API's rate limit now allows about 22.5 a minute");
   await c.call("cancel_erasure_job", { jobId: started.jobId });
 }, 30_000);
+
+it("a deletion refused by the rate limit at every attempt deleted nothing: the person's token still works; after a gateway error it does not", async () => {
+  const c = await h.inProcess({ env: { VCC_CONFIRMATION: "token", VCC_RETRY_BASE_MS: "1", VCC_MAX_RETRIES: "1" } });
+  const { contentTypes: _all, ...period } = CRITERIA;
+  const first = structured(await c.call("search_interactions", { ...period, maxResults: 2 })).interactions as {
+    guid: string;
+    content: { contentKey: string }[];
+  }[];
+  const [a, b] = first.map((i) => ({ guid: i.guid, contentKey: i.content[0]?.contentKey ?? "" }));
+  if (!a || !b) throw new Error("the sample has too few interactions");
+  const limited = { status: 429, body: JSON.stringify({ message: "Too many requests" }) };
+
+  const askedA = structured(await c.call("delete_interaction_content", a));
+  h.sim.injectFaults("delete-content", limited, limited);
+  const refused = await c.call("delete_interaction_content", { ...a, confirmationToken: askedA.confirmationToken });
+  expect(structured(refused).error).toMatchObject({ code: "rate_limited" });
+  expect(JSON.stringify(refused.content)).toContain("the confirmation token was not used up");
+  expect(structured(await c.call("delete_interaction_content", { ...a, confirmationToken: askedA.confirmationToken }))).toMatchObject({
+    status: "deleted",
+  });
+
+  // A 500 first (it may have been carried out), then a 429: the token is spent.
+  const askedB = structured(await c.call("delete_interaction_content", b));
+  h.sim.injectFaults("delete-content", { status: 500 }, limited);
+  const unknown = await c.call("delete_interaction_content", { ...b, confirmationToken: askedB.confirmationToken });
+  expect(structured(unknown).error).toMatchObject({ outcomeUnknown: true });
+  expect(JSON.stringify(unknown.content)).not.toContain("not used up");
+  expect(structured(await c.call("delete_interaction_content", { ...b, confirmationToken: askedB.confirmationToken })).error).toMatchObject(
+    {
+      code: "confirmation_invalid",
+    },
+  );
+});
