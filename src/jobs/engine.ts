@@ -50,7 +50,7 @@ import {
   type ProposedPlan,
   proposePlan,
 } from "./plan.js";
-import { buildReceipt, itemOutcome, type Receipt, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
+import { buildReceipt, itemOutcome, notSentWhenStopped, type Receipt, receiptJsonPieces, receiptMarkdownPieces } from "./receipt.js";
 
 /** What one DELETE call came to (see vcc.ts for the adapter over VccClient.deleteContent). */
 export type DeleteOutcome =
@@ -1183,6 +1183,15 @@ export class ErasureJobs {
       applyOutcome(state, result, at);
       job.run.processed++;
 
+      // Its DELETE was not sent because the job is being cancelled or stopped here: ended as such, not
+      // as a failure (which could pause it, or, at the last item, complete it for good).
+      if (result.outcome === "failed" && result.notSent && result.code === "cancelled") {
+        if (job.cancelRequested) break;
+        if (this.#closing) {
+          this.#settle(job, "interrupted");
+          return;
+        }
+      }
       if (result.outcome === "failed" && AUTH.has(result.code)) {
         await this.#pause(job, result.code, `The API cannot be used with the current credentials: ${result.message}`);
         return;
@@ -1198,8 +1207,9 @@ export class ErasureJobs {
       }
     }
     if (job.lost) throw new Abandon(job.lost);
-    // Cancelled during the last item: every item was attempted, so the job completed (with or without errors).
-    const cancelled = job.cancelRequested && job.items.some((s) => s.inFlight || !s.result);
+    // Cancelled during the last item: every item was attempted, so the job completed (with or without
+    // errors); one whose DELETE the cancellation kept from being sent was not attempted.
+    const cancelled = job.cancelRequested && job.items.some((s) => s.inFlight || !s.result || notSentWhenStopped(s.result));
     const failed = job.items.some((s) => s.inFlight || !s.result || s.result.outcome === "failed");
     await this.#finish(job, cancelled ? "cancelled" : failed ? "completed_with_errors" : "completed");
   }

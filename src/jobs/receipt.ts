@@ -5,7 +5,7 @@ import type { ErrorCode } from "../core/errors.js";
 import { capitalise } from "../core/format.js";
 import { describeIdentity, type Identity } from "../core/identity.js";
 import { criteriaInWords } from "../search/criteria.js";
-import type { FinalStatus, ItemState } from "./journal.js";
+import type { FinalStatus, ItemResult, ItemState } from "./journal.js";
 import { type Approval, exclusionLines, type JsonValue, type Plan, type PlanExclusions, type PlanTotals } from "./plan.js";
 
 export const RECEIPT_FORMAT = "vcc-erasure-receipt/1";
@@ -140,6 +140,14 @@ export function verifyReceipt(jsonText: string): boolean {
 }
 
 /**
+ * Started, then the job was cancelled (or its process stopped) before this DELETE was sent, and no
+ * earlier one may have deleted the item: not attempted (an earlier one may have: its outcome stays unknown).
+ */
+export function notSentWhenStopped(result: ItemResult | undefined): boolean {
+  return result?.outcome === "failed" && result.notSent === true && result.code === "cancelled" && !result.outcomeUnknown;
+}
+
+/**
  * What an item came to, as its receipt says; the job's status (JobView.progress) counts items by the
  * same rule, so that an ended job's counts and its receipt's totals agree.
  */
@@ -148,8 +156,7 @@ export function itemOutcome(state: ItemState): ReceiptOutcome {
   if (state.inFlight) return "unknown";
   const result = state.result;
   if (!result) return "not_attempted";
-  // Started, then the job was cancelled (or its process stopped) before the DELETE was sent.
-  if (result.outcome === "failed" && result.notSent && result.code === "cancelled") return "not_attempted";
+  if (notSentWhenStopped(result)) return "not_attempted";
   return result.outcome === "failed" ? (result.outcomeUnknown ? "unknown" : "failed") : result.outcome;
 }
 

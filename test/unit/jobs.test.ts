@@ -206,6 +206,65 @@ describe("erasure jobs", () => {
     expect(await jobs.get("../../etc")).toMatchObject({ ok: false, error: { code: "not_found" } });
   });
 
+  it("a cancellation at the last item's start, before its DELETE: the job is cancelled (not completed), the item not attempted", async () => {
+    let jobs: ErasureJobs | undefined;
+    const opened = await openEngine({
+      onEvent: async (event) => {
+        if (event.type === "item" && event.phase === "started" && event.index === 7) await jobs?.cancel(event.jobId);
+      },
+    });
+    jobs = opened.jobs;
+    const view = await jobs.settled(await startJob(jobs, await propose(jobs)));
+    expect(view.status).toBe("cancelled");
+    expect(sim.requests("DELETE")).toHaveLength(7);
+    const { receipt } = await readReceipt(view);
+    expect(receipt.items[7]).toMatchObject({ outcome: "not_attempted", deleteCalls: 0 });
+    expect(receipt.totals).toMatchObject({ deleted: 7, notAttempted: 1, failed: 0 });
+  });
+
+  it("the engine closing (a shutdown) at the last item's start: the job is left interrupted and resumable, not ended", async () => {
+    let jobs: ErasureJobs | undefined;
+    let closing: Promise<void> | undefined;
+    const opened = await openEngine({
+      onEvent: async (event) => {
+        if (event.type === "item" && event.phase === "started" && event.index === 7) closing = jobs?.close();
+      },
+    });
+    jobs = opened.jobs;
+    const jobId = await startJob(jobs, await propose(jobs));
+    await vi.waitFor(() => expect(closing).toBeDefined());
+    await closing;
+    expect(sim.requests("DELETE")).toHaveLength(7);
+    const { jobs: next } = await openEngine();
+    const got = await next.get(jobId);
+    expect(got.ok && got.job).toMatchObject({ status: "interrupted", resumable: { ok: true } });
+    expect(got.ok && got.job.progress).toMatchObject({ deleted: 7, remaining: 1 });
+  });
+
+  it("a cancellation before an item whose earlier DELETE may have deleted it: that item stays of unknown outcome, and the job is cancelled, not paused", async () => {
+    let jobs: ErasureJobs | undefined;
+    let cancelAt: number | undefined;
+    const opened = await openEngine({
+      pauseAfterFailures: 1,
+      onEvent: async (event) => {
+        if (event.type === "item" && event.phase === "started" && event.index === cancelAt) await jobs?.cancel(event.jobId);
+      },
+    });
+    jobs = opened.jobs;
+    // Item 0's DELETE is carried out, but answered 500: its outcome is unknown, and the job pauses.
+    sim.injectFaults("delete-content", { status: 500, afterAction: true });
+    const jobId = await startJob(jobs, await propose(jobs));
+    expect((await jobs.settled(jobId)).status).toBe("paused");
+    cancelAt = 0;
+    expect((await jobs.resume(jobId)).ok).toBe(true);
+    const view = await jobs.settled(jobId);
+    expect(view.status).toBe("cancelled");
+    expect(sim.requests("DELETE")).toHaveLength(1);
+    const { receipt } = await readReceipt(view);
+    expect(receipt.items[0]).toMatchObject({ outcome: "unknown" });
+    expect(receipt.totals).toMatchObject({ unknown: 1, notAttempted: 7 });
+  });
+
   it("two cancellations of a paused job at once end it once: one finish line and event, both answers name the one receipt", async () => {
     const { jobs, events } = await openEngine({ pauseAfterFailures: 1 });
     sim.injectFaults("delete-content", { status: 503, body: JSON.stringify({ message: "Simulated 503" }) });
