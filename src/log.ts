@@ -3,7 +3,7 @@
 // Logging never throws and never loops: once stderr is gone (the reader closed the pipe: EPIPE, or
 // no descriptor: EBADF), lines are dropped and the server goes on serving.
 
-import { formatWithOptions } from "node:util";
+import { formatWithOptions, type InspectOptions, inspect } from "node:util";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -114,6 +114,8 @@ export function captureConsole(): void {
   console.log = to("debug");
   console.info = to("debug");
   console.debug = to("debug");
+  // console.dir writes to stdout itself (the others above go through console.log).
+  console.dir = (item: unknown, options?: InspectOptions) => write("debug", inspect(item, { ...options, colors: false }));
   console.warn = to("warn");
   console.error = to("error");
   console.trace = to("error");

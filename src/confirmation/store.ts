@@ -28,8 +28,8 @@ export type ClaimFailure = ClaimRefusal | "approval_pending";
 export interface Claim {
   /** The token is used up (the API was called, whatever it answered). */
   spend(): Promise<void>;
-  /** Nothing was attempted (e.g. authentication failed): the token stays usable. */
-  release(): Promise<void>;
+  /** Nothing was carried out (e.g. authentication failed): the token stays usable. Answers whether it does (false: it could not be given back). */
+  release(): Promise<boolean>;
 }
 
 export type ApprovalChoice = "approve" | "reject";
@@ -202,11 +202,13 @@ export class ConfirmationStore {
         spend: () => claim.spend().catch((error: unknown) => log.warn("a used confirmation token could not be marked used", { error })),
         release: () => {
           this.#settle(token, false);
-          return claim
-            .release()
-            .catch((error: unknown) =>
-              log.warn("a confirmation token could not be released (it stays in use until it expires)", { error }),
-            );
+          return claim.release().then(
+            () => true,
+            (error: unknown) => {
+              log.warn("a confirmation token could not be released (it stays in use until it expires)", { error });
+              return false;
+            },
+          );
         },
       },
     };

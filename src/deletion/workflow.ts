@@ -85,7 +85,11 @@ export type DeletionOutcome =
       items: ItemResult[];
     }
   /** A person agreed and the items were processed one at a time. */
-  /** tokenUsable: nothing was carried out and the confirmation token was given back: it still works until it expires. */
+  /**
+   * tokenUsable: nothing was carried out and the confirmation token the model passed back was given
+   * back: it still works until it expires (never said of a token the model never had, or one that
+   * could not be given back).
+   */
   | { kind: "ran"; items: ItemResult[]; stopped: boolean; dryRun: boolean; auditWarnings: string[]; tokenUsable?: true };
 
 export const AUDIT_FAILED = (reason: string): ToolError => ({
@@ -275,6 +279,8 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     let used = false;
     let stopped = false;
     let completed = false;
+    /** The token the model passed back was given back: it still works (only said to the model that holds it). */
+    let released = false;
     const auditWarnings: string[] = [];
     // Several items: after a 429 they keep to the pace the API accepted (vcc/pacer.ts), as a job does.
     const windowMs = context.config.api?.rateLimitWindowMs;
@@ -285,7 +291,8 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
         const r = resultOf(ref);
         const paceMs = pacer?.waitMs() ?? 0;
         if (paceMs > 0 && !request.signal.aborted && !shuttingDown.aborted) {
-          request.progress?.onWait(index)({ kind: "pace", delayMs: paceMs });
+          // Told as a wait after the item before, so that this item's own step still comes after it.
+          request.progress?.onWait(index - 1)({ kind: "pace", delayMs: paceMs });
           await pause(paceMs, request.signal, shuttingDown);
         }
         const step = await performItem(context, client, request, ref, decision.method, approvedBy, index, todo.length, pacer);
@@ -308,7 +315,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       if (used) {
         // After the result was written (setImmediate): the spend is not part of the answer.
         if (claim) void trackUpkeep(() => new Promise(setImmediate).then(() => claim.spend()));
-      } else await claim?.release();
+      } else if (claim) released = (await claim.release()) && request.token !== undefined;
     }
     return {
       kind: "ran",
@@ -316,7 +323,7 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
       stopped,
       dryRun: context.config.controls.dryRun,
       auditWarnings,
-      ...(claim && !used ? { tokenUsable: true as const } : {}),
+      ...(released ? { tokenUsable: true as const } : {}),
     };
   });
 }

@@ -485,7 +485,7 @@ async function plan(
   if (mode.find === "search" && mode.search) {
     let total = 1;
     let last = 0;
-    /** Waits told since the last window: each one's progress is closer to the next window's. */
+    /** Waits told so far: each one's progress is closer to the next window's than the one before. */
     let waits = 0;
     const collected = await collectItems(read.client, mode.search, {
       signal: extra.signal,
@@ -493,7 +493,6 @@ async function plan(
       onProgress: ({ windowsDone, windowsTotal, items }) => {
         total = windowsTotal;
         last = windowsDone;
-        waits = 0;
         progress?.report({
           progress: windowsDone,
           total: windowsTotal,

@@ -39,7 +39,7 @@ describe("what a library prints while serving", () => {
   it("console.log and console.error of a dependency go to stderr, redacted, never to stdout", async () => {
     // A stand-in for a dependency that prints (as the HTTP adapter does with a request that failed):
     // on SIGUSR2, after the server is serving, it prints the token with console.log and console.error.
-    const library = `process.on("SIGUSR2", () => { console.log("stray line with", process.env.VCC_ACCESS_TOKEN); console.error(new Error("library failure, Authorization: Bearer " + process.env.VCC_ACCESS_TOKEN)); });`;
+    const library = `process.on("SIGUSR2", () => { console.log("stray line with", process.env.VCC_ACCESS_TOKEN); console.dir({ dumped: process.env.VCC_ACCESS_TOKEN }); console.error(new Error("library failure, Authorization: Bearer " + process.env.VCC_ACCESS_TOKEN)); });`;
     const server = new RawServer(
       { ...env(), VCC_LOG_LEVEL: "debug" },
       { nodeArgs: ["--import", `data:text/javascript,${encodeURIComponent(library)}`] },
@@ -52,7 +52,9 @@ describe("what a library prints while serving", () => {
     expect(server.stderr).toMatch(/\[vcc-mcp\] debug: stray line with \[REDACTED\]/);
     expect(server.stderr).toMatch(/\[vcc-mcp\] error: Error: library failure, Authorization: Bearer \[REDACTED\]/);
     expect(server.stderr).not.toContain(SECRET_TOKEN);
+    expect(server.stderr).toMatch(/\[vcc-mcp\] debug: \{ dumped: '\[REDACTED\]' \}/);
     expect(server.stdout).not.toContain("stray");
+    expect(server.stdout).not.toContain("dumped");
     expectOnlyJsonRpc(server);
     server.child.stdin.end();
     expect((await server.exited).code).toBe(0);

@@ -111,6 +111,8 @@ it("a bulk deletion keeps to the pace after the second 429 in a row: every item 
   expect(structured(done)).toMatchObject({ status: "deleted", deleted: 8, failed: 0 });
   expect(h.deletes().filter((d) => d.status === 429).length).toBeLessThanOrEqual(2);
   expect(progress.some((m) => /Waiting .* for the API's rate limit|when the API's rate limit should accept it again/.test(m))).toBe(true);
+  // Each item's own step is told, also after a wait for the pace.
+  expect(progress.filter((m) => /^Deleting \d of 8/.test(m))).toHaveLength(8);
 }, 30_000);
 
 it("planning held up by the rate limit longer than a request may wait: it waits for the API and goes on where it stopped", async () => {

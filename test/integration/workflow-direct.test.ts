@@ -6,6 +6,8 @@ import { Confirmer, type ElicitationChannel } from "../../src/confirmation/confi
 import { runDeletion } from "../../src/deletion/workflow.js";
 import { lazyApi } from "../../src/server.js";
 import { SEED } from "../../src/simulator/seed.js";
+import { MemoryState } from "../../src/state/index.js";
+import type { TokenStore } from "../../src/state/types.js";
 import { DELETE_SCOPE } from "../../src/vcc/scopes.js";
 import { SECRET_TOKEN } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
@@ -62,5 +64,77 @@ describe("the deletion workflow on its own", () => {
     expect(outcome.kind).toBe("ran");
     expect(outcome.items).toHaveLength(1);
     expect(h.deletes()).toHaveLength(1);
+  });
+});
+
+describe("whether a run says the model's confirmation token still works", () => {
+  const noPrompts: ElicitationChannel = {
+    supportsForm: () => false,
+    elicitForm: async () => ({ action: "decline" }),
+    supportsUrl: () => false,
+    elicitUrl: async () => ({ action: "decline" }),
+    completeUrl: async () => {},
+  };
+  const limited = { status: 429, body: JSON.stringify({ message: "Too many requests" }) };
+
+  async function tokenRun(tokens?: TokenStore) {
+    const config = loadConfig({
+      VCC_ACCESS_TOKEN: SECRET_TOKEN,
+      VCC_API_BASE_URL: h.sim.apiBaseUrl,
+      VCC_MAX_RETRIES: "1",
+      VCC_RETRY_BASE_MS: "1",
+    });
+    const confirmer = new Confirmer({
+      mode: "token",
+      ttlSeconds: 60,
+      elicitationTimeoutSeconds: 5,
+      channel: noPrompts,
+      ...(tokens ? { tokens } : {}),
+    });
+    const api = await lazyApi(config)(undefined, DELETE_SCOPE);
+    if (!api.ok) throw new Error(api.error.message);
+    const context = { config, confirmer, audit: NO_AUDIT, auditContext: () => ({ dryRun: false, sandbox: false }) };
+    const items = [{ guid: SEED.inboundCall, contentKey: "callRecording" }];
+    const asked = await runDeletion(context, api.client, {
+      tool: "delete_interaction_content",
+      items,
+      signal: new AbortController().signal,
+    });
+    if (asked.kind !== "awaiting") throw new Error(`not asked: ${asked.kind}`);
+    h.sim.injectFaults("delete-content", limited, limited);
+    return runDeletion(context, api.client, {
+      tool: "delete_interaction_content",
+      items,
+      token: asked.token,
+      signal: new AbortController().signal,
+    });
+  }
+
+  it("refused by the rate limit at every attempt: it does", async () => {
+    expect(await tokenRun()).toMatchObject({
+      kind: "ran",
+      tokenUsable: true,
+      items: [{ status: "error", error: { code: "rate_limited" } }],
+    });
+  });
+
+  it("but not when the token could not be given back (the shared state unreachable)", async () => {
+    const inner = new MemoryState().tokens;
+    const claim: TokenStore["claim"] = async (...args) => {
+      const claimed = await inner.claim(...args);
+      if (!claimed.ok) return claimed;
+      return { ...claimed, claim: { spend: claimed.claim.spend, release: () => Promise.reject(new Error("Redis unreachable")) } };
+    };
+    // The store's own methods, bound to it (its fields are private), but a claim whose release fails.
+    const failingRelease = new Proxy(inner, {
+      get: (target, key) => {
+        if (key === "claim") return claim;
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const ran = await tokenRun(failingRelease);
+    expect(ran.kind).toBe("ran");
+    expect(ran.kind === "ran" && ran.tokenUsable).toBeFalsy();
   });
 });
