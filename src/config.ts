@@ -307,7 +307,7 @@ const SCHEMA = {
     rateLimitWindowMs: setting("VCC_RATE_LIMIT_WINDOW_MS", integer("VCC_RATE_LIMIT_WINDOW_MS", 1_000, 600_000), {
       default: "60000",
       description:
-        "After a 429 that does not say how long to wait (VCC documents no Retry-After): the window the API is taken to count requests over. Searches and erasure jobs then send no more requests in any such window than the API accepted in the one before the 429, and the refused request waits until that allows it, in milliseconds (1000-600000).",
+        "After a second 429 in a row that does not say how long to wait (VCC documents no Retry-After): the window the API is taken to count requests over. Searches, planning, erasure jobs and bulk deletions then send no more requests in any such window than the API accepted in the one before the 429, and the refused request waits until that allows it, in milliseconds (1000-600000).",
     }),
     retry: {
       maxRetries: setting("VCC_MAX_RETRIES", integer("VCC_MAX_RETRIES", 0, 10), {
