@@ -85,6 +85,7 @@ export function lazyApi(config: Config, timing: ApiTiming = {}, state?: SharedSt
         retry: config.api.retry,
         ...waits,
         ...(deletionLock ? { deletionLock } : {}),
+        rateLimitWindowMs: config.api.rateLimitWindowMs,
         tokens:
           credentials.kind === "static"
             ? auth.staticTokens(credentials.accessToken, config.api.scopes)

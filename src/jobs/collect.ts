@@ -48,7 +48,7 @@ const PLANNING_ADVICE: SearchAdvice = {
 };
 
 export async function collectItems(
-  client: Pick<VccClient, "searchInteractions">,
+  client: Pick<VccClient, "searchInteractions"> & Partial<Pick<VccClient, "searchPace">>,
   criteria: SearchCriteria,
   options: CollectOptions = {},
 ): Promise<{ ok: true; collected: Collected } | { ok: false; error: ToolError }> {
@@ -58,9 +58,10 @@ export async function collectItems(
   let requests = 0;
   const otherTypes = new Map<string, number>();
   let position: SearchPosition | undefined;
-  // One pace for the whole plan (its rounds, and the waits between them after a rate limit).
+  // One pace for the whole plan (its rounds, and the waits between them after a rate limit): the
+  // client's, which every search of the process keeps to.
   const windowMs = options.rateLimitWindowMs ?? DEFAULT_UNSAID_WINDOW_MS;
-  const pacer = new Pacer(Date.now, { unsaidWindowMs: windowMs });
+  const pacer = client.searchPace ?? new Pacer(Date.now, { unsaidWindowMs: windowMs });
   let limitedStops = 0;
   for (;;) {
     const outcome = await runSearch(criteria, ROUND, position, {

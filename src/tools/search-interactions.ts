@@ -384,7 +384,8 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
         request: (query, requestOptions) => client.searchInteractions(query, requestOptions),
         signal: extra.signal,
         budgetMs,
-        rateLimitWindowMs: context.config.api.rateLimitWindowMs,
+        // The pace the API accepted this process's searches at, kept across calls (a cursor's call too).
+        pacer: client.searchPace,
         now,
         onProgress: ({ windowsDone, windowsTotal, found }) => {
           total = windowsTotal;

@@ -18,6 +18,7 @@ import {
   withAttempts,
 } from "./errors.js";
 import { contentPath, interactionPath, type SearchQuery, searchPath } from "./ids.js";
+import { Pacer } from "./pacer.js";
 import { DEFAULT_RETRY, planRetry, type RetrySettings } from "./retry.js";
 import { DELETE_SCOPE, READ_SCOPE, type Scope } from "./scopes.js";
 
@@ -127,6 +128,8 @@ export interface VccClientOptions {
    * in-process queue is the whole rule there.
    */
   deletionLock?: DeletionLock;
+  /** The window of a 429 without Retry-After (VCC_RATE_LIMIT_WINDOW_MS), for `searchPace`. */
+  rateLimitWindowMs?: number;
 }
 
 /** A lock shared by every replica that deletes through the same API account (see src/state/deletion-lock.ts). */
@@ -160,6 +163,13 @@ export const EARLY_LOCK_MS = 500;
 type Exchange = { ok: true; response: ApiResponse } | { ok: false; error: ToolError; retryable: boolean; cancelled: boolean };
 
 export class VccClient {
+  /**
+   * The pace the API accepted this process's searches at, learned from its 429s (see pacer.ts) and
+   * kept by every search and plan of the process: a search that follows one the API refused (the
+   * cursor of a call that stopped on the rate limit) waits for that pace instead of meeting the
+   * limit again. Forgotten after a while without a 429.
+   */
+  readonly searchPace: Pacer;
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #timeoutMs: number;
@@ -185,6 +195,10 @@ export class VccClient {
     this.#shortenWait = options.shortenWait ?? ((ms) => ms);
     this.#slowNoticeMs = options.slowNoticeMs ?? SLOW_NOTICE_MS;
     this.#deletionLock = options.deletionLock;
+    this.searchPace = new Pacer(Date.now, {
+      forgetAfterMs: 60_000,
+      ...(options.rateLimitWindowMs ? { unsaidWindowMs: options.rateLimitWindowMs } : {}),
+    });
   }
 
   /**

@@ -19,7 +19,8 @@ export const DEFAULT_UNSAID_WINDOW_MS = 60_000;
  * without Retry-After the longer `unsaidWindowMs` (a minute), and tells how long until the API should
  * accept again (the oldest request of that window leaving it). The rate limit is shared by every VCC API of the account,
  * so it is better not to meet it again and again; the waits this saves are the ones a 429 would have
- * cost. One pacer per sequence of requests (a search; the DELETEs of the erasure jobs of a process).
+ * cost. One pacer per sequence of requests: the searches of a process (VccClient.searchPace), the
+ * DELETEs of its erasure jobs, one bulk deletion.
  */
 export class Pacer {
   readonly #now: () => number;
