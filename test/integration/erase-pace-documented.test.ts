@@ -2,6 +2,8 @@
 // wait (no Retry-After). The job learns the pace the API accepted in the window before
 // (VCC_RATE_LIMIT_WINDOW_MS), waits until that allows the refused DELETE, and then keeps to it.
 import { expect, it, vi } from "vitest";
+import { SEED } from "../../src/simulator/seed.js";
+import { decideOnPage } from "../helpers/approval-page.js";
 import { deletesByPath, useJobDataDir } from "../helpers/jobs.js";
 import { structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
@@ -194,4 +196,33 @@ it("a deletion refused by the rate limit at every attempt deleted nothing: the p
       code: "confirmation_invalid",
     },
   );
+});
+
+it("approved on the page in the same call (URL mode), a deletion refused by the rate limit at every attempt does not tell of a token the model never saw", async () => {
+  let offered: string | undefined;
+  let clicked: Promise<unknown> | undefined;
+  const c = await h.inProcess({
+    env: { VCC_CONFIRMATION: "approval", VCC_RETRY_BASE_MS: "1", VCC_MAX_RETRIES: "1" },
+    elicitUrl: ({ url }) => {
+      offered = url;
+      return { action: "accept" };
+    },
+  });
+  const limited = { status: 429, body: JSON.stringify({ message: "Too many requests" }) };
+  h.sim.injectFaults("delete-content", limited, limited);
+  const refused = await c.call(
+    "delete_interaction_content",
+    { guid: SEED.inboundCall, contentKey: "callRecording" },
+    {
+      // The person opens the link and approves while the call waits.
+      onprogress: () => {
+        if (offered) clicked ??= decideOnPage(offered, "approve");
+      },
+    },
+  );
+  expect(((await clicked) as { status: number }).status).toBe(303);
+  expect(structured(refused).error).toMatchObject({ code: "rate_limited" });
+  expect(h.deletes().map((d) => d.status)).toEqual([429, 429]);
+  expect(JSON.stringify(refused.content)).not.toContain("not used up");
+  expect(structured(refused).confirmationToken).toBeUndefined();
 });
