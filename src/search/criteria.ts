@@ -48,12 +48,49 @@ function invalid(message: string): { ok: false; error: ToolError } {
   return { ok: false, error: { code: "invalid_input", message: `${message} Nothing was searched.` } };
 }
 
-function address(value: string | undefined, name: string): { ok: true; value?: string } | { ok: false; error: ToolError } {
+/** Only what people type in a phone number: digits, a leading +, and separators. */
+const PHONE_AS_TYPED = /^\+?[\d\s\-.()]+$/;
+
+/**
+ * A phone number as the API stores it, from the way a person may type it: without spaces, dashes,
+ * dots or brackets, and without the "(0)" written after a country code (+44 (0)1632 960 101 is
+ * +441632960101). Anything else (an email, a chat handle, a number with letters) is left as it is.
+ */
+export function storedAddress(address: string): string {
+  if (!PHONE_AS_TYPED.test(address)) return address;
+  const bare = address.replace(/^(\+\d{1,3})[\s\-.]*\(0\)/, "$1").replace(/[\s\-.()]/g, "");
+  return /^\+?\d+$/.test(bare) ? bare : address;
+}
+
+/** An address as searched for: trimmed, and a phone number as the API stores it (storedAddress); an agent's id only trimmed. */
+function address(value: string | undefined, name: string, isId = false): { ok: true; value?: string } | { ok: false; error: ToolError } {
   if (value === undefined) return { ok: true };
-  const trimmed = value.trim();
-  if (trimmed.length < 1 || trimmed.length > MAX_ADDRESS_LENGTH)
+  const stored = isId ? value.trim() : storedAddress(value.trim());
+  if (stored.length < 1 || stored.length > MAX_ADDRESS_LENGTH)
     return invalid(`${name} must be 1-${MAX_ADDRESS_LENGTH} characters (the API matches addresses by how they start).`);
-  return { ok: true, value: trimmed };
+  return { ok: true, value: stored };
+}
+
+/** The addresses of `input` that are searched in another form than given (a phone number's spaces, dashes, ...). */
+export function rewrittenAddresses(input: Pick<SearchInput, "party" | "connectFrom" | "connectTo">): { given: string; searched: string }[] {
+  const given = [
+    ...(input.party ?? []),
+    ...(input.connectFrom !== undefined ? [input.connectFrom] : []),
+    ...(input.connectTo !== undefined ? [input.connectTo] : []),
+  ];
+  const rewritten = new Map<string, string>();
+  for (const value of given) {
+    const searched = storedAddress(value.trim());
+    if (searched !== value.trim() && searched.length > 0) rewritten.set(value.trim(), searched);
+  }
+  return [...rewritten].map(([from, to]) => ({ given: from, searched: to }));
+}
+
+/** The line that tells a person which addresses were searched in their stored form, or "" when none was. */
+export function describeRewritten(input: Pick<SearchInput, "party" | "connectFrom" | "connectTo">): string {
+  const rewritten = rewrittenAddresses(input);
+  if (rewritten.length === 0) return "";
+  return `Phone numbers are stored without spaces, dashes, dots or brackets, so ${rewritten.map((r) => `'${r.given}' was searched as ${r.searched}`).join(", ")}.`;
 }
 
 /** Checks and normalises a search; `now` is the current time in ms. */
@@ -78,7 +115,7 @@ export function normaliseCriteria(
     ["connectTo", input.connectTo],
     ["handlingAgentId", input.handlingAgentId],
   ] as const) {
-    const checked = address(value, name);
+    const checked = address(value, name, name === "handlingAgentId");
     if (!checked.ok) return checked;
     if (checked.value !== undefined) sides[name] = checked.value;
   }
@@ -93,6 +130,8 @@ export function normaliseCriteria(
       if (checked.value !== undefined && !party.includes(checked.value)) party.push(checked.value);
     }
     if (party.length < 1 || party.length > MAX_PARTIES) return invalid(`party must list 1-${MAX_PARTIES} addresses.`);
+    // The same addresses in another order are the same search (the same token, the same cursor's sides).
+    party.sort();
   }
   if (!party && sides.connectFrom === undefined && sides.connectTo === undefined && sides.handlingAgentId === undefined)
     return invalid(

@@ -12,6 +12,7 @@ import {
   criteriaKey,
   DEFAULT_MAX_RESULTS,
   describeCriteria,
+  describeRewritten,
   MAX_ADDRESS_LENGTH,
   MAX_MAX_RESULTS,
   MAX_PARTIES,
@@ -75,7 +76,7 @@ export const criteriaShape = {
     .max(MAX_PARTIES, { error: PARTY_COUNT })
     .optional()
     .describe(
-      `1-${MAX_PARTIES} addresses of the person (phone numbers, emails, chat handles). Each is matched as the party that started OR received the interaction, exactly (case aside): a longer address that merely starts with it is another person's. Numbers are matched as the account stores them: +441632960101 does not match 01632960101, so pass each format the user's number may be stored in (e.g. +441632960101, 441632960101, 01632960101).`,
+      `1-${MAX_PARTIES} addresses of the person (phone numbers, emails, chat handles). Each is matched as the party that started OR received the interaction, exactly (case aside): a longer address that merely starts with it is another person's. Numbers are matched as the account stores them: +441632960101 does not match 01632960101, so pass each format the user's number may be stored in (e.g. +441632960101, 441632960101, 01632960101). Spaces, dashes, dots and brackets in a number are removed (numbers are stored without them), and the order of the addresses does not matter.`,
     ),
   connectFrom: address("connectFrom")
     .optional()
@@ -229,7 +230,7 @@ function lineOf(i: FoundInteraction): string {
 }
 
 /** `continued`: the call went on from a cursor (its counts are this call's only, not the whole search's). */
-function summaryText(output: Output, criteria: SearchCriteria, continued = false): string {
+function summaryText(output: Output, criteria: SearchCriteria, continued = false, rewritten = ""): string {
   const t = output.totals;
   const period = `from ${formatDate(iso(criteria.from))} up to ${formatDate(iso(criteria.to))}`;
   const size = `${formatBytes(t.bytes)}${t.itemsWithoutSize > 0 ? ` plus ${t.itemsWithoutSize} item(s) of unknown size` : ""}`;
@@ -268,7 +269,7 @@ function summaryText(output: Output, criteria: SearchCriteria, continued = false
     output.unreadable && !unreadableOnly
       ? `The API sent ${output.unreadable} record(s) this server could not read; they are not listed.`
       : "";
-  return [head, ...lines, windows, unreadable, otherTypes, next].filter(Boolean).join("\n");
+  return [head, rewritten, ...lines, windows, unreadable, otherTypes, next].filter(Boolean).join("\n");
 }
 
 function searchRecord(
@@ -449,7 +450,7 @@ export function searchInteractionsTool(options: SearchToolOptions = {}) {
       if (outcome.error) return fail(outcome.error, criteria, output);
       const auditError = await audit(searchRecord(criteria, output, continued, now() - started, output.complete ? "complete" : "partial"));
       if (auditError) return toolResult({ ...emptyOutput(), error: auditError }, errorText(auditError), { isError: true, sandbox });
-      return toolResult(output, summaryText(output, criteria, input.cursor !== undefined), { sandbox });
+      return toolResult(output, summaryText(output, criteria, input.cursor !== undefined, describeRewritten(input)), { sandbox });
     },
   });
 }

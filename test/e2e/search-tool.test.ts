@@ -126,6 +126,18 @@ describe("search_interactions", () => {
     });
   });
 
+  it("a number typed with spaces and brackets is searched as stored, finds the same, and the person is told", async () => {
+    const { session } = processOf();
+    const client = await session();
+    const stored = structured(await call(client, { ...CALLER_A, maxResults: 500 }));
+    const typed = await call(client, { ...YEAR, party: ["+44 (0)1632 960101"], maxResults: 500 });
+    expect(structured(typed).complete).toBe(true);
+    expect(guidsOf(structured(typed)).sort()).toEqual(guidsOf(stored).sort());
+    expect(guidsOf(stored).length).toBeGreaterThan(0);
+    expect(structured(typed).criteria.party).toEqual([SEARCH_SAMPLE.callerA]);
+    expect(textOf(typed)).toContain("'+44 (0)1632 960101' was searched as +441632960101");
+  });
+
   it("reports progress as windows done of total", async () => {
     const client = await processOf().session();
     const seen: Progress[] = [];

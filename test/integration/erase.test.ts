@@ -405,6 +405,20 @@ describe("plan → approve → job", () => {
     expect(structured(await declined.call(GET, {})).jobs).toEqual([]);
   });
 
+  it("the token works with the same addresses in another order, and with a number typed with spaces: the same criteria", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token" });
+    const { connectFrom: _one, ...rest } = CRITERIA;
+    const asked = structured(await c.call(ERASE, { ...rest, party: ["+441632960101", "01632960101"] }));
+    expect(asked.status).toBe("confirmation_required");
+    expect(asked.plan.items).toBe(12);
+    const started = structured(
+      await c.call(ERASE, { ...rest, party: ["01632960101", "+44 1632 960101"], confirmationToken: asked.confirmationToken }),
+    );
+    expect(started.jobId).toEqual(expect.any(String));
+    expect((await settled(c, started.jobId)).status).toBe("completed");
+    expect(h.deletes()).toHaveLength(12);
+  });
+
   it("the token path: the token carries the exact plan; content added after planning is untouched; verify lists it", async () => {
     const c = await server({ VCC_CONFIRMATION: "token" });
     const asked = structured(await c.call(ERASE, { ...CRITERIA, verify: true }));

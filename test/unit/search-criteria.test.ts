@@ -1,7 +1,16 @@
 // Checking and normalising search criteria, and splitting the range into 7-day windows.
 import { describe, expect, it } from "vitest";
 import { parseInstant } from "../../src/core/time.js";
-import { criteriaInWords, criteriaKey, describeCriteria, normaliseCriteria, type SearchInput } from "../../src/search/criteria.js";
+import {
+  criteriaInWords,
+  criteriaKey,
+  describeCriteria,
+  describeRewritten,
+  normaliseCriteria,
+  rewrittenAddresses,
+  type SearchInput,
+  storedAddress,
+} from "../../src/search/criteria.js";
 import { splitWindows, WINDOW_MS } from "../../src/search/windows.js";
 
 const NOW = Date.parse("2026-12-02T12:00:00Z");
@@ -92,6 +101,39 @@ describe("who", () => {
     expect(criteriaKey(ok({ contentTypes: ["voicemail", "transcript"] }))).toBe(
       criteriaKey(ok({ contentTypes: ["transcript", "voicemail"] })),
     );
+    // The same addresses in another order: the same search, searched side by side in the same order.
+    const two = ok({ party: ["+441632960101", "01632960101"] });
+    expect(criteriaKey(ok({ party: ["01632960101", "+441632960101"] }))).toBe(criteriaKey(two));
+    expect(ok({ party: ["01632960101", "+441632960101"] }).party).toEqual(two.party);
+  });
+
+  it("a phone number as the API stores it: without spaces, dashes, dots, brackets or the (0) after a country code", () => {
+    const typed: [string, string][] = [
+      ["+44 1632 960101", "+441632960101"],
+      ["+44 (0)1632 960-101", "+441632960101"],
+      ["+44(0) 1632 960101", "+441632960101"],
+      ["(01632) 960101", "01632960101"],
+      ["1632.960.101", "1632960101"],
+      ["+1 (555) 010-0199", "+15550100199"],
+    ];
+    for (const [given, stored] of typed) {
+      expect(storedAddress(given), given).toBe(stored);
+      expect(ok({ party: [given] }).party, given).toEqual([stored]);
+      expect(ok({ party: undefined, connectFrom: given }).connectFrom, given).toBe(stored);
+    }
+    // Anything else is left as given: emails, chat handles, words, an agent's id.
+    for (const other of ["jane.doe@example.com", "j-doe (chat)", "sip:+44 1632 960101@example.com", "ext. 12", "+", "( )"])
+      expect(storedAddress(other), other).toBe(other);
+    expect(ok({ party: undefined, handlingAgentId: "678 33" }).handlingAgentId).toBe("678 33");
+    // Two forms of one number are one address; the person is told which were rewritten.
+    expect(ok({ party: ["+44 1632 960101", "+441632960101"] }).party).toEqual(["+441632960101"]);
+    expect(rewrittenAddresses({ party: ["+44 1632 960101", "01632960101"] })).toEqual([
+      { given: "+44 1632 960101", searched: "+441632960101" },
+    ]);
+    expect(describeRewritten({ connectTo: "0163 296 0101" })).toBe(
+      "Phone numbers are stored without spaces, dashes, dots or brackets, so '0163 296 0101' was searched as 01632960101.",
+    );
+    expect(describeRewritten({ party: ["+441632960101"] })).toBe("");
   });
 });
 
