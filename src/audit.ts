@@ -90,6 +90,8 @@ export interface AuditContext {
   requester?: Identity;
   client?: { name: string; version: string };
   sessionId?: string;
+  /** stdio: the operating-system account the server runs as (the person's, on their computer). */
+  osUser?: string;
   dryRun: boolean;
   sandbox: boolean;
 }
@@ -140,6 +142,7 @@ export function fileAuditTrail(path: string): AuditTrail {
         client: context.client ? { name: context.client.name, version: context.client.version } : undefined,
         sessionId: context.sessionId,
         requester: context.requester,
+        osUser: context.osUser,
         dryRun: context.dryRun,
         sandbox: context.sandbox,
       })}\n`;

@@ -8,7 +8,7 @@ import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
 import { passkeyGate, processPasskeys } from "./confirmation/passkeys.js";
-import type { Identity } from "./core/identity.js";
+import { type Identity, localAccount } from "./core/identity.js";
 import { type JobService, jobServiceFor } from "./jobs/service.js";
 import { log } from "./log.js";
 import { deletionLockOf } from "./state/deletion-lock.js";
@@ -410,6 +410,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   const jobs =
     deps.jobs ??
     (() => jobServiceFor({ config: deps.config, api: deps.api, audit: deps.audit, ...(deps.state ? { state: deps.state } : {}) }));
+  const osUser = localAccount(deps.config.transport);
   const context: ToolContext = {
     config: deps.config,
     state,
@@ -424,6 +425,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
         ...(client ? { client: { name: client.name, version: client.version } } : {}),
         ...(sessionId ? { sessionId } : {}),
         ...(caller ? { requester: caller.identity } : {}),
+        ...(osUser ? { osUser } : {}),
         dryRun: deps.config.controls.dryRun,
         sandbox: deps.config.sandbox,
       };

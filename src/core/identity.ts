@@ -1,5 +1,7 @@
 // Who did something, as the identity provider named them: on audit records, job records and receipts
-// of a team server (VCC_HTTP_AUTH=oauth). Absent on stdio and with the static bearer (one user).
+// of a team server (VCC_HTTP_AUTH=oauth). Absent on stdio and with the static bearer (one user); on
+// stdio, the operating-system account the server runs as is recorded instead (localAccount).
+import { userInfo } from "node:os";
 
 /** A person (or a machine client) as an access token or an ID token names them. */
 export interface Identity {
@@ -39,4 +41,23 @@ export function identityFromClaims(claims: Record<string, unknown>, issuer: stri
   const name = text(claims.name) ?? text(claims.preferred_username);
   const email = text(claims.email);
   return { subject, issuer, ...(name ? { name } : {}), ...(email ? { email } : {}) };
+}
+
+let account: string | null | undefined;
+
+/**
+ * The operating-system account this process runs as, for a server on stdio: there it is a child of
+ * one person's client on their computer, so the account is theirs (over HTTP it is the service's, which
+ * says nothing of the person: undefined). Undefined too where the system cannot name it.
+ */
+export function localAccount(transport: "stdio" | "http"): string | undefined {
+  if (transport !== "stdio") return undefined;
+  if (account === undefined) {
+    try {
+      account = userInfo().username.slice(0, 100) || null;
+    } catch {
+      account = null; // No name for this uid (e.g. a container without a passwd entry).
+    }
+  }
+  return account ?? undefined;
 }

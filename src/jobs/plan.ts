@@ -97,9 +97,22 @@ export interface ProposedPlan {
 
 export type ApprovalMethod = "elicitation" | "token" | "approval";
 
+/**
+ * Where the approval was given, as this server knows it (not who the person was: that is `approver`
+ * on a team server, or `passkey`): the MCP client of the session that approved (a prompt) or passed
+ * back the token, that session, and on stdio the operating-system account the server ran as.
+ */
+export interface ApprovalChannel {
+  client?: { name: string; version: string };
+  sessionId?: string;
+  osUser?: string;
+}
+
 export interface Approval {
   method: ApprovalMethod;
   approvedAt: string;
+  /** Where it was given (absent in jobs approved before this was recorded). */
+  via?: ApprovalChannel;
   /** Who approved, where known (e.g. the approval page's signed-in user). */
   approvedBy?: string;
   /** Team server: the person who signed in on the approval page and approved. */
@@ -198,6 +211,7 @@ export function proposePlan(
 /** How a person agreed, and who they were where known. */
 export interface ApprovalDecision {
   method: ApprovalMethod;
+  via?: ApprovalChannel;
   approvedBy?: string;
   approver?: Identity;
   /** When the person approved, where it was before now (the approval page: the token comes back later). */
@@ -214,6 +228,7 @@ export function approvePlan(
   const approval: Approval = {
     method: decision.method,
     approvedAt: (decision.approvedAt ?? options.now).toISOString(),
+    ...(decision.via && Object.keys(decision.via).length > 0 ? { via: decision.via } : {}),
     ...(decision.approvedBy !== undefined ? { approvedBy: decision.approvedBy } : {}),
     ...(decision.approver !== undefined ? { approver: decision.approver } : {}),
     ...(decision.passkey ? { passkey: decision.passkey } : {}),

@@ -6,7 +6,15 @@ import { capitalise } from "../core/format.js";
 import { describeIdentity, type Identity } from "../core/identity.js";
 import { criteriaInWords } from "../search/criteria.js";
 import type { FinalStatus, ItemResult, ItemState } from "./journal.js";
-import { type Approval, exclusionLines, type JsonValue, type Plan, type PlanExclusions, type PlanTotals } from "./plan.js";
+import {
+  type Approval,
+  type ApprovalChannel,
+  exclusionLines,
+  type JsonValue,
+  type Plan,
+  type PlanExclusions,
+  type PlanTotals,
+} from "./plan.js";
 
 export const RECEIPT_FORMAT = "vcc-erasure-receipt/1";
 
@@ -276,6 +284,17 @@ const STATUS_WORDS: Record<FinalStatus, string> = {
 };
 
 /** A person on the receipt: name and email where known, and always the subject at its issuer. */
+/** Where an approval was given: its client, session and (stdio) the server's OS account; "" when not recorded. */
+function channel(via: ApprovalChannel | undefined): string {
+  if (!via) return "";
+  const parts = [
+    ...(via.client ? [`in ${via.client.name} ${via.client.version}`] : []),
+    ...(via.sessionId ? [`MCP session ${via.sessionId}`] : []),
+    ...(via.osUser ? [`the server running as OS user ${via.osUser}`] : []),
+  ];
+  return parts.length > 0 ? `, ${cell(parts.join(", "))}` : "";
+}
+
 function who(identity: Identity): string {
   const described = describeIdentity(identity);
   const named = described === identity.subject ? "" : `${described}, `;
@@ -300,7 +319,7 @@ export function* receiptMarkdownPieces(receipt: Receipt): Generator<string> {
     ...(receipt.requester ? [`- Requested by: ${who(receipt.requester)}`] : []),
     `- Started: ${receipt.startedAt ?? "never (cancelled before it started)"}`,
     `- Ended: ${receipt.endedAt}`,
-    `- Approved: ${a.approvedAt} by ${a.method === "elicitation" ? "a prompt in the client" : a.method === "token" ? "a confirmation token" : "the approval page"}${a.approver ? ` (${who(a.approver)})` : a.approvedBy ? ` (${a.approvedBy})` : ""}${a.passkey ? ` with passkey ${cell(a.passkey)}` : ""}; valid for resuming until ${a.expiresAt}`,
+    `- Approved: ${a.approvedAt} by ${a.method === "elicitation" ? "a prompt in the client" : a.method === "token" ? "a confirmation token" : "the approval page"}${a.approver ? ` (${who(a.approver)})` : a.approvedBy ? ` (${a.approvedBy})` : ""}${a.passkey ? ` with passkey ${cell(a.passkey)}` : ""}${channel(a.via)}; valid for resuming until ${a.expiresAt}`,
     `- Planned: ${receipt.plan.totals.items} items of ${receipt.plan.totals.interactions} interactions (${receipt.plan.proposedAt})`,
     "",
     "## Criteria",

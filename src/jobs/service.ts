@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { AuditTrail, JobAuditRecord } from "../audit.js";
 import type { Config } from "../config.js";
 import type { ToolError } from "../core/errors.js";
+import { localAccount } from "../core/identity.js";
 import { checkAllowed } from "../deletion/allowlist.js";
 import { itemIdentity } from "../deletion/binding.js";
 import { atShutdown, shuttingDown } from "../lifecycle.js";
@@ -159,7 +160,8 @@ export function jobAuditRecord(event: JobEvent): JobAuditRecord {
 
 async function openService(deps: Deps): Promise<JobService> {
   const settings = { ...jobSettings(deps.config), dataDir: jobsDataDirOf(deps.config) };
-  const auditContext = { dryRun: deps.config.controls.dryRun, sandbox: deps.config.sandbox };
+  const osUser = localAccount(deps.config.transport);
+  const auditContext = { dryRun: deps.config.controls.dryRun, sandbox: deps.config.sandbox, ...(osUser ? { osUser } : {}) };
   // The process's API client, asked for at each DELETE (cheap once created): no lookup, no GET. One
   // pacer for the process's jobs: after a 429 they keep to the pace the API accepted (for a minute).
   const pacer = new Pacer(Date.now, { forgetAfterMs: 60_000, unsaidWindowMs: deps.config.api.rateLimitWindowMs });
@@ -208,12 +210,22 @@ async function openService(deps: Deps): Promise<JobService> {
     pace: () => pacer.perMinute(),
     ...(shared && replicas ? { store: shared, replicas } : {}),
     onEvent: async (event) => {
-      // The approval names who asked (team server): the person behind the session that planned the job.
-      if (deps.audit.enabled)
+      // The approval names who asked (team server): the person behind the session that planned the
+      // job; and where it was given: the client and session, as the tools' records do.
+      if (deps.audit.enabled) {
+        const via = event.type === "approval" ? event.approval.via : undefined;
         await deps.audit.write(
           jobAuditRecord(event),
-          event.type === "approval" && event.requester ? { ...auditContext, requester: event.requester } : auditContext,
+          event.type === "approval"
+            ? {
+                ...auditContext,
+                ...(event.requester ? { requester: event.requester } : {}),
+                ...(via?.client ? { client: via.client } : {}),
+                ...(via?.sessionId ? { sessionId: via.sessionId } : {}),
+              }
+            : auditContext,
         );
+      }
       if (event.type === "finish") {
         // Ended while the jobs were being opened (a job whose end is recorded at start): checked once open.
         if (!jobs) endedWhileOpening.push(event.jobId);

@@ -422,8 +422,10 @@ export const eraseInteractionContent = defineTool({
     }
     const approver = decision.method === "elicitation" ? undefined : decision.approver;
     const approvedAt = decision.method === "elicitation" ? undefined : decision.decidedAt;
+    const { client, sessionId, osUser } = context.auditContext(extra.sessionId);
     const started = await service.jobs.start(approved, {
       method: decision.method,
+      via: { ...(client ? { client } : {}), ...(sessionId ? { sessionId } : {}), ...(osUser ? { osUser } : {}) },
       ...(approver ? { approver } : {}),
       ...(approvedAt ? { approvedAt } : {}),
       ...(decision.method !== "elicitation" && decision.passkey ? { passkey: decision.passkey } : {}),

@@ -50,6 +50,16 @@ const jobSchema = z.object({
     method: z.enum(["elicitation", "token", "approval"]),
     approvedAt: z.string(),
     approvedBy: z.string().optional(),
+    via: z
+      .object({
+        client: z.object({ name: z.string(), version: z.string() }).optional(),
+        sessionId: z.string().optional(),
+        osUser: z.string().optional(),
+      })
+      .optional()
+      .describe(
+        "Where it was given, as the server knows it: the MCP client and session that approved (or passed back the token), and on stdio the operating-system account the server ran as. Not who the person was: that is approver (team server) or passkey.",
+      ),
     approver: identitySchema.optional().describe("Team server: who approved on the approval page (as the identity provider names them)."),
     passkey: z.string().optional().describe("Passkeys required: the credential id of the passkey that approved on the page."),
     expiresAt: z.string().describe("Until when the approval is valid for resuming the job."),
