@@ -33,10 +33,20 @@ export class JournalFile {
     const line = `${JSON.stringify(entry)}\n`;
     const next = this.#queue.then(async () => {
       if (!this.#handle) {
-        const opening = open(this.path, "a", PRIVATE_FILE_MODE).then(async (file) => {
-          // A new journal's directory entry must survive a crash too.
-          await syncDir(dirname(this.path));
-          return file;
+        const opening = open(this.path, "a+", PRIVATE_FILE_MODE).then(async (file) => {
+          try {
+            // A new journal's directory entry must survive a crash too.
+            await syncDir(dirname(this.path));
+            // A crash while a line was written (power lost) can leave part of it at the end. Every
+            // reader ignores it (parseJournal), but the next line would be appended to it: one
+            // unreadable line that is not the last. So it is cut off first, as after a failed append.
+            const end = await endOfLastLine(file);
+            if (end !== undefined) this.#cutTo = Math.min(end, this.#cutTo ?? end);
+            return file;
+          } catch (error) {
+            await file.close().catch(() => {});
+            throw error;
+          }
         });
         this.#handle = opening;
         opening.catch(() => {
@@ -50,6 +60,7 @@ export class JournalFile {
       // it cannot be now).
       if (this.#cutTo !== undefined) {
         await file.truncate(this.#cutTo);
+        await file.datasync();
         this.#cutTo = undefined;
       }
       const { size } = await file.stat();
@@ -77,6 +88,25 @@ export class JournalFile {
     this.#handle = undefined;
     if (handle) await (await handle.catch(() => undefined))?.close();
   }
+}
+
+/**
+ * Where the last whole line of `file` ends (after its "\n"; 0 when there is none), or undefined
+ * when the file is empty or ends with a "\n": nothing is cut short.
+ */
+async function endOfLastLine(file: FileHandle): Promise<number | undefined> {
+  const { size } = await file.stat();
+  const buffer = Buffer.alloc(Math.min(size, 64 * 1024));
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - buffer.length);
+    const { bytesRead } = await file.read(buffer, 0, end - start, start);
+    if (bytesRead !== end - start) throw new Error("the journal shrank while its last line was looked for");
+    const newline = buffer.lastIndexOf(0x0a, bytesRead - 1);
+    if (end === size && newline === bytesRead - 1) return undefined;
+    if (newline >= 0) return start + newline + 1;
+    end = start;
+  }
+  return size === 0 ? undefined : 0;
 }
 
 /**

@@ -154,6 +154,23 @@ describe("files", () => {
     await again.close();
   });
 
+  it("a journal whose last line was cut short by a crash is cut back to its last whole line before the next line", async () => {
+    await mkdir(data.dir, { recursive: true });
+    const path = join(data.dir, "journal.jsonl");
+    await writeFile(path, '{"n":1}\n{"n":2}\n{"n":');
+    const journal = new JournalFile(path);
+    await journal.append({ n: 3 });
+    await journal.append({ n: 4 });
+    await journal.close();
+    expect(await readFile(path, "utf8")).toBe('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
+    // Nothing whole at all (the first line cut short); a whole last line is left alone.
+    await writeFile(path, '{"n":');
+    const again = new JournalFile(path);
+    await again.append({ n: 1 });
+    await again.close();
+    expect(await readFile(path, "utf8")).toBe('{"n":1}\n');
+  });
+
   it("drops a last line cut short, refuses damage anywhere else", () => {
     expect(parseJournal('{"a":1}\n{"b":')).toEqual([{ a: 1 }]);
     expect(() => parseJournal('{"a":1}\n{"b":\n{"c":3}\n')).toThrow(/line 2/);
@@ -192,6 +209,42 @@ describe("files", () => {
 });
 
 describe("loading jobs", () => {
+  it("a job whose journal ended in a line cut short by a crash still loads after it was cancelled (and after a restart)", async () => {
+    const plan = approvedPlan(3);
+    const dir = join(data.dir, "jobs", plan.jobId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "plan.json"), JSON.stringify(plan));
+    const whole = [
+      { at: "2026-12-02T10:01:00.000Z", event: "run", kind: "start" },
+      { at: "2026-12-02T10:01:01.000Z", event: "item_started", index: 0 },
+      { at: "2026-12-02T10:01:02.000Z", event: "item_outcome", index: 0, result: { outcome: "deleted", httpStatus: 204 } },
+    ];
+    await writeFile(
+      join(dir, "journal.jsonl"),
+      `${whole.map((line) => `${JSON.stringify(line)}\n`).join("")}{"at":"2026-12-02T10:01:03.000Z","event":"item_sta`,
+    );
+    const options = {
+      dataDir: data.dir,
+      deleteItem: () => Promise.reject(new Error("not used")),
+      now: () => Date.parse("2026-12-02T11:00:00.000Z"),
+    };
+    const jobs = await ErasureJobs.open(options);
+    expect(await jobs.cancel(plan.jobId)).toMatchObject({ ok: true, job: { status: "cancelled" } });
+    await jobs.close();
+    const again = await ErasureJobs.open(options);
+    const view = await again.get(plan.jobId);
+    expect(view.ok && view.job).toMatchObject({ status: "cancelled", progress: { deleted: 1, remaining: 2 } });
+    const text = await readFile(join(dir, "journal.jsonl"), "utf8");
+    expect(parseJournal(text).map((e) => (e as { event: string }).event)).toEqual([
+      "run",
+      "item_started",
+      "item_outcome",
+      "cancel",
+      "finish",
+    ]);
+    await again.close();
+  });
+
   async function writeJob(plan: Plan, lines: object[]): Promise<string> {
     const dir = join(data.dir, "jobs", plan.jobId);
     await mkdir(dir, { recursive: true });
