@@ -128,9 +128,24 @@ export function fileAuditTrail(path: string): AuditTrail {
   /** The open file and which file it is (its device and inode, read once when opened). */
   let opened: Promise<{ file: FileHandle; dev: number; ino: number }> | undefined;
   const openFile = async () => {
-    const file = await open(path, "a", 0o600);
-    const { dev, ino } = await file.stat();
-    return { file, dev, ino };
+    const file = await open(path, "a+", 0o600);
+    try {
+      const { dev, ino, size } = await file.stat();
+      // A crash while a line was written (power lost) can leave part of it at the end: it is kept
+      // (evidence) and ended, so that the next line is on its own and readable, not glued to it.
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await file.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) {
+          await file.appendFile("\n", "utf8");
+          await file.datasync();
+        }
+      }
+      return { file, dev, ino };
+    } catch (error) {
+      await file.close().catch(() => {});
+      throw error;
+    }
   };
   let queue: Promise<unknown> = Promise.resolve();
   return {

@@ -1,6 +1,6 @@
 // The audit log file: lines after a rotation (the file renamed or removed) go to a new file at the
 // configured path, never to the old file or nowhere.
-import { mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -48,5 +48,25 @@ describe("the audit log file", () => {
     await rm(path);
     await trail.write(record(2), CONTEXT);
     expect(await lines(path)).toEqual(["g2"]);
+  });
+
+  it("a last line cut short by a crash is kept and ended: the next line is on its own and readable", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vcc-audit-"));
+    dirs.push(dir);
+    const path = join(dir, "audit.jsonl");
+    const torn = '{"time":"2026-12-02T10:01:00.000Z","event":"deletion","guid":"g1","outc';
+    await writeFile(path, `{"guid":"g0"}\n${torn}`);
+    const trail = fileAuditTrail(path);
+    await trail.write(record(2), CONTEXT);
+    await trail.write(record(3), CONTEXT);
+    const text = (await readFile(path, "utf8")).split("\n");
+    expect(text.slice(0, 2)).toEqual(['{"guid":"g0"}', torn]);
+    expect(text.slice(2, 4).map((l) => JSON.parse(l).guid)).toEqual(["g2", "g3"]);
+    expect(text.slice(4)).toEqual([""]);
+    // A file that ends with a whole line gets no empty line.
+    const whole = join(dir, "whole.jsonl");
+    await writeFile(whole, '{"guid":"g0"}\n');
+    await fileAuditTrail(whole).write(record(1), CONTEXT);
+    expect(await lines(whole)).toEqual(["g0", "g1"]);
   });
 });
