@@ -178,8 +178,17 @@ export function fileAuditTrail(path: string): AuditTrail {
           opened = undefined; // try opening again next time (e.g. the directory was created)
           throw error;
         }
-        await file.appendFile(line, "utf8");
-        await file.datasync();
+        try {
+          await file.appendFile(line, "utf8");
+          await file.datasync();
+        } catch (error) {
+          // Part of the line may be in the file (a full disk): opened again for the next line, which
+          // then ends it first (openFile), rather than glued onto it.
+          const failed = opened;
+          opened = undefined;
+          void failed?.then(({ file }) => file.close()).catch(() => {});
+          throw error;
+        }
       });
       queue = next.catch(() => {});
       return next.catch((error: unknown) => {
