@@ -286,9 +286,28 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
     const windowMs = context.config.api?.rateLimitWindowMs;
     const pacer = todo.length > 1 ? new Pacer(Date.now, windowMs ? { unsaidWindowMs: windowMs } : {}) : undefined;
     try {
+      // The person's approval of every item is recorded before the first DELETE, so that the log
+      // holds all of it whatever happens next (a crash included); items then go in order, so the
+      // first approved one without a deletion record is the one that may have been in flight.
+      const notRecorded = new Map<ContentRef, string>();
+      for (const ref of todo) {
+        const failure = await auditItem(context, request, ref, {
+          event: "decision",
+          confirmation: decision.method,
+          outcome: "confirmed",
+          ...approvedBy,
+        });
+        if (failure) notRecorded.set(ref, failure);
+      }
       request.progress?.begin(todo.length);
       for (const [index, ref] of todo.entries()) {
         const r = resultOf(ref);
+        const failure = notRecorded.get(ref);
+        if (failure !== undefined) {
+          // Not recorded, not sent: this server refuses deletions it cannot record.
+          Object.assign(r, { status: "error", error: AUDIT_FAILED(failure) });
+          continue;
+        }
         const paceMs = pacer?.waitMs() ?? 0;
         if (paceMs > 0 && !request.signal.aborted && !shuttingDown.aborted) {
           // Told as a wait after the item before, so that this item's own step still comes after it.
@@ -425,9 +444,6 @@ async function performItem(
     // Sent before each item rather than after: a notification written just before the final result
     // can be dropped by clients that handle results before queued notifications.
     await request.progress.step(index, `Deleting ${index + 1} of ${total}: ${ref.guid} / ${ref.contentKey}`);
-
-  const decisionFailure = await audit({ event: "decision", confirmation: method, outcome: "confirmed" });
-  if (decisionFailure) return { result: { status: "error", error: AUDIT_FAILED(decisionFailure) }, used: false, stopped: false };
 
   if (stop) {
     const auditWarning = await audit({ event: "deletion", confirmation: method, outcome: "error", errorCode: stop.code, attempts: 0 });
