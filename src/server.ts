@@ -379,6 +379,7 @@ export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServe
   const passkeys = config.confirmation.passkey === "required" ? processPasskeys(config, state) : undefined;
   const confirmer = new Confirmer({
     mode: config.confirmation.mode,
+    dryRun: config.controls.dryRun,
     ttlSeconds: config.confirmation.ttlSeconds,
     elicitationTimeoutSeconds: config.confirmation.elicitationTimeoutSeconds,
     channel,

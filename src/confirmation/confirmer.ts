@@ -127,6 +127,8 @@ export interface ConfirmerOptions {
   requester?: Identity;
   /** Where tokens live: the server's shared state (default: this process's memory). */
   tokens?: TokenStore;
+  /** VCC_DRY_RUN: the prompts say that nothing will be deleted (the questions say it too). */
+  dryRun?: boolean;
 }
 
 /** Origins whose approval pages need the person to sign in first (a team server's public origin). */
@@ -151,28 +153,37 @@ export function whereToOpen(url: string | undefined): string {
 /** How often a call waiting for the approval page tells the client it is still alive. */
 const PROGRESS_INTERVAL_MS = 10_000;
 
-const CONFIRM_SCHEMA = {
-  type: "object",
-  properties: {
-    confirm: {
-      type: "boolean",
-      title: "Delete permanently",
-      description: "Tick to delete permanently. This cannot be undone.",
-      default: false,
+/** The form with one checkbox; in a dry run (VCC_DRY_RUN=true) it says that nothing will be deleted. */
+function confirmSchema(dryRun: boolean): Record<string, unknown> {
+  return {
+    type: "object",
+    properties: {
+      confirm: {
+        type: "boolean",
+        title: dryRun ? "Rehearse the deletion (dry run)" : "Delete permanently",
+        description: dryRun
+          ? "Tick to go through the deletion as a dry run (VCC_DRY_RUN=true): nothing will be deleted."
+          : "Tick to delete permanently. This cannot be undone.",
+        default: false,
+      },
     },
-  },
-  required: ["confirm"],
-} as const;
+    required: ["confirm"],
+  };
+}
 
 /** The form in which the person types the number of items to confirm. */
-function typedCountSchema(count: number): Record<string, unknown> {
+function typedCountSchema(count: number, dryRun: boolean): Record<string, unknown> {
   return {
     type: "object",
     properties: {
       count: {
         type: "string",
-        title: `Type ${count} to delete all ${count} items permanently`,
-        description: `To confirm, type the number of items that will be deleted (${count}). This cannot be undone.`,
+        title: dryRun
+          ? `Type ${count} to rehearse deleting all ${count} items (dry run)`
+          : `Type ${count} to delete all ${count} items permanently`,
+        description: dryRun
+          ? `To confirm, type the number of items (${count}). A dry run (VCC_DRY_RUN=true): nothing will be deleted.`
+          : `To confirm, type the number of items that will be deleted (${count}). This cannot be undone.`,
         maxLength: 20,
       },
     },
@@ -323,12 +334,17 @@ export class Confirmer {
     let answer: ElicitAnswer;
     try {
       const typed = request.typedCount;
+      const dryRun = this.#options.dryRun === true;
       const message = typed === undefined ? request.question : `${request.question}\n\nTo confirm, type the number of items: ${typed}.`;
-      answer = await this.#options.channel.elicitForm(message, typed === undefined ? CONFIRM_SCHEMA : typedCountSchema(typed), {
-        signal: request.signal,
-        timeoutMs: this.#options.elicitationTimeoutSeconds * 1000,
-        relatedRequestId: request.relatedRequestId,
-      });
+      answer = await this.#options.channel.elicitForm(
+        message,
+        typed === undefined ? confirmSchema(dryRun) : typedCountSchema(typed, dryRun),
+        {
+          signal: request.signal,
+          timeoutMs: this.#options.elicitationTimeoutSeconds * 1000,
+          relatedRequestId: request.relatedRequestId,
+        },
+      );
     } catch {
       if (request.signal?.aborted) return { kind: "declined", method: "elicitation", action: "cancel" };
       return "failed";

@@ -68,6 +68,15 @@ export function describeTypeCounts(counts: Readonly<Record<string, number>>): st
     .join(", ");
 }
 
+/**
+ * A question of what a deletion will do ("Permanently delete …? This cannot be undone."), as a dry
+ * run (VCC_DRY_RUN=true) asks it: nothing is deleted, so nothing is permanent.
+ */
+export function asDryRun(question: string): string {
+  const rest = question.replace(/^Permanently (\w)/, (_all, first: string) => first.toLowerCase()).replace(" This cannot be undone.", "");
+  return `DRY RUN (VCC_DRY_RUN=true): nothing will be deleted, only recorded as what would have been. Rehearse: ${rest}`;
+}
+
 /** "the job was not resumed" → "The job was not resumed". */
 export function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

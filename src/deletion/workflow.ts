@@ -7,7 +7,7 @@ import type { Config } from "../config.js";
 import type { Confirmer } from "../confirmation/confirmer.js";
 import type { ConfirmationItem, ContentPreview, ContentRef } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
-import { describeInteraction, describePreview } from "../core/format.js";
+import { asDryRun, describeInteraction, describePreview } from "../core/format.js";
 import { abandoned, shuttingDown, trackDeletion, trackUpkeep } from "../lifecycle.js";
 import { log } from "../log.js";
 import type { VccClient, WaitEvent } from "../vcc/client.js";
@@ -174,19 +174,22 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
   }
 
   // 2. Decide: did a person agree? With a token nobody is asked: the question was put when it was issued.
-  const question =
+  const put =
     request.token === undefined
       ? questionFor(
           plan,
           all().filter((r) => r.status === "error"),
         )
       : "";
+  const question = put && context.config.controls.dryRun ? asDryRun(put) : put;
   // A token's claim goes to the shared state together with the deletion lock's acquisition (replicas).
   if (request.token !== undefined && !context.config.controls.dryRun) client.prepareDeletion();
   const decision = await context.confirmer.decide({
     binding: bindingOf(request.items),
     items: plan.map((p) => p.item),
     question,
+    // The approval page shows the items; in a dry run it says first that nothing will be deleted.
+    ...(question && context.config.controls.dryRun ? { summary: [question.split("\n")[0] ?? question] } : {}),
     token: request.token,
     // Which items the person was asked about: only those are deleted when the token comes back.
     payload: plan.map((p) => itemIdentity(p.item)),

@@ -6,7 +6,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { ConfirmationItem } from "../core/content.js";
 import type { ToolError } from "../core/errors.js";
-import { formatBytes, formatDate, humanType } from "../core/format.js";
+import { asDryRun, formatBytes, formatDate, humanType } from "../core/format.js";
 import type { Identity } from "../core/identity.js";
 import { checkAllowed } from "../deletion/allowlist.js";
 import { bindingOf } from "../deletion/binding.js";
@@ -122,8 +122,8 @@ Without confirmationToken the tool PLANS: it runs the whole search, fixes the ex
 Once approved, the job starts and this tool answers at once with jobId and status running. Follow it with ${GET_JOB_TOOL_NAME}; stop it with ${CANCEL_JOB_TOOL_NAME}; a paused or interrupted job continues with resume_erasure_job. verify: true re-runs the search when the job ends and lists what still matches.`;
 
 /** What the person approves: the totals and criteria, the first items, then what was left out. */
-function planText(proposal: ProposedPlan): string {
-  const [totals = "", criteria = "", ...leftOut] = planSummary(proposal);
+function planText(proposal: ProposedPlan, dryRun: boolean): string {
+  const [totals = "", criteria = "", ...leftOut] = planSummary(proposal, dryRun);
   const items = proposal.items
     .slice(0, SHOWN_ITEMS)
     .map(
@@ -135,7 +135,7 @@ function planText(proposal: ProposedPlan): string {
 }
 
 /** The plan's totals, criteria and what was left out: the prompt's head and the approval page's summary. */
-function planSummary(proposal: ProposedPlan): string[] {
+function planSummary(proposal: ProposedPlan, dryRun: boolean): string[] {
   const t = proposal.totals;
   const types = Object.entries(t.byType)
     .sort((a, b) => b[1].items - a[1].items)
@@ -145,10 +145,8 @@ function planSummary(proposal: ProposedPlan): string[] {
     t.firstInteractionStart && t.lastInteractionStart
       ? `, interactions from ${formatDate(t.firstInteractionStart)} to ${formatDate(t.lastInteractionStart)}`
       : "";
-  const lines = [
-    `Permanently erase ${t.items} content item(s) of ${t.interactions} interaction(s): ${types}; ${formatBytes(t.bytes)} in all${t.itemsOfUnknownSize ? ` plus ${t.itemsOfUnknownSize} item(s) of unknown size` : ""}${span}. This cannot be undone.`,
-    `Found by: ${criteriaInWords(proposal.criteria)}.`,
-  ];
+  const what = `Permanently erase ${t.items} content item(s) of ${t.interactions} interaction(s): ${types}; ${formatBytes(t.bytes)} in all${t.itemsOfUnknownSize ? ` plus ${t.itemsOfUnknownSize} item(s) of unknown size` : ""}${span}. This cannot be undone.`;
+  const lines = [dryRun ? asDryRun(what) : what, `Found by: ${criteriaInWords(proposal.criteria)}.`];
   lines.push(...exclusionLines(proposal.excluded));
   return lines;
 }
@@ -318,14 +316,15 @@ export const eraseInteractionContent = defineTool({
     }
 
     // 2. Decide: the one Confirmer, bound to these criteria (or items); the token carries the exact plan.
-    const question = proposal ? planText(proposal) : "";
+    const dryRun = context.config.controls.dryRun;
+    const question = proposal ? planText(proposal, dryRun) : "";
     const decision = await context.confirmer.decide({
       binding: mode.binding,
       items: proposal ? proposal.items.map(confirmationItem) : [],
       question,
       token: input.confirmationToken,
       payload: proposal ? ({ proposal, verify: Boolean(input.verify) } satisfies Approved) : undefined,
-      ...(proposal ? { summary: planSummary(proposal) } : {}),
+      ...(proposal ? { summary: planSummary(proposal, dryRun) } : {}),
       typedCount: proposal?.totals.items,
       signal: extra.signal,
       relatedRequestId: extra.requestId,

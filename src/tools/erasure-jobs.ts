@@ -237,7 +237,9 @@ export function jobText(view: JobView, verification?: Verification): string {
     const notAllowed = left.filter((i) => i.notAllowed).length;
     const added = left.filter((i) => !i.inPlan && !i.notAllowed).length;
     const parts = [
-      left.length - notAllowed - added ? `${left.length - notAllowed - added} of the approved plan (failed, or outcome unknown)` : "",
+      left.length - notAllowed - added
+        ? `${left.length - notAllowed - added} of the approved plan (${view.dryRun ? "a dry run deletes nothing" : "failed, or outcome unknown"})`
+        : "",
       added ? `${added} not in the approved plan, e.g. recorded after planning: those need a new ${ERASE_TOOL_NAME} call` : "",
       notAllowed
         ? `${notAllowed} of a kind this server does not delete (VCC_ALLOWED_CONTENT_KEYS): another call cannot erase them either`
