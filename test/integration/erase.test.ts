@@ -2,7 +2,7 @@
 // (typed count in a prompt, token, approval page) → job to completion; a wrong count or a decline
 // sends nothing; cancel; pause after repeated 5xx and resume; receipts as resources; verify; bad
 // input; read-only and dry-run modes. (The killed-server case is test/e2e/erase-process.test.ts.)
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
@@ -220,7 +220,10 @@ describe("what the plan leaves out, and why", () => {
     expect(asked.excluded).toMatchObject({ notAllowed: 6 });
     const started = structured(await c.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
     await settled(c, started.jobId);
-    await vi.waitFor(async () => expect(structured(await c.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"));
+    await vi.waitFor(async () => expect(structured(await c.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"), {
+      timeout: 10_000,
+      interval: 20,
+    });
     const verified = await c.call(GET, { jobId: started.jobId });
     const left = structured(verified).job.verification.stillMatching;
     expect(left).toHaveLength(6);
@@ -235,7 +238,10 @@ describe("what the plan leaves out, and why", () => {
     const plan = structured(await only.call(ERASE, recordings));
     const job = structured(await only.call(ERASE, { ...recordings, confirmationToken: plan.confirmationToken }));
     await settled(only, job.jobId);
-    await vi.waitFor(async () => expect(structured(await only.call(GET, { jobId: job.jobId })).job.verification?.status).toBe("done"));
+    await vi.waitFor(async () => expect(structured(await only.call(GET, { jobId: job.jobId })).job.verification?.status).toBe("done"), {
+      timeout: 10_000,
+      interval: 20,
+    });
     const checked = await only.call(GET, { jobId: job.jobId });
     expect(structured(checked).job.verification).toMatchObject({ stillMatching: [], otherTypes: { callRecording: 6 } });
     expect(textOf(checked)).toContain("finds nothing left of the types asked for");
@@ -287,9 +293,16 @@ describe("what the plan leaves out, and why", () => {
     const first = await server({ VCC_CONFIRMATION: "token" });
     const asked = structured(await first.call(ERASE, { ...CRITERIA, verify: true }));
     const started = structured(await first.call(ERASE, { ...CRITERIA, confirmationToken: asked.confirmationToken }));
-    await vi.waitFor(async () => expect(structured(await first.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"));
-    await closeJobServices();
+    await vi.waitFor(
+      async () => expect(structured(await first.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"),
+      {
+        timeout: 10_000,
+        interval: 20,
+      },
+    );
     const dir = join(data.dir(), "jobs", started.jobId);
+    await vi.waitFor(() => expect(existsSync(join(dir, "verification.json"))).toBe(true), { timeout: 10_000 });
+    await closeJobServices();
     for (const name of ["receipt.json", "finish-recorded", "verification.json"]) await rm(join(dir, name));
     const second = await server({ VCC_CONFIRMATION: "token" });
     await vi.waitFor(
@@ -446,7 +459,10 @@ describe("plan → approve → job", () => {
     expect(job.approval.method).toBe("token");
     expect(h.deletes()).toHaveLength(12);
     expect(h.sim.holds(first?.guid ?? "", later.contentKey)).toBe(true);
-    await vi.waitFor(async () => expect(structured(await c.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"));
+    await vi.waitFor(async () => expect(structured(await c.call(GET, { jobId: started.jobId })).job.verification?.status).toBe("done"), {
+      timeout: 10_000,
+      interval: 20,
+    });
     const verified = await c.call(GET, { jobId: started.jobId });
     expect(structured(verified).job.verification.stillMatching).toEqual([
       { guid: first?.guid, contentKey: later.contentKey, type: "voicemail", interactionStart: "2026-11-20T10:00:00.000Z", inPlan: false },
