@@ -35,6 +35,14 @@ const deletions = (audit: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((r) => r.event === "deletion");
 
+/** Whether the audit log records the approval of this item of SEED.inboundCall (written just before its DELETE is queued). */
+const confirmed = (audit: string, contentKey: string) =>
+  readFileSync(audit, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .some((r) => r.event === "decision" && r.outcome === "confirmed" && r.guid === SEED.inboundCall && r.contentKey === contentKey);
+
 async function until(check: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (!check()) {
@@ -215,8 +223,9 @@ describe("one deletion at a time across calls", () => {
   });
 
   it("a call cancelled while waiting for its turn sends nothing", async () => {
-    const { c } = await server();
-    h.sim.setStandingFault("delete-content", { latencyMs: SLOW_MS });
+    const { c, audit } = await server();
+    // The first DELETE stays in flight until released: the second call cannot get its turn before the abort.
+    h.sim.injectFaults("delete-content", { hold: true });
     const first = c.call("delete_interaction_content", TARGET);
     await until(() => h.sim.requests("DELETE").length === 1, "the first DELETE");
     const controller = new AbortController();
@@ -225,10 +234,10 @@ describe("one deletion at a time across calls", () => {
         signal: controller.signal,
       })
       .catch((e: unknown) => e);
-    await until(() => h.sim.requests("GET").length >= 2, "the second call's lookup");
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => confirmed(audit, "transcript"), "the second call's approval (just before it waits for its turn)");
     controller.abort();
     await second;
+    h.sim.release();
     expect(structured(await first).status).toBe("deleted");
     await h.sim.idle();
     expect(h.sim.requests("DELETE")).toHaveLength(1);
@@ -238,11 +247,12 @@ describe("one deletion at a time across calls", () => {
 
 describe("a token whose deletion was never sent", () => {
   it("stays usable when the call is cancelled while waiting for its turn", async () => {
-    const { c } = await server({ VCC_CONFIRMATION: "token" });
+    const { c, audit } = await server({ VCC_CONFIRMATION: "token" });
     const other = { guid: SEED.inboundCall, contentKey: "transcript" };
     const token = structured(await c.call("delete_interaction_content", other)).confirmationToken;
     const first = structured(await c.call("delete_interaction_content", TARGET)).confirmationToken;
-    h.sim.setStandingFault("delete-content", { latencyMs: SLOW_MS });
+    // Held in flight until released: the waiting call cannot get its turn before the abort.
+    h.sim.injectFaults("delete-content", { hold: true });
     const slow = c.call("delete_interaction_content", { ...TARGET, confirmationToken: first });
     await until(() => h.sim.requests("DELETE").length === 1, "the first DELETE");
     const controller = new AbortController();
@@ -251,11 +261,11 @@ describe("a token whose deletion was never sent", () => {
         signal: controller.signal,
       })
       .catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 150));
+    await until(() => confirmed(audit, "transcript"), "the waiting call's token accepted (just before it waits for its turn)");
     controller.abort();
     await waiting;
+    h.sim.release();
     expect(structured(await slow).status).toBe("deleted");
-    h.sim.setStandingFault("delete-content", undefined);
     const again = await c.call("delete_interaction_content", { ...other, confirmationToken: token });
     expect(structured(again).status).toBe("deleted");
     expect(h.sim.requests("DELETE")).toHaveLength(2);
