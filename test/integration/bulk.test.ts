@@ -158,7 +158,8 @@ describe("per-item outcomes", () => {
 
   it("cancellation stops before the next item", async () => {
     const c = await server({}, () => ({ action: "accept", content: { confirm: true } }));
-    h.sim.setStandingFault("delete-content", { latencyMs: 300 });
+    // The first DELETE is held in flight until the call was cancelled.
+    h.sim.injectFaults("delete-content", { hold: true });
     const controller = new AbortController();
     const call = c.client
       .callTool({ name: TOOL, arguments: { items: ITEMS } }, undefined, { signal: controller.signal })
@@ -166,6 +167,7 @@ describe("per-item outcomes", () => {
     while (deletes().length === 0) await new Promise((r) => setTimeout(r, 20));
     controller.abort();
     await call;
+    h.sim.release();
     // Whatever was already under way has reached the simulator and finished.
     await h.sim.idle();
     expect(deletes().length).toBeLessThanOrEqual(2);

@@ -35,8 +35,8 @@ describe("a confirmation token is in use by one run at a time", () => {
     const blockerToken = structured(await c.call(DELETE, blocker)).confirmationToken;
     const token = structured(await c.call(BULK, { items })).confirmationToken;
 
-    // The blocker's DELETE is in flight (its fault was taken) for 700 ms.
-    h.sim.injectFaults("delete-content", { latencyMs: 700 });
+    // The blocker's DELETE is in flight (its fault was taken) until released.
+    h.sim.injectFaults("delete-content", { hold: true });
     const blocking = c.call(DELETE, { ...blocker, confirmationToken: blockerToken });
     await until(() => h.sim.pendingFaults() === 0, "the blocking DELETE to arrive");
 
@@ -51,6 +51,7 @@ describe("a confirmation token is in use by one run at a time", () => {
     const firstResult = await first;
     await until(() => second !== undefined, "the second call");
     const secondResult = await (second as Promise<CallToolResult>);
+    h.sim.release();
 
     expect(structured(secondResult).error?.code).toBe("confirmation_invalid");
     expect(textOf(secondResult)).toMatch(/being used by another call/);
