@@ -143,7 +143,7 @@ describe("job records in Redis: leases and failures", () => {
     const [sa, sb] = states;
     const jobId = randomUUID();
     await a.create(jobId, plan(jobId));
-    const first = await sa.leases.acquire(jobLease(jobId), "A", 80);
+    const first = await sa.leases.acquire(jobLease(jobId), "A", 1_000);
     if (!first) throw new Error("no lease");
     await a.append(jobId, entry("run", { kind: "start" }), { lease: first, running: true });
     // A's lease lapses (A paused); B takes the job over with a larger fence.

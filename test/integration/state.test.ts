@@ -376,7 +376,7 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     const [a, b] = await pair();
     const name = `${DELETION_LOCK}-${id("x")}`;
     // Long enough for the checks below on a slow machine, short enough to lapse quickly.
-    const first = await a.leases.acquire(name, "replica-a", 300);
+    const first = await a.leases.acquire(name, "replica-a", 1_000);
     if (!first) throw new Error("not acquired");
     expect(await b.leases.acquire(name, "replica-b", 60_000)).toBeUndefined();
     expect(await a.leases.check(first)).toBe(true);
@@ -410,11 +410,11 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
   it("lets another replica take over a job whose lease lapsed, while renewals keep it with its holder", async () => {
     const [a, b] = await pair();
     const name = jobLease(id("job"));
-    const lease = await a.leases.acquire(name, "replica-a", 150);
+    const lease = await a.leases.acquire(name, "replica-a", 1_000);
     if (!lease) throw new Error("not acquired");
     // Renewed while running: never free for the other replica.
     for (let i = 0; i < 3; i++) {
-      expect(await a.leases.renew(lease, 150)).toBe(true);
+      expect(await a.leases.renew(lease, 1_000)).toBe(true);
       expect(await b.leases.acquire(name, "replica-b", 60_000)).toBeUndefined();
     }
     // replica-a dies (no more renewals): replica-b takes over once the lease lapsed.
@@ -424,7 +424,7 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
       return takeover !== undefined;
     }, "the job lease to lapse");
     expect(takeover).toMatchObject({ name, holder: "replica-b" });
-    expect(await a.leases.renew(lease, 150)).toBe(false);
+    expect(await a.leases.renew(lease, 1_000)).toBe(false);
   });
 });
 
