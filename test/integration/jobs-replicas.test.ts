@@ -226,12 +226,13 @@ describe("erasure jobs on two replicas (one Redis)", () => {
   for (const sendFirst of [true, false])
     it(`a job survives its replica: A freezes ${sendFirst ? "after" : "before"} sending a DELETE, its lease lapses, B's sweeper takes the job over and finishes; A, waking up, sends and writes nothing`, async () => {
       const prefix = `r-${randomUUID()}:`;
+      // C, a replica without a sweeper, only looks: running (A holds the lease), then, once the lease
+      // lapsed, running with no replica running it, which the view and its text say. Started first:
+      // its start does not use up the time A's lease has left.
+      const c = await replica("C", prefix, { sweepMs: 0 });
       // At item 3, A freezes after or before its DELETE is sent.
       const { a, jobId, items, wake } = await jobOnFrozenReplica(prefix, 3, sendFirst);
 
-      // C, a replica without a sweeper, only looks: running (A holds the lease), then, once the lease
-      // lapsed, running with no replica running it, which the view and its text say.
-      const c = await replica("C", prefix, { sweepMs: 0 });
       const held = await c.jobs.get(jobId);
       expect(held.ok && held.job.status).toBe("running");
       expect(held.ok && held.job.awaitingTakeover).toBeUndefined();
