@@ -354,8 +354,8 @@ describe("session limits", () => {
   });
 
   it("an abandoned session (idle a tenth of the idle timeout, no confirmation) makes room; one holding a token does not", async () => {
-    // Abandoned after 0.4 s idle; the idle timeout itself (4 s) ends nothing during this test.
-    const server = await start({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSIONS_PER_MINUTE: "1000", VCC_CONFIRMATION: "token" }, 4);
+    // Abandoned after 2 s idle; the idle timeout itself (20 s) ends nothing during this test, even on a slow machine.
+    const server = await start({ VCC_HTTP_MAX_SESSIONS: "2", VCC_HTTP_SESSIONS_PER_MINUTE: "1000", VCC_CONFIRMATION: "token" }, 20);
     const holder = await session(server);
     const token = structured(await holder.call(TOOL, args)).confirmationToken;
     const idle = await open(server);
