@@ -104,7 +104,7 @@ async function captureApproval(url: string): Promise<string> {
     await route.abort();
   });
   await page.getByRole("button", { name: "Delete permanently" }).click();
-  await expect.poll(() => body).toBeDefined();
+  await expect.poll(() => body, { timeout: 10_000 }).toBeDefined();
   await page.unroute("**/approve/*");
   return body as string;
 }
@@ -142,7 +142,7 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
     expect(await page.locator("h1").textContent()).toBe("Add a passkey for approving deletions");
     await page.screenshot({ path: join(shots, "passkey-enrolment.png"), fullPage: true });
     await Promise.all([page.waitForURL(add.url), page.getByRole("button", { name: "Add passkey" }).click()]);
-    await expect.poll(() => page.locator("h1").textContent()).toBe("Passkey added.");
+    await expect.poll(() => page.locator("h1").textContent(), { timeout: 10_000 }).toBe("Passkey added.");
     expect(await add.exit).toBe(0);
     expect(add.stdout()).toMatch(/Passkey added: [A-Za-z0-9_-]+/);
 
@@ -165,7 +165,7 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
     expect(response?.status()).toBe(200);
     await page.screenshot({ path: join(shots, "passkey-approval.png"), fullPage: true });
     await Promise.all([page.waitForURL(url), page.getByRole("button", { name: "Delete permanently" }).click()]);
-    await expect.poll(() => page.locator("h1").textContent()).toMatch(/Approved/);
+    await expect.poll(() => page.locator("h1").textContent(), { timeout: 10_000 }).toMatch(/Approved/);
     expect(h.deletes()).toHaveLength(0);
 
     const done = await c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording", confirmationToken: token });
@@ -196,14 +196,17 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkey approvals in a 
     expect(asked.approvalUrl).toMatch(LOCALHOST_PAGE);
     await page.goto(asked.approvalUrl);
     await Promise.all([page.waitForURL(asked.approvalUrl), page.getByRole("button", { name: "Delete permanently" }).click()]);
-    await expect.poll(() => page.locator("h1").textContent()).toMatch(/Approved/);
+    await expect.poll(() => page.locator("h1").textContent(), { timeout: 10_000 }).toMatch(/Approved/);
     const started = structured(await c.call("erase_interaction_content", { items, confirmationToken: asked.confirmationToken }));
     let job: Loose = {};
     await expect
-      .poll(async () => {
-        job = structured(await c.call("get_erasure_job", { jobId: started.jobId })).job;
-        return job.status;
-      })
+      .poll(
+        async () => {
+          job = structured(await c.call("get_erasure_job", { jobId: started.jobId })).job;
+          return job.status;
+        },
+        { timeout: 10_000 },
+      )
       .toBe("completed");
     const [registered] = await new PasskeyStore(dataDir).list();
     expect(job.approval).toMatchObject({ method: "approval", passkey: registered?.id });
@@ -427,7 +430,7 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkeys shared by repl
     const add = await passkeyAdd(dir(), settings);
     await page.goto(add.url);
     await Promise.all([page.waitForURL(add.url), page.getByRole("button", { name: "Add passkey" }).click()]);
-    await expect.poll(() => page.locator("h1").textContent()).toBe("Passkey added.");
+    await expect.poll(() => page.locator("h1").textContent(), { timeout: 10_000 }).toBe("Passkey added.");
     expect(await add.exit).toBe(0);
     expect(add.stdout()).toContain(`stored in the shared state (VCC_STATE_URL), key ${prefix}passkeys`);
 
@@ -448,7 +451,7 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkeys shared by repl
     const onA = await ask(a.c, "callRecording");
     await page.goto(onA.url);
     await Promise.all([page.waitForURL(onA.url), page.getByRole("button", { name: "Delete permanently" }).click()]);
-    await expect.poll(() => page.locator("h1").textContent()).toMatch(/Approved/);
+    await expect.poll(() => page.locator("h1").textContent(), { timeout: 10_000 }).toMatch(/Approved/);
     const [used] = await sharedPasskeys(a.state.passkeys, sharedLocation(prefix)).list();
     expect(used?.counter).toBeGreaterThan(0);
     expect(used?.lastUsedAt).toBeDefined();
@@ -462,7 +465,7 @@ describe.skipIf(skipWithoutChromium("passkey-browser"))("passkeys shared by repl
     // Approved afresh on B's page, with the passkey B never saw enrolled: accepted.
     await page.goto(onB.url);
     await Promise.all([page.waitForURL(onB.url), page.getByRole("button", { name: "Delete permanently" }).click()]);
-    await expect.poll(() => page.locator("h1").textContent()).toMatch(/Approved/);
+    await expect.poll(() => page.locator("h1").textContent(), { timeout: 10_000 }).toMatch(/Approved/);
 
     expect(h.deletes()).toHaveLength(0);
     const doneA = await a.c.call(TOOL, { guid: SEED.inboundCall, contentKey: "callRecording", confirmationToken: onA.token });

@@ -57,10 +57,13 @@ describe("sandbox mode", () => {
     expect(started).toMatchObject({ status: "running", sandbox: true });
     let job: { status: string; receipt?: { json: string; markdown: string } } = { status: "running" };
     await expect
-      .poll(async () => {
-        job = structured(await c.call("get_erasure_job", { jobId: started.jobId })).job;
-        return job.status;
-      })
+      .poll(
+        async () => {
+          job = structured(await c.call("get_erasure_job", { jobId: started.jobId })).job;
+          return job.status;
+        },
+        { timeout: 10_000 },
+      )
       .toBe("completed");
     const text = async (uri: string) => ((await c.client.readResource({ uri })).contents[0] as { text: string }).text;
     expect(JSON.parse(await text(job.receipt?.json ?? ""))).toMatchObject({ sandbox: true, status: "completed" });

@@ -255,7 +255,8 @@ describe.skipIf(skipWithoutChromium("team-approval-browser"))("team server appro
       requester: { subject: "alice", name: PEOPLE.alice?.name, email: PEOPLE.alice?.email, issuer: op.issuer },
       approver: { subject: "bob", name: PEOPLE.bob?.name, issuer: op.issuer },
     });
-  });
+    // Four sign-ins in a real browser: more than the default 30 s on a heavily loaded machine.
+  }, 60_000);
 
   it("an erasure job's audit trail names who asked and who approved; a Cancel on an erasure's page names who cancelled", async () => {
     const alice = await connectAs("alice");
@@ -271,7 +272,9 @@ describe.skipIf(skipWithoutChromium("team-approval-browser"))("team server appro
     const started = structured(await erase("callRecording", asked.confirmationToken)) as { status: string; jobId: string };
     expect(started.status).toBe("running");
     await expect
-      .poll(async () => (structured(await alice.call("get_erasure_job", { jobId: started.jobId })).job as { status: string }).status)
+      .poll(async () => (structured(await alice.call("get_erasure_job", { jobId: started.jobId })).job as { status: string }).status, {
+        timeout: 10_000,
+      })
       .toBe("completed");
     expect(sim.requests("DELETE")).toHaveLength(1);
     // Written to the log: the job's approval names Bob as approver and Alice as requester.

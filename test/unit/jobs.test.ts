@@ -232,7 +232,7 @@ describe("erasure jobs", () => {
     });
     jobs = opened.jobs;
     const jobId = await startJob(jobs, await propose(jobs));
-    await vi.waitFor(() => expect(closing).toBeDefined());
+    await vi.waitFor(() => expect(closing).toBeDefined(), { timeout: 10_000 });
     await closing;
     expect(sim.requests("DELETE")).toHaveLength(7);
     const { jobs: next } = await openEngine();
