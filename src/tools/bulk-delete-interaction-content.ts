@@ -49,7 +49,16 @@ const outputSchema = z.object({
     }),
   ),
   deleted: z.number().int().describe("How many items were deleted."),
-  failed: z.number().int().describe("How many items were certainly not deleted: an error, or not attempted."),
+  failed: z
+    .number()
+    .int()
+    .describe("How many items this call tried (or checked) and certainly did not delete: an error whose outcome is known."),
+  notAttempted: z
+    .number()
+    .int()
+    .describe(
+      "How many items this call did not try: cancelled or stopped before their turn, or the whole call refused (e.g. a token already used, whose earlier call may have deleted them). Says nothing of whether they still exist.",
+    ),
   outcomeUnknown: z
     .number()
     .int()
@@ -185,14 +194,15 @@ const unknown = (r: Output["results"][number]) => r.status === "error" && r.erro
 
 function respond(
   context: ToolContext,
-  structured: Omit<Output, "deleted" | "failed" | "outcomeUnknown">,
+  structured: Omit<Output, "deleted" | "failed" | "notAttempted" | "outcomeUnknown">,
   text: string,
   isError = false,
 ): CallToolResult {
   const deleted = structured.results.filter((r) => r.status === "deleted").length;
   const outcomeUnknown = structured.results.filter(unknown).length;
-  const failed = structured.results.filter((r) => (r.status === "error" && !unknown(r)) || r.status === "not_attempted").length;
-  return toolResult({ ...structured, deleted, failed, outcomeUnknown }, text, { isError, sandbox: context.config.sandbox });
+  const failed = structured.results.filter((r) => r.status === "error" && !unknown(r)).length;
+  const notAttempted = structured.results.filter((r) => r.status === "not_attempted").length;
+  return toolResult({ ...structured, deleted, failed, notAttempted, outcomeUnknown }, text, { isError, sandbox: context.config.sandbox });
 }
 
 function summarize(

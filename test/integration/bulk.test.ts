@@ -62,6 +62,20 @@ describe("one confirmation for the whole set", () => {
     expect(deletes()).toHaveLength(0);
   });
 
+  it("a token used again deletes nothing, and does not count the items the first call deleted as failed", async () => {
+    const c = await server({ VCC_CONFIRMATION: "token" });
+    const token = structured(await c.call(TOOL, { items: ITEMS })).confirmationToken;
+    expect(structured(await c.call(TOOL, { items: ITEMS, confirmationToken: token }))).toMatchObject({
+      deleted: 4,
+      failed: 0,
+      notAttempted: 0,
+    });
+    const again = structured(await c.call(TOOL, { items: ITEMS, confirmationToken: token }));
+    expect(again).toMatchObject({ status: "error", error: { code: "confirmation_invalid" }, deleted: 0, failed: 0, notAttempted: 4 });
+    expect(again.error.message).toMatch(/the call that used it did what the token approved/);
+    expect(deletes()).toHaveLength(4);
+  });
+
   it("elicitation: one prompt listing every item; progress per item", async () => {
     const prompts: string[] = [];
     const c = await server({}, ({ message }) => {
