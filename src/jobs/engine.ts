@@ -240,6 +240,14 @@ class Abandon extends Error {
   override name = "Abandon";
 }
 
+/**
+ * An approved item this job has not erased: not tried, in flight, or failed (also a failure it would
+ * not try again, e.g. a 403). Deleted, already gone and dry-run items are done.
+ */
+function notErased(state: ItemState): boolean {
+  return state.inFlight === true || !state.result || state.result.outcome === "failed";
+}
+
 export class ErasureJobs {
   readonly dataDir: string;
   readonly jobsDir: string;
@@ -890,11 +898,11 @@ export class ErasureJobs {
 
   #resumable(job: Job): { ok: true } | { ok: false; reason: string } {
     if (job.status !== "paused" && job.status !== "interrupted") {
-      const left = job.items.filter(needsWork).length;
+      const left = job.items.filter(notErased).length;
       // An ended job with items left (cancelled, or ended with failures) is erased further by a new plan.
       const next =
         isFinal(job.status) && left > 0
-          ? ` ${left} approved item(s) of it were not erased: plan a new job for what is left and have it approved again.`
+          ? ` ${left} approved item(s) of it were not erased (failed, of unknown outcome, or not attempted): plan a new job for what is left and have it approved again.`
           : "";
       return { ok: false, reason: `Job ${job.plan.jobId} is ${job.status}: only a paused or interrupted job can be resumed.${next}` };
     }
@@ -906,7 +914,7 @@ export class ErasureJobs {
   #approvalValid(job: Job): { ok: true } | { ok: false; reason: string } {
     const expires = Date.parse(job.plan.approval.expiresAt);
     if (this.#now().getTime() >= expires) {
-      const left = job.items.filter(needsWork).length;
+      const left = job.items.filter(notErased).length;
       return {
         ok: false,
         reason: `The approval of job ${job.plan.jobId} expired at ${job.plan.approval.expiresAt}, so it cannot be resumed: ${left} approved item(s) were not erased. Plan a new job for what is left and have it approved again.`,

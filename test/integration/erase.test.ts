@@ -609,7 +609,7 @@ describe("steering a job", () => {
     expect(structured(resumed).error?.code).toBe("invalid_input");
     expect(textOf(resumed)).toMatch(
       new RegExp(
-        `is cancelled: only a paused or interrupted job can be resumed\\. ${12 - sent} approved item\\(s\\) of it were not erased: .* call erase_interaction_content again`,
+        `is cancelled: only a paused or interrupted job can be resumed\\. ${12 - sent} approved item\\(s\\) of it were not erased \\(failed, of unknown outcome, or not attempted\\): .* call erase_interaction_content again`,
       ),
     );
   });
@@ -685,6 +685,17 @@ describe("steering a job", () => {
     ]);
     expect(textOf(listed)).toContain(`${started.jobId}: cancelled, 12 item(s), 1 outcome unknown, 5 not attempted`);
     expect(h.deletes()).toHaveLength(6);
+  });
+
+  it("resuming a job that ended with a failure it does not retry (403) says how many items were not erased and what to do", async () => {
+    const c = await server({ VCC_MAX_RETRIES: "0" }, typing("12"));
+    h.sim.injectFaults("delete-content", ...Array.from({ length: 11 }, () => ({})), { status: 403 });
+    const started = structured(await c.call(ERASE, CRITERIA));
+    expect((await settled(c, started.jobId)).status).toBe("completed_with_errors");
+    const refused = structured(await c.call(RESUME, { jobId: started.jobId }));
+    expect(refused.error.message).toContain(
+      "only a paused or interrupted job can be resumed. 1 approved item(s) of it were not erased (failed, of unknown outcome, or not attempted): plan a new job for what is left and have it approved again.",
+    );
   });
 
   it("resume and cancel of unknown or ended jobs are refused clearly", async () => {
