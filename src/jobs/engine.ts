@@ -825,6 +825,11 @@ export class ErasureJobs {
     return fresh;
   }
 
+  /** Every job's id (with replicas: every replica's), without reading the jobs. */
+  ids(): Promise<string[]> {
+    return this.#store.ids();
+  }
+
   /** The approved plan's items (empty for an unknown job). */
   async planItems(jobId: string): Promise<PlanItem[]> {
     const plan = (await this.#store.plan(jobId)) as Plan | undefined;

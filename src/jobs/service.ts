@@ -22,6 +22,7 @@ import { DELETE_SCOPE, READ_SCOPE } from "../vcc/scopes.js";
 import { collectItems } from "./collect.js";
 import { type DeleteItem, ErasureJobs, type JobEvent, type ReplicaOptions } from "./engine.js";
 import { jobSettings } from "./files.js";
+import { isFinal } from "./journal.js";
 import type { JsonValue } from "./plan.js";
 import { paceBeforeItem, vccDeleteItem } from "./vcc.js";
 
@@ -175,26 +176,71 @@ async function openService(deps: Deps): Promise<JobService> {
   };
   const state = sharedState(deps);
   const shared = state?.jobs;
-  const replicas: ReplicaOptions | undefined = state ? { leases: state.leases, holder: REPLICA, ...replicaTiming(deps.config) } : undefined;
+  const timing = state ? replicaTiming(deps.config) : undefined;
+  const replicas: ReplicaOptions | undefined = state && timing ? { leases: state.leases, holder: REPLICA, ...timing } : undefined;
   const verifications = new Map<string, Verification>();
   let jobs: ErasureJobs | undefined;
   // Kept with the job's records (disk, or Redis: then any replica that ends the job verifies it).
   const REQUESTED = "verify-requested";
   const RESULT = "verification.json";
 
-  const verify = async (jobId: string): Promise<void> => {
-    const view = await jobs?.get(jobId);
-    if (!view?.ok) return;
-    verifications.set(jobId, { status: "pending" });
-    const result = await verifyNow(deps, view.job.criteria, jobId, jobs as ErasureJobs);
-    verifications.set(jobId, result);
-    await jobs
-      ?.putNote(jobId, RESULT, result)
-      .catch((error: unknown) => log.warn("the verification of an erasure job could not be saved", { jobId, error: String(error) }));
+  /** Verifications under way in this process, by job: a second request meanwhile is the same one. */
+  const verifying = new Map<string, Promise<void>>();
+
+  /**
+   * With replicas, one replica at a time verifies a job: it holds a lease on `verify:<jobId>`, renewed
+   * while the search runs (undefined: another replica does it now). Without replicas (disk), always:
+   * another process on the data directory doing it at the same time only repeats a search (nothing is
+   * deleted; the file is replaced atomically by an equally valid result).
+   */
+  const claim = async (jobId: string): Promise<(() => Promise<void>) | undefined> => {
+    if (!state || !timing) return async () => {};
+    const { leases } = state;
+    const { leaseMs } = timing;
+    const lease = await leases.acquire(`verify:${jobId}`, REPLICA, leaseMs).catch(() => null);
+    // The shared state cannot be asked: verified here (at worst twice, never not at all).
+    if (lease === null) return async () => {};
+    if (!lease) return undefined;
+    const renewal = setInterval(() => void leases.renew(lease, leaseMs).catch(() => false), Math.max(1, Math.floor(leaseMs / 4)));
+    renewal.unref();
+    return async () => {
+      clearInterval(renewal);
+      await leases.release(lease).catch(() => {});
+    };
   };
 
-  const endedWhileOpening: string[] = [];
-  /** An ended job whose verification was asked for (kept with the job): the search runs again now. */
+  /** Runs the job's search again, once: the result is saved with the job before its status says so. */
+  const verify = (jobId: string): Promise<void> => {
+    const under = verifying.get(jobId);
+    if (under) return under;
+    const known = verifications.get(jobId);
+    if (known && known.status !== "pending") return Promise.resolve();
+    const run = (async () => {
+      const view = await jobs?.get(jobId);
+      if (!view?.ok) return;
+      const release = await claim(jobId);
+      if (!release) return;
+      try {
+        // Saved meanwhile (by another replica or process): nothing to do again.
+        if ((await jobs?.note(jobId, RESULT).catch(() => undefined)) !== undefined) return;
+        verifications.set(jobId, { status: "pending" });
+        const result = await verifyNow(deps, view.job.criteria, jobId, jobs as ErasureJobs);
+        // On disk (or in Redis) first: whoever sees "done" finds the file there, also after a restart.
+        await jobs
+          ?.putNote(jobId, RESULT, result)
+          .catch((error: unknown) => log.warn("the verification of an erasure job could not be saved", { jobId, error: String(error) }));
+        verifications.set(jobId, result);
+      } finally {
+        await release();
+      }
+    })()
+      .catch((error: unknown) => log.warn("the verification of an erasure job failed", { jobId, error: String(error) }))
+      .finally(() => verifying.delete(jobId));
+    verifying.set(jobId, run);
+    return run;
+  };
+
+  /** An ended job whose verification was asked for (kept with the job) and not saved: the search runs again now. */
   const verifyIfAsked = async (jobId: string) => {
     const asked = await jobs?.note(jobId, REQUESTED).catch(() => undefined);
     if (asked !== undefined) void verify(jobId);
@@ -226,15 +272,26 @@ async function openService(deps: Deps): Promise<JobService> {
             : auditContext,
         );
       }
-      if (event.type === "finish") {
-        // Ended while the jobs were being opened (a job whose end is recorded at start): checked once open.
-        if (!jobs) endedWhileOpening.push(event.jobId);
-        else await verifyIfAsked(event.jobId);
-      }
+      // Ended while the jobs were being opened (a job whose end is recorded at start): found by the look below.
+      if (event.type === "finish" && jobs) await verifyIfAsked(event.jobId);
     },
   });
   const opened = jobs;
-  for (const jobId of endedWhileOpening.splice(0)) void verifyIfAsked(jobId);
+  /**
+   * Ended jobs whose verification was asked for and never saved (the process stopped after the job's
+   * end, or during the search): it runs now, as for a job ending here.
+   */
+  const verifyUnsaved = async (): Promise<void> => {
+    for (const jobId of await opened.ids()) {
+      if ((await opened.note(jobId, REQUESTED).catch(() => undefined)) === undefined) continue;
+      if ((await opened.note(jobId, RESULT).catch(() => undefined)) !== undefined) continue;
+      const view = await opened.get(jobId).catch(() => undefined);
+      if (view?.ok && isFinal(view.job.status)) void verify(jobId);
+    }
+  };
+  void verifyUnsaved().catch((error: unknown) =>
+    log.warn("the verifications of erasure jobs could not be looked up", { error: String(error) }),
+  );
   const temporary = deps.config.sandbox && deps.config.jobs.dataDir === undefined;
   atShutdown(async () => {
     await opened.close();
@@ -247,15 +304,26 @@ async function openService(deps: Deps): Promise<JobService> {
       await opened.putNote(jobId, REQUESTED, 1);
       const view = await opened.get(jobId);
       // Ended before the request was written down (a very short job): verify now.
-      if (view.ok && ["completed", "completed_with_errors", "cancelled"].includes(view.job.status) && !verifications.has(jobId))
-        void verify(jobId);
-      else verifications.set(jobId, { status: "pending" });
+      if (view.ok && isFinal(view.job.status)) void verify(jobId);
+      else {
+        if (!verifications.has(jobId)) verifications.set(jobId, { status: "pending" });
+        // Its end may come before the request was written down for it to see: verified once it has ended.
+        void opened.settled(jobId).then(
+          async (ended) => {
+            if (isFinal(ended.status)) await verify(jobId);
+          },
+          () => {},
+        );
+      }
     },
     async verification(jobId) {
       const known = verifications.get(jobId);
-      if (known) return known;
+      if (known && known.status !== "pending") return known;
+      // Saved by whoever ran it (this process, another one, another replica): what it found.
       const saved = await opened.note(jobId, RESULT).catch(() => undefined);
       if (saved !== undefined) return saved as Verification;
+      if (known) return known;
+      // Asked for and not saved: runs when the job ends, or (ended) is running now or at this service's start.
       const asked = await opened.note(jobId, REQUESTED).catch(() => undefined);
       return asked === undefined ? undefined : { status: "pending" };
     },

@@ -229,7 +229,12 @@ export function jobText(view: JobView, verification?: Verification): string {
     lines.push(
       `Not known to be erased by this job: ${p.failed} failed, ${p.outcomeUnknown} of unknown outcome, ${p.remaining} not attempted. An ended job cannot be resumed: if what is left should still be erased, call ${ERASE_TOOL_NAME} again with the same criteria or items (it plans only what is still there), and a person approves that.`,
     );
-  if (verification?.status === "pending") lines.push("Verification: the search runs again once the job has ended.");
+  if (verification?.status === "pending")
+    lines.push(
+      isFinal(view.status)
+        ? `Verification: the search is running again; call ${GET_JOB_TOOL_NAME} again later for what it finds.`
+        : "Verification: the search runs again once the job has ended.",
+    );
   if (verification?.status === "failed")
     lines.push(`Verification failed: ${verification.error ? errorText(verification.error) : "unknown error"}`);
   if (verification?.status === "done") {

@@ -1,0 +1,107 @@
+// The built server killed around an erasure job's end, as a process: SIGKILL while the verification
+// search (verify: true) is held at the simulator, after the job's end was recorded, and the next
+// start runs that search again. Spawns the built server (npm run build).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { tempDataDir } from "../helpers/jobs.js";
+import { type Connected, childEnv, connectClient, SECRET_TOKEN, SERVER_ENTRY, structured, textOf } from "../helpers/mcp.js";
+import { useSimulator } from "../helpers/simulator.js";
+
+const h = useSimulator({ extraInteractions: 5 });
+/** The generated interactions: one caller, 2026-11-20 10:00, a recording and a transcript each. */
+const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
+/** Waits on a slow machine: generous, and polled (nothing waits a fixed time). */
+const WAIT = { timeout: 20_000, interval: 50 };
+
+let data: { dir: string; cleanup: () => Promise<void> };
+const opened: Connected[] = [];
+beforeEach(async () => {
+  data = await tempDataDir();
+});
+afterEach(async () => {
+  for (const c of opened.splice(0)) await c.close().catch(() => {});
+  await data.cleanup();
+});
+
+/** The built server over stdio, with its transport (to signal its process), its stderr and its exit. */
+async function start() {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER_ENTRY],
+    env: childEnv({
+      VCC_ACCESS_TOKEN: SECRET_TOKEN,
+      VCC_API_BASE_URL: h.sim.apiBaseUrl,
+      VCC_DATA_DIR: data.dir,
+      VCC_CONFIRMATION: "token",
+    }),
+    stderr: "pipe",
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const c = await connectClient(transport, {}, () => stderr);
+  opened.push(c);
+  // When the process has exited (the client's own handler still called).
+  const previous = transport.onclose;
+  const exited = new Promise<void>((resolve) => {
+    transport.onclose = () => {
+      previous?.();
+      resolve();
+    };
+  });
+  return { c, transport, stderr: () => stderr, exited };
+}
+
+const searches = () => h.sim.requests("GET", "list-interactions").length;
+
+it("SIGKILL while the verification search runs, after the job's end was recorded: the next start runs the search again, once", async () => {
+  const first = await start();
+  const asked = structured(await first.c.call("erase_interaction_content", { ...CRITERIA, verify: true }));
+  expect(asked.status).toBe("confirmation_required");
+  // What one search takes (windows and pages): the planning's.
+  const oneSearch = searches();
+  expect(oneSearch).toBeGreaterThan(0);
+  // The next search (the verification after the job) is held at the simulator.
+  h.sim.injectFaults("list-interactions", { hold: true });
+  const started = structured(
+    await first.c.call("erase_interaction_content", { ...CRITERIA, verify: true, confirmationToken: asked.confirmationToken }),
+  );
+  expect(started).toMatchObject({ status: "running", verify: true });
+  const jobId: string = started.jobId;
+  const dir = join(data.dir, "jobs", jobId);
+  await vi.waitFor(() => expect(searches()).toBe(oneSearch + 1), WAIT);
+  // The job ends (its receipt stored) while the search it started waits.
+  await vi.waitFor(async () => {
+    const during = structured(await first.c.call("get_erasure_job", { jobId })).job;
+    expect(during).toMatchObject({ status: "completed", verification: { status: "pending" } });
+  }, WAIT);
+  expect(existsSync(join(dir, "finish-recorded"))).toBe(true);
+  expect(existsSync(join(dir, "verify-requested"))).toBe(true);
+  expect(existsSync(join(dir, "verification.json"))).toBe(false);
+  process.kill(first.transport.pid ?? 0, "SIGKILL");
+  await first.exited;
+  h.sim.release();
+  await h.sim.idle();
+  const before = searches();
+
+  const second = await start();
+  let job: Record<string, unknown> = {};
+  await vi.waitFor(async () => {
+    job = structured(await second.c.call("get_erasure_job", { jobId })).job;
+    expect(job.verification).toMatchObject({ status: "done" });
+  }, WAIT);
+  expect(job).toMatchObject({ status: "completed", verification: { status: "done", stillMatching: [] } });
+  expect(existsSync(join(dir, "verification.json"))).toBe(true);
+  const text = textOf(await second.c.call("get_erasure_job", { jobId }));
+  expect(text).not.toContain("the search runs again once the job has ended");
+  // Once: one search's requests, no second verification.
+  await h.sim.idle();
+  expect(searches() - before).toBe(oneSearch);
+  // Every planned item was deleted once, by the first process.
+  expect(h.deletes().every((d) => d.status === 204)).toBe(true);
+});
