@@ -270,6 +270,8 @@ export class ErasureJobs {
   #pumping: Promise<void> = Promise.resolve();
   #sweeper: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> = Promise.resolve();
+  /** Lettings go started without waiting for them (a job interrupted or stopped here): close() waits for them. */
+  readonly #lettingGo = new Set<Promise<void>>();
 
   private constructor(options: ErasureJobsOptions, store: JobRecords) {
     this.#options = options;
@@ -877,6 +879,8 @@ export class ErasureJobs {
       this.#settle(job, "interrupted");
     }
     if (this.#replicas) await Promise.all([...this.#jobs.values()].map((job) => this.#letGo(job)));
+    // The jobs stopped just now are let go (their `running` file removed) before the process exits.
+    while (this.#lettingGo.size > 0) await Promise.all([...this.#lettingGo]);
     await this.#store.close();
   }
 
@@ -931,7 +935,7 @@ export class ErasureJobs {
   #settle(job: Job, status: JobStatus): void {
     job.status = status;
     if (job.run) job.run.endedMs ??= this.#now().getTime();
-    if (status === "interrupted") void this.#letGo(job);
+    if (status === "interrupted") this.#letGoLater(job);
     for (const wake of job.waiters.splice(0)) wake();
   }
 
@@ -988,6 +992,13 @@ export class ErasureJobs {
     if (lease && !job.lost) await r.leases.release(lease).catch(() => {});
   }
 
+  /** #letGo, not waited for here: close() waits for it. */
+  #letGoLater(job: Job): void {
+    const letting = this.#letGo(job).catch(() => {});
+    this.#lettingGo.add(letting);
+    void letting.finally(() => this.#lettingGo.delete(letting));
+  }
+
   /** The job stops on this replica without writing anything: another replica (or this one's sweeper) continues it. */
   #abandon(job: Job, reason: string): void {
     log.warn("an erasure job stops on this replica: nothing more is sent for it here; once its lease lapses, a replica takes it over", {
@@ -995,7 +1006,7 @@ export class ErasureJobs {
       reason,
     });
     this.#lose(job, reason);
-    void this.#letGo(job);
+    this.#letGoLater(job);
     job.status = "running";
     if (job.run) job.run.endedMs ??= this.#now().getTime();
     for (const wake of job.waiters.splice(0)) wake();

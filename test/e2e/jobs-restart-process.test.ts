@@ -1,6 +1,7 @@
-// The built server killed around an erasure job's end, as a process: SIGKILL while the verification
-// search (verify: true) is held at the simulator, after the job's end was recorded, and the next
-// start runs that search again. Spawns the built server (npm run build).
+// The built server killed or shut down around an erasure job's end, as a process: SIGKILL while the
+// verification search (verify: true) is held at the simulator, after the job's end was recorded, and
+// the next start runs that search again; SIGTERM while a DELETE is in flight removes the job's
+// `running` file before the process exits. Spawns the built server (npm run build).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -104,4 +105,27 @@ it("SIGKILL while the verification search runs, after the job's end was recorded
   expect(searches() - before).toBe(oneSearch);
   // Every planned item was deleted once, by the first process.
   expect(h.deletes().every((d) => d.status === 204)).toBe(true);
+});
+
+it("SIGTERM while a DELETE is in flight: the job is left interrupted and its `running` file is removed before the process exits", async () => {
+  const first = await start();
+  const asked = structured(await first.c.call("erase_interaction_content", CRITERIA));
+  // The third DELETE is held: the shutdown comes while it is in flight.
+  h.sim.injectFaults("delete-content", {}, {}, { hold: true });
+  const started = structured(await first.c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
+  const jobId: string = started.jobId;
+  const running = join(data.dir, "jobs", jobId, "running");
+  await vi.waitFor(() => expect(h.deletes()).toHaveLength(3), WAIT);
+  expect(existsSync(running)).toBe(true);
+  process.kill(first.transport.pid ?? 0, "SIGTERM");
+  await vi.waitFor(() => expect(first.stderr()).toContain("shutting down (SIGTERM)"), WAIT);
+  // The DELETE in flight is answered within the grace period; the job stops after it.
+  h.sim.release();
+  await first.exited;
+  expect(existsSync(running)).toBe(false);
+  expect(first.stderr()).not.toMatch(/still in flight after/);
+
+  const second = await start();
+  const job = structured(await second.c.call("get_erasure_job", { jobId })).job;
+  expect(job).toMatchObject({ status: "interrupted", progress: { deleted: 3 }, resumable: { ok: true } });
 });
