@@ -134,15 +134,21 @@ it("planning held up by the rate limit longer than a request may wait: it waits 
   });
   h.sim.setRateLimit({ limit: 3, windowMs: WINDOW });
   const progress: string[] = [];
+  const values: number[] = [];
   // Eight weeks: eight requests, at three in any window.
   const weeks = { ...CRITERIA, from: "2026-09-26T11:00:00Z", to: "2026-11-20T11:00:00Z" };
   const asked = await c.call("erase_interaction_content", weeks, {
-    onprogress: (p: { message?: string }) => progress.push(p.message ?? ""),
+    onprogress: (p: { message?: string; progress: number }) => {
+      progress.push(p.message ?? "");
+      values.push(p.progress);
+    },
   });
   expect(structured(asked), JSON.stringify(structured(asked)).slice(0, 400)).toMatchObject({ status: "confirmation_required" });
   expect(structured(asked).plan.items).toBeGreaterThanOrEqual(40);
   expect(h.sim.requests("GET", "list-interactions").some((e) => e.status === 429)).toBe(true);
   expect(progress.some((m) => /Waiting .* for the API's rate limit/.test(m))).toBe(true);
+  // Progress increases with every notification, the waits between windows included (MCP requires it).
+  for (let i = 1; i < values.length; i++) expect(values[i], progress[i]).toBeGreaterThan(values[i - 1] ?? -1);
 }, 30_000);
 
 it("while the job keeps to the learned pace, its estimate uses that pace, and the text says so", async () => {
