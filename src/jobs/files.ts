@@ -24,6 +24,8 @@ export class JournalFile {
   #queue: Promise<unknown> = Promise.resolve();
   /** A failed append left the file longer than this, and it could not be cut back yet. */
   #cutTo: number | undefined;
+  /** The file ends in a whole record without its "\n" (a crash before it was written): ended first. */
+  #unended = false;
 
   constructor(path: string) {
     this.path = path;
@@ -37,11 +39,15 @@ export class JournalFile {
           try {
             // A new journal's directory entry must survive a crash too.
             await syncDir(dirname(this.path));
-            // A crash while a line was written (power lost) can leave part of it at the end. Every
-            // reader ignores it (parseJournal), but the next line would be appended to it: one
-            // unreadable line that is not the last. So it is cut off first, as after a failed append.
+            // A crash while a line was written (power lost) can leave it without its "\n" at the end,
+            // and the next line would be appended to it: one line that is not the last and cannot be
+            // read. As parseJournal reads it: a last line that parses happened (e.g. a deletion's
+            // outcome), and is ended; one cut short did not, and is cut off, as after a failed append.
             const end = await endOfLastLine(file);
-            if (end !== undefined) this.#cutTo = Math.min(end, this.#cutTo ?? end);
+            if (end !== undefined) {
+              if (await parsesFrom(file, end)) this.#unended = true;
+              else this.#cutTo = Math.min(end, this.#cutTo ?? end);
+            }
             return file;
           } catch (error) {
             await file.close().catch(() => {});
@@ -65,8 +71,9 @@ export class JournalFile {
       }
       const { size } = await file.stat();
       try {
-        await file.appendFile(line, "utf8");
+        await file.appendFile(this.#unended ? `\n${line}` : line, "utf8");
         await file.datasync();
+        this.#unended = false;
       } catch (error) {
         this.#cutTo = size;
         await file.truncate(size).then(
@@ -107,6 +114,21 @@ async function endOfLastLine(file: FileHandle): Promise<number | undefined> {
     end = start;
   }
   return size === 0 ? undefined : 0;
+}
+
+/** Whether what `file` holds from `start` to its end is one JSON record (a last line, read as parseJournal does). */
+async function parsesFrom(file: FileHandle, start: number): Promise<boolean> {
+  const { size } = await file.stat();
+  // A record is a few hundred bytes: a longer tail is not one.
+  if (size - start > 1_000_000) return false;
+  const buffer = Buffer.alloc(size - start);
+  const { bytesRead } = await file.read(buffer, 0, buffer.length, start);
+  try {
+    JSON.parse(buffer.subarray(0, bytesRead).toString("utf8"));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

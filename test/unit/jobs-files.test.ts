@@ -171,6 +171,50 @@ describe("files", () => {
     expect(await readFile(path, "utf8")).toBe('{"n":1}\n');
   });
 
+  it("a whole last line whose newline a crash left out is kept and ended, as parseJournal reads it", async () => {
+    await mkdir(data.dir, { recursive: true });
+    const path = join(data.dir, "journal.jsonl");
+    await writeFile(path, '{"n":1}\n{"n":2}');
+    expect(parseJournal('{"n":1}\n{"n":2}')).toEqual([{ n: 1 }, { n: 2 }]);
+    const journal = new JournalFile(path);
+    await journal.append({ n: 3 });
+    await journal.append({ n: 4 });
+    await journal.close();
+    expect(await readFile(path, "utf8")).toBe('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
+  });
+
+  it("a job whose journaled 204 lost its newline in a crash: resumed, that item is not sent again", async () => {
+    const plan = approvedPlan(2);
+    const dir = join(data.dir, "jobs", plan.jobId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "plan.json"), JSON.stringify(plan));
+    const lines = [
+      { at: "2026-12-02T10:01:00.000Z", event: "run", kind: "start" },
+      { at: "2026-12-02T10:01:01.000Z", event: "item_started", index: 0 },
+      { at: "2026-12-02T10:01:02.000Z", event: "item_outcome", index: 0, result: { outcome: "deleted", httpStatus: 204 } },
+    ];
+    await writeFile(join(dir, "journal.jsonl"), lines.map((line) => JSON.stringify(line)).join("\n"));
+    const sent: string[] = [];
+    const options = {
+      dataDir: data.dir,
+      deleteItem: async (item: { contentKey: string }) => {
+        sent.push(item.contentKey);
+        return { kind: "deleted" as const, httpStatus: 204, attempts: 1 };
+      },
+      now: () => Date.parse("2026-12-02T11:00:00.000Z"),
+    };
+    const jobs = await ErasureJobs.open(options);
+    expect(await jobs.resume(plan.jobId)).toMatchObject({ ok: true });
+    expect((await jobs.settled(plan.jobId)).status).toBe("completed");
+    await jobs.close();
+    // Opened again: the journal reads as it was written, and the first item was sent by nobody here.
+    const again = await ErasureJobs.open(options);
+    const view = await again.get(plan.jobId);
+    expect(view.ok && view.job).toMatchObject({ status: "completed", progress: { deleted: 2, outcomeUnknown: 0 } });
+    await again.close();
+    expect(sent).toEqual([plan.items[1]?.contentKey]);
+  });
+
   it("drops a last line cut short, refuses damage anywhere else", () => {
     expect(parseJournal('{"a":1}\n{"b":')).toEqual([{ a: 1 }]);
     expect(() => parseJournal('{"a":1}\n{"b":\n{"c":3}\n')).toThrow(/line 2/);
