@@ -119,6 +119,21 @@ export async function auditLogProblem(path: string): Promise<string | undefined>
   }
 }
 
+/** The byte at `size - 1` of the file at `path`, or undefined when it cannot be read (a write-only log). */
+async function lastByte(path: string, size: number): Promise<number | undefined> {
+  const reader = await open(path, "r").catch(() => undefined);
+  if (!reader) return undefined;
+  try {
+    const last = Buffer.alloc(1);
+    const { bytesRead } = await reader.read(last, 0, 1, size - 1);
+    return bytesRead === 1 ? last[0] : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await reader.close().catch(() => {});
+  }
+}
+
 /**
  * One file per process; lines are written one at a time so they never interleave. Before each line
  * the path is checked to still name the open file: after a rotation (the file renamed or removed, as
@@ -128,18 +143,17 @@ export function fileAuditTrail(path: string): AuditTrail {
   /** The open file and which file it is (its device and inode, read once when opened). */
   let opened: Promise<{ file: FileHandle; dev: number; ino: number }> | undefined;
   const openFile = async () => {
-    const file = await open(path, "a+", 0o600);
+    // Append-only: a log the server may write but not read (mode 0222, a collector's pipe) works.
+    const file = await open(path, "a", 0o600);
     try {
       const { dev, ino, size } = await file.stat();
       // A crash while a line was written (power lost) can leave part of it at the end: it is kept
       // (evidence) and ended, so that the next line is on its own and readable, not glued to it.
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await file.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) {
-          await file.appendFile("\n", "utf8");
-          await file.datasync();
-        }
+      // Where the log cannot be read, that cannot be told: lines are appended as they are.
+      const last = size > 0 ? await lastByte(path, size) : undefined;
+      if (last !== undefined && last !== 0x0a) {
+        await file.appendFile("\n", "utf8");
+        await file.datasync();
       }
       return { file, dev, ino };
     } catch (error) {

@@ -1,8 +1,10 @@
 // The audit log file: lines after a rotation (the file renamed or removed) go to a new file at the
 // configured path, never to the old file or nowhere.
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chmod, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { fileAuditTrail } from "../../src/audit.js";
 
@@ -68,5 +70,27 @@ describe("the audit log file", () => {
     await writeFile(whole, '{"guid":"g0"}\n');
     await fileAuditTrail(whole).write(record(1), CONTEXT);
     expect(await lines(whole)).toEqual(["g0", "g1"]);
+  });
+
+  it("a log the server may write but not read (mode 0222) takes its lines", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vcc-audit-"));
+    dirs.push(dir);
+    const path = join(dir, "audit.jsonl");
+    await writeFile(path, '{"guid":"g0"}\n');
+    await chmod(path, 0o222);
+    if (process.getuid?.() === 0) {
+      // root reads any file: the writer runs as nobody (the built module, as the server would).
+      await chmod(dir, 0o755);
+      const audit = pathToFileURL(resolve("dist/audit.js")).href;
+      const script = `const { fileAuditTrail } = await import(${JSON.stringify(audit)}); const t = fileAuditTrail(${JSON.stringify(path)}); for (const n of [1, 2]) await t.write({ event: "deletion", tool: "t", guid: "g" + n, contentKey: "k", outcome: "deleted" }, { dryRun: false, sandbox: false });`;
+      const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { uid: 65534, gid: 65534, encoding: "utf8" });
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+    } else {
+      const trail = fileAuditTrail(path);
+      for (const n of [1, 2]) await trail.write(record(n), CONTEXT);
+    }
+    await chmod(path, 0o600);
+    expect(await lines(path)).toEqual(["g0", "g1", "g2"]);
   });
 });
