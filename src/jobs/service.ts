@@ -322,10 +322,16 @@ async function openService(deps: Deps): Promise<JobService> {
       // Saved by whoever ran it (this process, another one, another replica): what it found.
       const saved = await opened.note(jobId, RESULT).catch(() => undefined);
       if (saved !== undefined) return saved as Verification;
-      if (known) return known;
-      // Asked for and not saved: runs when the job ends, or (ended) is running now or at this service's start.
-      const asked = await opened.note(jobId, REQUESTED).catch(() => undefined);
-      return asked === undefined ? undefined : { status: "pending" };
+      const asked = known ?? (await opened.note(jobId, REQUESTED).catch(() => undefined));
+      if (asked === undefined) return undefined;
+      // Asked for and not saved: it runs when the job ends. An ended job's runs now unless it is under
+      // way (here, or with replicas on the replica holding its lease): the process that ran it may
+      // have died, or its search failed, and "pending" must not wait for a next start.
+      if (!verifying.has(jobId)) {
+        const view = await opened.get(jobId).catch(() => undefined);
+        if (view?.ok && isFinal(view.job.status)) void verify(jobId);
+      }
+      return { status: "pending" };
     },
   };
 }

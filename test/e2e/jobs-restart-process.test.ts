@@ -60,7 +60,11 @@ async function start() {
 
 const searches = () => h.sim.requests("GET", "list-interactions").length;
 
-it("SIGKILL while the verification search runs, after the job's end was recorded: the next start runs the search again, once", async () => {
+/**
+ * A verify: true job of a server killed (SIGKILL) after the job's end was recorded, while its
+ * verification search was held at the simulator (released after the kill): nothing saved it.
+ */
+async function jobKilledWhileVerifying() {
   const first = await start();
   const asked = structured(await first.c.call("erase_interaction_content", { ...CRITERIA, verify: true }));
   expect(asked.status).toBe("confirmation_required");
@@ -88,23 +92,39 @@ it("SIGKILL while the verification search runs, after the job's end was recorded
   await first.exited;
   h.sim.release();
   await h.sim.idle();
-  const before = searches();
+  return { jobId, dir, oneSearch, before: searches() };
+}
 
-  const second = await start();
+/** Polls `c` until the job's verification is done: what it found, and that it ran once. */
+async function verifiedOnce(c: Connected, killed: Awaited<ReturnType<typeof jobKilledWhileVerifying>>) {
+  const { jobId, dir, oneSearch, before } = killed;
   let job: Record<string, unknown> = {};
   await vi.waitFor(async () => {
-    job = structured(await second.c.call("get_erasure_job", { jobId })).job;
+    job = structured(await c.call("get_erasure_job", { jobId })).job;
     expect(job.verification).toMatchObject({ status: "done" });
   }, WAIT);
   expect(job).toMatchObject({ status: "completed", verification: { status: "done", stillMatching: [] } });
   expect(existsSync(join(dir, "verification.json"))).toBe(true);
-  const text = textOf(await second.c.call("get_erasure_job", { jobId }));
+  const text = textOf(await c.call("get_erasure_job", { jobId }));
   expect(text).not.toContain("the search runs again once the job has ended");
   // Once: one search's requests, no second verification.
   await h.sim.idle();
   expect(searches() - before).toBe(oneSearch);
   // Every planned item was deleted once, by the first process.
   expect(h.deletes().every((d) => d.status === 204)).toBe(true);
+}
+
+it("SIGKILL while the verification search runs, after the job's end was recorded: the next start runs the search again, once", async () => {
+  const killed = await jobKilledWhileVerifying();
+  await verifiedOnce((await start()).c, killed);
+});
+
+it("the same with another server already running on the data directory: reading the job there runs the search (it said 'running' while nothing ran)", async () => {
+  const other = await start();
+  // Its job service is open before the job exists, so its start-up look does not see the job.
+  await other.c.call("get_erasure_job", { jobId: "00000000-0000-4000-8000-000000000000" });
+  const killed = await jobKilledWhileVerifying();
+  await verifiedOnce(other.c, killed);
 });
 
 it("SIGTERM while a DELETE is in flight: the job is left interrupted and its `running` file is removed before the process exits", async () => {
