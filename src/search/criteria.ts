@@ -50,16 +50,21 @@ function invalid(message: string): { ok: false; error: ToolError } {
 
 /** Only what people type in a phone number: digits, a leading +, and separators. */
 const PHONE_AS_TYPED = /^\+?[\d\s\-.()]+$/;
+/** An IPv4 address (10.0.0.1): digits and dots, but not a phone number. */
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** Fewer digits than this is no phone number to rewrite (a short code, "(0)", a version "1.5"). */
+const MIN_PHONE_DIGITS = 6;
 
 /**
  * A phone number as the API stores it, from the way a person may type it: without spaces, dashes,
- * dots or brackets, and without the "(0)" written after a country code (+44 (0)1632 960 101 is
- * +441632960101). Anything else (an email, a chat handle, a number with letters) is left as it is.
+ * dots or brackets, and without the "(0)" written after a country code (+44 (0)1632 960 101 and
+ * 44 (0)1632 960101 are +441632960101 and 441632960101). Anything else (an email, a chat handle, an
+ * IP address, a number with letters, fewer than six digits) is left as it is.
  */
 export function storedAddress(address: string): string {
-  if (!PHONE_AS_TYPED.test(address)) return address;
-  const bare = address.replace(/^(\+\d{1,3})[\s\-.]*\(0\)/, "$1").replace(/[\s\-.()]/g, "");
-  return /^\+?\d+$/.test(bare) ? bare : address;
+  if (!PHONE_AS_TYPED.test(address) || IPV4.test(address)) return address;
+  const bare = address.replace(/^(\+|00)?(\d{1,3})[\s\-.]*\(0\)/, "$1$2").replace(/[\s\-.()]/g, "");
+  return /^\+?\d+$/.test(bare) && bare.replace("+", "").length >= MIN_PHONE_DIGITS ? bare : address;
 }
 
 /** An address as searched for: trimmed, and a phone number as the API stores it (storedAddress); an agent's id only trimmed. */

@@ -20,6 +20,7 @@ import {
   criteriaKey,
   criteriaRecord,
   describeCriteria,
+  describeRewritten,
   normaliseCriteria,
   type SearchCriteria,
 } from "../search/criteria.js";
@@ -317,14 +318,16 @@ export const eraseInteractionContent = defineTool({
 
     // 2. Decide: the one Confirmer, bound to these criteria (or items); the token carries the exact plan.
     const dryRun = context.config.controls.dryRun;
-    const question = proposal ? planText(proposal, dryRun) : "";
+    // Addresses searched in another form than typed (a phone number's spaces): said where it is approved.
+    const rewritten = input.items ? "" : describeRewritten(input);
+    const question = proposal ? [planText(proposal, dryRun), rewritten].filter(Boolean).join("\n") : "";
     const decision = await context.confirmer.decide({
       binding: mode.binding,
       items: proposal ? proposal.items.map(confirmationItem) : [],
       question,
       token: input.confirmationToken,
       payload: proposal ? ({ proposal, verify: Boolean(input.verify) } satisfies Approved) : undefined,
-      ...(proposal ? { summary: planSummary(proposal, dryRun) } : {}),
+      ...(proposal ? { summary: [...planSummary(proposal, dryRun), ...(rewritten ? [rewritten] : [])] } : {}),
       typedCount: proposal?.totals.items,
       signal: extra.signal,
       relatedRequestId: extra.requestId,

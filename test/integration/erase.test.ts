@@ -421,6 +421,9 @@ describe("plan → approve → job", () => {
   it("the token works with the same addresses in another order, and with a number typed with spaces: the same criteria", async () => {
     const c = await server({ VCC_CONFIRMATION: "token" });
     const { connectFrom: _one, ...rest } = CRITERIA;
+    const typed = await c.call(ERASE, { ...rest, party: ["+44 1632 960101", "01632960101"] });
+    // The approval says the number was searched in its stored form.
+    expect(textOf(typed)).toContain("'+44 1632 960101' was searched as +441632960101");
     const asked = structured(await c.call(ERASE, { ...rest, party: ["+441632960101", "01632960101"] }));
     expect(asked.status).toBe("confirmation_required");
     expect(asked.plan.items).toBe(12);

@@ -115,6 +115,10 @@ describe("who", () => {
       ["(01632) 960101", "01632960101"],
       ["1632.960.101", "1632960101"],
       ["+1 (555) 010-0199", "+15550100199"],
+      // The (0) after a country code without the plus, or after 00.
+      ["44 (0)20 7946 0000", "442079460000"],
+      ["0044 (0)20 7946 0000", "00442079460000"],
+      ["+44 (0) 1632", "+441632"],
     ];
     for (const [given, stored] of typed) {
       expect(storedAddress(given), given).toBe(stored);
@@ -122,7 +126,21 @@ describe("who", () => {
       expect(ok({ party: undefined, connectFrom: given }).connectFrom, given).toBe(stored);
     }
     // Anything else is left as given: emails, chat handles, words, an agent's id.
-    for (const other of ["jane.doe@example.com", "j-doe (chat)", "sip:+44 1632 960101@example.com", "ext. 12", "+", "( )"])
+    for (const other of [
+      "jane.doe@example.com",
+      "j-doe (chat)",
+      "sip:+44 1632 960101@example.com",
+      "ext. 12",
+      "+",
+      "( )",
+      // Not phone numbers, though made of digits and separators: never a broader or another address.
+      "10.0.0.1",
+      "192.168.1.20",
+      "1.5",
+      "(0)",
+      "+1 (0)",
+      "44 16",
+    ])
       expect(storedAddress(other), other).toBe(other);
     expect(ok({ party: undefined, handlingAgentId: "678 33" }).handlingAgentId).toBe("678 33");
     // Two forms of one number are one address; the person is told which were rewritten.
