@@ -4,7 +4,8 @@
 /** Every code a tool result's `error.code` can have, with what it means (for the docs table). */
 export const ERROR_CODES = {
   invalid_input: "The arguments were refused before anything was sent (e.g. a range that is too long).",
-  not_configured: "No VCC credentials are configured yet.",
+  not_configured:
+    "No VCC credentials are configured yet, or the API's address is wrong (404 for an interaction and for a search too: check VCC_REGION or VCC_API_BASE_URL).",
   auth_failed: "The token endpoint refused the credentials or a scope, or could not be reached.",
   confirmation_invalid: "The confirmationToken is unknown, expired, used, in use, or for other items.",
   elicitation_unsupported: "Prompts are required (VCC_CONFIRMATION=elicitation) but the client cannot show one.",

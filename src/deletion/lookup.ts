@@ -50,7 +50,8 @@ export async function lookupInteraction(client: VccClient, guid: string, signal?
   });
   if (!outcome.ok) {
     if (outcome.error.code === "not_found") return { kind: "gone" };
-    if (outcome.error.code === "unauthorized") return { kind: "refused", error: outcome.error };
+    // Credentials refused, or an address that is not the API's: nobody is asked about anything.
+    if (outcome.error.code === "unauthorized" || outcome.error.code === "not_configured") return { kind: "refused", error: outcome.error };
     return {
       kind: "unavailable",
       reason: outcome.error.code === "forbidden" ? "the credentials cannot read interactions" : outcome.error.message,

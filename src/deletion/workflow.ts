@@ -128,8 +128,8 @@ export async function runDeletion(context: DeletionContext, client: VccClient, a
   const plan: PlannedItem[] = [];
   if (request.token === undefined) {
     const prepared = await prepare(context, client, request);
-    // The API refused the credentials (401): nobody is asked, nothing is sent.
-    const unauthorized = prepared.find((p) => p.error?.code === "unauthorized")?.error;
+    // The API refused the credentials (401), or the address is not the API's: nobody is asked, nothing is sent.
+    const unauthorized = prepared.find((p) => p.error?.code === "unauthorized" || p.error?.code === "not_configured")?.error;
     if (unauthorized) return { kind: "refused", error: unauthorized, items: notAttempted() };
     const refusedItems = prepared.filter((p) => p.error?.code === "not_allowed");
     if (refusedItems.length > 0) {

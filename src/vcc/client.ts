@@ -182,6 +182,8 @@ export class VccClient {
   #deletions: Promise<void> = Promise.resolve();
   /** DELETE calls begun and not yet finished (sending, or waiting for their turn). */
   #deletionsUnderWay = 0;
+  /** The API's search answered at this base once: a 404 about an interaction is about the interaction. */
+  #baseConfirmed = false;
   /** The deletion lock taken ahead by prepareDeletion, until a DELETE uses it or it is given back. */
   #early: { acquired: Promise<Awaited<ReturnType<DeletionLock["acquire"]>> | undefined> } | undefined;
 
@@ -236,7 +238,7 @@ export class VccClient {
           },
         };
       const lock = this.#deletionLock;
-      if (!lock) return await this.#send("DELETE", path, { ...options, deadlineMs: budget - (Date.now() - started) });
+      if (!lock) return await this.#checked("DELETE", path, { ...options, deadlineMs: budget - (Date.now() - started) });
       const attemptMs = Math.min(options.timeoutMs ?? this.#timeoutMs, this.#timeoutMs);
       // Taken ahead (prepareDeletion) and not yet used: this call has the turn, so the lease is its.
       const early = this.#early;
@@ -254,7 +256,7 @@ export class VccClient {
       const { held } = taken;
       const own = options.beforeAttempt;
       try {
-        return await this.#send("DELETE", path, {
+        return await this.#checked("DELETE", path, {
           ...options,
           deadlineMs: budget - (Date.now() - started),
           beforeAttempt: async (timeoutMs) => (await held.check(timeoutMs, options.subject)) ?? (await own?.(timeoutMs)),
@@ -295,7 +297,7 @@ export class VccClient {
 
   /** GET /interactions/{guid}: the interaction and the content it still holds. */
   getInteraction(guid: string, options: RequestOptions): Promise<ApiResult> {
-    return this.#send("GET", interactionPath(guid), options);
+    return this.#checked("GET", interactionPath(guid), options);
   }
 
   /** GET /interactions: one page of a search (one window of at most 7 days). */
@@ -314,6 +316,42 @@ export class VccClient {
 
   async close(): Promise<void> {
     await this.#pool.close();
+  }
+
+  /**
+   * A call about one interaction, whose 404 ("no such interaction or content": nothing to delete, or
+   * already gone) is believed only where the API's search answers at the same base: a wrong
+   * VCC_API_BASE_URL or region answers 404 to everything, and would read as "already deleted".
+   */
+  async #checked(method: "GET" | "DELETE", path: string, options: RequestOptions): Promise<ApiResult> {
+    const result = await this.#send(method, path, options);
+    const absent = result.ok ? result.verifiedByAbsence === true : result.error.httpStatus === 404;
+    if (!absent || (await this.#baseAnswers(options.signal)) !== false) return result;
+    return {
+      ok: false,
+      attempts: result.attempts,
+      error: {
+        code: "not_configured",
+        httpStatus: 404,
+        message: `The API at VCC_API_BASE_URL answered 404 for ${options.subject}, and 404 to a search too: that is not the address of the VCC Interaction Content API, so this says nothing of the interaction${method === "DELETE" ? " and nothing was deleted" : ""}. Check VCC_REGION or VCC_API_BASE_URL.`,
+      },
+    };
+  }
+
+  /**
+   * Whether the API's search answers at this base: true once it did (kept), false when it answered
+   * 404, undefined when that could not be told (no read token, a failure, a 429). One small search of
+   * a minute in 2000, after a 404 only.
+   */
+  async #baseAnswers(signal: AbortSignal | undefined): Promise<boolean | undefined> {
+    if (this.#baseConfirmed) return true;
+    const probe = await this.#send("GET", searchPath({ start: "2000-01-01T00:00:00.000Z", end: "2000-01-01T00:01:00.000Z", limit: 1 }), {
+      subject: "a check of VCC_API_BASE_URL",
+      deadlineMs: 5_000,
+      ...(signal ? { signal } : {}),
+    });
+    if (probe.ok) this.#baseConfirmed = true;
+    return probe.ok ? true : probe.error.httpStatus === 404 ? false : undefined;
   }
 
   /**
