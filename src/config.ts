@@ -60,6 +60,16 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/**
+ * An absolute path: a server started by an MCP client has no working directory the user chose (a
+ * relative path would land wherever the client started it), and no shell expands "~".
+ */
+function absolutePath(variable: string) {
+  return z.string().refine((value) => isAbsolute(value), {
+    message: `${variable} must be an absolute path, such as /home/you/… or C:\\Users\\you\\… (a server started by an MCP client has no working directory you chose, and "~" is not expanded)`,
+  });
+}
+
 /** The host names (as in URLs) the VCC regions use; an endpoint elsewhere is worth a warning. */
 const VCC_HOST_SUFFIXES = [".newvoicemedia.com", ".cc.vonage.com"];
 
@@ -364,21 +374,16 @@ const SCHEMA = {
     }),
   },
   audit: {
-    logPath: setting("VCC_AUDIT_LOG", z.string(), {
-      description: "Path of an append-only JSON-lines audit log of decisions and deletion attempts.",
+    logPath: setting("VCC_AUDIT_LOG", absolutePath("VCC_AUDIT_LOG"), {
+      description: "Absolute path of an append-only JSON-lines audit log of decisions and deletion attempts.",
     }),
   },
   jobs: {
-    // Absolute: a server started by an MCP client has no working directory the user chose.
-    dataDir: setting(
-      "VCC_DATA_DIR",
-      z.string().refine((value) => isAbsolute(value), { message: "VCC_DATA_DIR must be an absolute path" }),
-      {
-        defaultNote: "the user's state directory",
-        description:
-          "Absolute path of the directory where erasure jobs keep their plans, journals and receipts, and approval passkeys are registered.",
-      },
-    ),
+    dataDir: setting("VCC_DATA_DIR", absolutePath("VCC_DATA_DIR"), {
+      defaultNote: "the user's state directory",
+      description:
+        "Absolute path of the directory where erasure jobs keep their plans, journals and receipts, and approval passkeys are registered.",
+    }),
     approvalTtlHours: setting("VCC_JOB_APPROVAL_TTL_HOURS", integer("VCC_JOB_APPROVAL_TTL_HOURS", 1, 720), {
       default: "24",
       description: "How long an erasure job's approval stays valid for resuming it, in hours (1-720).",

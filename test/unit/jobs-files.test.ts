@@ -58,7 +58,17 @@ describe("configuration", () => {
       approvalTtlHours: 48,
       dryRun: true,
     });
-    expect(() => loadConfig({ VCC_DATA_DIR: "state/vcc" })).toThrow(new ConfigError("VCC_DATA_DIR must be an absolute path"));
+    expect(() => loadConfig({ VCC_DATA_DIR: "state/vcc" })).toThrow(ConfigError);
+    // The audit log too (it landed wherever the client started the server); "~" is not expanded.
+    for (const [name, value] of [
+      ["VCC_DATA_DIR", "state/vcc"],
+      ["VCC_AUDIT_LOG", "vcc-audit.jsonl"],
+      ["VCC_AUDIT_LOG", "~/vcc-audit.jsonl"],
+    ])
+      expect(() => loadConfig({ [name as string]: value })).toThrow(
+        new RegExp(`^${name} must be an absolute path, such as /home/you/.*"~" is not expanded\\)$`),
+      );
+    expect(loadConfig({ VCC_AUDIT_LOG: "/var/log/vcc/audit.jsonl" }).audit.logPath).toBe("/var/log/vcc/audit.jsonl");
     expect(() => loadConfig({ VCC_JOB_APPROVAL_TTL_HOURS: "0" })).toThrow(
       /VCC_JOB_APPROVAL_TTL_HOURS must be a whole number from 1 to 720/,
     );
