@@ -3,7 +3,7 @@
 // environment and the working directory, so every refusal is tested in process; src/index.ts acts on
 // the decision (test/e2e/process.test.ts checks that it does, exit codes and streams included).
 import { parseArgs } from "node:util";
-import { type Config, ConfigError, configReference, loadConfig } from "./config.js";
+import { type Config, ConfigError, configReference, loadConfig, unknownVariableWarnings } from "./config.js";
 import { IMPLICIT_ENV_FILE_VARIABLES, withEnvFile } from "./env-files.js";
 
 export const NAME = "vcc-interaction-content-mcp";
@@ -131,7 +131,7 @@ export function decideStartup(argv: readonly string[], environment: NodeJS.Proce
   let envFileWarnings: string[];
   try {
     const { env, warnings } = withEnvFile(environment, { envFile: flags["env-file"], cwd });
-    envFileWarnings = warnings;
+    envFileWarnings = [...warnings, ...unknownVariableWarnings(env)];
     config = loadConfig({ ...env, ...overrides });
   } catch (error) {
     if (error instanceof ConfigError) return { kind: "exit", code: 1, stderr: `${NAME}: configuration error: ${error.message}\n` };

@@ -770,6 +770,35 @@ export function usesApprovalPage(config: Pick<Config, "confirmation" | "transpor
   return mode === "auto" && approvalPageReachable(config);
 }
 
+/** How many single-letter edits turn `a` into `b` (for a misspelt variable's nearest name). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * A warning for each VCC_ variable this server does not know: a misspelt one (VCC_REGOIN) would
+ * otherwise be ignored without a word, and the server would run on the default. Names the nearest
+ * known variable where one is close.
+ */
+export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
+  const known = settings().map(({ setting }) => setting.variable);
+  const warnings: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith("VCC_") || known.includes(name)) continue;
+    const nearest = known.map((k) => ({ k, d: editDistance(name, k) })).sort((x, y) => x.d - y.d)[0];
+    const hint = nearest && nearest.d <= 3 ? ` Did you mean ${nearest.k}?` : " See configuration.md for the variables.";
+    warnings.push(`${name} is not a setting of this server, so it is ignored.${hint}`);
+  }
+  return warnings;
+}
+
 /** A warning for each endpoint outside the VCC regions' hosts (where the client secret and tokens go). */
 export function endpointWarnings(config: Config): string[] {
   if (config.sandbox) return [];

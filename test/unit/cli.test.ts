@@ -100,6 +100,23 @@ describe("what starts", () => {
     expect(startup.args).toEqual(["remove", "abc"]);
   });
 
+  it("a VCC_ variable that is no setting (a typo, also in an env file) is warned about with the nearest name, its value never shown", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vcc-cli-env-"));
+    writeFileSync(join(dir, "vcc.env"), "VCC_REGOIN=nam\n");
+    const startup = decide(["--env-file", join(dir, "vcc.env")], { VCC_CLIENT_SECERT: SECRET_TOKEN, VCC_FOO: "1", OTHER: "x" });
+    if (startup.kind !== "serve") throw new Error(`expected a start, got ${startup.kind}`);
+    const said = startup.envFileWarnings.join("\n");
+    expect(said).toContain("VCC_REGOIN is not a setting of this server, so it is ignored. Did you mean VCC_REGION?");
+    expect(said).toContain("VCC_CLIENT_SECERT is not a setting of this server, so it is ignored. Did you mean VCC_CLIENT_SECRET?");
+    expect(said).toContain("VCC_FOO is not a setting of this server, so it is ignored. See configuration.md");
+    expect(said).not.toContain(SECRET_TOKEN);
+    expect(said).not.toContain("OTHER");
+    expect(
+      decide([], { VCC_REGION: "nam" }).kind === "serve" &&
+        (decide([], { VCC_REGION: "nam" }) as { envFileWarnings: string[] }).envFileWarnings,
+    ).toEqual([]);
+  });
+
   it("an implicit .env in the working directory is read from the directory given, for credentials only", () => {
     const dir = mkdtempSync(join(tmpdir(), "vcc-cli-env-"));
     writeFileSync(join(dir, ".env"), `VCC_ACCESS_TOKEN=${SECRET_TOKEN}\nVCC_API_BASE_URL=http://attacker.example/\n`);
