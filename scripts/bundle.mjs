@@ -7,8 +7,7 @@
 //                        answer `initialize` and `tools/list`
 //   dist/chunks/*.js     those shared chunks, and what only some calls or modes need, loaded on first
 //                        use: the HTTP client with undici and auth (first tool call), the sandbox's
-//                        simulator, the HTTP transport, Ajv (the first question put to a person
-//                        through a form)
+//                        simulator, the HTTP transport
 //
 // dist/bundle.js sits beside tsc's output so that paths relative to import.meta.url (../package.json
 // for --version) mean the same in both. The other files tsc emits (dist/simulator/, ...) are not
@@ -109,14 +108,13 @@ const undiciPoolAndRequest = {
 };
 
 /**
- * The SDK's Server imports its default JSON Schema validator (Ajv with its formats, ~540 kB, about
- * half the code a start would load) to check elicitation answers when given no other. This server
- * always gives one (src/server.ts), which loads Ajv itself on the first form elicitation; so in the
- * Server's own import the module becomes a stub that refuses to be used, and Ajv stays in a chunk
- * of its own, loaded by that import() only.
+ * The SDK's Server imports its default JSON Schema validator (Ajv with its formats, ~540 kB) to check
+ * elicitation answers when given no other. This server always gives its own checker of its flat forms
+ * (src/confirmation/form-answers.ts), so the Server's import becomes a stub that refuses to be used,
+ * and Ajv is not in the bundle at all.
  */
-const ajvOnFirstElicitation = {
-  name: "ajv-on-first-elicitation",
+const noDefaultAjv = {
+  name: "no-default-ajv",
   setup(b) {
     b.onResolve({ filter: /[\\/]validation[\\/]ajv-provider\.js$/ }, (args) =>
       /[\\/]@modelcontextprotocol[\\/]sdk[\\/]dist[\\/]esm[\\/]server[\\/]index\.js$/.test(args.importer)
@@ -156,9 +154,10 @@ export function bundleOptions(overrides = {}) {
     // Less to read and parse at start; names are kept so that stack traces in logs stay readable.
     minifyWhitespace: true,
     minifySyntax: true,
-    sourcemap: "linked",
+    // Maps are written for debugging here; the package does not ship them, so its files name none.
+    sourcemap: "external",
     sourcesContent: false,
-    plugins: [englishOnlyZodLocales, passkeyFunctionsOnly, undiciPoolAndRequest, ajvOnFirstElicitation],
+    plugins: [englishOnlyZodLocales, passkeyFunctionsOnly, undiciPoolAndRequest, noDefaultAjv],
     logLevel: "warning",
     ...overrides,
   };

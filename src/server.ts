@@ -7,6 +7,7 @@ import type { AuditTrail } from "./audit.js";
 import { type Config, credentialsOf, usesApprovalPage } from "./config.js";
 import { processApprovalServer } from "./confirmation/approval-server.js";
 import { type ApprovalPages, Confirmer, type ElicitationChannel } from "./confirmation/confirmer.js";
+import { formAnswers } from "./confirmation/form-answers.js";
 import { passkeyGate, processPasskeys } from "./confirmation/passkeys.js";
 import { type Identity, localAccount } from "./core/identity.js";
 import { type JobService, jobServiceFor } from "./jobs/service.js";
@@ -109,26 +110,6 @@ export function lazyApi(config: Config, timing: ApiTiming = {}, state?: SharedSt
     return { ok: true, client: ready };
   };
 }
-
-/**
- * The SDK's own validator of elicitation answers (Ajv with its formats, about half the code a start
- * would otherwise load): loaded when this process first asks a person through a form
- * (loadElicitationValidator, awaited before the question is sent, since the SDK checks the answer
- * synchronously), and shared by every session. The bundle leaves it out of what a start loads
- * (scripts/bundle.mjs).
- */
-let elicitationAjv: jsonSchemaValidator | undefined;
-async function loadElicitationValidator(): Promise<void> {
-  if (elicitationAjv) return;
-  const { AjvJsonSchemaValidator } = await import("@modelcontextprotocol/sdk/validation/ajv");
-  elicitationAjv ??= new AjvJsonSchemaValidator();
-}
-const lazyAjv: jsonSchemaValidator = {
-  getValidator: (schema) => {
-    if (!elicitationAjv) throw new Error("the elicitation answer validator was not loaded before the question was sent");
-    return elicitationAjv.getValidator(schema);
-  },
-};
 
 /** The SDK's refusal of a form answer that does not match the form (server/index.js, elicitInput). */
 const ANSWER_NOT_AS_ASKED = /^MCP error -?\d+: Elicitation response content does not match requested schema/;
@@ -340,12 +321,11 @@ export function holdsConfirmations(server: McpServer): boolean {
 export function createServer(deps: ServerDeps, caller?: SessionCaller): McpServer {
   const general = deps.config.controls.readOnly ? READ_ONLY_INSTRUCTIONS : INSTRUCTIONS;
   const instructions = deps.sandboxInstructions ? `${deps.sandboxInstructions}\n\n${general}` : general;
-  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: lazyAjv });
+  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions, jsonSchemaValidator: formAnswers });
 
   const channel: ElicitationChannel = {
     supportsForm: () => Boolean(server.server.getClientCapabilities()?.elicitation?.form),
     elicitForm: async (message, requestedSchema, { signal, timeoutMs, relatedRequestId }) => {
-      await loadElicitationValidator();
       try {
         const answer = await server.server.elicitInput(
           // The SDK types requestedSchema precisely; ours is a fixed, valid form schema.

@@ -45,7 +45,14 @@ function resetSimulator(): void {
   sim().setStandingFault("get-interaction", { status: 403 });
 }
 
-const sent = () => sim().journal.map((r) => `${r.method} ${r.path}`);
+/**
+ * The requests about the items: without the one search the server makes after its first 404 to check
+ * that the base URL is the API's (a 404 about an item is believed only then).
+ */
+const sent = () =>
+  sim()
+    .journal.filter((r) => r.route !== "list-interactions")
+    .map((r) => `${r.method} ${r.path}`);
 
 describe("generated arguments, end to end", () => {
   it(`delete_interaction_content: ${SINGLE_RUNS} argument objects`, LONG, async () => {
