@@ -34,19 +34,30 @@ export const USER_CONFIG = {
     // Not required: a required setting counts as missing until the user saves it, even with a default.
     required: false,
   },
+  // Not required, so that the sandbox can be tried without any: without them (and without the
+  // sandbox) the server starts and every call says what to set.
   client_id: {
     type: "string",
     title: "API client ID",
     description:
-      "Client ID of VCC API credentials (created in the VCC Admin Portal) with the scopes interaction-content:read and interaction-content:delete.",
-    required: true,
+      "Client ID of VCC API credentials (created in the VCC Admin Portal) with the scopes interaction-content:read and interaction-content:delete. Not needed with Sandbox.",
+    default: "",
+    required: false,
   },
   client_secret: {
     type: "string",
     title: "API client secret",
-    description: "Client secret of those credentials. Never shown in results or logs.",
+    description: "Client secret of those credentials. Never shown in results or logs. Not needed with Sandbox.",
     sensitive: true,
-    required: true,
+    default: "",
+    required: false,
+  },
+  sandbox: {
+    type: "boolean",
+    title: "Sandbox",
+    description: "Try it without credentials: a local simulator with sample data; no real host is contacted and nothing real is deleted.",
+    default: false,
+    required: false,
   },
   confirmation: {
     type: "string",
@@ -92,6 +103,7 @@ export const USER_CONFIG_ENV = {
   region: "VCC_REGION",
   client_id: "VCC_CLIENT_ID",
   client_secret: "VCC_CLIENT_SECRET",
+  sandbox: "VCC_SANDBOX",
   confirmation: "VCC_CONFIRMATION",
   read_only: "VCC_READ_ONLY",
   audit_log: "VCC_AUDIT_LOG",

@@ -57,13 +57,14 @@ function mcpConfig(userConfig: McpbUserConfigValues) {
   });
 }
 
-/** Starts the unpacked bundle as Claude Desktop would, with these settings, in sandbox mode. */
-async function startFromBundle(userConfig: McpbUserConfigValues): Promise<Connected> {
+/** Starts the unpacked bundle as Claude Desktop would, with these settings, in sandbox mode (unless `asSet`: as the settings say). */
+async function startFromBundle(userConfig: McpbUserConfigValues, asSet = false): Promise<Connected> {
   const config = await mcpConfig(userConfig);
   if (!config) throw new Error("the manifest's mcp_config was not usable with these settings");
   // Claude Desktop runs "node" with the Node it ships; the test runs it with its own.
   const command = config.command === "node" ? process.execPath : config.command;
-  const c = await connectCommand(command, config.args ?? [], { env: childEnv({ ...config.env, VCC_SANDBOX: "true" }), cwd: tmpdir() });
+  const env = asSet ? (config.env ?? {}) : { ...config.env, VCC_SANDBOX: "true" };
+  const c = await connectCommand(command, config.args ?? [], { env: childEnv(env), cwd: tmpdir() });
   open.push(c);
   return c;
 }
@@ -99,6 +100,7 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
       "dry_run",
       "read_only",
       "region",
+      "sandbox",
     ]);
     for (const key of Object.keys(manifest.user_config)) expect(env[USER_CONFIG_ENV[key] ?? "unmapped"]).toBe(`\${user_config.${key}}`);
     expect(Object.keys(env).sort()).toEqual(Object.values(USER_CONFIG_ENV).sort());
@@ -106,10 +108,13 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
     expect(sensitive.map(([key]) => key)).toEqual(["client_secret"]);
   });
 
-  it("needs only the client id and secret: every other setting has a default, so no placeholder reaches the server", async () => {
-    expect(await mcpConfig({ client_id: "mcpb-test-client" })).toBeUndefined();
+  it("needs no setting to start (the sandbox without credentials): every one has a default, so no placeholder reaches the server", async () => {
+    const bare = await mcpConfig({});
+    expect(bare?.env).toMatchObject({ VCC_CLIENT_ID: "", VCC_CLIENT_SECRET: "", VCC_SANDBOX: "false" });
+    expect(JSON.stringify(bare)).not.toContain("${");
     const config = await mcpConfig(credentials);
     expect(config?.env).toMatchObject({
+      VCC_SANDBOX: "false",
       VCC_REGION: "emea",
       VCC_CONFIRMATION: "approval",
       VCC_READ_ONLY: "false",
@@ -121,6 +126,13 @@ describe("the Claude Desktop bundle (.mcpb)", () => {
     });
     expect(JSON.stringify(config)).not.toContain("${");
     expect(config?.args).toEqual([join(unpacked, "server/index.js")]);
+  });
+
+  it("the Sandbox setting alone, no credentials: the sample data, as the sandbox serves it", async () => {
+    const c = await startFromBundle({ sandbox: true }, true);
+    const listed = structured(await c.call("list_interaction_content", { guid: SEED.inboundCall }));
+    expect(listed.content.length).toBeGreaterThan(0);
+    expect(c.stderr()).toMatch(/SANDBOX MODE/);
   });
 
   it("starts from the unpacked bundle with its own mcp_config and offers exactly the tools the manifest lists", async () => {
