@@ -1,7 +1,7 @@
 // The audit log file: lines after a rotation (the file renamed or removed) go to a new file at the
 // configured path, never to the old file or nowhere.
 import { spawnSync } from "node:child_process";
-import { chmod, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -79,9 +79,12 @@ describe("the audit log file", () => {
     await writeFile(path, '{"guid":"g0"}\n');
     await chmod(path, 0o222);
     if (process.getuid?.() === 0) {
-      // root reads any file: the writer runs as nobody (the built module, as the server would).
+      // root reads any file: the writer runs as nobody (the built module, as the server would),
+      // from a copy it can reach (the clone's own directory may be private).
       await chmod(dir, 0o755);
-      const audit = pathToFileURL(resolve("dist/audit.js")).href;
+      for (const file of ["audit.js", "log.js"]) await copyFile(resolve("dist", file), join(dir, file));
+      await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
+      const audit = pathToFileURL(join(dir, "audit.js")).href;
       const script = `const { fileAuditTrail } = await import(${JSON.stringify(audit)}); const t = fileAuditTrail(${JSON.stringify(path)}); for (const n of [1, 2]) await t.write({ event: "deletion", tool: "t", guid: "g" + n, contentKey: "k", outcome: "deleted" }, { dryRun: false, sandbox: false });`;
       const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { uid: 65534, gid: 65534, encoding: "utf8" });
       expect(run.stderr).toBe("");
