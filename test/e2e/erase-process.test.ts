@@ -3,13 +3,11 @@
 // approved item, one repeated DELETE (the one in flight), nothing outside the plan, and content
 // recorded after planning untouched. Spawns the built server (npm run build).
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
 import { SEED } from "../../src/simulator/seed.js";
 import { addContent, deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
-import { type Connected, childEnv, connectClient, SECRET_TOKEN, SERVER_ENTRY, structured, textOf } from "../helpers/mcp.js";
+import { type Connected, SECRET_TOKEN, spawnServer, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator({ extraInteractions: 5 });
@@ -25,28 +23,17 @@ afterEach(async () => {
   await data.cleanup();
 });
 
-/** The built server over stdio, with its transport (to kill its process). */
-async function start(): Promise<{ c: Connected; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [SERVER_ENTRY],
-    env: childEnv({
-      VCC_ACCESS_TOKEN: SECRET_TOKEN,
-      VCC_API_BASE_URL: h.sim.apiBaseUrl,
-      VCC_DATA_DIR: data.dir,
-      VCC_CONFIRMATION: "token",
-      VCC_AUDIT_LOG: `${data.dir}-audit.jsonl`,
-    }),
-    stderr: "pipe",
-    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+/** The built server over stdio: its process id (to kill it) and its exit. */
+async function start(): Promise<{ c: Connected; pid: number; exited: Promise<void> }> {
+  const c = await spawnServer({
+    VCC_ACCESS_TOKEN: SECRET_TOKEN,
+    VCC_API_BASE_URL: h.sim.apiBaseUrl,
+    VCC_DATA_DIR: data.dir,
+    VCC_CONFIRMATION: "token",
+    VCC_AUDIT_LOG: `${data.dir}-audit.jsonl`,
   });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const c = await connectClient(transport, {}, () => stderr);
   opened.push(c);
-  return { c, transport };
+  return { c, pid: c.pid, exited: c.exited };
 }
 
 it("SIGKILL of the server mid-job, start again, resume_erasure_job: one 204 per approved item, one repeated DELETE, nothing else", async () => {
@@ -61,7 +48,7 @@ it("SIGKILL of the server mid-job, start again, resume_erasure_job: one 204 per 
   expect(started.status).toBe("running");
   const jobId: string = started.jobId;
   await vi.waitFor(() => expect(h.deletes()).toHaveLength(3), { timeout: 10_000, interval: 10 });
-  process.kill(first.transport.pid ?? 0, "SIGKILL");
+  process.kill(first.pid, "SIGKILL");
 
   // Recorded after planning: never touched.
   const later = {
@@ -119,9 +106,8 @@ it("a server shut down (stdin closed) mid-job lets the DELETE in flight finish a
   h.sim.setStandingFault("delete-content", { latencyMs: 300 });
   const started = structured(await first.c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
   await vi.waitFor(() => expect(h.deletes().length).toBeGreaterThanOrEqual(2), { timeout: 5_000, interval: 10 });
-  const exited = new Promise((resolve) => (first.transport.onclose = () => resolve(undefined)));
   await first.c.close();
-  await exited;
+  await first.exited;
   const sent = h.deletes().length;
   h.sim.setStandingFault("delete-content", undefined);
 

@@ -4,11 +4,9 @@
 // `running` file before the process exits. Spawns the built server (npm run build).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { tempDataDir } from "../helpers/jobs.js";
-import { type Connected, childEnv, connectClient, SECRET_TOKEN, SERVER_ENTRY, structured, textOf } from "../helpers/mcp.js";
+import { type Connected, SECRET_TOKEN, spawnServer, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator({ extraInteractions: 5 });
@@ -27,35 +25,16 @@ afterEach(async () => {
   await data.cleanup();
 });
 
-/** The built server over stdio, with its transport (to signal its process), its stderr and its exit. */
+/** The built server over stdio: its process id (to signal it), its stderr and its exit. */
 async function start() {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [SERVER_ENTRY],
-    env: childEnv({
-      VCC_ACCESS_TOKEN: SECRET_TOKEN,
-      VCC_API_BASE_URL: h.sim.apiBaseUrl,
-      VCC_DATA_DIR: data.dir,
-      VCC_CONFIRMATION: "token",
-    }),
-    stderr: "pipe",
-    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+  const c = await spawnServer({
+    VCC_ACCESS_TOKEN: SECRET_TOKEN,
+    VCC_API_BASE_URL: h.sim.apiBaseUrl,
+    VCC_DATA_DIR: data.dir,
+    VCC_CONFIRMATION: "token",
   });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const c = await connectClient(transport, {}, () => stderr);
   opened.push(c);
-  // When the process has exited (the client's own handler still called).
-  const previous = transport.onclose;
-  const exited = new Promise<void>((resolve) => {
-    transport.onclose = () => {
-      previous?.();
-      resolve();
-    };
-  });
-  return { c, transport, stderr: () => stderr, exited };
+  return { c, pid: c.pid, stderr: c.stderr, exited: c.exited };
 }
 
 const searches = () => h.sim.requests("GET", "list-interactions").length;
@@ -88,7 +67,7 @@ async function jobKilledWhileVerifying() {
   expect(existsSync(join(dir, "finish-recorded"))).toBe(true);
   expect(existsSync(join(dir, "verify-requested"))).toBe(true);
   expect(existsSync(join(dir, "verification.json"))).toBe(false);
-  process.kill(first.transport.pid ?? 0, "SIGKILL");
+  process.kill(first.pid, "SIGKILL");
   await first.exited;
   h.sim.release();
   await h.sim.idle();
@@ -137,7 +116,7 @@ it("SIGTERM while a DELETE is in flight: the job is left interrupted and its `ru
   const running = join(data.dir, "jobs", jobId, "running");
   await vi.waitFor(() => expect(h.deletes()).toHaveLength(3), WAIT);
   expect(existsSync(running)).toBe(true);
-  process.kill(first.transport.pid ?? 0, "SIGTERM");
+  process.kill(first.pid, "SIGTERM");
   await vi.waitFor(() => expect(first.stderr()).toContain("shutting down (SIGTERM)"), WAIT);
   // The DELETE in flight is answered within the grace period; the job stops after it.
   h.sim.release();

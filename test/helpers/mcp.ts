@@ -101,6 +101,37 @@ export async function connect(options: ConnectOptions = {}): Promise<Connected> 
   });
 }
 
+/** A built server started as its own process: its id (to signal it) and when it has exited. */
+export interface SpawnedServer extends Connected {
+  pid: number;
+  exited: Promise<void>;
+}
+
+/** Starts the built server (SERVER_ENTRY) with `env` (and nothing else inherited, see childEnv) and connects to it. */
+export async function spawnServer(env: Record<string, string>): Promise<SpawnedServer> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER_ENTRY],
+    env: childEnv(env),
+    stderr: "pipe",
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const c = await connectClient(transport, {}, () => stderr);
+  // When the process has exited (the client's own handler still called).
+  const previous = transport.onclose;
+  const exited = new Promise<void>((resolve) => {
+    transport.onclose = () => {
+      previous?.();
+      resolve();
+    };
+  });
+  return { ...c, pid: transport.pid ?? 0, exited };
+}
+
 /** Starts `command args` with exactly `options.env` (nothing inherited) and connects an SDK Client over its stdio. */
 export async function connectCommand(
   command: string,
