@@ -1217,7 +1217,11 @@ export class ErasureJobs {
         }
       }
       if (result.outcome === "failed" && AUTH.has(result.code)) {
-        await this.#pause(job, result.code, `The API cannot be used with the current credentials: ${result.message}`);
+        await this.#pause(
+          job,
+          result.code,
+          `The API cannot be used with the current ${result.code === "not_configured" ? "configuration" : "credentials"}: ${result.message}`,
+        );
         return;
       }
       consecutive = result.outcome === "failed" && TRANSIENT.has(result.code) ? consecutive + 1 : 0;

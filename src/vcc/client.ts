@@ -18,7 +18,7 @@ import {
   withAttempts,
 } from "./errors.js";
 import { contentPath, interactionPath, type SearchQuery, searchPath } from "./ids.js";
-import { Pacer } from "./pacer.js";
+import { Pacer, paceAfter, pacedRequest } from "./pacer.js";
 import { DEFAULT_RETRY, planRetry, type RetrySettings } from "./retry.js";
 import { DELETE_SCOPE, READ_SCOPE, type Scope } from "./scopes.js";
 
@@ -162,6 +162,9 @@ export const EARLY_LOCK_MS = 500;
 
 type Exchange = { ok: true; response: ApiResponse } | { ok: false; error: ToolError; retryable: boolean; cancelled: boolean };
 
+/** How long a check of the base URL that did not confirm it stands before the next 404 checks again. */
+const BASE_RECHECK_MS = 60_000;
+
 export class VccClient {
   /**
    * The pace the API accepted this process's searches at, learned from its 429s (see pacer.ts) and
@@ -184,6 +187,8 @@ export class VccClient {
   #deletionsUnderWay = 0;
   /** The API's search answered at this base once: a 404 about an interaction is about the interaction. */
   #baseConfirmed = false;
+  /** The last check of the base that did not confirm it, and until when its answer stands. */
+  #baseProbe: { until: number; answer: Promise<boolean | undefined> } | undefined;
   /** The deletion lock taken ahead by prepareDeletion, until a DELETE uses it or it is given back. */
   #early: { acquired: Promise<Awaited<ReturnType<DeletionLock["acquire"]>> | undefined> } | undefined;
 
@@ -327,31 +332,43 @@ export class VccClient {
     const result = await this.#send(method, path, options);
     const absent = result.ok ? result.verifiedByAbsence === true : result.error.httpStatus === 404;
     if (!absent || (await this.#baseAnswers(options.signal)) !== false) return result;
+    // No httpStatus: this is no 404 about the item (a job would take one for "already gone").
     return {
       ok: false,
       attempts: result.attempts,
       error: {
         code: "not_configured",
-        httpStatus: 404,
         message: `The API at VCC_API_BASE_URL answered 404 for ${options.subject}, and 404 to a search too: that is not the address of the VCC Interaction Content API, so this says nothing of the interaction${method === "DELETE" ? " and nothing was deleted" : ""}. Check VCC_REGION or VCC_API_BASE_URL.`,
       },
     };
   }
 
   /**
-   * Whether the API's search answers at this base: true once it did (kept), false when it answered
-   * 404, undefined when that could not be told (no read token, a failure, a 429). One small search of
-   * a minute in 2000, after a 404 only.
+   * Whether the API's search answers at this base: true once it did (kept for the process), false
+   * when it answered 404, undefined when that could not be told (no read token, a failure, a 429, the
+   * searches' pace): then the 404 is believed, as before. One small search of a minute in 2000, after
+   * a 404 only; an answer other than true is kept for BASE_RECHECK_MS, so that a job over many
+   * items already gone asks once, not per item.
    */
-  async #baseAnswers(signal: AbortSignal | undefined): Promise<boolean | undefined> {
-    if (this.#baseConfirmed) return true;
-    const probe = await this.#send("GET", searchPath({ start: "2000-01-01T00:00:00.000Z", end: "2000-01-01T00:01:00.000Z", limit: 1 }), {
-      subject: "a check of VCC_API_BASE_URL",
-      deadlineMs: 5_000,
-      ...(signal ? { signal } : {}),
-    });
-    if (probe.ok) this.#baseConfirmed = true;
-    return probe.ok ? true : probe.error.httpStatus === 404 ? false : undefined;
+  #baseAnswers(signal: AbortSignal | undefined): Promise<boolean | undefined> {
+    if (this.#baseConfirmed) return Promise.resolve(true);
+    const now = Date.now();
+    if (this.#baseProbe && now < this.#baseProbe.until) return this.#baseProbe.answer;
+    const answer = (async () => {
+      // The searches keep to the pace the API accepted them at: no probe into a rate limit.
+      if (this.searchPace.waitMs() > 0) return undefined;
+      const probe = await this.#send("GET", searchPath({ start: "2000-01-01T00:00:00.000Z", end: "2000-01-01T00:01:00.000Z", limit: 1 }), {
+        subject: "a check of VCC_API_BASE_URL",
+        deadlineMs: 2_000,
+        ...pacedRequest(this.searchPace),
+        ...(signal ? { signal } : {}),
+      });
+      paceAfter(this.searchPace, probe);
+      if (probe.ok) this.#baseConfirmed = true;
+      return probe.ok ? true : probe.error.httpStatus === 404 ? false : undefined;
+    })();
+    this.#baseProbe = { until: now + BASE_RECHECK_MS, answer };
+    return answer;
   }
 
   /**
