@@ -50,8 +50,9 @@ function invalid(message: string): { ok: false; error: ToolError } {
 
 /** Only what people type in a phone number: digits, a leading +, and separators. */
 const PHONE_AS_TYPED = /^\+?[\d\s\-.()]+$/;
-/** An IPv4 address (10.0.0.1): digits and dots, but not a phone number. */
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** An IPv4 address as written (10.0.0.1: four numbers up to 255, no leading zero), not a phone number (044.668.18.00). */
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 /** Fewer digits than this is no phone number to rewrite (a short code, "(0)", a version "1.5"). */
 const MIN_PHONE_DIGITS = 6;
 
@@ -63,7 +64,7 @@ const MIN_PHONE_DIGITS = 6;
  */
 export function storedAddress(address: string): string {
   if (!PHONE_AS_TYPED.test(address) || IPV4.test(address)) return address;
-  const bare = address.replace(/^(\+|00)?(\d{1,3})[\s\-.]*\(0\)/, "$1$2").replace(/[\s\-.()]/g, "");
+  const bare = address.replace(/^(\+|00)?[\s\-.]*(\d{1,3})[\s\-.]*\(0\)/, "$1$2").replace(/[\s\-.()]/g, "");
   return /^\+?\d+$/.test(bare) && bare.replace("+", "").length >= MIN_PHONE_DIGITS ? bare : address;
 }
 

@@ -119,6 +119,11 @@ describe("who", () => {
       ["44 (0)20 7946 0000", "442079460000"],
       ["0044 (0)20 7946 0000", "00442079460000"],
       ["+44 (0) 1632", "+441632"],
+      ["00 44 (0)1632 960101", "00441632960101"],
+      // Dotted phone numbers, which are no IP addresses (a leading zero, a group over 255).
+      ["044.668.18.00", "0446681800"],
+      ["02.123.45.67", "021234567"],
+      ["030.123.456.78", "03012345678"],
     ];
     for (const [given, stored] of typed) {
       expect(storedAddress(given), given).toBe(stored);
