@@ -57,7 +57,7 @@ const outputSchema = z.object({
     .number()
     .int()
     .describe(
-      "How many items this call did not try: cancelled or stopped before their turn, or the whole call refused (e.g. a token already used, whose earlier call may have deleted them). Says nothing of whether they still exist.",
+      "How many items this call did not try: the call cancelled or stopped before their turn, or the whole call refused (e.g. a token already used, whose earlier call may have deleted them). Says nothing of whether they still exist. Items the person declined have status cancelled and are in no count.",
     ),
   outcomeUnknown: z
     .number()
