@@ -247,17 +247,21 @@ export function renderApprovalPage(
   switch (view.state) {
     case "pending":
       return pageDocument(
-        "Approve permanent deletion?",
-        `<h1>Delete ${count} permanently?</h1>
+        view.dryRun ? "Approve the dry run?" : "Approve permanent deletion?",
+        `<h1>${view.dryRun ? `Rehearse deleting ${count}? (dry run)` : `Delete ${count} permanently?`}</h1>
 <p>${view.requester ? "A colleague's AI assistant" : "Your AI assistant"} asks to delete the following from Vonage Contact Center. Nothing has been deleted yet.</p>
 ${who}
 ${items}
-<p class="warning"><strong>This cannot be undone.</strong> Once deleted, the content is gone for good.</p>
+${
+  view.dryRun
+    ? '<p class="warning"><strong>Dry run (VCC_DRY_RUN=true):</strong> nothing will be deleted; the server only records what it would have deleted.</p>'
+    : '<p class="warning"><strong>This cannot be undone.</strong> Once deleted, the content is gone for good.</p>'
+}
 ${viewer?.refusal ? `<p class="warning">You cannot approve this deletion: ${escapeHtml(viewer.refusal)}</p>` : ""}
 <form method="post" action="${escapeHtml(action)}"${passkey ? ` data-passkey="${escapeHtml(JSON.stringify({ approve: { challenge: view.challenge, ids: passkey.credentialIds } }))}"` : ""}>
 <input type="hidden" name="formKey" value="${escapeHtml(view.formKey)}">
 <div class="actions">
-${viewer?.refusal ? "" : `<button class="danger" type="submit" name="decision" value="approve">Delete permanently</button>\n`}${viewer?.mayCancel === false ? "" : `<button class="secondary" type="submit" name="decision" value="reject">Cancel</button>`}
+${viewer?.refusal ? "" : `<button class="danger" type="submit" name="decision" value="approve">${view.dryRun ? "Approve the dry run" : "Delete permanently"}</button>\n`}${viewer?.mayCancel === false ? "" : `<button class="secondary" type="submit" name="decision" value="reject">Cancel</button>`}
 </div>
 </form>${passkey ? PASSKEY_NOTE : ""}
 <p class="small">Only approve a deletion you asked for. This page can be answered once; it expires at ${escapeHtml(formatDate(view.expiresAt.toISOString()))} (${minutesLeft(view.expiresAt, now)}).</p>`,
@@ -268,7 +272,7 @@ ${viewer?.refusal ? "" : `<button class="danger" type="submit" name="decision" v
         "Deletion approved",
         `<h1>Approved. Return to your assistant.</h1>
 ${who}
-<p>${view.approver ? "Approved" : "You approved"} the permanent deletion of:</p>
+<p>${view.approver ? "Approved" : "You approved"} ${view.dryRun ? "the dry run (nothing is deleted) of the deletion" : "the permanent deletion"} of:</p>
 ${items}
 <p>Go back to your assistant: it carries out the deletion and tells you the result. If it is waiting for you, tell it that you approved. You can close this page.</p>`,
       );

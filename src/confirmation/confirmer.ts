@@ -380,6 +380,8 @@ export class Confirmer {
       // Recorded with the page: a page server without passkeys (another process or replica on the
       // same shared state) cannot approve it.
       ...(this.#options.passkeys ? { passkeyRequired: true } : {}),
+      // Said on the page, whichever page server shows it: it is the deleting server's setting.
+      ...(this.#options.dryRun ? { dryRun: true } : {}),
     });
     let approvalUrl: string;
     try {

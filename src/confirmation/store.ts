@@ -58,6 +58,8 @@ export interface ApprovalPageView {
   challenge?: string;
   /** Approving needs a verified passkey assertion (the page was issued with passkeys required). */
   passkeyRequired?: boolean;
+  /** Issued by a dry-run server: nothing will be deleted. */
+  dryRun?: boolean;
 }
 
 /** The shared state's page as the approval page shows it. */
@@ -145,7 +147,12 @@ export class ConfirmationStore {
   async issue(
     binding: string,
     payload?: unknown,
-    options: { approvalItems?: readonly ConfirmationItem[]; approvalSummary?: readonly string[]; passkeyRequired?: boolean } = {},
+    options: {
+      approvalItems?: readonly ConfirmationItem[];
+      approvalSummary?: readonly string[];
+      passkeyRequired?: boolean;
+      dryRun?: boolean;
+    } = {},
   ): Promise<IssuedToken> {
     await this.#makeRoom();
     const token = `vcc-confirm-${randomBytes(24).toString("base64url")}`;
@@ -167,6 +174,7 @@ export class ConfirmationStore {
               ...(this.requester ? { requester: this.requester } : {}),
               challenge: approvalChallenge(pageId, binding, items),
               ...(options.passkeyRequired ? { passkeyRequired: true } : {}),
+              ...(options.dryRun ? { dryRun: true } : {}),
             },
           }
         : {}),

@@ -149,7 +149,7 @@ class MemoryTokens implements TokenStore {
   async page(pageId: string): Promise<ApprovalView | undefined> {
     const page = this.#pages.get(pageId);
     if (!page) return undefined;
-    const { items, summary, formKey, requester, challenge, passkeyRequired } = copy(page.issue);
+    const { items, summary, formKey, requester, challenge, passkeyRequired, dryRun } = copy(page.issue);
     return {
       items: [...items],
       ...(summary ? { summary: [...summary] } : {}),
@@ -160,6 +160,7 @@ class MemoryTokens implements TokenStore {
       ...(page.approver ? { approver: copy(page.approver) } : {}),
       ...(challenge ? { challenge } : {}),
       ...(passkeyRequired ? { passkeyRequired } : {}),
+      ...(dryRun ? { dryRun } : {}),
     };
   }
 

@@ -412,6 +412,7 @@ class RedisTokens implements TokenStore {
       if (approval.requester) fields.push("requester", JSON.stringify(approval.requester));
       if (approval.challenge) fields.push("challenge", approval.challenge);
       if (approval.passkeyRequired) fields.push("passkey", "required");
+      if (approval.dryRun) fields.push("dryrun", "1");
     }
     const key = this.#token(token);
     const created = await this.c.eval(
@@ -466,10 +467,23 @@ class RedisTokens implements TokenStore {
   async page(pageId: string): Promise<ApprovalView | undefined> {
     const key = await this.#pageKey(pageId);
     if (!key) return undefined;
-    const [page, state, exp, formKey, items, summary, requester, approver, challenge, passkey] = await this.c.run(
+    const [page, state, exp, formKey, items, summary, requester, approver, challenge, passkey, dryRun] = await this.c.run(
       "reading the approval page",
       (client) =>
-        client.hmget(key, "page", "pstate", "exp", "formKey", "items", "summary", "requester", "approver", "challenge", "passkey"),
+        client.hmget(
+          key,
+          "page",
+          "pstate",
+          "exp",
+          "formKey",
+          "items",
+          "summary",
+          "requester",
+          "approver",
+          "challenge",
+          "passkey",
+          "dryrun",
+        ),
     );
     if (page !== pageId || !state || !exp || !formKey || !items) return undefined;
     const expiresAt = Number(exp);
@@ -483,6 +497,7 @@ class RedisTokens implements TokenStore {
       ...(approver ? { approver: JSON.parse(approver) as Identity } : {}),
       ...(challenge ? { challenge } : {}),
       ...(passkey === "required" ? { passkeyRequired: true } : {}),
+      ...(dryRun === "1" ? { dryRun: true } : {}),
     };
   }
 

@@ -65,7 +65,8 @@ export interface ApprovalIssue {
    * page, so that a page server with other settings (another replica or process on the same shared
    * state) cannot approve it without one: decide() refuses.
    */
-  passkeyRequired?: boolean;
+  passkeyRequired?: boolean /** Issued by a dry-run server (VCC_DRY_RUN): the page says that nothing will be deleted. */;
+  dryRun?: boolean;
 }
 
 export type ClaimRefusal = "unknown" | "expired" | "used" | "mismatch" | "in_use" | "rejected";
@@ -120,6 +121,7 @@ export interface ApprovalView {
   challenge?: string;
   /** Approving needs a verified passkey assertion (see ApprovalIssue). */
   passkeyRequired?: boolean;
+  dryRun?: boolean;
 }
 
 /**

@@ -58,4 +58,9 @@ it("a bulk deletion: the question the assistant shows and the approval page say 
   expect(textOf(asked)).not.toContain("Permanently delete these");
   const page = await pageRequest(structured(asked).approvalUrl);
   expect(page.body).toContain("DRY RUN (VCC_DRY_RUN=true): nothing will be deleted");
+  // The page's own words too: no "cannot be undone", no "Delete permanently".
+  expect(page.body).toContain("<h1>Rehearse deleting these 2 content files? (dry run)</h1>");
+  expect(page.body).toContain("nothing will be deleted; the server only records what it would have deleted.");
+  expect(page.body).toContain(">Approve the dry run</button>");
+  expect(page.body).not.toMatch(/cannot be undone|Delete permanently/);
 });

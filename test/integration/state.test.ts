@@ -235,6 +235,18 @@ describe.each(IMPLEMENTATIONS)("shared state: $name", ({ pair }) => {
     expect(await a.tokens.page(anonymous.pageId)).not.toHaveProperty("approver");
   });
 
+  it("a page issued by a dry-run server says so to every replica's page server", async () => {
+    const [a, b] = await pair();
+    const issue = async (dryRun: boolean) => {
+      const pageId = id("page");
+      const approval = { pageId, formKey: id("form"), items: ITEMS, ...(dryRun ? { dryRun } : {}) };
+      await a.tokens.issue(id("tok"), { binding: "d", owner: "o", ttlMs: 60_000, approval });
+      return pageId;
+    };
+    expect(await b.tokens.page(await issue(true))).toMatchObject({ state: "pending", dryRun: true });
+    expect(await b.tokens.page(await issue(false))).not.toHaveProperty("dryRun");
+  });
+
   it("approves a page issued with passkeys required only with a verified passkey; a caller requiring one refuses any page without", async () => {
     const [a, b] = await pair();
     const issue = async (passkeyRequired: boolean) => {
