@@ -16,7 +16,8 @@ export function hostnameOf(url: string): string | undefined {
 
 /**
  * Why the request does not name this server (a DNS-rebinding attempt, or a misconfigured proxy), or
- * undefined when it does. `allowed` holds host names as in URLs; with `port`, Host must name it too.
+ * undefined when it does. `allowed` holds host names as in URLs; with `port`, Host must name it too,
+ * and so must Origin when sent (another web app on this computer, at another port, is not this page).
  */
 export function hostRefusal(req: IncomingMessage, allowed: ReadonlySet<string>, port?: number): string | undefined {
   const host = req.headers.host ?? "";
@@ -24,14 +25,16 @@ export function hostRefusal(req: IncomingMessage, allowed: ReadonlySet<string>, 
   if (/[@/\\?#]/.test(host) || !allowed.has(hostnameOf(host) ?? "") || (port !== undefined && portOf(host) !== port))
     return `Host header '${host}' does not name this server`;
   const origin = req.headers.origin;
-  if (origin !== undefined && !allowed.has(hostnameOf(origin) ?? "")) return `Origin '${origin}' is not this server`;
+  if (origin !== undefined && (!allowed.has(hostnameOf(origin) ?? "") || (port !== undefined && portOf(origin) !== port)))
+    return `Origin '${origin}' is not this server`;
   return undefined;
 }
 
-function portOf(host: string): number | undefined {
+/** The port a `host[:port]` or an origin (`scheme://host[:port]`) names, its scheme's default when it names none. */
+function portOf(hostOrOrigin: string): number | undefined {
   try {
-    const url = new URL(`http://${host}`);
-    return url.port === "" ? 80 : Number(url.port);
+    const url = new URL(hostOrOrigin.includes("://") ? hostOrOrigin : `http://${hostOrOrigin}`);
+    return url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
   } catch {
     return undefined;
   }

@@ -18,6 +18,13 @@ describe("HTTP guards", () => {
     expect(hostRefusal(request({}), loopback)).toMatch(/Host header ''/);
     expect(hostRefusal(request({ host: "127.0.0.1", origin: "http://evil.example.com" }), loopback)).toMatch(/Origin/);
     expect(hostRefusal(request({ host: "127.0.0.1", origin: "null" }), loopback)).toMatch(/Origin 'null'/);
+    // With a port (the approval page): another web app on this computer, at another port, is not it.
+    expect(hostRefusal(request({ host: "localhost:8080", origin: "http://localhost:8080" }), loopback, 8080)).toBeUndefined();
+    expect(hostRefusal(request({ host: "localhost:8080", origin: "http://localhost:3000" }), loopback, 8080)).toMatch(
+      /Origin 'http:\/\/localhost:3000' is not this server/,
+    );
+    expect(hostRefusal(request({ host: "localhost:80", origin: "http://localhost" }), loopback, 80)).toBeUndefined();
+    expect(hostRefusal(request({ host: "localhost:80", origin: "https://localhost" }), loopback, 80)).toMatch(/Origin/);
   });
 
   it("refuses a Host the URL parser would read as another host", () => {
