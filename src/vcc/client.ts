@@ -331,7 +331,7 @@ export class VccClient {
   async #checked(method: "GET" | "DELETE", path: string, options: RequestOptions): Promise<ApiResult> {
     const result = await this.#send(method, path, options);
     const absent = result.ok ? result.verifiedByAbsence === true : result.error.httpStatus === 404;
-    if (!absent || (await this.#baseAnswers(options.signal)) !== false) return result;
+    if (!absent || (await this.#baseAnswers()) !== false) return result;
     // No httpStatus: this is no 404 about the item (a job would take one for "already gone").
     return {
       ok: false,
@@ -347,28 +347,34 @@ export class VccClient {
    * Whether the API's search answers at this base: true once it did (kept for the process), false
    * when it answered 404, undefined when that could not be told (no read token, a failure, a 429, the
    * searches' pace): then the 404 is believed, as before. One small search of a minute in 2000, after
-   * a 404 only; an answer other than true is kept for BASE_RECHECK_MS, so that a job over many
-   * items already gone asks once, not per item.
+   * a 404 only, shared by the calls that meet one meanwhile (no caller's cancellation ends it: it
+   * lasts 2 s at most). An answer the API gave (404, a 429, a 5xx) is kept for BASE_RECHECK_MS, so
+   * that a job over many items already gone asks once, not per item; no answer at all (a timeout, a
+   * broken connection) is not kept: the next 404 asks again.
    */
-  #baseAnswers(signal: AbortSignal | undefined): Promise<boolean | undefined> {
+  #baseAnswers(): Promise<boolean | undefined> {
     if (this.#baseConfirmed) return Promise.resolve(true);
     const now = Date.now();
     if (this.#baseProbe && now < this.#baseProbe.until) return this.#baseProbe.answer;
-    const answer = (async () => {
+    const probe: { until: number; answer: Promise<boolean | undefined> } = {
+      until: now + BASE_RECHECK_MS,
+      answer: Promise.resolve(undefined),
+    };
+    probe.answer = (async () => {
       // The searches keep to the pace the API accepted them at: no probe into a rate limit.
       if (this.searchPace.waitMs() > 0) return undefined;
-      const probe = await this.#send("GET", searchPath({ start: "2000-01-01T00:00:00.000Z", end: "2000-01-01T00:01:00.000Z", limit: 1 }), {
+      const result = await this.#send("GET", searchPath({ start: "2000-01-01T00:00:00.000Z", end: "2000-01-01T00:01:00.000Z", limit: 1 }), {
         subject: "a check of VCC_API_BASE_URL",
         deadlineMs: 2_000,
         ...pacedRequest(this.searchPace),
-        ...(signal ? { signal } : {}),
       });
-      paceAfter(this.searchPace, probe);
-      if (probe.ok) this.#baseConfirmed = true;
-      return probe.ok ? true : probe.error.httpStatus === 404 ? false : undefined;
+      paceAfter(this.searchPace, result);
+      if (result.ok) this.#baseConfirmed = true;
+      if (!result.ok && result.error.httpStatus === undefined) probe.until = 0;
+      return result.ok ? true : result.error.httpStatus === 404 ? false : undefined;
     })();
-    this.#baseProbe = { until: now + BASE_RECHECK_MS, answer };
-    return answer;
+    this.#baseProbe = probe;
+    return probe.answer;
   }
 
   /**

@@ -41,6 +41,16 @@ it("the right base URL: an unknown interaction is not found, after one check of 
   expect(h.sim.requests("GET", "list-interactions")).toHaveLength(1);
 });
 
+it("a check that got no answer (timed out) is not kept: the next 404 checks again, and the wrong address is found", async () => {
+  const c = await h.inProcess({ env: { VCC_API_BASE_URL: `${h.sim.apiBaseUrl}/wrong`, VCC_MAX_RETRIES: "0" } });
+  // The interaction's 404 answers at once; the check after it gets no answer within its 2 s.
+  h.sim.injectFaults("*", {}, { latencyMs: 3_000 });
+  const first = structured(await c.call("list_interaction_content", { guid: SEED.inboundCall }));
+  expect(first.error.code).toBe("not_found");
+  const second = structured(await c.call("list_interaction_content", { guid: SEED.inboundCall }));
+  expect(second.error).toMatchObject({ code: "not_configured" });
+}, 15_000);
+
 it("a check that cannot tell (the search refused by the rate limit) is not repeated for every 404: the 404s are believed", async () => {
   const c = await h.inProcess({ env: { VCC_CONFIRMATION: "token", VCC_MAX_RETRIES: "0" } });
   h.sim.setStandingFault("list-interactions", { status: 429 });
