@@ -197,8 +197,8 @@ function minutesLeft(expiresAt: Date, now: Date): string {
 
 /** Under a form that needs a passkey: where the script reports, and what to do without it. */
 const PASSKEY_NOTE = `
-<p class="small" id="passkey-status" role="status" aria-live="polite">Delete permanently asks for your passkey (fingerprint, face, PIN or security key).</p>
-<noscript><p class="warning">Deleting needs your passkey, which needs JavaScript in this browser. Cancel works without it.</p></noscript>`;
+<p class="small" id="passkey-status" role="status" aria-live="polite">Approving asks for your passkey (fingerprint, face, PIN or security key).</p>
+<noscript><p class="warning">Approving needs your passkey, which needs JavaScript in this browser. Cancel works without it.</p></noscript>`;
 
 /** Team server: who is looking at the page, and what they may not do there. */
 export interface PageViewer {

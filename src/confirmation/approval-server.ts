@@ -350,7 +350,7 @@ export class ApprovalServer {
           403,
           messagePage(
             "Not approved: the passkey check failed",
-            "Deleting needs a passkey registered with this server, confirmed on this page. Nothing was approved or deleted. Open the approval link again and choose Delete permanently to try again, or Cancel.",
+            "Approving needs a passkey registered with this server, confirmed on this page. Nothing was approved or deleted. Open the approval link again and approve to try again, or Cancel.",
           ),
         );
       case "decided":

@@ -531,7 +531,7 @@ export class Confirmer {
         ...(approvalUrl ? { approvalUrl } : {}),
         error: {
           code: "approval_pending",
-          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} ${whereToOpen(approvalUrl)} and choose Delete permanently or Cancel there; call again with the same confirmationToken only after they say they decided.`,
+          message: `The person has not approved this deletion on the approval page yet. Nothing was deleted, and the confirmationToken stays valid until ${result.expiresAt.toISOString()}. Ask the user to open ${approvalUrl ?? "the approval link"} ${whereToOpen(approvalUrl)} and approve or cancel there; call again with the same confirmationToken only after they say they decided.`,
         },
       };
     }

@@ -115,7 +115,11 @@ export const deleteInteractionContent = defineTool({
             expiresAt: expiresAt.toISOString(),
             ...(approvalUrl ? { approvalUrl } : {}),
           },
-          `${approvalUrl ? "Approval" : "Confirmation"} required: nothing has been deleted yet. This would PERMANENTLY delete ${outcome.plan[0]?.description ?? subject}; it cannot be undone. ${
+          `${approvalUrl ? "Approval" : "Confirmation"} required: nothing has been deleted yet. ${
+            context.config.controls.dryRun
+              ? `DRY RUN (VCC_DRY_RUN=true): nothing will be deleted; this rehearses deleting ${outcome.plan[0]?.description ?? subject}.`
+              : `This would PERMANENTLY delete ${outcome.plan[0]?.description ?? subject}; it cannot be undone.`
+          } ${
             approvalUrl
               ? approvalText(outcome, callAgain)
               : `Ask the user in the conversation whether to delete it. Only if they clearly agree, ${callAgain} and confirmationToken "${token}" (single use, expires ${expiresAt.toISOString()}). If they decline, do not call again.`

@@ -64,3 +64,15 @@ it("a bulk deletion: the question the assistant shows and the approval page say 
   expect(page.body).toContain(">Approve the dry run</button>");
   expect(page.body).not.toMatch(/cannot be undone|Delete permanently/);
 });
+
+it("one deletion approved on the page: the result and the 'not approved yet' answer say what the page says", async () => {
+  const c = await h.inProcess({ env: { VCC_DRY_RUN: "true", VCC_CONFIRMATION: "approval" } });
+  const item = { guid: SEED.inboundCall, contentKey: "callRecording" };
+  const asked = await c.call("delete_interaction_content", item);
+  expect(textOf(asked)).toContain("DRY RUN (VCC_DRY_RUN=true): nothing will be deleted; this rehearses deleting");
+  expect(textOf(asked)).not.toMatch(/PERMANENTLY|cannot be undone/);
+  const pending = await c.call("delete_interaction_content", { ...item, confirmationToken: structured(asked).confirmationToken });
+  expect(structured(pending).error.code).toBe("approval_pending");
+  expect(textOf(pending)).toContain("approve or cancel there");
+  expect(textOf(pending)).not.toContain("Delete permanently");
+});

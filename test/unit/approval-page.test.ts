@@ -88,6 +88,15 @@ describe("approval page HTML", () => {
     expect(html).not.toContain("No preview available");
   });
 
+  it("a dry-run page never says permanent, also with passkeys required", () => {
+    for (const passkey of [undefined, { credentialIds: ["cred-1"] }]) {
+      const html = renderApprovalPage(view({ dryRun: true }), "/approve/abc", now, passkey);
+      expect(html).toContain("Rehearse deleting this content? (dry run)");
+      expect(html).toContain('value="approve">Approve the dry run</button>');
+      expect(html).not.toMatch(/Delete permanently|cannot be undone|gone for good/);
+    }
+  });
+
   it("escapes everything it shows", () => {
     const html = renderApprovalPage(
       view({ items: [{ guid: GUID, contentKey: "it's(*)", preview: { type: "<img src=x onerror=alert(1)>" } }] }),
