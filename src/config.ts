@@ -828,7 +828,8 @@ export function credentialsOf(config: Config): Credentials {
   if (config.api.accessToken) return { kind: "static", accessToken: config.api.accessToken };
   if (config.api.clientId && config.api.clientSecret)
     return { kind: "client_credentials", clientId: config.api.clientId, clientSecret: config.api.clientSecret };
-  const restart = "in the server's environment or in a .env file, then restart the server.";
+  const restart =
+    "in the server's environment or in a .env file (in the Claude Desktop extension: its API client ID and secret settings), then restart the server.";
   if (config.api.clientId)
     return { kind: "missing", message: `VCC_CLIENT_ID is set but VCC_CLIENT_SECRET is not: set VCC_CLIENT_SECRET ${restart}` };
   if (config.api.clientSecret)
@@ -836,7 +837,7 @@ export function credentialsOf(config: Config): Credentials {
   return {
     kind: "missing",
     // The scopes this server asks tokens for: reading too (list, search), not only deleting.
-    message: `Set VCC_CLIENT_ID and VCC_CLIENT_SECRET (API credentials from the VCC Admin Portal, with the scope${config.api.scopes.length === 1 ? "" : "s"} ${config.api.scopes.join(" and ")}) ${restart} (A bearer token in VCC_ACCESS_TOKEN also works, but expires after two hours.)`,
+    message: `Set VCC_CLIENT_ID and VCC_CLIENT_SECRET (API credentials from the VCC Admin Portal, with the scope${config.api.scopes.length === 1 ? "" : "s"} ${config.api.scopes.join(" and ")}) ${restart} (A bearer token in VCC_ACCESS_TOKEN also works, but expires after two hours.) To try it without credentials, start it with --sandbox (the Claude Desktop extension: its Sandbox setting).`,
   };
 }
 

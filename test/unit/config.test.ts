@@ -139,6 +139,10 @@ describe("credentials", () => {
     expect(missingCredentials(loadConfig({ VCC_CLIENT_ID: "id" }))).toMatch(/^VCC_CLIENT_ID is set but VCC_CLIENT_SECRET is not/);
     expect(missingCredentials(loadConfig({ VCC_CLIENT_SECRET: "secret" }))).toMatch(/^VCC_CLIENT_SECRET is set but VCC_CLIENT_ID is not/);
     expect(missingCredentials(loadConfig({ VCC_CLIENT_SECRET: "secret-value-xyz" }))).not.toContain("secret-value-xyz");
+    // Neither: it says where (a Claude Desktop extension has settings, not an environment), and how to try it without.
+    const none = missingCredentials(loadConfig({}));
+    expect(none).toContain("in the Claude Desktop extension: its API client ID and secret settings");
+    expect(none).toContain("start it with --sandbox (the Claude Desktop extension: its Sandbox setting)");
   });
   it("a static token wins over client credentials", () => {
     expect(credentialsOf(loadConfig({ VCC_ACCESS_TOKEN: "tok", VCC_CLIENT_ID: "id", VCC_CLIENT_SECRET: "s" }))).toEqual({
