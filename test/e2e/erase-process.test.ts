@@ -3,24 +3,21 @@
 // approved item, one repeated DELETE (the one in flight), nothing outside the plan, and content
 // recorded after planning untouched. Spawns the built server (npm run build).
 import { readFile } from "node:fs/promises";
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { afterEach, expect, it, vi } from "vitest";
 import { verifyReceipt } from "../../src/jobs/receipt.js";
 import { SEED } from "../../src/simulator/seed.js";
-import { addContent, deletePath, deletesByPath, generated, simItems, tempDataDir } from "../helpers/jobs.js";
+import { addContent, deletePath, deletesByPath, generated, simItems, useJobDataDir } from "../helpers/jobs.js";
 import { type Connected, SECRET_TOKEN, spawnServer, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
 const h = useSimulator({ extraInteractions: 5 });
 const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", to: "2026-11-20T11:00:00Z", contentTypes: ["all"] };
 
-let data: { dir: string; cleanup: () => Promise<void> };
+const data = useJobDataDir();
 const opened: Connected[] = [];
-beforeEach(async () => {
-  data = await tempDataDir();
-});
+// Registered after the data directory's: run before its removal (hooks after a test run in reverse).
 afterEach(async () => {
   for (const c of opened.splice(0)) await c.close().catch(() => {});
-  await data.cleanup();
 });
 
 /** The built server over stdio: its process id (to kill it) and its exit. */
@@ -28,9 +25,9 @@ async function start(): Promise<{ c: Connected; pid: number; exited: Promise<voi
   const c = await spawnServer({
     VCC_ACCESS_TOKEN: SECRET_TOKEN,
     VCC_API_BASE_URL: h.sim.apiBaseUrl,
-    VCC_DATA_DIR: data.dir,
+    VCC_DATA_DIR: data.dir(),
     VCC_CONFIRMATION: "token",
-    VCC_AUDIT_LOG: `${data.dir}-audit.jsonl`,
+    VCC_AUDIT_LOG: `${data.dir()}-audit.jsonl`,
   });
   opened.push(c);
   return { c, pid: c.pid, exited: c.exited };
@@ -95,7 +92,7 @@ it("SIGKILL of the server mid-job, start again, resume_erasure_job: one 204 per 
   const text = (receipt.contents[0] as { text: string }).text;
   expect(verifyReceipt(text)).toBe(true);
   expect(JSON.parse(text).totals).toMatchObject({ items: 10, deleted: 10, verifiedByAbsence: 1 });
-  const audit = await readFile(`${data.dir}-audit.jsonl`, "utf8");
+  const audit = await readFile(`${data.dir()}-audit.jsonl`, "utf8");
   expect(audit).toContain('"action":"resume"');
   expect(audit).not.toContain(SECRET_TOKEN);
 });

@@ -4,8 +4,8 @@
 // `running` file before the process exits. Spawns the built server (npm run build).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { tempDataDir } from "../helpers/jobs.js";
+import { afterEach, expect, it, vi } from "vitest";
+import { useJobDataDir } from "../helpers/jobs.js";
 import { type Connected, SECRET_TOKEN, spawnServer, structured, textOf } from "../helpers/mcp.js";
 import { useSimulator } from "../helpers/simulator.js";
 
@@ -15,14 +15,11 @@ const CRITERIA = { connectFrom: "+441632960101", from: "2026-11-20T09:00:00Z", t
 /** Waits on a slow machine: generous, and polled (nothing waits a fixed time). */
 const WAIT = { timeout: 20_000, interval: 50 };
 
-let data: { dir: string; cleanup: () => Promise<void> };
+const data = useJobDataDir();
 const opened: Connected[] = [];
-beforeEach(async () => {
-  data = await tempDataDir();
-});
+// Registered after the data directory's: run before its removal (hooks after a test run in reverse).
 afterEach(async () => {
   for (const c of opened.splice(0)) await c.close().catch(() => {});
-  await data.cleanup();
 });
 
 /** The built server over stdio: its process id (to signal it), its stderr and its exit. */
@@ -30,7 +27,7 @@ async function start() {
   const c = await spawnServer({
     VCC_ACCESS_TOKEN: SECRET_TOKEN,
     VCC_API_BASE_URL: h.sim.apiBaseUrl,
-    VCC_DATA_DIR: data.dir,
+    VCC_DATA_DIR: data.dir(),
     VCC_CONFIRMATION: "token",
   });
   opened.push(c);
@@ -57,7 +54,7 @@ async function jobKilledWhileVerifying() {
   );
   expect(started).toMatchObject({ status: "running", verify: true });
   const jobId: string = started.jobId;
-  const dir = join(data.dir, "jobs", jobId);
+  const dir = join(data.dir(), "jobs", jobId);
   await vi.waitFor(() => expect(searches()).toBe(oneSearch + 1), WAIT);
   // The job ends (its receipt stored) while the search it started waits.
   await vi.waitFor(async () => {
@@ -113,7 +110,7 @@ it("SIGTERM while a DELETE is in flight: the job is left interrupted and its `ru
   h.sim.injectFaults("delete-content", {}, {}, { hold: true });
   const started = structured(await first.c.call("erase_interaction_content", { ...CRITERIA, confirmationToken: asked.confirmationToken }));
   const jobId: string = started.jobId;
-  const running = join(data.dir, "jobs", jobId, "running");
+  const running = join(data.dir(), "jobs", jobId, "running");
   await vi.waitFor(() => expect(h.deletes()).toHaveLength(3), WAIT);
   expect(existsSync(running)).toBe(true);
   process.kill(first.pid, "SIGTERM");
